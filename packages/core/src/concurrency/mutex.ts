@@ -1,0 +1,28 @@
+/**
+ * A FIFO async mutex. Embedded stores have one connection, so a transaction that awaits
+ * between its statements must keep every other writer out until it commits.
+ */
+export interface Mutex {
+  run<T>(work: () => Promise<T>): Promise<T>;
+  /** True while some work holds the lock. */
+  readonly locked: boolean;
+}
+
+export function createMutex(): Mutex {
+  let tail: Promise<unknown> = Promise.resolve();
+  let holders = 0;
+  return {
+    get locked() {
+      return holders > 0;
+    },
+    run<T>(work: () => Promise<T>): Promise<T> {
+      holders++;
+      const result = tail.then(work);
+      const release = () => {
+        holders--;
+      };
+      tail = result.then(release, release);
+      return result;
+    },
+  };
+}

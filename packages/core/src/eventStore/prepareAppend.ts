@@ -1,0 +1,118 @@
+import { PayloadTooLargeError, ValidationError } from '../domain/errors.js';
+import type { EventMetadata, NewEvent } from '../domain/event.js';
+import { newId } from '../domain/ids.js';
+import type { AppendLimits } from './appendLimits.js';
+import type { AppendOptions } from './eventStore.js';
+import { type ExpectedVersion, parseExpectedVersion } from './expectedVersion.js';
+import { toJson } from './toJson.js';
+
+/** An event checked and serialised once, ready for any adapter to write. */
+export interface PreparedEvent {
+  id: string;
+  /** Whether the caller chose the id; only then can the append be a retry of an earlier one. */
+  idSupplied: boolean;
+  type: string;
+  schemaVersion: number;
+  dataJson: string;
+  metadataJson: string;
+}
+
+export interface PreparedAppend {
+  streamId: string;
+  expectedVersion: ExpectedVersion;
+  events: PreparedEvent[];
+  /** True when at least one event carries a caller-supplied id. */
+  anyIdSupplied: boolean;
+}
+
+const controlCharacters = /[\u0000-\u001f\u007f-\u009f]/;
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const textEncoder = new TextEncoder();
+
+/** A name (stream id, event type): a non-empty string of at most 256 characters, no control characters. */
+export function assertValidName(value: unknown, what: string): asserts value is string {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new ValidationError(`${what} must be a non-empty string`, { field: what });
+  }
+  if (value.length > 256) {
+    throw new ValidationError(`${what} is ${value.length} characters long; the limit is 256`, { field: what, length: value.length });
+  }
+  if (controlCharacters.test(value)) {
+    throw new ValidationError(`${what} contains a control character`, { field: what });
+  }
+}
+
+export function assertValidStreamId(streamId: unknown): asserts streamId is string {
+  assertValidName(streamId, 'stream id');
+}
+
+function byteLength(text: string): number {
+  // Fast path: JSON of ASCII text is one byte per character.
+  return text.length < 4096 ? Buffer.byteLength(text) : textEncoder.encode(text).length;
+}
+
+/**
+ * Validates an append completely before anything touches storage, so a bad event anywhere in
+ * the batch means nothing is written.
+ */
+export function prepareAppend(
+  streamId: unknown,
+  events: readonly NewEvent[],
+  options: AppendOptions | undefined,
+  limits: AppendLimits,
+  defaultMetadata?: EventMetadata,
+): PreparedAppend {
+  assertValidStreamId(streamId);
+  const expectedVersion = parseExpectedVersion(options?.expectedVersion);
+  if (!Array.isArray(events) || events.length === 0) {
+    throw new ValidationError('An append needs at least one event', { streamId });
+  }
+  let total = 0;
+  let anyIdSupplied = false;
+  const seen = new Set<string>();
+  const prepared = events.map((event, index): PreparedEvent => {
+    if (event === null || typeof event !== 'object') {
+      throw new ValidationError(`Event ${index} is not an object`, { streamId, index });
+    }
+    assertValidName(event.type, `event ${index} type`);
+    const schemaVersion = event.schemaVersion ?? 1;
+    if (!Number.isSafeInteger(schemaVersion) || schemaVersion < 1) {
+      throw new ValidationError(`Event ${index} schemaVersion must be a whole number ≥ 1`, { streamId, index });
+    }
+    let id: string;
+    const idSupplied = event.id !== undefined;
+    if (idSupplied) {
+      if (typeof event.id !== 'string' || !uuidPattern.test(event.id)) {
+        throw new ValidationError(`Event ${index} id must be a UUID`, { streamId, index });
+      }
+      id = event.id.toLowerCase();
+      if (seen.has(id)) throw new ValidationError(`Event id ${id} appears twice in one append`, { streamId, index });
+      seen.add(id);
+      anyIdSupplied = true;
+    } else {
+      id = newId();
+    }
+    if (event.data === undefined) throw new ValidationError(`Event ${index} has no data`, { streamId, index });
+    const dataJson = toJson(event.data, `event ${index} data`);
+    const metadata = defaultMetadata ? { ...defaultMetadata, ...event.metadata } : (event.metadata ?? {});
+    const metadataJson = toJson(metadata, `event ${index} metadata`);
+    if (metadataJson[0] !== '{') throw new ValidationError(`Event ${index} metadata must be an object`, { streamId, index });
+    const size = byteLength(dataJson) + byteLength(metadataJson);
+    if (size > limits.maxEventBytes) {
+      throw new PayloadTooLargeError(`Event ${index} is ${size} bytes; the limit is ${limits.maxEventBytes}`, {
+        limit: limits.maxEventBytes,
+        actual: size,
+        index,
+      });
+    }
+    total += size;
+    return { id, idSupplied, type: event.type, schemaVersion, dataJson, metadataJson };
+  });
+  if (total > limits.maxAppendBytes) {
+    throw new PayloadTooLargeError(`The append is ${total} bytes; the limit is ${limits.maxAppendBytes}`, {
+      limit: limits.maxAppendBytes,
+      actual: total,
+    });
+  }
+  return { streamId, expectedVersion, events: prepared, anyIdSupplied };
+}

@@ -1,0 +1,58 @@
+import { ValidationError } from '../domain/errors.js';
+import type { ReadAllOptions, ReadStreamOptions } from './eventStore.js';
+
+function positiveInteger(value: unknown, what: string, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new ValidationError(`${what} must be a whole number ≥ ${min}`, { field: what });
+  }
+  return value;
+}
+
+export interface StreamRange {
+  direction: 'forwards' | 'backwards';
+  /** Inclusive bounds in storage order: low ≤ version ≤ high. */
+  low: number;
+  high: number;
+  limit: number;
+}
+
+/** Normalises readStream options into an inclusive version range, whatever the direction. */
+export function resolveStreamRange(options: ReadStreamOptions | undefined): StreamRange {
+  const direction = options?.direction ?? 'forwards';
+  if (direction !== 'forwards' && direction !== 'backwards') {
+    throw new ValidationError(`direction must be 'forwards' or 'backwards'`, { field: 'direction' });
+  }
+  const from = positiveInteger(options?.from, 'from', 1);
+  const to = positiveInteger(options?.to, 'to', 1);
+  const limit = positiveInteger(options?.limit, 'limit', 1) ?? Number.MAX_SAFE_INTEGER;
+  return direction === 'forwards'
+    ? { direction, low: from ?? 1, high: to ?? Number.MAX_SAFE_INTEGER, limit }
+    : { direction, low: to ?? 1, high: from ?? Number.MAX_SAFE_INTEGER, limit };
+}
+
+export interface AllRange {
+  after: number;
+  types: readonly string[] | undefined;
+  categories: readonly string[] | undefined;
+  limit: number;
+  batchSize: number;
+}
+
+function names(value: unknown, what: string): readonly string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
+    throw new ValidationError(`${what} must be an array of strings`, { field: what });
+  }
+  return value;
+}
+
+export function resolveAllRange(options: ReadAllOptions | undefined): AllRange {
+  return {
+    after: positiveInteger(options?.after, 'after', 0) ?? 0,
+    types: names(options?.types, 'types'),
+    categories: names(options?.categories, 'categories'),
+    limit: positiveInteger(options?.limit, 'limit', 1) ?? Number.MAX_SAFE_INTEGER,
+    batchSize: positiveInteger(options?.batchSize, 'batchSize', 1) ?? 500,
+  };
+}
