@@ -91,6 +91,13 @@ export interface EventStore<Tx extends StoreTransaction = StoreTransaction> exte
   headPosition(): Promise<number>;
   /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * Calls `listener` after events may have become readable (after a local commit, or a
+   * database notification from another process). A hint for tailing readers so they need not
+   * busy-poll; it may fire spuriously, and readers still poll at a bounded interval because a
+   * notification can be lost. Returns the unsubscribe function.
+   */
+  onAppended(listener: () => void): () => void;
   /** Registers a hook that runs inside every append's transaction. */
   addAppendHook(hook: AppendHook<Tx>): void;
   close(): Promise<void>;

@@ -60,6 +60,7 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
   const streams = new Map<string, Row[]>();
   const ids = new Map<string, Row>();
   const hooks: AppendHook<InMemoryTransaction>[] = [];
+  const listeners = new Set<() => void>();
   const mutex = createMutex();
   let closed = false;
 
@@ -140,6 +141,7 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
         else streams.set(row.streamId, [row]);
       }
       for (const callback of onCommit) callback();
+      if (staged.length > 0) for (const listener of listeners) listener();
       return result;
     });
   }
@@ -165,6 +167,10 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
     },
     headPosition: async () => log.length,
     transaction,
+    onAppended(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
     addAppendHook: (hook) => void hooks.push(hook),
     async close() {
       closed = true;
