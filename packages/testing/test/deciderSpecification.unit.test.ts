@@ -202,3 +202,10 @@ describe('DeciderSpecification', () => {
     expect(calls).toBe(1);
   });
 });
+
+describe('DeciderSpecification misuse', () => {
+  it('rejects an await on when(...) instead of silently passing', async () => {
+    const pending = spec().when({ type: 'add', by: 1 }) as unknown as PromiseLike<unknown>;
+    await expect((async () => await pending)()).rejects.toThrow(/synchronous/);
+  });
+});

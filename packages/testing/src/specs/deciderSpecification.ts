@@ -88,7 +88,12 @@ export const DeciderSpecification = {
         };
         const evolveAll = (events: readonly Event[]) => events.reduce((state, event) => decider.evolve(state, event), given);
         return {
+          // biome-ignore lint/suspicious/noThenProperty: given/when/then is the vocabulary of the spec; awaiting it is caught below.
           then(expected) {
+            if (typeof expected === 'function') {
+              // `await spec.when(...)` calls then(resolve, reject): say so instead of comparing a function.
+              throw new TypeError('DeciderSpecification is synchronous: do not await when(...); call .then([...events]) on it');
+            }
             const actual = decidedEvents(`events ${show(expected)}`);
             if (!isDeepStrictEqual(actual, expected)) {
               fail(
