@@ -1,1 +1,5 @@
-export {};
+export * from './cache/cacheAside.js';
+export * from './cache/cacheInvalidation.js';
+export * from './cache/readCache.js';
+export * from './cache/readModelOrWriteSide.js';
+export * from './cache/redisCache.js';

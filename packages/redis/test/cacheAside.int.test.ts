@@ -1,0 +1,151 @@
+import { randomUUID } from 'node:crypto';
+import { createInMemoryEventStore, type Decider, type DomainEvent, handleCommand } from '@tidemark/core';
+import { serviceAvailable, serviceUrls } from '@tidemark/testing';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCacheAside } from '../src/cache/cacheAside.js';
+import { createCacheInvalidation } from '../src/cache/cacheInvalidation.js';
+import { readModelOrWriteSide, type VersionedValue } from '../src/cache/readModelOrWriteSide.js';
+import { createRedisCache } from '../src/cache/redisCache.js';
+
+const available = await serviceAvailable('redis');
+
+type AccountEvent = DomainEvent<'account.deposited', { amount: number }>;
+interface Account {
+  balance: number;
+}
+const accounts: Decider<{ deposit: number }, AccountEvent, Account> = {
+  initialState: () => ({ balance: 0 }),
+  decide: (command) => [{ type: 'account.deposited', data: { amount: command.deposit } }],
+  evolve: (state, event) => ({ balance: state.balance + event.data.amount }),
+};
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+describe.skipIf(!available)('cache-aside read model on Redis', () => {
+  const prefix = `tidemark-test-${randomUUID()}:`;
+  let redis: Redis;
+
+  beforeAll(() => {
+    redis = new Redis(serviceUrls.redis, { commandTimeout: 1000 });
+  });
+  afterAll(async () => {
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
+  });
+
+  it('misses once, then hits without loading again', async () => {
+    const cache = createRedisCache<Account>({ url: serviceUrls.redis, prefix: `${prefix}a:`, ttlSeconds: 60 });
+    let loads = 0;
+    const reads = createCacheAside<Account>({ cache, load: async () => ({ balance: ++loads * 10 }) });
+    expect(await reads.get('acc-1')).toEqual({ balance: 10 });
+    expect(await reads.get('acc-1')).toEqual({ balance: 10 });
+    expect(loads).toBe(1);
+    expect(reads.stats).toMatchObject({ hits: 1, misses: 1 });
+    await cache.close();
+  });
+
+  it('expires entries after the TTL, so the next read loads again', async () => {
+    const cache = createRedisCache<Account>({ redis, prefix: `${prefix}ttl:`, ttlSeconds: 1 });
+    let loads = 0;
+    const reads = createCacheAside<Account>({ cache, load: async () => ({ balance: ++loads }) });
+    await reads.get('acc-1');
+    expect(await redis.ttl(`${prefix}ttl:{acc-1}:v`)).toBe(1);
+    await waitFor(async () => (await redis.exists(`${prefix}ttl:{acc-1}:v`)) === 0);
+    expect(await reads.get('acc-1')).toEqual({ balance: 2 });
+  });
+
+  it('never keeps a balance stale past the event that changed it (inline invalidation)', async () => {
+    const store = createInMemoryEventStore();
+    const cache = createRedisCache<Account>({ redis, prefix: `${prefix}inv:`, ttlSeconds: 3600 });
+    const reads = createCacheAside<Account>({
+      cache,
+      load: async (id) => {
+        const { state, exists } = await store.aggregateStream(`account-${id}`, accounts);
+        return exists ? state : undefined;
+      },
+    });
+    createCacheInvalidation({ cache: reads, keysOf: (event) => [event.streamId.slice('account-'.length)] }).attachInline(store);
+    await handleCommand(store, accounts, 'account-7', { deposit: 5 });
+    expect(await reads.get('7')).toEqual({ balance: 5 });
+    expect(await reads.get('7')).toEqual({ balance: 5 });
+    expect(reads.stats.hits).toBe(1);
+    await handleCommand(store, accounts, 'account-7', { deposit: 3 });
+    // The invalidation runs right after the commit; the TTL (an hour) is not what saves us.
+    await waitFor(async () => (await reads.get('7'))?.balance === 8);
+  });
+
+  it('rejects a fill that started before an invalidation (no stale refill race)', async () => {
+    const cache = createRedisCache<Account>({ redis, prefix: `${prefix}race:`, ttlSeconds: 3600 });
+    const first = await cache.lookup('acc-1');
+    expect(first.hit).toBe(false);
+    if (first.hit) return;
+    await cache.invalidate(['acc-1']);
+    expect(await cache.fill('acc-1', { balance: 1 }, first.token)).toBe(false);
+    expect((await cache.lookup('acc-1')).hit).toBe(false);
+    const second = await cache.lookup('acc-1');
+    if (second.hit) throw new Error('unexpected hit');
+    expect(await cache.fill('acc-1', { balance: 2 }, second.token)).toBe(true);
+    expect(await cache.lookup('acc-1')).toEqual({ hit: true, value: { balance: 2 } });
+  });
+
+  it('sends concurrent misses of one key to a single load (stampede protection)', async () => {
+    const cache = createRedisCache<Account>({ redis, prefix: `${prefix}stampede:`, ttlSeconds: 60 });
+    let loads = 0;
+    const reads = createCacheAside<Account>({
+      cache,
+      load: async () => {
+        loads++;
+        await new Promise((resolve) => setImmediate(resolve));
+        return { balance: 1 };
+      },
+    });
+    const results = await Promise.all(Array.from({ length: 50 }, () => reads.get('hot')));
+    expect(results.every((r) => r?.balance === 1)).toBe(true);
+    expect(loads).toBe(1);
+  });
+
+  it('reads from the source when Redis is down, and logs instead of failing', async () => {
+    // Port 1 refuses connections: a real outage, not a stand-in client.
+    const cache = createRedisCache<Account>({ url: 'redis://127.0.0.1:1', prefix: `${prefix}down:`, ttlSeconds: 60 });
+    const errors: string[] = [];
+    const reads = createCacheAside<Account>({
+      cache,
+      load: async () => ({ balance: 42 }),
+      onCacheError: (_error, operation) => errors.push(operation),
+    });
+    expect(await reads.get('acc-1')).toEqual({ balance: 42 });
+    await reads.invalidate(['acc-1']);
+    expect(errors).toEqual(['lookup', 'invalidate']);
+    await cache.close();
+  });
+
+  it('falls back to the write side when the read-model row is absent or behind', async () => {
+    const store = createInMemoryEventStore();
+    const rows = new Map<string, VersionedValue<Account>>();
+    const fallbacks: string[] = [];
+    const load = readModelOrWriteSide<Account, Account>({
+      readModel: async (id) => rows.get(id),
+      store,
+      streamId: (id) => `account-${id}`,
+      evolver: accounts,
+      toValue: (state) => state,
+      onFallback: (id, reason) => fallbacks.push(`${id}:${reason}`),
+    });
+    await handleCommand(store, accounts, 'account-1', { deposit: 10 });
+    expect(await load('1')).toEqual({ balance: 10 });
+    rows.set('1', { value: { balance: 10 }, version: 1 });
+    expect(await load('1')).toEqual({ balance: 10 });
+    await handleCommand(store, accounts, 'account-1', { deposit: 1 });
+    expect(await load('1')).toEqual({ balance: 11 });
+    expect(await load('missing')).toBeUndefined();
+    expect(fallbacks).toEqual(['1:absent', '1:behind']);
+  });
+});
