@@ -1,0 +1,41 @@
+import Database from 'better-sqlite3';
+
+export interface OpenSqliteDatabaseOptions {
+  synchronous: 'FULL' | 'NORMAL';
+  busyTimeoutMs: number;
+  /** A second connection that only reads: it never writes, so it must not be able to. */
+  readOnly?: boolean;
+}
+
+/** Whether the file name is SQLite's private in-memory database, which a second connection cannot share. */
+export function isMemoryDatabase(file: string): boolean {
+  return file === ':memory:' || file === '';
+}
+
+/**
+ * Opens a connection with the store's pragmas. WAL lets readers (other connections, other
+ * processes) read while one writer commits; synchronous=FULL fsyncs the WAL on every commit,
+ * so a resolved append survives power loss, not only a process crash. NORMAL trades that
+ * last guarantee for speed and is opt-in.
+ */
+export function openSqliteDatabase(file: string, options: OpenSqliteDatabaseOptions): Database.Database {
+  const db = new Database(file, { fileMustExist: options.readOnly === true });
+  try {
+    // Before anything else, so that even the journal-mode switch waits for a busy writer.
+    db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs))}`);
+    if (options.readOnly) {
+      db.pragma('query_only = ON');
+    } else {
+      if (!isMemoryDatabase(file)) {
+        const mode = db.pragma('journal_mode = WAL', { simple: true });
+        if (String(mode).toLowerCase() !== 'wal') throw new Error(`Could not switch '${file}' to WAL (journal_mode is ${String(mode)})`);
+      }
+      db.pragma(`synchronous = ${options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
+      db.pragma('foreign_keys = ON');
+    }
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}

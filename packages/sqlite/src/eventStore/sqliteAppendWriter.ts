@@ -1,0 +1,89 @@
+import {
+  type AppendResult,
+  assertExpectedVersion,
+  type Clock,
+  ConcurrencyError,
+  DuplicateEventIdError,
+  detectRetry,
+  type PreparedAppend,
+  type RecordedEvent,
+  type StoredEventRef,
+} from '@tidemark/core';
+import type { SqliteStatements } from './sqliteStatements.js';
+
+/**
+ * Writes one prepared append on a connection that already holds the write lock (inside
+ * BEGIN IMMEDIATE or a savepoint of it), so the version read and the inserts cannot be
+ * interleaved with another writer. Synchronous: the hot path calls it inside one
+ * better-sqlite3 transaction.
+ */
+export type SqliteAppendWriter = (prepared: PreparedAppend) => AppendResult;
+
+export function createSqliteAppendWriter(statements: SqliteStatements, clock: Clock): SqliteAppendWriter {
+  const { eventById, streamVersion, insertEvent } = statements;
+  return (prepared) => {
+    const { streamId, events } = prepared;
+    // Only caller-chosen ids can already exist; generated ones are fresh UUIDv7s.
+    if (prepared.anyIdSupplied) {
+      const stored = new Map<string, StoredEventRef>();
+      for (const event of events) {
+        if (!event.idSupplied) continue;
+        const ref = eventById.get(event.id);
+        if (ref) stored.set(event.id, { streamId: ref[0], version: ref[1], position: ref[2] });
+      }
+      const retry = detectRetry(prepared, stored);
+      if (retry) return { streamId, ...retry, written: false, events: [] };
+    }
+    const current = streamVersion.get(streamId) ?? 0;
+    assertExpectedVersion(streamId, prepared.expectedVersion, current);
+    const recordedAt = clock.now().getTime();
+    const recorded: RecordedEvent[] = new Array(events.length);
+    let position = 0;
+    let i = 0;
+    try {
+      for (; i < events.length; i++) {
+        const event = events[i]!;
+        const version = current + i + 1;
+        position = insertEvent.run(
+          event.id,
+          streamId,
+          version,
+          event.type,
+          event.schemaVersion,
+          event.dataJson,
+          event.metadataJson,
+          recordedAt,
+        ).lastInsertRowid as number;
+        recorded[i] = {
+          id: event.id,
+          type: event.type,
+          schemaVersion: event.schemaVersion,
+          streamId,
+          version,
+          position,
+          recordedAt: new Date(recordedAt),
+          // A fresh copy, as a read would return it: the caller's objects are never shared.
+          data: JSON.parse(event.dataJson),
+          metadata: JSON.parse(event.metadataJson),
+        };
+      }
+    } catch (error) {
+      throw translateConstraintError(error, prepared, current, events[i]?.id ?? '');
+    }
+    return { streamId, nextExpectedVersion: current + events.length, position, written: true, events: recorded };
+  };
+}
+
+/**
+ * Under the write lock the version check above cannot race, but the unique indexes are the
+ * backstop against anything that writes the file without it: report them as the typed
+ * errors the check would have raised.
+ */
+function translateConstraintError(error: unknown, prepared: PreparedAppend, current: number, eventId: string): unknown {
+  if (!(error instanceof Error) || (error as { code?: unknown }).code !== 'SQLITE_CONSTRAINT_UNIQUE') return error;
+  if (error.message.includes('events.stream_id')) {
+    return new ConcurrencyError(prepared.streamId, prepared.expectedVersion, current);
+  }
+  if (error.message.includes('events.id')) return new DuplicateEventIdError(prepared.streamId, eventId);
+  return error;
+}

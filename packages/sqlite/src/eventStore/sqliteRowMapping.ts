@@ -1,0 +1,33 @@
+import type { EventMetadata, RecordedEvent } from '@tidemark/core';
+
+/** The columns every event read selects, in the order `toRecordedEvent` expects them. */
+export const eventColumns = 'position, id, stream_id, version, type, schema_version, data, metadata, recorded_at';
+
+/** A row as better-sqlite3 returns it in `.raw()` mode: an array, no per-row key lookups. */
+export type EventRow = [
+  position: number,
+  id: string,
+  streamId: string,
+  version: number,
+  type: string,
+  schemaVersion: number,
+  data: string,
+  metadata: string,
+  recordedAt: number,
+];
+
+export function toRecordedEvent(row: EventRow): RecordedEvent {
+  const metadataJson = row[7];
+  return {
+    id: row[1],
+    type: row[4],
+    schemaVersion: row[5],
+    streamId: row[2],
+    version: row[3],
+    position: row[0],
+    recordedAt: new Date(row[8]),
+    data: JSON.parse(row[6]),
+    // Most events carry no metadata; skipping the parser for '{}' is a measurable share of a fold.
+    metadata: metadataJson === '{}' ? {} : (JSON.parse(metadataJson) as EventMetadata),
+  };
+}

@@ -1,0 +1,68 @@
+import type { Database, Statement } from 'better-sqlite3';
+import { sqliteInsertEventSql } from '../schema/sqliteSchema.js';
+import { type EventRow, eventColumns } from './sqliteRowMapping.js';
+
+/**
+ * Statements prepared once per connection: preparing is far dearer than running, and the hot
+ * path runs a handful of them per append.
+ */
+export interface SqliteStatements {
+  /** (streamId) → the stream's version, or undefined when it has no events. */
+  streamVersion: Statement<[string], number>;
+  /** (id) → [streamId, version, position] raw. */
+  eventById: Statement<[string], [string, number, number]>;
+  insertEvent: Statement<[string, string, number, string, number, string, string, number]>;
+  /** (streamId, low, high, limit) → event rows raw. */
+  readForwards: Statement<[string, number, number, number], EventRow>;
+  readBackwards: Statement<[string, number, number, number], EventRow>;
+  /** () → the last position, 0 when empty. */
+  headPosition: Statement<[], number>;
+  /** (after, limit) → event rows raw, unfiltered. */
+  readAll: Statement<[number, number], EventRow>;
+  savepoint: Statement<[]>;
+  releaseSavepoint: Statement<[]>;
+  rollbackToSavepoint: Statement<[]>;
+}
+
+export function prepareSqliteStatements(db: Database): SqliteStatements {
+  return {
+    // The top entry of the (stream_id, version) index: one seek, no scan.
+    streamVersion: db.prepare<[string], number>('SELECT max(version) FROM events WHERE stream_id = ?').pluck(),
+    eventById: db.prepare<[string], [string, number, number]>('SELECT stream_id, version, position FROM events WHERE id = ?').raw(),
+    insertEvent: db.prepare<[string, string, number, string, number, string, string, number]>(sqliteInsertEventSql),
+    readForwards: db
+      .prepare<[string, number, number, number], EventRow>(
+        `SELECT ${eventColumns} FROM events WHERE stream_id = ? AND version BETWEEN ? AND ? ORDER BY version LIMIT ?`,
+      )
+      .raw(),
+    readBackwards: db
+      .prepare<[string, number, number, number], EventRow>(
+        `SELECT ${eventColumns} FROM events WHERE stream_id = ? AND version BETWEEN ? AND ? ORDER BY version DESC LIMIT ?`,
+      )
+      .raw(),
+    headPosition: db.prepare<[], number>('SELECT coalesce(max(position), 0) FROM events').pluck(),
+    readAll: db
+      .prepare<[number, number], EventRow>(`SELECT ${eventColumns} FROM events WHERE position > ? ORDER BY position LIMIT ?`)
+      .raw(),
+    // One fixed name: savepoints nest as a stack, so an append made from inside a hook still
+    // releases or rolls back only its own.
+    savepoint: db.prepare('SAVEPOINT tidemark_append'),
+    releaseSavepoint: db.prepare('RELEASE tidemark_append'),
+    rollbackToSavepoint: db.prepare('ROLLBACK TO tidemark_append'),
+  };
+}
+
+/**
+ * readAll with filters, done in SQL with bound parameters only: one `?` per type and per
+ * category. Each filter has a (filter, position) index, so a page of one type or category
+ * is a range scan from the checkpoint, however sparse the matches are.
+ */
+export function prepareFilteredReadAll(db: Database, typeCount: number, categoryCount: number): Statement<unknown[], EventRow> {
+  const marks = (count: number) => Array.from({ length: count }, () => '?').join(', ');
+  const conditions = ['position > ?'];
+  if (typeCount > 0) conditions.push(`type IN (${marks(typeCount)})`);
+  if (categoryCount > 0) conditions.push(`category IN (${marks(categoryCount)})`);
+  return db
+    .prepare<unknown[], EventRow>(`SELECT ${eventColumns} FROM events WHERE ${conditions.join(' AND ')} ORDER BY position LIMIT ?`)
+    .raw();
+}

@@ -1,0 +1,64 @@
+/**
+ * The event log's DDL, as ordered migrations. Each migration's statements run in the one
+ * transaction that opens the file, so a file is always at exactly one schema version.
+ */
+export interface SqliteMigration {
+  /** 1, 2, 3…: applied in order, each exactly once per file. */
+  version: number;
+  name: string;
+  statements: readonly string[];
+}
+
+/**
+ * Positions are the rowid (INTEGER PRIMARY KEY): dense, assigned in commit order because
+ * SQLite has one writer at a time, and the cheapest possible key to append to.
+ *
+ * There is no separate streams table: a stream's version is the top entry of the
+ * (stream_id, version) unique index, one index seek, and not maintaining a second table
+ * keeps an append at one row write per event. The unique index also backs up the expected
+ * version check against any writer that bypasses it.
+ *
+ * The category is a generated column so that every writer (including raw SQL) agrees with
+ * `streamCategory` (the part before the first '-') and the category filter can use an index.
+ */
+const createEvents = `CREATE TABLE events (
+  position INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  stream_id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  schema_version INTEGER NOT NULL,
+  data TEXT NOT NULL,
+  metadata TEXT NOT NULL,
+  recorded_at INTEGER NOT NULL,
+  category TEXT GENERATED ALWAYS AS (
+    CASE WHEN instr(stream_id, '-') = 0 THEN stream_id ELSE substr(stream_id, 1, instr(stream_id, '-') - 1) END
+  ) VIRTUAL,
+  UNIQUE (stream_id, version)
+)`;
+
+export const sqliteMigrations: readonly SqliteMigration[] = [
+  {
+    version: 1,
+    name: 'event log',
+    statements: [
+      createEvents,
+      // readAll filters page by position within one type / one category.
+      'CREATE INDEX events_type_position ON events (type, position)',
+      'CREATE INDEX events_category_position ON events (category, position)',
+    ],
+  },
+];
+
+/** The schema version this code writes and understands. */
+export const sqliteSchemaVersion: number = sqliteMigrations[sqliteMigrations.length - 1]?.version ?? 0;
+
+/**
+ * Every DDL statement of the current schema, in order: what a raw-driver baseline needs to
+ * create the same table and indexes the store writes to.
+ */
+export const sqliteSchemaStatements: readonly string[] = sqliteMigrations.flatMap((migration) => migration.statements);
+
+/** The exact row insert the store performs per event (positional parameters, in this order). */
+export const sqliteInsertEventSql =
+  'INSERT INTO events (id, stream_id, version, type, schema_version, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)';
