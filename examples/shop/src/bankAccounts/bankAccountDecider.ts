@@ -1,0 +1,83 @@
+import type { Decider } from '@tidemark/core';
+import type { BankAccountCommand } from './bankAccountCommands.js';
+import {
+  AccountAlreadyOpenError,
+  AccountClosedError,
+  BankAccountNotFoundError,
+  InsufficientFundsError,
+  InvalidAmountError,
+  NonZeroBalanceError,
+} from './bankAccountErrors.js';
+import type { BankAccountEvent } from './bankAccountEvents.js';
+
+export interface BankAccountState {
+  status: 'none' | 'open' | 'closed';
+  accountId: string;
+  owner: string;
+  /** Integer cents; never negative. */
+  balance: number;
+}
+
+const isCents = (amount: unknown, allowZero: boolean): amount is number =>
+  typeof amount === 'number' && Number.isSafeInteger(amount) && (allowZero ? amount >= 0 : amount > 0);
+
+function assertOpen(state: BankAccountState, accountId: string): void {
+  if (state.status === 'none') throw new BankAccountNotFoundError(accountId);
+  if (state.status === 'closed') throw new AccountClosedError(accountId);
+}
+
+/**
+ * The founding example of the seed documents: open with 1,000, deposit 500, withdraw 200 →
+ * 1,300, each step an event. The rules live here and nowhere else; the HTTP layer validates
+ * shapes, but a decider must hold on its own because other callers (sagas, the CLI) reach it too.
+ */
+export const bankAccountDecider: Decider<BankAccountCommand, BankAccountEvent, BankAccountState> = {
+  initialState: () => ({ status: 'none', accountId: '', owner: '', balance: 0 }),
+
+  decide(command, state) {
+    switch (command.type) {
+      case 'bank.account.open': {
+        const { accountId, owner, initialDeposit } = command.data;
+        if (state.status !== 'none') throw new AccountAlreadyOpenError(accountId);
+        if (!isCents(initialDeposit, true)) throw new InvalidAmountError('initialDeposit', initialDeposit);
+        return [{ type: 'bank.account.opened', data: { accountId, owner, initialDeposit } }];
+      }
+      case 'bank.account.deposit': {
+        assertOpen(state, command.data.accountId);
+        if (!isCents(command.data.amount, false)) throw new InvalidAmountError('amount', command.data.amount);
+        return [{ type: 'bank.account.funds_deposited', data: { amount: command.data.amount } }];
+      }
+      case 'bank.account.withdraw': {
+        const { accountId, amount } = command.data;
+        assertOpen(state, accountId);
+        if (!isCents(amount, false)) throw new InvalidAmountError('amount', amount);
+        if (amount > state.balance) throw new InsufficientFundsError(accountId, state.balance, amount);
+        return [{ type: 'bank.account.funds_withdrawn', data: { amount } }];
+      }
+      case 'bank.account.close': {
+        const { accountId } = command.data;
+        if (state.status === 'none') throw new BankAccountNotFoundError(accountId);
+        // Closing twice is a repeat of a fact already recorded, not a new one.
+        if (state.status === 'closed') return [];
+        if (state.balance !== 0) throw new NonZeroBalanceError(accountId, state.balance);
+        return [{ type: 'bank.account.closed', data: {} }];
+      }
+    }
+  },
+
+  evolve(state, event) {
+    switch (event.type) {
+      case 'bank.account.opened':
+        return { status: 'open', accountId: event.data.accountId, owner: event.data.owner, balance: event.data.initialDeposit };
+      case 'bank.account.funds_deposited':
+        return { ...state, balance: state.balance + event.data.amount };
+      case 'bank.account.funds_withdrawn':
+        return { ...state, balance: state.balance - event.data.amount };
+      case 'bank.account.closed':
+        return { ...state, status: 'closed' };
+      default:
+        // Unknown (newer) event types leave the state alone rather than crash old readers.
+        return state;
+    }
+  },
+};

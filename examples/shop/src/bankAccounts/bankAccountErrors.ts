@@ -1,0 +1,40 @@
+import { DomainError, NotFoundError } from '@tidemark/core';
+
+// Business rules say no with a DomainError subclass per rule (HTTP 422); a missing account is
+// a NotFoundError (404) because there is no account to apply a rule to.
+
+export class BankAccountNotFoundError extends NotFoundError {
+  constructor(accountId: string) {
+    super(`Bank account '${accountId}' does not exist`, { accountId });
+  }
+}
+
+export class AccountAlreadyOpenError extends DomainError {
+  constructor(accountId: string) {
+    super(`Bank account '${accountId}' is already open`, { accountId });
+  }
+}
+
+export class AccountClosedError extends DomainError {
+  constructor(accountId: string) {
+    super(`Bank account '${accountId}' is closed`, { accountId });
+  }
+}
+
+export class InsufficientFundsError extends DomainError {
+  constructor(accountId: string, balance: number, requested: number) {
+    super(`Bank account '${accountId}' has ${balance} cents; cannot withdraw ${requested}`, { accountId, balance, requested });
+  }
+}
+
+export class InvalidAmountError extends DomainError {
+  constructor(field: string, amount: unknown) {
+    super(`${field} must be a whole number of cents greater than zero`, { field, amount });
+  }
+}
+
+export class NonZeroBalanceError extends DomainError {
+  constructor(accountId: string, balance: number) {
+    super(`Bank account '${accountId}' still holds ${balance} cents; withdraw them before closing`, { accountId, balance });
+  }
+}
