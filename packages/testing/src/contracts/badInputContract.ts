@@ -1,0 +1,175 @@
+import { type NewEvent, PayloadTooLargeError, ValidationError } from '@tidemark/core';
+import { describe, expect, it } from 'vitest';
+import type { EventStoreHarness } from './eventStoreHarness.js';
+import { caught, expectUnchanged, storeSnapshot } from './storeSnapshot.js';
+import { useStores } from './useStores.js';
+
+const good: NewEvent = { type: 'order.created', data: { ok: true } };
+
+class Money {
+  constructor(readonly amount: number) {}
+}
+
+function circular(): unknown {
+  const value: Record<string, unknown> = { a: 1 };
+  value.self = value;
+  return value;
+}
+
+const badStreamIds: Array<[string, unknown]> = [
+  ['empty', ''],
+  ['257 characters long', 'a'.repeat(257)],
+  ['containing a newline', 'order-\n1'],
+  ['containing NUL', 'order-\u00001'],
+  ['containing a tab', 'order-\t1'],
+  ['containing DEL', 'order-\u007f1'],
+  ['a number', 42],
+  ['undefined', undefined],
+  ['null', null],
+  ['an object', { id: 'order-1' }],
+];
+
+const badData: Array<[string, unknown]> = [
+  ['a bigint', { amount: 10n }],
+  ['a Map', { items: new Map([['a', 1]]) }],
+  ['a Set', { tags: new Set(['a']) }],
+  ['a class instance', { price: new Money(5) }],
+  ['a function', { callback: () => 1 }],
+  ['a symbol', { s: Symbol('x') }],
+  ['a circular object', circular()],
+  ['NaN', { amount: Number.NaN }],
+  ['Infinity', { amount: Number.POSITIVE_INFINITY }],
+  ['-Infinity nested in an array', { amounts: [1, Number.NEGATIVE_INFINITY] }],
+  ['undefined in an array', { list: [1, undefined] }],
+  ['undefined (no data at all)', undefined],
+  ['a top-level bigint', 10n],
+  ['a top-level function', () => 1],
+];
+
+export function badInputContract(harness: EventStoreHarness): void {
+  describe('bad input: a typed error and nothing written', () => {
+    const open = useStores(harness);
+
+    /** A store holding one event, and a check that it still holds exactly that afterwards. */
+    async function seeded() {
+      const store = await open();
+      await store.appendToStream('order-1', [good]);
+      const before = await storeSnapshot(store);
+      return { store, unchanged: () => expectUnchanged(store, before) };
+    }
+
+    it.each(badStreamIds)('rejects a stream id %s', async (_, streamId) => {
+      const { store, unchanged } = await seeded();
+      const error = await caught(() => store.appendToStream(streamId as string, [good]), ValidationError);
+      expect(error.code).toBe('validation');
+      await unchanged();
+    });
+
+    it('accepts a stream id of exactly 256 characters', async () => {
+      const { store } = await seeded();
+      const streamId = `x-${'b'.repeat(254)}`;
+      await store.appendToStream(streamId, [good]);
+      expect((await store.readStream(streamId)).map((e) => e.streamId)).toEqual([streamId]);
+    });
+
+    it.each<[string, unknown]>([
+      ['empty', ''],
+      ['missing', undefined],
+      ['not a string', 7],
+      ['257 characters long', 't'.repeat(257)],
+      ['containing a newline', 'order.\ncreated'],
+    ])('rejects an event type %s', async (_, type) => {
+      const { store, unchanged } = await seeded();
+      await caught(() => store.appendToStream('order-1', [{ type: type as string, data: {} }]), ValidationError);
+      await unchanged();
+    });
+
+    it.each(badData)('rejects data that is not JSON-serialisable: %s', async (_, data) => {
+      const { store, unchanged } = await seeded();
+      await caught(() => store.appendToStream('order-1', [{ type: 'order.noted', data }]), ValidationError);
+      await unchanged();
+    });
+
+    it.each<[string, unknown]>([
+      ['a string', 'meta'],
+      ['a number', 5],
+      ['an array', ['correlation']],
+      ['containing a bigint', { n: 1n }],
+      ['containing a class instance', { at: new Money(1) }],
+    ])('rejects metadata that is %s', async (_, metadata) => {
+      const { store, unchanged } = await seeded();
+      await caught(() => store.appendToStream('order-1', [{ ...good, metadata: metadata as Record<string, unknown> }]), ValidationError);
+      await unchanged();
+    });
+
+    it.each<[string, unknown]>([
+      ['0', 0],
+      ['-1', -1],
+      ['1.5', 1.5],
+      ["'2'", '2'],
+    ])('rejects schemaVersion %s', async (_, schemaVersion) => {
+      const { store, unchanged } = await seeded();
+      await caught(() => store.appendToStream('order-1', [{ ...good, schemaVersion: schemaVersion as number }]), ValidationError);
+      await unchanged();
+    });
+
+    it('rejects an empty events array, and events that are not an array', async () => {
+      const { store, unchanged } = await seeded();
+      await caught(() => store.appendToStream('order-1', []), ValidationError);
+      await caught(() => store.appendToStream('order-1', good as unknown as NewEvent[]), ValidationError);
+      await caught(() => store.appendToStream('order-1', [null as unknown as NewEvent]), ValidationError);
+      await unchanged();
+    });
+
+    it('rejects an event just over the default 1 MiB cap with PayloadTooLargeError', async () => {
+      const { store, unchanged } = await seeded();
+      const error = await caught(
+        () => store.appendToStream('order-1', [{ type: 'blob.stored', data: { blob: 'x'.repeat(1024 * 1024) } }]),
+        PayloadTooLargeError,
+      );
+      expect(error.code).toBe('payload_too_large');
+      await unchanged();
+      // Just under the cap is fine (data + metadata JSON, measured in bytes).
+      await store.appendToStream('order-1', [{ type: 'blob.stored', data: 'y'.repeat(1024 * 1024 - 100) }]);
+      expect(await store.readStream('order-1')).toHaveLength(2);
+    });
+
+    it('measures the cap in bytes, not characters', async () => {
+      const store = await open({ limits: { maxEventBytes: 1000 } });
+      // 400 three-byte characters: 402 JSON characters but 1,202 bytes.
+      await caught(() => store.appendToStream('order-1', [{ type: 'text.stored', data: '€'.repeat(400) }]), PayloadTooLargeError);
+      await expectUnchanged(store, { head: 0, ids: [] });
+    });
+
+    it('rejects an append over the per-append cap with PayloadTooLargeError and writes none of it', async () => {
+      const store = await open({ limits: { maxAppendBytes: 10 * 1024 } });
+      await store.appendToStream('order-1', [good]);
+      const before = await storeSnapshot(store);
+      const chunk = { type: 'blob.stored', data: 'z'.repeat(3 * 1024) };
+      // Every event is small; together they are over 10 KiB.
+      const error = await caught(() => store.appendToStream('order-1', [chunk, chunk, chunk, chunk]), PayloadTooLargeError);
+      expect(error.code).toBe('payload_too_large');
+      await expectUnchanged(store, before);
+      await store.appendToStream('order-1', [chunk, chunk, chunk]);
+      expect(await store.readStream('order-1')).toHaveLength(4);
+    });
+
+    it.each<[string, NewEvent, new (...args: never[]) => Error]>([
+      ['data', { type: 'order.noted', data: { n: 10n } }, ValidationError],
+      ['type', { type: '', data: {} }, ValidationError],
+      ['size', { type: 'blob.stored', data: 'x'.repeat(1024 * 1024 + 1) }, PayloadTooLargeError],
+    ])('writes nothing of a batch with a bad event (%s) in the middle', async (_, bad, type) => {
+      const { store, unchanged } = await seeded();
+      await caught(() => store.appendToStream('order-2', [good, good, bad, good]), type);
+      await caught(() => store.transaction((tx) => tx.appendToStream('order-2', [good, bad, good])), type);
+      await unchanged();
+      expect(await store.streamExists('order-2')).toBe(false);
+    });
+
+    it('rejects a bad stream id on reads too', async () => {
+      const { store } = await seeded();
+      await caught(() => store.readStream(''), ValidationError);
+      await caught(() => store.streamExists('a'.repeat(257)), ValidationError);
+    });
+  });
+}

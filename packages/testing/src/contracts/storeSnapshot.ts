@@ -1,0 +1,49 @@
+import type { EventStore, ReadAllOptions, RecordedEvent } from '@tidemark/core';
+import { expect } from 'vitest';
+
+export async function readAllEvents(store: EventStore, options?: ReadAllOptions): Promise<RecordedEvent[]> {
+  const events: RecordedEvent[] = [];
+  for await (const event of store.readAll(options)) events.push(event);
+  return events;
+}
+
+/** What a store holds, as readers see it: the basis of every "nothing was written" assertion. */
+export interface StoreSnapshot {
+  head: number;
+  ids: string[];
+}
+
+export async function storeSnapshot(store: EventStore): Promise<StoreSnapshot> {
+  const head = await store.headPosition();
+  const ids = (await readAllEvents(store)).map((event) => event.id);
+  return { head, ids };
+}
+
+/** Asserts the store holds exactly what it held at `before`: nothing written, nothing lost. */
+export async function expectUnchanged(store: EventStore, before: StoreSnapshot): Promise<void> {
+  expect(await storeSnapshot(store)).toEqual(before);
+}
+
+/**
+ * Runs `action` and returns the error it raised, asserting its class. A call that succeeds
+ * fails the test. Accepts synchronous throws too, since adapters may validate before awaiting.
+ */
+export async function caught<E extends Error>(action: () => Promise<unknown>, type: abstract new (...args: never[]) => E): Promise<E> {
+  let outcome: unknown;
+  try {
+    outcome = await action();
+  } catch (error) {
+    expect(error, `expected ${type.name}, got ${String(error)}`).toBeInstanceOf(type);
+    return error as E;
+  }
+  throw new Error(`expected ${type.name}, but the call succeeded with ${JSON.stringify(outcome)?.slice(0, 200)}`);
+}
+
+/** Waits for a condition (a notification, a position) instead of sleeping for a guessed time. */
+export async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
