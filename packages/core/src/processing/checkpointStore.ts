@@ -1,0 +1,68 @@
+import { TidemarkError } from '../domain/errors.js';
+import type { RecordedEvent } from '../domain/event.js';
+import type { StoreTransaction } from '../eventStore/eventStore.js';
+
+/** Why a projector stopped: recorded beside its checkpoint so that every instance (and a dashboard) sees it. */
+export interface ProjectionFailure {
+  /** Position of the event that kept failing; the checkpoint stays just before it. */
+  position: number;
+  eventId: string;
+  eventType: string;
+  streamId: string;
+  message: string;
+  attempts: number;
+  failedAt: Date;
+}
+
+export interface CheckpointRecord {
+  name: string;
+  /** Every event at or below this position has been applied (or parked). 0: nothing yet. */
+  position: number;
+  updatedAt: Date;
+  /** Present while the projector is stopped on a failing event. */
+  failure?: ProjectionFailure;
+}
+
+/** An event a projector gave up on and set aside, written in the same transaction as the checkpoint that passes it. */
+export interface DeadLetter {
+  projection: string;
+  position: number;
+  eventId: string;
+  eventType: string;
+  streamId: string;
+  message: string;
+  attempts: number;
+  parkedAt: Date;
+  /** The event as it was stored, so that it can be replayed once the handler is fixed. */
+  event: RecordedEvent;
+}
+
+/**
+ * Where asynchronous projectors remember how far they got. Every write takes the caller's
+ * transaction: the checkpoint commits with the read-model writes of the same batch, which is
+ * what makes a crash neither lose nor double-apply an event.
+ */
+export interface CheckpointStore<Tx extends StoreTransaction = StoreTransaction> {
+  /** Creates the tables it needs; idempotent. */
+  setup(tx: Tx): Promise<void>;
+  load(name: string, tx: Tx): Promise<CheckpointRecord | undefined>;
+  /**
+   * Moves the checkpoint from `expected` to `position` (> expected) and clears any recorded
+   * failure. Compare-and-set: throws {@link CheckpointConflictError} when the stored position is
+   * not `expected` (another instance moved it, or a rebuild reset it), so the caller rolls back.
+   */
+  save(name: string, expected: number, position: number, tx: Tx): Promise<void>;
+  /** Records (or clears, with undefined) the failure that stopped the projector; the position is left as it is. */
+  recordFailure(name: string, failure: ProjectionFailure | undefined, tx: Tx): Promise<void>;
+  /** Sets the position unconditionally: only for a rebuild that swaps in freshly built tables. */
+  reset(name: string, position: number, tx: Tx): Promise<void>;
+  park(letter: DeadLetter, tx: Tx): Promise<void>;
+  deadLetters(name: string, tx: Tx): Promise<DeadLetter[]>;
+}
+
+/** The stored checkpoint was not where this projector left it: someone else is projecting, or a rebuild reset it. */
+export class CheckpointConflictError extends TidemarkError {
+  constructor(name: string, expected: number, actual: number | undefined) {
+    super('concurrency', `Checkpoint '${name}' expected at ${expected} but is at ${actual ?? 'none'}`, { name, expected, actual });
+  }
+}

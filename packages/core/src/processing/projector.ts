@@ -1,0 +1,288 @@
+import { ValidationError } from '../domain/errors.js';
+import type { RecordedEvent } from '../domain/event.js';
+import type { EventStore, StoreTransaction } from '../eventStore/eventStore.js';
+import { CheckpointConflictError, type CheckpointStore, type ProjectionFailure } from './checkpointStore.js';
+import type { Lease } from './lease.js';
+import { createPositionWaiters } from './positionWaiters.js';
+import { liveTables, type Projection, projectionHandles } from './projection.js';
+import { abortableDelay, backoffDelay, type RetryPolicy, resolveRetryPolicy } from './retryPolicy.js';
+import { type SubscriptionBatch, subscribe } from './subscription.js';
+
+export type ProjectorState = 'starting' | 'standby' | 'running' | 'stopped' | 'failed';
+
+export interface ProjectorStatus {
+  name: string;
+  /** Everything at or below it is in the read model. */
+  checkpoint: number;
+  /** The head the projector last saw: `headPosition - checkpoint` bounds the lag (positions may be sparse). */
+  headPosition?: number;
+  /** `recordedAt` of the last event applied: now minus this is the lag in time. */
+  lastProcessedRecordedAt?: Date;
+  /** `standby`: waiting for the lease while another instance projects. */
+  state: ProjectorState;
+  /** The event that stopped the projector (state `failed`), as recorded beside the checkpoint. */
+  error?: ProjectionFailure;
+  /** The last infrastructure error (database down…), retried with backoff; cleared by the next good batch. */
+  lastError?: string;
+  /** Events applied by this instance since start. */
+  eventsProcessed: number;
+  /** Events this instance parked in the dead-letter table. */
+  eventsParked: number;
+}
+
+/** What each committed batch did: for metrics (throughput, batch latency, lag). */
+export interface BatchInfo {
+  name: string;
+  /** Events applied in this batch (filtered-out ones not counted). */
+  events: number;
+  parked: number;
+  fromPosition: number;
+  toPosition: number;
+  headPosition: number;
+  durationMs: number;
+  lastRecordedAt?: Date;
+}
+
+export interface ProjectorOptions<Tx extends StoreTransaction> {
+  store: EventStore<Tx>;
+  projection: Projection<Tx>;
+  checkpoints: CheckpointStore<Tx>;
+  /** Most events per transaction. Default 100. */
+  batchSize?: number;
+  /** Bounded fallback when no append notification arrives. Default 1000. */
+  pollIntervalMs?: number;
+  retry?: RetryPolicy;
+  /**
+   * After `retry.maxAttempts` failures of one event: `stop` (default) leaves the checkpoint just
+   * before it, records the error beside it and sets state `failed`; `dead-letter` parks the
+   * event in the dead-letter table in the same transaction that moves the checkpoint past it.
+   */
+  onFailure?: 'stop' | 'dead-letter';
+  /** Only the holder processes; others stand by. */
+  lease?: Lease;
+  /** How often a standby instance retries `lease.acquire`. Default 1000. */
+  leaseRetryMs?: number;
+  /** Called after every committed batch. Must not throw. */
+  onBatch?: (info: BatchInfo) => void;
+}
+
+export interface Projector {
+  readonly name: string;
+  /** Sets up the checkpoint and read-model tables, then projects in the background. */
+  start(): Promise<void>;
+  /** Stops after the transaction in flight (if any) and releases the lease. */
+  stop(): Promise<void>;
+  status(): ProjectorStatus;
+  /**
+   * Resolves true once the checkpoint is at or past `position` (e.g. a command's returned
+   * position), false on timeout or when the projector failed or stopped first.
+   */
+  waitForPosition(position: number, options?: { timeoutMs?: number }): Promise<boolean>;
+}
+
+/** Thrown inside the loop to end it: the projector failed on an event and must not go on. */
+class Halt extends Error {}
+
+/**
+ * The asynchronous projector: subscribe from the checkpoint, and for each batch commit the
+ * read-model writes and the checkpoint in ONE store transaction. A crash at any point leaves
+ * either both or neither, so events are neither lost nor applied twice.
+ */
+export function createProjector<Tx extends StoreTransaction>(options: ProjectorOptions<Tx>): Projector {
+  const { store, projection, checkpoints, lease } = options;
+  const name = projection.name;
+  if (typeof name !== 'string' || name.length === 0) throw new ValidationError('projection.name must be a non-empty string');
+  const retry = resolveRetryPolicy(options.retry);
+  const onFailure = options.onFailure ?? 'stop';
+  if (onFailure !== 'stop' && onFailure !== 'dead-letter') throw new ValidationError(`onFailure must be 'stop' or 'dead-letter'`);
+  const leaseRetryMs = options.leaseRetryMs ?? 1000;
+  const waiters = createPositionWaiters();
+
+  const current: ProjectorStatus = { name, checkpoint: 0, state: 'stopped', eventsProcessed: 0, eventsParked: 0 };
+  let controller: AbortController | undefined;
+  let loop: Promise<void> | undefined;
+  let position = 0;
+
+  const setState = (state: ProjectorState) => {
+    current.state = state;
+    if (state === 'failed' || state === 'stopped') waiters.abandon();
+  };
+
+  function advance(to: number, applied: RecordedEvent[], parked: number, started: number, head: number) {
+    const from = position;
+    position = to;
+    current.checkpoint = to;
+    current.headPosition = Math.max(current.headPosition ?? 0, head, to);
+    current.eventsProcessed += applied.length;
+    current.eventsParked += parked;
+    const last = applied[applied.length - 1];
+    if (last) current.lastProcessedRecordedAt = last.recordedAt;
+    delete current.lastError;
+    delete current.error;
+    waiters.reached(to);
+    options.onBatch?.({
+      name,
+      events: applied.length,
+      parked,
+      fromPosition: from,
+      toPosition: to,
+      headPosition: current.headPosition,
+      durationMs: performance.now() - started,
+      ...(last && { lastRecordedAt: last.recordedAt }),
+    });
+  }
+
+  /** Applies `events` and moves the checkpoint to `to`, atomically. */
+  function commit(events: readonly RecordedEvent[], to: number): Promise<void> {
+    const from = position;
+    return store.transaction(async (tx) => {
+      if (events.length > 0) await projection.apply(events, tx, liveTables);
+      await checkpoints.save(name, from, to, tx);
+    });
+  }
+
+  async function processBatch(batch: SubscriptionBatch, signal: AbortSignal): Promise<void> {
+    const started = performance.now();
+    const handled = batch.events.filter((event) => projectionHandles(projection, event));
+    try {
+      await commit(handled, batch.checkpoint);
+      advance(batch.checkpoint, handled, 0, started, batch.headPosition);
+      return;
+    } catch (error) {
+      if (error instanceof CheckpointConflictError) throw error;
+    }
+    // The batch failed: go one event at a time to find the culprit, so that the events before
+    // it commit and the failure is pinned to one position.
+    for (const event of handled) {
+      for (let attempt = 1; ; attempt++) {
+        const eventStarted = performance.now();
+        try {
+          await commit([event], event.position);
+          advance(event.position, [event], 0, eventStarted, batch.headPosition);
+          break;
+        } catch (error) {
+          if (error instanceof CheckpointConflictError) throw error;
+          if (attempt >= retry.maxAttempts) {
+            await giveUp(event, error, attempt, batch.headPosition);
+            break;
+          }
+          if (!(await abortableDelay(backoffDelay(retry, attempt), signal))) throw new Halt('stopped');
+        }
+      }
+    }
+    // Trailing events the filter skipped still move the checkpoint.
+    if (batch.checkpoint > position) {
+      await commit([], batch.checkpoint);
+      advance(batch.checkpoint, [], 0, started, batch.headPosition);
+    }
+  }
+
+  async function giveUp(event: RecordedEvent, error: unknown, attempts: number, head: number): Promise<void> {
+    const message = error instanceof Error ? error.message : String(error);
+    const failure: ProjectionFailure = {
+      position: event.position,
+      eventId: event.id,
+      eventType: event.type,
+      streamId: event.streamId,
+      message,
+      attempts,
+      failedAt: new Date(),
+    };
+    if (onFailure === 'dead-letter') {
+      const started = performance.now();
+      const from = position;
+      await store.transaction(async (tx) => {
+        await checkpoints.park({ projection: name, ...failure, parkedAt: failure.failedAt, event }, tx);
+        await checkpoints.save(name, from, event.position, tx);
+      });
+      advance(event.position, [], 1, started, head);
+      return;
+    }
+    await store.transaction((tx) => checkpoints.recordFailure(name, failure, tx));
+    current.error = failure;
+    setState('failed');
+    throw new Halt(message);
+  }
+
+  async function holdLease(signal: AbortSignal): Promise<boolean> {
+    if (!lease) return true;
+    while (!signal.aborted) {
+      if (await lease.acquire()) return true;
+      setState('standby');
+      await abortableDelay(leaseRetryMs, signal);
+    }
+    return false;
+  }
+
+  async function run(signal: AbortSignal): Promise<void> {
+    let failures = 0;
+    while (!signal.aborted) {
+      try {
+        if (!(await holdLease(signal))) return;
+        const record = await store.transaction((tx) => checkpoints.load(name, tx));
+        position = record?.position ?? 0;
+        current.checkpoint = position;
+        // A failure recorded by an earlier run stays visible until this run gets past it.
+        if (record?.failure) current.error = record.failure;
+        setState('running');
+        waiters.reached(position);
+        const batches = subscribe(store, {
+          after: position,
+          batchSize: options.batchSize ?? 100,
+          pollIntervalMs: options.pollIntervalMs ?? 1000,
+          signal,
+          ...(projection.types && { types: projection.types }),
+          ...(projection.categories && { categories: projection.categories }),
+        });
+        for await (const batch of batches) {
+          if (lease && !(await lease.renew())) {
+            setState('standby');
+            break;
+          }
+          current.headPosition = Math.max(current.headPosition ?? 0, batch.headPosition);
+          await processBatch(batch, signal);
+          failures = 0;
+        }
+      } catch (error) {
+        if (error instanceof Halt) return;
+        // A conflict means the checkpoint moved under us (another instance, a rebuild): reload.
+        if (error instanceof CheckpointConflictError) continue;
+        // Infrastructure trouble (database unreachable…): keep trying, with backoff.
+        current.lastError = error instanceof Error ? error.message : String(error);
+        failures++;
+        await abortableDelay(backoffDelay(retry, failures), signal);
+      }
+    }
+  }
+
+  return {
+    name,
+    async start() {
+      if (loop) return;
+      setState('starting');
+      const setup = projection.setup;
+      await store.transaction(async (tx) => {
+        await checkpoints.setup(tx);
+        if (setup) await setup.call(projection, tx, liveTables);
+      });
+      const ownController = new AbortController();
+      controller = ownController;
+      loop = run(ownController.signal);
+    },
+    async stop() {
+      if (!loop) return;
+      controller?.abort();
+      await loop;
+      loop = undefined;
+      controller = undefined;
+      if (lease) await lease.release();
+      if (current.state !== 'failed') setState('stopped');
+    },
+    status: () => ({ ...current }),
+    waitForPosition(target, waitOptions) {
+      if (!Number.isSafeInteger(target) || target < 0) throw new ValidationError('position must be a whole number ≥ 0');
+      if (current.state === 'failed' && position < target) return Promise.resolve(false);
+      return waiters.wait(target, position, waitOptions?.timeoutMs ?? 5000);
+    },
+  };
+}

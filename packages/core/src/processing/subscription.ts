@@ -1,0 +1,107 @@
+import { ValidationError } from '../domain/errors.js';
+import type { RecordedEvent } from '../domain/event.js';
+import type { EventStore, StoreTransaction } from '../eventStore/eventStore.js';
+
+export interface SubscribeOptions {
+  /** Exclusive position to start after (a checkpoint). Default 0: from the beginning. */
+  after?: number;
+  types?: readonly string[];
+  categories?: readonly string[];
+  /** Most events per batch. Default 100. */
+  batchSize?: number;
+  /**
+   * Upper bound on how long a caught-up subscription sleeps when no `onAppended` notification
+   * arrives (notifications can be lost, e.g. from another process). Default 1000.
+   */
+  pollIntervalMs?: number;
+  /** Ends the iteration (cleanly, without throwing) when aborted. */
+  signal?: AbortSignal;
+}
+
+export interface SubscriptionBatch {
+  /** Matching events in global order; may be empty when only `checkpoint` moved. */
+  events: RecordedEvent[];
+  /**
+   * Everything at or below this position has been seen: the last event's position, or — once
+   * the subscription reached the end of the log — the head it read up to, which is higher
+   * when the trailing events did not match the filter. Save this, not the last event's
+   * position, so that waiting for a position of a filtered-out event still finishes.
+   */
+  checkpoint: number;
+  /** The head position observed when this batch was read. */
+  headPosition: number;
+  /** True when this batch reached the end of the log. */
+  caughtUp: boolean;
+}
+
+function positive(value: number | undefined, fallback: number, field: string): number {
+  const v = value ?? fallback;
+  if (!Number.isSafeInteger(v) || v < 1) throw new ValidationError(`${field} must be a whole number ≥ 1`, { field });
+  return v;
+}
+
+/**
+ * Catch up from a checkpoint with `readAll`, then follow the log live. A caught-up
+ * subscription sleeps until `store.onAppended` fires or `pollIntervalMs` passes — it never
+ * busy-polls. The same code serves every adapter because it only uses the port.
+ */
+export async function* subscribe<Tx extends StoreTransaction>(
+  store: EventStore<Tx>,
+  options: SubscribeOptions = {},
+): AsyncGenerator<SubscriptionBatch, void, undefined> {
+  const batchSize = positive(options.batchSize, 100, 'batchSize');
+  const pollIntervalMs = positive(options.pollIntervalMs, 1000, 'pollIntervalMs');
+  const signal = options.signal;
+  let position = options.after ?? 0;
+  if (!Number.isSafeInteger(position) || position < 0) throw new ValidationError('after must be a whole number ≥ 0', { field: 'after' });
+
+  // Listen for the whole life of the iteration, so that an append landing between a read and
+  // the sleep is not missed: the flag is set and the next sleep returns at once.
+  let appended = false;
+  let wake: (() => void) | undefined;
+  const unsubscribe = store.onAppended(() => {
+    appended = true;
+    wake?.();
+  });
+  const onAbort = () => wake?.();
+  signal?.addEventListener('abort', onAbort);
+  try {
+    while (!signal?.aborted) {
+      appended = false;
+      // Read the head first: every event at or below it is readable now, so once readAll is
+      // exhausted the subscription has seen everything up to it (positions may be sparse).
+      const head = await store.headPosition();
+      const events: RecordedEvent[] = [];
+      const readOptions = { after: position, limit: batchSize, batchSize, ...filters(options) };
+      for await (const event of store.readAll(readOptions)) events.push(event);
+      const full = events.length === batchSize;
+      const last = events.length > 0 ? (events[events.length - 1] as RecordedEvent).position : position;
+      const checkpoint = full ? last : Math.max(last, head, position);
+      if (events.length > 0 || checkpoint > position) {
+        position = checkpoint;
+        yield { events, checkpoint, headPosition: Math.max(head, last), caughtUp: !full };
+        if (full) continue;
+      }
+      if (appended || signal?.aborted) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, pollIntervalMs);
+        function done() {
+          clearTimeout(timer);
+          wake = undefined;
+          resolve();
+        }
+        wake = done;
+      });
+    }
+  } finally {
+    unsubscribe();
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+function filters(options: SubscribeOptions): { types?: readonly string[]; categories?: readonly string[] } {
+  return {
+    ...(options.types && { types: options.types }),
+    ...(options.categories && { categories: options.categories }),
+  };
+}
