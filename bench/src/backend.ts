@@ -1,0 +1,22 @@
+import type { WorkloadTarget } from './workloadCases.js';
+
+export interface ClosableTarget extends WorkloadTarget {
+  close(): Promise<void>;
+}
+
+/** A storage the store suite measures: tidemark's adapter and its raw-driver baseline, side by side. */
+export interface Backend {
+  name: 'sqlite' | 'postgres';
+  /** The baseline's name in the JSON lines (`raw-better-sqlite3`, `raw-pg`). */
+  baseline: string;
+  /** Whether the concurrent-writer cases apply (SQLite has one writer at a time). */
+  concurrent: boolean;
+  /** Why the backend cannot run here (adapter or server missing), or undefined when it can. */
+  unavailable(): Promise<string | undefined>;
+  /** tidemark's store on fresh, empty storage. */
+  openOurs(): Promise<ClosableTarget>;
+  /** The raw-driver baseline on its own fresh storage, created with the adapter's DDL. */
+  openBaseline(): Promise<ClosableTarget>;
+  /** Removes every file or schema this backend created. */
+  cleanup(): Promise<void>;
+}

@@ -1,0 +1,67 @@
+import * as postgresAdapter from '@tidemark/postgres';
+import pg from 'pg';
+import type { Backend, ClosableTarget } from './backend.js';
+import { openRawPgStore, quote, rawPgBaseline } from './rawPgStore.js';
+
+interface PostgresAdapter {
+  createPostgresEventStore(options: { url: string; schema: string; poolSize?: number }): ClosableTarget;
+  schemaSql(schema: string): string;
+}
+
+function adapter(): PostgresAdapter | undefined {
+  const found = postgresAdapter as unknown as Partial<PostgresAdapter>;
+  return typeof found.createPostgresEventStore === 'function' && typeof found.schemaSql === 'function'
+    ? (found as PostgresAdapter)
+    : undefined;
+}
+
+/** The server of DESIGN.md §4, overridable like everywhere else. */
+export const postgresUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** pg's default Pool size, given to the adapter and to the baseline alike. */
+const poolSize = 10;
+
+/**
+ * Two fresh schemas per run (tidemark's and the baseline's), so neither sees the other's rows
+ * or index pages; both are dropped afterwards.
+ */
+export function postgresBackend(): Backend {
+  const stamp = `${process.pid}_${Date.now().toString(36)}`;
+  const ours = `bench_${stamp}`;
+  const raw = `bench_${stamp}_raw`;
+  const admin = async <T>(work: (client: pg.Client) => Promise<T>): Promise<T> => {
+    const client = new pg.Client({ connectionString: postgresUrl, connectionTimeoutMillis: 3000 });
+    await client.connect();
+    try {
+      return await work(client);
+    } finally {
+      await client.end();
+    }
+  };
+  return {
+    name: 'postgres',
+    baseline: rawPgBaseline,
+    concurrent: true,
+    async unavailable() {
+      if (!adapter()) return '@tidemark/postgres does not export createPostgresEventStore and schemaSql yet';
+      try {
+        await admin((client) => client.query('SELECT 1'));
+        return undefined;
+      } catch (error) {
+        return `PostgreSQL is not reachable at ${new URL(postgresUrl).host}: ${(error as Error).message}`;
+      }
+    },
+    async openOurs() {
+      return adapter()!.createPostgresEventStore({ url: postgresUrl, schema: ours, poolSize });
+    },
+    async openBaseline() {
+      await admin((client) => client.query(adapter()!.schemaSql(raw)));
+      return openRawPgStore({ url: postgresUrl, schema: raw, table: 'events', poolSize });
+    },
+    async cleanup() {
+      await admin(async (client) => {
+        for (const schema of [ours, raw]) await client.query(`DROP SCHEMA IF EXISTS ${quote(schema)} CASCADE`);
+      });
+    },
+  };
+}

@@ -1,0 +1,45 @@
+import type { BenchResult } from './benchResult.js';
+
+/**
+ * The targets the issues set, checked against each line so the table says plainly where one is
+ * missed. `ratio` targets compare with the line's baseline; `value` targets are absolute rates
+ * (they hold only on an idle machine, so read them beside the ratios).
+ */
+export interface Target {
+  backend: 'sqlite' | 'postgres';
+  case: string;
+  /** `raw` for the raw-driver baseline, `emmett` for the peer; absent for an absolute rate. */
+  against?: 'raw' | 'emmett';
+  minimum: number;
+  /** An approximation the issues quote beside a target ("≈15× Emmett"), shown but not a requirement. */
+  approximate?: boolean;
+}
+
+export const targets: readonly Target[] = [
+  { backend: 'sqlite', case: 'append.single.1writer', against: 'raw', minimum: 0.8 },
+  { backend: 'sqlite', case: 'append.single.1writer', against: 'emmett', minimum: 15, approximate: true },
+  { backend: 'sqlite', case: 'append.batch100.1writer', against: 'raw', minimum: 0.7 },
+  { backend: 'sqlite', case: 'aggregate.stream1000', minimum: 300_000 },
+  { backend: 'sqlite', case: 'aggregate.stream1000', against: 'emmett', minimum: 3, approximate: true },
+  { backend: 'postgres', case: 'append.single.1writer', against: 'raw', minimum: 0.85 },
+  { backend: 'postgres', case: 'append.single.1writer', against: 'emmett', minimum: 2 },
+  { backend: 'postgres', case: 'append.single.32writers', against: 'raw', minimum: 0.8 },
+  { backend: 'postgres', case: 'append.single.32writers', against: 'emmett', minimum: 3 },
+  { backend: 'postgres', case: 'append.batch100.1writer', against: 'raw', minimum: 0.8 },
+  { backend: 'postgres', case: 'aggregate.stream1000', minimum: 250_000 },
+];
+
+/** "met", "MISSED by 12%" or "" for each target that applies to the line. */
+export function checkTargets(result: BenchResult): string {
+  const against = result.baseline.startsWith('raw-') ? 'raw' : result.baseline.startsWith('emmett-') ? 'emmett' : undefined;
+  return targets
+    .filter((t) => t.backend === result.backend && t.case === result.case && (t.against === undefined || t.against === against))
+    .map((t) => {
+      const actual = t.against === undefined ? result.value : result.ratio;
+      const goal = t.against === undefined ? `≥${t.minimum.toLocaleString('en')}/s` : `${t.approximate ? '≈' : '≥'}${t.minimum}×`;
+      if (actual === null) return `${goal}: not measured`;
+      if (actual >= t.minimum) return `${goal}: met`;
+      return `${goal}: ${t.approximate ? 'below' : 'MISSED'} by ${Math.round((1 - actual / t.minimum) * 100)}%`;
+    })
+    .join('; ');
+}
