@@ -1,1 +1,6 @@
-export {};
+export * from './eventStore/postgresEventStore.js';
+export * from './eventStore/postgresTransaction.js';
+export * from './monitoring/visibilityLag.js';
+export * from './schema/migrate.js';
+export * from './schema/migrations.js';
+export * from './schema/schemaName.js';

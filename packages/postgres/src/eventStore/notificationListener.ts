@@ -1,0 +1,97 @@
+import pg from 'pg';
+
+export interface NotificationListener {
+  /** Opens the connection if it is not open yet; resolves once LISTEN is in force (or failed once). */
+  start(): Promise<void>;
+  /** The backend pid of the current LISTEN connection, for monitoring and tests. */
+  readonly pid: number | undefined;
+  close(): Promise<void>;
+}
+
+export interface NotificationListenerOptions {
+  connection: pg.ClientConfig;
+  channel: string;
+  /** Called on every notification, and after a reconnect (notifications may have been missed meanwhile). */
+  onNotify(): void;
+  /** Longest wait between reconnection attempts. */
+  maxBackoffMs?: number;
+}
+
+/**
+ * One dedicated connection per store that LISTENs on the store's channel. It is not taken from
+ * the pool: a pooled client would be handed to other work and lose its LISTEN. When the
+ * connection drops it reconnects with capped exponential back-off; readers poll meanwhile, so
+ * a lost notification only delays them.
+ */
+export function createNotificationListener(options: NotificationListenerOptions): NotificationListener {
+  const maxBackoffMs = options.maxBackoffMs ?? 2000;
+  let client: pg.Client | undefined;
+  let connecting: Promise<void> | undefined;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let failures = 0;
+  let closed = false;
+
+  const scheduleReconnect = () => {
+    if (closed || retryTimer) return;
+    const delay = Math.min(maxBackoffMs, 50 * 2 ** Math.min(failures, 10));
+    failures++;
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      void connect();
+    }, delay);
+  };
+
+  const connect = (): Promise<void> => {
+    if (closed) return Promise.resolve();
+    if (connecting) return connecting;
+    connecting = (async () => {
+      const next = new pg.Client(options.connection);
+      let lost = false;
+      const onLost = () => {
+        if (lost) return;
+        lost = true;
+        if (client === next) client = undefined;
+        next.end().catch(() => {});
+        scheduleReconnect();
+      };
+      // Without an 'error' listener a dropped connection would crash the process.
+      next.on('error', onLost);
+      next.on('end', onLost);
+      next.on('notification', () => options.onNotify());
+      try {
+        await next.connect();
+        await next.query(`LISTEN "${options.channel}"`);
+      } catch {
+        onLost();
+        return;
+      }
+      if (closed) {
+        await next.end().catch(() => {});
+        return;
+      }
+      client = next;
+      // Events committed while we were not listening raised no notification we could see.
+      if (failures > 0) options.onNotify();
+      failures = 0;
+    })().finally(() => {
+      connecting = undefined;
+    });
+    return connecting;
+  };
+
+  return {
+    start: () => (client ? Promise.resolve() : connect()),
+    get pid() {
+      return (client as unknown as { processID?: number } | undefined)?.processID;
+    },
+    async close() {
+      closed = true;
+      if (retryTimer) clearTimeout(retryTimer);
+      retryTimer = undefined;
+      await connecting;
+      const current = client;
+      client = undefined;
+      if (current) await current.end().catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import { assertValidStreamId, checkAggregateOptions, foldEvents, resolveStreamRange, type StreamOperations } from '@tidemark/core';
+import type pg from 'pg';
+import { eventColumns, eventTypes, toRecordedEvent } from './eventRows.js';
+
+export type StreamReads = Omit<StreamOperations, 'appendToStream'>;
+
+/**
+ * Per-stream reads, shared by the store (on the pool: committed events) and by a transaction
+ * (on its client: its own uncommitted appends included). Per-stream reads need no visibility
+ * horizon: a stream's versions are contiguous and its writers serialise on the stream row.
+ */
+export function createStreamReads(runner: () => pg.Pool | pg.ClientBase, quotedSchema: string, statementPrefix: string): StreamReads {
+  const events = `${quotedSchema}.events`;
+  const readForwards = `SELECT ${eventColumns} FROM ${events}
+     WHERE stream_id = $1 AND version BETWEEN $2 AND $3 ORDER BY version LIMIT $4`;
+  const readBackwards = `SELECT ${eventColumns} FROM ${events}
+     WHERE stream_id = $1 AND version BETWEEN $2 AND $3 ORDER BY version DESC LIMIT $4`;
+  const exists = `SELECT EXISTS (SELECT 1 FROM ${quotedSchema}.streams WHERE stream_id = $1) AS exists`;
+  const aggregate = `SELECT ${eventColumns} FROM ${events} WHERE stream_id = $1 AND version <= $2 ORDER BY version`;
+  // foldEvents stops at the first event recorded after asOf (a clock may step back), so the SQL
+  // cuts at that event's version rather than filtering on recorded_at row by row.
+  const aggregateAsOf = `SELECT ${eventColumns} FROM ${events}
+     WHERE stream_id = $1 AND version <= $2
+       AND version < coalesce((SELECT version FROM ${events} WHERE stream_id = $1 AND recorded_at > $3 ORDER BY version LIMIT 1), $2 + 1)
+     ORDER BY version`;
+
+  return {
+    async readStream(streamId, options) {
+      assertValidStreamId(streamId);
+      const range = resolveStreamRange(options);
+      const backwards = range.direction === 'backwards';
+      const result = await runner().query({
+        name: `${statementPrefix}:read${backwards ? 'Backwards' : 'Forwards'}`,
+        text: backwards ? readBackwards : readForwards,
+        values: [streamId, range.low, range.high, range.limit],
+        rowMode: 'array',
+        types: eventTypes,
+      });
+      return result.rows.map(toRecordedEvent);
+    },
+    async streamExists(streamId) {
+      assertValidStreamId(streamId);
+      const result = await runner().query<{ exists: boolean }>({ name: `${statementPrefix}:exists`, text: exists, values: [streamId] });
+      return result.rows[0]?.exists === true;
+    },
+    async aggregateStream(streamId, evolver, options) {
+      assertValidStreamId(streamId);
+      checkAggregateOptions(options);
+      const upTo = options?.upToVersion ?? Number.MAX_SAFE_INTEGER;
+      const asOf = options?.asOf;
+      const result = await runner().query(
+        asOf
+          ? {
+              name: `${statementPrefix}:aggregateAsOf`,
+              text: aggregateAsOf,
+              values: [streamId, upTo, asOf],
+              rowMode: 'array',
+              types: eventTypes,
+            }
+          : { name: `${statementPrefix}:aggregate`, text: aggregate, values: [streamId, upTo], rowMode: 'array', types: eventTypes },
+      );
+      return foldEvents(result.rows.map(toRecordedEvent), evolver, options);
+    },
+  };
+}

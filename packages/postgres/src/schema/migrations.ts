@@ -1,0 +1,179 @@
+import { assertValidSchemaName, notifyChannel, quoteIdentifier } from './schemaName.js';
+
+/** One step of the schema's history. Applied in order, once, under an advisory lock. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/**
+ * Positions encode the writing transaction: `(xid8 << 20) + k`, k counting the events that
+ * transaction appended so far. So at most 2^20 events per transaction.
+ */
+export const positionSequenceBits = 20;
+export const maxEventsPerTransaction = 2 ** positionSequenceBits;
+
+/** Encodings of the non-numeric expected versions passed to append_to_stream. */
+export const expectedVersionSentinels = { any: -1, no_stream: -2, stream_exists: -3 } as const;
+
+/** What append_to_stream reports in its `status` column. */
+export const appendStatus = {
+  written: 0,
+  /** The stream is not at the expected version; `version` holds the actual one. Nothing written. */
+  wrongVersion: 1,
+  /** Some supplied ids are stored already; `found_*` describe them. Nothing written. */
+  idsFound: 2,
+  /** The transaction would exceed maxEventsPerTransaction; `version` holds its count so far. */
+  transactionFull: 3,
+} as const;
+
+/**
+ * The whole schema of a store, as versioned steps. Exported so that a raw-`pg` baseline (or a
+ * DBA) can build the same tables; the statements are idempotent only through the version table.
+ */
+export function migrations(schema: string): Migration[] {
+  assertValidSchemaName(schema);
+  const s = quoteIdentifier(schema);
+  const channel = notifyChannel(schema);
+  return [
+    {
+      version: 1,
+      name: 'events and streams',
+      sql: `
+CREATE TABLE ${s}.streams (
+  stream_id text PRIMARY KEY,
+  -- The row is the per-stream lock: writers to one stream serialise on it, other streams stay concurrent.
+  version bigint NOT NULL
+);
+
+CREATE TABLE ${s}.events (
+  -- (xid8 << ${positionSequenceBits}) + k: sparse, strictly increasing in commit-safe order (see readAll).
+  -- Below 2^53 (exact in a JavaScript number) while xid8 < 2^33, i.e. for the first two xid epochs
+  -- (about 8.6 billion writing transactions).
+  position bigint PRIMARY KEY,
+  id uuid NOT NULL UNIQUE,
+  stream_id text NOT NULL,
+  version bigint NOT NULL,
+  type text NOT NULL,
+  schema_version integer NOT NULL,
+  -- The stream id's prefix before the first '-' (streamCategory), for category filters.
+  category text GENERATED ALWAYS AS (split_part(stream_id, '-', 1)) STORED,
+  -- json, not jsonb: kept byte for byte as serialised (key order, and \\u0000 that jsonb refuses),
+  -- and returned without a jsonb-to-text conversion, which keeps aggregation fast.
+  data json NOT NULL,
+  metadata json NOT NULL,
+  recorded_at timestamptz NOT NULL,
+  UNIQUE (stream_id, version)
+);
+
+CREATE INDEX events_type_position ON ${s}.events (type, position);
+CREATE INDEX events_category_position ON ${s}.events (category, position);
+`,
+    },
+    {
+      version: 2,
+      name: 'append_to_stream',
+      sql: `
+-- One round trip per append. Checks and writes under the stream row's lock, so optimistic
+-- concurrency is decided by the database, never by a client's read-then-write.
+-- Expected version: n >= 0 exact, -1 any, -2 no_stream, -3 stream_exists.
+-- Conflicts are reported through status (see appendStatus) rather than raised, so a caller's
+-- transaction stays usable after a ConcurrencyError, as with the other stores.
+CREATE OR REPLACE FUNCTION ${s}.append_to_stream(
+  p_stream_id text,
+  p_expected bigint,
+  p_ids uuid[],
+  p_types text[],
+  p_schema_versions integer[],
+  p_data text[],
+  p_metadata text[],
+  p_recorded_at timestamptz,
+  p_check_ids boolean,
+  OUT status integer,
+  OUT version bigint,
+  OUT first_position bigint,
+  OUT found_ids uuid[],
+  OUT found_streams text[],
+  OUT found_versions bigint[],
+  OUT found_positions bigint[]
+) LANGUAGE plpgsql AS $fn$
+DECLARE
+  n integer := cardinality(p_ids);
+  seq bigint;
+  current_version bigint;
+  is_new boolean;
+BEGIN
+  -- Events this transaction appended so far; transaction-local, so a rolled-back savepoint
+  -- takes its increments with it. '' once the setting has existed in this session.
+  seq := coalesce(nullif(current_setting('tidemark.seq', true), '')::bigint, 0);
+  IF seq + n > ${maxEventsPerTransaction} THEN
+    status := ${appendStatus.transactionFull};
+    version := seq;
+    RETURN;
+  END IF;
+
+  LOOP
+    SELECT st.version INTO current_version FROM ${s}.streams st WHERE st.stream_id = p_stream_id FOR UPDATE;
+    is_new := NOT FOUND;
+    IF is_new THEN
+      current_version := 0;
+    END IF;
+
+    -- Ids are looked up after the lock, so a concurrent identical retry sees the first one's rows.
+    IF p_check_ids THEN
+      SELECT array_agg(e.id ORDER BY e.position), array_agg(e.stream_id ORDER BY e.position),
+             array_agg(e.version ORDER BY e.position), array_agg(e.position ORDER BY e.position)
+        INTO found_ids, found_streams, found_versions, found_positions
+        FROM ${s}.events e WHERE e.id = ANY (p_ids);
+      IF found_ids IS NOT NULL THEN
+        status := ${appendStatus.idsFound};
+        version := current_version;
+        RETURN;
+      END IF;
+    END IF;
+
+    IF NOT (p_expected = ${expectedVersionSentinels.any}
+            OR (p_expected = ${expectedVersionSentinels.no_stream} AND current_version = 0)
+            OR (p_expected = ${expectedVersionSentinels.stream_exists} AND current_version > 0)
+            OR p_expected = current_version) THEN
+      status := ${appendStatus.wrongVersion};
+      version := current_version;
+      RETURN;
+    END IF;
+
+    IF NOT is_new THEN
+      UPDATE ${s}.streams SET version = current_version + n WHERE stream_id = p_stream_id;
+      EXIT;
+    END IF;
+    -- A new stream: the inserted row is ours (and locked) unless a concurrent writer created it
+    -- first, in which case ON CONFLICT waited for it and we decide again under its lock.
+    INSERT INTO ${s}.streams (stream_id, version) VALUES (p_stream_id, n) ON CONFLICT DO NOTHING;
+    EXIT WHEN FOUND;
+  END LOOP;
+
+  first_position := (pg_current_xact_id()::text::bigint << ${positionSequenceBits}) + seq;
+  PERFORM set_config('tidemark.seq', (seq + n)::text, true);
+
+  INSERT INTO ${s}.events (position, id, stream_id, version, type, schema_version, data, metadata, recorded_at)
+  SELECT first_position + t.ord - 1, t.id, p_stream_id, current_version + t.ord, t.type, t.schema_version,
+         t.data::json, t.metadata::json, p_recorded_at
+    FROM unnest(p_ids, p_types, p_schema_versions, p_data, p_metadata)
+         WITH ORDINALITY AS t(id, type, schema_version, data, metadata, ord);
+
+  -- Delivered at commit (and only then); several in one transaction collapse into one.
+  PERFORM pg_notify('${channel}', '');
+  status := ${appendStatus.written};
+  version := current_version + n;
+END
+$fn$;
+`,
+    },
+  ];
+}
+
+/** The migrations as one script, for a raw-`pg` baseline or a DBA: schema, tables, function. */
+export function schemaSql(schema: string): string {
+  const s = quoteIdentifier(schema);
+  return [`CREATE SCHEMA IF NOT EXISTS ${s};`, ...migrations(schema).map((m) => m.sql)].join('\n');
+}
