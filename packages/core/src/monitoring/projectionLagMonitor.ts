@@ -1,0 +1,146 @@
+import type { Clock } from '../domain/clock.js';
+import { systemClock } from '../domain/clock.js';
+import { ValidationError } from '../domain/errors.js';
+import type { EventStore } from '../eventStore/eventStore.js';
+import type { AlertHandler } from './alert.js';
+import { type Metrics, noMetrics } from './metrics.js';
+
+export interface MonitoredProjection {
+  name: string;
+  /** Global position of the last event the projection applied (its checkpoint). */
+  checkpoint: () => Promise<number>;
+  /** The events it subscribes to, so events it will never see are not counted as behind. */
+  types?: readonly string[];
+  categories?: readonly string[];
+}
+
+export interface ProjectionLag {
+  name: string;
+  checkpoint: number;
+  head: number;
+  /** Events after the checkpoint, counted (not subtracted: PostgreSQL positions are sparse). */
+  eventsBehind: number;
+  /** False when more than `countLimit` events are behind: `eventsBehind` is then a lower bound. */
+  exact: boolean;
+  /** Age of the oldest event not yet applied; 0 when caught up. */
+  secondsBehind: number;
+}
+
+export interface ProjectionLagMonitorOptions {
+  store: Pick<EventStore, 'readAll' | 'headPosition'>;
+  projections: readonly MonitoredProjection[];
+  metrics?: Metrics;
+  clock?: Clock;
+  /** Count at most this many events per measurement. Default 10,000. */
+  countLimit?: number;
+  /** Alert when a projection is further behind than this. Default 5 s (the founding document's rule). */
+  maxSecondsBehind?: number;
+  onAlert?: AlertHandler;
+}
+
+export interface ProjectionLagMonitor {
+  /** Measures every projection and updates the gauges (call it on a timer or on each scrape). */
+  measure(): Promise<ProjectionLag[]>;
+  /** Measures every `intervalMs` until the returned function is called. Errors go to `onError`. */
+  start(intervalMs: number, onError?: (error: unknown) => void): () => void;
+}
+
+/**
+ * Projection lag in events and in seconds. Seconds behind is the age of the oldest event after
+ * the checkpoint, not "now − recordedAt of the last processed event" as the founding document
+ * sketches it: that figure grows without bound while a caught-up projection waits for traffic,
+ * and would page someone at night for a quiet shop. Both agree whenever events are waiting.
+ */
+export function createProjectionLagMonitor(options: ProjectionLagMonitorOptions): ProjectionLagMonitor {
+  const clock = options.clock ?? systemClock;
+  const countLimit = options.countLimit ?? 10_000;
+  if (!Number.isSafeInteger(countLimit) || countLimit < 1) {
+    throw new ValidationError('countLimit must be a whole number ≥ 1', { field: 'countLimit' });
+  }
+  const maxSecondsBehind = options.maxSecondsBehind ?? 5;
+  const metrics = options.metrics ?? noMetrics;
+  const eventsGauge = metrics.gauge({
+    name: 'tidemark_projection_events_behind',
+    help: 'Events after the projection checkpoint (a lower bound when capped)',
+    labelNames: ['projection'],
+  });
+  const secondsGauge = metrics.gauge({
+    name: 'tidemark_projection_lag_seconds',
+    help: 'Age of the oldest event the projection has not applied yet',
+    labelNames: ['projection'],
+  });
+  const checkpointGauge = metrics.gauge({
+    name: 'tidemark_projection_checkpoint_position',
+    help: 'Global position of the last event the projection applied',
+    labelNames: ['projection'],
+  });
+
+  async function measureOne(projection: MonitoredProjection, head: number): Promise<ProjectionLag> {
+    const checkpoint = await projection.checkpoint();
+    let eventsBehind = 0;
+    let oldest: Date | undefined;
+    if (checkpoint < head) {
+      const events = options.store.readAll({
+        after: checkpoint,
+        limit: countLimit + 1,
+        batchSize: Math.min(countLimit + 1, 1000),
+        ...(projection.types && { types: projection.types }),
+        ...(projection.categories && { categories: projection.categories }),
+      });
+      for await (const event of events) {
+        // Events appended after the head was read are not lag of this measurement.
+        if (event.position > head) break;
+        oldest ??= event.recordedAt;
+        eventsBehind++;
+      }
+    }
+    const exact = eventsBehind <= countLimit;
+    const lag: ProjectionLag = {
+      name: projection.name,
+      checkpoint,
+      head,
+      eventsBehind: Math.min(eventsBehind, countLimit),
+      exact,
+      secondsBehind: oldest ? Math.max(0, (clock.now().getTime() - oldest.getTime()) / 1000) : 0,
+    };
+    const labels = { projection: projection.name };
+    eventsGauge.set(lag.eventsBehind, labels);
+    secondsGauge.set(lag.secondsBehind, labels);
+    checkpointGauge.set(checkpoint, labels);
+    if (lag.secondsBehind > maxSecondsBehind) {
+      options.onAlert?.({
+        kind: 'lag',
+        subject: projection.name,
+        value: lag.secondsBehind,
+        threshold: maxSecondsBehind,
+        message: `projection '${projection.name}' is ${lag.secondsBehind.toFixed(1)} s behind (${lag.eventsBehind}${exact ? '' : '+'} events)`,
+        details: { ...lag },
+      });
+    }
+    return lag;
+  }
+
+  async function measure(): Promise<ProjectionLag[]> {
+    const head = await options.store.headPosition();
+    return Promise.all(options.projections.map((projection) => measureOne(projection, head)));
+  }
+
+  return {
+    measure,
+    start(intervalMs, onError = (error) => console.warn(`projection lag measurement failed: ${String(error)}`)) {
+      let running = false;
+      const timer = setInterval(() => {
+        // Never overlap measurements: a slow database would otherwise pile them up.
+        if (running) return;
+        running = true;
+        measure()
+          .catch(onError)
+          .finally(() => {
+            running = false;
+          });
+      }, intervalMs);
+      timer.unref();
+      return () => clearInterval(timer);
+    },
+  };
+}
