@@ -51,7 +51,11 @@ export function createInMemoryMetrics(): InMemoryMetrics {
   return {
     gauge(options: MetricOptions): Gauge {
       const entry = register('gauge', options);
-      return { set: (value, labels) => void (entry(labels).value = value) };
+      return {
+        set: (value, labels) => {
+          entry(labels).value = value;
+        },
+      };
     },
     counter(options: MetricOptions): Counter {
       const entry = register('counter', options);
