@@ -20,7 +20,7 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick') || process.env.BENCH_QUICK === '1';
 const backendIndex = args.indexOf('--backend');
 const only = backendIndex === -1 ? undefined : args[backendIndex + 1];
-const names = args.filter((arg, i) => !arg.startsWith('--') && i !== backendIndex + 1);
+const names = args.filter((arg, i) => !arg.startsWith('--') && (backendIndex === -1 || i !== backendIndex + 1));
 const unknown = names.filter((name) => !(name in suites));
 if (names.length === 0 || unknown.length > 0 || (only !== undefined && only !== 'sqlite' && only !== 'postgres')) {
   if (unknown.length > 0) console.error(`unknown suite: ${unknown.join(', ')}`);

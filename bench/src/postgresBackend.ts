@@ -1,24 +1,12 @@
-import * as postgresAdapter from '@tidemark/postgres';
+import { createPostgresEventStore, schemaSql } from '@tidemark/postgres';
 import pg from 'pg';
-import type { Backend, ClosableTarget } from './backend.js';
+import type { Backend } from './backend.js';
 import { openRawPgStore, quote, rawPgBaseline } from './rawPgStore.js';
-
-interface PostgresAdapter {
-  createPostgresEventStore(options: { url: string; schema: string; poolSize?: number }): ClosableTarget;
-  schemaSql(schema: string): string;
-}
-
-function adapter(): PostgresAdapter | undefined {
-  const found = postgresAdapter as unknown as Partial<PostgresAdapter>;
-  return typeof found.createPostgresEventStore === 'function' && typeof found.schemaSql === 'function'
-    ? (found as PostgresAdapter)
-    : undefined;
-}
 
 /** The server of DESIGN.md §4, overridable like everywhere else. */
 export const postgresUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
-/** pg's default Pool size, given to the adapter and to the baseline alike. */
+/** The adapter's default pool size (pg's too), given to the adapter and to the baseline alike. */
 const poolSize = 10;
 
 /**
@@ -43,7 +31,6 @@ export function postgresBackend(): Backend {
     baseline: rawPgBaseline,
     concurrent: true,
     async unavailable() {
-      if (!adapter()) return '@tidemark/postgres does not export createPostgresEventStore and schemaSql yet';
       try {
         await admin((client) => client.query('SELECT 1'));
         return undefined;
@@ -52,10 +39,10 @@ export function postgresBackend(): Backend {
       }
     },
     async openOurs() {
-      return adapter()!.createPostgresEventStore({ url: postgresUrl, schema: ours, poolSize });
+      return createPostgresEventStore({ url: postgresUrl, schema: ours, poolSize });
     },
     async openBaseline() {
-      await admin((client) => client.query(adapter()!.schemaSql(raw)));
+      await admin((client) => client.query(schemaSql(raw)));
       return openRawPgStore({ url: postgresUrl, schema: raw, table: 'events', poolSize });
     },
     async cleanup() {

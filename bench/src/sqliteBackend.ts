@@ -1,21 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as sqliteAdapter from '@tidemark/sqlite';
-import type { Backend, ClosableTarget } from './backend.js';
+import { createSqliteEventStore, sqliteSchemaStatements } from '@tidemark/sqlite';
+import type { Backend } from './backend.js';
 import { openRawSqliteStore, rawSqliteBaseline } from './rawSqliteStore.js';
-
-interface SqliteAdapter {
-  createSqliteEventStore(options: { file: string }): ClosableTarget;
-  sqliteSchemaStatements: readonly string[];
-}
-
-function adapter(): SqliteAdapter | undefined {
-  const found = sqliteAdapter as unknown as Partial<SqliteAdapter>;
-  return typeof found.createSqliteEventStore === 'function' && Array.isArray(found.sqliteSchemaStatements)
-    ? (found as SqliteAdapter)
-    : undefined;
-}
 
 /**
  * Both databases are files in one fresh temp directory (on disk, not tmpfs, so synchronous=FULL
@@ -32,13 +20,13 @@ export function sqliteBackend(): Backend {
     baseline: rawSqliteBaseline,
     concurrent: false,
     async unavailable() {
-      return adapter() ? undefined : '@tidemark/sqlite does not export createSqliteEventStore and sqliteSchemaStatements yet';
+      return undefined;
     },
     async openOurs() {
-      return adapter()!.createSqliteEventStore({ file: join(directory(), 'tidemark.db') });
+      return createSqliteEventStore({ file: join(directory(), 'tidemark.db') });
     },
     async openBaseline() {
-      return openRawSqliteStore(join(directory(), 'raw.db'), adapter()!.sqliteSchemaStatements, 'events');
+      return openRawSqliteStore(join(directory(), 'raw.db'), sqliteSchemaStatements, 'events');
     },
     async cleanup() {
       if (dir) rmSync(dir, { recursive: true, force: true });
