@@ -94,6 +94,12 @@ export function prepareAppend(
     }
     if (event.data === undefined) throw new ValidationError(`Event ${index} has no data`, { streamId, index });
     const dataJson = toJson(event.data, `event ${index} data`);
+    // Checked before merging: spreading an array or a string into the defaults would turn it
+    // into an object with index keys and let it through. null counts as absent.
+    const own: unknown = event.metadata;
+    if (own !== undefined && own !== null && (typeof own !== 'object' || Array.isArray(own))) {
+      throw new ValidationError(`Event ${index} metadata must be an object`, { streamId, index });
+    }
     const metadata = defaultMetadata ? { ...defaultMetadata, ...event.metadata } : (event.metadata ?? {});
     const metadataJson = toJson(metadata, `event ${index} metadata`);
     if (metadataJson[0] !== '{') throw new ValidationError(`Event ${index} metadata must be an object`, { streamId, index });
