@@ -13,9 +13,18 @@ export function parseExpectedVersion(value: unknown): ExpectedVersion {
   if (value === 'no_stream' || value === 'stream_exists' || value === 'any') return value;
   if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
   throw new ValidationError(
-    `Unknown expected version ${JSON.stringify(value) ?? String(value)}: use a whole number ≥ 0, 'no_stream', 'stream_exists' or 'any'`,
-    { expectedVersion: String(value) },
+    `Unknown expected version ${describeValue(value)}: use a whole number ≥ 0, 'no_stream', 'stream_exists' or 'any'`,
+    { expectedVersion: describeValue(value) },
   );
+}
+
+/** For the error message only; JSON.stringify itself throws on bigints and cycles, which would hide the real error. */
+function describeValue(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return typeof value === 'bigint' ? `${value}n` : Object.prototype.toString.call(value);
+  }
 }
 
 /** Throws ConcurrencyError when a stream at `actual` (0 = absent) does not meet `expected`. */
