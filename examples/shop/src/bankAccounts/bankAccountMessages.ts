@@ -1,0 +1,60 @@
+import type { CommandBus, EventStore, QueryBus, RecordedEvent } from '@tidemark/core';
+import { type CommandEnvelope, deciderCommandHandler, type WriteResult } from '../shared/deciderCommandHandler.js';
+import type { ShopCommands, ShopQueries } from '../shopMessages.js';
+import { bankAccountStreamId, type CloseAccount, type DepositFunds, type OpenAccount, type WithdrawFunds } from './bankAccountCommands.js';
+import { type BankAccountState, bankAccountDecider } from './bankAccountDecider.js';
+import { BankAccountNotFoundError } from './bankAccountErrors.js';
+
+export interface BankAccountView {
+  accountId: string;
+  owner: string;
+  status: 'open' | 'closed';
+  /** Integer cents. */
+  balance: number;
+}
+
+export const bankAccountView = (state: BankAccountState): BankAccountView => ({
+  accountId: state.accountId,
+  owner: state.owner,
+  status: state.status === 'closed' ? 'closed' : 'open',
+  balance: state.balance,
+});
+
+export type BankAccountCommands = {
+  'bank.account.open': { payload: CommandEnvelope<OpenAccount['data']>; result: WriteResult<BankAccountView> };
+  'bank.account.deposit': { payload: CommandEnvelope<DepositFunds['data']>; result: WriteResult<BankAccountView> };
+  'bank.account.withdraw': { payload: CommandEnvelope<WithdrawFunds['data']>; result: WriteResult<BankAccountView> };
+  'bank.account.close': { payload: CommandEnvelope<CloseAccount['data']>; result: WriteResult<BankAccountView> };
+};
+
+export type BankAccountQueries = {
+  /** The state now, or as of a version or an instant: the seed's "balance yesterday". */
+  'bank.account.get': {
+    payload: { accountId: string; asOf?: Date; upToVersion?: number };
+    result: BankAccountView & { version: number };
+  };
+  'bank.account.history': { payload: { accountId: string }; result: RecordedEvent[] };
+};
+
+export function registerBankAccounts(store: EventStore, commands: CommandBus<ShopCommands>, queries: QueryBus<ShopQueries>): void {
+  const handler = deciderCommandHandler(store, bankAccountDecider, (data) => bankAccountStreamId(data.accountId), bankAccountView);
+  commands.register('bank.account.open', handler('bank.account.open'));
+  commands.register('bank.account.deposit', handler('bank.account.deposit'));
+  commands.register('bank.account.withdraw', handler('bank.account.withdraw'));
+  commands.register('bank.account.close', handler('bank.account.close'));
+
+  queries.register('bank.account.get', async ({ accountId, asOf, upToVersion }) => {
+    const { state, version, exists } = await store.aggregateStream(bankAccountStreamId(accountId), bankAccountDecider, {
+      ...(asOf && { asOf }),
+      ...(upToVersion !== undefined && { upToVersion }),
+    });
+    // Before its first event the account did not exist: as of then it is as missing as a typo.
+    if (!exists) throw new BankAccountNotFoundError(accountId);
+    return { ...bankAccountView(state), version };
+  });
+  queries.register('bank.account.history', async ({ accountId }) => {
+    const events = await store.readStream(bankAccountStreamId(accountId));
+    if (events.length === 0) throw new BankAccountNotFoundError(accountId);
+    return events;
+  });
+}

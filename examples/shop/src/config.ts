@@ -1,0 +1,65 @@
+import { z } from 'zod';
+
+/** DESIGN.md §8: every setting has a default that works on a fresh machine. */
+export interface ShopConfig {
+  port: number;
+  host: string;
+  dataDir: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+// Empty strings count as unset: `PORT= npm start` should mean the default, not an error.
+const unsetIfEmpty = (value: unknown) => (value === '' ? undefined : value);
+
+const envSchema = z.object({
+  PORT: z.preprocess(
+    unsetIfEmpty,
+    z
+      .string()
+      .regex(/^\d{1,5}$/, 'must be a whole number from 0 to 65535 (0 picks a free port)')
+      .transform(Number)
+      .refine((port) => port <= 65535, 'must be a whole number from 0 to 65535 (0 picks a free port)')
+      .default(3000),
+  ),
+  HOST: z.preprocess(
+    unsetIfEmpty,
+    z
+      .string()
+      .regex(/^[A-Za-z0-9.:[\]-]+$/, 'must be a host name or an IP address')
+      .default('127.0.0.1'),
+  ),
+  DATA_DIR: z.preprocess(unsetIfEmpty, z.string().default('./data')),
+  LOG_LEVEL: z.preprocess(
+    (value) => (typeof value === 'string' ? unsetIfEmpty(value.toLowerCase()) : value),
+    z.enum(logLevels, { error: `must be one of ${logLevels.join(', ')}` }).default('info'),
+  ),
+});
+
+/** A configuration the server must not start with; its message is one line naming the setting. */
+export class ConfigError extends Error {
+  readonly setting: string;
+
+  constructor(setting: string, message: string) {
+    super(message);
+    this.name = 'ConfigError';
+    this.setting = setting;
+  }
+}
+
+/** Reads the shop's settings from the environment; throws ConfigError on the first wrong value. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): ShopConfig {
+  const parsed = envSchema.safeParse({ PORT: env.PORT, HOST: env.HOST, DATA_DIR: env.DATA_DIR, LOG_LEVEL: env.LOG_LEVEL });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const setting = String(issue?.path[0] ?? 'configuration');
+    const given = env[setting];
+    throw new ConfigError(
+      setting,
+      `Invalid ${setting}${given === undefined ? '' : ` ${JSON.stringify(given)}`}: ${issue?.message ?? 'invalid value'}`,
+    );
+  }
+  const { PORT, HOST, DATA_DIR, LOG_LEVEL } = parsed.data;
+  return { port: PORT, host: HOST, dataDir: DATA_DIR, logLevel: LOG_LEVEL };
+}

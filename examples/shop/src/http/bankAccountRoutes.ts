@@ -1,0 +1,99 @@
+import { newId, type RecordedEvent } from '@tidemark/core';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { ShopBuses } from '../shopMessages.js';
+import { commandContext } from './commandContext.js';
+import { centsSchema, idParams, idSchema } from './httpSchemas.js';
+
+const openBody = z.strictObject({
+  accountId: idSchema.optional(),
+  owner: z.string().trim().min(1).max(200),
+  initialDeposit: centsSchema.nonnegative(),
+});
+const amountBody = z.strictObject({ amount: centsSchema.positive() });
+const temporalQuery = z.object({
+  asOf: z.iso.datetime({ offset: true }).optional(),
+  version: z
+    .string()
+    .regex(/^\d{1,15}$/, 'must be a whole number ≥ 0')
+    .transform(Number)
+    .optional(),
+});
+
+const historyEntry = (event: RecordedEvent) => ({
+  id: event.id,
+  type: event.type,
+  schemaVersion: event.schemaVersion,
+  version: event.version,
+  position: event.position,
+  recordedAt: event.recordedAt.toISOString(),
+  data: event.data,
+  metadata: event.metadata,
+});
+
+export function bankAccountRoutes(app: FastifyInstance, { commands, queries }: ShopBuses): void {
+  app.post('/accounts', async (request, reply) => {
+    const body = openBody.parse(request.body);
+    const context = commandContext(request);
+    const accountId = body.accountId ?? newId();
+    const result = await commands.send(
+      'bank.account.open',
+      { data: { accountId, owner: body.owner, initialDeposit: body.initialDeposit }, expectedVersion: context.expectedVersion },
+      context.metadata,
+    );
+    return reply.code(201).header('location', `/accounts/${accountId}`).header('etag', `"${result.version}"`).send(result);
+  });
+
+  app.post('/accounts/:id/deposits', async (request, reply) => {
+    const { id } = idParams.parse(request.params);
+    const { amount } = amountBody.parse(request.body);
+    const context = commandContext(request);
+    const result = await commands.send(
+      'bank.account.deposit',
+      { data: { accountId: id, amount }, expectedVersion: context.expectedVersion },
+      context.metadata,
+    );
+    return reply.header('etag', `"${result.version}"`).send(result);
+  });
+
+  app.post('/accounts/:id/withdrawals', async (request, reply) => {
+    const { id } = idParams.parse(request.params);
+    const { amount } = amountBody.parse(request.body);
+    const context = commandContext(request);
+    const result = await commands.send(
+      'bank.account.withdraw',
+      { data: { accountId: id, amount }, expectedVersion: context.expectedVersion },
+      context.metadata,
+    );
+    return reply.header('etag', `"${result.version}"`).send(result);
+  });
+
+  app.post('/accounts/:id/close', async (request, reply) => {
+    const { id } = idParams.parse(request.params);
+    const context = commandContext(request);
+    const result = await commands.send(
+      'bank.account.close',
+      { data: { accountId: id }, expectedVersion: context.expectedVersion },
+      context.metadata,
+    );
+    return reply.header('etag', `"${result.version}"`).send(result);
+  });
+
+  // The temporal query of seed 003: `?asOf=<ISO time>` or `?version=<n>` folds only the events up to then.
+  app.get('/accounts/:id', async (request, reply) => {
+    const { id } = idParams.parse(request.params);
+    const { asOf, version } = temporalQuery.parse(request.query);
+    const account = await queries.ask('bank.account.get', {
+      accountId: id,
+      ...(asOf !== undefined && { asOf: new Date(asOf) }),
+      ...(version !== undefined && { upToVersion: version }),
+    });
+    return reply.header('etag', `"${account.version}"`).send(account);
+  });
+
+  app.get('/accounts/:id/history', async (request) => {
+    const { id } = idParams.parse(request.params);
+    const events = await queries.ask('bank.account.history', { accountId: id });
+    return { accountId: id, events: events.map(historyEntry) };
+  });
+}

@@ -1,0 +1,40 @@
+import type { EventStore } from '@tidemark/core';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { createShopBuses } from '../shopMessages.js';
+import { bankAccountRoutes } from './bankAccountRoutes.js';
+import { toHttpError } from './httpError.js';
+import { inventoryRoutes } from './inventoryRoutes.js';
+import { orderRoutes } from './orderRoutes.js';
+
+export interface ShopAppOptions {
+  /** The caller owns the store: closing the app does not close it (main.ts closes both, in order). */
+  store: EventStore;
+  /** A pino logger; silent when absent (tests). */
+  logger?: FastifyBaseLogger;
+  /** Largest request body in bytes; larger ones get 413 before they are parsed. Default 1 MiB. */
+  bodyLimit?: number;
+}
+
+/** The shop's HTTP API over any EventStore, built only on tidemark's public API. */
+export function buildShopApp(options: ShopAppOptions): FastifyInstance {
+  const app: FastifyInstance = options.logger
+    ? Fastify({ loggerInstance: options.logger, bodyLimit: options.bodyLimit ?? 1024 * 1024 })
+    : Fastify({ logger: false, bodyLimit: options.bodyLimit ?? 1024 * 1024 });
+  const buses = createShopBuses(options.store);
+
+  // The one place where errors become HTTP: typed errors by code, zod by shape, fastify's own by status.
+  app.setErrorHandler((error, request, reply) => {
+    const { statusCode, body } = toHttpError(error);
+    if (statusCode >= 500) request.log.error({ err: error }, 'request failed');
+    return reply.code(statusCode).send(body);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ error: { code: 'not_found', message: `No route for ${request.method} ${request.url}`, details: {} } }),
+  );
+
+  app.get('/health', async () => ({ status: 'ok', headPosition: await options.store.headPosition() }));
+  bankAccountRoutes(app, buses);
+  orderRoutes(app, buses);
+  inventoryRoutes(app, buses);
+  return app;
+}

@@ -1,0 +1,45 @@
+import { type CommandMetadata, type ExpectedVersion, newId, ValidationError } from '@tidemark/core';
+import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
+
+export interface CommandContext {
+  metadata: CommandMetadata;
+  expectedVersion?: ExpectedVersion;
+}
+
+// Header values end up in every event's metadata: keep them short and printable.
+const headerValue = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
+
+const headers = z.object({
+  'x-correlation-id': headerValue.optional(),
+  'x-user-id': headerValue.optional(),
+  'if-match': z.string().optional(),
+});
+
+/** `If-Match: 3` or the ETag form `"3"` → version 3; `*` → the stream must exist. */
+export function parseIfMatch(value: string | undefined): ExpectedVersion | undefined {
+  if (value === undefined) return undefined;
+  const trimmed = value.trim();
+  if (trimmed === '*') return 'stream_exists';
+  const match = /^(?:W\/)?"?(\d{1,15})"?$/.exec(trimmed);
+  if (!match)
+    throw new ValidationError(`If-Match must be a stream version such as "3", not ${JSON.stringify(value)}`, { header: 'if-match' });
+  return Number(match[1]);
+}
+
+/**
+ * Who is asking and what they saw: x-correlation-id and x-user-id go into every event's
+ * metadata; each request is one command whose id becomes the events' causationId.
+ */
+export function commandContext(request: FastifyRequest): CommandContext {
+  const parsed = headers.parse(request.headers);
+  const metadata: CommandMetadata = { commandId: newId() };
+  if (parsed['x-correlation-id']) metadata.correlationId = parsed['x-correlation-id'];
+  if (parsed['x-user-id']) metadata.userId = parsed['x-user-id'];
+  const expectedVersion = parseIfMatch(parsed['if-match']);
+  return { metadata, ...(expectedVersion !== undefined && { expectedVersion }) };
+}

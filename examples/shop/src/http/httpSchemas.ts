@@ -1,0 +1,19 @@
+import { z } from 'zod';
+
+/**
+ * Identifiers that become part of a stream id: short, printable, no separators that could be
+ * confused with the stream category (the part before the first '-' is ours, not the client's).
+ */
+export const idSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, 'must start with a letter or digit and contain only letters, digits, _ . : -');
+
+/** Money as integer cents, capped far below Number.MAX_SAFE_INTEGER so sums stay exact. */
+export const centsSchema = z.number().int().max(1_000_000_000_000);
+
+export const quantitySchema = z.number().int().positive().max(1_000_000_000);
+
+/** A path parameter set naming one entity. */
+export const idParams = z.object({ id: idSchema });

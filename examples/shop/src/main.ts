@@ -1,0 +1,64 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createSqliteEventStore } from '@tidemark/sqlite';
+import { pino } from 'pino';
+import { ConfigError, loadConfig } from './config.js';
+import { buildShopApp } from './http/buildShopApp.js';
+
+/**
+ * The shop server: configuration from the environment (DESIGN.md §8), events in
+ * `${DATA_DIR}/shop.db`. Nothing is seeded: a fresh data directory is an empty shop.
+ */
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    // One line naming the setting, and no stack: this is the operator's typo, not our bug.
+    process.stderr.write(`shop: ${error.message}\n`);
+    process.exit(1);
+  }
+
+  const logger = pino({ level: config.logLevel, base: { service: 'shop' } });
+  const dataDir = resolve(config.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const file = join(dataDir, 'shop.db');
+  const store = createSqliteEventStore({ file });
+  const app = buildShopApp({ store, logger });
+
+  let closing = false;
+  const shutdown = async (signal: NodeJS.Signals) => {
+    // SIGTERM then SIGINT must not start a second, racing shutdown (a repeat of the same signal
+    // gets the default handler back, so a stuck shutdown can still be interrupted).
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, 'shutting down');
+    try {
+      await app.close(); // stop accepting, let in-flight requests finish…
+      await store.close(); // …and only then close the database they write to.
+      logger.info('stopped');
+      logger.flush();
+      process.exitCode = 0;
+    } catch (error) {
+      logger.error({ err: error }, 'shutdown failed');
+      process.exitCode = 1;
+    }
+  };
+  process.once('SIGINT', (signal) => void shutdown(signal));
+  process.once('SIGTERM', (signal) => void shutdown(signal));
+
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    logger.fatal({ err: error, port: config.port, host: config.host }, 'cannot listen');
+    await store.close();
+    process.exit(1);
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  logger.info({ url: `http://${host}:${port}`, dataFile: file }, `shop listening on http://${host}:${port}`);
+}
+
+await main();

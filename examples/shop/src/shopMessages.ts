@@ -1,0 +1,23 @@
+import { type CommandBus, createCommandBus, createQueryBus, type EventStore, type QueryBus } from '@tidemark/core';
+import { type BankAccountCommands, type BankAccountQueries, registerBankAccounts } from './bankAccounts/bankAccountMessages.js';
+import { type InventoryCommands, type InventoryQueries, registerInventory } from './inventory/inventoryMessages.js';
+import { type OrderCommands, type OrderQueries, registerOrders } from './orders/orderMessages.js';
+
+/** Every command the shop accepts, by bus type; each bounded context contributes its own. */
+export type ShopCommands = BankAccountCommands & OrderCommands & InventoryCommands;
+export type ShopQueries = BankAccountQueries & OrderQueries & InventoryQueries;
+
+export interface ShopBuses {
+  commands: CommandBus<ShopCommands>;
+  queries: QueryBus<ShopQueries>;
+}
+
+/** Wires every bounded context onto one command bus and one query bus over the given store. */
+export function createShopBuses(store: EventStore): ShopBuses {
+  const commands = createCommandBus<ShopCommands>();
+  const queries = createQueryBus<ShopQueries>();
+  registerBankAccounts(store, commands, queries);
+  registerOrders(store, commands, queries);
+  registerInventory(store, commands, queries);
+  return { commands, queries };
+}
