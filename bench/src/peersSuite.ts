@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Backend } from './backend.js';
 import { type BenchResult, benchResult, printResult } from './benchResult.js';
 import { postgresUrl } from './postgresBackend.js';
@@ -55,8 +55,9 @@ export async function runPeersSuite(workload: WorkloadDefinition, backends: read
 }
 
 /**
- * Runs the peer scripts and collects their JSON lines. A peer that ends without all its lines is
- * run once more on its own: Emmett's SQLite store sometimes fails its first run with SQLITE_BUSY.
+ * Runs each peer on its own (run.sh stops at the first failing peer, which would take the other
+ * down with it) and collects its JSON lines. A peer that ends without all its lines is run once
+ * more: Emmett's SQLite store sometimes fails a run with SQLITE_BUSY.
  */
 async function runPeers(scripts: readonly string[]): Promise<PeerLine[]> {
   const script = resolve(peersDir, 'run.sh');
@@ -65,29 +66,30 @@ async function runPeers(scripts: readonly string[]): Promise<PeerLine[]> {
     console.error(`peers: ${script} is missing, so there is no Emmett figure to compare with; tidemark's figures follow`);
     return [];
   }
-  const byPeer = new Map<string, PeerLine[]>();
-  const complete = (name: string) => (byPeer.get(name)?.length ?? 0) >= expectedLines(name);
-  let missing = [...scripts];
-  for (let attempt = 1; attempt <= 2 && missing.length > 0; attempt++) {
-    console.error(`peers: running ${script} (${missing.join(', ')}), attempt ${attempt}; the first run installs Emmett and takes minutes`);
-    const run = await runScript(script, missing);
-    if (run.code !== 0) console.error(`peers: run.sh exited with ${run.code}`);
-    for (const name of missing) {
-      const got = run.lines.filter((line) => line.backend === backendOf(name));
-      if (got.length >= (byPeer.get(name)?.length ?? 0)) byPeer.set(name, got);
+  const collected: PeerLine[] = [];
+  for (const name of scripts) {
+    let outcome = '';
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      console.error(`peers: ${name}, attempt ${attempt} (the very first run installs Emmett into ${peerInstallDir()}: minutes)`);
+      const run = await runScript(script, name);
+      if (run.lines.length >= expectedLines(name)) {
+        collected.push(...run.lines);
+        outcome = '';
+        break;
+      }
+      outcome = existsSync(join(peerInstallDir(), name, '.installed'))
+        ? `failed (exit code ${run.code}, ${run.lines.length} of ${expectedLines(name)} figures)`
+        : 'could not be installed (offline?)';
+      console.error(`peers: ${name} ${outcome}`);
     }
-    missing = missing.filter((name) => !complete(name));
+    if (outcome) console.error(`peers: no ${name} figures: it ${outcome} twice; tidemark's figures follow without that ratio`);
   }
-  if (missing.length > 0) {
-    console.error(
-      `peers: Emmett could not be installed or run for ${missing.join(', ')} (offline?); tidemark's figures follow without a ratio`,
-    );
-  }
-  return [...byPeer.values()].flat();
+  return collected;
 }
 
-function backendOf(script: string): string {
-  return script === peers.sqlite.script ? 'sqlite' : 'postgres';
+/** Where run.sh installs the peers: its own default, unless PEERS_DIR says otherwise. */
+function peerInstallDir(): string {
+  return process.env.PEERS_DIR ?? join(process.env.TMPDIR ?? '/tmp', 'tidemark-peers');
 }
 
 function expectedLines(script: string): number {
@@ -95,10 +97,10 @@ function expectedLines(script: string): number {
   return script === peers.sqlite.script ? 3 : 5;
 }
 
-function runScript(script: string, requested: readonly string[]): Promise<{ code: number; lines: PeerLine[] }> {
+function runScript(script: string, peer: string): Promise<{ code: number; lines: PeerLine[] }> {
   return new Promise((done, fail) => {
     const child = spawn('bash', [script], {
-      env: { ...process.env, PEERS: requested.join(' '), PG_URL: process.env.PG_URL ?? postgresUrl },
+      env: { ...process.env, PEERS: peer, PG_URL: process.env.PG_URL ?? postgresUrl },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
