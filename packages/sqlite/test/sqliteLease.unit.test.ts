@@ -1,0 +1,73 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Clock } from '@tidemark/core';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createSqliteLease, type SqliteLease } from '../src/processing/sqliteLease.js';
+
+class TestClock implements Clock {
+  constructor(public time = Date.now()) {}
+  now = () => new Date(this.time);
+}
+
+describe('SQLite projector lease (lease row with expiry and heartbeat)', () => {
+  let dir: string;
+  let file: string;
+  const leases: SqliteLease[] = [];
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tidemark-lease-'));
+    file = join(dir, 'store.db');
+  });
+  afterEach(async () => {
+    await Promise.all(leases.splice(0).map((l) => l.close()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const lease = (options: { name?: string; ttlMs?: number; heartbeatMs?: number; clock?: Clock } = {}) => {
+    const created = createSqliteLease({ file, name: 'balances', ...options });
+    leases.push(created);
+    return created;
+  };
+
+  it('lets one instance hold a name at a time, and hands it over on release', async () => {
+    const a = lease();
+    const b = lease();
+    expect(await a.acquire()).toBe(true);
+    expect(await a.acquire()).toBe(true);
+    expect(await b.acquire()).toBe(false);
+    expect(await lease({ name: 'orders' }).acquire()).toBe(true);
+    await a.release();
+    expect(await a.renew()).toBe(false);
+    expect(await b.acquire()).toBe(true);
+    expect(await a.acquire()).toBe(false);
+  });
+
+  it('expires when the holder stops beating; the holder then cannot resurrect it', async () => {
+    const clockA = new TestClock();
+    const clockB = new TestClock(clockA.time);
+    // No heartbeat within the test (an hour): the holder behaves like a frozen or dead process.
+    const a = lease({ ttlMs: 7_200_000, heartbeatMs: 3_600_000, clock: clockA });
+    const b = lease({ ttlMs: 7_200_000, heartbeatMs: 3_600_000, clock: clockB });
+    expect(await a.acquire()).toBe(true);
+    clockB.time += 7_199_000;
+    expect(await b.acquire()).toBe(false);
+    clockB.time += 2_000;
+    expect(await b.acquire()).toBe(true);
+    // A's own clock says its lease is young, but the row is B's now.
+    expect(await a.renew()).toBe(false);
+    expect(a.held).toBe(false);
+    expect(await b.renew()).toBe(true);
+  });
+
+  it('keeps a lease alive with its heartbeat while the holder is idle', async () => {
+    const a = lease({ ttlMs: 150, heartbeatMs: 30 });
+    const b = lease({ ttlMs: 150, heartbeatMs: 30 });
+    expect(await a.acquire()).toBe(true);
+    // Several lifetimes pass without any call on `a`: only the heartbeat keeps it.
+    const until = Date.now() + 600;
+    while (Date.now() < until) {
+      expect(await b.acquire()).toBe(false);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(await a.renew()).toBe(true);
+  });
+});
