@@ -73,7 +73,10 @@ export function createPostgresLease(options: PostgresLeaseOptions): PostgresLeas
     async acquire(): Promise<boolean> {
       try {
         // Session locks stack: taking it again while held would need two unlocks to release.
-        if (held) return (held = await stillHeld());
+        if (held) {
+          held = await stillHeld();
+          return held;
+        }
         const db = await connection();
         const result = await db.query<{ acquired: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS acquired', [
           leaseLockClass,
