@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+function configErrorOf(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe('shop configuration', () => {
+  it('has defaults that work on a fresh machine', () => {
+    expect(loadConfig({})).toEqual({ port: 3000, host: '127.0.0.1', dataDir: './data', logLevel: 'info' });
+  });
+
+  it('treats empty values as unset', () => {
+    expect(loadConfig({ PORT: '', HOST: '', DATA_DIR: '', LOG_LEVEL: '' })).toEqual(loadConfig({}));
+  });
+
+  it('reads every setting', () => {
+    expect(loadConfig({ PORT: '8080', HOST: '0.0.0.0', DATA_DIR: '/var/lib/shop', LOG_LEVEL: 'DEBUG' })).toEqual({
+      port: 8080,
+      host: '0.0.0.0',
+      dataDir: '/var/lib/shop',
+      logLevel: 'debug',
+    });
+    expect(loadConfig({ PORT: '0' }).port).toBe(0);
+    expect(loadConfig({ PORT: '65535' }).port).toBe(65535);
+    expect(loadConfig({ HOST: '::1' }).host).toBe('::1');
+  });
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '-1'],
+    ['PORT', '65536'],
+    ['PORT', '80.5'],
+    ['PORT', ' 80'],
+    ['HOST', 'local host'],
+    ['LOG_LEVEL', 'loud'],
+  ])('rejects %s=%j with one line naming the setting', (setting, value) => {
+    const error = configErrorOf({ [setting]: value });
+    expect(error.setting).toBe(setting);
+    expect(error.message).toContain(setting);
+    expect(error.message).toContain(JSON.stringify(value));
+    expect(error.message).not.toContain('\n');
+  });
+
+  it('names the first wrong setting when several are wrong', () => {
+    expect(configErrorOf({ PORT: 'x', LOG_LEVEL: 'loud' }).setting).toBe('PORT');
+  });
+});
