@@ -37,40 +37,54 @@ export function createSqliteAppendWriter(statements: SqliteStatements, clock: Cl
     const current = streamVersion.get(streamId) ?? 0;
     assertExpectedVersion(streamId, prepared.expectedVersion, current);
     const recordedAt = clock.now().getTime();
-    const recorded: RecordedEvent[] = new Array(events.length);
     let position = 0;
     let i = 0;
     try {
       for (; i < events.length; i++) {
         const event = events[i]!;
-        const version = current + i + 1;
         position = insertEvent.run(
           event.id,
           streamId,
-          version,
+          current + i + 1,
           event.type,
           event.schemaVersion,
           event.dataJson,
           event.metadataJson,
           recordedAt,
         ).lastInsertRowid as number;
-        recorded[i] = {
-          id: event.id,
-          type: event.type,
-          schemaVersion: event.schemaVersion,
-          streamId,
-          version,
-          position,
-          recordedAt: new Date(recordedAt),
-          // A fresh copy, as a read would return it: the caller's objects are never shared.
-          data: JSON.parse(event.dataJson),
-          metadata: JSON.parse(event.metadataJson),
-        };
       }
     } catch (error) {
       throw translateConstraintError(error, prepared, current, events[i]?.id ?? '');
     }
-    return { streamId, nextExpectedVersion: current + events.length, position, written: true, events: recorded };
+    // Parsing the stored JSON back into fresh objects costs as much as the insert itself, and
+    // most callers only want the version: build `events` when it is first read. One writer
+    // holds the lock, so the rowids of this append are consecutive.
+    const firstPosition = position - events.length + 1;
+    let recorded: RecordedEvent[] | undefined;
+    return {
+      streamId,
+      nextExpectedVersion: current + events.length,
+      position,
+      written: true,
+      get events(): RecordedEvent[] {
+        recorded ??= events.map((event, index) => ({
+          id: event.id,
+          type: event.type,
+          schemaVersion: event.schemaVersion,
+          streamId,
+          version: current + index + 1,
+          position: firstPosition + index,
+          recordedAt: new Date(recordedAt),
+          // Fresh copies, as a read returns them: the caller's objects are never shared.
+          data: JSON.parse(event.dataJson),
+          metadata: JSON.parse(event.metadataJson),
+        }));
+        return recorded;
+      },
+      set events(value: RecordedEvent[]) {
+        recorded = value;
+      },
+    };
   };
 }
 

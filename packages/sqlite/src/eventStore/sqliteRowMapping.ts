@@ -31,3 +31,35 @@ export function toRecordedEvent(row: EventRow): RecordedEvent {
     metadata: metadataJson === '{}' ? {} : (JSON.parse(metadataJson) as EventMetadata),
   };
 }
+
+/**
+ * The columns a fold selects: no stream id (the caller has it), so one string fewer is
+ * copied out of SQLite per event. In `toFoldedEvent`'s order.
+ */
+export const foldColumns = 'position, id, version, type, schema_version, data, metadata, recorded_at';
+
+export type FoldRow = [
+  position: number,
+  id: string,
+  version: number,
+  type: string,
+  schemaVersion: number,
+  data: string,
+  metadata: string,
+  recordedAt: number,
+];
+
+export function toFoldedEvent(row: FoldRow, streamId: string): RecordedEvent {
+  const metadataJson = row[6];
+  return {
+    id: row[1],
+    type: row[3],
+    schemaVersion: row[4],
+    streamId,
+    version: row[2],
+    position: row[0],
+    recordedAt: new Date(row[7]),
+    data: JSON.parse(row[5]),
+    metadata: metadataJson === '{}' ? {} : (JSON.parse(metadataJson) as EventMetadata),
+  };
+}

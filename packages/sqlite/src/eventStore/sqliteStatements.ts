@@ -1,6 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { sqliteInsertEventSql } from '../schema/sqliteSchema.js';
-import { type EventRow, eventColumns } from './sqliteRowMapping.js';
+import { type EventRow, eventColumns, type FoldRow, foldColumns } from './sqliteRowMapping.js';
 
 /**
  * Statements prepared once per connection: preparing is far dearer than running, and the hot
@@ -15,6 +15,8 @@ export interface SqliteStatements {
   /** (streamId, low, high, limit) → event rows raw. */
   readForwards: Statement<[string, number, number, number], EventRow>;
   readBackwards: Statement<[string, number, number, number], EventRow>;
+  /** (streamId, low, high) → fold rows raw, in version order. */
+  foldPage: Statement<[string, number, number], FoldRow>;
   /** () → the last position, 0 when empty. */
   headPosition: Statement<[], number>;
   /** (after, limit) → event rows raw, unfiltered. */
@@ -38,6 +40,11 @@ export function prepareSqliteStatements(db: Database): SqliteStatements {
     readBackwards: db
       .prepare<[string, number, number, number], EventRow>(
         `SELECT ${eventColumns} FROM events WHERE stream_id = ? AND version BETWEEN ? AND ? ORDER BY version DESC LIMIT ?`,
+      )
+      .raw(),
+    foldPage: db
+      .prepare<[string, number, number], FoldRow>(
+        `SELECT ${foldColumns} FROM events WHERE stream_id = ? AND version BETWEEN ? AND ? ORDER BY version`,
       )
       .raw(),
     headPosition: db.prepare<[], number>('SELECT coalesce(max(position), 0) FROM events').pluck(),

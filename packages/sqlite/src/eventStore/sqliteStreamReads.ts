@@ -6,7 +6,11 @@ import {
   resolveStreamRange,
   type StreamOperations,
 } from '@tidemark/core';
-import { toRecordedEvent } from './sqliteRowMapping.js';
+import { toFoldedEvent, toRecordedEvent } from './sqliteRowMapping.js';
+
+/** Events folded per query: big enough to amortise the query, small enough to bound memory. */
+const foldPageSize = 1000;
+
 import type { SqliteStatements } from './sqliteStatements.js';
 
 export type StreamReads = Omit<StreamOperations, 'appendToStream'>;
@@ -42,16 +46,22 @@ export function createSqliteStreamReads(statements: SqliteStatements, enter: () 
       const asOf = options?.asOf?.getTime() ?? Number.POSITIVE_INFINITY;
       let state = evolver.initialState();
       let version = 0;
-      // upToVersion bounds the index range in SQL. asOf stops the fold at the first later event
-      // (foldEvents' rule, even if a clock once went backwards); breaking out of the iterator
-      // stops SQLite there too, where a `recorded_at <= ?` filter would still walk the whole
-      // rest of the stream looking for matches.
-      if (upTo > 0) {
-        for (const row of statements.readForwards.iterate(streamId, 1, upTo, Number.MAX_SAFE_INTEGER)) {
-          if (row[8] > asOf) break;
-          state = evolver.evolve(state, toRecordedEvent(row) as unknown as Event);
-          version = row[3];
+      // upToVersion bounds the version range in SQL. asOf stops the fold at the first later event
+      // (foldEvents' rule, which holds even if a clock once went backwards); stopping there also
+      // stops reading, where a `recorded_at <= ?` filter would walk the rest of the stream.
+      // Versions are contiguous, so pages are version ranges: `.all()` on a page is faster than
+      // stepping an iterator row by row, and memory stays bounded for any stream length.
+      let low = 1;
+      fold: while (low <= upTo) {
+        const high = Math.min(upTo, low + foldPageSize - 1);
+        const rows = statements.foldPage.all(streamId, low, high);
+        for (const row of rows) {
+          if (row[7] > asOf) break fold;
+          state = evolver.evolve(state, toFoldedEvent(row, streamId) as unknown as Event);
+          version = row[2];
         }
+        if (rows.length < high - low + 1) break;
+        low = high + 1;
       }
       return { state, version, exists: version > 0 };
     },

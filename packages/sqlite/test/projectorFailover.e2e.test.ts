@@ -1,0 +1,82 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createSqliteEventStore } from '../src/index.js';
+import { type ProjectorChild, spawnProjectorChild } from './fixtures/spawnProjectorChild.js';
+
+const fixture = fileURLToPath(new URL('./fixtures/projectorFailoverChild.ts', import.meta.url));
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+describe('SQLite projector failover across processes', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tidemark-failover-'));
+  const children: ProjectorChild[] = [];
+  afterAll(() => {
+    for (const child of children) child.process.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a standby takes over from the checkpoint when the active process is SIGKILLed; no event is applied twice', async () => {
+    const file = join(dir, 'store.db');
+    const suffix = randomBytes(4).toString('hex');
+    const env = { FILE: file, TABLE: `balances_${suffix}`, CHECKPOINTS: `checkpoints_${suffix}` };
+    const store = createSqliteEventStore({ file });
+    let appended = 0;
+    const append = async (n: number) => {
+      for (let i = 0; i < n; i++, appended++) {
+        await store.appendToStream(`account-${appended % 13}`, [{ type: 'account.deposited', data: { amount: (appended % 97) + 1 } }]);
+      }
+    };
+    const checkpoint = async () => {
+      const rows = await store.transaction((tx) => tx.sql.query<{ position: number }>(`SELECT position FROM ${env.CHECKPOINTS} WHERE name = 'balances'`));
+      return Number(rows[0]?.position ?? 0);
+    };
+    await append(200);
+
+    const active = spawnProjectorChild(fixture, env);
+    children.push(active);
+    await active.waitForState('running');
+    const standby = spawnProjectorChild(fixture, env);
+    children.push(standby);
+    await standby.waitForState('standby');
+
+    // Keep commands arriving throughout, so the kill lands while there is work in flight.
+    let appending = true;
+    const writer = (async () => {
+      while (appending) await append(5);
+    })();
+    await waitFor(async () => (await checkpoint()) >= 300, 20_000, 'the active projector to make progress');
+    active.process.kill('SIGKILL');
+    const atKill = await checkpoint();
+    await standby.waitForState('running');
+    await waitFor(async () => (await checkpoint()) > atKill + 100, 20_000, 'the standby to make progress');
+    appending = false;
+    await writer;
+    const head = await store.headPosition();
+    await waitFor(async () => (await checkpoint()) === head, 20_000, 'the standby to catch up');
+
+    // The read model equals a rebuild from the log, and every event was applied exactly once.
+    const expected = new Map<string, { balance: number; applied: number }>();
+    for await (const event of store.readAll()) {
+      const row = expected.get(event.streamId) ?? { balance: 0, applied: 0 };
+      expected.set(event.streamId, { balance: row.balance + (event.data as { amount: number }).amount, applied: row.applied + 1 });
+    }
+    const rows = await store.transaction((tx) =>
+      tx.sql.query<{ id: string; balance: number; applied: number }>(`SELECT id, balance, applied FROM ${env.TABLE} ORDER BY id`),
+    );
+    const actual = new Map(rows.map((row) => [row.id, { balance: Number(row.balance), applied: Number(row.applied) }]));
+    expect(actual).toEqual(expected);
+    expect(appended).toBe(head);
+    standby.process.kill('SIGTERM');
+    await store.close();
+  });
+});
