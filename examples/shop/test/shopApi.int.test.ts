@@ -13,7 +13,10 @@ const stores: Array<[string, () => { store: EventStore; cleanup: () => void }]> 
     'sqlite file',
     () => {
       const dir = mkdtempSync(join(tmpdir(), 'shop-api-'));
-      return { store: createSqliteEventStore({ file: join(dir, 'shop.db') }), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+      return {
+        store: createSqliteEventStore({ file: join(dir, 'shop.db') }),
+        cleanup: () => rmSync(dir, { recursive: true, force: true }),
+      };
     },
   ],
 ];
@@ -132,7 +135,11 @@ describe.each(stores)('shop HTTP API on the %s store', (_name, makeStore) => {
     const current = await client.post(`/accounts/${accountId}/deposits`, { amount: 5 }, { 'if-match': '"2"' });
     expect(current.body).toMatchObject({ balance: 106, version: 3 });
     expect((await client.post(`/accounts/${accountId}/deposits`, { amount: 1 }, { 'if-match': '3' })).status).toBe(200);
-    expectError(await writesNothing(() => client.post(`/accounts/${accountId}/deposits`, { amount: 1 }, { 'if-match': 'soon' })), 400, 'validation');
+    expectError(
+      await writesNothing(() => client.post(`/accounts/${accountId}/deposits`, { amount: 1 }, { 'if-match': 'soon' })),
+      400,
+      'validation',
+    );
   });
 
   it('orders: draft → items → placed, and every rule is a 422', async () => {
@@ -221,8 +228,18 @@ describe.each(stores)('shop HTTP API on the %s store', (_name, makeStore) => {
 
     const json = { 'content-type': 'application/json' };
     const cases: Array<[string, (c: ShopClient, id: string) => Promise<Reply>, number, string]> = [
-      ['malformed JSON', (c, id) => c.request('POST', `/accounts/${id}/deposits`, { raw: '{"amount":', headers: json }), 400, 'malformed_request'],
-      ['an empty JSON body', (c, id) => c.request('POST', `/accounts/${id}/deposits`, { raw: '', headers: json }), 400, 'malformed_request'],
+      [
+        'malformed JSON',
+        (c, id) => c.request('POST', `/accounts/${id}/deposits`, { raw: '{"amount":', headers: json }),
+        400,
+        'malformed_request',
+      ],
+      [
+        'an empty JSON body',
+        (c, id) => c.request('POST', `/accounts/${id}/deposits`, { raw: '', headers: json }),
+        400,
+        'malformed_request',
+      ],
       ['no body at all', (c, id) => c.request('POST', `/accounts/${id}/deposits`), 400, 'validation'],
       ['a JSON array body', (c, id) => c.post(`/accounts/${id}/deposits`, [1]), 400, 'validation'],
       ['a missing field', (c) => c.post('/accounts', { owner: 'x' }), 400, 'validation'],
@@ -235,12 +252,28 @@ describe.each(stores)('shop HTTP API on the %s store', (_name, makeStore) => {
       ['a blank owner', (c) => c.post('/accounts', { owner: '   ', initialDeposit: 1 }), 400, 'validation'],
       ['an id with a space', (c) => c.post('/accounts/bad%20id/deposits', { amount: 1 }), 400, 'validation'],
       ['an over-long id', (c) => c.post(`/accounts/${'a'.repeat(65)}/deposits`, { amount: 1 }), 400, 'validation'],
-      ['an id with a control character', (c) => c.post('/accounts', { accountId: 'a\u0001b', owner: 'x', initialDeposit: 1 }), 400, 'validation'],
-      ['an over-long x-user-id', (c, id) => c.post(`/accounts/${id}/deposits`, { amount: 1 }, { 'x-user-id': 'u'.repeat(200) }), 400, 'validation'],
-      ['a text/plain body', (c, id) => c.request('POST', `/accounts/${id}/deposits`, { raw: 'amount=5', headers: { 'content-type': 'text/plain' } }), 400, 'validation'],
+      [
+        'an id with a control character',
+        (c) => c.post('/accounts', { accountId: 'a\u0001b', owner: 'x', initialDeposit: 1 }),
+        400,
+        'validation',
+      ],
+      [
+        'an over-long x-user-id',
+        (c, id) => c.post(`/accounts/${id}/deposits`, { amount: 1 }, { 'x-user-id': 'u'.repeat(200) }),
+        400,
+        'validation',
+      ],
+      [
+        'a text/plain body',
+        (c, id) => c.request('POST', `/accounts/${id}/deposits`, { raw: 'amount=5', headers: { 'content-type': 'text/plain' } }),
+        400,
+        'validation',
+      ],
       [
         'an unsupported media type',
-        (c, id) => c.request('POST', `/accounts/${id}/deposits`, { raw: '<amount>5</amount>', headers: { 'content-type': 'application/xml' } }),
+        (c, id) =>
+          c.request('POST', `/accounts/${id}/deposits`, { raw: '<amount>5</amount>', headers: { 'content-type': 'application/xml' } }),
         415,
         'unsupported_media_type',
       ],
@@ -249,7 +282,12 @@ describe.each(stores)('shop HTTP API on the %s store', (_name, makeStore) => {
       ['a zero quantity', (c) => c.post('/inventory/apple/receipts', { quantity: 0 }), 400, 'validation'],
       ['an order line without a price', (c) => c.post('/orders/o1/items', { sku: 'apple', quantity: 1 }), 400, 'validation'],
       ['an unknown route', (c) => c.post('/accounts/x/teleport', { amount: 1 }), 404, 'not_found'],
-      ['a body over the limit', (c, id) => c.post(`/accounts/${id}/deposits`, { amount: 1, pad: 'x'.repeat(1024 * 1024 + 1) }), 413, 'payload_too_large'],
+      [
+        'a body over the limit',
+        (c, id) => c.post(`/accounts/${id}/deposits`, { amount: 1, pad: 'x'.repeat(1024 * 1024 + 1) }),
+        413,
+        'payload_too_large',
+      ],
     ];
 
     it.each(cases)('%s', async (_what, send, status, code) => {
@@ -264,7 +302,11 @@ describe('shop HTTP API: the store refuses an oversized event', () => {
     const store = createInMemoryEventStore({ limits: { maxEventBytes: 256 } });
     const { client, close } = await startShopServer(store);
     try {
-      const reply = await client.post('/accounts', { accountId: 'big', owner: 'o'.repeat(200), initialDeposit: 1 }, { 'x-user-id': 'alice' });
+      const reply = await client.post(
+        '/accounts',
+        { accountId: 'big', owner: 'o'.repeat(200), initialDeposit: 1 },
+        { 'x-user-id': 'alice' },
+      );
       expectError(reply, 413, 'payload_too_large');
       expect(reply.body.error.details).toMatchObject({ limit: 256 });
       expect(await store.headPosition()).toBe(0);
