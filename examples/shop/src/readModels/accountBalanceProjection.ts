@@ -1,0 +1,86 @@
+import type { Projection, SqlExecutor, SqlTransaction, StoreTransaction } from '@tidemark/core';
+import type { BankAccountEvent } from '../bankAccounts/bankAccountEvents.js';
+
+type SqlTx = StoreTransaction & SqlTransaction;
+
+export interface AccountBalanceRow {
+  accountId: string;
+  owner: string;
+  /** Integer cents. */
+  balance: number;
+  status: 'open' | 'closed';
+  /** Stream version folded so far. */
+  version: number;
+  lastPosition: number;
+}
+
+/**
+ * The account balance view of seed 003 ("balance = CREATED + DEPOSIT − WITHDRAWAL"): one row
+ * per account, moved by relative updates, so an event applied twice would show as a wrong
+ * balance (and a version that disagrees with the stream).
+ */
+export const accountBalanceProjection: Projection<SqlTx> = {
+  name: 'shop.account_balances',
+  categories: ['account'],
+  tables: ['shop_account_balances'],
+  async setup(tx, tables) {
+    await tx.sql.execute(`CREATE TABLE IF NOT EXISTS ${tables.name('shop_account_balances')} (
+      account_id TEXT PRIMARY KEY,
+      owner TEXT NOT NULL,
+      balance BIGINT NOT NULL,
+      status TEXT NOT NULL,
+      version BIGINT NOT NULL,
+      last_position BIGINT NOT NULL
+    )`);
+  },
+  async apply(events, tx, tables) {
+    const balances = tables.name('shop_account_balances');
+    for (const raw of events) {
+      // The union discriminates on a DomainEvent, not on RecordedEvent's separate type and data fields.
+      const event = { type: raw.type, data: raw.data } as BankAccountEvent;
+      const accountId = raw.streamId.slice('account-'.length);
+      const move = (delta: number) =>
+        tx.sql.execute(`UPDATE ${balances} SET balance = balance + $2, version = $3, last_position = $4 WHERE account_id = $1`, [
+          accountId,
+          delta,
+          raw.version,
+          raw.position,
+        ]);
+      switch (event.type) {
+        case 'bank.account.opened':
+          await tx.sql.execute(
+            `INSERT INTO ${balances} (account_id, owner, balance, status, version, last_position) VALUES ($1, $2, $3, 'open', $4, $5)`,
+            [accountId, event.data.owner, event.data.initialDeposit, raw.version, raw.position],
+          );
+          break;
+        case 'bank.account.funds_deposited':
+          await move(event.data.amount);
+          break;
+        case 'bank.account.funds_withdrawn':
+          await move(-event.data.amount);
+          break;
+        case 'bank.account.closed':
+          await tx.sql.execute(`UPDATE ${balances} SET status = 'closed', version = $2, last_position = $3 WHERE account_id = $1`, [
+            accountId,
+            raw.version,
+            raw.position,
+          ]);
+          break;
+      }
+    }
+  },
+};
+
+export async function findAccountBalance(sql: SqlExecutor, accountId: string): Promise<AccountBalanceRow | undefined> {
+  const rows = await sql.query(`SELECT * FROM shop_account_balances WHERE account_id = $1`, [accountId]);
+  const row = rows[0];
+  if (!row) return undefined;
+  return {
+    accountId: String(row.account_id),
+    owner: String(row.owner),
+    balance: Number(row.balance),
+    status: row.status as AccountBalanceRow['status'],
+    version: Number(row.version),
+    lastPosition: Number(row.last_position),
+  };
+}

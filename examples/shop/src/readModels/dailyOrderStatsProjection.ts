@@ -1,0 +1,63 @@
+import type { Projection, RecordedEvent, SqlExecutor, SqlTransaction, StoreTransaction } from '@tidemark/core';
+import type { OrderPlaced } from '../orders/orderEvents.js';
+
+type SqlTx = StoreTransaction & SqlTransaction;
+
+export interface DailyOrderStats {
+  /** UTC day, YYYY-MM-DD. */
+  day: string;
+  orderCount: number;
+  /** Integer cents. */
+  totalValue: number;
+  cancelledCount: number;
+}
+
+/**
+ * Daily order analytics (seed 003's OrderAnalyticsReadModel): placed orders counted and
+ * summed per UTC day with an upsert; cancellations counted per day. The same
+ * `ON CONFLICT … DO UPDATE` works on SQLite and PostgreSQL.
+ */
+export const dailyOrderStatsProjection: Projection<SqlTx> = {
+  name: 'shop.daily_order_stats',
+  categories: ['order'],
+  types: ['sales.order.placed', 'sales.order.cancelled'],
+  tables: ['shop_daily_order_stats'],
+  async setup(tx, tables) {
+    await tx.sql.execute(`CREATE TABLE IF NOT EXISTS ${tables.name('shop_daily_order_stats')} (
+      day TEXT PRIMARY KEY,
+      order_count BIGINT NOT NULL,
+      total_value BIGINT NOT NULL,
+      cancelled_count BIGINT NOT NULL
+    )`);
+  },
+  async apply(events, tx, tables) {
+    const stats = tables.name('shop_daily_order_stats');
+    for (const event of events) {
+      const day = event.recordedAt.toISOString().slice(0, 10);
+      const placed = event.type === 'sales.order.placed';
+      const value = placed ? (event as unknown as RecordedEvent<OrderPlaced>).data.total : 0;
+      await tx.sql.execute(
+        `INSERT INTO ${stats} (day, order_count, total_value, cancelled_count) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (day) DO UPDATE SET
+           order_count = ${stats}.order_count + excluded.order_count,
+           total_value = ${stats}.total_value + excluded.total_value,
+           cancelled_count = ${stats}.cancelled_count + excluded.cancelled_count`,
+        [day, placed ? 1 : 0, value, placed ? 0 : 1],
+      );
+    }
+  },
+};
+
+/** Days in [from, to] (inclusive, YYYY-MM-DD), oldest first. */
+export async function dailyOrderStats(sql: SqlExecutor, from: string, to: string): Promise<DailyOrderStats[]> {
+  const rows = await sql.query(
+    `SELECT day, order_count, total_value, cancelled_count FROM shop_daily_order_stats WHERE day >= $1 AND day <= $2 ORDER BY day`,
+    [from, to],
+  );
+  return rows.map((row) => ({
+    day: String(row.day),
+    orderCount: Number(row.order_count),
+    totalValue: Number(row.total_value),
+    cancelledCount: Number(row.cancelled_count),
+  }));
+}

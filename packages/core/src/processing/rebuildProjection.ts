@@ -1,0 +1,127 @@
+import { randomBytes } from 'node:crypto';
+import { ValidationError } from '../domain/errors.js';
+import type { EventStore, StoreTransaction } from '../eventStore/eventStore.js';
+import type { SqlTransaction } from '../eventStore/sqlExecutor.js';
+import type { CheckpointStore } from './checkpointStore.js';
+import { type Projection, type ProjectionTables, projectionHandles } from './projection.js';
+import { subscribe } from './subscription.js';
+import { dropTables, swapTables } from './swapTables.js';
+
+export interface RebuildProgress {
+  projection: string;
+  phase: 'replaying' | 'swapping' | 'done';
+  /** Events applied to the shadow tables so far. */
+  eventsProcessed: number;
+  /** Log position replayed up to. */
+  position: number;
+  /** Head of the log when the rebuild started: the finish line (positions may be sparse, so it is not a count). */
+  targetPosition: number;
+  /** 0…1, by position. */
+  fraction: number;
+  eventsPerSecond: number;
+  /** Estimated seconds left, from the rate of progress in positions. */
+  etaSeconds: number | undefined;
+}
+
+export interface RebuildOptions<Tx extends StoreTransaction & SqlTransaction> {
+  store: EventStore<Tx>;
+  projection: Projection<Tx>;
+  /** The projector's checkpoint store: the checkpoint is reset to the rebuilt position in the swap transaction. */
+  checkpoints: CheckpointStore<Tx>;
+  /** Events per replay transaction. Default 500. */
+  batchSize?: number;
+  onProgress?: (progress: RebuildProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface RebuildResult {
+  position: number;
+  eventsProcessed: number;
+  durationMs: number;
+}
+
+/**
+ * Rebuilds a projection from position 0 into shadow tables while the live tables keep
+ * serving, then swaps them in and resets the checkpoint in ONE transaction. A projector
+ * running meanwhile finds its checkpoint moved (its compare-and-set fails), reloads it and
+ * carries on from the rebuilt position, so events appended during the rebuild are not lost.
+ *
+ * For asynchronous (checkpointed) projections; an inline projection would miss appends made
+ * between the end of the replay and the swap.
+ */
+export async function rebuildProjection<Tx extends StoreTransaction & SqlTransaction>(options: RebuildOptions<Tx>): Promise<RebuildResult> {
+  const { store, projection, checkpoints } = options;
+  const logical = projection.tables ?? [];
+  if (logical.length === 0) throw new ValidationError(`Projection '${projection.name}' declares no tables to rebuild`, { field: 'tables' });
+  const suffix = `_rb${randomBytes(4).toString('hex')}`;
+  const shadow: ProjectionTables = {
+    name(table) {
+      if (!logical.includes(table)) throw new ValidationError(`Table '${table}' is not declared in projection '${projection.name}'.tables`);
+      return `${table}${suffix}`;
+    },
+  };
+  const physical = logical.map((table) => shadow.name(table));
+  const started = performance.now();
+  const targetPosition = await store.headPosition();
+  let eventsProcessed = 0;
+  let position = 0;
+
+  const report = (phase: RebuildProgress['phase']) => {
+    const seconds = (performance.now() - started) / 1000;
+    const fraction = targetPosition === 0 ? 1 : Math.min(1, position / targetPosition);
+    const positionRate = seconds > 0 ? position / seconds : 0;
+    options.onProgress?.({
+      projection: projection.name,
+      phase,
+      eventsProcessed,
+      position,
+      targetPosition,
+      fraction,
+      eventsPerSecond: seconds > 0 ? eventsProcessed / seconds : 0,
+      etaSeconds: positionRate > 0 ? Math.max(0, targetPosition - position) / positionRate : undefined,
+    });
+  };
+
+  const setup = projection.setup;
+  await store.transaction(async (tx) => {
+    await checkpoints.setup(tx);
+    if (setup) await setup.call(projection, tx, shadow);
+  });
+  try {
+    const controller = new AbortController();
+    const stopWith = () => controller.abort();
+    options.signal?.addEventListener('abort', stopWith, { once: true });
+    try {
+      const batches = subscribe(store, {
+        after: 0,
+        batchSize: options.batchSize ?? 500,
+        signal: controller.signal,
+        ...(projection.types && { types: projection.types }),
+        ...(projection.categories && { categories: projection.categories }),
+      });
+      // An empty log has nothing to replay (and the subscription would just wait for appends).
+      for await (const batch of targetPosition === 0 ? [] : batches) {
+        const handled = batch.events.filter((event) => projectionHandles(projection, event));
+        if (handled.length > 0) await store.transaction((tx) => projection.apply(handled, tx, shadow));
+        eventsProcessed += handled.length;
+        position = batch.checkpoint;
+        report('replaying');
+        // Stop at the first moment the replay reaches the head: the live projector takes it from there.
+        if (batch.caughtUp && position >= targetPosition) break;
+      }
+    } finally {
+      options.signal?.removeEventListener('abort', stopWith);
+    }
+    if (options.signal?.aborted) throw new ValidationError(`Rebuild of '${projection.name}' was aborted`);
+    report('swapping');
+    await store.transaction(async (tx) => {
+      await swapTables(tx.sql, logical, suffix);
+      await checkpoints.reset(projection.name, position, tx);
+    });
+  } catch (error) {
+    await store.transaction((tx) => dropTables(tx.sql, physical)).catch(() => {});
+    throw error;
+  }
+  report('done');
+  return { position, eventsProcessed, durationMs: performance.now() - started };
+}
