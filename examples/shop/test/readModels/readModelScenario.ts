@@ -128,15 +128,20 @@ function normalise(row: Record<string, unknown>): Record<string, unknown> {
  * against folds of the write side; paging; analytics totals; rebuild-and-swap while the
  * projectors run and writes continue; read-your-writes through the fallback repository.
  */
-export async function readModelScenario(store: EventStore<SqlTx>, checkpoints: CheckpointStore<SqlTx>, seed: number): Promise<void> {
+export async function readModelScenario(
+  store: EventStore<SqlTx>,
+  checkpoints: CheckpointStore<SqlTx>,
+  seed: number,
+  orderCount = 40,
+): Promise<void> {
   const projectors = await startShopProjectors(store, checkpoints);
   try {
-    const head = await runWorkload(store, seed, 40);
+    const head = await runWorkload(store, seed, orderCount);
     await waitAll(projectors, head);
 
     // Every order row equals a fold of its stream.
     const orders = await store.transaction((tx) => tx.sql.query<{ order_id: string }>('SELECT order_id FROM shop_order_list'));
-    expect(orders.length).toBe(40);
+    expect(orders.length).toBe(orderCount);
     let placedTotal = 0;
     let placedCount = 0;
     let cancelledCount = 0;

@@ -48,6 +48,10 @@ export function createSqlCheckpointStore<Tx extends StoreTransaction & SqlTransa
 
   return {
     async setup(tx) {
+      // Concurrent CREATE TABLE IF NOT EXISTS races on PostgreSQL's catalog (a unique violation);
+      // a transaction-scoped advisory lock serialises set-ups. Projectors and rebuilds set up
+      // their read-model tables after this, in the same transaction, so those are covered too.
+      if (tx.sql.dialect === 'postgres') await tx.sql.query(`SELECT pg_advisory_xact_lock(hashtext('tidemark:setup'))`);
       await tx.sql.execute(`CREATE TABLE IF NOT EXISTS ${table} (
         name TEXT PRIMARY KEY,
         position BIGINT NOT NULL,
