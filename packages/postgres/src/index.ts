@@ -1,5 +1,6 @@
 export * from './eventStore/postgresEventStore.js';
 export * from './eventStore/postgresTransaction.js';
+export * from './eventStore/streamOrderConflictError.js';
 export * from './monitoring/visibilityLag.js';
 export * from './processing/postgresCheckpointStore.js';
 export * from './processing/postgresLease.js';

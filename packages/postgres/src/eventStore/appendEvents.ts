@@ -17,6 +17,7 @@ import {
 import type pg from 'pg';
 import { appendStatus, expectedVersionSentinels, maxEventsPerTransaction } from '../schema/migrations.js';
 import { eventTypes } from './eventRows.js';
+import { StreamOrderConflictError } from './streamOrderConflictError.js';
 
 /** What every append needs to know about its store. */
 export interface AppendSettings {
@@ -140,6 +141,8 @@ export async function appendEvents(
         `The transaction already appended ${row.version} events; with ${count} more it would pass the limit of ${maxEventsPerTransaction}`,
         { limit: maxEventsPerTransaction, actual: row.version + count },
       );
+    case appendStatus.outOfOrder:
+      throw new StreamOrderConflictError(streamId, prepared.expectedVersion, row.version);
     default:
       throw new Error(`append_to_stream returned unknown status ${row.status}`);
   }

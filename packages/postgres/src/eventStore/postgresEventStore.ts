@@ -39,6 +39,11 @@ export interface PostgresEventStoreOptions {
   pollIntervalMs?: number;
   /** Size of the pool the store creates from `url`. Default 10. */
   poolSize?: number;
+  /**
+   * How long readAll and headPosition wait for this store's own committed appends to become
+   * readable (see awaitOwnWrites) before answering without them. Default 5000.
+   */
+  readYourWritesTimeoutMs?: number;
 }
 
 export interface PostgresEventStore extends EventStore<PostgresTransaction> {
@@ -87,6 +92,34 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
   const hooks: AppendHook<PostgresTransaction>[] = [];
   const listeners = new Set<() => void>();
   let closed = false;
+  /** Highest position this instance has committed, and the highest readable horizon it has seen. */
+  let ownCommitted = 0;
+  let seenHorizon = 0;
+  const readYourWritesTimeoutMs = options.readYourWritesTimeoutMs ?? 5000;
+
+  /**
+   * Read-your-writes. The readable horizon is cluster-wide: ANY transaction holding an id
+   * (in any database of the server) that started before our commit keeps our events
+   * unreadable until it ends. Readers must respect that to never skip an event, but a caller
+   * that has just appended expects readAll and headPosition to include its events, as in the
+   * other stores. So wait (bounded) until the horizon passes what this instance committed;
+   * on a quiet server this is one cheap query, and none once the horizon is known past it.
+   */
+  async function awaitOwnWrites(): Promise<void> {
+    const target = ownCommitted;
+    if (target < seenHorizon) return;
+    const deadline = Date.now() + readYourWritesTimeoutMs;
+    for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
+      const result = await pool.query({
+        name: `${settings.statementName}:horizon`,
+        text: `SELECT ${readableHorizonSql} AS horizon`,
+        types: eventTypes,
+      });
+      seenHorizon = Math.max(seenHorizon, result.rows[0].horizon as number);
+      if (target < seenHorizon || Date.now() >= deadline || closed) return;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
 
   const assertOpen = () => {
     if (closed) throw new ValidationError('The event store is closed');
@@ -147,7 +180,10 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       }
       handle.finish();
       for (const callback of handle.afterCommit) callback();
-      if (handle.wroteEvents) wakeListeners();
+      if (handle.lastPosition > 0) {
+        ownCommitted = Math.max(ownCommitted, handle.lastPosition);
+        wakeListeners();
+      }
       return result;
     } finally {
       client.release(broken);
@@ -157,6 +193,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
   async function* readAll(readOptions?: Parameters<PostgresEventStore['readAll']>[0]): AsyncGenerator<RecordedEvent> {
     assertOpen();
     const range = resolveAllRange(readOptions);
+    if (ownCommitted > range.after) await awaitOwnWrites();
     const values: unknown[] = [];
     const filters: string[] = [];
     let name = `${settings.statementName}:readAll`;
@@ -202,12 +239,16 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       if (hooks.length > 0) return runTransaction((tx) => tx.appendToStream(streamId, events, appendOptions), false);
       // Autocommit: the function call is the whole transaction, one round trip.
       const result = await appendEvents(pool, settings, streamId, events, appendOptions);
-      if (result.written) wakeListeners();
+      if (result.written) {
+        ownCommitted = Math.max(ownCommitted, result.position);
+        wakeListeners();
+      }
       return result;
     },
     readAll,
     async headPosition() {
       assertOpen();
+      await awaitOwnWrites();
       const result = await pool.query({
         name: `${settings.statementName}:head`,
         text: `SELECT coalesce(max(position), 0) AS head FROM ${quotedSchema}.events WHERE position < ${readableHorizonSql}`,

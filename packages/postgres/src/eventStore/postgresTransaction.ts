@@ -24,8 +24,8 @@ export interface PostgresTransactionHandle {
   tx: PostgresTransaction;
   afterCommit: Array<() => void>;
   afterRollback: Array<() => void>;
-  /** Whether any append wrote events (readers get woken after commit). */
-  readonly wroteEvents: boolean;
+  /** Highest position an append wrote (0 for none): readers get woken, and wait for it after commit. */
+  readonly lastPosition: number;
   /** Makes every later call on the transaction throw: its client is back in the pool. */
   finish(): void;
 }
@@ -42,7 +42,7 @@ export interface PostgresTransactionOptions {
 export function createPostgresTransaction(options: PostgresTransactionOptions): PostgresTransactionHandle {
   const { client, settings, hooks } = options;
   let finished = false;
-  let wroteEvents = false;
+  let lastPosition = 0;
   let savepointCounter = 0;
 
   const assertUsable = () => {
@@ -83,7 +83,7 @@ export function createPostgresTransaction(options: PostgresTransactionOptions): 
         // No hook can fail after the function returned, and the function reports conflicts as
         // statuses without raising, so the transaction stays usable without a savepoint.
         const result = await appendEvents(client, settings, streamId, events, appendOptions);
-        wroteEvents ||= result.written;
+        if (result.written) lastPosition = Math.max(lastPosition, result.position);
         return result;
       }
       // A throwing hook must undo this append alone, as in the other stores.
@@ -98,7 +98,7 @@ export function createPostgresTransaction(options: PostgresTransactionOptions): 
         throw error;
       }
       if (savepoint) await client.query(`RELEASE SAVEPOINT ${savepoint}`);
-      wroteEvents ||= result.written;
+      if (result.written) lastPosition = Math.max(lastPosition, result.position);
       return result;
     },
     afterCommit: (callback) => {
@@ -115,8 +115,8 @@ export function createPostgresTransaction(options: PostgresTransactionOptions): 
     tx,
     afterCommit: [],
     afterRollback: [],
-    get wroteEvents() {
-      return wroteEvents;
+    get lastPosition() {
+      return lastPosition;
     },
     finish() {
       finished = true;

@@ -26,6 +26,11 @@ export const appendStatus = {
   idsFound: 2,
   /** The transaction would exceed maxEventsPerTransaction; `version` holds its count so far. */
   transactionFull: 3,
+  /**
+   * A younger transaction already appended to the stream; this one's events would sort before
+   * its in the global log. `version` holds the actual version. Nothing written.
+   */
+  outOfOrder: 4,
 } as const;
 
 /**
@@ -43,8 +48,9 @@ export function migrations(schema: string): Migration[] {
       sql: `
 CREATE TABLE ${s}.streams (
   stream_id text PRIMARY KEY,
-  -- The row is the per-stream lock: writers to one stream serialise on it, other streams stay concurrent.
-  version bigint NOT NULL
+  version bigint NOT NULL,
+  -- Position of the stream's last event: an append that would sort before it is refused.
+  last_position bigint NOT NULL
 );
 
 CREATE TABLE ${s}.events (
@@ -75,7 +81,7 @@ CREATE INDEX events_category_position ON ${s}.events (category, position);
       version: 2,
       name: 'append_to_stream',
       sql: `
--- One round trip per append. Checks and writes under the stream row's lock, so optimistic
+-- One round trip per append. Checks and writes under the stream's lock, so optimistic
 -- concurrency is decided by the database, never by a client's read-then-write.
 -- Expected version: n >= 0 exact, -1 any, -2 no_stream, -3 stream_exists.
 -- Conflicts are reported through status (see appendStatus) rather than raised, so a caller's
@@ -102,6 +108,7 @@ DECLARE
   n integer := cardinality(p_ids);
   seq bigint;
   current_version bigint;
+  stream_last_position bigint;
   is_new boolean;
 BEGIN
   -- Events this transaction appended so far; transaction-local, so a rolled-back savepoint
@@ -113,46 +120,62 @@ BEGIN
     RETURN;
   END IF;
 
-  LOOP
-    SELECT st.version INTO current_version FROM ${s}.streams st WHERE st.stream_id = p_stream_id FOR UPDATE;
-    is_new := NOT FOUND;
-    IF is_new THEN
-      current_version := 0;
-    END IF;
+  -- The per-stream lock. An advisory lock and not SELECT … FOR UPDATE on the stream row: a
+  -- transaction that waits for a row its holder has UPDATEd is given its transaction id
+  -- BEFORE waiting (heap_lock_updated_tuple), so it could write the next version with an
+  -- older id — a lower position — than the version written before it, and readAll would
+  -- deliver a stream's versions out of order. Waiting on an advisory lock assigns no id, so
+  -- an autocommit append's id (taken below, after the lock) is younger than every earlier
+  -- writer's of this stream. Keyed by schema and stream; a hash collision only serialises two
+  -- streams.
+  PERFORM pg_advisory_xact_lock(hashtextextended('${schema}:' || p_stream_id, 0));
 
-    -- Ids are looked up after the lock, so a concurrent identical retry sees the first one's rows.
-    IF p_check_ids THEN
-      SELECT array_agg(e.id ORDER BY e.position), array_agg(e.stream_id ORDER BY e.position),
-             array_agg(e.version ORDER BY e.position), array_agg(e.position ORDER BY e.position)
-        INTO found_ids, found_streams, found_versions, found_positions
-        FROM ${s}.events e WHERE e.id = ANY (p_ids);
-      IF found_ids IS NOT NULL THEN
-        status := ${appendStatus.idsFound};
-        version := current_version;
-        RETURN;
-      END IF;
-    END IF;
+  SELECT st.version, st.last_position INTO current_version, stream_last_position
+    FROM ${s}.streams st WHERE st.stream_id = p_stream_id;
+  is_new := NOT FOUND;
+  IF is_new THEN
+    current_version := 0;
+  END IF;
 
-    IF NOT (p_expected = ${expectedVersionSentinels.any}
-            OR (p_expected = ${expectedVersionSentinels.no_stream} AND current_version = 0)
-            OR (p_expected = ${expectedVersionSentinels.stream_exists} AND current_version > 0)
-            OR p_expected = current_version) THEN
-      status := ${appendStatus.wrongVersion};
+  -- Ids are looked up under the lock, so a concurrent identical retry sees the first one's rows.
+  IF p_check_ids THEN
+    SELECT array_agg(e.id ORDER BY e.position), array_agg(e.stream_id ORDER BY e.position),
+           array_agg(e.version ORDER BY e.position), array_agg(e.position ORDER BY e.position)
+      INTO found_ids, found_streams, found_versions, found_positions
+      FROM ${s}.events e WHERE e.id = ANY (p_ids);
+    IF found_ids IS NOT NULL THEN
+      status := ${appendStatus.idsFound};
       version := current_version;
       RETURN;
     END IF;
+  END IF;
 
-    IF NOT is_new THEN
-      UPDATE ${s}.streams SET version = current_version + n WHERE stream_id = p_stream_id;
-      EXIT;
-    END IF;
-    -- A new stream: the inserted row is ours (and locked) unless a concurrent writer created it
-    -- first, in which case ON CONFLICT waited for it and we decide again under its lock.
-    INSERT INTO ${s}.streams (stream_id, version) VALUES (p_stream_id, n) ON CONFLICT DO NOTHING;
-    EXIT WHEN FOUND;
-  END LOOP;
+  IF NOT (p_expected = ${expectedVersionSentinels.any}
+          OR (p_expected = ${expectedVersionSentinels.no_stream} AND current_version = 0)
+          OR (p_expected = ${expectedVersionSentinels.stream_exists} AND current_version > 0)
+          OR p_expected = current_version) THEN
+    status := ${appendStatus.wrongVersion};
+    version := current_version;
+    RETURN;
+  END IF;
 
+  -- Takes this transaction's id if it has none yet (the usual case: after the lock).
   first_position := (pg_current_xact_id()::text::bigint << ${positionSequenceBits}) + seq;
+  -- A transaction that got its id earlier (it wrote before this append) may find the stream
+  -- already written by a younger transaction: its events would sort before that one's. Only a
+  -- retry of the whole transaction, with a new id, can append in order.
+  IF stream_last_position >= first_position THEN
+    status := ${appendStatus.outOfOrder};
+    version := current_version;
+    RETURN;
+  END IF;
+
+  IF is_new THEN
+    INSERT INTO ${s}.streams (stream_id, version, last_position) VALUES (p_stream_id, n, first_position + n - 1);
+  ELSE
+    UPDATE ${s}.streams SET version = current_version + n, last_position = first_position + n - 1 WHERE stream_id = p_stream_id;
+  END IF;
+
   PERFORM set_config('tidemark.seq', (seq + n)::text, true);
 
   INSERT INTO ${s}.events (position, id, stream_id, version, type, schema_version, data, metadata, recorded_at)
