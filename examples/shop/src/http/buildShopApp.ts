@@ -22,6 +22,16 @@ export function buildShopApp(options: ShopAppOptions): FastifyInstance {
     : Fastify({ logger: false, bodyLimit: options.bodyLimit ?? 1024 * 1024 });
   const buses = createShopBuses(options.store);
 
+  // Many clients send `content-type: application/json` with an empty body on body-less commands
+  // (place, cancel, close); treat that as no body instead of a 400. Everything else goes through
+  // fastify's own parser, which keeps its __proto__/constructor poisoning checks.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') return done(null, undefined);
+    return parseJson(request, body as string, done);
+  });
+
   // The one place where errors become HTTP: typed errors by code, zod by shape, fastify's own by status.
   app.setErrorHandler((error, request, reply) => {
     const { statusCode, body } = toHttpError(error);
