@@ -1,3 +1,4 @@
+export * from './contracts/checkpointStoreContract.js';
 export * from './contracts/eventStoreContract.js';
 export * from './contracts/eventStoreHarness.js';
 export * from './contracts/eventStoreModelContract.js';

@@ -1,0 +1,6 @@
+import { checkpointStoreContract } from '@tidemark/testing';
+import { createInMemoryCheckpointStore, createInMemoryEventStore } from '../src/index.js';
+
+checkpointStoreContract('in-memory', {
+  create: async () => ({ store: createInMemoryEventStore(), checkpoints: createInMemoryCheckpointStore() }),
+});

@@ -1,0 +1,127 @@
+import {
+  CheckpointConflictError,
+  type CheckpointStore,
+  type EventStore,
+  type ProjectionFailure,
+  type RecordedEvent,
+  type StoreTransaction,
+} from '@tidemark/core';
+import { afterAll, describe, expect, it } from 'vitest';
+
+/** The bridge from an adapter to the checkpoint contract: a fresh store and its checkpoint store. */
+export interface CheckpointStoreHarness<Tx extends StoreTransaction = StoreTransaction> {
+  create(): Promise<{ store: EventStore<Tx>; checkpoints: CheckpointStore<Tx> }>;
+  teardown?(): Promise<void>;
+}
+
+const failure = (position: number): ProjectionFailure => ({
+  position,
+  eventId: '0190c2a4-0000-7000-8000-000000000001',
+  eventType: 'test.thing.happened',
+  streamId: 'thing-1',
+  message: 'handler exploded',
+  attempts: 3,
+  failedAt: new Date('2026-01-02T03:04:05.000Z'),
+});
+
+class Rollback extends Error {}
+
+/**
+ * What every CheckpointStore must do: compare-and-set saves that never move backwards,
+ * writes that share the fate of the caller's transaction, failures visible beside the
+ * position, and dead letters that keep the whole event.
+ */
+export function checkpointStoreContract<Tx extends StoreTransaction>(adapter: string, harness: CheckpointStoreHarness<Tx>): void {
+  describe(`CheckpointStore contract: ${adapter}`, () => {
+    afterAll(async () => {
+      await harness.teardown?.();
+    });
+    const withStore = async (test: (store: EventStore<Tx>, checkpoints: CheckpointStore<Tx>) => Promise<void>) => {
+      const { store, checkpoints } = await harness.create();
+      try {
+        await store.transaction((tx) => checkpoints.setup(tx));
+        await store.transaction((tx) => checkpoints.setup(tx)); // idempotent
+        await test(store, checkpoints);
+      } finally {
+        await store.close();
+      }
+    };
+
+    it('saves by compare-and-set and never moves backwards', () =>
+      withStore(async (store, checkpoints) => {
+        const load = () => store.transaction((tx) => checkpoints.load('p', tx));
+        expect(await load()).toBeUndefined();
+        await store.transaction((tx) => checkpoints.save('p', 0, 5, tx));
+        expect(await load()).toMatchObject({ name: 'p', position: 5 });
+        await expect(store.transaction((tx) => checkpoints.save('p', 0, 9, tx))).rejects.toBeInstanceOf(CheckpointConflictError);
+        await expect(store.transaction((tx) => checkpoints.save('p', 5, 4, tx))).rejects.toBeInstanceOf(CheckpointConflictError);
+        await expect(store.transaction((tx) => checkpoints.save('q', 3, 9, tx))).rejects.toBeInstanceOf(CheckpointConflictError);
+        await store.transaction((tx) => checkpoints.save('p', 5, 12, tx));
+        expect((await load())?.position).toBe(12);
+        expect(await store.transaction((tx) => checkpoints.load('q', tx))).toBeUndefined();
+      }));
+
+    it('shares the fate of the transaction it is written in', () =>
+      withStore(async (store, checkpoints) => {
+        await expect(
+          store.transaction(async (tx) => {
+            await checkpoints.save('p', 0, 7, tx);
+            expect((await checkpoints.load('p', tx))?.position).toBe(7);
+            throw new Rollback();
+          }),
+        ).rejects.toBeInstanceOf(Rollback);
+        expect(await store.transaction((tx) => checkpoints.load('p', tx))).toBeUndefined();
+      }));
+
+    it('records a failure beside the position and clears it on the next save', () =>
+      withStore(async (store, checkpoints) => {
+        await store.transaction((tx) => checkpoints.save('p', 0, 3, tx));
+        await store.transaction((tx) => checkpoints.recordFailure('p', failure(4), tx));
+        expect(await store.transaction((tx) => checkpoints.load('p', tx))).toMatchObject({ position: 3, failure: failure(4) });
+        await store.transaction((tx) => checkpoints.save('p', 3, 4, tx));
+        const record = await store.transaction((tx) => checkpoints.load('p', tx));
+        expect(record?.position).toBe(4);
+        expect(record?.failure).toBeUndefined();
+        // A failure on a projector that never saved still shows, at position 0.
+        await store.transaction((tx) => checkpoints.recordFailure('fresh', failure(1), tx));
+        expect(await store.transaction((tx) => checkpoints.load('fresh', tx))).toMatchObject({ position: 0, failure: failure(1) });
+      }));
+
+    it('resets unconditionally (for a rebuild swap)', () =>
+      withStore(async (store, checkpoints) => {
+        await store.transaction((tx) => checkpoints.save('p', 0, 30, tx));
+        await store.transaction((tx) => checkpoints.reset('p', 10, tx));
+        expect((await store.transaction((tx) => checkpoints.load('p', tx)))?.position).toBe(10);
+        await store.transaction((tx) => checkpoints.reset('new', 8, tx));
+        expect((await store.transaction((tx) => checkpoints.load('new', tx)))?.position).toBe(8);
+      }));
+
+    it('parks dead letters with the whole event, transactionally', () =>
+      withStore(async (store, checkpoints) => {
+        const { events } = await store.appendToStream('thing-1', [{ type: 'test.thing.happened', data: { n: 1, nested: { ok: true } } }]);
+        const event = events[0] as RecordedEvent;
+        const letter = { projection: 'p', ...failure(event.position), eventId: event.id, parkedAt: new Date(), event };
+        await store.transaction(async (tx) => {
+          await checkpoints.park(letter, tx);
+          await checkpoints.save('p', 0, event.position, tx);
+        });
+        await expect(
+          store.transaction(async (tx) => {
+            await checkpoints.park({ ...letter, projection: 'other' }, tx);
+            throw new Rollback();
+          }),
+        ).rejects.toBeInstanceOf(Rollback);
+        const letters = await store.transaction((tx) => checkpoints.deadLetters('p', tx));
+        expect(letters).toHaveLength(1);
+        expect(letters[0]).toMatchObject({
+          projection: 'p',
+          position: event.position,
+          eventId: event.id,
+          attempts: 3,
+          message: 'handler exploded',
+        });
+        expect(letters[0]?.event).toEqual(event);
+        expect(await store.transaction((tx) => checkpoints.deadLetters('other', tx))).toEqual([]);
+      }));
+  });
+}
