@@ -5,6 +5,14 @@ import { pino } from 'pino';
 import { ConfigError, loadConfig } from './config.js';
 import { buildShopApp } from './http/buildShopApp.js';
 
+const oneLine = (error: unknown): string => (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ');
+
+/** One line naming the setting, and no stack: a wrong setting is the operator's to fix, not our bug. */
+function failStart(message: string): never {
+  process.stderr.write(`shop: ${message}\n`);
+  process.exit(1);
+}
+
 /**
  * The shop server: configuration from the environment (DESIGN.md §8), events in
  * `${DATA_DIR}/shop.db`. Nothing is seeded: a fresh data directory is an empty shop.
@@ -15,16 +23,19 @@ async function main(): Promise<void> {
     config = loadConfig(process.env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    // One line naming the setting, and no stack: this is the operator's typo, not our bug.
-    process.stderr.write(`shop: ${error.message}\n`);
-    process.exit(1);
+    failStart(error.message);
   }
 
   const logger = pino({ level: config.logLevel, base: { service: 'shop' } });
   const dataDir = resolve(config.dataDir);
-  mkdirSync(dataDir, { recursive: true });
   const file = join(dataDir, 'shop.db');
-  const store = createSqliteEventStore({ file });
+  let store: ReturnType<typeof createSqliteEventStore>;
+  try {
+    mkdirSync(dataDir, { recursive: true });
+    store = createSqliteEventStore({ file });
+  } catch (error) {
+    failStart(`Invalid DATA_DIR ${JSON.stringify(config.dataDir)}: cannot open ${file}: ${oneLine(error)}`);
+  }
   const app = buildShopApp({ store, logger });
 
   let closing = false;
@@ -51,9 +62,8 @@ async function main(): Promise<void> {
   try {
     await app.listen({ port: config.port, host: config.host });
   } catch (error) {
-    logger.fatal({ err: error, port: config.port, host: config.host }, 'cannot listen');
     await store.close();
-    process.exit(1);
+    failStart(`Cannot listen on HOST ${JSON.stringify(config.host)} PORT ${config.port}: ${oneLine(error)}`);
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;

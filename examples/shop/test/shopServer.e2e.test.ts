@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -121,13 +122,39 @@ describe('the shop server as a process', () => {
     expect(await second.exited).toEqual({ code: 0, signal: null });
   });
 
-  it('refuses to start on a wrong setting, with one line naming it', async () => {
-    const { exited, output } = spawnShop({ PORT: 'eighty', DATA_DIR: tempDir() });
+  it.each([
+    ['PORT', () => ({ PORT: 'eighty', DATA_DIR: tempDir() }), '"eighty"'],
+    ['LOG_LEVEL', () => ({ LOG_LEVEL: 'chatty', DATA_DIR: tempDir() }), '"chatty"'],
+    [
+      'DATA_DIR',
+      () => {
+        // A regular file where the data directory should be.
+        const file = join(tempDir(), 'not-a-dir');
+        writeFileSync(file, 'x');
+        return { PORT: '0', DATA_DIR: file };
+      },
+      'not-a-dir',
+    ],
+  ])('refuses to start on a wrong %s, with one line naming it', async (setting, env, shown) => {
+    const { exited, output } = spawnShop(env());
     expect((await exited).code).toBe(1);
     const lines = output().stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toContain('PORT');
-    expect(lines[0]).toContain('"eighty"');
+    expect(lines[0]).toContain(setting);
+    expect(lines[0]).toContain(shown);
+  });
+
+  it('refuses to start on a port already in use, naming it', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolveListen) => blocker.listen(0, '127.0.0.1', resolveListen));
+    try {
+      const { port } = blocker.address() as AddressInfo;
+      const { exited, output } = spawnShop({ PORT: String(port), DATA_DIR: tempDir() });
+      expect((await exited).code).toBe(1);
+      expect(output().stderr).toContain(`PORT ${port}`);
+    } finally {
+      blocker.close();
+    }
   });
 });
 
