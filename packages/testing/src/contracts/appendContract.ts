@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { EventStoreHarness } from './eventStoreHarness.js';
 import { createManualClock } from './manualClock.js';
-import { readAllEvents } from './storeSnapshot.js';
+import { readAllEvents, waitForHead } from './storeSnapshot.js';
 import { useStores } from './useStores.js';
 
 /** Stream ids that break naive SQL, LIKE patterns, shells or string escaping if anyone interprets them. */
@@ -70,6 +70,7 @@ export function appendContract(harness: EventStoreHarness): void {
       // The result is what a reader gets afterwards, field for field.
       const stored = await store.readStream('cart-1', { from: 2 });
       expect(stored).toEqual(result.events);
+      await waitForHead(store, result.position);
       expect(await store.headPosition()).toBe(result.position);
     });
 
@@ -85,7 +86,8 @@ export function appendContract(harness: EventStoreHarness): void {
         tenantId: 'tenant-9',
         custom: { nested: [1, 'two', null, { deep: true }] },
       };
-      await store.appendToStream('order-7', [{ type: 'order.created', data: { total: 10 }, metadata, schemaVersion: 2 }]);
+      const written = await store.appendToStream('order-7', [{ type: 'order.created', data: { total: 10 }, metadata, schemaVersion: 2 }]);
+      await waitForHead(store, written.position);
       const [event] = await store.readStream('order-7');
       expect(event?.metadata).toEqual(metadata);
       expect(event?.schemaVersion).toBe(2);
@@ -132,8 +134,9 @@ export function appendContract(harness: EventStoreHarness): void {
 
     it('stores stream ids with quotes, SQL and LIKE metacharacters, backslashes and emoji verbatim', async () => {
       const store = await open();
+      let last = 0;
       for (const [i, streamId] of awkwardStreamIds.entries()) {
-        await store.appendToStream(streamId, [{ type: 'thing.happened', data: { i } }]);
+        last = (await store.appendToStream(streamId, [{ type: 'thing.happened', data: { i } }])).position;
       }
       for (const [i, streamId] of awkwardStreamIds.entries()) {
         const events = await store.readStream(streamId);
@@ -145,6 +148,7 @@ export function appendContract(harness: EventStoreHarness): void {
         expect(await store.readStream(lookalike)).toEqual([]);
         expect(await store.streamExists(lookalike)).toBe(false);
       }
+      await waitForHead(store, last);
       const all = await readAllEvents(store);
       expect(all.map((e) => e.streamId)).toEqual(awkwardStreamIds);
     });

@@ -53,8 +53,8 @@ export function badInputContract(harness: EventStoreHarness): void {
     /** A store holding one event, and a check that it still holds exactly that afterwards. */
     async function seeded() {
       const store = await open();
-      await store.appendToStream('order-1', [good]);
-      const before = await storeSnapshot(store);
+      const seed = await store.appendToStream('order-1', [good]);
+      const before = await storeSnapshot(store, seed.position);
       return { store, unchanged: () => expectUnchanged(store, before) };
     }
 
@@ -143,8 +143,8 @@ export function badInputContract(harness: EventStoreHarness): void {
 
     it('rejects an append over the per-append cap with PayloadTooLargeError and writes none of it', async () => {
       const store = await open({ limits: { maxAppendBytes: 10 * 1024 } });
-      await store.appendToStream('order-1', [good]);
-      const before = await storeSnapshot(store);
+      const seed = await store.appendToStream('order-1', [good]);
+      const before = await storeSnapshot(store, seed.position);
       const chunk = { type: 'blob.stored', data: 'z'.repeat(3 * 1024) };
       // Every event is small; together they are over 10 KiB.
       const error = await caught(() => store.appendToStream('order-1', [chunk, chunk, chunk, chunk]), PayloadTooLargeError);

@@ -1,13 +1,18 @@
+import { randomUUID } from 'node:crypto';
 import { ConcurrencyError, type EventStore } from '@tidemark/core';
 import { describe, expect, it } from 'vitest';
 import type { EventStoreHarness } from './eventStoreHarness.js';
-import { readAllEvents } from './storeSnapshot.js';
+import { readAllEvents, waitForHead } from './storeSnapshot.js';
 import { useStores } from './useStores.js';
 
 const writers = 20;
 
 /** Read the version, append with it, and on conflict read again: the optimistic-concurrency loop. */
-async function appendWithRetry(store: EventStore, streamId: string, writer: number): Promise<{ version: number; attempts: number }> {
+async function appendWithRetry(
+  store: EventStore,
+  streamId: string,
+  writer: number,
+): Promise<{ version: number; position: number; attempts: number }> {
   for (let attempts = 1; attempts <= 1000; attempts++) {
     const events = await store.readStream(streamId, { direction: 'backwards', limit: 1 });
     const current = events[0]?.version ?? 0;
@@ -15,7 +20,7 @@ async function appendWithRetry(store: EventStore, streamId: string, writer: numb
       const result = await store.appendToStream(streamId, [{ type: 'counter.incremented', data: { writer } }], {
         expectedVersion: current,
       });
-      return { version: result.nextExpectedVersion, attempts };
+      return { version: result.nextExpectedVersion, position: result.position, attempts };
     } catch (error) {
       if (!(error instanceof ConcurrencyError)) throw error;
       expect(error.actual).toBeGreaterThan(current);
@@ -42,6 +47,7 @@ export function concurrencyContract(harness: EventStoreHarness): void {
       for (const [writer, outcome] of outcomes.entries()) {
         expect(events[outcome.version - 1]?.data).toEqual({ writer });
       }
+      await waitForHead(store, Math.max(...outcomes.map((o) => o.position)));
       expect(await readAllEvents(store)).toHaveLength(writers);
     });
 
@@ -63,6 +69,7 @@ export function concurrencyContract(harness: EventStoreHarness): void {
       expect(events).toHaveLength(1);
       const winner = settled.findIndex((s) => s.status === 'fulfilled');
       expect(events[0]?.data).toEqual({ writer: winner });
+      await waitForHead(store, events[0]?.position ?? 0);
       expect(await readAllEvents(store)).toHaveLength(1);
     });
 
@@ -88,13 +95,29 @@ export function concurrencyContract(harness: EventStoreHarness): void {
       expect(events[1]?.data).toEqual(events[2]?.data);
     });
 
+    it(`stores a batch once when ${writers} redeliveries of it (same ids) race, each told the same outcome`, async () => {
+      const store = await open();
+      const batch = [randomUUID(), randomUUID()].map((id, i) => ({ id, type: 'payment.captured', data: { i } }));
+      const results = await Promise.all(
+        Array.from({ length: writers }, () => store.appendToStream('payment-1', batch, { expectedVersion: 'no_stream' })),
+      );
+      expect(results.filter((r) => r.written)).toHaveLength(1);
+      const winner = results.find((r) => r.written);
+      for (const result of results) {
+        expect(result).toMatchObject({ nextExpectedVersion: 2, position: winner?.position });
+      }
+      await waitForHead(store, winner?.position ?? 0);
+      expect((await readAllEvents(store)).map((e) => e.id)).toEqual(batch.map((e) => e.id));
+    });
+
     it('serves concurrent appends to different streams without losing any', async () => {
       const store = await open();
-      await Promise.all(
+      const results = await Promise.all(
         Array.from({ length: writers }, (_, writer) =>
           store.appendToStream(`parallel-${writer % 4}`, [{ type: 'p.happened', data: { writer } }], { expectedVersion: 'any' }),
         ),
       );
+      await waitForHead(store, Math.max(...results.map((r) => r.position)));
       const all = await readAllEvents(store);
       expect(all).toHaveLength(writers);
       for (let stream = 0; stream < 4; stream++) {

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EventStoreHarness } from './eventStoreHarness.js';
 import { useHarness } from './harnessLifetime.js';
-import { readAllEvents } from './storeSnapshot.js';
+import { readAllEvents, waitForHead } from './storeSnapshot.js';
 import { useStores } from './useStores.js';
 
 /** What the store should hold, kept the obvious way. */
@@ -100,6 +100,47 @@ class RetryCommand implements fc.AsyncCommand<Model, Real> {
   toString = () => `retry(s${this.stream})`;
 }
 
+/** Two appends in one transaction (possibly to one stream), committed or abandoned. */
+class TransactionCommand implements fc.AsyncCommand<Model, Real> {
+  constructor(
+    readonly first: number,
+    readonly second: number,
+    readonly rollback: boolean,
+  ) {}
+  check = () => true;
+  async run(model: Model, real: Real): Promise<void> {
+    const [a, b] = [streamId(real, this.first), streamId(real, this.second)];
+    const versionOf = (id: string) => model.streams.get(id)?.length ?? 0;
+    const abandon = new Error('abandoned');
+    const outcome = await real.store
+      .transaction(async (tx) => {
+        const ra = await tx.appendToStream(a, [{ type: 'model.tx', data: { stream: this.first } }], { expectedVersion: versionOf(a) });
+        // The second append's expected version counts the first one when both go to one stream.
+        const rb = await tx.appendToStream(b, [{ type: 'model.tx', data: { stream: this.second } }], {
+          expectedVersion: versionOf(b) + (a === b ? 1 : 0),
+        });
+        if (this.rollback) throw abandon;
+        return [...ra.events, ...rb.events];
+      })
+      .catch((error: unknown) => error);
+    if (this.rollback) {
+      expect(outcome).toBe(abandon);
+      return;
+    }
+    const events = outcome as RecordedEvent[];
+    let previous = model.log[model.log.length - 1]?.position ?? 0;
+    for (const event of events) {
+      expect(event.position).toBeGreaterThan(previous);
+      previous = event.position;
+      const stream = model.streams.get(event.streamId) ?? [];
+      expect(event.version).toBe(stream.length + 1);
+      model.streams.set(event.streamId, [...stream, event]);
+      model.log.push(event);
+    }
+  }
+  toString = () => `transaction(s${this.first}, s${this.second}${this.rollback ? ', rollback' : ''})`;
+}
+
 class ReadStreamCommand implements fc.AsyncCommand<Model, Real> {
   constructor(
     readonly stream: number,
@@ -138,6 +179,8 @@ class ReadAllCommand implements fc.AsyncCommand<Model, Real> {
   check = () => true;
   async run(model: Model, real: Real): Promise<void> {
     // after = the position of one of this run's events (or 0): a checkpoint a reader could hold.
+    const last = model.log[model.log.length - 1];
+    if (last) await waitForHead(real.store, last.position);
     const index = Math.min(this.afterIndex, model.log.length);
     const after = index === 0 ? 0 : (model.log[index - 1]?.position ?? 0);
     const expected = model.log.slice(index, this.limit === undefined ? undefined : index + this.limit);
@@ -149,7 +192,6 @@ class ReadAllCommand implements fc.AsyncCommand<Model, Real> {
     });
     expect(actual.map(shape)).toEqual(expected.map(shape));
     expect(actual.map((e) => e.position)).toEqual(expected.map((e) => e.position));
-    const last = model.log[model.log.length - 1];
     // Runs are sequential, so this run's last event is the store's last event.
     if (last) expect(await real.store.headPosition()).toBe(last.position);
   }
@@ -170,6 +212,7 @@ const commands = [
   append,
   append,
   stream.map((s) => new RetryCommand(s)),
+  fc.tuple(stream, stream, fc.boolean()).map(([a, b, rollback]) => new TransactionCommand(a, b, rollback)),
   fc
     .tuple(
       stream,
@@ -193,7 +236,8 @@ export interface EventStoreModelContractOptions {
 
 /**
  * Random sequences of appends (every expected-version form, correct or not, with and without
- * ids), idempotent retries, stream reads and global reads, checked against a Map-of-arrays
+ * ids), idempotent retries, committed and abandoned two-stream transactions, stream reads and
+ * global reads, checked against a Map-of-arrays
  * model. One store serves all runs; each run writes to its own category.
  */
 export function eventStoreModelContract(name: string, harness: EventStoreHarness, options: EventStoreModelContractOptions = {}): void {

@@ -1,7 +1,7 @@
 import { ConcurrencyError, type ExpectedVersion, ValidationError } from '@tidemark/core';
 import { describe, expect, it } from 'vitest';
 import type { EventStoreHarness } from './eventStoreHarness.js';
-import { caught, expectUnchanged, storeSnapshot } from './storeSnapshot.js';
+import { caught, expectUnchanged, storeSnapshot, waitForHead } from './storeSnapshot.js';
 import { useStores } from './useStores.js';
 
 const event = { type: 'account.credited', data: { amount: 1 } };
@@ -13,7 +13,8 @@ export function expectedVersionContract(harness: EventStoreHarness): void {
     /** A store holding 'account-1' at version 2. */
     async function storeAtVersion2() {
       const store = await open();
-      await store.appendToStream('account-1', [event, event]);
+      const seed = await store.appendToStream('account-1', [event, event]);
+      await waitForHead(store, seed.position);
       return store;
     }
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DuplicateEventIdError, type NewEvent, ValidationError } from '@tidemark/core';
 import { describe, expect, it } from 'vitest';
 import type { EventStoreHarness } from './eventStoreHarness.js';
-import { caught, expectUnchanged, readAllEvents, storeSnapshot } from './storeSnapshot.js';
+import { caught, expectUnchanged, readAllEvents, storeSnapshot, waitForHead } from './storeSnapshot.js';
 import { useStores } from './useStores.js';
 
 function batch(...ids: string[]): NewEvent[] {
@@ -24,6 +24,7 @@ export function idempotencyContract(harness: EventStoreHarness): void {
       expect(again.nextExpectedVersion).toBe(first.nextExpectedVersion);
       expect(again.position).toBe(first.position);
       expect((await store.readStream('payment-1')).map((e) => e.id)).toEqual([a, b]);
+      await waitForHead(store, first.position);
       expect(await readAllEvents(store)).toHaveLength(2);
     });
 
@@ -33,8 +34,8 @@ export function idempotencyContract(harness: EventStoreHarness): void {
       await store.appendToStream('payment-2', [{ type: 'payment.requested', data: {} }]);
       const first = await store.appendToStream('payment-2', batch(a, b), { expectedVersion: 1 });
       await store.appendToStream('payment-2', [{ type: 'payment.settled', data: {} }], { expectedVersion: 3 });
-      await store.appendToStream('other-1', [{ type: 'other.happened', data: {} }]);
-      const before = await storeSnapshot(store);
+      const other = await store.appendToStream('other-1', [{ type: 'other.happened', data: {} }]);
+      const before = await storeSnapshot(store, other.position);
       for (const expectedVersion of [1, 'no_stream', 'any', 'stream_exists'] as const) {
         const retry = await store.appendToStream('payment-2', batch(a, b), { expectedVersion });
         expect(retry).toMatchObject({ written: false, nextExpectedVersion: 3, position: first.position, events: [] });
@@ -49,6 +50,7 @@ export function idempotencyContract(harness: EventStoreHarness): void {
       const first = await store.appendToStream('payment-3', batch(a));
       const again = await store.appendToStream('payment-3', batch(a.toUpperCase()));
       expect(again).toMatchObject({ written: false, position: first.position, nextExpectedVersion: 1 });
+      await waitForHead(store, first.position);
       expect(await readAllEvents(store)).toHaveLength(1);
     });
 
@@ -60,8 +62,8 @@ export function idempotencyContract(harness: EventStoreHarness): void {
     ])('rejects a batch that %s with DuplicateEventIdError and writes nothing', async (_, make) => {
       const store = await open();
       const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
-      await store.appendToStream('payment-4', batch(a, b));
-      const before = await storeSnapshot(store);
+      const seed = await store.appendToStream('payment-4', batch(a, b));
+      const before = await storeSnapshot(store, seed.position);
       const error = await caught(() => store.appendToStream('payment-4', make(a, b, c), { expectedVersion: 'any' }), DuplicateEventIdError);
       expect(error.code).toBe('duplicate_event_id');
       await expectUnchanged(store, before);
@@ -71,8 +73,8 @@ export function idempotencyContract(harness: EventStoreHarness): void {
     it('rejects reusing an event id in another stream with DuplicateEventIdError and writes nothing', async () => {
       const store = await open();
       const [a, b] = [randomUUID(), randomUUID()];
-      await store.appendToStream('payment-5', batch(a, b));
-      const before = await storeSnapshot(store);
+      const seed = await store.appendToStream('payment-5', batch(a, b));
+      const before = await storeSnapshot(store, seed.position);
       await caught(() => store.appendToStream('payment-6', batch(a, b)), DuplicateEventIdError);
       await caught(() => store.appendToStream('payment-6', batch(b)), DuplicateEventIdError);
       await expectUnchanged(store, before);

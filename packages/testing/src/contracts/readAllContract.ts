@@ -1,7 +1,7 @@
 import { type EventStore, type ReadAllOptions, type RecordedEvent, streamCategory, ValidationError } from '@tidemark/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EventStoreHarness } from './eventStoreHarness.js';
-import { caught, readAllEvents } from './storeSnapshot.js';
+import { caught, readAllEvents, waitForHead } from './storeSnapshot.js';
 import { useStores } from './useStores.js';
 
 /** Appended one after another, so readAll must return them in exactly this order. */
@@ -36,10 +36,11 @@ export function readAllContract(harness: EventStoreHarness): void {
         await tx.appendToStream('order-3', [{ type: 'order.created', data: { i: fixture.length } }]);
         await tx.appendToStream('payment-3', [{ type: 'payment.requested', data: { i: fixture.length + 1 } }]);
       });
-      await store.appendToStream('order-3', [
+      const last = await store.appendToStream('order-3', [
         { type: 'order.item_added', data: { i: fixture.length + 2 } },
         { type: 'order.item_added', data: { i: fixture.length + 3 } },
       ]);
+      await waitForHead(store, last.position);
       all = await readAllEvents(store);
     });
 
@@ -150,6 +151,7 @@ export function readAllContract(harness: EventStoreHarness): void {
       const store = await open();
       expect(await readAllEvents(store)).toEqual([]);
       const result = await store.appendToStream('late-1', [{ type: 'late.arrived', data: {} }]);
+      await waitForHead(store, result.position);
       const events = await readAllEvents(store, { after: 0 });
       expect(events.map((e) => e.position)).toEqual([result.position]);
       expect(await store.headPosition()).toBe(result.position);

@@ -13,7 +13,19 @@ export interface StoreSnapshot {
   ids: string[];
 }
 
-export async function storeSnapshot(store: EventStore): Promise<StoreSnapshot> {
+/**
+ * Waits until readAll and headPosition show everything up to `position`. A store may make
+ * committed events visible to global readers a little later (PostgreSQL holds positions back
+ * while older transactions anywhere on the server are still running, so that no reader ever
+ * skips one); streams reads are immediate, global reads are eventually complete.
+ */
+export async function waitForHead(store: EventStore, position: number, timeoutMs = 10_000): Promise<void> {
+  await waitFor(async () => (await store.headPosition()) >= position, `headPosition to reach ${position}`, timeoutMs);
+}
+
+/** What the store holds once global readers see at least up to `atLeast` (the last position the test wrote). */
+export async function storeSnapshot(store: EventStore, atLeast = 0): Promise<StoreSnapshot> {
+  await waitForHead(store, atLeast);
   const head = await store.headPosition();
   const ids = (await readAllEvents(store)).map((event) => event.id);
   return { head, ids };
@@ -21,7 +33,7 @@ export async function storeSnapshot(store: EventStore): Promise<StoreSnapshot> {
 
 /** Asserts the store holds exactly what it held at `before`: nothing written, nothing lost. */
 export async function expectUnchanged(store: EventStore, before: StoreSnapshot): Promise<void> {
-  expect(await storeSnapshot(store)).toEqual(before);
+  expect(await storeSnapshot(store, before.head)).toEqual(before);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { ConcurrencyError, type RecordedEvent, type StoreTransaction } from '@tidemark/core';
 import { describe, expect, it } from 'vitest';
 import type { EventStoreHarness } from './eventStoreHarness.js';
-import { caught, expectUnchanged, readAllEvents, storeSnapshot, waitFor } from './storeSnapshot.js';
+import { caught, expectUnchanged, readAllEvents, storeSnapshot, waitFor, waitForHead } from './storeSnapshot.js';
 import { useStores } from './useStores.js';
 
 const ev = (n: number) => ({ type: 'thing.happened', data: { n } });
@@ -20,6 +20,7 @@ export function transactionContract(harness: EventStoreHarness): void {
       expect(result.a.nextExpectedVersion).toBe(1);
       expect(result.b.nextExpectedVersion).toBe(2);
       expect(result.b.position).toBeGreaterThan(result.a.position);
+      await waitForHead(store, result.b.position);
       const all = await readAllEvents(store);
       expect(all.map((e) => [e.streamId, e.version])).toEqual([
         ['order-1', 1],
@@ -32,8 +33,8 @@ export function transactionContract(harness: EventStoreHarness): void {
 
     it('rolls back everything when the work throws, running afterRollback and not afterCommit', async () => {
       const store = await open();
-      await store.appendToStream('order-1', [ev(0)]);
-      const before = await storeSnapshot(store);
+      const seed = await store.appendToStream('order-1', [ev(0)]);
+      const before = await storeSnapshot(store, seed.position);
       const calls: string[] = [];
       const failure = new Error('boom');
       const error = await caught(
@@ -126,17 +127,18 @@ export function transactionContract(harness: EventStoreHarness): void {
     it('calls onAppended listeners after a commit, and no longer after unsubscribing', async () => {
       const store = await open();
       let calls = 0;
-      // What readers could see at each notification: a notification must come once the events are readable.
-      const heads: Array<Promise<number>> = [];
+      // What a reader of the stream saw at each notification: one must come after the commit.
+      // (Stream reads, not readAll: global readers may see events a little later, see waitForHead.)
+      const seen: Array<Promise<number>> = [];
       const unsubscribe = store.onAppended(() => {
         calls++;
-        heads.push(store.headPosition());
+        seen.push(store.readStream('order-1').then((events) => events.length));
       });
-      const sawHead = async (position: number) => (await Promise.all(heads)).some((head) => head >= position);
-      const result = await store.appendToStream('order-1', [ev(1)]);
-      await waitFor(() => sawHead(result.position), 'onAppended after an append');
-      const inTx = await store.transaction((tx) => tx.appendToStream('order-2', [ev(2)]));
-      await waitFor(() => sawHead(inTx.position), 'onAppended after a transaction');
+      const notifiedAfter = async (length: number) => (await Promise.all(seen)).some((n) => n >= length);
+      await store.appendToStream('order-1', [ev(1)]);
+      await waitFor(() => notifiedAfter(1), 'onAppended after an append');
+      await store.transaction((tx) => tx.appendToStream('order-1', [ev(2)]));
+      await waitFor(() => notifiedAfter(2), 'onAppended after a transaction');
       unsubscribe();
       const afterUnsubscribe = calls;
       await store.appendToStream('order-3', [ev(3)]);
@@ -196,12 +198,12 @@ export function transactionContract(harness: EventStoreHarness): void {
 
     it('fails the append with the hook error and writes nothing when a hook throws', async () => {
       const store = await open();
-      await store.appendToStream('order-1', [ev(0)]);
+      const seed = await store.appendToStream('order-1', [ev(0)]);
       const failure = new Error('projection failed');
       store.addAppendHook((events) => {
         if (events.some((e) => (e.data as { n: number }).n === 13)) throw failure;
       });
-      const before = await storeSnapshot(store);
+      const before = await storeSnapshot(store, seed.position);
       const error = await caught(() => store.appendToStream('order-1', [ev(12), ev(13)]), Error);
       expect(error).toBe(failure);
       await expectUnchanged(store, before);
@@ -215,14 +217,15 @@ export function transactionContract(harness: EventStoreHarness): void {
       store.addAppendHook((events) => {
         if (events.some((e) => (e.data as { n: number }).n === 13)) throw failure;
       });
-      await store.transaction(async (tx) => {
+      const last = await store.transaction(async (tx) => {
         await tx.appendToStream('order-1', [ev(1)]);
         const error = await caught(() => tx.appendToStream('order-1', [ev(13)]), Error);
         expect(error).toBe(failure);
         expect((await tx.readStream('order-1')).map((e) => e.data)).toEqual([{ n: 1 }]);
         await tx.appendToStream('order-2', [ev(2)], { expectedVersion: 'no_stream' });
-        await tx.appendToStream('order-1', [ev(3)], { expectedVersion: 1 });
+        return tx.appendToStream('order-1', [ev(3)], { expectedVersion: 1 });
       });
+      await waitForHead(store, last.position);
       const all = await readAllEvents(store);
       expect(all.map((e) => [e.streamId, e.version, e.data])).toEqual([
         ['order-1', 1, { n: 1 }],
@@ -243,8 +246,10 @@ export function transactionContract(harness: EventStoreHarness): void {
         );
       });
       const result = await store.appendToStream('order-1', [ev(1)]);
-      expect((await store.readStream('audit-order-1')).map((e) => e.data)).toEqual([{ of: result.events[0]?.id }]);
-      const before = await storeSnapshot(store);
+      const audit = await store.readStream('audit-order-1');
+      expect(audit.map((e) => e.data)).toEqual([{ of: result.events[0]?.id }]);
+      expect(audit[0]?.position).toBeGreaterThan(result.position);
+      const before = await storeSnapshot(store, audit[0]?.position);
       await caught(
         () =>
           store.transaction(async (tx) => {
