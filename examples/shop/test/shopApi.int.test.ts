@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createInMemoryEventStore, type EventStore } from '@tidemark/core';
 import { createSqliteEventStore } from '@tidemark/sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bankAccountEventTypes } from '../src/bankAccounts/bankAccountEvents.js';
 import { clockPast, type Reply, type ShopClient, startShopServer } from './support/shopClient.js';
 
 // The same HTTP behaviour on the reference in-memory store and on a real SQLite file.
@@ -140,6 +141,37 @@ describe.each(stores)('shop HTTP API on the %s store', (_name, makeStore) => {
       400,
       'validation',
     );
+  });
+
+  it('concurrent deposits lose no update: each one is applied exactly once or refused with a 409', async () => {
+    const accountId = fresh('acct');
+    await client.post('/accounts', { accountId, owner: 'alice', initialDeposit: 0 });
+    const replies = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => client.post(`/accounts/${accountId}/deposits`, { amount: 2 ** i })),
+    );
+    const accepted = replies.filter((reply) => reply.status === 200);
+    for (const reply of replies) if (reply.status !== 200) expectError(reply, 409, 'concurrency');
+    expect(accepted.length).toBeGreaterThan(0);
+    // Powers of two: the final balance names exactly which deposits were applied.
+    const applied = replies.reduce((sum, reply, i) => (reply.status === 200 ? sum + 2 ** i : sum), 0);
+    const account = (await client.get(`/accounts/${accountId}`)).body;
+    expect(account.balance).toBe(applied);
+    expect(account.version).toBe(1 + accepted.length);
+    expect(new Set(accepted.map((reply) => reply.body.version)).size).toBe(accepted.length);
+  });
+
+  it('records exactly the event names and schema versions each context declares', async () => {
+    const accountId = fresh('acct');
+    await client.post('/accounts', { accountId, owner: 'alice', initialDeposit: 5 });
+    await client.post(`/accounts/${accountId}/deposits`, { amount: 5 });
+    await client.post(`/accounts/${accountId}/withdrawals`, { amount: 10 });
+    await client.post(`/accounts/${accountId}/close`);
+    const declared = Object.values(bankAccountEventTypes).map(({ type, schemaVersion }) => [type, schemaVersion]);
+    const recorded = (await client.get(`/accounts/${accountId}/history`)).body.events.map((e: { type: string; schemaVersion: number }) => [
+      e.type,
+      e.schemaVersion,
+    ]);
+    expect(recorded).toEqual(declared);
   });
 
   it('orders: draft → items → placed, and every rule is a 422', async () => {
