@@ -193,6 +193,19 @@ describe('handleCommand', () => {
     expect(await store.headPosition()).toBe(head);
   });
 
+  it('stores the schema version a decider gives its events', async () => {
+    const store = open();
+    const versioned: Decider<{ type: 'open' }, { type: 'account.opened'; data: { cents: number }; schemaVersion?: number }, null> = {
+      initialState: () => null,
+      evolve: (state) => state,
+      decide: () => [{ type: 'account.opened', data: { cents: 100 }, schemaVersion: 2 }],
+    };
+    const result = await handleCommand(store, versioned, 'account-v2', { type: 'open' });
+    expect(result.events.map((e) => e.schemaVersion)).toEqual([2]);
+    const [stored] = await store.readStream('account-v2');
+    expect(stored?.schemaVersion).toBe(2);
+  });
+
   it('joins a larger unit of work when given a transaction', async () => {
     const store = open();
     const decider = accountDecider();

@@ -71,7 +71,12 @@ export async function handleCommand<Command, Event extends DomainEvent, State>(
     try {
       const result = await store.appendToStream(
         streamId,
-        decided.map((event) => ({ type: event.type, data: event.data, ...(metadata && { metadata }) })),
+        decided.map((event) => ({
+          type: event.type,
+          data: event.data,
+          ...(event.schemaVersion !== undefined && { schemaVersion: event.schemaVersion }),
+          ...(metadata && { metadata }),
+        })),
         { expectedVersion },
       );
       return {

@@ -17,6 +17,8 @@ export interface EventMetadata {
 export interface DomainEvent<Type extends string = string, Data = unknown> {
   type: Type;
   data: Data;
+  /** Schema version of `data` when a decider emits a newer shape; 1 when absent. */
+  schemaVersion?: number;
 }
 
 /** An event handed to `appendToStream`. Supplying `id` makes a retried append idempotent. */
