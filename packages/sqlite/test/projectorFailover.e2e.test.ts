@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSqliteEventStore } from '../src/index.js';
 import { type ProjectorChild, spawnProjectorChild } from './fixtures/spawnProjectorChild.js';
@@ -36,11 +37,19 @@ describe('SQLite projector failover across processes', () => {
         await store.appendToStream(`account-${appended % 13}`, [{ type: 'account.deposited', data: { amount: (appended % 97) + 1 } }]);
       }
     };
-    const checkpoint = async () => {
-      const rows = await store.transaction((tx) => tx.sql.query<{ position: number }>(`SELECT position FROM ${env.CHECKPOINTS} WHERE name = 'balances'`));
-      return Number(rows[0]?.position ?? 0);
-    };
     await append(200);
+    // Reads on a connection of their own: they never take the write lock the projectors need.
+    const reader = new Database(file, { readonly: true });
+    const checkpoint = async () => {
+      try {
+        const row = reader.prepare(`SELECT position FROM ${env.CHECKPOINTS} WHERE name = 'balances'`).get() as
+          | { position: number }
+          | undefined;
+        return Number(row?.position ?? 0);
+      } catch {
+        return 0; // the table does not exist until the first projector has set up
+      }
+    };
 
     const active = spawnProjectorChild(fixture, env);
     children.push(active);
@@ -49,18 +58,25 @@ describe('SQLite projector failover across processes', () => {
     children.push(standby);
     await standby.waitForState('standby');
 
-    // Keep commands arriving throughout, so the kill lands while there is work in flight.
+    // Keep commands arriving throughout (about 500/s, paced so the writer does not starve the
+    // projectors of SQLite's single write lock), so the kill lands while there is work in flight.
     let appending = true;
     const writer = (async () => {
-      while (appending) await append(5);
+      while (appending) {
+        await append(5);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
     })();
-    await waitFor(async () => (await checkpoint()) >= 300, 20_000, 'the active projector to make progress');
-    active.process.kill('SIGKILL');
-    const atKill = await checkpoint();
-    await standby.waitForState('running');
-    await waitFor(async () => (await checkpoint()) > atKill + 100, 20_000, 'the standby to make progress');
-    appending = false;
-    await writer;
+    try {
+      await waitFor(async () => (await checkpoint()) >= 300, 20_000, 'the active projector to make progress');
+      active.process.kill('SIGKILL');
+      const atKill = await checkpoint();
+      await standby.waitForState('running');
+      await waitFor(async () => (await checkpoint()) > atKill + 100, 20_000, 'the standby to make progress');
+    } finally {
+      appending = false;
+      await writer;
+    }
     const head = await store.headPosition();
     await waitFor(async () => (await checkpoint()) === head, 20_000, 'the standby to catch up');
 
@@ -70,9 +86,12 @@ describe('SQLite projector failover across processes', () => {
       const row = expected.get(event.streamId) ?? { balance: 0, applied: 0 };
       expected.set(event.streamId, { balance: row.balance + (event.data as { amount: number }).amount, applied: row.applied + 1 });
     }
-    const rows = await store.transaction((tx) =>
-      tx.sql.query<{ id: string; balance: number; applied: number }>(`SELECT id, balance, applied FROM ${env.TABLE} ORDER BY id`),
-    );
+    const rows = reader.prepare(`SELECT id, balance, applied FROM ${env.TABLE} ORDER BY id`).all() as Array<{
+      id: string;
+      balance: number;
+      applied: number;
+    }>;
+    reader.close();
     const actual = new Map(rows.map((row) => [row.id, { balance: Number(row.balance), applied: Number(row.applied) }]));
     expect(actual).toEqual(expected);
     expect(appended).toBe(head);

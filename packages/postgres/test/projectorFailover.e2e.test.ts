@@ -1,0 +1,86 @@
+import { fileURLToPath } from 'node:url';
+import { serviceAvailable, serviceUrls } from '@tidemark/testing';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createPostgresEventStore } from '../src/index.js';
+import { type ProjectorChild, spawnProjectorChild } from './fixtures/spawnProjectorChild.js';
+import { dropSchemas, randomSchemaName, waitFor } from './testSchemas.js';
+
+const available = await serviceAvailable('postgres');
+const fixture = fileURLToPath(new URL('./fixtures/projectorFailoverChild.ts', import.meta.url));
+
+describe.skipIf(!available)('PostgreSQL projector failover across processes', () => {
+  const schema = randomSchemaName();
+  const children: ProjectorChild[] = [];
+  afterAll(async () => {
+    for (const child of children) child.process.kill('SIGKILL');
+    await dropSchemas([schema]);
+    // The checkpoint store takes plain identifiers, so its tables sit in the default schema.
+    const admin = await createPostgresEventStore({ url: serviceUrls.postgres, schema, poolSize: 1 });
+    await admin.pool.query(`DROP TABLE IF EXISTS ${schema}_checkpoints, ${schema}_checkpoints_dl`);
+    await admin.close();
+    await dropSchemas([schema]);
+  });
+
+  it('a standby takes over from the checkpoint when the active process is SIGKILLed; no event is applied twice', async () => {
+    // The read model lives in the store's schema; the checkpoint tables are named after it.
+    const env = { URL: serviceUrls.postgres, SCHEMA: schema, TABLE: `${schema}.balances`, CHECKPOINTS: `${schema}_checkpoints` };
+    const store = await createPostgresEventStore({ url: serviceUrls.postgres, schema, poolSize: 3 });
+    let appended = 0;
+    const append = async (n: number) => {
+      for (let i = 0; i < n; i++, appended++) {
+        await store.appendToStream(`account-${appended % 13}`, [{ type: 'account.deposited', data: { amount: (appended % 97) + 1 } }]);
+      }
+    };
+    const checkpoint = async () => {
+      const result = await store.pool
+        .query<{ position: string }>(`SELECT position FROM ${env.CHECKPOINTS} WHERE name = 'balances'`)
+        .catch(() => ({ rows: [] as Array<{ position: string }> }));
+      return Number(result.rows[0]?.position ?? 0);
+    };
+    await append(200);
+
+    const active = spawnProjectorChild(fixture, env);
+    children.push(active);
+    await active.waitForState('running');
+    const standby = spawnProjectorChild(fixture, env);
+    children.push(standby);
+    await standby.waitForState('standby');
+
+    // Keep commands arriving throughout, so the kill lands while there is work in flight.
+    let appending = true;
+    const writer = (async () => {
+      while (appending) {
+        await append(5);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    })();
+    try {
+      const firstEvents = await store.readAll({ limit: 300 });
+      let target = 0;
+      for await (const event of firstEvents) target = event.position;
+      await waitFor(async () => (await checkpoint()) >= target, 20_000, 'the active projector to make progress');
+      active.process.kill('SIGKILL');
+      const atKill = await checkpoint();
+      await standby.waitForState('running');
+      await waitFor(async () => (await checkpoint()) > atKill, 20_000, 'the standby to make progress');
+    } finally {
+      appending = false;
+      await writer;
+    }
+    const head = await store.headPosition();
+    await waitFor(async () => (await checkpoint()) === head, 20_000, 'the standby to catch up');
+
+    // The read model equals a rebuild from the log, and every event was applied exactly once.
+    const expected = new Map<string, { balance: number; applied: number }>();
+    for await (const event of store.readAll()) {
+      const row = expected.get(event.streamId) ?? { balance: 0, applied: 0 };
+      expected.set(event.streamId, { balance: row.balance + (event.data as { amount: number }).amount, applied: row.applied + 1 });
+    }
+    const rows = await store.pool.query<{ id: string; balance: string; applied: string }>(`SELECT id, balance, applied FROM ${env.TABLE}`);
+    const actual = new Map(rows.rows.map((row) => [row.id, { balance: Number(row.balance), applied: Number(row.applied) }]));
+    expect(actual).toEqual(expected);
+    expect([...expected.values()].reduce((sum, row) => sum + row.applied, 0)).toBe(appended);
+    standby.process.kill('SIGTERM');
+    await store.close();
+  });
+});
