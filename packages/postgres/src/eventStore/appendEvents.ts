@@ -16,7 +16,7 @@ import {
 } from '@tidemark/core';
 import type pg from 'pg';
 import { appendStatus, expectedVersionSentinels, maxEventsPerTransaction } from '../schema/migrations.js';
-import { eventTypes } from './eventRows.js';
+import { numericBigints } from './eventRows.js';
 import { StreamOrderConflictError } from './streamOrderConflictError.js';
 
 /** What every append needs to know about its store. */
@@ -94,7 +94,7 @@ export async function appendEvents(
         recordedAt,
         prepared.anyIdSupplied,
       ],
-      types: eventTypes,
+      types: numericBigints,
     });
     row = result.rows[0] as AppendRow;
   } catch (error) {

@@ -15,7 +15,8 @@ import { measureVisibilityLag, type VisibilityLag } from '../monitoring/visibili
 import { migrate } from '../schema/migrate.js';
 import { assertValidSchemaName, notifyChannel, quoteIdentifier } from '../schema/schemaName.js';
 import { type AppendSettings, appendEvents } from './appendEvents.js';
-import { eventColumns, eventTypes, toRecordedEvent } from './eventRows.js';
+import { createCommitNotifier } from './commitNotifier.js';
+import { eventTypes, packedEventWithStream, toRecordedEvent } from './eventRows.js';
 import { createNotificationListener } from './notificationListener.js';
 import { createPostgresTransaction, type PostgresTransaction } from './postgresTransaction.js';
 import { readableHorizonSql } from './readableHorizon.js';
@@ -124,6 +125,13 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
   const assertOpen = () => {
     if (closed) throw new ValidationError('The event store is closed');
   };
+  const notifier = createCommitNotifier(pool, notifyChannel(schema));
+  /** After a commit of this instance: wake local listeners now, other processes through NOTIFY. */
+  const committed = (position: number) => {
+    ownCommitted = Math.max(ownCommitted, position);
+    notifier.notify();
+    wakeListeners();
+  };
   const wakeListeners = () => {
     for (const listener of listeners) {
       try {
@@ -180,10 +188,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       }
       handle.finish();
       for (const callback of handle.afterCommit) callback();
-      if (handle.lastPosition > 0) {
-        ownCommitted = Math.max(ownCommitted, handle.lastPosition);
-        wakeListeners();
-      }
+      if (handle.lastPosition > 0) committed(handle.lastPosition);
       return result;
     } finally {
       client.release(broken);
@@ -207,7 +212,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       filters.push(`AND category = ANY ($${values.length + 2}::text[])`);
       name += ':categories';
     }
-    const text = `SELECT ${eventColumns} FROM ${quotedSchema}.events
+    const text = `SELECT ${packedEventWithStream} FROM ${quotedSchema}.events
       WHERE position > $1 AND position < ${readableHorizonSql} ${filters.join(' ')}
       ORDER BY position LIMIT $2`;
     let after = range.after;
@@ -239,10 +244,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       if (hooks.length > 0) return runTransaction((tx) => tx.appendToStream(streamId, events, appendOptions), false);
       // Autocommit: the function call is the whole transaction, one round trip.
       const result = await appendEvents(pool, settings, streamId, events, appendOptions);
-      if (result.written) {
-        ownCommitted = Math.max(ownCommitted, result.position);
-        wakeListeners();
-      }
+      if (result.written) committed(result.position);
       return result;
     },
     readAll,
@@ -277,6 +279,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       closing ??= (async () => {
         listeners.clear();
         await notifications.close();
+        await notifier.drain();
         if (ownsPool) await pool.end();
       })();
       return closing;

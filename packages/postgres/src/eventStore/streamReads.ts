@@ -1,6 +1,6 @@
 import { assertValidStreamId, checkAggregateOptions, foldEvents, resolveStreamRange, type StreamOperations } from '@tidemark/core';
 import type pg from 'pg';
-import { eventColumns, eventTypes, toRecordedEvent } from './eventRows.js';
+import { eventTypes, packedStreamEvent, toRecordedEvent } from './eventRows.js';
 
 export type StreamReads = Omit<StreamOperations, 'appendToStream'>;
 
@@ -11,15 +11,15 @@ export type StreamReads = Omit<StreamOperations, 'appendToStream'>;
  */
 export function createStreamReads(runner: () => pg.Pool | pg.ClientBase, quotedSchema: string, statementPrefix: string): StreamReads {
   const events = `${quotedSchema}.events`;
-  const readForwards = `SELECT ${eventColumns} FROM ${events}
+  const readForwards = `SELECT ${packedStreamEvent} FROM ${events}
      WHERE stream_id = $1 AND version BETWEEN $2 AND $3 ORDER BY version LIMIT $4`;
-  const readBackwards = `SELECT ${eventColumns} FROM ${events}
+  const readBackwards = `SELECT ${packedStreamEvent} FROM ${events}
      WHERE stream_id = $1 AND version BETWEEN $2 AND $3 ORDER BY version DESC LIMIT $4`;
   const exists = `SELECT EXISTS (SELECT 1 FROM ${quotedSchema}.streams WHERE stream_id = $1) AS exists`;
-  const aggregate = `SELECT ${eventColumns} FROM ${events} WHERE stream_id = $1 AND version <= $2 ORDER BY version`;
+  const aggregate = `SELECT ${packedStreamEvent} FROM ${events} WHERE stream_id = $1 AND version <= $2 ORDER BY version`;
   // foldEvents stops at the first event recorded after asOf (a clock may step back), so the SQL
   // cuts at that event's version rather than filtering on recorded_at row by row.
-  const aggregateAsOf = `SELECT ${eventColumns} FROM ${events}
+  const aggregateAsOf = `SELECT ${packedStreamEvent} FROM ${events}
      WHERE stream_id = $1 AND version <= $2
        AND version < coalesce((SELECT version FROM ${events} WHERE stream_id = $1 AND recorded_at > $3 ORDER BY version LIMIT 1), $2 + 1)
      ORDER BY version`;
@@ -36,7 +36,7 @@ export function createStreamReads(runner: () => pg.Pool | pg.ClientBase, quotedS
         rowMode: 'array',
         types: eventTypes,
       });
-      return result.rows.map(toRecordedEvent);
+      return result.rows.map((row) => toRecordedEvent(row, streamId));
     },
     async streamExists(streamId) {
       assertValidStreamId(streamId);
@@ -59,7 +59,11 @@ export function createStreamReads(runner: () => pg.Pool | pg.ClientBase, quotedS
             }
           : { name: `${statementPrefix}:aggregate`, text: aggregate, values: [streamId, upTo], rowMode: 'array', types: eventTypes },
       );
-      return foldEvents(result.rows.map(toRecordedEvent), evolver, options);
+      return foldEvents(
+        result.rows.map((row) => toRecordedEvent(row, streamId)),
+        evolver,
+        options,
+      );
     },
   };
 }

@@ -1,4 +1,4 @@
-import { assertValidSchemaName, notifyChannel, quoteIdentifier } from './schemaName.js';
+import { assertValidSchemaName, quoteIdentifier } from './schemaName.js';
 
 /** One step of the schema's history. Applied in order, once, under an advisory lock. */
 export interface Migration {
@@ -40,7 +40,6 @@ export const appendStatus = {
 export function migrations(schema: string): Migration[] {
   assertValidSchemaName(schema);
   const s = quoteIdentifier(schema);
-  const channel = notifyChannel(schema);
   return [
     {
       version: 1,
@@ -184,8 +183,7 @@ BEGIN
     FROM unnest(p_ids, p_types, p_schema_versions, p_data, p_metadata)
          WITH ORDINALITY AS t(id, type, schema_version, data, metadata, ord);
 
-  -- Delivered at commit (and only then); several in one transaction collapse into one.
-  PERFORM pg_notify('${channel}', '');
+  -- No pg_notify here: see commitNotifier.ts (a NOTIFY in the transaction serialises commits).
   status := ${appendStatus.written};
   version := current_version + n;
 END
