@@ -15,9 +15,11 @@ import { bankAccountStreamId } from '../../src/bankAccounts/bankAccountCommands.
 import { bankAccountDecider } from '../../src/bankAccounts/bankAccountDecider.js';
 import { orderStreamId } from '../../src/orders/orderCommands.js';
 import { orderDecider, orderTotal } from '../../src/orders/orderDecider.js';
-import { accountBalanceProjection, findAccountBalance } from '../../src/readModels/accountBalanceProjection.js';
-import { dailyOrderStats, dailyOrderStatsProjection } from '../../src/readModels/dailyOrderStatsProjection.js';
-import { findOrderListRow, listCustomerOrders, type OrderListRow, orderListProjection } from '../../src/readModels/orderListProjection.js';
+import { findAccountBalance } from '../../src/readModels/accountBalanceProjection.js';
+import { dailyOrderStats } from '../../src/readModels/dailyOrderStatsProjection.js';
+import { findOrderListRow, listCustomerOrders, type OrderListRow } from '../../src/readModels/orderListProjection.js';
+import { shopProjections } from '../../src/readModels/shopProjections.js';
+import { readModelDump } from './readModelDump.js';
 
 type SqlTx = StoreTransaction & SqlTransaction;
 
@@ -93,8 +95,6 @@ export async function runWorkload(store: EventStore<SqlTx>, seed: number, size: 
   return last;
 }
 
-export const shopProjections = [orderListProjection, dailyOrderStatsProjection, accountBalanceProjection];
-
 export function startShopProjectors(store: EventStore<SqlTx>, checkpoints: CheckpointStore<SqlTx>): Promise<Projector[]> {
   const projectors = shopProjections.map((projection) =>
     createProjector({ store, projection, checkpoints, batchSize: 50, pollIntervalMs: 200 }),
@@ -106,21 +106,6 @@ async function waitAll(projectors: Projector[], position: number): Promise<void>
   for (const projector of projectors) {
     expect(await projector.waitForPosition(position, { timeoutMs: 20_000 }), `${projector.name} reaches ${position}`).toBe(true);
   }
-}
-
-/** Everything the read models hold, in a canonical order, for comparing two builds. */
-export async function readModelDump(store: EventStore<SqlTx>): Promise<unknown> {
-  return store.transaction(async (tx) => ({
-    orders: (await tx.sql.query('SELECT * FROM shop_order_list ORDER BY order_id')).map(normalise),
-    lines: (await tx.sql.query('SELECT * FROM shop_order_lines ORDER BY order_id, sku')).map(normalise),
-    stats: (await tx.sql.query('SELECT * FROM shop_daily_order_stats ORDER BY day')).map(normalise),
-    balances: (await tx.sql.query('SELECT * FROM shop_account_balances ORDER BY account_id')).map(normalise),
-  }));
-}
-
-// pg returns BIGINT as strings, better-sqlite3 as numbers: compare values, not driver types.
-function normalise(row: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v]));
 }
 
 /**
