@@ -2,18 +2,20 @@ import type { Backend } from './backend.js';
 import type { BenchResult } from './benchResult.js';
 import { runPeersSuite } from './peersSuite.js';
 import { postgresBackend } from './postgresBackend.js';
+import { runProjectionsSuite } from './projectionsSuite.js';
 import { resultTable } from './resultTable.js';
 import { sqliteBackend } from './sqliteBackend.js';
 import { runStoreSuite } from './storeSuite.js';
 import { loadWorkload, scaleWorkload, type WorkloadDefinition } from './workload.js';
 
 const usage = `usage: npm run bench -- <suite…> [--quick] [--backend sqlite|postgres]
-  suites: store, peers (projections, outbox, sagas and e2e are not written yet)
+  suites: store, peers, projections (outbox, sagas and e2e are not written yet)
   --quick (or BENCH_QUICK=1): a tenth of every count, to check the harness; not for BENCHMARKS.md`;
 
 const suites: Record<string, (workload: WorkloadDefinition, backends: readonly Backend[]) => Promise<BenchResult[]>> = {
   store: runStoreSuite,
   peers: runPeersSuite,
+  projections: runProjectionsSuite,
 };
 
 const args = process.argv.slice(2);
