@@ -1,0 +1,12 @@
+import { createSqliteEventStore } from '@tidemark/sqlite';
+import { eventStoreContract, eventStoreModelContract } from '@tidemark/testing';
+import { tempSqliteFiles } from './tempSqliteFiles.js';
+
+const files = tempSqliteFiles();
+const harness = {
+  create: async (options?: object) => createSqliteEventStore({ file: files.next(), ...options }),
+  teardown: async () => files.remove(),
+};
+
+eventStoreContract('sqlite', harness);
+eventStoreModelContract('sqlite', harness);
