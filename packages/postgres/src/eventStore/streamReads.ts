@@ -7,7 +7,7 @@ export type StreamReads = Omit<StreamOperations, 'appendToStream'>;
 /**
  * Per-stream reads, shared by the store (on the pool: committed events) and by a transaction
  * (on its client: its own uncommitted appends included). Per-stream reads need no visibility
- * horizon: a stream's versions are contiguous and its writers serialise on the stream row.
+ * horizon: a stream's versions are contiguous and its writers serialise on the stream's lock.
  */
 export function createStreamReads(runner: () => pg.Pool | pg.ClientBase, quotedSchema: string, statementPrefix: string): StreamReads {
   const events = `${quotedSchema}.events`;
@@ -15,7 +15,7 @@ export function createStreamReads(runner: () => pg.Pool | pg.ClientBase, quotedS
      WHERE stream_id = $1 AND version BETWEEN $2 AND $3 ORDER BY version LIMIT $4`;
   const readBackwards = `SELECT ${packedStreamEvent} FROM ${events}
      WHERE stream_id = $1 AND version BETWEEN $2 AND $3 ORDER BY version DESC LIMIT $4`;
-  const exists = `SELECT EXISTS (SELECT 1 FROM ${quotedSchema}.streams WHERE stream_id = $1) AS exists`;
+  const exists = `SELECT EXISTS (SELECT 1 FROM ${events} WHERE stream_id = $1) AS exists`;
   const aggregate = `SELECT ${packedStreamEvent} FROM ${events} WHERE stream_id = $1 AND version <= $2 ORDER BY version`;
   // foldEvents stops at the first event recorded after asOf (a clock may step back), so the SQL
   // cuts at that event's version rather than filtering on recorded_at row by row.
