@@ -261,10 +261,15 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
       if (loop) return;
       setState('starting');
       const setup = projection.setup;
-      await store.transaction(async (tx) => {
-        await checkpoints.setup(tx);
-        if (setup) await setup.call(projection, tx, liveTables);
-      });
+      try {
+        await store.transaction(async (tx) => {
+          await checkpoints.setup(tx);
+          if (setup) await setup.call(projection, tx, liveTables);
+        });
+      } catch (error) {
+        setState('stopped');
+        throw error;
+      }
       const ownController = new AbortController();
       controller = ownController;
       loop = run(ownController.signal);

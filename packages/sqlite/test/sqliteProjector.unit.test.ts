@@ -1,0 +1,122 @@
+import { createProjector, type EventStore, type Projection, type RecordedEvent, registerInlineProjection } from '@tidemark/core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createSqliteCheckpointStore, createSqliteEventStore, type SqliteTransaction } from '../src/index.js';
+import { tempSqliteFiles } from './tempSqliteFiles.js';
+
+const files = tempSqliteFiles('tidemark-projector-');
+afterAll(() => files.remove());
+
+/** Per-stream sums in SQL; `failWhen` simulates a handler bug. */
+function sumsProjection(failWhen: (event: RecordedEvent) => boolean): Projection<SqliteTransaction> {
+  return {
+    name: 'sums',
+    types: ['test.amount.added'],
+    tables: ['sums'],
+    async setup(tx, tables) {
+      await tx.sql.execute(
+        `CREATE TABLE IF NOT EXISTS ${tables.name('sums')} (stream_id TEXT PRIMARY KEY, total BIGINT NOT NULL, events BIGINT NOT NULL)`,
+      );
+    },
+    async apply(events, tx, tables) {
+      const sums = tables.name('sums');
+      for (const event of events) {
+        // Written before the check: a failing batch must roll this back, never half-commit.
+        await tx.sql.execute(
+          `INSERT INTO ${sums} (stream_id, total, events) VALUES ($1, $2, 1)
+           ON CONFLICT (stream_id) DO UPDATE SET total = ${sums}.total + excluded.total, events = ${sums}.events + 1`,
+          [event.streamId, (event.data as { amount: number }).amount],
+        );
+        if (failWhen(event)) throw new Error(`bad event at ${event.position}`);
+      }
+    },
+  };
+}
+
+async function fill(store: EventStore<SqliteTransaction>, count: number): Promise<number> {
+  let position = 0;
+  for (let i = 1; i <= count; i++)
+    position = (await store.appendToStream(`acc-${i % 2}`, [{ type: 'test.amount.added', data: { amount: i } }])).position;
+  return position;
+}
+
+const sums = (store: EventStore<SqliteTransaction>) =>
+  store.transaction((tx) => tx.sql.query<{ stream_id: string; total: number; events: number }>('SELECT * FROM sums ORDER BY stream_id'));
+
+describe('projector on SQLite', () => {
+  it('stops at a failing event with the error in the checkpoint table, after committing the events before it', async () => {
+    const store = createSqliteEventStore({ file: files.next() });
+    try {
+      const head = await fill(store, 10);
+      const projector = createProjector({
+        store,
+        projection: sumsProjection((e) => e.position === 7),
+        checkpoints: createSqliteCheckpointStore(),
+        batchSize: 5,
+        retry: { maxAttempts: 3, initialDelayMs: 1 },
+      });
+      await projector.start();
+      expect(await projector.waitForPosition(head, { timeoutMs: 5000 })).toBe(false);
+      expect(projector.status()).toMatchObject({ state: 'failed', checkpoint: 6, error: { position: 7, attempts: 3 } });
+      const rows = await store.transaction((tx) =>
+        tx.sql.query('SELECT position, failed_position, error, attempts FROM tidemark_checkpoints WHERE name = $1', ['sums']),
+      );
+      expect(rows).toEqual([{ position: 6, failed_position: 7, error: 'bad event at 7', attempts: 3 }]);
+      // Events 1–6 exactly once: 2+4+6 and 1+3+5.
+      expect(await sums(store)).toEqual([
+        { stream_id: 'acc-0', total: 12, events: 3 },
+        { stream_id: 'acc-1', total: 9, events: 3 },
+      ]);
+      await projector.stop();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('parks a failing event in the dead-letter table in the same transaction as the checkpoint, and goes on', async () => {
+    const store = createSqliteEventStore({ file: files.next() });
+    try {
+      const head = await fill(store, 10);
+      const projector = createProjector({
+        store,
+        projection: sumsProjection((e) => e.position === 7),
+        checkpoints: createSqliteCheckpointStore(),
+        onFailure: 'dead-letter',
+        retry: { maxAttempts: 2, initialDelayMs: 1 },
+      });
+      await projector.start();
+      expect(await projector.waitForPosition(head, { timeoutMs: 5000 })).toBe(true);
+      await projector.stop();
+      const letters = await store.transaction((tx) =>
+        tx.sql.query('SELECT projection, position, error, attempts FROM tidemark_dead_letters'),
+      );
+      expect(letters).toEqual([{ projection: 'sums', position: 7, error: 'bad event at 7', attempts: 2 }]);
+      expect(await sums(store)).toEqual([
+        { stream_id: 'acc-0', total: 2 + 4 + 6 + 8 + 10, events: 5 },
+        { stream_id: 'acc-1', total: 1 + 3 + 5 + 9, events: 4 },
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('runs inline: the read model is never behind the append, and a failing projection rolls the append back', async () => {
+    const store = createSqliteEventStore({ file: files.next() });
+    let failing = false;
+    try {
+      await registerInlineProjection(
+        store,
+        sumsProjection(() => failing),
+      );
+      for (let i = 1; i <= 5; i++) {
+        await store.appendToStream('acc-1', [{ type: 'test.amount.added', data: { amount: i } }]);
+        expect(await sums(store)).toEqual([{ stream_id: 'acc-1', total: (i * (i + 1)) / 2, events: i }]);
+      }
+      failing = true;
+      await expect(store.appendToStream('acc-1', [{ type: 'test.amount.added', data: { amount: 100 } }])).rejects.toThrow('bad event');
+      expect(await store.headPosition()).toBe(5);
+      expect(await sums(store)).toEqual([{ stream_id: 'acc-1', total: 15, events: 5 }]);
+    } finally {
+      await store.close();
+    }
+  });
+});
