@@ -122,7 +122,8 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
     if (db.inTransaction) rollback.run();
   }
 
-  function transaction<T>(work: (tx: SqliteTransaction) => Promise<T>): Promise<T> {
+  async function transaction<T>(work: (tx: SqliteTransaction) => Promise<T>): Promise<T> {
+    // async: a closed store rejects, as every other operation does, instead of throwing synchronously.
     assertOpen();
     return mutex.run(async () => {
       begin.run();
