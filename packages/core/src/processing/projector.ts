@@ -75,7 +75,7 @@ export interface Projector {
   status(): ProjectorStatus;
   /**
    * Resolves true once the checkpoint is at or past `position` (e.g. a command's returned
-   * position), false on timeout or when the projector failed or stopped first.
+   * position), false on timeout, and at once when the projector is failed or stopped.
    */
   waitForPosition(position: number, options?: { timeoutMs?: number }): Promise<boolean>;
 }
@@ -286,7 +286,8 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
     status: () => ({ ...current }),
     waitForPosition(target, waitOptions) {
       if (!Number.isSafeInteger(target) || target < 0) throw new ValidationError('position must be a whole number ≥ 0');
-      if (current.state === 'failed' && position < target) return Promise.resolve(false);
+      // A stopped or failed projector will not get there by itself: say so now rather than at the timeout.
+      if ((current.state === 'failed' || current.state === 'stopped') && position < target) return Promise.resolve(false);
       return waiters.wait(target, position, waitOptions?.timeoutMs ?? 5000);
     },
   };

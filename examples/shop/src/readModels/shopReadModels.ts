@@ -1,0 +1,127 @@
+import {
+  type BatchInfo,
+  type CheckpointStore,
+  createFallbackReadRepository,
+  createProjector,
+  type EventStore,
+  type FallbackReadRepository,
+  type Projector,
+  type SqlTransaction,
+  type StoreTransaction,
+} from '@tidemark/core';
+import { bankAccountStreamId } from '../bankAccounts/bankAccountCommands.js';
+import { bankAccountDecider } from '../bankAccounts/bankAccountDecider.js';
+import { orderStreamId } from '../orders/orderCommands.js';
+import { orderDecider, orderTotal } from '../orders/orderDecider.js';
+import { accountBalanceProjection, findAccountBalance } from './accountBalanceProjection.js';
+import { type DailyOrderStats, dailyOrderStats, dailyOrderStatsProjection } from './dailyOrderStatsProjection.js';
+import { findOrderListRow, listCustomerOrders, type OrderListRow, orderListProjection } from './orderListProjection.js';
+
+type SqlTx = StoreTransaction & SqlTransaction;
+
+/** One order as the API shows it: the same shape whether it came from the read model or the events. */
+export interface OrderView {
+  orderId: string;
+  customerId: string;
+  status: 'draft' | 'placed' | 'cancelled';
+  itemCount: number;
+  total: number;
+}
+
+export interface AccountView {
+  accountId: string;
+  owner: string;
+  balance: number;
+  status: 'open' | 'closed';
+  version: number;
+}
+
+export interface ShopReadModelsOptions {
+  store: EventStore<SqlTx>;
+  checkpoints: CheckpointStore<SqlTx>;
+  /** How long a read-your-writes query waits for the read model before folding the events. Default 1000 ms. */
+  readYourWritesTimeoutMs?: number;
+  /** Per committed batch of any projector: for metrics. */
+  onBatch?: (info: BatchInfo) => void;
+}
+
+export interface ShopReadModels {
+  readonly projectors: readonly Projector[];
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** An order, at least as new as `minPosition` (a command's position) when given. */
+  orders: FallbackReadRepository<OrderView>;
+  accounts: FallbackReadRepository<AccountView>;
+  /** A customer's orders, newest first. Eventually consistent: wait with `waitForPosition` to read a write. */
+  customerOrders(customerId: string, page?: { page?: number; pageSize?: number }): Promise<OrderListRow[]>;
+  dailyStats(from: string, to: string): Promise<DailyOrderStats[]>;
+  /** True once every shop projector has passed `position`. */
+  waitForPosition(position: number, timeoutMs: number): Promise<boolean>;
+}
+
+/**
+ * The shop's read side, ready to wire into the HTTP API: three asynchronous projectors over
+ * the same events and fallback repositories that answer from the read model, or from the
+ * events when the read model is behind the caller's own write (seed 001).
+ */
+export function createShopReadModels(options: ShopReadModelsOptions): ShopReadModels {
+  const { store, checkpoints } = options;
+  const make = (projection: typeof orderListProjection) =>
+    createProjector({ store, projection, checkpoints, ...(options.onBatch && { onBatch: options.onBatch }) });
+  const orderList = make(orderListProjection);
+  const stats = make(dailyOrderStatsProjection);
+  const balances = make(accountBalanceProjection);
+  const projectors = [orderList, stats, balances];
+  const timeoutMs = options.readYourWritesTimeoutMs ?? 1000;
+  const read = <T>(work: (tx: SqlTx) => Promise<T>) => store.transaction(work);
+
+  return {
+    projectors,
+    async start() {
+      for (const projector of projectors) await projector.start();
+    },
+    async stop() {
+      await Promise.all(projectors.map((projector) => projector.stop()));
+    },
+    orders: createFallbackReadRepository<OrderView, ReturnType<typeof orderDecider.initialState>>({
+      store,
+      evolver: orderDecider,
+      streamId: orderStreamId,
+      timeoutMs,
+      waitForPosition: (position, ms) => orderList.waitForPosition(position, { timeoutMs: ms }),
+      async query(orderId) {
+        const row = await read((tx) => findOrderListRow(tx.sql, orderId));
+        return row && { orderId, customerId: row.customerId, status: row.status, itemCount: row.itemCount, total: row.total };
+      },
+      fromState: (orderId, { state }) =>
+        state.status === 'none'
+          ? undefined
+          : {
+              orderId,
+              customerId: state.customerId,
+              status: state.status,
+              itemCount: state.lines.reduce((n, line) => n + line.quantity, 0),
+              total: orderTotal(state.lines),
+            },
+    }),
+    accounts: createFallbackReadRepository<AccountView, ReturnType<typeof bankAccountDecider.initialState>>({
+      store,
+      evolver: bankAccountDecider,
+      streamId: bankAccountStreamId,
+      timeoutMs,
+      waitForPosition: (position, ms) => balances.waitForPosition(position, { timeoutMs: ms }),
+      async query(accountId) {
+        const row = await read((tx) => findAccountBalance(tx.sql, accountId));
+        return row && { accountId, owner: row.owner, balance: row.balance, status: row.status, version: row.version };
+      },
+      fromState: (accountId, { state, version }) =>
+        state.status === 'none' ? undefined : { accountId, owner: state.owner, balance: state.balance, status: state.status, version },
+    }),
+    customerOrders: (customerId, page) => read((tx) => listCustomerOrders(tx.sql, customerId, page)),
+    dailyStats: (from, to) => read((tx) => dailyOrderStats(tx.sql, from, to)),
+    async waitForPosition(position, ms) {
+      const reached = await Promise.all(projectors.map((projector) => projector.waitForPosition(position, { timeoutMs: ms })));
+      return reached.every(Boolean);
+    },
+  };
+}
