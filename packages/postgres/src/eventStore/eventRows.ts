@@ -4,16 +4,26 @@ import pg from 'pg';
 const int8Oid = 20;
 
 /**
+ * A text column as a JSON string literal. Cheaper than to_json (measured ~25% of a fold): names
+ * written through the store never hold control characters (assertValidName refuses them), so
+ * only the backslash and the double quote need escaping.
+ */
+function jsonString(column: string): string {
+  // E'' strings: the same bytes whatever standard_conforming_strings says.
+  return `'"' || replace(replace(${column}, E'\\\\', E'\\\\\\\\'), '"', E'\\\\"') || '"'`;
+}
+
+/**
  * Each event comes back as ONE text column holding a JSON array, built by the server:
  * [position, id, version, type, schema_version, recorded_at (epoch ms), data, metadata(, stream_id)].
  * One native JSON.parse per row then replaces pg's per-field JavaScript parsing — nine fields
  * per row, timestamptz through a regular expression — which measured as the bulk of a fold's
- * time. data and metadata are stored as json text, so they are spliced in as they are; type
- * and stream id go through to_json for escaping.
+ * time. data and metadata are stored as json text, so they are spliced in as they are.
+ * date_part returns float8 directly; extract() computes in numeric, measurably slower.
  */
 function packedEvent(withStreamId: boolean): string {
-  return `'[' || position || ',"' || id || '",' || version || ',' || to_json(type)::text || ',' || schema_version || ','
-    || (extract(epoch FROM recorded_at) * 1000)::float8 || ',' || data::text || ',' || metadata::text${withStreamId ? ` || ',' || to_json(stream_id)::text` : ''} || ']'`;
+  return `'[' || position || ',"' || id || '",' || version || ',' || ${jsonString('type')} || ',' || schema_version || ','
+    || date_part('epoch', recorded_at) * 1000 || ',' || data::text || ',' || metadata::text${withStreamId ? ` || ',' || ${jsonString('stream_id')}` : ''} || ']'`;
 }
 
 /** Select list of a read over many streams (readAll). */
@@ -52,7 +62,8 @@ export function toRecordedEvent(row: unknown[], streamId?: string): RecordedEven
     streamId: streamId ?? (storedStreamId as string),
     version,
     position,
-    recordedAt: new Date(recordedAt),
+    // Epoch seconds times 1000 in float8 can land a hair below the stored millisecond.
+    recordedAt: new Date(Math.round(recordedAt)),
     data,
     metadata,
   };
