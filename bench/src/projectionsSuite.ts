@@ -7,6 +7,7 @@ import {
   createSqlCheckpointStore,
   type EventStore,
   type Projection,
+  type Projector,
   type StoreTransaction,
 } from '@tidemark/core';
 import { createPostgresEventStore, type PostgresTransaction } from '@tidemark/postgres';
@@ -15,7 +16,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import type { Backend } from './backend.js';
 import { type BenchResult, benchResult, printResult } from './benchResult.js';
-import { measure } from './measure.js';
+import { type Measurement, measure } from './measure.js';
 import { postgresUrl } from './postgresBackend.js';
 import { type LagResult, lagTable, percentile } from './projectionsLag.js';
 
@@ -200,47 +201,89 @@ async function runSqlite(events: number, lagSeconds: number): Promise<Outcome> {
   try {
     console.error(`projections/sqlite: seeding`);
     await seed(store, events, 1);
-    const oursLag = lagRecorder();
-    const { projector, measured } = await catchUp(
-      store,
-      sqliteProjection('rm_ours'),
-      createSqlCheckpointStore<SqliteTransaction>(),
-      events,
-      (p) => oursLag.reached(p),
-    );
-    console.error(`  ours: ${Math.round(measured.rate).toLocaleString('en')} events/s`);
-    await steadyAppends(store, 1000, lagSeconds, oursLag.appended);
-    await oursLag.drained(10_000);
-    await projector.stop();
-
-    const baseline = rawSqlite(file, 'rm_raw');
-    const raw = await measure(events, async () => {
-      baseline.catchUp();
-    });
-    console.error(`  raw: ${Math.round(raw.rate).toLocaleString('en')} events/s`);
-    const rawLag = lagRecorder();
-    const tail = baseline.tail((p) => rawLag.reached(p));
-    await steadyAppends(store, 1000, lagSeconds, rawLag.appended);
-    await rawLag.drained(10_000);
-    await tail.stop();
-    baseline.close();
-
-    const result = benchResult({
-      suite: 'projections',
+    return await compare({
       backend: 'sqlite',
-      case: `catchup.${events / 1000}k`,
-      value: measured.rate,
       baseline: 'raw-better-sqlite3',
-      baselineValue: raw.rate,
-      rssMb: measured.rssMb,
-      baselineRssMb: raw.rssMb,
+      store,
+      events,
+      lagSeconds,
+      projection: (round) => sqliteProjection(`rm_ours_${round}`),
+      checkpoints: createSqlCheckpointStore<SqliteTransaction>(),
+      openRaw: async (round) => rawSqlite(file, `rm_raw_${round}`),
     });
-    printResult(result);
-    return { results: [result], lags: lagResults('sqlite', oursLag.samples, rawLag.samples, 'raw-better-sqlite3-poll') };
   } finally {
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+interface RawProjector {
+  catchUp(): void | Promise<void>;
+  tail(reached: (position: number) => void): { stop(): Promise<void> };
+  close(): void | Promise<void>;
+}
+
+/**
+ * Catch-up twice each, alternating baseline and ours, best rate of each kept: the first pass
+ * over a freshly seeded log pays for the WAL checkpoint, cold pages and JIT warm-up, and whoever
+ * went first would carry that alone. Then the lag phase for ours and for the baseline.
+ */
+async function compare<Tx extends StoreTransaction>(config: {
+  backend: 'sqlite' | 'postgres';
+  baseline: string;
+  store: EventStore<Tx>;
+  events: number;
+  lagSeconds: number;
+  projection: (round: number) => Projection<Tx>;
+  checkpoints: CheckpointStore<Tx>;
+  openRaw: (round: number) => Promise<RawProjector>;
+}): Promise<Outcome> {
+  const { store, events } = config;
+  const rounds = 2;
+  let best: { ours?: Measurement; raw?: Measurement } = {};
+  let raw: RawProjector | undefined;
+  let projector: Projector | undefined;
+  const oursLag = lagRecorder();
+  for (let round = 0; round < rounds; round++) {
+    await raw?.close();
+    raw = await config.openRaw(round);
+    const rawRun = raw;
+    const rawMeasured = await measure(events, async () => rawRun.catchUp());
+    await projector?.stop();
+    const ours = await catchUp(store, config.projection(round), config.checkpoints, events, (p) => oursLag.reached(p));
+    projector = ours.projector;
+    console.error(
+      `  round ${round + 1}: ours ${Math.round(ours.measured.rate).toLocaleString('en')} events/s (${Math.round(ours.measured.rssMb)} MB), raw ${Math.round(rawMeasured.rate).toLocaleString('en')} events/s (${Math.round(rawMeasured.rssMb)} MB)`,
+    );
+    best = {
+      ours: best.ours && best.ours.rate >= ours.measured.rate ? best.ours : ours.measured,
+      raw: best.raw && best.raw.rate >= rawMeasured.rate ? best.raw : rawMeasured,
+    };
+  }
+  await steadyAppends(store, 1000, config.lagSeconds, oursLag.appended);
+  await oursLag.drained(10_000);
+  await projector?.stop();
+  const rawLag = lagRecorder();
+  const tail = (raw as RawProjector).tail((p) => rawLag.reached(p));
+  await steadyAppends(store, 1000, config.lagSeconds, rawLag.appended);
+  await rawLag.drained(10_000);
+  await tail.stop();
+  await raw?.close();
+
+  const ours = best.ours as Measurement;
+  const baseline = best.raw as Measurement;
+  const result = benchResult({
+    suite: 'projections',
+    backend: config.backend,
+    case: `catchup.${events / 1000}k`,
+    value: ours.rate,
+    baseline: config.baseline,
+    baselineValue: baseline.rate,
+    rssMb: ours.rssMb,
+    baselineRssMb: baseline.rssMb,
+  });
+  printResult(result);
+  return { results: [result], lags: lagResults(config.backend, oursLag.samples, rawLag.samples, `${config.baseline}-poll`) };
 }
 
 /** The raw baseline on its own connection to the same file: same reads, same SQL, same batch size. */
@@ -286,7 +329,9 @@ function rawSqlite(file: string, table: string) {
         },
       };
     },
-    close: () => db.close(),
+    close: () => {
+      db.close();
+    },
   };
 }
 
@@ -334,46 +379,21 @@ async function runPostgres(events: number, lagSeconds: number): Promise<Outcome>
   try {
     console.error(`projections/postgres: seeding`);
     await seed(store, events, 4);
-    // Checkpoints go to the default schema under the projection's unique name; dropped below.
-    const oursLag = lagRecorder();
-    const { projector, measured } = await catchUp(
-      store,
-      pgProjection(`${schema}.rm_ours`),
-      createSqlCheckpointStore<PostgresTransaction>(),
-      events,
-      (p) => oursLag.reached(p),
-    );
-    console.error(`  ours: ${Math.round(measured.rate).toLocaleString('en')} events/s`);
-    await steadyAppends(store, 1000, lagSeconds, oursLag.appended);
-    await oursLag.drained(10_000);
-    await projector.stop();
-
-    const baseline = await rawPostgres(schema, 'rm_raw');
-    const raw = await measure(events, () => baseline.catchUp());
-    console.error(`  raw: ${Math.round(raw.rate).toLocaleString('en')} events/s`);
-    const rawLag = lagRecorder();
-    const tail = baseline.tail((p) => rawLag.reached(p));
-    await steadyAppends(store, 1000, lagSeconds, rawLag.appended);
-    await rawLag.drained(10_000);
-    await tail.stop();
-    await baseline.close();
-
-    const result = benchResult({
-      suite: 'projections',
+    return await compare({
       backend: 'postgres',
-      case: `catchup.${events / 1000}k`,
-      value: measured.rate,
       baseline: 'raw-pg',
-      baselineValue: raw.rate,
-      rssMb: measured.rssMb,
-      baselineRssMb: raw.rssMb,
+      store,
+      events,
+      lagSeconds,
+      projection: (round) => pgProjection(`${schema}.rm_ours_${round}`),
+      checkpoints: createSqlCheckpointStore<PostgresTransaction>(),
+      openRaw: (round) => rawPostgres(schema, `rm_raw_${round}`),
     });
-    printResult(result);
-    return { results: [result], lags: lagResults('postgres', oursLag.samples, rawLag.samples, 'raw-pg-poll') };
   } finally {
     await store.close();
     await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await admin.query(`DELETE FROM tidemark_checkpoints WHERE name = $1`, [`${schema}_rm_ours`]).catch(() => {});
+    // The checkpoint store's table is in the default schema, keyed by the projections' names.
+    await admin.query(`DELETE FROM tidemark_checkpoints WHERE name LIKE $1`, [`${schema}_%`]).catch(() => {});
     await admin.end();
   }
 }
