@@ -22,6 +22,7 @@ export * from './monitoring/inMemoryMetrics.js';
 export * from './monitoring/lagProbe.js';
 export * from './monitoring/metrics.js';
 export * from './monitoring/projectionLagMonitor.js';
+export * from './monitoring/projectorMetrics.js';
 export * from './processing/checkpointStore.js';
 export * from './processing/fallbackReadRepository.js';
 export * from './processing/inlineProjection.js';

@@ -13,7 +13,9 @@ import {
   type DomainEvent,
   expectedFromEvents,
   handleCommand,
+  monitoredProjector,
   type Projection,
+  projectorBatchMetrics,
   type StoreTransaction,
 } from '../src/index.js';
 
@@ -186,5 +188,30 @@ describe('projection lag monitor', () => {
     const monitor = createProjectionLagMonitor({ store, projections: [{ name: 'balances', checkpoint: async () => 0 }], countLimit: 10 });
     const [lag] = await monitor.measure();
     expect(lag).toMatchObject({ eventsBehind: 10, exact: false, head: 40 });
+  });
+});
+
+describe('projector batch metrics', () => {
+  it('counts applied events, times batches and follows the checkpoint through onBatch', async () => {
+    const store = createInMemoryEventStore();
+    const metrics = createInMemoryMetrics();
+    const rows = new Map<string, BalanceRow>();
+    const projector = createProjector({
+      store,
+      projection: balancesProjection(rows),
+      checkpoints: createInMemoryCheckpointStore(),
+      batchSize: 4,
+      onBatch: projectorBatchMetrics(metrics),
+    });
+    for (let i = 0; i < 10; i++) await handleCommand(store, accounts, `account-${i % 3}`, { amount: 1 });
+    await projector.start();
+    expect(await projector.waitForPosition(10, { timeoutMs: 5000 })).toBe(true);
+    const labels = { projection: 'balances' };
+    expect(metrics.value('tidemark_projection_events_applied_total', labels)).toBe(10);
+    expect(metrics.value('tidemark_projection_checkpoint_position', labels)).toBe(10);
+    expect(metrics.observations('tidemark_projection_batch_duration_seconds', labels).length).toBeGreaterThanOrEqual(3);
+    const lag = createProjectionLagMonitor({ store, projections: [monitoredProjector(projector, { categories: ['account'] })] });
+    expect(await lag.measure()).toMatchObject([{ name: 'balances', checkpoint: 10, eventsBehind: 0 }]);
+    await projector.stop();
   });
 });
