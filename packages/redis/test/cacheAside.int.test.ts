@@ -1,10 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { createInMemoryEventStore, type Decider, type DomainEvent, handleCommand } from '@tidemark/core';
+import {
+  createInMemoryCheckpointStore,
+  createInMemoryEventStore,
+  createProjector,
+  type Decider,
+  type DomainEvent,
+  handleCommand,
+  type StoreTransaction,
+} from '@tidemark/core';
 import { serviceAvailable, serviceUrls } from '@tidemark/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCacheAside } from '../src/cache/cacheAside.js';
 import { createCacheInvalidation } from '../src/cache/cacheInvalidation.js';
+import { invalidatingProjection } from '../src/cache/invalidatingProjection.js';
 import { readModelOrWriteSide, type VersionedValue } from '../src/cache/readModelOrWriteSide.js';
 import { createRedisCache } from '../src/cache/redisCache.js';
 
@@ -147,5 +156,56 @@ describe.skipIf(!available)('cache-aside read model on Redis', () => {
     expect(await load('1')).toEqual({ balance: 11 });
     expect(await load('missing')).toBeUndefined();
     expect(fallbacks).toEqual(['1:absent', '1:behind']);
+  });
+
+  it('invalidates after an asynchronous projector commits the read model the cache is filled from', async () => {
+    const store = createInMemoryEventStore();
+    const rows = new Map<string, Account>();
+    const cache = createRedisCache<Account>({ redis, prefix: `${prefix}async:`, ttlSeconds: 3600 });
+    let loads = 0;
+    const reads = createCacheAside<Account>({
+      cache,
+      load: async (id) => {
+        loads++;
+        return rows.get(id);
+      },
+    });
+    const invalidation = createCacheInvalidation({ cache: reads, keysOf: (event) => [event.streamId.slice('account-'.length)] });
+    const projector = createProjector<StoreTransaction>({
+      store,
+      checkpoints: createInMemoryCheckpointStore(),
+      projection: invalidatingProjection(
+        {
+          name: 'balances',
+          categories: ['account'],
+          async apply(events, tx) {
+            const staged = new Map<string, Account>();
+            for (const event of events) {
+              const id = event.streamId.slice('account-'.length);
+              const before = staged.get(id) ?? rows.get(id) ?? accounts.initialState();
+              staged.set(id, accounts.evolve(before, event as AccountEvent));
+            }
+            tx.afterCommit(() => {
+              for (const [id, row] of staged) rows.set(id, row);
+            });
+          },
+        },
+        invalidation,
+      ),
+    });
+    await projector.start();
+    try {
+      const first = await handleCommand(store, accounts, 'account-9', { deposit: 4 });
+      expect(await projector.waitForPosition(first.position, { timeoutMs: 5000 })).toBe(true);
+      expect(await reads.get('9')).toEqual({ balance: 4 });
+      expect(await reads.get('9')).toEqual({ balance: 4 });
+      expect(loads).toBe(1);
+      const second = await handleCommand(store, accounts, 'account-9', { deposit: 6 });
+      expect(await projector.waitForPosition(second.position, { timeoutMs: 5000 })).toBe(true);
+      await waitFor(async () => (await reads.get('9'))?.balance === 10);
+      expect(loads).toBe(2);
+    } finally {
+      await projector.stop();
+    }
   });
 });
