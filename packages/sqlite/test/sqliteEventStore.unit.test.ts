@@ -1,6 +1,7 @@
 import { ConcurrencyError, TidemarkError, ValidationError } from '@tidemark/core';
 import { createSqliteEventStore, sqliteInsertEventSql } from '@tidemark/sqlite';
 import Database from 'better-sqlite3';
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempSqliteFiles } from './tempSqliteFiles.js';
 
@@ -235,8 +236,50 @@ describe('SQLite event store: reads', () => {
     };
     expect(await read({ categories: ['order'], batchSize: 1 })).toEqual([1, 2, 4, 5]);
     expect(await read({ categories: ['order', 'orders'], types: ['order.placed'], batchSize: 2 })).toEqual([1, 3, 4, 5]);
+    expect(await read({ categories: ['order', 'order', 'orders'], types: ['order.placed', 'order.paid'], batchSize: 1 })).toEqual([
+      1, 2, 3, 4, 5,
+    ]);
+    expect(await read({ types: ['order.paid', 'order.placed', 'order.paid'], after: 1, batchSize: 2 })).toEqual([2, 3, 4, 5]);
     expect(await read({ types: ["order.placed' OR 1=1 --"] })).toEqual([]);
     expect(await read({ after: 2, limit: 2, batchSize: 1 })).toEqual([3, 4]);
+    await store.close();
+  });
+
+  it('readAll with any mix of type and category filters returns exactly the matching events in position order', async () => {
+    const store = createSqliteEventStore({ file: files.next() });
+    const categories = ['cart', 'order', 'payment'];
+    const types = ['a', 'b', 'c'];
+    const log: Array<{ category: string; type: string; position: number }> = [];
+    for (let i = 0; i < 120; i++) {
+      const category = categories[(i * 7) % 3]!;
+      const type = types[(i * 5 + Math.floor(i / 4)) % 3]!;
+      const result = await store.appendToStream(`${category}-${i % 4}`, [{ type, data: { i } }]);
+      log.push({ category, type, position: result.position });
+    }
+    const subset = (values: string[]) => fc.option(fc.subarray(values, { minLength: 1 }), { nil: undefined });
+    await fc.assert(
+      fc.asyncProperty(
+        subset(types),
+        subset(categories),
+        fc.integer({ min: 1, max: 17 }),
+        fc.integer({ min: 0, max: 130 }),
+        async (typeFilter, categoryFilter, batchSize, after) => {
+          const expected = log
+            .filter(
+              (e) =>
+                e.position > after &&
+                (!typeFilter || typeFilter.includes(e.type)) &&
+                (!categoryFilter || categoryFilter.includes(e.category)),
+            )
+            .map((e) => e.position);
+          const actual: number[] = [];
+          for await (const event of store.readAll({ types: typeFilter, categories: categoryFilter, batchSize, after }))
+            actual.push(event.position);
+          expect(actual).toEqual(expected);
+        },
+      ),
+      { numRuns: 60 },
+    );
     await store.close();
   });
 

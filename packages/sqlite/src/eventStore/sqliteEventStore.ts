@@ -16,13 +16,13 @@ import {
   systemClock,
   ValidationError,
 } from '@tidemark/core';
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database } from 'better-sqlite3';
 import { migrateSqliteSchema } from '../schema/migrateSqliteSchema.js';
 import { isMemoryDatabase, openSqliteDatabase } from './openSqliteDatabase.js';
 import { createSqliteAppendWriter } from './sqliteAppendWriter.js';
-import { type EventRow, toRecordedEvent } from './sqliteRowMapping.js';
+import { toRecordedEvent } from './sqliteRowMapping.js';
 import { createSqliteSqlExecutor } from './sqliteSqlExecutor.js';
-import { prepareFilteredReadAll, prepareSqliteStatements } from './sqliteStatements.js';
+import { type FilteredReadAll, prepareFilteredReadAll, prepareSqliteStatements } from './sqliteStatements.js';
 import { createSqliteStreamReads } from './sqliteStreamReads.js';
 
 export interface SqliteEventStoreOptions {
@@ -89,7 +89,7 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
   const begin = db.prepare('BEGIN IMMEDIATE');
   const commit = db.prepare('COMMIT');
   const rollback = db.prepare('ROLLBACK');
-  const filteredReadAll = new Map<string, Statement<unknown[], EventRow>>();
+  const filteredReadAll = new Map<string, FilteredReadAll>();
 
   const hooks: AppendHook<SqliteTransaction>[] = [];
   const listeners = new Set<() => void>();
@@ -185,15 +185,15 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
     return result;
   }
 
-  function readAllStatement(typeCount: number, categoryCount: number): Statement<unknown[], EventRow> {
-    if (typeCount === 0 && categoryCount === 0) return reads.readAll as Statement<unknown[], EventRow>;
+  /** Prepared once per filter shape (how many types, how many categories): values are bound. */
+  function filteredReadAllFor(typeCount: number, categoryCount: number): FilteredReadAll {
     const key = `${typeCount}:${categoryCount}`;
-    let statement = filteredReadAll.get(key);
-    if (!statement) {
-      statement = prepareFilteredReadAll(readDb, typeCount, categoryCount);
-      filteredReadAll.set(key, statement);
+    let filtered = filteredReadAll.get(key);
+    if (!filtered) {
+      filtered = prepareFilteredReadAll(readDb, typeCount, categoryCount);
+      filteredReadAll.set(key, filtered);
     }
-    return statement;
+    return filtered;
   }
 
   const committedReads = createSqliteStreamReads(reads, assertOpen);
@@ -219,8 +219,11 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
       const range = resolveAllRange(readOptions);
       // An empty filter list matches nothing, as in the in-memory store.
       if (range.types?.length === 0 || range.categories?.length === 0) return;
-      const filters = [...(range.types ?? []), ...(range.categories ?? [])];
-      const statement = readAllStatement(range.types?.length ?? 0, range.categories?.length ?? 0);
+      // Deduplicated: each category or type becomes its own UNION ALL branch, and a repeated one
+      // would deliver its events twice.
+      const types = [...new Set(range.types ?? [])];
+      const categories = [...new Set(range.categories ?? [])];
+      const filtered = types.length + categories.length > 0 ? filteredReadAllFor(types.length, categories.length) : undefined;
       let after = range.after;
       let remaining = range.limit;
       // Each page is a fresh query from the last position seen, so events committed while the
@@ -229,7 +232,9 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
       while (remaining > 0) {
         assertOpen();
         const size = Math.min(range.batchSize, remaining);
-        const rows = await whenReadable(() => statement.all(after, ...filters, size));
+        const rows = await whenReadable(() =>
+          filtered ? filtered.statement.all(...filtered.parameters(after, types, categories, size)) : reads.readAll.all(after, size),
+        );
         if (rows.length === 0) return;
         for (const row of rows) yield toRecordedEvent(row);
         remaining -= rows.length;

@@ -59,17 +59,41 @@ export function prepareSqliteStatements(db: Database): SqliteStatements {
   };
 }
 
+/** A readAll statement for one filter shape, and how to bind a page of it. */
+export interface FilteredReadAll {
+  statement: Statement<unknown[], EventRow>;
+  parameters(after: number, types: readonly string[], categories: readonly string[], limit: number): unknown[];
+}
+
 /**
- * readAll with filters, done in SQL with bound parameters only: one `?` per type and per
- * category. Each filter has a (filter, position) index, so a page of one type or category
- * is a range scan from the checkpoint, however sparse the matches are.
+ * readAll with filters, in SQL with bound parameters only. Each filter has a
+ * (filter, position) index, so a page of ONE type or category is a range scan from the
+ * checkpoint however sparse the matches are. `type IN (a, b)` would instead make SQLite
+ * gather every later match of both and sort them for each page; so several values become a
+ * UNION ALL of per-value range scans, each stopping after `limit` rows, merged by position.
+ * With both filters the categories drive the index and the types filter within them.
  */
-export function prepareFilteredReadAll(db: Database, typeCount: number, categoryCount: number): Statement<unknown[], EventRow> {
+export function prepareFilteredReadAll(db: Database, typeCount: number, categoryCount: number): FilteredReadAll {
   const marks = (count: number) => Array.from({ length: count }, () => '?').join(', ');
-  const conditions = ['position > ?'];
-  if (typeCount > 0) conditions.push(`type IN (${marks(typeCount)})`);
-  if (categoryCount > 0) conditions.push(`category IN (${marks(categoryCount)})`);
-  return db
-    .prepare<unknown[], EventRow>(`SELECT ${eventColumns} FROM events WHERE ${conditions.join(' AND ')} ORDER BY position LIMIT ?`)
-    .raw();
+  const byCategory = categoryCount > 0;
+  const branches = byCategory ? categoryCount : typeCount;
+  const typeFilter = byCategory && typeCount > 0 ? ` AND type IN (${marks(typeCount)})` : '';
+  const branch = `SELECT ${eventColumns} FROM events WHERE ${byCategory ? 'category' : 'type'} = ? AND position > ?${typeFilter} ORDER BY position LIMIT ?`;
+  const sql =
+    branches === 1
+      ? branch
+      : `SELECT * FROM (${Array.from({ length: branches }, () => `SELECT * FROM (${branch})`).join(' UNION ALL ')}) ORDER BY position LIMIT ?`;
+  return {
+    statement: db.prepare<unknown[], EventRow>(sql).raw(),
+    parameters(after, types, categories, limit) {
+      const values: unknown[] = [];
+      for (const value of byCategory ? categories : types) {
+        values.push(value, after);
+        if (typeFilter) values.push(...types);
+        values.push(limit);
+      }
+      if (branches > 1) values.push(limit);
+      return values;
+    },
+  };
 }
