@@ -1,6 +1,7 @@
-import { ConcurrencyError, DuplicateEventIdError, newId, type RecordedEvent, ValidationError } from '@tidemark/core';
+import { ConcurrencyError, DuplicateEventIdError, newId, PayloadTooLargeError, type RecordedEvent, ValidationError } from '@tidemark/core';
 import { serviceAvailable } from '@tidemark/testing';
 import { afterEach, describe, expect, it } from 'vitest';
+import { maxEventsPerTransaction, type PostgresTransaction } from '../src/index.js';
 import { createStoreFactory } from './testSchemas.js';
 
 const available = await serviceAvailable('postgres');
@@ -140,6 +141,32 @@ describe.skipIf(!available)('PostgreSQL event store', () => {
       exists: true,
     });
     expect(await store.aggregateStream('nope', evolver)).toEqual({ state: 0, version: 0, exists: false });
+  });
+
+  it('reports a transaction whose failed statement was caught as rolled back, not committed', async () => {
+    const store = await stores.create();
+    const rolledBack: string[] = [];
+    await expect(
+      store.transaction(async (tx) => {
+        tx.afterRollback(() => rolledBack.push('rollback'));
+        await tx.appendToStream('x-1', [{ type: 't', data: {} }]);
+        await tx.sql.execute('SELECT * FROM no_such_table').catch(() => undefined);
+      }),
+    ).rejects.toThrow(/rolled back/);
+    expect(rolledBack).toEqual(['rollback']);
+    expect(await store.streamExists('x-1')).toBe(false);
+    let leaked: PostgresTransaction | undefined;
+    await store.transaction(async (tx) => {
+      leaked = tx;
+    });
+    await expect(leaked!.appendToStream('x-2', [{ type: 't', data: {} }])).rejects.toBeInstanceOf(ValidationError);
+  });
+
+  it('caps an append at 2^20 events with a typed error before writing', async () => {
+    const store = await stores.create();
+    const events = Array.from({ length: maxEventsPerTransaction + 1 }, () => ({ type: 't', data: 0 }));
+    await expect(store.appendToStream('big-1', events)).rejects.toBeInstanceOf(PayloadTooLargeError);
+    expect(await store.streamExists('big-1')).toBe(false);
   });
 
   it('refuses to work after close', async () => {

@@ -56,14 +56,15 @@ export async function appendEvents(
   events: readonly NewEvent[],
   options: AppendOptions | undefined,
 ): Promise<AppendResult> {
-  const prepared = prepareAppend(streamId, events, options, settings.limits, settings.defaultMetadata);
-  const count = prepared.events.length;
+  // Counted before validating: serialising a million events only to refuse them is waste.
+  const count = Array.isArray(events) ? events.length : 0;
   if (count > maxEventsPerTransaction) {
     throw new PayloadTooLargeError(`The append has ${count} events; the limit is ${maxEventsPerTransaction}`, {
       limit: maxEventsPerTransaction,
       actual: count,
     });
   }
+  const prepared = prepareAppend(streamId, events, options, settings.limits, settings.defaultMetadata);
   const recordedAt = settings.clock.now();
   const ids: string[] = new Array(count);
   const types: string[] = new Array(count);

@@ -113,7 +113,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
    */
   async function awaitOwnWrites(): Promise<void> {
     const target = ownCommitted;
-    if (target < seenHorizon) return;
+    if (target === 0 || target < seenHorizon) return;
     const deadline = Date.now() + readYourWritesTimeoutMs;
     for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
       const result = await pool.query({
