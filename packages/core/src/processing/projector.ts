@@ -136,8 +136,11 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
   function commit(events: readonly RecordedEvent[], to: number): Promise<void> {
     const from = position;
     return store.transaction(async (tx) => {
-      if (events.length > 0) await projection.apply(events, tx, liveTables);
+      // Checkpoint first: the compare-and-set fails fast when another instance or a rebuild
+      // moved it, before any read-model write, and it takes the checkpoint row's lock before the
+      // tables' — the order a rebuild's swap uses too, so the two cannot deadlock.
       await checkpoints.save(name, from, to, tx);
+      if (events.length > 0) await projection.apply(events, tx, liveTables);
     });
   }
 
@@ -192,8 +195,8 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
       const started = performance.now();
       const from = position;
       await store.transaction(async (tx) => {
-        await checkpoints.park({ projection: name, ...failure, parkedAt: failure.failedAt, event }, tx);
         await checkpoints.save(name, from, event.position, tx);
+        await checkpoints.park({ projection: name, ...failure, parkedAt: failure.failedAt, event }, tx);
       });
       advance(event.position, [], 1, started, head);
       return;

@@ -114,10 +114,22 @@ export async function rebuildProjection<Tx extends StoreTransaction & SqlTransac
     }
     if (options.signal?.aborted) throw new ValidationError(`Rebuild of '${projection.name}' was aborted`);
     report('swapping');
-    await store.transaction(async (tx) => {
-      await swapTables(tx.sql, logical, suffix);
-      await checkpoints.reset(projection.name, position, tx);
-    });
+    // The checkpoint row first, then the tables: a projector's batch takes them in the same
+    // order, so a batch in flight either commits before the swap (and its CAS fails after it)
+    // or waits and then fails its CAS — it never writes stale events into the swapped-in tables.
+    // Retry on a deadlock or serialisation failure all the same: other writers may touch the tables.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await store.transaction(async (tx) => {
+          await checkpoints.reset(projection.name, position, tx);
+          await swapTables(tx.sql, logical, suffix);
+        });
+        break;
+      } catch (error) {
+        const code = (error as { code?: unknown }).code;
+        if (attempt >= 5 || (code !== '40P01' && code !== '40001')) throw error;
+      }
+    }
   } catch (error) {
     await store.transaction((tx) => dropTables(tx.sql, physical)).catch(() => {});
     throw error;
