@@ -69,7 +69,8 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
   };
 
   function transaction<T>(work: (tx: InMemoryTransaction) => Promise<T>): Promise<T> {
-    assertOpen();
+    // A closed store rejects like every other operation, never throws synchronously.
+    if (closed) return Promise.reject(new ValidationError('The event store is closed'));
     return mutex.run(async () => {
       let staged: Row[] = [];
       const onCommit: Array<() => void> = [];
