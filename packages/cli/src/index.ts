@@ -1,1 +1,2 @@
-export {};
+export * from './main.js';
+export * from './projections/projectionsRebuild.js';

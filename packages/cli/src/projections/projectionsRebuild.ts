@@ -1,0 +1,167 @@
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import {
+  type CheckpointStore,
+  type EventStore,
+  type Projection,
+  type RebuildResult,
+  rebuildProjection,
+  type SqlTransaction,
+  type StoreTransaction,
+  ValidationError,
+} from '@tidemark/core';
+import cliProgress from 'cli-progress';
+
+type SqlTx = StoreTransaction & SqlTransaction;
+
+export const projectionsRebuildUsage = `Usage: tidemark projections rebuild <projection> --module <file> (--sqlite <file> | --postgres <url> [--schema <name>]) [--batch-size <n>]
+
+Rebuilds the projection from position 0 into shadow tables while the live ones keep serving,
+then swaps them in and resets its checkpoint in one transaction.
+
+  --module      a JS/TS module exporting the projection (by its name), or an array of projections
+  --sqlite      the SQLite event store file
+  --postgres    the PostgreSQL URL; --schema is the store's schema (default tidemark), also used
+                as the search_path where the read-model and checkpoint tables live
+  --batch-size  events per replay transaction (default 500)`;
+
+/** Where a command writes: the process's streams, or buffers in tests. */
+export interface CliIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  /** Draw a progress bar (a TTY); otherwise print a line per 10%. */
+  interactive: boolean;
+}
+
+const isProjection = (value: unknown): value is Projection<SqlTx> =>
+  typeof value === 'object' &&
+  value !== null &&
+  typeof (value as Projection).name === 'string' &&
+  typeof (value as Projection).apply === 'function';
+
+/** Finds the named projection among a module's exports (directly, or inside exported arrays). */
+export async function loadProjection(modulePath: string, name: string): Promise<Projection<SqlTx>> {
+  const url = pathToFileURL(isAbsolute(modulePath) ? modulePath : resolve(process.cwd(), modulePath)).href;
+  const exports = (await import(url)) as Record<string, unknown>;
+  const candidates = Object.values(exports).flatMap((value) => (Array.isArray(value) ? value : [value]));
+  const found = candidates.filter(isProjection).find((projection) => projection.name === name);
+  if (!found) {
+    const names = [...new Set(candidates.filter(isProjection).map((p) => p.name))].join(', ') || 'none';
+    throw new ValidationError(`Module ${modulePath} exports no projection named '${name}' (it exports: ${names})`, { field: 'projection' });
+  }
+  return found;
+}
+
+async function openStore(values: { sqlite?: string; postgres?: string; schema?: string }) {
+  if (values.sqlite && !values.postgres) {
+    const { createSqliteCheckpointStore, createSqliteEventStore } = await import('@tidemark/sqlite');
+    const store = createSqliteEventStore({ file: values.sqlite });
+    return {
+      store: store as EventStore<SqlTx>,
+      checkpoints: createSqliteCheckpointStore() as CheckpointStore<SqlTx>,
+      close: () => store.close(),
+    };
+  }
+  if (values.postgres && !values.sqlite) {
+    const { createPostgresCheckpointStore, createPostgresEventStore } = await import('@tidemark/postgres');
+    const { default: pg } = await import('pg');
+    const schema = values.schema ?? 'tidemark';
+    const pool = new pg.Pool({ connectionString: values.postgres, max: 3, options: `-c search_path=${schema}` });
+    const store = await createPostgresEventStore({ pool, schema });
+    return {
+      store: store as EventStore<SqlTx>,
+      checkpoints: createPostgresCheckpointStore() as CheckpointStore<SqlTx>,
+      async close() {
+        await store.close();
+        await pool.end();
+      },
+    };
+  }
+  throw new ValidationError('Give exactly one of --sqlite <file> or --postgres <url>', { field: 'store' });
+}
+
+/** `tidemark projections rebuild …`; returns the exit code. */
+export async function projectionsRebuild(argv: readonly string[], io: CliIo): Promise<number> {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (error) {
+    io.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${projectionsRebuildUsage}\n`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const name = positionals[0];
+  if (values.help) {
+    io.stdout.write(`${projectionsRebuildUsage}\n`);
+    return 0;
+  }
+  if (!name || !values.module) {
+    io.stderr.write(`${projectionsRebuildUsage}\n`);
+    return 2;
+  }
+  const batchSize = values['batch-size'] === undefined ? 500 : Number(values['batch-size']);
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
+    io.stderr.write('--batch-size must be a whole number ≥ 1\n');
+    return 2;
+  }
+  const projection = await loadProjection(values.module, name);
+  const { store, checkpoints, close } = await openStore(values);
+  const bar = io.interactive
+    ? new cliProgress.SingleBar(
+        {
+          format: `rebuild ${name} |{bar}| {percentage}% | {events} events | {rate} ev/s | ETA {etaText}`,
+          stream: io.stdout,
+          hideCursor: true,
+        },
+        cliProgress.Presets.shades_classic,
+      )
+    : undefined;
+  let lastTenth = -1;
+  let result: RebuildResult;
+  try {
+    bar?.start(100, 0, { events: 0, rate: 0, etaText: '?' });
+    result = await rebuildProjection({
+      store,
+      projection,
+      checkpoints,
+      batchSize,
+      onProgress(progress) {
+        const payload = {
+          events: progress.eventsProcessed,
+          rate: Math.round(progress.eventsPerSecond),
+          etaText: progress.etaSeconds === undefined ? '?' : `${Math.ceil(progress.etaSeconds)}s`,
+        };
+        if (bar) bar.update(Math.floor(progress.fraction * 100), payload);
+        else if (Math.floor(progress.fraction * 10) > lastTenth) {
+          lastTenth = Math.floor(progress.fraction * 10);
+          io.stdout.write(
+            `${progress.phase} ${Math.floor(progress.fraction * 100)}% ${payload.events} events ${payload.rate} ev/s ETA ${payload.etaText}\n`,
+          );
+        }
+      },
+    });
+  } finally {
+    bar?.stop();
+    await close();
+  }
+  io.stdout.write(
+    `Rebuilt ${name}: ${result.eventsProcessed} events up to position ${result.position} in ${(result.durationMs / 1000).toFixed(1)} s; swapped in.\n`,
+  );
+  return 0;
+}
+
+function parse(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      module: { type: 'string' },
+      sqlite: { type: 'string' },
+      postgres: { type: 'string' },
+      schema: { type: 'string' },
+      'batch-size': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
