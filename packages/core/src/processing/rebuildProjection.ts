@@ -112,7 +112,8 @@ export async function rebuildProjection<Tx extends StoreTransaction & SqlTransac
     } finally {
       options.signal?.removeEventListener('abort', stopWith);
     }
-    if (options.signal?.aborted) throw new ValidationError(`Rebuild of '${projection.name}' was aborted`);
+    // Aborted: leave the live tables alone (the shadows are dropped below) and say why.
+    options.signal?.throwIfAborted();
     report('swapping');
     // The checkpoint row first, then the tables: a projector's batch takes them in the same
     // order, so a batch in flight either commits before the swap (and its CAS fails after it)
