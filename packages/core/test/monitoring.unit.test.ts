@@ -15,6 +15,7 @@ import {
   handleCommand,
   monitoredProjector,
   type Projection,
+  pollUntil,
   projectorBatchMetrics,
   type StoreTransaction,
 } from '../src/index.js';
@@ -212,6 +213,35 @@ describe('projector batch metrics', () => {
     expect(metrics.observations('tidemark_projection_batch_duration_seconds', labels).length).toBeGreaterThanOrEqual(3);
     const lag = createProjectionLagMonitor({ store, projections: [monitoredProjector(projector, { categories: ['account'] })] });
     expect(await lag.measure()).toMatchObject([{ name: 'balances', checkpoint: 10, eventsBehind: 0 }]);
+    await projector.stop();
+  });
+});
+
+describe('pollUntil', () => {
+  it('is true as soon as the condition holds, false when the timeout passes first', async () => {
+    let calls = 0;
+    expect(await pollUntil(async () => ++calls >= 3, 1000)).toBe(true);
+    expect(calls).toBe(3);
+    const started = performance.now();
+    expect(await pollUntil(async () => false, 50)).toBe(false);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(49);
+  });
+
+  it('serves a lag probe for a read model that has no position to wait on', async () => {
+    const { store, projector } = await setup();
+    await projector.start();
+    const probe = createLagProbe({
+      store,
+      readModels: [
+        {
+          name: 'balances',
+          shows: (marker, timeoutMs) => pollUntil(async () => projector.status().checkpoint >= marker.position, timeoutMs),
+        },
+      ],
+    });
+    const [measured] = await probe.probe();
+    expect(measured?.reached).toBe(true);
+    expect(projector.status().checkpoint).toBe(await store.headPosition());
     await projector.stop();
   });
 });
