@@ -245,3 +245,11 @@ describe('pollUntil', () => {
     await projector.stop();
   });
 });
+
+describe('lag probe deadline', () => {
+  it('reports a read model whose check never answers as not reached, instead of hanging', async () => {
+    const store = createInMemoryEventStore();
+    const probe = createLagProbe({ store, timeoutMs: 30, readModels: [{ name: 'stuck', shows: () => new Promise(() => {}) }] });
+    expect(await probe.probe()).toEqual([{ name: 'stuck', seconds: 0.03, reached: false }]);
+  });
+});

@@ -60,10 +60,17 @@ export function createLagProbe(options: LagProbeOptions): LagProbe {
 
   async function measure(readModel: ProbedReadModel, marker: RecordedEvent, started: number): Promise<LagMeasurement> {
     let reached: boolean;
+    let timer: NodeJS.Timeout | undefined;
+    // Our own deadline as well: a `shows` that ignores its timeout must not hang the probe.
+    const deadline = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs + 50);
+    });
     try {
-      reached = (await readModel.shows(marker, timeoutMs)) !== false;
+      reached = (await Promise.race([readModel.shows(marker, timeoutMs), deadline])) !== false;
     } catch {
       reached = false;
+    } finally {
+      clearTimeout(timer);
     }
     const seconds = reached ? (performance.now() - started) / 1000 : timeoutMs / 1000;
     lagGauge.set(seconds, { read_model: readModel.name });

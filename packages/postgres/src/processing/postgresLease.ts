@@ -42,7 +42,14 @@ export function createPostgresLease(options: PostgresLeaseOptions): PostgresLeas
 
   async function connection(): Promise<pg.Client> {
     if (client) return client;
-    const fresh = new pg.Client({ connectionString: options.url, keepAlive: true, application_name: `tidemark-lease:${key}`.slice(0, 63) });
+    const fresh = new pg.Client({
+      connectionString: options.url,
+      keepAlive: true,
+      // A half-open connection must not hang renew(): the projector calls it before every batch.
+      connectionTimeoutMillis: 5000,
+      query_timeout: 5000,
+      application_name: `tidemark-lease:${key}`.slice(0, 63),
+    });
     // A dropped connection means the server has released (or will release) the lock.
     fresh.on('error', () => {
       if (client === fresh) drop();
