@@ -133,7 +133,9 @@ export function createSqliteLease(options: SqliteLeaseOptions): SqliteLease {
     },
     async acquire(): Promise<boolean> {
       try {
-        setHeld(held ? extend() : take());
+        // take() also re-takes our own row, expired or not: acquiring is allowed to start over
+        // (renew is the call that must not resurrect a lapsed lease mid-work).
+        setHeld(take());
       } catch (error) {
         // A busy database: the projector retries acquire every leaseRetryMs.
         setHeld(afterError(error));
