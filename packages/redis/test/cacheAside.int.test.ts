@@ -208,4 +208,55 @@ describe.skipIf(!available)('cache-aside read model on Redis', () => {
       await projector.stop();
     }
   });
+
+  it('never keeps a stale fill after an invalidation, with readers racing every write', async () => {
+    const store = createInMemoryEventStore();
+    const cache = createRedisCache<Account>({ redis, prefix: `${prefix}race-many:`, ttlSeconds: 3600 });
+    const keys = ['a', 'b', 'c'];
+    const truth = new Map<string, number>();
+    let invalidated = 0;
+    const loader = async (id: string) => {
+      const before = invalidated;
+      const { state, exists } = await store.aggregateStream(`account-${id}`, accounts);
+      // Hold the old state until the write and its invalidation have happened (or a few turns
+      // passed): the fill then lands after the invalidation — exactly where a stale fill is born.
+      for (let turn = 0; turn < 50 && invalidated === before; turn++) await new Promise((resolve) => setImmediate(resolve));
+      return exists ? state : undefined;
+    };
+    const writerSide = createCacheAside<Account>({ cache, load: loader });
+    let stop = false;
+    let round = 0;
+    // Readers with single-flight maps of their own, as separate processes would have.
+    const readerRounds = [0, 0, 0, 0, 0, 0];
+    const readers = readerRounds.map(async (_, r) => {
+      const own = createCacheAside<Account>({ cache, load: loader });
+      for (let i = 0; !stop; i++) {
+        if (readerRounds[r] === round) {
+          await new Promise((resolve) => setImmediate(resolve));
+          continue;
+        }
+        await own.get(keys[(i + r) % keys.length] as string);
+        readerRounds[r] = round; // done with this round once one read finished after the write
+      }
+    });
+    for (round = 1; round <= 120; round++) {
+      const key = keys[round % keys.length] as string;
+      // Empty the entry so that readers miss and start loading the old state, then write and
+      // invalidate under them while they hold it.
+      await cache.invalidate([key]);
+      for (let turn = 0; turn < 5; turn++) await new Promise((resolve) => setImmediate(resolve));
+      await handleCommand(store, accounts, `account-${key}`, { deposit: 1 });
+      truth.set(key, (truth.get(key) ?? 0) + 1);
+      await writerSide.invalidate([key]);
+      invalidated++;
+      // Every reader has finished a read started after the write: whatever it filled is settled.
+      await waitFor(async () => readerRounds.every((done) => done === round));
+      for (const k of keys) {
+        const found = await cache.lookup(k);
+        if (found.hit) expect({ key: k, round, balance: found.value.balance }).toEqual({ key: k, round, balance: truth.get(k) });
+      }
+    }
+    stop = true;
+    await Promise.all(readers);
+  });
 });
