@@ -27,6 +27,9 @@ export const targets: readonly Target[] = [
   { backend: 'postgres', case: 'append.single.32writers', against: 'emmett', minimum: 3 },
   { backend: 'postgres', case: 'append.batch100.1writer', against: 'raw', minimum: 0.8 },
   { backend: 'postgres', case: 'aggregate.stream1000', minimum: 250_000 },
+  // Issue 4: projector catch-up of a 1M-event log into a SQL read model (the --quick run is catchup.100k, unchecked).
+  { backend: 'sqlite', case: 'catchup.1000k', minimum: 100_000 },
+  { backend: 'postgres', case: 'catchup.1000k', minimum: 50_000 },
 ];
 
 /** "met", "MISSED by 12%" or "" for each target that applies to the line. */
