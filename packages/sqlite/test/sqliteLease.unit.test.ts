@@ -71,3 +71,10 @@ describe('SQLite projector lease (lease row with expiry and heartbeat)', () => {
     expect(await a.renew()).toBe(true);
   });
 });
+
+describe('SQLite lease options', () => {
+  it('refuses a private in-memory database, which no other process could share', () => {
+    expect(() => createSqliteLease({ file: ':memory:', name: 'balances' })).toThrow(/shared|share/);
+    expect(() => createSqliteLease({ file: 'x.db', name: 'balances', ttlMs: 100, heartbeatMs: 100 })).toThrow(/heartbeatMs/);
+  });
+});

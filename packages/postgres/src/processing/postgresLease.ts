@@ -17,6 +17,8 @@ export interface PostgresLease extends Lease {
 
 // First key of the two-int advisory lock: marks the lock as a tidemark projector lease, so it
 // cannot collide with advisory locks an application takes on single bigint keys.
+// The second key is hashtext('schema.name'): 32 bits, so two names could share a lock (one
+// projector would then wait for the other). With tens of projections the odds are ~1e-7.
 const leaseLockClass = 0x7d3a_1e05;
 
 /**

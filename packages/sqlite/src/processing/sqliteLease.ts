@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { type Clock, type Lease, systemClock, ValidationError } from '@tidemark/core';
 import type Database from 'better-sqlite3';
-import { openSqliteDatabase } from '../eventStore/openSqliteDatabase.js';
+import { isMemoryDatabase, openSqliteDatabase } from '../eventStore/openSqliteDatabase.js';
 
 export interface SqliteLeaseOptions {
   /** The database file the projectors share (the store's file). */
@@ -32,6 +32,8 @@ export interface SqliteLease extends Lease {
  */
 export function createSqliteLease(options: SqliteLeaseOptions): SqliteLease {
   if (!options.name) throw new ValidationError('name is required', { field: 'name' });
+  // A private in-memory database is a different database on every connection: no lease at all.
+  if (isMemoryDatabase(options.file)) throw new ValidationError('a lease needs a database file that processes share', { field: 'file' });
   const ttlMs = options.ttlMs ?? 5000;
   const heartbeatMs = options.heartbeatMs ?? Math.max(1, Math.floor(ttlMs / 3));
   if (!(heartbeatMs < ttlMs)) throw new ValidationError('heartbeatMs must be shorter than ttlMs', { field: 'heartbeatMs' });
