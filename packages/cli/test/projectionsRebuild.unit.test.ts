@@ -50,6 +50,15 @@ describe('tidemark projections rebuild', () => {
     expect(out.text()).toMatch(/replaying 13% 40 events/);
     expect(out.text()).toMatch(/Rebuilt sums: 300 events up to position 300/);
 
+    // Again with batches that end exactly at the head (300 = 3 × 100): the replay must still finish.
+    expect(
+      await runCli(['projections', 'rebuild', 'sums', '--module', fixture, '--sqlite', file, '--batch-size', '100'], {
+        stdout: capture().stream,
+        stderr: err.stream,
+        interactive: false,
+      }),
+    ).toBe(0);
+
     const reopened = createSqliteEventStore({ file });
     try {
       const rows = await reopened.transaction((tx) => tx.sql.query('SELECT stream_id, total FROM sums ORDER BY stream_id'));

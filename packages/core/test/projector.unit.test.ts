@@ -48,6 +48,22 @@ describe('subscribe', () => {
     expect(batchSizes.slice(0, 3)).toEqual([10, 10, 5]);
   });
 
+  it('says it caught up even when the log ends exactly on a full batch', async () => {
+    const store = createInMemoryEventStore();
+    await fill(store, 20);
+    const controller = new AbortController();
+    const seen: Array<[number, boolean]> = [];
+    for await (const batch of subscribe(store, { batchSize: 10, signal: controller.signal })) {
+      seen.push([batch.events.length, batch.caughtUp]);
+      if (batch.caughtUp) controller.abort();
+    }
+    expect(seen).toEqual([
+      [10, false],
+      [10, false],
+      [0, true],
+    ]);
+  });
+
   it('moves the checkpoint past trailing events the filter skips', async () => {
     const store = createInMemoryEventStore();
     await store.appendToStream('acc-1', [{ type: 'wanted', data: {} }]);

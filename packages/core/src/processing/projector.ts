@@ -147,6 +147,8 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
   async function processBatch(batch: SubscriptionBatch, signal: AbortSignal): Promise<void> {
     const started = performance.now();
     const handled = batch.events.filter((event) => projectionHandles(projection, event));
+    // An empty "caught up" batch moves nothing: no transaction for it.
+    if (handled.length === 0 && batch.checkpoint === position) return;
     try {
       await commit(handled, batch.checkpoint);
       advance(batch.checkpoint, handled, 0, started, batch.headPosition);

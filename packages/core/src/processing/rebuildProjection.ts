@@ -106,8 +106,8 @@ export async function rebuildProjection<Tx extends StoreTransaction & SqlTransac
         eventsProcessed += handled.length;
         position = batch.checkpoint;
         report('replaying');
-        // Stop at the first moment the replay reaches the head: the live projector takes it from there.
-        if (batch.caughtUp && position >= targetPosition) break;
+        // Stop once the replay has passed the head it started from: the live projector takes it from there.
+        if (position >= targetPosition) break;
       }
     } finally {
       options.signal?.removeEventListener('abort', stopWith);

@@ -58,6 +58,7 @@ export async function* subscribe<Tx extends StoreTransaction>(
   // Listen for the whole life of the iteration, so that an append landing between a read and
   // the sleep is not missed: the flag is set and the next sleep returns at once.
   let appended = false;
+  let reportedCaughtUp = false;
   let wake: (() => void) | undefined;
   const unsubscribe = store.onAppended(() => {
     appended = true;
@@ -77,8 +78,11 @@ export async function* subscribe<Tx extends StoreTransaction>(
       const full = events.length === batchSize;
       const last = events.length > 0 ? (events[events.length - 1] as RecordedEvent).position : position;
       const checkpoint = full ? last : Math.max(last, head, position);
-      if (events.length > 0 || checkpoint > position) {
+      // Yield when there is news — or once, empty, to say the end was reached when the last batch
+      // happened to end exactly there (full), so that readers waiting for `caughtUp` hear it.
+      if (events.length > 0 || checkpoint > position || (!full && !reportedCaughtUp)) {
         position = checkpoint;
+        reportedCaughtUp = !full;
         yield { events, checkpoint, headPosition: Math.max(head, last), caughtUp: !full };
         if (full) continue;
       }
