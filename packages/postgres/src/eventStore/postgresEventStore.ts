@@ -16,9 +16,10 @@ import { migrate } from '../schema/migrate.js';
 import { assertValidSchemaName, notifyChannel, quoteIdentifier } from '../schema/schemaName.js';
 import { type AppendSettings, appendEvents } from './appendEvents.js';
 import { createCommitNotifier } from './commitNotifier.js';
-import { eventTypes, packedEventWithStream, toRecordedEvent } from './eventRows.js';
+import { eventTypes, toRecordedEvent } from './eventRows.js';
 import { createNotificationListener } from './notificationListener.js';
 import { createPostgresTransaction, type PostgresTransaction } from './postgresTransaction.js';
+import { readAllStatement } from './readAllStatement.js';
 import { readableHorizonSql } from './readableHorizon.js';
 import { createStreamReads } from './streamReads.js';
 
@@ -204,28 +205,25 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     assertOpen();
     const range = resolveAllRange(readOptions);
     if (ownCommitted > range.after) await awaitOwnWrites();
-    const values: unknown[] = [];
-    const filters: string[] = [];
-    let name = `${settings.statementName}:readAll`;
-    if (range.types) {
-      values.push(range.types);
-      filters.push(`AND type = ANY ($${values.length + 2}::text[])`);
-      name += ':types';
-    }
-    if (range.categories) {
-      values.push(range.categories);
-      filters.push(`AND category = ANY ($${values.length + 2}::text[])`);
-      name += ':categories';
-    }
-    const text = `SELECT ${packedEventWithStream} FROM ${quotedSchema}.events
-      WHERE position > $1 AND position < ${readableHorizonSql} ${filters.join(' ')}
-      ORDER BY position LIMIT $2`;
+    // An empty filter list matches nothing, as in the other stores.
+    if (range.types?.length === 0 || range.categories?.length === 0) return;
+    // Deduplicated: each value is its own index range scan, and a repeated one would deliver its events twice.
+    const statement = readAllStatement(quotedSchema, settings.statementName, {
+      types: range.types && [...new Set(range.types)],
+      categories: range.categories && [...new Set(range.categories)],
+    });
     let after = range.after;
     let remaining = range.limit;
     while (remaining > 0) {
       assertOpen();
       const batch = Math.min(range.batchSize, remaining);
-      const result = await pool.query({ name, text, values: [after, batch, ...values], rowMode: 'array', types: eventTypes });
+      const result = await pool.query({
+        name: statement.name,
+        text: statement.text,
+        values: statement.values(after, batch),
+        rowMode: 'array',
+        types: eventTypes,
+      });
       for (const row of result.rows) {
         const event = toRecordedEvent(row);
         after = event.position;
