@@ -33,6 +33,7 @@ export * from './processing/projection.js';
 export * from './processing/projector.js';
 export * from './processing/rebuildProjection.js';
 export * from './processing/retryPolicy.js';
+export * from './processing/setupLock.js';
 export * from './processing/sqlCheckpointStore.js';
 export * from './processing/subscription.js';
 export * from './processing/swapTables.js';

@@ -1,5 +1,6 @@
 import type { EventStore, StoreTransaction } from '../eventStore/eventStore.js';
 import { liveTables, type Projection, projectionHandles } from './projection.js';
+import { lockForSetup } from './setupLock.js';
 
 /**
  * Runs `projection` inside every append's transaction: the read model is never behind for
@@ -11,7 +12,12 @@ export async function registerInlineProjection<Tx extends StoreTransaction>(
   projection: Projection<Tx>,
 ): Promise<void> {
   const setup = projection.setup;
-  if (setup) await store.transaction((tx) => setup.call(projection, tx, liveTables));
+  if (setup) {
+    await store.transaction(async (tx) => {
+      await lockForSetup(tx);
+      await setup.call(projection, tx, liveTables);
+    });
+  }
   store.addAppendHook(async (events, tx) => {
     const handled = events.filter((event) => projectionHandles(projection, event));
     if (handled.length > 0) await projection.apply(handled, tx, liveTables);

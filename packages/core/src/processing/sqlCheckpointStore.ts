@@ -3,6 +3,7 @@ import type { RecordedEvent } from '../domain/event.js';
 import type { StoreTransaction } from '../eventStore/eventStore.js';
 import type { SqlExecutor, SqlTransaction } from '../eventStore/sqlExecutor.js';
 import { CheckpointConflictError, type CheckpointRecord, type CheckpointStore, type DeadLetter } from './checkpointStore.js';
+import { lockForSetup } from './setupLock.js';
 
 export interface SqlCheckpointStoreOptions {
   /** Default `tidemark_checkpoints`. */
@@ -48,10 +49,9 @@ export function createSqlCheckpointStore<Tx extends StoreTransaction & SqlTransa
 
   return {
     async setup(tx) {
-      // Concurrent CREATE TABLE IF NOT EXISTS races on PostgreSQL's catalog (a unique violation);
-      // a transaction-scoped advisory lock serialises set-ups. Projectors and rebuilds set up
-      // their read-model tables after this, in the same transaction, so those are covered too.
-      if (tx.sql.dialect === 'postgres') await tx.sql.query(`SELECT pg_advisory_xact_lock(hashtext('tidemark:setup'))`);
+      // Projectors and rebuilds set up their read-model tables after this, in the same
+      // transaction, so the lock covers those too.
+      await lockForSetup(tx);
       await tx.sql.execute(`CREATE TABLE IF NOT EXISTS ${table} (
         name TEXT PRIMARY KEY,
         position BIGINT NOT NULL,
