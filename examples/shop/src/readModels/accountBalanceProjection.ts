@@ -14,6 +14,15 @@ export interface AccountBalanceRow {
   lastPosition: number;
 }
 
+/** One account's changes within a batch, applied as one statement. */
+interface PendingAccount {
+  opened?: { owner: string; initialDeposit: number };
+  delta: number;
+  closed: boolean;
+  version: number;
+  position: number;
+}
+
 /**
  * The account balance view of seed 003 ("balance = CREATED + DEPOSIT − WITHDRAWAL"): one row
  * per account, moved by relative updates, so an event applied twice would show as a wrong
@@ -36,37 +45,51 @@ export const accountBalanceProjection: Projection<SqlTx> = {
   },
   async apply(events, tx, tables) {
     const balances = tables.name('shop_account_balances');
+    // Fold the batch per account first, then one statement per account: on PostgreSQL every
+    // statement is a round trip, and a batch of deposits to one account needs only one.
+    const pending = new Map<string, PendingAccount>();
     for (const raw of events) {
       // The union discriminates on a DomainEvent, not on RecordedEvent's separate type and data fields.
       const event = { type: raw.type, data: raw.data } as BankAccountEvent;
       const accountId = raw.streamId.slice('account-'.length);
-      const move = (delta: number) =>
-        tx.sql.execute(`UPDATE ${balances} SET balance = balance + $2, version = $3, last_position = $4 WHERE account_id = $1`, [
-          accountId,
-          delta,
-          raw.version,
-          raw.position,
-        ]);
+      const account = pending.get(accountId) ?? { delta: 0, closed: false, version: 0, position: 0 };
+      pending.set(accountId, account);
+      account.version = raw.version;
+      account.position = raw.position;
       switch (event.type) {
         case 'bank.account.opened':
-          await tx.sql.execute(
-            `INSERT INTO ${balances} (account_id, owner, balance, status, version, last_position) VALUES ($1, $2, $3, 'open', $4, $5)`,
-            [accountId, event.data.owner, event.data.initialDeposit, raw.version, raw.position],
-          );
+          account.opened = { owner: event.data.owner, initialDeposit: event.data.initialDeposit };
           break;
         case 'bank.account.funds_deposited':
-          await move(event.data.amount);
+          account.delta += event.data.amount;
           break;
         case 'bank.account.funds_withdrawn':
-          await move(-event.data.amount);
+          account.delta -= event.data.amount;
           break;
         case 'bank.account.closed':
-          await tx.sql.execute(`UPDATE ${balances} SET status = 'closed', version = $2, last_position = $3 WHERE account_id = $1`, [
-            accountId,
-            raw.version,
-            raw.position,
-          ]);
+          account.closed = true;
           break;
+      }
+    }
+    for (const [accountId, account] of pending) {
+      const status = account.closed ? 'closed' : null;
+      if (account.opened) {
+        await tx.sql.execute(
+          `INSERT INTO ${balances} (account_id, owner, balance, status, version, last_position) VALUES ($1, $2, $3, $4, $5, $6)`,
+          [
+            accountId,
+            account.opened.owner,
+            account.opened.initialDeposit + account.delta,
+            status ?? 'open',
+            account.version,
+            account.position,
+          ],
+        );
+      } else {
+        await tx.sql.execute(
+          `UPDATE ${balances} SET balance = balance + $2, status = COALESCE($3, status), version = $4, last_position = $5 WHERE account_id = $1`,
+          [accountId, account.delta, status, account.version, account.position],
+        );
       }
     }
   },

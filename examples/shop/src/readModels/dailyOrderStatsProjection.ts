@@ -32,17 +32,27 @@ export const dailyOrderStatsProjection: Projection<SqlTx> = {
   },
   async apply(events, tx, tables) {
     const stats = tables.name('shop_daily_order_stats');
+    // Sum the batch per day first, then one upsert per day (one round trip, not one per order).
+    const days = new Map<string, { orders: number; value: number; cancelled: number }>();
     for (const event of events) {
       const day = event.recordedAt.toISOString().slice(0, 10);
-      const placed = event.type === 'sales.order.placed';
-      const value = placed ? (event as unknown as RecordedEvent<OrderPlaced>).data.total : 0;
+      const totals = days.get(day) ?? { orders: 0, value: 0, cancelled: 0 };
+      days.set(day, totals);
+      if (event.type === 'sales.order.placed') {
+        totals.orders++;
+        totals.value += (event as unknown as RecordedEvent<OrderPlaced>).data.total;
+      } else if (event.type === 'sales.order.cancelled') {
+        totals.cancelled++;
+      }
+    }
+    for (const [day, totals] of days) {
       await tx.sql.execute(
         `INSERT INTO ${stats} (day, order_count, total_value, cancelled_count) VALUES ($1, $2, $3, $4)
          ON CONFLICT (day) DO UPDATE SET
            order_count = ${stats}.order_count + excluded.order_count,
            total_value = ${stats}.total_value + excluded.total_value,
            cancelled_count = ${stats}.cancelled_count + excluded.cancelled_count`,
-        [day, placed ? 1 : 0, value, placed ? 0 : 1],
+        [day, totals.orders, totals.value, totals.cancelled],
       );
     }
   },
