@@ -1,6 +1,7 @@
 import { assertValidStreamId, checkAggregateOptions, foldEvents, resolveStreamRange, type StreamOperations } from '@tidemark/core';
 import type pg from 'pg';
 import { eventTypes, packedStreamEvent, toRecordedEvent } from './eventRows.js';
+import { foldColumns, foldTypes, toFoldedEvent } from './foldRows.js';
 
 export type StreamReads = Omit<StreamOperations, 'appendToStream'>;
 
@@ -16,10 +17,10 @@ export function createStreamReads(runner: () => pg.Pool | pg.ClientBase, quotedS
   const readBackwards = `SELECT ${packedStreamEvent} FROM ${events}
      WHERE stream_id = $1 AND version BETWEEN $2 AND $3 ORDER BY version DESC LIMIT $4`;
   const exists = `SELECT EXISTS (SELECT 1 FROM ${events} WHERE stream_id = $1) AS exists`;
-  const aggregate = `SELECT ${packedStreamEvent} FROM ${events} WHERE stream_id = $1 AND version <= $2 ORDER BY version`;
+  const aggregate = `SELECT ${foldColumns} FROM ${events} WHERE stream_id = $1 AND version <= $2 ORDER BY version`;
   // foldEvents stops at the first event recorded after asOf (a clock may step back), so the SQL
   // cuts at that event's version rather than filtering on recorded_at row by row.
-  const aggregateAsOf = `SELECT ${packedStreamEvent} FROM ${events}
+  const aggregateAsOf = `SELECT ${foldColumns} FROM ${events}
      WHERE stream_id = $1 AND version <= $2
        AND version < coalesce((SELECT version FROM ${events} WHERE stream_id = $1 AND recorded_at > $3 ORDER BY version LIMIT 1), $2 + 1)
      ORDER BY version`;
@@ -55,12 +56,12 @@ export function createStreamReads(runner: () => pg.Pool | pg.ClientBase, quotedS
               text: aggregateAsOf,
               values: [streamId, upTo, asOf],
               rowMode: 'array',
-              types: eventTypes,
+              types: foldTypes,
             }
-          : { name: `${statementPrefix}:aggregate`, text: aggregate, values: [streamId, upTo], rowMode: 'array', types: eventTypes },
+          : { name: `${statementPrefix}:aggregate`, text: aggregate, values: [streamId, upTo], rowMode: 'array', types: foldTypes },
       );
       return foldEvents(
-        result.rows.map((row) => toRecordedEvent(row, streamId)),
+        result.rows.map((row) => toFoldedEvent(row, streamId)),
         evolver,
         options,
       );
