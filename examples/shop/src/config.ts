@@ -6,6 +6,10 @@ export interface ShopConfig {
   host: string;
   dataDir: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** PostgreSQL instead of the SQLite file: events, checkpoints and read models. */
+  database?: { url: string; schema: string };
+  /** Redis cache-aside in front of the account balances. */
+  redisUrl?: string;
 }
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -31,6 +35,19 @@ const envSchema = z.object({
       .default('127.0.0.1'),
   ),
   DATA_DIR: z.preprocess(unsetIfEmpty, z.string().default('./data')),
+  DATABASE_URL: z.preprocess(
+    unsetIfEmpty,
+    z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' }).optional(),
+  ),
+  // The store's schema is also the search_path of the read-model and checkpoint tables.
+  DATABASE_SCHEMA: z.preprocess(
+    unsetIfEmpty,
+    z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a PostgreSQL schema name: lower-case letters, digits and _, at most 63')
+      .default('shop'),
+  ),
+  REDIS_URL: z.preprocess(unsetIfEmpty, z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional()),
   LOG_LEVEL: z.preprocess(
     (value) => (typeof value === 'string' ? unsetIfEmpty(value.toLowerCase()) : value),
     z.enum(logLevels, { error: `must be one of ${logLevels.join(', ')}` }).default('info'),
@@ -48,18 +65,36 @@ export class ConfigError extends Error {
   }
 }
 
+/** The message goes to logs and terminals: a URL's password must not go with it. */
+const withoutPassword = (value: string) => value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^@/]*@/i, '$1:***@');
+
 /** Reads the shop's settings from the environment; throws ConfigError on the first wrong value. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): ShopConfig {
-  const parsed = envSchema.safeParse({ PORT: env.PORT, HOST: env.HOST, DATA_DIR: env.DATA_DIR, LOG_LEVEL: env.LOG_LEVEL });
+  const parsed = envSchema.safeParse({
+    PORT: env.PORT,
+    HOST: env.HOST,
+    DATA_DIR: env.DATA_DIR,
+    DATABASE_URL: env.DATABASE_URL,
+    DATABASE_SCHEMA: env.DATABASE_SCHEMA,
+    REDIS_URL: env.REDIS_URL,
+    LOG_LEVEL: env.LOG_LEVEL,
+  });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const setting = String(issue?.path[0] ?? 'configuration');
     const given = env[setting];
     throw new ConfigError(
       setting,
-      `Invalid ${setting}${given === undefined ? '' : ` ${JSON.stringify(given)}`}: ${issue?.message ?? 'invalid value'}`,
+      `Invalid ${setting}${given === undefined ? '' : ` ${JSON.stringify(withoutPassword(given))}`}: ${issue?.message ?? 'invalid value'}`,
     );
   }
-  const { PORT, HOST, DATA_DIR, LOG_LEVEL } = parsed.data;
-  return { port: PORT, host: HOST, dataDir: DATA_DIR, logLevel: LOG_LEVEL };
+  const { PORT, HOST, DATA_DIR, DATABASE_URL, DATABASE_SCHEMA, REDIS_URL, LOG_LEVEL } = parsed.data;
+  return {
+    port: PORT,
+    host: HOST,
+    dataDir: DATA_DIR,
+    logLevel: LOG_LEVEL,
+    ...(DATABASE_URL && { database: { url: DATABASE_URL, schema: DATABASE_SCHEMA } }),
+    ...(REDIS_URL && { redisUrl: REDIS_URL }),
+  };
 }

@@ -48,6 +48,39 @@ describe('shop configuration', () => {
     expect(error.message).not.toContain('\n');
   });
 
+  it('switches to PostgreSQL and Redis only when their URLs are given', () => {
+    expect(loadConfig({ DATABASE_URL: '', REDIS_URL: '', DATABASE_SCHEMA: '' })).toEqual(loadConfig({}));
+    expect(loadConfig({ DATABASE_URL: 'postgres://shop@db:5432/shop', REDIS_URL: 'redis://cache:6379' })).toMatchObject({
+      database: { url: 'postgres://shop@db:5432/shop', schema: 'shop' },
+      redisUrl: 'redis://cache:6379',
+    });
+    expect(loadConfig({ DATABASE_URL: 'postgresql://db/shop', DATABASE_SCHEMA: 'shop_eu_1' }).database).toEqual({
+      url: 'postgresql://db/shop',
+      schema: 'shop_eu_1',
+    });
+    // A schema without a database is not an error: it only matters once DATABASE_URL is set.
+    expect(loadConfig({ DATABASE_SCHEMA: 'other' }).database).toBeUndefined();
+  });
+
+  it.each([
+    ['DATABASE_URL', 'mysql://db/shop'],
+    ['DATABASE_URL', 'not a url'],
+    ['DATABASE_SCHEMA', 'Shop-EU'],
+    ['DATABASE_SCHEMA', 'x'.repeat(64)],
+    ['REDIS_URL', 'http://cache:6379'],
+  ])('rejects %s=%j with one line naming the setting', (setting, value) => {
+    const error = configErrorOf({ [setting]: value });
+    expect(error.setting).toBe(setting);
+    expect(error.message).toContain(`Invalid ${setting} ${JSON.stringify(value)}`);
+    expect(error.message).not.toContain('\n');
+  });
+
+  it('does not repeat a password from a wrong URL', () => {
+    const error = configErrorOf({ DATABASE_URL: 'mysql://shop:s3cret@db/shop' });
+    expect(error.message).toContain('"mysql://shop:***@db/shop"');
+    expect(error.message).not.toContain('s3cret');
+  });
+
   it('names the first wrong setting when several are wrong', () => {
     expect(configErrorOf({ PORT: 'x', LOG_LEVEL: 'loud' }).setting).toBe('PORT');
   });
