@@ -1,8 +1,7 @@
 import { fileURLToPath } from 'node:url';
-import { serviceAvailable, serviceUrls } from '@tidemark/testing';
+import { type StateReportingChild, serviceAvailable, serviceUrls, spawnStateReportingChild } from '@tidemark/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPostgresEventStore } from '../src/index.js';
-import { type ProjectorChild, spawnProjectorChild } from './fixtures/spawnProjectorChild.js';
 import { dropSchemas, randomSchemaName, waitFor } from './testSchemas.js';
 
 const available = await serviceAvailable('postgres');
@@ -10,7 +9,7 @@ const fixture = fileURLToPath(new URL('./fixtures/projectorFailoverChild.ts', im
 
 describe.skipIf(!available)('PostgreSQL projector failover across processes', () => {
   const schema = randomSchemaName();
-  const children: ProjectorChild[] = [];
+  const children: StateReportingChild[] = [];
   afterAll(async () => {
     for (const child of children) child.process.kill('SIGKILL');
     await dropSchemas([schema]);
@@ -39,10 +38,10 @@ describe.skipIf(!available)('PostgreSQL projector failover across processes', ()
     };
     await append(200);
 
-    const active = spawnProjectorChild(fixture, env);
+    const active = spawnStateReportingChild(fixture, env);
     children.push(active);
     await active.waitForState('running');
-    const standby = spawnProjectorChild(fixture, env);
+    const standby = spawnStateReportingChild(fixture, env);
     children.push(standby);
     await standby.waitForState('standby');
 

@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type StateReportingChild, spawnStateReportingChild } from '@tidemark/testing';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSqliteEventStore } from '../src/index.js';
-import { type ProjectorChild, spawnProjectorChild } from './fixtures/spawnProjectorChild.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/projectorFailoverChild.ts', import.meta.url));
 
@@ -20,7 +20,7 @@ async function waitFor(condition: () => Promise<boolean>, timeoutMs: number, wha
 
 describe('SQLite projector failover across processes', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tidemark-failover-'));
-  const children: ProjectorChild[] = [];
+  const children: StateReportingChild[] = [];
   afterAll(() => {
     for (const child of children) child.process.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
@@ -51,10 +51,10 @@ describe('SQLite projector failover across processes', () => {
       }
     };
 
-    const active = spawnProjectorChild(fixture, env);
+    const active = spawnStateReportingChild(fixture, env);
     children.push(active);
     await active.waitForState('running');
-    const standby = spawnProjectorChild(fixture, env);
+    const standby = spawnStateReportingChild(fixture, env);
     children.push(standby);
     await standby.waitForState('standby');
 
