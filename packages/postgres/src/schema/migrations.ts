@@ -69,10 +69,24 @@ CREATE INDEX events_type_position ON ${s}.events (type, position);
 CREATE INDEX events_category_position ON ${s}.events (category, position);
 `,
     },
-    {
-      version: 2,
-      name: 'append_to_stream',
-      sql: `
+    { version: 2, name: 'append_to_stream', sql: appendToStreamSql(schema, false) },
+    { version: 3, name: 'append_to_stream single-event insert', sql: appendToStreamSql(schema, true) },
+  ];
+}
+
+/**
+ * The append_to_stream function. Version 2 inserted every batch through unnest(...) WITH
+ * ORDINALITY; version 3 (singleEventInsert) inserts a one-event append — the common case of a
+ * command handler — with a plain VALUES row of the arrays' first elements: no function scan over
+ * five arrays, no projection of its rows. Measured with 32 concurrent writers, each appending one
+ * event to a new stream, both bodies side by side with raw autocommit INSERTs in the same run
+ * (six runs on a loaded 2-core machine): the VALUES body was ahead in five, by 0.08 of raw at the
+ * median (e.g. 0.84 against 0.76, 0.93 against 0.75), behind in one (0.59 against 0.65).
+ * Same checks, same lock, same row.
+ */
+function appendToStreamSql(schema: string, singleEventInsert: boolean): string {
+  const s = quoteIdentifier(schema);
+  return `
 -- One round trip per append. Checks and writes under the stream's lock, so optimistic
 -- concurrency is decided by the database, never by a client's read-then-write.
 -- Expected version: n >= 0 exact, -1 any, -2 no_stream, -3 stream_exists.
@@ -164,20 +178,29 @@ BEGIN
 
   PERFORM set_config('tidemark.seq', (seq + n)::text, true);
 
-  INSERT INTO ${s}.events (position, id, stream_id, version, type, schema_version, data, metadata, recorded_at)
+  ${singleEventInsert ? singleEventInsertSql(s) : ''}INSERT INTO ${s}.events (position, id, stream_id, version, type, schema_version, data, metadata, recorded_at)
   SELECT first_position + t.ord - 1, t.id, p_stream_id, current_version + t.ord, t.type, t.schema_version,
          t.data::json, t.metadata::json, p_recorded_at
     FROM unnest(p_ids, p_types, p_schema_versions, p_data, p_metadata)
          WITH ORDINALITY AS t(id, type, schema_version, data, metadata, ord);
+  ${singleEventInsert ? 'END IF;' : ''}
 
   -- No pg_notify here: see commitNotifier.ts (a NOTIFY in the transaction serialises commits).
   status := ${appendStatus.written};
   version := current_version + n;
 END
 $fn$;
-`,
-    },
-  ];
+`;
+}
+
+/** One event: a VALUES row, cheaper to execute than the unnest of the general case (see above). */
+function singleEventInsertSql(s: string): string {
+  return `IF n = 1 THEN
+    INSERT INTO ${s}.events (position, id, stream_id, version, type, schema_version, data, metadata, recorded_at)
+    VALUES (first_position, p_ids[1], p_stream_id, current_version + 1, p_types[1], p_schema_versions[1],
+            p_data[1]::json, p_metadata[1]::json, p_recorded_at);
+  ELSE
+  `;
 }
 
 /** The migrations as one script, for a raw-`pg` baseline or a DBA: schema, tables, function. */
