@@ -1,9 +1,6 @@
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { createSqliteEventStore } from '@tidemark/sqlite';
 import { pino } from 'pino';
 import { ConfigError, loadConfig } from './config.js';
-import { buildShopApp } from './http/buildShopApp.js';
+import { createShop, type Shop, ShopStartError } from './createShop.js';
 
 const oneLine = (error: unknown): string => (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ');
 
@@ -15,7 +12,8 @@ function failStart(message: string): never {
 
 /**
  * The shop server: configuration from the environment (DESIGN.md §8), events in
- * `${DATA_DIR}/shop.db`. Nothing is seeded: a fresh data directory is an empty shop.
+ * `${DATA_DIR}/shop.db` (or PostgreSQL with DATABASE_URL), the read models projected in the
+ * background. Nothing is seeded: a fresh data directory is an empty shop.
  */
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
@@ -27,16 +25,13 @@ async function main(): Promise<void> {
   }
 
   const logger = pino({ level: config.logLevel, base: { service: 'shop' } });
-  const dataDir = resolve(config.dataDir);
-  const file = join(dataDir, 'shop.db');
-  let store: ReturnType<typeof createSqliteEventStore>;
+  let shop: Shop;
   try {
-    mkdirSync(dataDir, { recursive: true });
-    store = createSqliteEventStore({ file });
+    shop = await createShop({ config, logger });
   } catch (error) {
-    failStart(`Invalid DATA_DIR ${JSON.stringify(config.dataDir)}: cannot open ${file}: ${oneLine(error)}`);
+    if (!(error instanceof ShopStartError)) throw error;
+    failStart(error.message);
   }
-  const app = buildShopApp({ store, logger });
 
   let closing = false;
   const shutdown = async (signal: NodeJS.Signals) => {
@@ -46,8 +41,7 @@ async function main(): Promise<void> {
     closing = true;
     logger.info({ signal }, 'shutting down');
     try {
-      await app.close(); // stop accepting, let in-flight requests finish…
-      await store.close(); // …and only then close the database they write to.
+      await shop.close(); // requests, then projectors, then cache and store, in that order
       logger.info('stopped');
       logger.flush();
       process.exitCode = 0;
@@ -59,16 +53,21 @@ async function main(): Promise<void> {
   process.once('SIGINT', (signal) => void shutdown(signal));
   process.once('SIGTERM', (signal) => void shutdown(signal));
 
+  // Projectors first: a query arriving as soon as we listen can already wait on them.
+  await shop.start();
   try {
-    await app.listen({ port: config.port, host: config.host });
+    await shop.app.listen({ port: config.port, host: config.host });
   } catch (error) {
-    await store.close();
+    await shop.close();
     failStart(`Cannot listen on HOST ${JSON.stringify(config.host)} PORT ${config.port}: ${oneLine(error)}`);
   }
-  const address = app.server.address();
+  const address = shop.app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  logger.info({ url: `http://${host}:${port}`, dataFile: file }, `shop listening on http://${host}:${port}`);
+  logger.info(
+    { url: `http://${host}:${port}`, store: shop.location, cache: config.redisUrl ? 'redis' : 'none' },
+    `shop listening on http://${host}:${port}`,
+  );
 }
 
 await main();

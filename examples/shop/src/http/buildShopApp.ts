@@ -1,10 +1,12 @@
 import type { EventStore } from '@tidemark/core';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { type MetricsRouteOptions, registerMetricsRoute } from '../monitoring/metricsRoute.js';
 import { createShopBuses } from '../shopMessages.js';
 import { bankAccountRoutes } from './bankAccountRoutes.js';
 import { toHttpError } from './httpError.js';
 import { inventoryRoutes } from './inventoryRoutes.js';
 import { orderRoutes } from './orderRoutes.js';
+import { type ReadModelRoutesOptions, readModelRoutes } from './readModelRoutes.js';
 
 export interface ShopAppOptions {
   /** The caller owns the store: closing the app does not close it (main.ts closes both, in order). */
@@ -13,6 +15,10 @@ export interface ShopAppOptions {
   logger?: FastifyBaseLogger;
   /** Largest request body in bytes; larger ones get 413 before they are parsed. Default 1 MiB. */
   bodyLimit?: number;
+  /** The query side (read models, /projections); without it only the event-sourced reads are served. */
+  readSide?: ReadModelRoutesOptions;
+  /** GET /metrics. */
+  metrics?: MetricsRouteOptions;
 }
 
 /** The shop's HTTP API over any EventStore, built only on tidemark's public API. */
@@ -46,5 +52,7 @@ export function buildShopApp(options: ShopAppOptions): FastifyInstance {
   bankAccountRoutes(app, buses);
   orderRoutes(app, buses);
   inventoryRoutes(app, buses);
+  if (options.readSide) readModelRoutes(app, options.readSide);
+  if (options.metrics) registerMetricsRoute(app, options.metrics);
   return app;
 }

@@ -5,6 +5,7 @@ import {
   createProjector,
   type EventStore,
   type FallbackReadRepository,
+  type Projection,
   type Projector,
   type SqlTransaction,
   type StoreTransaction,
@@ -36,6 +37,24 @@ export interface AccountView {
   version: number;
 }
 
+/**
+ * An account view with the balance projector's checkpoint at the time it was read: every event
+ * at or below `checkpoint` is in it. A cached copy older than a caller's own write is not
+ * served to that caller, whether or not its invalidation has landed yet.
+ */
+export interface StampedAccountView {
+  view: AccountView;
+  checkpoint: number;
+}
+
+/** A cache in front of the account view (Redis cache-aside in the shop, see redisAccountCache.ts). */
+export interface AccountViewCache {
+  /** The cached read: from the cache, or from `load` (the read model) on a miss. */
+  get(accountId: string): Promise<StampedAccountView | undefined>;
+  /** The balance projection as the projector should run it: dropping the entries each batch changed once it commits. */
+  projection(projection: Projection<SqlTx>): Projection<SqlTx>;
+}
+
 export interface ShopReadModelsOptions {
   store: EventStore<SqlTx>;
   checkpoints: CheckpointStore<SqlTx>;
@@ -43,6 +62,8 @@ export interface ShopReadModelsOptions {
   readYourWritesTimeoutMs?: number;
   /** Per committed batch of any projector: for metrics. */
   onBatch?: (info: BatchInfo) => void;
+  /** Puts a cache in front of account reads; given the read-model loader the cache fills from. */
+  accountCache?: (load: (accountId: string) => Promise<StampedAccountView | undefined>) => AccountViewCache;
 }
 
 export interface ShopReadModels {
@@ -66,14 +87,40 @@ export interface ShopReadModels {
  */
 export function createShopReadModels(options: ShopReadModelsOptions): ShopReadModels {
   const { store, checkpoints } = options;
-  const make = (projection: typeof orderListProjection) =>
+  const make = (projection: Projection<SqlTx>) =>
     createProjector({ store, projection, checkpoints, ...(options.onBatch && { onBatch: options.onBatch }) });
+  const read = <T>(work: (tx: SqlTx) => Promise<T>) => store.transaction(work);
+  const loadAccount = async (accountId: string): Promise<StampedAccountView | undefined> => {
+    // The checkpoint is taken before the row is read, and only moves after a batch commits: the
+    // row holds at least every event up to it.
+    const checkpoint = balances.status().checkpoint;
+    const row = await read((tx) => findAccountBalance(tx.sql, accountId));
+    return row && { view: { accountId, owner: row.owner, balance: row.balance, status: row.status, version: row.version }, checkpoint };
+  };
+  const accountCache = options.accountCache?.(loadAccount);
   const orderList = make(orderListProjection);
   const stats = make(dailyOrderStatsProjection);
-  const balances = make(accountBalanceProjection);
+  const balances = make(accountCache ? accountCache.projection(accountBalanceProjection) : accountBalanceProjection);
   const projectors = [orderList, stats, balances];
   const timeoutMs = options.readYourWritesTimeoutMs ?? 1000;
-  const read = <T>(work: (tx: SqlTx) => Promise<T>) => store.transaction(work);
+  /** The account row, from the cache when it has one at least as new as the caller's write. */
+  const queryAccount = async (accountId: string, minPosition: number): Promise<AccountView | undefined> => {
+    const cached = accountCache && (await accountCache.get(accountId));
+    if (cached && cached.checkpoint >= minPosition) return cached.view;
+    return (await loadAccount(accountId))?.view;
+  };
+  // The repository's query has no minPosition parameter; one repository per read is a closure, not a cost.
+  const accountsAsOf = (minPosition: number) =>
+    createFallbackReadRepository<AccountView, ReturnType<typeof bankAccountDecider.initialState>>({
+      store,
+      evolver: bankAccountDecider,
+      streamId: bankAccountStreamId,
+      timeoutMs,
+      waitForPosition: (position, ms) => balances.waitForPosition(position, { timeoutMs: ms }),
+      query: (accountId) => queryAccount(accountId, minPosition),
+      fromState: (accountId, { state, version }) =>
+        state.status === 'none' ? undefined : { accountId, owner: state.owner, balance: state.balance, status: state.status, version },
+    });
 
   return {
     projectors,
@@ -104,19 +151,7 @@ export function createShopReadModels(options: ShopReadModelsOptions): ShopReadMo
               total: orderTotal(state.lines),
             },
     }),
-    accounts: createFallbackReadRepository<AccountView, ReturnType<typeof bankAccountDecider.initialState>>({
-      store,
-      evolver: bankAccountDecider,
-      streamId: bankAccountStreamId,
-      timeoutMs,
-      waitForPosition: (position, ms) => balances.waitForPosition(position, { timeoutMs: ms }),
-      async query(accountId) {
-        const row = await read((tx) => findAccountBalance(tx.sql, accountId));
-        return row && { accountId, owner: row.owner, balance: row.balance, status: row.status, version: row.version };
-      },
-      fromState: (accountId, { state, version }) =>
-        state.status === 'none' ? undefined : { accountId, owner: state.owner, balance: state.balance, status: state.status, version },
-    }),
+    accounts: { get: (accountId, getOptions) => accountsAsOf(getOptions?.minPosition ?? 0).get(accountId, getOptions) },
     customerOrders: (customerId, page) => read((tx) => listCustomerOrders(tx.sql, customerId, page)),
     dailyStats: (from, to) => read((tx) => dailyOrderStats(tx.sql, from, to)),
     async waitForPosition(position, ms) {

@@ -1,0 +1,161 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import {
+  type CheckpointStore,
+  createSqlCheckpointStore,
+  type EventStore,
+  projectorBatchMetrics,
+  type SqlTransaction,
+  type StoreTransaction,
+} from '@tidemark/core';
+import { createPostgresCheckpointStore, createPostgresEventStore } from '@tidemark/postgres';
+import { createSqliteEventStore } from '@tidemark/sqlite';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import pg from 'pg';
+import type { ShopConfig } from './config.js';
+import { buildShopApp } from './http/buildShopApp.js';
+import { createPrometheusMetrics, type PrometheusMetrics } from './monitoring/prometheusMetrics.js';
+import { createShopMonitoring, type ShopMonitoring } from './monitoring/shopMonitoring.js';
+import { createRedisAccountCache, type RedisAccountCache } from './readModels/redisAccountCache.js';
+import { createShopReadModels, type ShopReadModels } from './readModels/shopReadModels.js';
+
+type SqlTx = StoreTransaction & SqlTransaction;
+
+export interface ShopOptions {
+  config: Pick<ShopConfig, 'dataDir' | 'database' | 'redisUrl'>;
+  /** pino; silent when absent (tests). */
+  logger?: FastifyBaseLogger;
+  /** How long a read with `minPosition` waits for its projector before answering from the events. Default 2000 ms. */
+  readYourWritesTimeoutMs?: number;
+  /** Lag every interval, probe and consistency check every tenth. Default 15 s; 0 leaves it to /metrics scrapes. */
+  monitoringIntervalMs?: number;
+  /** Namespace of the Redis keys. Default 'shop:account:'. */
+  redisPrefix?: string;
+}
+
+export interface Shop {
+  app: FastifyInstance;
+  store: EventStore<SqlTx>;
+  readModels: ShopReadModels;
+  monitoring: ShopMonitoring;
+  metrics: PrometheusMetrics;
+  accountCache?: RedisAccountCache;
+  /** Where the events live, for the start-up log line (no password). */
+  location: string;
+  /** Starts the projectors (and the monitoring timer). Call before listening. */
+  start(): Promise<void>;
+  /** Stops accepting requests, then the projectors, then closes the cache and the store. */
+  close(): Promise<void>;
+}
+
+/** Thrown when the configured database cannot be opened: main.ts prints it as one line. */
+export class ShopStartError extends Error {
+  readonly setting: string;
+  constructor(setting: string, message: string) {
+    super(message);
+    this.name = 'ShopStartError';
+    this.setting = setting;
+  }
+}
+
+const oneLine = (error: unknown): string => (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ');
+
+async function openStore(config: ShopOptions['config']) {
+  if (config.database) {
+    const { url, schema } = config.database;
+    const where = new URL(url);
+    const location = `postgres://${where.host}${where.pathname} schema ${schema}`;
+    // Read-model and checkpoint tables are unqualified SQL: the pool's search_path puts them
+    // beside the events, in the store's schema.
+    const pool = new pg.Pool({ connectionString: url, max: 10, options: `-c search_path=${schema}` });
+    pool.on('error', () => {}); // an idle client losing its server: the next query reports it
+    try {
+      const store = await createPostgresEventStore({ pool, schema });
+      const checkpoints = createPostgresCheckpointStore() as CheckpointStore<SqlTx>;
+      return { store: store as EventStore<SqlTx>, checkpoints, location, close: () => pool.end() };
+    } catch (error) {
+      await pool.end().catch(() => {});
+      throw new ShopStartError('DATABASE_URL', `Cannot open DATABASE_URL (${location}): ${oneLine(error)}`);
+    }
+  }
+  const dataDir = resolve(config.dataDir);
+  const file = join(dataDir, 'shop.db');
+  try {
+    mkdirSync(dataDir, { recursive: true });
+    const store = createSqliteEventStore({ file });
+    return { store: store as EventStore<SqlTx>, checkpoints: createSqlCheckpointStore<SqlTx>(), location: file, close: async () => {} };
+  } catch (error) {
+    throw new ShopStartError('DATA_DIR', `Invalid DATA_DIR ${JSON.stringify(config.dataDir)}: cannot open ${file}: ${oneLine(error)}`);
+  }
+}
+
+/**
+ * The whole shop from its configuration: the event store (SQLite file, or PostgreSQL with
+ * DATABASE_URL), the command side, the three asynchronous read models with their projectors,
+ * an optional Redis cache-aside for account balances (REDIS_URL), monitoring and the HTTP API.
+ * main.ts runs it; the tests build the very same thing.
+ */
+export async function createShop(options: ShopOptions): Promise<Shop> {
+  const { config, logger } = options;
+  const opened = await openStore(config);
+  const { store, checkpoints } = opened;
+  const metrics = createPrometheusMetrics();
+  const readYourWritesTimeoutMs = options.readYourWritesTimeoutMs ?? 2000;
+  const accountCache =
+    config.redisUrl === undefined
+      ? undefined
+      : createRedisAccountCache({
+          url: config.redisUrl,
+          ...(options.redisPrefix && { prefix: options.redisPrefix }),
+          // A failing cache is bypassed, not fatal: the reads go to the read model.
+          onCacheError: (error, operation, key) => logger?.warn({ err: error, operation, key }, 'account cache bypassed'),
+        });
+  const readModels = createShopReadModels({
+    store,
+    checkpoints,
+    readYourWritesTimeoutMs,
+    onBatch: projectorBatchMetrics(metrics),
+    ...(accountCache && { accountCache: accountCache.accountCache }),
+  });
+  const monitoring = createShopMonitoring({
+    store,
+    readModels,
+    metrics,
+    onAlert: (alert) => logger?.warn({ alert }, `alert: ${alert.message}`),
+  });
+  const app = buildShopApp({
+    store,
+    ...(logger && { logger }),
+    readSide: { readModels, lag: monitoring.lag, readYourWritesTimeoutMs },
+    metrics: { registry: metrics.registry, beforeScrape: () => monitoring.lag.measure() },
+  });
+
+  let stopMonitoring = () => {};
+  let closed: Promise<void> | undefined;
+  return {
+    app,
+    store,
+    readModels,
+    monitoring,
+    metrics,
+    ...(accountCache && { accountCache }),
+    location: opened.location,
+    async start() {
+      await readModels.start();
+      const interval = options.monitoringIntervalMs ?? 15_000;
+      if (interval > 0) stopMonitoring = monitoring.start(interval);
+    },
+    close() {
+      // Once: a second signal or a test's cleanup after main's must not close things twice.
+      closed ??= (async () => {
+        await app.close(); // in-flight requests finish first…
+        stopMonitoring();
+        await readModels.stop(); // …then the projectors, after their transaction in flight…
+        await accountCache?.close();
+        await store.close(); // …and only then the database they all write to.
+        await opened.close();
+      })();
+      return closed;
+    },
+  };
+}
