@@ -21,7 +21,8 @@ const running = new Set<ChildProcess>();
 function spawnShop(env: Record<string, string>) {
   const child = spawn(process.execPath, ['--import', 'tsx', mainFile], {
     cwd: repoRoot,
-    env: { ...process.env, ...env },
+    // Empty DATABASE_URL/REDIS_URL: the embedded default, even where the environment points at servers.
+    env: { ...process.env, DATABASE_URL: '', REDIS_URL: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);
@@ -101,6 +102,13 @@ describe('the shop server as a process', () => {
     expect((await client.post('/accounts/12345/deposits', { amount: 50_000 }, { 'x-user-id': 'alice' })).body.balance).toBe(150_000);
     expect((await client.post('/accounts/12345/withdrawals', { amount: 20_000 }, { 'x-user-id': 'alice' })).body.balance).toBe(130_000);
     expectError422(await client.post('/accounts/12345/withdrawals', { amount: 1_000_000 }));
+    // The read side runs in the server: the balance projector has the writes (read-your-writes).
+    const head = (await client.get('/health')).body.headPosition;
+    expect((await client.get(`/accounts/12345/balance?minPosition=${head}`)).body).toMatchObject({
+      balance: 130_000,
+      version: 3,
+      source: 'read-model',
+    });
 
     first.child.kill('SIGTERM');
     expect(await first.exited).toEqual({ code: 0, signal: null });
@@ -117,6 +125,14 @@ describe('the shop server as a process', () => {
     ]);
     expect(history.body.events.map((e: { metadata: { userId: string } }) => e.metadata.userId)).toEqual(['system', 'alice', 'alice']);
     expect((await again.get('/accounts/12345?version=2')).body.balance).toBe(150_000);
+    // The projectors resumed from their stored checkpoints: nothing was applied twice.
+    const projections = (await again.get('/projections')).body.projections as Array<{ name: string }>;
+    expect(projections.find((p) => p.name === 'shop.account_balances')).toMatchObject({
+      state: 'running',
+      checkpoint: head,
+      eventsProcessed: 0,
+    });
+    expect((await again.get('/accounts/12345/balance')).body).toMatchObject({ balance: 130_000, source: 'read-model' });
 
     second.child.kill('SIGINT');
     expect(await second.exited).toEqual({ code: 0, signal: null });
@@ -135,6 +151,12 @@ describe('the shop server as a process', () => {
       },
       'not-a-dir',
     ],
+    // A database that does not answer: named by its setting, the password left out.
+    [
+      'DATABASE_URL',
+      () => ({ PORT: '0', DATA_DIR: tempDir(), DATABASE_URL: 'postgres://shop:s3cret@127.0.0.1:1/shop' }),
+      '127.0.0.1:1/shop',
+    ],
   ])('refuses to start on a wrong %s, with one line naming it', async (setting, env, shown) => {
     const { exited, output } = spawnShop(env());
     expect((await exited).code).toBe(1);
@@ -142,6 +164,7 @@ describe('the shop server as a process', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain(setting);
     expect(lines[0]).toContain(shown);
+    expect(lines[0]).not.toContain('s3cret');
   });
 
   it('refuses to start on a port already in use, naming it', async () => {
