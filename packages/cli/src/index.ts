@@ -1,2 +1,3 @@
 export * from './main.js';
 export * from './projections/projectionsRebuild.js';
+export * from './usageError.js';

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -12,6 +13,7 @@ import {
   ValidationError,
 } from '@tidemark/core';
 import cliProgress from 'cli-progress';
+import { UsageError } from '../usageError.js';
 
 type SqlTx = StoreTransaction & SqlTransaction;
 
@@ -78,35 +80,77 @@ async function openStore(values: { sqlite?: string; postgres?: string; schema?: 
       },
     };
   }
+  // parseRebuildArguments has already refused anything else.
   throw new ValidationError('Give exactly one of --sqlite <file> or --postgres <url>', { field: 'store' });
 }
 
-/** `tidemark projections rebuild …`; returns the exit code. */
-export async function projectionsRebuild(argv: readonly string[], io: CliIo): Promise<number> {
+export interface RebuildArguments {
+  projection: string;
+  module: string;
+  sqlite?: string;
+  postgres?: string;
+  schema?: string;
+  batchSize: number;
+}
+
+/** Checks the arguments before anything is opened; throws UsageError (one line) on the first wrong one. */
+export function parseRebuildArguments(argv: readonly string[]): RebuildArguments | 'help' {
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);
   } catch (error) {
-    io.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${projectionsRebuildUsage}\n`);
-    return 2;
+    throw new UsageError(`projections rebuild: ${error instanceof Error ? error.message : String(error)}`);
   }
   const { values, positionals } = parsed;
-  const name = positionals[0];
-  if (values.help) {
+  if (values.help) return 'help';
+  const [projection, ...extra] = positionals;
+  if (!projection) throw new UsageError('projections rebuild: missing the <projection> name');
+  if (extra.length > 0) throw new UsageError(`projections rebuild: unexpected argument '${extra[0]}'`);
+  if (!values.module) throw new UsageError('projections rebuild: missing --module <file>');
+  if (Boolean(values.sqlite) === Boolean(values.postgres)) {
+    throw new UsageError('projections rebuild: give exactly one of --sqlite <file> or --postgres <url>');
+  }
+  // Opening a SQLite store creates the file: a mistyped path would "rebuild" an empty new store.
+  if (values.sqlite !== undefined && !existsSync(values.sqlite)) {
+    throw new UsageError(`projections rebuild: --sqlite ${values.sqlite}: no such file`);
+  }
+  if (values.schema !== undefined && !values.postgres) throw new UsageError('projections rebuild: --schema goes with --postgres');
+  if (values.schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(values.schema)) {
+    throw new UsageError(`projections rebuild: --schema '${values.schema}' is not a schema name (lower-case letters, digits, _)`);
+  }
+  if (values.postgres !== undefined && !/^postgres(ql)?:\/\//.test(values.postgres)) {
+    throw new UsageError('projections rebuild: --postgres must be a postgres:// URL');
+  }
+  const batchSize = values['batch-size'] === undefined ? 500 : Number(values['batch-size']);
+  if (!/^\d+$/.test(values['batch-size'] ?? '500') || !Number.isSafeInteger(batchSize) || batchSize < 1) {
+    throw new UsageError(`projections rebuild: --batch-size must be a whole number ≥ 1, not '${values['batch-size']}'`);
+  }
+  return {
+    projection,
+    module: values.module,
+    batchSize,
+    ...(values.sqlite !== undefined && { sqlite: values.sqlite }),
+    ...(values.postgres !== undefined && { postgres: values.postgres }),
+    ...(values.schema !== undefined && { schema: values.schema }),
+  };
+}
+
+/** `tidemark projections rebuild …`; returns the exit code. Bad arguments throw UsageError. */
+export async function projectionsRebuild(argv: readonly string[], io: CliIo): Promise<number> {
+  const args = parseRebuildArguments(argv);
+  if (args === 'help') {
     io.stdout.write(`${projectionsRebuildUsage}\n`);
     return 0;
   }
-  if (!name || !values.module) {
-    io.stderr.write(`${projectionsRebuildUsage}\n`);
-    return 2;
+  const { projection: name, batchSize } = args;
+  let projection: Projection<SqlTx>;
+  try {
+    projection = await loadProjection(args.module, name);
+  } catch (error) {
+    // A module that is not there, or exports no such projection, is the caller's argument to fix.
+    throw new UsageError(`projections rebuild: ${error instanceof Error ? error.message : String(error)}`);
   }
-  const batchSize = values['batch-size'] === undefined ? 500 : Number(values['batch-size']);
-  if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
-    io.stderr.write('--batch-size must be a whole number ≥ 1\n');
-    return 2;
-  }
-  const projection = await loadProjection(values.module, name);
-  const { store, checkpoints, close } = await openStore(values);
+  const { store, checkpoints, close } = await openStore(args);
   const bar = io.interactive
     ? new cliProgress.SingleBar(
         {
