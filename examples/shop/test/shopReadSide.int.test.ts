@@ -33,6 +33,7 @@ describe('the shop read side over HTTP (SQLite file)', () => {
     ['/analytics/daily-orders?from=2025-03-02&to=2025-03-01', 'from'],
     ['/analytics/daily-orders?from=2020-01-01&to=2025-01-01', 'from'],
     ['/accounts/a1/balance?minPosition=1.5', 'minPosition'],
+    ['/accounts/a1/balance?minPosition=9007199254740993', 'minPosition'],
   ])('answers %s with a 400 naming %s', async (path, field) => {
     const { client } = await started();
     const reply = await client.get(path);

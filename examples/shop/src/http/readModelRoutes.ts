@@ -12,10 +12,12 @@ export interface ReadModelRoutesOptions {
   readYourWritesTimeoutMs?: number;
 }
 
+// PostgreSQL positions are sparse and large (13 digits and more): allow every safe integer.
 const position = z
   .string()
-  .regex(/^\d{1,15}$/, 'must be a global position: a whole number ≥ 0')
-  .transform(Number);
+  .regex(/^\d{1,16}$/, { message: 'must be a global position: a whole number ≥ 0', abort: true })
+  .transform(Number)
+  .refine(Number.isSafeInteger, 'must be a global position: a whole number ≥ 0');
 const minPositionQuery = z.object({ minPosition: position.optional() });
 const minPositionHeader = z.object({ 'x-min-position': position.optional() });
 
