@@ -10,6 +10,7 @@ import {
   type ExpectedVersion,
   type NewEvent,
   PayloadTooLargeError,
+  type PreparedAppend,
   prepareAppend,
   type RecordedEvent,
   type StoredEventRef,
@@ -21,6 +22,8 @@ import { StreamOrderConflictError } from './streamOrderConflictError.js';
 
 /** What every append needs to know about its store. */
 export interface AppendSettings {
+  /** The schema name as validated (assertValidSchemaName): it keys the streams' advisory locks. */
+  schema: string;
   /** The quoted schema name. */
   quotedSchema: string;
   /** Prepared-statement name: parsed and planned once per connection. */
@@ -40,22 +43,31 @@ interface AppendRow {
   found_positions: string[] | null;
 }
 
-function encodeExpectedVersion(expected: ExpectedVersion): number {
+export function encodeExpectedVersion(expected: ExpectedVersion): number {
   return typeof expected === 'number' ? expected : expectedVersionSentinels[expected];
 }
 
+/** An append validated and serialised, as the columns the database takes. */
+export interface AppendRows {
+  prepared: PreparedAppend;
+  recordedAt: Date;
+  ids: string[];
+  types: string[];
+  schemaVersions: number[];
+  data: string[];
+  metadata: string[];
+}
+
 /**
- * One append, one round trip: validates in TypeScript (nothing reaches the database unless the
- * whole batch is valid), then calls append_to_stream on `runner` — the pool for an autocommit
- * append, or a transaction's client.
+ * Validates in TypeScript (nothing reaches the database unless the whole batch is valid) and
+ * lays the events out as columns.
  */
-export async function appendEvents(
-  runner: pg.Pool | pg.ClientBase,
+export function prepareAppendRows(
   settings: AppendSettings,
   streamId: string,
   events: readonly NewEvent[],
   options: AppendOptions | undefined,
-): Promise<AppendResult> {
+): AppendRows {
   // Counted before validating: serialising a million events only to refuse them is waste.
   const count = Array.isArray(events) ? events.length : 0;
   if (count > maxEventsPerTransaction) {
@@ -65,19 +77,48 @@ export async function appendEvents(
     });
   }
   const prepared = prepareAppend(streamId, events, options, settings.limits, settings.defaultMetadata);
-  const recordedAt = settings.clock.now();
-  const ids: string[] = new Array(count);
-  const types: string[] = new Array(count);
-  const schemaVersions: number[] = new Array(count);
-  const data: string[] = new Array(count);
-  const metadata: string[] = new Array(count);
+  const rows: AppendRows = {
+    prepared,
+    recordedAt: settings.clock.now(),
+    ids: new Array(count),
+    types: new Array(count),
+    schemaVersions: new Array(count),
+    data: new Array(count),
+    metadata: new Array(count),
+  };
   prepared.events.forEach((event, i) => {
-    ids[i] = event.id;
-    types[i] = event.type;
-    schemaVersions[i] = event.schemaVersion;
-    data[i] = event.dataJson;
-    metadata[i] = event.metadataJson;
+    rows.ids[i] = event.id;
+    rows.types[i] = event.type;
+    rows.schemaVersions[i] = event.schemaVersion;
+    rows.data[i] = event.dataJson;
+    rows.metadata[i] = event.metadataJson;
   });
+  return rows;
+}
+
+/**
+ * One append, one round trip: validates, then calls append_to_stream on `runner` — the pool, or
+ * a transaction's client.
+ */
+export async function appendEvents(
+  runner: pg.Pool | pg.ClientBase,
+  settings: AppendSettings,
+  streamId: string,
+  events: readonly NewEvent[],
+  options: AppendOptions | undefined,
+): Promise<AppendResult> {
+  return callAppendFunction(runner, settings, prepareAppendRows(settings, streamId, events, options));
+}
+
+/** append_to_stream for prepared rows: the path that decides every case (see migrations.ts). */
+export async function callAppendFunction(
+  runner: pg.Pool | pg.ClientBase,
+  settings: AppendSettings,
+  rows: AppendRows,
+): Promise<AppendResult> {
+  const { prepared, recordedAt } = rows;
+  const { streamId } = prepared;
+  const count = prepared.events.length;
   let row: AppendRow;
   try {
     const result = await runner.query<AppendRow>({
@@ -87,11 +128,11 @@ export async function appendEvents(
       values: [
         streamId,
         encodeExpectedVersion(prepared.expectedVersion),
-        ids,
-        types,
-        schemaVersions,
-        data,
-        metadata,
+        rows.ids,
+        rows.types,
+        rows.schemaVersions,
+        rows.data,
+        rows.metadata,
         recordedAt,
         prepared.anyIdSupplied,
       ],
@@ -103,24 +144,8 @@ export async function appendEvents(
   }
 
   switch (row.status) {
-    case appendStatus.written: {
-      const first = row.first_position as number;
-      const firstVersion = row.version - count + 1;
-      const stored = prepared.events.map(
-        (event, i): RecordedEvent => ({
-          id: event.id,
-          type: event.type,
-          schemaVersion: event.schemaVersion,
-          streamId,
-          version: firstVersion + i,
-          position: first + i,
-          recordedAt: new Date(recordedAt.getTime()),
-          data: JSON.parse(event.dataJson),
-          metadata: JSON.parse(event.metadataJson),
-        }),
-      );
-      return { streamId, nextExpectedVersion: row.version, position: first + count - 1, written: true, events: stored };
-    }
+    case appendStatus.written:
+      return writtenResult(rows, row.first_position as number, row.version);
     case appendStatus.wrongVersion:
       throw new ConcurrencyError(streamId, prepared.expectedVersion, row.version);
     case appendStatus.idsFound: {
@@ -149,11 +174,33 @@ export async function appendEvents(
   }
 }
 
+/** The result of a written append: its events got `firstPosition` onwards and end at `lastVersion`. */
+export function writtenResult(rows: AppendRows, firstPosition: number, lastVersion: number): AppendResult {
+  const { prepared, recordedAt } = rows;
+  const { streamId } = prepared;
+  const count = prepared.events.length;
+  const firstVersion = lastVersion - count + 1;
+  const stored = prepared.events.map(
+    (event, i): RecordedEvent => ({
+      id: event.id,
+      type: event.type,
+      schemaVersion: event.schemaVersion,
+      streamId,
+      version: firstVersion + i,
+      position: firstPosition + i,
+      recordedAt: new Date(recordedAt.getTime()),
+      data: JSON.parse(event.dataJson),
+      metadata: JSON.parse(event.metadataJson),
+    }),
+  );
+  return { streamId, nextExpectedVersion: lastVersion, position: firstPosition + count - 1, written: true, events: stored };
+}
+
 /**
  * The function reports expected conflicts as statuses; what still arrives as an error is a
  * race the row lock cannot cover: the same id appended to ANOTHER stream concurrently.
  */
-function mapAppendError(error: unknown, streamId: string): unknown {
+export function mapAppendError(error: unknown, streamId: string): unknown {
   const pgError = error as { code?: string; constraint?: string; detail?: string };
   if (pgError.code === '23505' && pgError.constraint === 'events_id_key') {
     const id = /\(id\)=\(([0-9a-f-]{36})\)/i.exec(pgError.detail ?? '')?.[1] ?? 'unknown';

@@ -14,7 +14,8 @@ import pg from 'pg';
 import { measureVisibilityLag, type VisibilityLag } from '../monitoring/visibilityLag.js';
 import { migrate } from '../schema/migrate.js';
 import { assertValidSchemaName, notifyChannel, quoteIdentifier } from '../schema/schemaName.js';
-import { type AppendSettings, appendEvents } from './appendEvents.js';
+import type { AppendSettings } from './appendEvents.js';
+import { appendAutocommit } from './autocommitAppend.js';
 import { createCommitNotifier } from './commitNotifier.js';
 import { eventTypes, toRecordedEvent } from './eventRows.js';
 import { createNotificationListener } from './notificationListener.js';
@@ -63,7 +64,8 @@ export interface PostgresEventStore extends EventStore<PostgresTransaction> {
 
 /**
  * The PostgreSQL event store. Migrates its schema on creation (hence async). Appends are one
- * call of a stored function; the global order is gap-free for readers without a global lock
+ * round trip: a single INSERT statement in autocommit (autocommitAppend.ts), otherwise a call
+ * of the append_to_stream function; the global order is gap-free for readers without a global lock
  * (see readableHorizon.ts); readers are woken by LISTEN/NOTIFY.
  */
 export async function createPostgresEventStore(options: PostgresEventStoreOptions): Promise<PostgresEventStore> {
@@ -90,6 +92,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
 
   const quotedSchema = quoteIdentifier(schema);
   const settings: AppendSettings = {
+    schema,
     quotedSchema,
     statementName: `tidemark:${schema}`,
     limits: { ...defaultAppendLimits, ...options.limits },
@@ -245,8 +248,8 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     async appendToStream(streamId, events, appendOptions) {
       assertOpen();
       if (hooks.length > 0) return runTransaction((tx) => tx.appendToStream(streamId, events, appendOptions), false);
-      // Autocommit: the function call is the whole transaction, one round trip.
-      const result = await appendEvents(pool, settings, streamId, events, appendOptions);
+      // Autocommit: one statement is the whole transaction, one round trip (see autocommitAppend.ts).
+      const result = await appendAutocommit(pool, settings, streamId, events, appendOptions);
       if (result.written) committed(result.position);
       return result;
     },
