@@ -12,8 +12,8 @@ import {
   PayloadTooLargeError,
   type PreparedAppend,
   prepareAppend,
-  type RecordedEvent,
   type StoredEventRef,
+  writtenAppendResult,
 } from '@tidemark/core';
 import type pg from 'pg';
 import { appendStatus, expectedVersionSentinels, maxEventsPerTransaction } from '../schema/migrations.js';
@@ -177,23 +177,7 @@ export async function callAppendFunction(
 /** The result of a written append: its events got `firstPosition` onwards and end at `lastVersion`. */
 export function writtenResult(rows: AppendRows, firstPosition: number, lastVersion: number): AppendResult {
   const { prepared, recordedAt } = rows;
-  const { streamId } = prepared;
-  const count = prepared.events.length;
-  const firstVersion = lastVersion - count + 1;
-  const stored = prepared.events.map(
-    (event, i): RecordedEvent => ({
-      id: event.id,
-      type: event.type,
-      schemaVersion: event.schemaVersion,
-      streamId,
-      version: firstVersion + i,
-      position: firstPosition + i,
-      recordedAt: new Date(recordedAt.getTime()),
-      data: JSON.parse(event.dataJson),
-      metadata: JSON.parse(event.metadataJson),
-    }),
-  );
-  return { streamId, nextExpectedVersion: lastVersion, position: firstPosition + count - 1, written: true, events: stored };
+  return writtenAppendResult(prepared, lastVersion - prepared.events.length + 1, firstPosition, recordedAt.getTime());
 }
 
 /**

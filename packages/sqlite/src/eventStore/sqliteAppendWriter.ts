@@ -6,8 +6,8 @@ import {
   DuplicateEventIdError,
   detectRetry,
   type PreparedAppend,
-  type RecordedEvent,
   type StoredEventRef,
+  writtenAppendResult,
 } from '@tidemark/core';
 import type { SqliteStatements } from './sqliteStatements.js';
 
@@ -56,35 +56,8 @@ export function createSqliteAppendWriter(statements: SqliteStatements, clock: Cl
     } catch (error) {
       throw translateConstraintError(error, prepared, current, events[i]?.id ?? '');
     }
-    // Parsing the stored JSON back into fresh objects costs as much as the insert itself, and
-    // most callers only want the version: build `events` when it is first read. One writer
-    // holds the lock, so the rowids of this append are consecutive.
-    const firstPosition = position - events.length + 1;
-    let recorded: RecordedEvent[] | undefined;
-    return {
-      streamId,
-      nextExpectedVersion: current + events.length,
-      position,
-      written: true,
-      get events(): RecordedEvent[] {
-        recorded ??= events.map((event, index) => ({
-          id: event.id,
-          type: event.type,
-          schemaVersion: event.schemaVersion,
-          streamId,
-          version: current + index + 1,
-          position: firstPosition + index,
-          recordedAt: new Date(recordedAt),
-          // Fresh copies, as a read returns them: the caller's objects are never shared.
-          data: JSON.parse(event.dataJson),
-          metadata: JSON.parse(event.metadataJson),
-        }));
-        return recorded;
-      },
-      set events(value: RecordedEvent[]) {
-        recorded = value;
-      },
-    };
+    // One writer holds the lock, so the rowids of this append are consecutive.
+    return writtenAppendResult(prepared, current + 1, position - events.length + 1, recordedAt);
   };
 }
 
