@@ -1,5 +1,6 @@
 import type { Backend } from './backend.js';
 import type { BenchResult } from './benchResult.js';
+import { medianResults } from './medianResults.js';
 import { runPeersSuite } from './peersSuite.js';
 import { postgresBackend } from './postgresBackend.js';
 import { runProjectionsSuite } from './projectionsSuite.js';
@@ -8,9 +9,10 @@ import { sqliteBackend } from './sqliteBackend.js';
 import { runStoreSuite } from './storeSuite.js';
 import { loadWorkload, scaleWorkload, type WorkloadDefinition } from './workload.js';
 
-const usage = `usage: npm run bench -- <suite…> [--quick] [--backend sqlite|postgres]
+const usage = `usage: npm run bench -- <suite…> [--quick] [--backend sqlite|postgres] [--rounds N]
   suites: store, peers, projections (outbox, sagas and e2e are not written yet)
-  --quick (or BENCH_QUICK=1): a tenth of every count, to check the harness; not for BENCHMARKS.md`;
+  --quick (or BENCH_QUICK=1): a tenth of every count, to check the harness; not for BENCHMARKS.md
+  --rounds N: run the suites N times; the table shows each case's median (JSON lines: every round)`;
 
 const suites: Record<string, (workload: WorkloadDefinition, backends: readonly Backend[]) => Promise<BenchResult[]>> = {
   store: runStoreSuite,
@@ -22,9 +24,13 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick') || process.env.BENCH_QUICK === '1';
 const backendIndex = args.indexOf('--backend');
 const only = backendIndex === -1 ? undefined : args[backendIndex + 1];
-const names = args.filter((arg, i) => !arg.startsWith('--') && (backendIndex === -1 || i !== backendIndex + 1));
+const roundsIndex = args.indexOf('--rounds');
+const rounds = roundsIndex === -1 ? 1 : Number(args[roundsIndex + 1]);
+const values = new Set([backendIndex, roundsIndex].filter((i) => i !== -1).map((i) => i + 1));
+const names = args.filter((arg, i) => !arg.startsWith('--') && !values.has(i));
 const unknown = names.filter((name) => !(name in suites));
-if (names.length === 0 || unknown.length > 0 || (only !== undefined && only !== 'sqlite' && only !== 'postgres')) {
+const badRounds = !Number.isSafeInteger(rounds) || rounds < 1;
+if (names.length === 0 || unknown.length > 0 || badRounds || (only !== undefined && only !== 'sqlite' && only !== 'postgres')) {
   if (unknown.length > 0) console.error(`unknown suite: ${unknown.join(', ')}`);
   console.error(usage);
   process.exit(2);
@@ -36,6 +42,10 @@ console.error(`workload: ${source}${quick ? ' (quick mode: counts divided by 10)
 const backends = [sqliteBackend(), postgresBackend()].filter((backend) => only === undefined || backend.name === only);
 
 const results: BenchResult[] = [];
-for (const name of names) results.push(...(await suites[name]!(workload, backends)));
+for (let round = 1; round <= rounds; round++) {
+  if (rounds > 1) console.error(`round ${round} of ${rounds}`);
+  for (const name of names) results.push(...(await suites[name]!(workload, backends)));
+}
 // The table follows the JSON lines on stdout; none of its lines starts with '{'.
-console.log(`\n${resultTable(results)}`);
+if (rounds > 1) console.log(`\nmedian of ${rounds} rounds:`);
+console.log(`\n${resultTable(medianResults(results))}`);
