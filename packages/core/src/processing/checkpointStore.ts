@@ -54,8 +54,14 @@ export interface CheckpointStore<Tx extends StoreTransaction = StoreTransaction>
   save(name: string, expected: number, position: number, tx: Tx): Promise<void>;
   /** Records (or clears, with undefined) the failure that stopped the projector; the position is left as it is. */
   recordFailure(name: string, failure: ProjectionFailure | undefined, tx: Tx): Promise<void>;
-  /** Sets the position unconditionally: only for a rebuild that swaps in freshly built tables. */
-  reset(name: string, position: number, tx: Tx): Promise<void>;
+  /**
+   * For a rebuild that swaps in freshly built tables: moves the checkpoint to `position` and
+   * clears any failure — unless the stored position is already past it (a live projector got
+   * further than the replay), in which case nothing changes and it answers false: replay on,
+   * then try again. A checkpoint never moves backwards, so a caller that saw a projector reach
+   * a position (read-your-writes) can rely on the read model holding it.
+   */
+  reset(name: string, position: number, tx: Tx): Promise<boolean>;
   park(letter: DeadLetter, tx: Tx): Promise<void>;
   deadLetters(name: string, tx: Tx): Promise<DeadLetter[]>;
 }

@@ -50,7 +50,9 @@ export function createInMemoryCheckpointStore(): CheckpointStore<StoreTransactio
       stagedFor(tx).records.set(name, { ...rest, updatedAt: new Date(), ...(failure && { failure }) });
     },
     async reset(name, position, tx) {
+      if ((current(name, tx)?.position ?? 0) > position) return false;
       stagedFor(tx).records.set(name, { name, position, updatedAt: new Date() });
+      return true;
     },
     async park(letter, tx) {
       stagedFor(tx).letters.push(letter);

@@ -87,53 +87,66 @@ export async function rebuildProjection<Tx extends StoreTransaction & SqlTransac
     await checkpoints.setup(tx);
     if (setup) await setup.call(projection, tx, shadow);
   });
+  const controller = new AbortController();
+  const stopWith = () => controller.abort();
+  options.signal?.addEventListener('abort', stopWith, { once: true });
+
+  /** Replays into the shadow tables from where the replay stands until it passes `target`. */
+  async function replayUntil(target: number): Promise<void> {
+    if (position >= target) return;
+    const batches = subscribe(store, {
+      after: position,
+      batchSize: options.batchSize ?? 500,
+      signal: controller.signal,
+      ...(projection.types && { types: projection.types }),
+      ...(projection.categories && { categories: projection.categories }),
+    });
+    for await (const batch of batches) {
+      const handled = batch.events.filter((event) => projectionHandles(projection, event));
+      if (handled.length > 0) await store.transaction((tx) => projection.apply(handled, tx, shadow));
+      eventsProcessed += handled.length;
+      position = batch.checkpoint;
+      report('replaying');
+      if (position >= target) return;
+    }
+  }
+
   try {
-    const controller = new AbortController();
-    const stopWith = () => controller.abort();
-    options.signal?.addEventListener('abort', stopWith, { once: true });
     try {
-      const batches = subscribe(store, {
-        after: 0,
-        batchSize: options.batchSize ?? 500,
-        signal: controller.signal,
-        ...(projection.types && { types: projection.types }),
-        ...(projection.categories && { categories: projection.categories }),
-      });
-      // An empty log has nothing to replay (and the subscription would just wait for appends).
-      for await (const batch of targetPosition === 0 ? [] : batches) {
-        const handled = batch.events.filter((event) => projectionHandles(projection, event));
-        if (handled.length > 0) await store.transaction((tx) => projection.apply(handled, tx, shadow));
-        eventsProcessed += handled.length;
-        position = batch.checkpoint;
-        report('replaying');
-        // Stop once the replay has passed the head it started from: the live projector takes it from there.
-        if (position >= targetPosition) break;
+      // Replay up to the head the rebuild started from: the live projector takes it from there.
+      await replayUntil(targetPosition);
+      // Aborted: leave the live tables alone (the shadows are dropped below) and say why.
+      options.signal?.throwIfAborted();
+      report('swapping');
+      // The checkpoint row first, then the tables: a projector's batch takes them in the same
+      // order, so a batch in flight either commits before the swap (and its CAS fails after it)
+      // or waits and then fails its CAS — it never writes stale events into the swapped-in tables.
+      // The reset refuses to move the checkpoint backwards: a live projector that got past the
+      // replay has told waiters it reached its position, so the replay catches up with it first.
+      // Retry on a deadlock or serialisation failure all the same: other writers may touch the tables.
+      for (let attempt = 1; ; ) {
+        try {
+          const swapped = await store.transaction(async (tx) => {
+            if (!(await checkpoints.reset(projection.name, position, tx))) return false;
+            await swapTables(tx.sql, logical, suffix);
+            return true;
+          });
+          if (swapped) break;
+          const live = await store.transaction((tx) => checkpoints.load(projection.name, tx));
+          await replayUntil(live?.position ?? 0);
+          options.signal?.throwIfAborted();
+        } catch (error) {
+          const code = (error as { code?: unknown }).code;
+          if (attempt >= 5 || (code !== '40P01' && code !== '40001')) throw error;
+          attempt++;
+        }
       }
-    } finally {
-      options.signal?.removeEventListener('abort', stopWith);
+    } catch (error) {
+      await store.transaction((tx) => dropTables(tx.sql, physical)).catch(() => {});
+      throw error;
     }
-    // Aborted: leave the live tables alone (the shadows are dropped below) and say why.
-    options.signal?.throwIfAborted();
-    report('swapping');
-    // The checkpoint row first, then the tables: a projector's batch takes them in the same
-    // order, so a batch in flight either commits before the swap (and its CAS fails after it)
-    // or waits and then fails its CAS — it never writes stale events into the swapped-in tables.
-    // Retry on a deadlock or serialisation failure all the same: other writers may touch the tables.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await store.transaction(async (tx) => {
-          await checkpoints.reset(projection.name, position, tx);
-          await swapTables(tx.sql, logical, suffix);
-        });
-        break;
-      } catch (error) {
-        const code = (error as { code?: unknown }).code;
-        if (attempt >= 5 || (code !== '40P01' && code !== '40001')) throw error;
-      }
-    }
-  } catch (error) {
-    await store.transaction((tx) => dropTables(tx.sql, physical)).catch(() => {});
-    throw error;
+  } finally {
+    options.signal?.removeEventListener('abort', stopWith);
   }
   report('done');
   return { position, eventsProcessed, durationMs: performance.now() - started };

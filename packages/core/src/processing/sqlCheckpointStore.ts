@@ -136,7 +136,13 @@ export function createSqlCheckpointStore<Tx extends StoreTransaction & SqlTransa
 
     async reset(name, position, tx) {
       await insertIfMissing(tx.sql, name, position);
-      await tx.sql.execute(`UPDATE ${table} SET position = $2, updated_at = $3, ${clearFailure} WHERE name = $1`, [name, position, now()]);
+      // The condition is re-checked under the row lock (PostgreSQL re-evaluates it after waiting
+      // for a projector's batch in flight), so a checkpoint that moved past `position` stays put.
+      const changed = await tx.sql.execute(
+        `UPDATE ${table} SET position = $2, updated_at = $3, ${clearFailure} WHERE name = $1 AND position <= $2`,
+        [name, position, now()],
+      );
+      return changed === 1;
     },
 
     async park(letter, tx) {

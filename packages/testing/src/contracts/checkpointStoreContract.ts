@@ -87,12 +87,15 @@ export function checkpointStoreContract<Tx extends StoreTransaction>(adapter: st
         expect(await store.transaction((tx) => checkpoints.load('fresh', tx))).toMatchObject({ position: 0, failure: failure(1) });
       }));
 
-    it('resets unconditionally (for a rebuild swap)', () =>
+    it('resets for a rebuild swap, but never backwards', () =>
       withStore(async (store, checkpoints) => {
         await store.transaction((tx) => checkpoints.save('p', 0, 30, tx));
-        await store.transaction((tx) => checkpoints.reset('p', 10, tx));
-        expect((await store.transaction((tx) => checkpoints.load('p', tx)))?.position).toBe(10);
-        await store.transaction((tx) => checkpoints.reset('new', 8, tx));
+        expect(await store.transaction((tx) => checkpoints.reset('p', 10, tx))).toBe(false);
+        expect((await store.transaction((tx) => checkpoints.load('p', tx)))?.position).toBe(30);
+        expect(await store.transaction((tx) => checkpoints.reset('p', 30, tx))).toBe(true);
+        expect(await store.transaction((tx) => checkpoints.reset('p', 45, tx))).toBe(true);
+        expect((await store.transaction((tx) => checkpoints.load('p', tx)))?.position).toBe(45);
+        expect(await store.transaction((tx) => checkpoints.reset('new', 8, tx))).toBe(true);
         expect((await store.transaction((tx) => checkpoints.load('new', tx)))?.position).toBe(8);
       }));
 
