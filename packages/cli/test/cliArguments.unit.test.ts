@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../src/main.js';
 import { parseRebuildArguments } from '../src/projections/projectionsRebuild.js';
+import { captureOutput } from './captureOutput.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tidemark-cli-args-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -12,20 +12,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const db = join(dir, 'store.db');
 writeFileSync(db, '');
 
-function capture() {
-  let text = '';
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      text += chunk;
-      done();
-    },
-  });
-  return { stream, text: () => text };
-}
-
 async function run(argv: string[]) {
-  const out = capture();
-  const err = capture();
+  const out = captureOutput();
+  const err = captureOutput();
   const code = await runCli(argv, { stdout: out.stream, stderr: err.stream, interactive: false });
   return { code, stdout: out.text(), stderr: err.text() };
 }

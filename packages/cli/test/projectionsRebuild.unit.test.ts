@@ -1,27 +1,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { createSqliteCheckpointStore, createSqliteEventStore } from '@tidemark/sqlite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../src/main.js';
+import { captureOutput } from './captureOutput.js';
 import { sumsProjection } from './fixtures/sumsProjection.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/sumsProjection.ts', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'tidemark-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function capture() {
-  let text = '';
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      text += chunk;
-      done();
-    },
-  });
-  return { stream, text: () => text };
-}
 
 describe('tidemark projections rebuild', () => {
   it('rebuilds a read model from zero, swaps it in, resets the checkpoint and reports progress', async () => {
@@ -38,8 +27,8 @@ describe('tidemark projections rebuild', () => {
     });
     await store.close();
 
-    const out = capture();
-    const err = capture();
+    const out = captureOutput();
+    const err = captureOutput();
     const code = await runCli(['projections', 'rebuild', 'sums', '--module', fixture, '--sqlite', file, '--batch-size', '40'], {
       stdout: out.stream,
       stderr: err.stream,
@@ -53,7 +42,7 @@ describe('tidemark projections rebuild', () => {
     // Again with batches that end exactly at the head (300 = 3 × 100): the replay must still finish.
     expect(
       await runCli(['projections', 'rebuild', 'sums', '--module', fixture, '--sqlite', file, '--batch-size', '100'], {
-        stdout: capture().stream,
+        stdout: captureOutput().stream,
         stderr: err.stream,
         interactive: false,
       }),
@@ -81,8 +70,8 @@ describe('tidemark projections rebuild', () => {
   });
 
   it('names the exported projections when the name is wrong: one line, exit code 2', async () => {
-    const err = capture();
-    const io = { stdout: capture().stream, stderr: err.stream, interactive: false };
+    const err = captureOutput();
+    const io = { stdout: captureOutput().stream, stderr: err.stream, interactive: false };
     const file = join(dir, 'other.db');
     await createSqliteEventStore({ file }).close();
     expect(await runCli(['projections', 'rebuild', 'nope', '--module', fixture, '--sqlite', file], io)).toBe(2);

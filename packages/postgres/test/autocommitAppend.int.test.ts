@@ -1,9 +1,9 @@
 import { ConcurrencyError, newId, type RecordedEvent } from '@tidemark/core';
-import { serviceAvailable, serviceUrls } from '@tidemark/testing';
+import { serviceAvailable, serviceUrls, waitFor } from '@tidemark/testing';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PostgresEventStore } from '../src/index.js';
-import { createStoreFactory, waitFor } from './testSchemas.js';
+import { createStoreFactory } from './testSchemas.js';
 
 const available = await serviceAvailable('postgres');
 
@@ -33,8 +33,8 @@ function lockWaiters(client: pg.Client, schema: string, locktype: 'transactionid
       );
       return result.rows[0].n >= count;
     },
-    10_000,
     `${count} session(s) waiting for a ${locktype} lock`,
+    10_000,
   );
 }
 

@@ -1,7 +1,7 @@
 import type { EventStore, RecordedEvent } from '@tidemark/core';
-import { serviceAvailable } from '@tidemark/testing';
+import { serviceAvailable, waitFor } from '@tidemark/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createStoreFactory, randomSchemaName, waitFor } from './testSchemas.js';
+import { createStoreFactory, randomSchemaName } from './testSchemas.js';
 
 const available = await serviceAvailable('postgres');
 
@@ -78,7 +78,7 @@ describe.skipIf(!available)('PostgreSQL global order', () => {
     const delivered = await tailing;
     expect(delivered.map((e) => e.type)).toEqual(['first', 'second', 'third']);
     expect(delivered.map((e) => e.position)).toEqual([first.position, second.position, third.position]);
-    await waitFor(async () => (await reader.headPosition()) === third.position, 10_000, 'the head to reach the last event');
+    await waitFor(async () => (await reader.headPosition()) === third.position, 'the head to reach the last event', 10_000);
   });
 
   it('32 concurrent writers, 3 tailing readers: every reader sees every event exactly once, in one order', async () => {

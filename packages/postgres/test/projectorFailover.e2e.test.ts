@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url';
-import { type StateReportingChild, serviceAvailable, serviceUrls, spawnStateReportingChild } from '@tidemark/testing';
+import { type StateReportingChild, serviceAvailable, serviceUrls, spawnStateReportingChild, waitFor } from '@tidemark/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPostgresEventStore } from '../src/index.js';
-import { dropSchemas, randomSchemaName, waitFor } from './testSchemas.js';
+import { dropSchemas, randomSchemaName } from './testSchemas.js';
 
 const available = await serviceAvailable('postgres');
 const fixture = fileURLToPath(new URL('./fixtures/projectorFailoverChild.ts', import.meta.url));
@@ -57,17 +57,17 @@ describe.skipIf(!available)('PostgreSQL projector failover across processes', ()
       const firstEvents = await store.readAll({ limit: 300 });
       let target = 0;
       for await (const event of firstEvents) target = event.position;
-      await waitFor(async () => (await checkpoint()) >= target, 20_000, 'the active projector to make progress');
+      await waitFor(async () => (await checkpoint()) >= target, 'the active projector to make progress', 20_000);
       active.process.kill('SIGKILL');
       const atKill = await checkpoint();
       await standby.waitForState('running');
-      await waitFor(async () => (await checkpoint()) > atKill, 20_000, 'the standby to make progress');
+      await waitFor(async () => (await checkpoint()) > atKill, 'the standby to make progress', 20_000);
     } finally {
       appending = false;
       await writer;
     }
     const head = await store.headPosition();
-    await waitFor(async () => (await checkpoint()) === head, 20_000, 'the standby to catch up');
+    await waitFor(async () => (await checkpoint()) === head, 'the standby to catch up', 20_000);
 
     // The read model equals a rebuild from the log, and every event was applied exactly once.
     const expected = new Map<string, { balance: number; applied: number }>();

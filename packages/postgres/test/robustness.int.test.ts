@@ -1,9 +1,9 @@
 import { ConcurrencyError, type RecordedEvent, ValidationError } from '@tidemark/core';
-import { serviceAvailable, serviceUrls } from '@tidemark/testing';
+import { serviceAvailable, serviceUrls, waitFor } from '@tidemark/testing';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPostgresEventStore, migrate, migrations, StreamOrderConflictError } from '../src/index.js';
-import { createStoreFactory, dropSchemas, randomSchemaName, waitFor } from './testSchemas.js';
+import { createStoreFactory, dropSchemas, randomSchemaName } from './testSchemas.js';
 
 const available = await serviceAvailable('postgres');
 
@@ -78,22 +78,22 @@ describe.skipIf(!available)('PostgreSQL store robustness', () => {
       return result.rows[0]?.pid;
     };
     try {
-      await waitFor(async () => (await listenerPid()) !== undefined, 10_000, 'the LISTEN connection');
+      await waitFor(async () => (await listenerPid()) !== undefined, 'the LISTEN connection', 10_000);
       await other.appendToStream('n-1', [{ type: 't', data: {} }]);
-      await waitFor(() => wakeUps > 0, 10_000, 'a notification');
+      await waitFor(() => wakeUps > 0, 'a notification', 10_000);
 
       const first = await listenerPid();
       await admin.query('SELECT pg_terminate_backend($1)', [first]);
       const before = wakeUps;
       // The listener wakes readers once it is back: events may have been missed meanwhile.
-      await waitFor(() => wakeUps > before, 10_000, 'the reconnect wake-up');
+      await waitFor(() => wakeUps > before, 'the reconnect wake-up', 10_000);
       const second = await listenerPid();
       expect(second).toBeDefined();
       expect(second).not.toBe(first);
 
       wakeUps = 0;
       await other.appendToStream('n-1', [{ type: 't', data: {} }]);
-      await waitFor(() => wakeUps > 0, 10_000, 'a notification after the reconnect');
+      await waitFor(() => wakeUps > 0, 'a notification after the reconnect', 10_000);
     } finally {
       await admin.end();
     }

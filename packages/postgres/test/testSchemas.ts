@@ -40,12 +40,3 @@ export async function dropSchemas(schemas: readonly string[]): Promise<void> {
     await client.end();
   }
 }
-
-/** Resolves when `condition` holds, polling it; rejects after `timeoutMs`. */
-export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

@@ -8,7 +8,7 @@ import {
   handleCommand,
   type StoreTransaction,
 } from '@tidemark/core';
-import { serviceAvailable, serviceUrls } from '@tidemark/testing';
+import { serviceAvailable, serviceUrls, waitFor } from '@tidemark/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCacheAside } from '../src/cache/cacheAside.js';
@@ -28,14 +28,6 @@ const accounts: Decider<{ deposit: number }, AccountEvent, Account> = {
   decide: (command) => [{ type: 'account.deposited', data: { amount: command.deposit } }],
   evolve: (state, event) => ({ balance: state.balance + event.data.amount }),
 };
-
-async function waitFor(condition: () => Promise<boolean>, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
 
 describe.skipIf(!available)('cache-aside read model on Redis', () => {
   const prefix = `tidemark-test-${randomUUID()}:`;
@@ -67,7 +59,7 @@ describe.skipIf(!available)('cache-aside read model on Redis', () => {
     const reads = createCacheAside<Account>({ cache, load: async () => ({ balance: ++loads }) });
     await reads.get('acc-1');
     expect(await redis.ttl(`${prefix}ttl:{acc-1}:v`)).toBe(1);
-    await waitFor(async () => (await redis.exists(`${prefix}ttl:{acc-1}:v`)) === 0);
+    await waitFor(async () => (await redis.exists(`${prefix}ttl:{acc-1}:v`)) === 0, 'the entry to expire');
     expect(await reads.get('acc-1')).toEqual({ balance: 2 });
   });
 
@@ -88,7 +80,7 @@ describe.skipIf(!available)('cache-aside read model on Redis', () => {
     expect(reads.stats.hits).toBe(1);
     await handleCommand(store, accounts, 'account-7', { deposit: 3 });
     // The invalidation runs right after the commit; the TTL (an hour) is not what saves us.
-    await waitFor(async () => (await reads.get('7'))?.balance === 8);
+    await waitFor(async () => (await reads.get('7'))?.balance === 8, 'the invalidated balance');
   });
 
   it('rejects a fill that started before an invalidation (no stale refill race)', async () => {
@@ -202,7 +194,7 @@ describe.skipIf(!available)('cache-aside read model on Redis', () => {
       expect(loads).toBe(1);
       const second = await handleCommand(store, accounts, 'account-9', { deposit: 6 });
       expect(await projector.waitForPosition(second.position, { timeoutMs: 5000 })).toBe(true);
-      await waitFor(async () => (await reads.get('9'))?.balance === 10);
+      await waitFor(async () => (await reads.get('9'))?.balance === 10, 'the balance after the commit');
       expect(loads).toBe(2);
     } finally {
       await projector.stop();
@@ -250,7 +242,7 @@ describe.skipIf(!available)('cache-aside read model on Redis', () => {
       await writerSide.invalidate([key]);
       invalidated++;
       // Every reader has finished a read started after the write: whatever it filled is settled.
-      await waitFor(async () => readerRounds.every((done) => done === round));
+      await waitFor(async () => readerRounds.every((done) => done === round), 'every reader to finish the round');
       for (const k of keys) {
         const found = await cache.lookup(k);
         if (found.hit) expect({ key: k, round, balance: found.value.balance }).toEqual({ key: k, round, balance: truth.get(k) });

@@ -3,20 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type StateReportingChild, spawnStateReportingChild } from '@tidemark/testing';
+import { type StateReportingChild, spawnStateReportingChild, waitFor } from '@tidemark/testing';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSqliteEventStore } from '../src/index.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/projectorFailoverChild.ts', import.meta.url));
-
-async function waitFor(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
 
 describe('SQLite projector failover across processes', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tidemark-failover-'));
@@ -68,17 +60,17 @@ describe('SQLite projector failover across processes', () => {
       }
     })();
     try {
-      await waitFor(async () => (await checkpoint()) >= 300, 20_000, 'the active projector to make progress');
+      await waitFor(async () => (await checkpoint()) >= 300, 'the active projector to make progress', 20_000);
       active.process.kill('SIGKILL');
       const atKill = await checkpoint();
       await standby.waitForState('running');
-      await waitFor(async () => (await checkpoint()) > atKill + 100, 20_000, 'the standby to make progress');
+      await waitFor(async () => (await checkpoint()) > atKill + 100, 'the standby to make progress', 20_000);
     } finally {
       appending = false;
       await writer;
     }
     const head = await store.headPosition();
-    await waitFor(async () => (await checkpoint()) === head, 20_000, 'the standby to catch up');
+    await waitFor(async () => (await checkpoint()) === head, 'the standby to catch up', 20_000);
 
     // The read model equals a rebuild from the log, and every event was applied exactly once.
     const expected = new Map<string, { balance: number; applied: number }>();

@@ -6,3 +6,4 @@ export * from './contracts/manualClock.js';
 export * from './processes/spawnStateReportingChild.js';
 export * from './services.js';
 export * from './specs/deciderSpecification.js';
+export * from './waitFor.js';

@@ -1,5 +1,6 @@
 import type { EventStore, ReadAllOptions, RecordedEvent } from '@tidemark/core';
 import { expect } from 'vitest';
+import { waitFor } from '../waitFor.js';
 
 export async function readAllEvents(store: EventStore, options?: ReadAllOptions): Promise<RecordedEvent[]> {
   const events: RecordedEvent[] = [];
@@ -49,13 +50,4 @@ export async function caught<E extends Error>(action: () => Promise<unknown>, ty
     return error as E;
   }
   throw new Error(`expected ${type.name}, but the call succeeded with ${JSON.stringify(outcome)?.slice(0, 200)}`);
-}
-
-/** Waits for a condition (a notification, a position) instead of sleeping for a guessed time. */
-export async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }

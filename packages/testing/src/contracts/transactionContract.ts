@@ -1,7 +1,8 @@
 import { ConcurrencyError, type RecordedEvent, type StoreTransaction } from '@tidemark/core';
 import { describe, expect, it } from 'vitest';
+import { waitFor } from '../waitFor.js';
 import type { EventStoreHarness } from './eventStoreHarness.js';
-import { caught, expectUnchanged, readAllEvents, storeSnapshot, waitFor, waitForHead } from './storeSnapshot.js';
+import { caught, expectUnchanged, readAllEvents, storeSnapshot, waitForHead } from './storeSnapshot.js';
 import { useStores } from './useStores.js';
 
 const ev = (n: number) => ({ type: 'thing.happened', data: { n } });

@@ -1,0 +1,11 @@
+/**
+ * Waits for a condition (a notification, a position, a checkpoint) instead of sleeping for a
+ * guessed time; rejects naming `what` after `timeoutMs`.
+ */
+export async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
