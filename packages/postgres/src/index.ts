@@ -6,4 +6,6 @@ export * from './processing/postgresCheckpointStore.js';
 export * from './processing/postgresLease.js';
 export * from './schema/migrate.js';
 export * from './schema/migrations.js';
+export * from './schema/positionsRebaseRequiredError.js';
+export * from './schema/rebasePositions.js';
 export * from './schema/schemaName.js';

@@ -24,6 +24,8 @@ const statusByCode: Record<ErrorCode, number> = {
   domain_rule: 422,
   // A command type with no handler is a wiring bug in the server, not the client's fault.
   unknown_message: 500,
+  // Raised when a store opens, before the server serves anything; a deployment step is missing.
+  positions_rebase_required: 503,
 };
 
 /** Fastify's own client errors (body parsing, limits) carry a 4xx statusCode; name them for clients. */

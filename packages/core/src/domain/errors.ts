@@ -9,7 +9,8 @@ export type ErrorCode =
   | 'duplicate_event_id'
   | 'not_found'
   | 'domain_rule'
-  | 'unknown_message';
+  | 'unknown_message'
+  | 'positions_rebase_required';
 
 export class TidemarkError extends Error {
   readonly code: ErrorCode;

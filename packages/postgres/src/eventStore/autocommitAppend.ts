@@ -1,6 +1,6 @@
 import type { AppendOptions, AppendResult, NewEvent } from '@tidemark/core';
 import type pg from 'pg';
-import { expectedVersionSentinels, positionSequenceBits } from '../schema/migrations.js';
+import { expectedVersionSentinels, positionSql } from '../schema/migrations.js';
 import {
   type AppendRows,
   type AppendSettings,
@@ -26,7 +26,7 @@ import { numericBigints } from './eventRows.js';
  * caller-supplied ids go to the function directly, for its idempotency check.
  *
  * Why the global order stays right without the function's out-of-order check (positions are
- * `(xid8 << 20) + k`, so a stream's versions must get increasing transaction ids):
+ * `((xid8 + offset) << 20) + k`, so a stream's versions must get increasing transaction ids):
  * - In autocommit the statement is the whole transaction. Its snapshot is taken before it
  *   executes; its transaction id only when it first writes (or calls pg_current_xact_id()),
  *   i.e. after the snapshot. Ids come from one counter that only grows.
@@ -135,13 +135,12 @@ const expectedVersionHolds = `($2::bigint = ${expectedVersionSentinels.any}
        OR $2::bigint = head.v)`;
 
 const insertColumns = 'position, id, stream_id, version, type, schema_version, data, metadata, recorded_at';
-const positionBase = `(pg_current_xact_id()::text::bigint << ${positionSequenceBits})`;
 
 /** One event: scalars in a one-row SELECT, as migration 3 does in the function. */
 function singleEventStatement(settings: AppendSettings): string {
   return `${headCte(settings)}
 INSERT INTO ${settings.quotedSchema}.events (${insertColumns})
-SELECT ${positionBase}, $3::uuid, $1::text, head.v + 1, $4::text, $5::integer, $6::text::json, $7::text::json, $8::timestamptz
+SELECT ${positionSql(settings.quotedSchema, 'pg_current_xact_id()')}, $3::uuid, $1::text, head.v + 1, $4::text, $5::integer, $6::text::json, $7::text::json, $8::timestamptz
   FROM head
  WHERE ${expectedVersionHolds}
 RETURNING position AS first_position, version AS last_version`;
@@ -151,7 +150,7 @@ RETURNING position AS first_position, version AS last_version`;
 function batchStatement(settings: AppendSettings): string {
   return `${headCte(settings)}, written AS (
   INSERT INTO ${settings.quotedSchema}.events (${insertColumns})
-  SELECT ${positionBase} + t.ord - 1, t.id, $1::text, head.v + t.ord, t.type, t.schema_version, t.data::json, t.metadata::json, $8::timestamptz
+  SELECT ${positionSql(settings.quotedSchema, 'pg_current_xact_id()')} + t.ord - 1, t.id, $1::text, head.v + t.ord, t.type, t.schema_version, t.data::json, t.metadata::json, $8::timestamptz
     FROM head, unnest($3::uuid[], $4::text[], $5::integer[], $6::text[], $7::text[])
                WITH ORDINALITY AS t(id, type, schema_version, data, metadata, ord)
    WHERE ${expectedVersionHolds}

@@ -13,6 +13,7 @@ import {
 import pg from 'pg';
 import { measureVisibilityLag, type VisibilityLag } from '../monitoring/visibilityLag.js';
 import { migrate } from '../schema/migrate.js';
+import { rebasePositions } from '../schema/rebasePositions.js';
 import { assertValidSchemaName, notifyChannel, quoteIdentifier } from '../schema/schemaName.js';
 import type { AppendSettings } from './appendEvents.js';
 import { appendAutocommit } from './autocommitAppend.js';
@@ -85,6 +86,8 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
   if (ownsPool) pool.on('error', () => {});
   try {
     await migrate(pool, schema);
+    // Restored into another cluster, the log would be unreadable and unwritable until rebased.
+    await rebasePositions(pool, schema);
   } catch (error) {
     if (ownsPool) await pool.end().catch(() => {});
     throw error;
@@ -122,7 +125,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
       const result = await pool.query({
         name: `${settings.statementName}:horizon`,
-        text: `SELECT ${readableHorizonSql} AS horizon`,
+        text: `SELECT ${readableHorizonSql(quotedSchema)} AS horizon`,
         types: eventTypes,
       });
       seenHorizon = Math.max(seenHorizon, result.rows[0].horizon as number);
@@ -259,7 +262,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       await awaitOwnWrites();
       const result = await pool.query({
         name: `${settings.statementName}:head`,
-        text: `SELECT coalesce(max(position), 0) AS head FROM ${quotedSchema}.events WHERE position < ${readableHorizonSql}`,
+        text: `SELECT coalesce(max(position), 0) AS head FROM ${quotedSchema}.events WHERE position < ${readableHorizonSql(quotedSchema)}`,
         types: eventTypes,
       });
       return result.rows[0].head as number;

@@ -46,12 +46,13 @@ export interface ReadAllFilter {
  */
 export function readAllStatement(quotedSchema: string, statementPrefix: string, filter: ReadAllFilter): ReadAllStatement {
   const events = `${quotedSchema}.events`;
+  const horizon = readableHorizonSql(quotedSchema);
   const { types, categories } = filter;
   if (!types && !categories) {
     return {
       name: `${statementPrefix}:readAll`,
       text: `SELECT ${packedEventWithStream} FROM ${events}
-        WHERE position > $1 AND position < ${readableHorizonSql} ORDER BY position LIMIT $2`,
+        WHERE position > $1 AND position < ${horizon} ORDER BY position LIMIT $2`,
       values: (after, limit) => [after, limit],
     };
   }
@@ -63,7 +64,7 @@ export function readAllStatement(quotedSchema: string, statementPrefix: string, 
     return {
       name,
       text: `SELECT ${packedEventWithStream} FROM ${events}
-        WHERE (${column}, position) > ($3::text, $1::bigint) AND (${column}, position) < ($3::text, ${readableHorizonSql}) ${typeFilter}
+        WHERE (${column}, position) > ($3::text, $1::bigint) AND (${column}, position) < ($3::text, ${horizon}) ${typeFilter}
         ORDER BY ${column}, position LIMIT $2`,
       values: (after, limit) => [after, limit, driving[0], ...extra],
     };
@@ -73,7 +74,7 @@ export function readAllStatement(quotedSchema: string, statementPrefix: string, 
     text: `SELECT ${packedEventWithStream} FROM (
         SELECT e.* FROM unnest($3::text[]) AS f(value) CROSS JOIN LATERAL (
           SELECT * FROM ${events}
-           WHERE (${column}, position) > (f.value, $1::bigint) AND (${column}, position) < (f.value, ${readableHorizonSql}) ${typeFilter}
+           WHERE (${column}, position) > (f.value, $1::bigint) AND (${column}, position) < (f.value, ${horizon}) ${typeFilter}
            ORDER BY ${column}, position LIMIT $2
         ) AS e
         ORDER BY e.position LIMIT $2

@@ -1,4 +1,4 @@
-import { positionSequenceBits } from '../schema/migrations.js';
+import { positionSql } from '../schema/migrations.js';
 
 /**
  * The first position a reader must not read past: the statement snapshot's xmin, shifted as
@@ -9,6 +9,8 @@ import { positionSequenceBits } from '../schema/migrations.js';
  * is then ordering by (transaction, sequence within it), with no skips and no duplicates.
  *
  * pg_current_snapshot() is the snapshot of the running statement, the same one that decides
- * which rows the statement sees.
+ * which rows the statement sees. The store's position offset is added as in positionSql.
  */
-export const readableHorizonSql = `(pg_snapshot_xmin(pg_current_snapshot())::text::bigint << ${positionSequenceBits})`;
+export function readableHorizonSql(quotedSchema: string): string {
+  return positionSql(quotedSchema, 'pg_snapshot_xmin(pg_current_snapshot())');
+}

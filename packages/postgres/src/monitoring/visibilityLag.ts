@@ -24,7 +24,7 @@ export async function measureVisibilityLag(pool: pg.Pool, quotedSchema: string):
           SELECT xact_start AS started FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid()
           UNION ALL SELECT prepared FROM pg_prepared_xacts
         ) open_transactions) AS oldest,
-       (SELECT count(*) FROM ${quotedSchema}.events WHERE position >= ${readableHorizonSql}) AS invisible`,
+       (SELECT count(*) FROM ${quotedSchema}.events WHERE position >= ${readableHorizonSql(quotedSchema)}) AS invisible`,
   );
   const row = result.rows[0];
   return { oldestOpenTransactionSeconds: Math.max(0, row?.oldest ?? 0), invisibleEvents: Number(row?.invisible ?? 0) };

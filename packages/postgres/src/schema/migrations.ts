@@ -8,11 +8,26 @@ export interface Migration {
 }
 
 /**
- * Positions encode the writing transaction: `(xid8 << 20) + k`, k counting the events that
- * transaction appended so far. So at most 2^20 events per transaction.
+ * Positions encode the writing transaction: `((xid8 + offset) << 20) + k`, k counting the events
+ * that transaction appended so far (so at most 2^20 events per transaction), `offset` the store's
+ * row in position_offset (migration 4; see positionSql).
+ *
+ * Bound: a bigint holds it while xid8 + offset < 2^43 — 8.8 × 10^12 writing transactions over
+ * the store's whole life (on every cluster it lived on, since a move keeps the offset above
+ * what the old cluster reached): about 27.9 years at 10,000 writing transactions/s cluster-wide.
  */
 export const positionSequenceBits = 20;
 export const maxEventsPerTransaction = 2 ** positionSequenceBits;
+
+/**
+ * The position base of a transaction id: `((xid + offset) << 20)`. The offset is read in the same
+ * statement from the one-row table: a scalar subquery on a one-page table, an init plan run once
+ * per statement. The table is locked ACCESS EXCLUSIVE while the offset changes
+ * (rebasePositions.ts), so a statement reading it waits for the rebase and then sees the new one.
+ */
+export function positionSql(quotedSchema: string, xid: string): string {
+  return `((${xid}::text::bigint + (SELECT xid_offset FROM ${quotedSchema}.position_offset)) << ${positionSequenceBits})`;
+}
 
 /** Encodings of the non-numeric expected versions passed to append_to_stream. */
 export const expectedVersionSentinels = { any: -1, no_stream: -2, stream_exists: -3 } as const;
@@ -47,8 +62,7 @@ export function migrations(schema: string): Migration[] {
       sql: `
 CREATE TABLE ${s}.events (
   -- (xid8 << ${positionSequenceBits}) + k: sparse, strictly increasing in commit-safe order (see readAll).
-  -- Below 2^53 (exact in a JavaScript number) while xid8 < 2^33, i.e. for the first two xid epochs
-  -- (about 8.6 billion writing transactions).
+  -- Since migration 4: ((xid8 + xid_offset) << ${positionSequenceBits}) + k, bigint in the API (see positionSequenceBits).
   position bigint PRIMARY KEY,
   id uuid NOT NULL UNIQUE,
   stream_id text NOT NULL,
@@ -71,11 +85,25 @@ CREATE INDEX events_category_position ON ${s}.events (category, position);
     },
     { version: 2, name: 'append_to_stream', sql: appendToStreamSql(schema, false) },
     { version: 3, name: 'append_to_stream single-event insert', sql: appendToStreamSql(schema, true) },
+    {
+      version: 4,
+      name: 'position offset',
+      sql: `
+-- Positions are ((xid8 + xid_offset) << ${positionSequenceBits}) + k. 0 on the cluster the store was created on
+-- (existing positions keep their values); raised by rebasePositions when the store was restored
+-- into a cluster whose transaction ids are lower than those its positions were made from.
+CREATE TABLE ${s}.position_offset (
+  one_row boolean PRIMARY KEY DEFAULT true CHECK (one_row),
+  xid_offset bigint NOT NULL CHECK (xid_offset >= 0)
+);
+INSERT INTO ${s}.position_offset (xid_offset) VALUES (0);
+${appendToStreamSql(schema, true, true)}`,
+    },
   ];
 }
 
 /**
- * The append_to_stream function. Version 2 inserted every batch through unnest(...) WITH
+ * The append_to_stream function. Version 4 (offset) adds the store's position offset. Version 2 inserted every batch through unnest(...) WITH
  * ORDINALITY; version 3 (singleEventInsert) inserts a one-event append — the common case of a
  * command handler — with a plain VALUES row of the arrays' first elements: no function scan over
  * five arrays, no projection of its rows. Measured with 32 concurrent writers, each appending one
@@ -87,7 +115,7 @@ CREATE INDEX events_category_position ON ${s}.events (category, position);
  * An autocommit append without hooks or caller-supplied ids tries one plain INSERT statement
  * first and comes here only when that wrote nothing (eventStore/autocommitAppend.ts).
  */
-function appendToStreamSql(schema: string, singleEventInsert: boolean): string {
+function appendToStreamSql(schema: string, singleEventInsert: boolean, offset = false): string {
   const s = quoteIdentifier(schema);
   return `
 -- One round trip per append. Checks and writes under the stream's lock, so optimistic
@@ -169,7 +197,7 @@ BEGIN
   END IF;
 
   -- Takes this transaction's id if it has none yet (the usual case: after the lock).
-  first_position := (pg_current_xact_id()::text::bigint << ${positionSequenceBits}) + seq;
+  first_position := ${offset ? positionSql(s, 'pg_current_xact_id()') : `(pg_current_xact_id()::text::bigint << ${positionSequenceBits})`} + seq;
   -- A transaction that got its id earlier (it wrote before this append) may find the stream
   -- already written by a younger transaction: its events would sort before that one's. Only a
   -- retry of the whole transaction, with a new id, can append in order.
