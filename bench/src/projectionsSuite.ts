@@ -98,13 +98,16 @@ async function catchUp<Tx extends StoreTransaction>(
     checkpoints,
     batchSize,
     pollIntervalMs: 1000,
-    onBatch: (info) => onBatch(info.toPosition),
+    // The lag collector compares positions only (raw baselines count in numbers): Number keeps the order.
+    onBatch: (info) => onBatch(Number(info.toPosition)),
   });
   const head = await store.headPosition();
   const measured = await measure(events, async () => {
     await projector.start();
     if (!(await projector.waitForPosition(head, { timeoutMs: 600_000 }))) {
-      throw new Error(`projector did not reach ${head}: ${JSON.stringify(projector.status())}`);
+      throw new Error(
+        `projector did not reach ${head}: ${JSON.stringify(projector.status(), (_key, value) => (typeof value === 'bigint' ? String(value) : value))}`,
+      );
     }
   });
   return { projector, measured };
@@ -119,7 +122,7 @@ async function steadyAppends(store: EventStore, rate: number, seconds: number, r
     const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate));
     while (sent < due) {
       const result = await store.appendToStream(`lag-${sent % 100}`, [{ type: 'account.deposited', data: { amount: 1 } }]);
-      record(result.position, performance.now());
+      record(Number(result.position), performance.now());
       sent++;
     }
     // Pacing, not synchronisation: the next events are not due yet.

@@ -8,7 +8,7 @@ describe('GET /metrics', () => {
   it('measures projection lag on scrape and serves it in the Prometheus text format', async () => {
     const store = createInMemoryEventStore();
     const metrics = createPrometheusMetrics();
-    let checkpoint = 0;
+    let checkpoint = 0n;
     const lag = createProjectionLagMonitor({ store, metrics, projections: [{ name: 'balances', checkpoint: async () => checkpoint }] });
     const app = Fastify({ logger: false });
     registerMetricsRoute(app, { registry: metrics.registry, beforeScrape: () => lag.measure() });
@@ -21,7 +21,7 @@ describe('GET /metrics', () => {
       expect(first.statusCode).toBe(200);
       expect(first.headers['content-type']).toContain('text/plain');
       expect(first.body).toContain('tidemark_projection_events_behind{projection="balances"} 2');
-      checkpoint = 2;
+      checkpoint = 2n;
       const second = await app.inject({ method: 'GET', url: '/metrics' });
       expect(second.body).toContain('tidemark_projection_events_behind{projection="balances"} 0');
     } finally {

@@ -7,7 +7,7 @@ describe('Metrics port on prom-client', () => {
     const store = createInMemoryEventStore();
     for (let i = 0; i < 3; i++) await store.appendToStream(`account-${i}`, [{ type: 'account.deposited', data: { amount: 1 } }]);
     const metrics = createPrometheusMetrics();
-    let checkpoint = 1;
+    let checkpoint = 1n;
     const monitor = createProjectionLagMonitor({ store, metrics, projections: [{ name: 'balances', checkpoint: async () => checkpoint }] });
     // A second monitor over the same registry must reuse the metrics, not throw on re-registration.
     createProjectionLagMonitor({ store, metrics, projections: [] });
@@ -15,7 +15,7 @@ describe('Metrics port on prom-client', () => {
     let text = await metrics.registry.metrics();
     expect(text).toContain('tidemark_projection_events_behind{projection="balances"} 2');
     expect(text).toContain('tidemark_projection_checkpoint_position{projection="balances"} 1');
-    checkpoint = 3;
+    checkpoint = 3n;
     await monitor.measure();
     text = await metrics.registry.metrics();
     expect(text).toContain('tidemark_projection_events_behind{projection="balances"} 0');

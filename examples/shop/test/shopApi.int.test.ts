@@ -343,7 +343,7 @@ describe('shop HTTP API: the store refuses an oversized event', () => {
       );
       expectError(reply, 413, 'payload_too_large');
       expect(reply.body.error.details).toMatchObject({ limit: 256 });
-      expect(await store.headPosition()).toBe(0);
+      expect(await store.headPosition()).toBe(0n);
       expect((await client.post('/accounts', { accountId: 'small', owner: 'o', initialDeposit: 1 })).status).toBe(201);
     } finally {
       await close();

@@ -23,7 +23,7 @@ describe('tidemark projections rebuild', () => {
       await checkpoints.setup(tx);
       await sumsProjection.setup?.(tx, { name: (t) => t });
       await tx.sql.execute(`INSERT INTO sums (stream_id, total) VALUES ('acc-0', -1), ('bogus', 5)`);
-      await checkpoints.save('sums', 0, 300, tx);
+      await checkpoints.save('sums', 0n, 300n, tx);
     });
     await store.close();
 
@@ -58,7 +58,7 @@ describe('tidemark projections rebuild', () => {
           .reduce((a, b) => a + b, 0),
       }));
       expect(rows).toEqual(expected);
-      expect((await reopened.transaction((tx) => checkpoints.load('sums', tx)))?.position).toBe(300);
+      expect((await reopened.transaction((tx) => checkpoints.load('sums', tx)))?.position).toBe(300n);
       // The shadow's index came back under its live name; no shadow tables are left behind.
       const objects = await reopened.transaction((tx) =>
         tx.sql.query<{ name: string }>(`SELECT name FROM sqlite_master WHERE name LIKE 'sums%' ORDER BY name`),

@@ -14,8 +14,8 @@ function append(streamId: string, ids: string[]): PreparedAppend {
 describe('detectRetry', () => {
   const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
   const stored = new Map<string, StoredEventRef>([
-    [a, { streamId: 'pay-1', version: 4, position: 10 }],
-    [b, { streamId: 'pay-1', version: 5, position: 11 }],
+    [a, { streamId: 'pay-1', version: 4, position: 10n }],
+    [b, { streamId: 'pay-1', version: 5, position: 11n }],
   ]);
 
   it('sees a new append when none of its ids is stored', () => {
@@ -23,7 +23,7 @@ describe('detectRetry', () => {
   });
 
   it('sees a retry when all ids are stored in this stream, consecutively, in batch order', () => {
-    expect(detectRetry(append('pay-1', [a, b]), stored)).toEqual({ nextExpectedVersion: 5, position: 11 });
+    expect(detectRetry(append('pay-1', [a, b]), stored)).toEqual({ nextExpectedVersion: 5, position: 11n });
   });
 
   it.each([
@@ -46,8 +46,8 @@ describe('detectRetry', () => {
 
   it('rejects ids stored at versions with a gap between them', () => {
     const gapped = new Map<string, StoredEventRef>([
-      [a, { streamId: 'pay-1', version: 1, position: 1 }],
-      [b, { streamId: 'pay-1', version: 3, position: 3 }],
+      [a, { streamId: 'pay-1', version: 1, position: 1n }],
+      [b, { streamId: 'pay-1', version: 3, position: 3n }],
     ]);
     expect(() => detectRetry(append('pay-1', [a, b]), gapped)).toThrow(DuplicateEventIdError);
   });

@@ -189,7 +189,7 @@ describe('handleCommand', () => {
     await handleCommand(store, decider, 'account-1', { type: 'open', amount: 100 });
     const head = await store.headPosition();
     const result = await handleCommand(store, decider, 'account-1', { type: 'open', amount: 999 });
-    expect(result).toEqual({ state: { open: true, balance: 100 }, events: [], nextExpectedVersion: 1, position: 0 });
+    expect(result).toEqual({ state: { open: true, balance: 100 }, events: [], nextExpectedVersion: 1, position: 0n });
     expect(await store.headPosition()).toBe(head);
   });
 
@@ -216,7 +216,7 @@ describe('handleCommand', () => {
         throw new Error('abandon the transfer');
       }),
     ).rejects.toThrow('abandon the transfer');
-    expect(await store.headPosition()).toBe(0);
+    expect(await store.headPosition()).toBe(0n);
     await store.transaction(async (tx) => {
       await handleCommand(tx, decider, 'account-1', { type: 'open', amount: 100 });
       const second = await handleCommand(tx, decider, 'account-1', { type: 'deposit', amount: 5 });

@@ -172,7 +172,7 @@ describe('projection lag monitor', () => {
     await store.appendToStream('other-1', [{ type: 'other.happened', data: {} }]);
     clock.time += 7_000;
     const [behind] = await monitor.measure();
-    expect(behind).toMatchObject({ name: 'balances', checkpoint: 0, eventsBehind: 40, exact: true, secondsBehind: 7 });
+    expect(behind).toMatchObject({ name: 'balances', checkpoint: 0n, eventsBehind: 40, exact: true, secondsBehind: 7 });
     expect(metrics.value('tidemark_projection_events_behind', { projection: 'balances' })).toBe(40);
     expect(alerts).toMatchObject([{ kind: 'lag', subject: 'balances', value: 7, threshold: 5 }]);
 
@@ -186,9 +186,9 @@ describe('projection lag monitor', () => {
 
   it('caps the count on a long backlog and says it is a lower bound', async () => {
     const { store } = await setup();
-    const monitor = createProjectionLagMonitor({ store, projections: [{ name: 'balances', checkpoint: async () => 0 }], countLimit: 10 });
+    const monitor = createProjectionLagMonitor({ store, projections: [{ name: 'balances', checkpoint: async () => 0n }], countLimit: 10 });
     const [lag] = await monitor.measure();
-    expect(lag).toMatchObject({ eventsBehind: 10, exact: false, head: 40 });
+    expect(lag).toMatchObject({ eventsBehind: 10, exact: false, head: 40n });
   });
 });
 
@@ -206,13 +206,13 @@ describe('projector batch metrics', () => {
     });
     for (let i = 0; i < 10; i++) await handleCommand(store, accounts, `account-${i % 3}`, { amount: 1 });
     await projector.start();
-    expect(await projector.waitForPosition(10, { timeoutMs: 5000 })).toBe(true);
+    expect(await projector.waitForPosition(10n, { timeoutMs: 5000 })).toBe(true);
     const labels = { projection: 'balances' };
     expect(metrics.value('tidemark_projection_events_applied_total', labels)).toBe(10);
     expect(metrics.value('tidemark_projection_checkpoint_position', labels)).toBe(10);
     expect(metrics.observations('tidemark_projection_batch_duration_seconds', labels).length).toBeGreaterThanOrEqual(3);
     const lag = createProjectionLagMonitor({ store, projections: [monitoredProjector(projector, { categories: ['account'] })] });
-    expect(await lag.measure()).toMatchObject([{ name: 'balances', checkpoint: 10, eventsBehind: 0 }]);
+    expect(await lag.measure()).toMatchObject([{ name: 'balances', checkpoint: 10n, eventsBehind: 0 }]);
     await projector.stop();
   });
 });

@@ -11,7 +11,7 @@ import {
 import { createSumReadModel } from './inMemoryReadModel.js';
 
 async function fill(store: EventStore<StoreTransaction>, count: number, type = 'test.amount.added') {
-  let position = 0;
+  let position = 0n;
   for (let i = 0; i < count; i++) {
     const result = await store.appendToStream(`acc-${i % 3}`, [{ type, data: { amount: i + 1 } }]);
     position = result.position;
@@ -30,7 +30,7 @@ describe('subscribe', () => {
     const store = createInMemoryEventStore();
     await fill(store, 25);
     const controller = new AbortController();
-    const seen: number[] = [];
+    const seen: bigint[] = [];
     const batchSizes: number[] = [];
     const iteration = (async () => {
       for await (const batch of subscribe(store, { batchSize: 10, pollIntervalMs: 60_000, signal: controller.signal })) {
@@ -44,7 +44,7 @@ describe('subscribe', () => {
     await store.appendToStream('acc-9', [{ type: 'test.amount.added', data: { amount: 1 } }]);
     const finished = await Promise.race([iteration.then(() => true), new Promise((r) => setTimeout(() => r(false), 5000))]);
     expect(finished).toBe(true);
-    expect(seen).toEqual(Array.from({ length: 26 }, (_, i) => i + 1));
+    expect(seen).toEqual(Array.from({ length: 26 }, (_, i) => BigInt(i + 1)));
     expect(batchSizes.slice(0, 3)).toEqual([10, 10, 5]);
   });
 
@@ -74,7 +74,7 @@ describe('subscribe', () => {
     const controller = new AbortController();
     for await (const batch of subscribe(store, { types: ['wanted'], signal: controller.signal })) {
       expect(batch.events.map((e) => e.type)).toEqual(['wanted']);
-      expect(batch.checkpoint).toBe(3);
+      expect(batch.checkpoint).toBe(3n);
       controller.abort();
     }
   });
@@ -97,7 +97,7 @@ describe('createProjector (in-memory)', () => {
     const head = await fill(store, 20);
     expect(await projector.waitForPosition(head, { timeoutMs: 5000 })).toBe(true);
     const status = projector.status();
-    expect(status).toMatchObject({ name: 'sums', checkpoint: 60, state: 'running', eventsProcessed: 60 });
+    expect(status).toMatchObject({ name: 'sums', checkpoint: 60n, state: 'running', eventsProcessed: 60 });
     expect(status.lastProcessedRecordedAt).toBeInstanceOf(Date);
     expect(batches.reduce((a, b) => a + b, 0)).toBe(60);
     const expected = expectedSums(40);
@@ -130,7 +130,7 @@ describe('createProjector (in-memory)', () => {
     const store = createInMemoryEventStore();
     const model = createSumReadModel();
     let failures = 0;
-    model.failWhen = (event) => event.position === 5 && failures++ < 3;
+    model.failWhen = (event) => event.position === 5n && failures++ < 3;
     const projector = createProjector({
       store,
       projection: model.projection,
@@ -149,17 +149,17 @@ describe('createProjector (in-memory)', () => {
     const store = createInMemoryEventStore();
     const checkpoints = createInMemoryCheckpointStore();
     const model = createSumReadModel();
-    model.failWhen = (event) => event.position === 6;
+    model.failWhen = (event) => event.position === 6n;
     const head = await fill(store, 10);
     const projector = createProjector({ store, projection: model.projection, checkpoints, retry: { maxAttempts: 3, initialDelayMs: 1 } });
     await projector.start();
     expect(await projector.waitForPosition(head, { timeoutMs: 5000 })).toBe(false);
     const status = projector.status();
     expect(status.state).toBe('failed');
-    expect(status.checkpoint).toBe(5);
-    expect(status.error).toMatchObject({ position: 6, attempts: 3, message: 'cannot apply test.amount.added at 6' });
+    expect(status.checkpoint).toBe(5n);
+    expect(status.error).toMatchObject({ position: 6n, attempts: 3, message: 'cannot apply test.amount.added at 6' });
     const record = await store.transaction((tx) => checkpoints.load('sums', tx));
-    expect(record).toMatchObject({ position: 5, failure: { position: 6, attempts: 3 } });
+    expect(record).toMatchObject({ position: 5n, failure: { position: 6n, attempts: 3 } });
     expect(model.sums).toEqual(expectedSums(5));
     await projector.stop();
     expect(projector.status().state).toBe('failed');
@@ -178,7 +178,7 @@ describe('createProjector (in-memory)', () => {
     const store = createInMemoryEventStore();
     const checkpoints = createInMemoryCheckpointStore();
     const model = createSumReadModel();
-    model.failWhen = (event) => event.position === 4;
+    model.failWhen = (event) => event.position === 4n;
     const head = await fill(store, 10);
     const projector = createProjector({
       store,
@@ -194,7 +194,7 @@ describe('createProjector (in-memory)', () => {
     expect(model.sums).toEqual(expectedSums(10, (i) => i === 3));
     const letters = await store.transaction((tx) => checkpoints.deadLetters('sums', tx));
     expect(letters).toHaveLength(1);
-    expect(letters[0]).toMatchObject({ position: 4, attempts: 2, event: { position: 4, data: { amount: 4 } } });
+    expect(letters[0]).toMatchObject({ position: 4n, attempts: 2, event: { position: 4n, data: { amount: 4 } } });
   });
 
   it('lets waitForPosition finish for events its filter skips', async () => {
@@ -235,7 +235,7 @@ describe('registerInlineProjection', () => {
     expect(model.sums).toEqual(expectedSums(6));
     model.failWhen = () => true;
     await expect(store.appendToStream('acc-0', [{ type: 't', data: { amount: 100 } }])).rejects.toThrow('cannot apply');
-    expect(await store.headPosition()).toBe(6);
+    expect(await store.headPosition()).toBe(6n);
     expect(model.sums).toEqual(expectedSums(6));
   });
 });

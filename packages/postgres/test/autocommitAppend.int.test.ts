@@ -74,7 +74,7 @@ describe.skipIf(!available)('PostgreSQL autocommit append (one statement)', () =
       [2, 'b'],
       [3, 'c'],
     ]);
-    expect(events[2]!.position).toBe(events[1]!.position + 1);
+    expect(events[2]!.position).toBe(events[1]!.position + 1n);
     expect(events[1]!.position).toBeGreaterThan(events[0]!.position);
   });
 

@@ -5,7 +5,7 @@ import { createStoreFactory, randomSchemaName } from './testSchemas.js';
 
 const available = await serviceAvailable('postgres');
 
-async function readFrom(store: EventStore, after: number, batchSize = 100): Promise<RecordedEvent[]> {
+async function readFrom(store: EventStore, after: bigint, batchSize = 100): Promise<RecordedEvent[]> {
   const events: RecordedEvent[] = [];
   for await (const event of store.readAll({ after, batchSize })) events.push(event);
   return events;
@@ -32,7 +32,7 @@ async function tail(store: EventStore, done: (seen: readonly RecordedEvent[]) =>
   const deadline = Date.now() + timeoutMs;
   while (!done(seen)) {
     if (Date.now() > deadline) throw new Error(`reader timed out with ${seen.length} events`);
-    const batch = await readFrom(store, seen.at(-1)?.position ?? 0, 64);
+    const batch = await readFrom(store, seen.at(-1)?.position ?? 0n, 64);
     if (batch.length === 0) await nextWakeUp(store, 50);
     seen.push(...batch);
   }
@@ -66,7 +66,7 @@ describe.skipIf(!available)('PostgreSQL global order', () => {
 
     const tailing = tail(reader, (seen) => seen.length >= 3, 15_000);
     // Both later events are committed, but the open transaction could still commit below them.
-    expect(await readFrom(reader, 0)).toEqual([]);
+    expect(await readFrom(reader, 0n)).toEqual([]);
     expect(await reader.headPosition()).toBeLessThan(second.position);
     const lag = await reader.visibilityLag();
     expect(lag.invisibleEvents).toBeGreaterThanOrEqual(2);
@@ -112,7 +112,7 @@ describe.skipIf(!available)('PostgreSQL global order', () => {
     expectedTotal = total;
     const seen = await Promise.all(tails);
 
-    const final = await readFrom(writer, 0, 500);
+    const final = await readFrom(writer, 0n, 500);
     expect(final).toHaveLength(total);
     const finalIds = final.map((e) => e.id);
     expect(new Set(finalIds).size).toBe(total);

@@ -42,7 +42,7 @@ describe.skipIf(!available)('subscribe on PostgreSQL', () => {
       expect(events.map((e) => e.streamId)).toEqual([...Array.from({ length: 7 }, (_, i) => `acc-${i}`), 'live-1']);
       expect(batches.slice(0, 3).map((b) => b.events.length)).toEqual([3, 3, 1]);
       // Sparse but strictly increasing positions; the last checkpoint covers the live event.
-      for (let i = 1; i < events.length; i++) expect(events[i]?.position).toBeGreaterThan(events[i - 1]?.position as number);
+      for (let i = 1; i < events.length; i++) expect(events[i]?.position).toBeGreaterThan(events[i - 1]?.position as bigint);
       expect(batches.at(-1)?.checkpoint).toBeGreaterThanOrEqual(position);
     } finally {
       controller.abort();

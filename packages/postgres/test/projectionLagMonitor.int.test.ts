@@ -39,7 +39,7 @@ describe.skipIf(!available)('projection lag on PostgreSQL (sparse positions)', (
       });
       const [lag] = await monitor.measure();
       // One transaction per append: positions jump by far more than one between them.
-      expect((lag?.head ?? 0) - (lag?.checkpoint ?? 0)).toBeGreaterThan(5);
+      expect((lag?.head ?? 0n) - (lag?.checkpoint ?? 0n)).toBeGreaterThan(5n);
       expect(lag).toMatchObject({ name: 'noop', eventsBehind: 5, exact: true });
       expect(lag?.secondsBehind).toBeGreaterThanOrEqual(0);
       expect(metrics.value('tidemark_projection_events_behind', { projection: 'noop' })).toBe(5);

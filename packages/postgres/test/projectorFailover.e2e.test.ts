@@ -34,7 +34,7 @@ describe.skipIf(!available)('PostgreSQL projector failover across processes', ()
       const result = await store.pool
         .query<{ position: string }>(`SELECT position FROM ${env.CHECKPOINTS} WHERE name = 'balances'`)
         .catch(() => ({ rows: [] as Array<{ position: string }> }));
-      return Number(result.rows[0]?.position ?? 0);
+      return BigInt(result.rows[0]?.position ?? 0);
     };
     await append(200);
 
@@ -55,7 +55,7 @@ describe.skipIf(!available)('PostgreSQL projector failover across processes', ()
     })();
     try {
       const firstEvents = await store.readAll({ limit: 300 });
-      let target = 0;
+      let target = 0n;
       for await (const event of firstEvents) target = event.position;
       await waitFor(async () => (await checkpoint()) >= target, 'the active projector to make progress', 20_000);
       active.process.kill('SIGKILL');

@@ -37,7 +37,7 @@ describe.skipIf(!available)('PostgreSQL readAll filters', () => {
         fc.integer({ min: -1, max: log.length }),
         fc.integer({ min: 1, max: 200 }),
         async (typeFilter, categoryFilter, batchSize, from, limit) => {
-          const after = from < 0 ? 0 : (log[from]?.position ?? (log.at(-1) as RecordedEvent).position);
+          const after = from < 0 ? 0n : (log[from]?.position ?? (log.at(-1) as RecordedEvent).position);
           const expected = log
             .filter(
               (e) =>

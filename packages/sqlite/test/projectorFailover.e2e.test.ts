@@ -37,9 +37,9 @@ describe('SQLite projector failover across processes', () => {
         const row = reader.prepare(`SELECT position FROM ${env.CHECKPOINTS} WHERE name = 'balances'`).get() as
           | { position: number }
           | undefined;
-        return Number(row?.position ?? 0);
+        return BigInt(row?.position ?? 0);
       } catch {
-        return 0; // the table does not exist until the first projector has set up
+        return 0n; // the table does not exist until the first projector has set up
       }
     };
 
@@ -60,11 +60,11 @@ describe('SQLite projector failover across processes', () => {
       }
     })();
     try {
-      await waitFor(async () => (await checkpoint()) >= 300, 'the active projector to make progress', 20_000);
+      await waitFor(async () => (await checkpoint()) >= 300n, 'the active projector to make progress', 20_000);
       active.process.kill('SIGKILL');
       const atKill = await checkpoint();
       await standby.waitForState('running');
-      await waitFor(async () => (await checkpoint()) > atKill + 100, 'the standby to make progress', 20_000);
+      await waitFor(async () => (await checkpoint()) > atKill + 100n, 'the standby to make progress', 20_000);
     } finally {
       appending = false;
       await writer;

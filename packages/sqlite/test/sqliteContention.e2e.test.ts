@@ -63,7 +63,7 @@ describe('two processes appending to one SQLite stream', () => {
     const byPosition = new Map(events.map((e) => [e.position, e.data]));
     for (const line of acked) {
       const [, position, writer, n] = line.split(' ');
-      expect(byPosition.get(Number(position))).toEqual({ writer, n: Number(n) });
+      expect(byPosition.get(BigInt(position!))).toEqual({ writer, n: Number(n) });
     }
     // Each writer's own appends keep their order.
     for (const writer of ['a', 'b']) {

@@ -14,7 +14,7 @@ const fixture = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'appen
 
 interface Ack {
   streamId: string;
-  position: number;
+  position: bigint;
   batch: string;
 }
 
@@ -35,7 +35,7 @@ function runAndKill(file: string, mode: 'plain' | 'hooked', runTag: string, kill
       buffered = lines.pop() ?? '';
       for (const line of lines) {
         const [streamId, position, batch] = line.split(' ');
-        acks.push({ streamId: streamId!, position: Number(position), batch: batch! });
+        acks.push({ streamId: streamId!, position: BigInt(position!), batch: batch! });
       }
       if (!killed && acks.length >= killAfter) {
         killed = true;
@@ -69,7 +69,7 @@ describe('SQLite event store under SIGKILL', () => {
     integrity.close();
 
     const store = createSqliteEventStore({ file });
-    const byPosition = new Map<number, RecordedEvent>();
+    const byPosition = new Map<bigint, RecordedEvent>();
     const byStream = new Map<string, RecordedEvent[]>();
     for await (const event of store.readAll({ batchSize: 100 })) {
       byPosition.set(event.position, event);

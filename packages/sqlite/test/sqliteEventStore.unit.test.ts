@@ -36,11 +36,11 @@ describe('SQLite event store: the file', () => {
     await first.close();
     const second = createSqliteEventStore({ file });
     expect(await second.readStream('order-1')).toEqual(before);
-    expect(await second.headPosition()).toBe(3);
+    expect(await second.headPosition()).toBe(3n);
     const [cart] = await second.readStream('cart-1');
-    expect(cart).toMatchObject({ position: 3, version: 1, data: { at: '1970-01-01T00:00:00.000Z' }, metadata: { userId: 'u1' } });
+    expect(cart).toMatchObject({ position: 3n, version: 1, data: { at: '1970-01-01T00:00:00.000Z' }, metadata: { userId: 'u1' } });
     const next = await second.appendToStream('order-1', [placed(3)], { expectedVersion: 2 });
-    expect(next).toMatchObject({ nextExpectedVersion: 3, position: 4 });
+    expect(next).toMatchObject({ nextExpectedVersion: 3, position: 4n });
     await second.close();
   });
 
@@ -67,7 +67,7 @@ describe('SQLite event store: the file', () => {
     });
     const closed = store.close();
     release();
-    expect((await running).position).toBe(1);
+    expect((await running).position).toBe(1n);
     await closed;
   });
 
@@ -101,7 +101,7 @@ describe('SQLite event store: two instances on one file (like two processes)', (
     const stale = a.appendToStream('account-1', [placed(3)], { expectedVersion: 1 });
     await expect(stale).rejects.toBeInstanceOf(ConcurrencyError);
     await expect(stale).rejects.toMatchObject({ actual: 2 });
-    expect(await a.headPosition()).toBe(2);
+    expect(await a.headPosition()).toBe(2n);
     const all: number[] = [];
     for await (const event of a.readAll()) all.push((event.data as { n: number }).n);
     expect(all).toEqual([1, 2]);
@@ -129,10 +129,10 @@ describe('SQLite event store: two instances on one file (like two processes)', (
     await held;
     await expect(b.appendToStream('account-2', [placed(2)])).rejects.toMatchObject({ code: 'SQLITE_BUSY' });
     // The reader connection is not blocked by the writer, and sees nothing uncommitted.
-    expect(await b.headPosition()).toBe(0);
+    expect(await b.headPosition()).toBe(0n);
     release();
     await slow;
-    expect(await b.headPosition()).toBe(1);
+    expect(await b.headPosition()).toBe(1n);
     await b.appendToStream('account-2', [placed(2)]);
     expect(await a.readStream('account-2')).toHaveLength(1);
     await a.close();
@@ -161,7 +161,7 @@ describe('SQLite event store: transactions on one connection', () => {
     });
     release();
     await tx;
-    expect((await append).position).toBe(2);
+    expect((await append).position).toBe(2n);
     expect(order).toEqual(['tx', 'append']);
     await store.close();
   });
@@ -181,7 +181,7 @@ describe('SQLite event store: transactions on one connection', () => {
       await tx.appendToStream('order-3', [placed(3)]);
     });
     expect(await store.streamExists('order-2')).toBe(false);
-    expect((await store.readStream('order-3'))[0]?.position).toBe(2);
+    expect((await store.readStream('order-3'))[0]?.position).toBe(2n);
     await store.transaction(async (tx) => {
       expect(tx.db.prepare('SELECT id FROM seen ORDER BY id').pluck().all()).toEqual(['order-1', 'order-3']);
     });
@@ -197,7 +197,7 @@ describe('SQLite event store: transactions on one connection', () => {
     });
     await expect(leaked.appendToStream('order-1', [placed(1)])).rejects.toBeInstanceOf(ValidationError);
     await expect(leaked.sql.query('SELECT 1')).rejects.toBeInstanceOf(ValidationError);
-    expect(await store.headPosition()).toBe(0);
+    expect(await store.headPosition()).toBe(0n);
     await store.close();
   });
 
@@ -217,7 +217,7 @@ describe('SQLite event store: transactions on one connection', () => {
     await expect(tx).rejects.toThrow('roll back');
     expect(await exists).toBe(false);
     await store.appendToStream('order-1', [placed(1)]);
-    expect(await store.headPosition()).toBe(1);
+    expect(await store.headPosition()).toBe(1n);
     await store.close();
   });
 });
@@ -239,9 +239,9 @@ describe('SQLite event store: reads', () => {
     expect(await read({ categories: ['order', 'order', 'orders'], types: ['order.placed', 'order.paid'], batchSize: 1 })).toEqual([
       1, 2, 3, 4, 5,
     ]);
-    expect(await read({ types: ['order.paid', 'order.placed', 'order.paid'], after: 1, batchSize: 2 })).toEqual([2, 3, 4, 5]);
+    expect(await read({ types: ['order.paid', 'order.placed', 'order.paid'], after: 1n, batchSize: 2 })).toEqual([2, 3, 4, 5]);
     expect(await read({ types: ["order.placed' OR 1=1 --"] })).toEqual([]);
-    expect(await read({ after: 2, limit: 2, batchSize: 1 })).toEqual([3, 4]);
+    expect(await read({ after: 2n, limit: 2, batchSize: 1 })).toEqual([3, 4]);
     await store.close();
   });
 
@@ -249,7 +249,7 @@ describe('SQLite event store: reads', () => {
     const store = createSqliteEventStore({ file: files.next() });
     const categories = ['cart', 'order', 'payment'];
     const types = ['a', 'b', 'c'];
-    const log: Array<{ category: string; type: string; position: number }> = [];
+    const log: Array<{ category: string; type: string; position: bigint }> = [];
     for (let i = 0; i < 120; i++) {
       const category = categories[(i * 7) % 3]!;
       const type = types[(i * 5 + Math.floor(i / 4)) % 3]!;
@@ -267,13 +267,13 @@ describe('SQLite event store: reads', () => {
           const expected = log
             .filter(
               (e) =>
-                e.position > after &&
+                e.position > BigInt(after) &&
                 (!typeFilter || typeFilter.includes(e.type)) &&
                 (!categoryFilter || categoryFilter.includes(e.category)),
             )
             .map((e) => e.position);
-          const actual: number[] = [];
-          for await (const event of store.readAll({ types: typeFilter, categories: categoryFilter, batchSize, after }))
+          const actual: bigint[] = [];
+          for await (const event of store.readAll({ types: typeFilter, categories: categoryFilter, batchSize, after: BigInt(after) }))
             actual.push(event.position);
           expect(actual).toEqual(expected);
         },

@@ -32,8 +32,8 @@ function sumsProjection(failWhen: (event: RecordedEvent) => boolean): Projection
   };
 }
 
-async function fill(store: EventStore<SqliteTransaction>, count: number): Promise<number> {
-  let position = 0;
+async function fill(store: EventStore<SqliteTransaction>, count: number): Promise<bigint> {
+  let position = 0n;
   for (let i = 1; i <= count; i++)
     position = (await store.appendToStream(`acc-${i % 2}`, [{ type: 'test.amount.added', data: { amount: i } }])).position;
   return position;
@@ -49,14 +49,14 @@ describe('projector on SQLite', () => {
       const head = await fill(store, 10);
       const projector = createProjector({
         store,
-        projection: sumsProjection((e) => e.position === 7),
+        projection: sumsProjection((e) => e.position === 7n),
         checkpoints: createSqliteCheckpointStore(),
         batchSize: 5,
         retry: { maxAttempts: 3, initialDelayMs: 1 },
       });
       await projector.start();
       expect(await projector.waitForPosition(head, { timeoutMs: 5000 })).toBe(false);
-      expect(projector.status()).toMatchObject({ state: 'failed', checkpoint: 6, error: { position: 7, attempts: 3 } });
+      expect(projector.status()).toMatchObject({ state: 'failed', checkpoint: 6n, error: { position: 7n, attempts: 3 } });
       const rows = await store.transaction((tx) =>
         tx.sql.query('SELECT position, failed_position, error, attempts FROM tidemark_checkpoints WHERE name = $1', ['sums']),
       );
@@ -78,7 +78,7 @@ describe('projector on SQLite', () => {
       const head = await fill(store, 10);
       const projector = createProjector({
         store,
-        projection: sumsProjection((e) => e.position === 7),
+        projection: sumsProjection((e) => e.position === 7n),
         checkpoints: createSqliteCheckpointStore(),
         onFailure: 'dead-letter',
         retry: { maxAttempts: 2, initialDelayMs: 1 },
@@ -113,7 +113,7 @@ describe('projector on SQLite', () => {
       }
       failing = true;
       await expect(store.appendToStream('acc-1', [{ type: 'test.amount.added', data: { amount: 100 } }])).rejects.toThrow('bad event');
-      expect(await store.headPosition()).toBe(5);
+      expect(await store.headPosition()).toBe(5n);
       expect(await sums(store)).toEqual([{ stream_id: 'acc-1', total: 15, events: 5 }]);
     } finally {
       await store.close();

@@ -43,7 +43,7 @@ describe('rebuildProjection on SQLite', () => {
           if (swapping && !interfered) {
             interfered = true;
             for (let i = 0; i < 20; i++) await store.appendToStream(`b-${i % 2}`, [{ type: 'test.thing.happened', data: { i } }]);
-            expect(await projector.waitForPosition(50, { timeoutMs: 5000 })).toBe(true);
+            expect(await projector.waitForPosition(50n, { timeoutMs: 5000 })).toBe(true);
           }
           return store.transaction(work);
         },
@@ -60,7 +60,7 @@ describe('rebuildProjection on SQLite', () => {
       expect(interfered).toBe(true);
 
       // The projector is idle (no appends, a minute-long poll): what it reported must hold now.
-      expect(await projector.waitForPosition(50, { timeoutMs: 1000 })).toBe(true);
+      expect(await projector.waitForPosition(50n, { timeoutMs: 1000 })).toBe(true);
       const rows = await store.transaction((tx) =>
         tx.sql.query<{ stream_id: string; events: number }>('SELECT * FROM counts ORDER BY stream_id'),
       );

@@ -82,7 +82,7 @@ describe('SQLite SqlExecutor', () => {
     await store.transaction(async (tx) => {
       expect(await tx.sql.query('SELECT count(*) AS n FROM totals')).toEqual([{ n: 0 }]);
     });
-    expect(await store.headPosition()).toBe(0);
+    expect(await store.headPosition()).toBe(0n);
     await store.close();
   });
 });

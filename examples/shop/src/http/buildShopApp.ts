@@ -38,6 +38,10 @@ export function buildShopApp(options: ShopAppOptions): FastifyInstance {
     return parseJson(request, body as string, done);
   });
 
+  // Positions are bigints, which JSON.stringify refuses: they go out as decimal strings (they
+  // pass 2^53, which a JSON number in a browser cannot hold exactly).
+  app.setReplySerializer((payload) => JSON.stringify(payload, (_key, value) => (typeof value === 'bigint' ? String(value) : value)));
+
   // The one place where errors become HTTP: typed errors by code, zod by shape, fastify's own by status.
   app.setErrorHandler((error, request, reply) => {
     const { statusCode, body } = toHttpError(error);

@@ -1,4 +1,4 @@
-import { NotFoundError, type ProjectionLagMonitor } from '@tidemark/core';
+import { maxPosition, NotFoundError, type ProjectionLagMonitor, parsePosition } from '@tidemark/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { ShopReadModels } from '../readModels/shopReadModels.js';
@@ -12,12 +12,13 @@ export interface ReadModelRoutesOptions {
   readYourWritesTimeoutMs?: number;
 }
 
-// PostgreSQL positions are sparse and large (13 digits and more): allow every safe integer.
-const position = z
-  .string()
-  .regex(/^\d{1,16}$/, { message: 'must be a global position: a whole number ≥ 0', abort: true })
-  .transform(Number)
-  .refine(Number.isSafeInteger, 'must be a global position: a whole number ≥ 0');
+// PostgreSQL positions are sparse and large (past 2^53 on an old cluster): decimal text of any
+// size a position can have, a bigint once parsed.
+const position = z.string().transform((value, ctx) => {
+  const parsed = parsePosition(value);
+  if (parsed === undefined) ctx.addIssue({ code: 'custom', message: 'must be a global position: a whole number ≥ 0' });
+  return parsed ?? z.NEVER;
+});
 const minPositionQuery = z.object({ minPosition: position.optional() });
 const minPositionHeader = z.object({ 'x-min-position': position.optional() });
 
@@ -60,10 +61,10 @@ const dailyOrdersQuery = minPositionQuery
  * because a query string is easy in a browser and a header is easy in a client library; when
  * both are given, the later position wins.
  */
-function minPositionOf(request: FastifyRequest, fromQuery: number | undefined): number | undefined {
+function minPositionOf(request: FastifyRequest, fromQuery: bigint | undefined): bigint | undefined {
   const fromHeader = minPositionHeader.parse(request.headers)['x-min-position'];
   if (fromQuery === undefined) return fromHeader;
-  return fromHeader === undefined ? fromQuery : Math.max(fromQuery, fromHeader);
+  return fromHeader === undefined ? fromQuery : maxPosition(fromQuery, fromHeader);
 }
 
 /**
@@ -81,7 +82,7 @@ export function readModelRoutes(app: FastifyInstance, options: ReadModelRoutesOp
   };
   const orderList = projector('shop.order_list');
   const dailyStats = projector('shop.daily_order_stats');
-  const caughtUp = async (minPosition: number | undefined, which: typeof orderList) =>
+  const caughtUp = async (minPosition: bigint | undefined, which: typeof orderList) =>
     minPosition === undefined ? {} : { caughtUp: await which.waitForPosition(minPosition, { timeoutMs }) };
 
   app.get('/customers/:customerId/orders', async (request) => {

@@ -11,7 +11,7 @@ export interface AccountBalanceRow {
   status: 'open' | 'closed';
   /** Stream version folded so far. */
   version: number;
-  lastPosition: number;
+  lastPosition: bigint;
 }
 
 /** One account's changes within a batch, applied as one statement. */
@@ -20,7 +20,7 @@ interface PendingAccount {
   delta: number;
   closed: boolean;
   version: number;
-  position: number;
+  position: bigint;
 }
 
 /**
@@ -52,7 +52,7 @@ export const accountBalanceProjection: Projection<SqlTx> = {
       // The union discriminates on a DomainEvent, not on RecordedEvent's separate type and data fields.
       const event = { type: raw.type, data: raw.data } as BankAccountEvent;
       const accountId = raw.streamId.slice('account-'.length);
-      const account = pending.get(accountId) ?? { delta: 0, closed: false, version: 0, position: 0 };
+      const account = pending.get(accountId) ?? { delta: 0, closed: false, version: 0, position: 0n };
       pending.set(accountId, account);
       account.version = raw.version;
       account.position = raw.position;
@@ -105,6 +105,6 @@ export async function findAccountBalance(sql: SqlExecutor, accountId: string): P
     balance: Number(row.balance),
     status: row.status as AccountBalanceRow['status'],
     version: Number(row.version),
-    lastPosition: Number(row.last_position),
+    lastPosition: BigInt(row.last_position as string | number),
   };
 }

@@ -15,7 +15,7 @@ export interface OrderListRow {
   placedAt?: Date;
   cancelledAt?: Date;
   /** Position of the last event folded into this row: compare with a command's position. */
-  lastPosition: number;
+  lastPosition: bigint;
 }
 
 const orderIdOf = (event: RecordedEvent) => event.streamId.slice('order-'.length);
@@ -105,7 +105,7 @@ export const orderListProjection: Projection<SqlTx> = {
   },
 };
 
-async function recomputeTotals(sql: SqlExecutor, list: string, lines: string, orderId: string, position: number): Promise<void> {
+async function recomputeTotals(sql: SqlExecutor, list: string, lines: string, orderId: string, position: bigint): Promise<void> {
   await sql.execute(
     `UPDATE ${list} SET
        item_count = (SELECT COALESCE(SUM(quantity), 0) FROM ${lines} WHERE order_id = $1),
@@ -126,7 +126,7 @@ function toRow(row: Record<string, unknown>): OrderListRow {
     createdAt: new Date(String(row.created_at)),
     ...(row.placed_at != null && { placedAt: new Date(String(row.placed_at)) }),
     ...(row.cancelled_at != null && { cancelledAt: new Date(String(row.cancelled_at)) }),
-    lastPosition: Number(row.last_position),
+    lastPosition: BigInt(row.last_position as string | number),
   };
 }
 

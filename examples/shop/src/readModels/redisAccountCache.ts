@@ -20,6 +20,12 @@ export interface RedisAccountCache {
   close(): Promise<void>;
 }
 
+/** As stored in Redis: JSON has no bigint, so the checkpoint is a decimal string. */
+interface CachedAccountView {
+  view: StampedAccountView['view'];
+  checkpoint: string;
+}
+
 const accountPrefix = 'account-';
 const accountKeys = (event: RecordedEvent): readonly string[] =>
   event.streamId.startsWith(accountPrefix) ? [event.streamId.slice(accountPrefix.length)] : [];
@@ -30,7 +36,7 @@ const accountKeys = (event: RecordedEvent): readonly string[] =>
  * batch has committed (REDIS_URL in the shop).
  */
 export function createRedisAccountCache(options: RedisAccountCacheOptions): RedisAccountCache {
-  const cache = createRedisCache<StampedAccountView>({
+  const cache = createRedisCache<CachedAccountView>({
     url: options.url,
     prefix: options.prefix ?? 'shop:account:',
     ttlSeconds: options.ttlSeconds ?? 60,
@@ -38,13 +44,20 @@ export function createRedisAccountCache(options: RedisAccountCacheOptions): Redi
   let current: CacheAsideStats = { hits: 0, misses: 0, loads: 0, cacheErrors: 0 };
   return {
     accountCache(load) {
-      const aside = createCacheAside({ cache, load, ...(options.onCacheError && { onCacheError: options.onCacheError }) });
+      const toCached = async (accountId: string): Promise<CachedAccountView | undefined> => {
+        const stamped = await load(accountId);
+        return stamped && { view: stamped.view, checkpoint: String(stamped.checkpoint) };
+      };
+      const aside = createCacheAside({ cache, load: toCached, ...(options.onCacheError && { onCacheError: options.onCacheError }) });
       current = aside.stats;
       // Invalidate through the cache-aside (not the bare cache) so that loads in flight in this
       // process, which may have read the old row, are not joined by later readers.
       const invalidation = createCacheInvalidation({ cache: aside, keysOf: accountKeys });
       return {
-        get: (accountId) => aside.get(accountId),
+        async get(accountId) {
+          const cached = await aside.get(accountId);
+          return cached && { view: cached.view, checkpoint: BigInt(cached.checkpoint) };
+        },
         projection: (projection) => invalidatingProjection(projection, invalidation),
       };
     },

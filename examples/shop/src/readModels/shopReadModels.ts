@@ -44,7 +44,7 @@ export interface AccountView {
  */
 export interface StampedAccountView {
   view: AccountView;
-  checkpoint: number;
+  checkpoint: bigint;
 }
 
 /** A cache in front of the account view (Redis cache-aside in the shop, see redisAccountCache.ts). */
@@ -77,7 +77,7 @@ export interface ShopReadModels {
   customerOrders(customerId: string, page?: { page?: number; pageSize?: number }): Promise<OrderListRow[]>;
   dailyStats(from: string, to: string): Promise<DailyOrderStats[]>;
   /** True once every shop projector has passed `position`. */
-  waitForPosition(position: number, timeoutMs: number): Promise<boolean>;
+  waitForPosition(position: bigint, timeoutMs: number): Promise<boolean>;
 }
 
 /**
@@ -104,13 +104,13 @@ export function createShopReadModels(options: ShopReadModelsOptions): ShopReadMo
   const projectors = [orderList, stats, balances];
   const timeoutMs = options.readYourWritesTimeoutMs ?? 1000;
   /** The account row, from the cache when it has one at least as new as the caller's write. */
-  const queryAccount = async (accountId: string, minPosition: number): Promise<AccountView | undefined> => {
+  const queryAccount = async (accountId: string, minPosition: bigint): Promise<AccountView | undefined> => {
     const cached = accountCache && (await accountCache.get(accountId));
     if (cached && cached.checkpoint >= minPosition) return cached.view;
     return (await loadAccount(accountId))?.view;
   };
   // The repository's query has no minPosition parameter; one repository per read is a closure, not a cost.
-  const accountsAsOf = (minPosition: number) =>
+  const accountsAsOf = (minPosition: bigint) =>
     createFallbackReadRepository<AccountView, ReturnType<typeof bankAccountDecider.initialState>>({
       store,
       evolver: bankAccountDecider,
@@ -151,7 +151,7 @@ export function createShopReadModels(options: ShopReadModelsOptions): ShopReadMo
               total: orderTotal(state.lines),
             },
     }),
-    accounts: { get: (accountId, getOptions) => accountsAsOf(getOptions?.minPosition ?? 0).get(accountId, getOptions) },
+    accounts: { get: (accountId, getOptions) => accountsAsOf(getOptions?.minPosition ?? 0n).get(accountId, getOptions) },
     customerOrders: (customerId, page) => read((tx) => listCustomerOrders(tx.sql, customerId, page)),
     dailyStats: (from, to) => read((tx) => dailyOrderStats(tx.sql, from, to)),
     async waitForPosition(position, ms) {

@@ -14,7 +14,7 @@ export interface CommandEnvelope<Data> {
 }
 
 /** Every write answers with the new view, the stream version to send back as If-Match, and the global position. */
-export type WriteResult<View> = View & { version: number; position: number };
+export type WriteResult<View> = View & { version: number; position: bigint };
 
 type CommandShape = { type: string; data: unknown };
 

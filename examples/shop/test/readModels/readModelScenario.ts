@@ -35,10 +35,10 @@ function random(seed: number) {
 }
 
 /** Drives the shop's deciders through handleCommand; returns the last position written. */
-export async function runWorkload(store: EventStore<SqlTx>, seed: number, size: number): Promise<number> {
+export async function runWorkload(store: EventStore<SqlTx>, seed: number, size: number): Promise<bigint> {
   const pick = random(seed);
-  let last = 0;
-  const track = (position: number) => {
+  let last = 0n;
+  const track = (position: bigint) => {
     if (position > last) last = position;
   };
   const prefix = `s${seed}`;
@@ -102,11 +102,11 @@ export function startShopProjectors(store: EventStore<SqlTx>, checkpoints: Check
   return Promise.all(projectors.map((p) => p.start())).then(() => projectors);
 }
 
-async function waitAll(projectors: Projector[], position: number): Promise<void> {
+async function waitAll(projectors: Projector[], position: bigint): Promise<void> {
   for (const projector of projectors) {
     expect(
       await projector.waitForPosition(position, { timeoutMs: 20_000 }),
-      `${projector.name} reaches ${position}: ${JSON.stringify(projector.status())}`,
+      `${projector.name} reaches ${position}: ${JSON.stringify(projector.status(), (_key, value) => (typeof value === 'bigint' ? String(value) : value))}`,
     ).toBe(true);
   }
 }

@@ -83,7 +83,7 @@ export async function readSideScenario({ shop, client, url }: { shop: Shop; clie
   });
 
   // --- /projections and /metrics while everything runs ----------------------------------------
-  const head = (await client.get('/health')).body.headPosition as number;
+  const head = BigInt((await client.get('/health')).body.headPosition as string);
   expect(await shop.readModels.waitForPosition(head, 5000)).toBe(true);
   const projections = await client.get('/projections');
   expect(projections.status).toBe(200);

@@ -34,7 +34,7 @@ export interface CommandResult<State> {
    * Global position of the last event written: wait for a projection to reach it to read your
    * own write. 0 when the command decided nothing.
    */
-  position: number;
+  position: bigint;
 }
 
 function eventMetadata(metadata: CommandMetadata | undefined): EventMetadata | undefined {
@@ -66,7 +66,7 @@ export async function handleCommand<Command, Event extends DomainEvent, State>(
   for (let attempt = 0; ; attempt++) {
     const { state, version } = await store.aggregateStream(streamId, decider);
     const decided = decider.decide(command, state);
-    if (decided.length === 0) return { state, events: [], nextExpectedVersion: version, position: 0 };
+    if (decided.length === 0) return { state, events: [], nextExpectedVersion: version, position: 0n };
     const expectedVersion = options.expectedVersion ?? version;
     try {
       const result = await store.appendToStream(

@@ -42,9 +42,10 @@ export interface RecordedEvent<E extends DomainEvent = DomainEvent> {
   version: number;
   /**
    * Global position: unique and strictly increasing in `readAll` order. Dense in the
-   * embedded stores; PostgreSQL leaves gaps (it encodes the writing transaction).
+   * embedded stores; PostgreSQL leaves gaps (it encodes the writing transaction) and passes
+   * 2^53, hence a bigint.
    */
-  position: number;
+  position: bigint;
   recordedAt: Date;
   data: E['data'];
   metadata: EventMetadata;

@@ -11,7 +11,7 @@ export interface AppendResult {
   /** The stream's version after the append: pass it as the next expectedVersion. */
   nextExpectedVersion: number;
   /** Global position of the last event of this append (of its original append for a retry). */
-  position: number;
+  position: bigint;
   /** False when every event id was already stored by an identical earlier append (idempotent retry). */
   written: boolean;
   /** The events as stored by this append (empty for an idempotent retry). */
@@ -29,7 +29,7 @@ export interface ReadStreamOptions {
 
 export interface ReadAllOptions {
   /** Exclusive global position to start after (a checkpoint). Default 0: the beginning. */
-  after?: number;
+  after?: bigint;
   /** Only these event types. */
   types?: readonly string[];
   /** Only streams of these categories (stream id prefix before the first '-'). */
@@ -87,8 +87,8 @@ export type AppendHook<Tx extends StoreTransaction> = (events: readonly Recorded
 export interface EventStore<Tx extends StoreTransaction = StoreTransaction> extends StreamOperations {
   /** The whole log in global order, fetched in batches: memory stays constant however long it is. */
   readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent>;
-  /** Position of the last event a reader can see now (0 for an empty store). */
-  headPosition(): Promise<number>;
+  /** Position of the last event a reader can see now (0n for an empty store). */
+  headPosition(): Promise<bigint>;
   /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
   /**

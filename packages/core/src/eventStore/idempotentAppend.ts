@@ -5,7 +5,7 @@ import type { PreparedAppend } from './prepareAppend.js';
 export interface StoredEventRef {
   streamId: string;
   version: number;
-  position: number;
+  position: bigint;
 }
 
 /**
@@ -18,7 +18,7 @@ export interface StoredEventRef {
 export function detectRetry(
   append: PreparedAppend,
   stored: ReadonlyMap<string, StoredEventRef>,
-): { nextExpectedVersion: number; position: number } | undefined {
+): { nextExpectedVersion: number; position: bigint } | undefined {
   if (stored.size === 0) return undefined;
   const { streamId, events } = append;
   let previous: StoredEventRef | undefined;

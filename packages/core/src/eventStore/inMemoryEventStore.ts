@@ -28,7 +28,7 @@ interface Row {
   schemaVersion: number;
   streamId: string;
   version: number;
-  position: number;
+  position: bigint;
   recordedAt: number;
   dataJson: string;
   metadataJson: string;
@@ -105,7 +105,7 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
               schemaVersion: event.schemaVersion,
               streamId,
               version: current + i + 1,
-              position: first + i,
+              position: BigInt(first + i),
               recordedAt,
               dataJson: event.dataJson,
               metadataJson: event.metadataJson,
@@ -158,7 +158,7 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
       let delivered = 0;
       // Positions are dense: position p lives at index p - 1. Re-read the length each step
       // so events committed while iterating are included.
-      for (let index = range.after; index < log.length && delivered < range.limit; index++) {
+      for (let index = Number(range.after); index < log.length && delivered < range.limit; index++) {
         const row = log[index] as Row;
         if (range.types && !range.types.includes(row.type)) continue;
         if (range.categories && !range.categories.includes(streamCategory(row.streamId))) continue;
@@ -166,7 +166,7 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
         yield toRecorded(row);
       }
     },
-    headPosition: async () => log.length,
+    headPosition: async () => BigInt(log.length),
     transaction,
     onAppended(listener) {
       listeners.add(listener);

@@ -9,6 +9,12 @@ function positiveInteger(value: unknown, what: string, min: number): number | un
   return value;
 }
 
+function position(value: unknown, what: string): bigint | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'bigint' || value < 0n) throw new ValidationError(`${what} must be a bigint ≥ 0n`, { field: what });
+  return value;
+}
+
 export interface StreamRange {
   direction: 'forwards' | 'backwards';
   /** Inclusive bounds in storage order: low ≤ version ≤ high. */
@@ -32,7 +38,7 @@ export function resolveStreamRange(options: ReadStreamOptions | undefined): Stre
 }
 
 export interface AllRange {
-  after: number;
+  after: bigint;
   types: readonly string[] | undefined;
   categories: readonly string[] | undefined;
   limit: number;
@@ -49,7 +55,7 @@ function names(value: unknown, what: string): readonly string[] | undefined {
 
 export function resolveAllRange(options: ReadAllOptions | undefined): AllRange {
   return {
-    after: positiveInteger(options?.after, 'after', 0) ?? 0,
+    after: position(options?.after, 'after') ?? 0n,
     types: names(options?.types, 'types'),
     categories: names(options?.categories, 'categories'),
     limit: positiveInteger(options?.limit, 'limit', 1) ?? Number.MAX_SAFE_INTEGER,

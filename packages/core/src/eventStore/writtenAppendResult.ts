@@ -10,7 +10,7 @@ import type { PreparedAppend } from './prepareAppend.js';
 export function writtenAppendResult(
   prepared: PreparedAppend,
   firstVersion: number,
-  firstPosition: number,
+  firstPosition: bigint,
   recordedAt: number,
 ): AppendResult {
   const { streamId, events } = prepared;
@@ -18,7 +18,7 @@ export function writtenAppendResult(
   return {
     streamId,
     nextExpectedVersion: firstVersion + events.length - 1,
-    position: firstPosition + events.length - 1,
+    position: firstPosition + BigInt(events.length - 1),
     written: true,
     get events(): RecordedEvent[] {
       recorded ??= events.map((event, index) => ({
@@ -27,7 +27,7 @@ export function writtenAppendResult(
         schemaVersion: event.schemaVersion,
         streamId,
         version: firstVersion + index,
-        position: firstPosition + index,
+        position: firstPosition + BigInt(index),
         recordedAt: new Date(recordedAt),
         // Fresh copies, as a read returns them: the caller's objects are never shared.
         data: JSON.parse(event.dataJson),

@@ -83,7 +83,7 @@ export function createLagProbe(options: LagProbeOptions): LagProbe {
         message: reached
           ? `read model '${readModel.name}' showed a write after ${seconds.toFixed(2)} s`
           : `read model '${readModel.name}' did not show a write within ${seconds} s`,
-        details: { markerPosition: marker.position, reached },
+        details: { markerPosition: String(marker.position), reached },
       });
     }
     return { name: readModel.name, seconds, reached };

@@ -8,7 +8,7 @@ import { type Metrics, noMetrics } from './metrics.js';
 export interface MonitoredProjection {
   name: string;
   /** Global position of the last event the projection applied (its checkpoint). */
-  checkpoint: () => Promise<number>;
+  checkpoint: () => Promise<bigint>;
   /** The events it subscribes to, so events it will never see are not counted as behind. */
   types?: readonly string[];
   categories?: readonly string[];
@@ -16,8 +16,8 @@ export interface MonitoredProjection {
 
 export interface ProjectionLag {
   name: string;
-  checkpoint: number;
-  head: number;
+  checkpoint: bigint;
+  head: bigint;
   /** Events after the checkpoint, counted (not subtracted: PostgreSQL positions are sparse). */
   eventsBehind: number;
   /** False when more than `countLimit` events are behind: `eventsBehind` is then a lower bound. */
@@ -75,7 +75,7 @@ export function createProjectionLagMonitor(options: ProjectionLagMonitorOptions)
     labelNames: ['projection'],
   });
 
-  async function measureOne(projection: MonitoredProjection, head: number): Promise<ProjectionLag> {
+  async function measureOne(projection: MonitoredProjection, head: bigint): Promise<ProjectionLag> {
     const checkpoint = await projection.checkpoint();
     let eventsBehind = 0;
     let oldest: Date | undefined;
@@ -106,7 +106,7 @@ export function createProjectionLagMonitor(options: ProjectionLagMonitorOptions)
     const labels = { projection: projection.name };
     eventsGauge.set(lag.eventsBehind, labels);
     secondsGauge.set(lag.secondsBehind, labels);
-    checkpointGauge.set(checkpoint, labels);
+    checkpointGauge.set(Number(checkpoint), labels);
     if (lag.secondsBehind > maxSecondsBehind) {
       options.onAlert?.({
         kind: 'lag',
@@ -114,7 +114,7 @@ export function createProjectionLagMonitor(options: ProjectionLagMonitorOptions)
         value: lag.secondsBehind,
         threshold: maxSecondsBehind,
         message: `projection '${projection.name}' is ${lag.secondsBehind.toFixed(1)} s behind (${lag.eventsBehind}${exact ? '' : '+'} events)`,
-        details: { ...lag },
+        details: { ...lag, checkpoint: String(lag.checkpoint), head: String(lag.head) },
       });
     }
     return lag;

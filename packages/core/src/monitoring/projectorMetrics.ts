@@ -34,7 +34,7 @@ export function projectorBatchMetrics(metrics: Metrics = noMetrics): (info: Batc
     if (info.events > 0) applied.inc(labels, info.events);
     if (info.parked > 0) parked.inc(labels, info.parked);
     duration.observe(info.durationMs / 1000, labels);
-    checkpoint.set(info.toPosition, labels);
+    checkpoint.set(Number(info.toPosition), labels);
   };
 }
 

@@ -5,7 +5,7 @@ import type { StoreTransaction } from '../eventStore/eventStore.js';
 /** Why a projector stopped: recorded beside its checkpoint so that every instance (and a dashboard) sees it. */
 export interface ProjectionFailure {
   /** Position of the event that kept failing; the checkpoint stays just before it. */
-  position: number;
+  position: bigint;
   eventId: string;
   eventType: string;
   streamId: string;
@@ -16,8 +16,8 @@ export interface ProjectionFailure {
 
 export interface CheckpointRecord {
   name: string;
-  /** Every event at or below this position has been applied (or parked). 0: nothing yet. */
-  position: number;
+  /** Every event at or below this position has been applied (or parked). 0n: nothing yet. */
+  position: bigint;
   updatedAt: Date;
   /** Present while the projector is stopped on a failing event. */
   failure?: ProjectionFailure;
@@ -26,7 +26,7 @@ export interface CheckpointRecord {
 /** An event a projector gave up on and set aside, written in the same transaction as the checkpoint that passes it. */
 export interface DeadLetter {
   projection: string;
-  position: number;
+  position: bigint;
   eventId: string;
   eventType: string;
   streamId: string;
@@ -51,7 +51,7 @@ export interface CheckpointStore<Tx extends StoreTransaction = StoreTransaction>
    * failure. Compare-and-set: throws {@link CheckpointConflictError} when the stored position is
    * not `expected` (another instance moved it, or a rebuild reset it), so the caller rolls back.
    */
-  save(name: string, expected: number, position: number, tx: Tx): Promise<void>;
+  save(name: string, expected: bigint, position: bigint, tx: Tx): Promise<void>;
   /** Records (or clears, with undefined) the failure that stopped the projector; the position is left as it is. */
   recordFailure(name: string, failure: ProjectionFailure | undefined, tx: Tx): Promise<void>;
   /**
@@ -61,14 +61,18 @@ export interface CheckpointStore<Tx extends StoreTransaction = StoreTransaction>
    * then try again. A checkpoint never moves backwards, so a caller that saw a projector reach
    * a position (read-your-writes) can rely on the read model holding it.
    */
-  reset(name: string, position: number, tx: Tx): Promise<boolean>;
+  reset(name: string, position: bigint, tx: Tx): Promise<boolean>;
   park(letter: DeadLetter, tx: Tx): Promise<void>;
   deadLetters(name: string, tx: Tx): Promise<DeadLetter[]>;
 }
 
 /** The stored checkpoint was not where this projector left it: someone else is projecting, or a rebuild reset it. */
 export class CheckpointConflictError extends TidemarkError {
-  constructor(name: string, expected: number, actual: number | undefined) {
-    super('concurrency', `Checkpoint '${name}' expected at ${expected} but is at ${actual ?? 'none'}`, { name, expected, actual });
+  constructor(name: string, expected: bigint, actual: bigint | undefined) {
+    super('concurrency', `Checkpoint '${name}' expected at ${expected} but is at ${actual ?? 'none'}`, {
+      name,
+      expected: String(expected),
+      actual: actual === undefined ? undefined : String(actual),
+    });
   }
 }

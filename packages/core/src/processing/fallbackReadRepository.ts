@@ -13,7 +13,7 @@ export interface FallbackReadRepositoryOptions<View, State> {
   /** Builds the same view from the folded state; undefined when the aggregate does not exist. */
   fromState(id: string, aggregate: AggregateResult<State>): View | undefined;
   /** Waits for the read model to reach a position (a projector's waitForPosition); true when it did. */
-  waitForPosition(position: number, timeoutMs: number): Promise<boolean>;
+  waitForPosition(position: bigint, timeoutMs: number): Promise<boolean>;
   /** How long to wait for the read model before falling back. Default 1000 ms. */
   timeoutMs?: number;
 }
@@ -30,7 +30,7 @@ export interface FallbackReadRepository<View> {
    * at least that write: from the read model when it catches up within the timeout, otherwise
    * folded from the events. A missing row is also answered from the events.
    */
-  get(id: string, options?: { minPosition?: number }): Promise<FallbackRead<View>>;
+  get(id: string, options?: { minPosition?: bigint }): Promise<FallbackRead<View>>;
 }
 
 /**
@@ -48,8 +48,8 @@ export function createFallbackReadRepository<View, State>(
   };
   return {
     async get(id, getOptions) {
-      const minPosition = getOptions?.minPosition ?? 0;
-      if (minPosition > 0 && !(await options.waitForPosition(minPosition, timeoutMs))) return fromEvents(id);
+      const minPosition = getOptions?.minPosition ?? 0n;
+      if (minPosition > 0n && !(await options.waitForPosition(minPosition, timeoutMs))) return fromEvents(id);
       const view = await options.query(id);
       if (view !== undefined) return { view, source: 'read-model' };
       return fromEvents(id);

@@ -40,17 +40,17 @@ export function createInMemoryCheckpointStore(): CheckpointStore<StoreTransactio
     },
     async save(name, expected, position, tx) {
       const record = current(name, tx);
-      const actual = record?.position ?? 0;
+      const actual = record?.position ?? 0n;
       if (actual !== expected || position < expected) throw new CheckpointConflictError(name, expected, record?.position);
       stagedFor(tx).records.set(name, { name, position, updatedAt: new Date() });
     },
     async recordFailure(name, failure, tx) {
-      const record = current(name, tx) ?? { name, position: 0, updatedAt: new Date() };
+      const record = current(name, tx) ?? { name, position: 0n, updatedAt: new Date() };
       const { failure: _old, ...rest } = record;
       stagedFor(tx).records.set(name, { ...rest, updatedAt: new Date(), ...(failure && { failure }) });
     },
     async reset(name, position, tx) {
-      if ((current(name, tx)?.position ?? 0) > position) return false;
+      if ((current(name, tx)?.position ?? 0n) > position) return false;
       stagedFor(tx).records.set(name, { name, position, updatedAt: new Date() });
       return true;
     },

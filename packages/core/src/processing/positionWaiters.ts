@@ -4,15 +4,15 @@
  * a checkpoint, but any checkpoint at or past it covers it.
  */
 export interface PositionWaiters {
-  wait(position: number, current: number, timeoutMs: number): Promise<boolean>;
+  wait(position: bigint, current: bigint, timeoutMs: number): Promise<boolean>;
   /** Resolves (true) every waiter at or below `position`. */
-  reached(position: number): void;
+  reached(position: bigint): void;
   /** Resolves every waiter false: the projector failed or stopped and will not get there. */
   abandon(): void;
 }
 
 export function createPositionWaiters(): PositionWaiters {
-  const waiters = new Set<{ position: number; settle: (reached: boolean) => void }>();
+  const waiters = new Set<{ position: bigint; settle: (reached: boolean) => void }>();
   return {
     wait(position, current, timeoutMs) {
       if (current >= position) return Promise.resolve(true);

@@ -1,6 +1,7 @@
 import { ValidationError } from '../domain/errors.js';
 import type { RecordedEvent } from '../domain/event.js';
 import type { EventStore, StoreTransaction } from '../eventStore/eventStore.js';
+import { maxPosition } from '../eventStore/position.js';
 import { CheckpointConflictError, type CheckpointStore, type ProjectionFailure } from './checkpointStore.js';
 import type { Lease } from './lease.js';
 import { createPositionWaiters } from './positionWaiters.js';
@@ -13,9 +14,9 @@ export type ProjectorState = 'starting' | 'standby' | 'running' | 'stopped' | 'f
 export interface ProjectorStatus {
   name: string;
   /** Everything at or below it is in the read model. */
-  checkpoint: number;
+  checkpoint: bigint;
   /** The head the projector last saw: `headPosition - checkpoint` bounds the lag (positions may be sparse). */
-  headPosition?: number;
+  headPosition?: bigint;
   /** `recordedAt` of the last event applied: now minus this is the lag in time. */
   lastProcessedRecordedAt?: Date;
   /** `standby`: waiting for the lease while another instance projects. */
@@ -36,9 +37,9 @@ export interface BatchInfo {
   /** Events applied in this batch (filtered-out ones not counted). */
   events: number;
   parked: number;
-  fromPosition: number;
-  toPosition: number;
-  headPosition: number;
+  fromPosition: bigint;
+  toPosition: bigint;
+  headPosition: bigint;
   durationMs: number;
   lastRecordedAt?: Date;
 }
@@ -77,7 +78,7 @@ export interface Projector {
    * Resolves true once the checkpoint is at or past `position` (e.g. a command's returned
    * position), false on timeout, and at once when the projector is failed or stopped.
    */
-  waitForPosition(position: number, options?: { timeoutMs?: number }): Promise<boolean>;
+  waitForPosition(position: bigint, options?: { timeoutMs?: number }): Promise<boolean>;
 }
 
 /** Thrown inside the loop to end it: the projector failed on an event and must not go on. */
@@ -98,21 +99,21 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
   const leaseRetryMs = options.leaseRetryMs ?? 1000;
   const waiters = createPositionWaiters();
 
-  const current: ProjectorStatus = { name, checkpoint: 0, state: 'stopped', eventsProcessed: 0, eventsParked: 0 };
+  const current: ProjectorStatus = { name, checkpoint: 0n, state: 'stopped', eventsProcessed: 0, eventsParked: 0 };
   let controller: AbortController | undefined;
   let loop: Promise<void> | undefined;
-  let position = 0;
+  let position = 0n;
 
   const setState = (state: ProjectorState) => {
     current.state = state;
     if (state === 'failed' || state === 'stopped') waiters.abandon();
   };
 
-  function advance(to: number, applied: RecordedEvent[], parked: number, started: number, head: number) {
+  function advance(to: bigint, applied: RecordedEvent[], parked: number, started: number, head: bigint) {
     const from = position;
     position = to;
     current.checkpoint = to;
-    current.headPosition = Math.max(current.headPosition ?? 0, head, to);
+    current.headPosition = maxPosition(maxPosition(current.headPosition ?? 0n, head), to);
     current.eventsProcessed += applied.length;
     current.eventsParked += parked;
     const last = applied[applied.length - 1];
@@ -133,7 +134,7 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
   }
 
   /** Applies `events` and moves the checkpoint to `to`, atomically. */
-  function commit(events: readonly RecordedEvent[], to: number): Promise<void> {
+  function commit(events: readonly RecordedEvent[], to: bigint): Promise<void> {
     const from = position;
     return store.transaction(async (tx) => {
       // Checkpoint first: the compare-and-set fails fast when another instance or a rebuild
@@ -182,7 +183,7 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
     }
   }
 
-  async function giveUp(event: RecordedEvent, error: unknown, attempts: number, head: number): Promise<void> {
+  async function giveUp(event: RecordedEvent, error: unknown, attempts: number, head: bigint): Promise<void> {
     const message = error instanceof Error ? error.message : String(error);
     const failure: ProjectionFailure = {
       position: event.position,
@@ -225,7 +226,7 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
       try {
         if (!(await holdLease(signal))) return;
         const record = await store.transaction((tx) => checkpoints.load(name, tx));
-        position = record?.position ?? 0;
+        position = record?.position ?? 0n;
         current.checkpoint = position;
         // A failure recorded by an earlier run stays visible until this run gets past it.
         if (record?.failure) current.error = record.failure;
@@ -244,7 +245,7 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
             setState('standby');
             break;
           }
-          current.headPosition = Math.max(current.headPosition ?? 0, batch.headPosition);
+          current.headPosition = maxPosition(current.headPosition ?? 0n, batch.headPosition);
           await processBatch(batch, signal);
           failures = 0;
         }
@@ -290,7 +291,7 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
     },
     status: () => ({ ...current }),
     waitForPosition(target, waitOptions) {
-      if (!Number.isSafeInteger(target) || target < 0) throw new ValidationError('position must be a whole number ≥ 0');
+      if (typeof target !== 'bigint' || target < 0n) throw new ValidationError('position must be a bigint ≥ 0n');
       // A stopped or failed projector will not get there by itself: say so now rather than at the timeout.
       if ((current.state === 'failed' || current.state === 'stopped') && position < target) return Promise.resolve(false);
       return waiters.wait(target, position, waitOptions?.timeoutMs ?? 5000);

@@ -13,9 +13,9 @@ export interface RebuildProgress {
   /** Events applied to the shadow tables so far. */
   eventsProcessed: number;
   /** Log position replayed up to. */
-  position: number;
+  position: bigint;
   /** Head of the log when the rebuild started: the finish line (positions may be sparse, so it is not a count). */
-  targetPosition: number;
+  targetPosition: bigint;
   /** 0…1, by position. */
   fraction: number;
   eventsPerSecond: number;
@@ -35,7 +35,7 @@ export interface RebuildOptions<Tx extends StoreTransaction & SqlTransaction> {
 }
 
 export interface RebuildResult {
-  position: number;
+  position: bigint;
   eventsProcessed: number;
   durationMs: number;
 }
@@ -64,12 +64,12 @@ export async function rebuildProjection<Tx extends StoreTransaction & SqlTransac
   const started = performance.now();
   const targetPosition = await store.headPosition();
   let eventsProcessed = 0;
-  let position = 0;
+  let position = 0n;
 
   const report = (phase: RebuildProgress['phase']) => {
     const seconds = (performance.now() - started) / 1000;
-    const fraction = targetPosition === 0 ? 1 : Math.min(1, position / targetPosition);
-    const positionRate = seconds > 0 ? position / seconds : 0;
+    const fraction = targetPosition === 0n ? 1 : Math.min(1, Number(position) / Number(targetPosition));
+    const positionRate = seconds > 0 ? Number(position) / seconds : 0;
     options.onProgress?.({
       projection: projection.name,
       phase,
@@ -78,7 +78,7 @@ export async function rebuildProjection<Tx extends StoreTransaction & SqlTransac
       targetPosition,
       fraction,
       eventsPerSecond: seconds > 0 ? eventsProcessed / seconds : 0,
-      etaSeconds: positionRate > 0 ? Math.max(0, targetPosition - position) / positionRate : undefined,
+      etaSeconds: positionRate > 0 ? Math.max(0, Number(targetPosition - position)) / positionRate : undefined,
     });
   };
 
@@ -92,7 +92,7 @@ export async function rebuildProjection<Tx extends StoreTransaction & SqlTransac
   options.signal?.addEventListener('abort', stopWith, { once: true });
 
   /** Replays into the shadow tables from where the replay stands until it passes `target`. */
-  async function replayUntil(target: number): Promise<void> {
+  async function replayUntil(target: bigint): Promise<void> {
     if (position >= target) return;
     const batches = subscribe(store, {
       after: position,
@@ -133,7 +133,7 @@ export async function rebuildProjection<Tx extends StoreTransaction & SqlTransac
           });
           if (swapped) break;
           const live = await store.transaction((tx) => checkpoints.load(projection.name, tx));
-          await replayUntil(live?.position ?? 0);
+          await replayUntil(live?.position ?? 0n);
           options.signal?.throwIfAborted();
         } catch (error) {
           const code = (error as { code?: unknown }).code;

@@ -23,6 +23,7 @@ function tableName(value: string | undefined, fallback: string, field: string): 
 
 // Drivers return BIGINT as a string (pg) or a number (better-sqlite3): normalise once.
 const num = (value: unknown): number => Number(value);
+const pos = (value: unknown): bigint => BigInt(value as string | number);
 
 /**
  * One checkpoint implementation for both SQL adapters, through the dialect-neutral
@@ -39,7 +40,7 @@ export function createSqlCheckpointStore<Tx extends StoreTransaction & SqlTransa
   const clearFailure =
     'failed_position = NULL, failed_event_id = NULL, failed_event_type = NULL, failed_stream_id = NULL, error = NULL, attempts = NULL, failed_at = NULL';
 
-  async function insertIfMissing(sql: SqlExecutor, name: string, position: number): Promise<number> {
+  async function insertIfMissing(sql: SqlExecutor, name: string, position: bigint): Promise<number> {
     return sql.execute(`INSERT INTO ${table} (name, position, updated_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING`, [
       name,
       position,
@@ -82,10 +83,10 @@ export function createSqlCheckpointStore<Tx extends StoreTransaction & SqlTransa
       const rows = await tx.sql.query(`SELECT * FROM ${table} WHERE name = $1`, [name]);
       const row = rows[0];
       if (!row) return undefined;
-      const record: CheckpointRecord = { name, position: num(row.position), updatedAt: new Date(String(row.updated_at)) };
+      const record: CheckpointRecord = { name, position: pos(row.position), updatedAt: new Date(String(row.updated_at)) };
       if (row.failed_position !== null && row.failed_position !== undefined) {
         record.failure = {
-          position: num(row.failed_position),
+          position: pos(row.failed_position),
           eventId: String(row.failed_event_id),
           eventType: String(row.failed_event_type),
           streamId: String(row.failed_stream_id),
@@ -106,13 +107,13 @@ export function createSqlCheckpointStore<Tx extends StoreTransaction & SqlTransa
         [name, expected, position, now()],
       );
       if (changed === 1) return;
-      if (expected === 0 && (await insertIfMissing(tx.sql, name, position)) === 1) return;
+      if (expected === 0n && (await insertIfMissing(tx.sql, name, position)) === 1) return;
       const actual = await tx.sql.query(`SELECT position FROM ${table} WHERE name = $1`, [name]);
-      throw new CheckpointConflictError(name, expected, actual[0] ? num(actual[0].position) : undefined);
+      throw new CheckpointConflictError(name, expected, actual[0] ? pos(actual[0].position) : undefined);
     },
 
     async recordFailure(name, failure, tx) {
-      await insertIfMissing(tx.sql, name, 0);
+      await insertIfMissing(tx.sql, name, 0n);
       if (!failure) {
         await tx.sql.execute(`UPDATE ${table} SET updated_at = $2, ${clearFailure} WHERE name = $1`, [name, now()]);
         return;
@@ -158,7 +159,8 @@ export function createSqlCheckpointStore<Tx extends StoreTransaction & SqlTransa
           letter.message,
           letter.attempts,
           letter.parkedAt.toISOString(),
-          JSON.stringify(letter.event),
+          // JSON has no bigint: the position goes as a decimal string.
+          JSON.stringify({ ...letter.event, position: String(letter.event.position) }),
         ],
       );
     },
@@ -166,17 +168,20 @@ export function createSqlCheckpointStore<Tx extends StoreTransaction & SqlTransa
     async deadLetters(name, tx) {
       const rows = await tx.sql.query(`SELECT * FROM ${letters} WHERE projection = $1 ORDER BY position`, [name]);
       return rows.map((row): DeadLetter => {
-        const event = JSON.parse(String(row.event)) as RecordedEvent & { recordedAt: string };
+        const event = JSON.parse(String(row.event)) as Omit<RecordedEvent, 'position' | 'recordedAt'> & {
+          position: string;
+          recordedAt: string;
+        };
         return {
           projection: name,
-          position: num(row.position),
+          position: pos(row.position),
           eventId: String(row.event_id),
           eventType: String(row.event_type),
           streamId: String(row.stream_id),
           message: String(row.error),
           attempts: num(row.attempts),
           parkedAt: new Date(String(row.parked_at)),
-          event: { ...event, recordedAt: new Date(event.recordedAt) },
+          event: { ...event, position: BigInt(event.position), recordedAt: new Date(event.recordedAt) },
         };
       });
     },

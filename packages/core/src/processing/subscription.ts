@@ -1,10 +1,11 @@
 import { ValidationError } from '../domain/errors.js';
 import type { RecordedEvent } from '../domain/event.js';
 import type { EventStore, StoreTransaction } from '../eventStore/eventStore.js';
+import { maxPosition } from '../eventStore/position.js';
 
 export interface SubscribeOptions {
-  /** Exclusive position to start after (a checkpoint). Default 0: from the beginning. */
-  after?: number;
+  /** Exclusive position to start after (a checkpoint). Default 0n: from the beginning. */
+  after?: bigint;
   types?: readonly string[];
   categories?: readonly string[];
   /** Most events per batch. Default 100. */
@@ -27,9 +28,9 @@ export interface SubscriptionBatch {
    * when the trailing events did not match the filter. Save this, not the last event's
    * position, so that waiting for a position of a filtered-out event still finishes.
    */
-  checkpoint: number;
+  checkpoint: bigint;
   /** The head position observed when this batch was read. */
-  headPosition: number;
+  headPosition: bigint;
   /** True when this batch reached the end of the log. */
   caughtUp: boolean;
 }
@@ -52,8 +53,8 @@ export async function* subscribe<Tx extends StoreTransaction>(
   const batchSize = positive(options.batchSize, 100, 'batchSize');
   const pollIntervalMs = positive(options.pollIntervalMs, 1000, 'pollIntervalMs');
   const signal = options.signal;
-  let position = options.after ?? 0;
-  if (!Number.isSafeInteger(position) || position < 0) throw new ValidationError('after must be a whole number ≥ 0', { field: 'after' });
+  let position = options.after ?? 0n;
+  if (typeof position !== 'bigint' || position < 0n) throw new ValidationError('after must be a bigint ≥ 0n', { field: 'after' });
 
   // Listen for the whole life of the iteration, so that an append landing between a read and
   // the sleep is not missed: the flag is set and the next sleep returns at once.
@@ -77,13 +78,13 @@ export async function* subscribe<Tx extends StoreTransaction>(
       for await (const event of store.readAll(readOptions)) events.push(event);
       const full = events.length === batchSize;
       const last = events.length > 0 ? (events[events.length - 1] as RecordedEvent).position : position;
-      const checkpoint = full ? last : Math.max(last, head, position);
+      const checkpoint = full ? last : maxPosition(maxPosition(last, head), position);
       // Yield when there is news — or once, empty, to say the end was reached when the last batch
       // happened to end exactly there (full), so that readers waiting for `caughtUp` hear it.
       if (events.length > 0 || checkpoint > position || (!full && !reportedCaughtUp)) {
         position = checkpoint;
         reportedCaughtUp = !full;
-        yield { events, checkpoint, headPosition: Math.max(head, last), caughtUp: !full };
+        yield { events, checkpoint, headPosition: maxPosition(head, last), caughtUp: !full };
         if (full) continue;
       }
       if (appended || signal?.aborted) continue;

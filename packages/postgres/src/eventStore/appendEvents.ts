@@ -36,7 +36,8 @@ export interface AppendSettings {
 interface AppendRow {
   status: number;
   version: number;
-  first_position: number | null;
+  /** As text: positions pass 2^53. */
+  first_position: string | null;
   found_ids: string[] | null;
   found_streams: string[] | null;
   found_versions: string[] | null;
@@ -123,7 +124,7 @@ export async function callAppendFunction(
   try {
     const result = await runner.query<AppendRow>({
       name: settings.statementName,
-      text: `SELECT status, version, first_position, found_ids::text[] AS found_ids, found_streams, found_versions, found_positions
+      text: `SELECT status, version, first_position::text AS first_position, found_ids::text[] AS found_ids, found_streams, found_versions, found_positions
                FROM ${settings.quotedSchema}.append_to_stream($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
       values: [
         streamId,
@@ -145,7 +146,7 @@ export async function callAppendFunction(
 
   switch (row.status) {
     case appendStatus.written:
-      return writtenResult(rows, row.first_position as number, row.version);
+      return writtenResult(rows, BigInt(row.first_position as string), row.version);
     case appendStatus.wrongVersion:
       throw new ConcurrencyError(streamId, prepared.expectedVersion, row.version);
     case appendStatus.idsFound: {
@@ -154,7 +155,7 @@ export async function callAppendFunction(
         found.set(id, {
           streamId: row.found_streams?.[i] as string,
           version: Number(row.found_versions?.[i]),
-          position: Number(row.found_positions?.[i]),
+          position: BigInt(row.found_positions?.[i] as string),
         });
       });
       // Same rules as every other store: an identical earlier batch is a retry, anything else throws.
@@ -175,7 +176,7 @@ export async function callAppendFunction(
 }
 
 /** The result of a written append: its events got `firstPosition` onwards and end at `lastVersion`. */
-export function writtenResult(rows: AppendRows, firstPosition: number, lastVersion: number): AppendResult {
+export function writtenResult(rows: AppendRows, firstPosition: bigint, lastVersion: number): AppendResult {
   const { prepared, recordedAt } = rows;
   return writtenAppendResult(prepared, lastVersion - prepared.events.length + 1, firstPosition, recordedAt.getTime());
 }

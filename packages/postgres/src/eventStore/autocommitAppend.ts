@@ -66,7 +66,8 @@ export async function appendAutocommit(
 }
 
 interface WrittenRow {
-  first_position: number | null;
+  /** As text: positions pass 2^53. */
+  first_position: string | null;
   last_version: number | null;
 }
 
@@ -108,7 +109,7 @@ async function tryAppendStatement(pool: pg.Pool, settings: AppendSettings, rows:
     throw mapAppendError(error, prepared.streamId);
   }
   if (row?.first_position == null || row.last_version == null) return undefined;
-  return writtenResult(rows, row.first_position, row.last_version);
+  return writtenResult(rows, BigInt(row.first_position), row.last_version);
 }
 
 function isVersionTaken(error: unknown): boolean {
@@ -143,7 +144,7 @@ INSERT INTO ${settings.quotedSchema}.events (${insertColumns})
 SELECT ${positionSql(settings.quotedSchema, 'pg_current_xact_id()')}, $3::uuid, $1::text, head.v + 1, $4::text, $5::integer, $6::text::json, $7::text::json, $8::timestamptz
   FROM head
  WHERE ${expectedVersionHolds}
-RETURNING position AS first_position, version AS last_version`;
+RETURNING position::text AS first_position, version AS last_version`;
 }
 
 /** Several events: the arrays unnested in order; one row back, nulls when nothing was written. */
@@ -156,5 +157,5 @@ function batchStatement(settings: AppendSettings): string {
    WHERE ${expectedVersionHolds}
   RETURNING position, version
 )
-SELECT min(position) AS first_position, max(version) AS last_version FROM written`;
+SELECT min(position)::text AS first_position, max(version) AS last_version FROM written`;
 }

@@ -15,14 +15,15 @@ function jsonString(column: string): string {
 
 /**
  * Each event comes back as ONE text column holding a JSON array, built by the server:
- * [position, id, version, type, schema_version, recorded_at (epoch ms), data, metadata(, stream_id)].
+ * [position, id, version, type, schema_version, recorded_at (epoch ms), data, metadata(, stream_id)],
+ * the position as a decimal string: it passes 2^53, where a JSON number loses digits.
  * One native JSON.parse per row then replaces pg's per-field JavaScript parsing — nine fields
  * per row, timestamptz through a regular expression — which measured as the bulk of a fold's
  * time. data and metadata are stored as json text, so they are spliced in as they are.
  * date_part returns float8 directly; extract() computes in numeric, measurably slower.
  */
 function packedEvent(withStreamId: boolean): string {
-  return `'[' || position || ',"' || id || '",' || version || ',' || ${jsonString('type')} || ',' || schema_version || ','
+  return `'["' || position || '","' || id || '",' || version || ',' || ${jsonString('type')} || ',' || schema_version || ','
     || date_part('epoch', recorded_at) * 1000 || ',' || data::text || ',' || metadata::text${withStreamId ? ` || ',' || ${jsonString('stream_id')}` : ''} || ']'`;
 }
 
@@ -32,8 +33,8 @@ export const packedEventWithStream = packedEvent(true);
 export const packedStreamEvent = packedEvent(false);
 
 /**
- * Bigints (positions, versions) as numbers — positions stay below 2^53 (see the events table) —
- * and pg's usual parsers for the rest. Per query rather than global, so a caller's pool is not altered.
+ * Bigints as numbers — for versions; a position is selected as text and made a bigint — and pg's
+ * usual parsers for the rest. Per query rather than global, so a caller's pool is not altered.
  */
 export const numericBigints = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
@@ -41,14 +42,14 @@ export const numericBigints = {
   },
 } as unknown as pg.CustomTypesConfig;
 
-/** For event reads: bigints as numbers, the packed text column as it is. */
+/** For event reads: bigints as numbers (positions come as text), the packed text column as it is. */
 export const eventTypes = {
   getTypeParser(oid: number) {
     return oid === int8Oid ? Number : (value: string) => value;
   },
 } as unknown as pg.CustomTypesConfig;
 
-type PackedEvent = [number, string, number, string, number, number, unknown, EventMetadata, string?];
+type PackedEvent = [string, string, number, string, number, number, unknown, EventMetadata, string?];
 
 /** Rows arrive as arrays (rowMode 'array') of one packed column. */
 export function toRecordedEvent(row: unknown[], streamId?: string): RecordedEvent {
@@ -61,7 +62,7 @@ export function toRecordedEvent(row: unknown[], streamId?: string): RecordedEven
     schemaVersion,
     streamId: streamId ?? (storedStreamId as string),
     version,
-    position,
+    position: BigInt(position),
     // Epoch seconds times 1000 in float8 can land a hair below the stored millisecond.
     recordedAt: new Date(Math.round(recordedAt)),
     data,

@@ -5,6 +5,7 @@ import {
   defaultAppendLimits,
   type EventMetadata,
   type EventStore,
+  maxPosition,
   type RecordedEvent,
   resolveAllRange,
   systemClock,
@@ -106,8 +107,8 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
   const listeners = new Set<() => void>();
   let closed = false;
   /** Highest position this instance has committed, and the highest readable horizon it has seen. */
-  let ownCommitted = 0;
-  let seenHorizon = 0;
+  let ownCommitted = 0n;
+  let seenHorizon = 0n;
   const readYourWritesTimeoutMs = options.readYourWritesTimeoutMs ?? 5000;
 
   /**
@@ -120,15 +121,15 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
    */
   async function awaitOwnWrites(): Promise<void> {
     const target = ownCommitted;
-    if (target === 0 || target < seenHorizon) return;
+    if (target === 0n || target < seenHorizon) return;
     const deadline = Date.now() + readYourWritesTimeoutMs;
     for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
       const result = await pool.query({
         name: `${settings.statementName}:horizon`,
-        text: `SELECT ${readableHorizonSql(quotedSchema)} AS horizon`,
+        text: `SELECT ${readableHorizonSql(quotedSchema)}::text AS horizon`,
         types: eventTypes,
       });
-      seenHorizon = Math.max(seenHorizon, result.rows[0].horizon as number);
+      seenHorizon = maxPosition(seenHorizon, BigInt(result.rows[0].horizon as string));
       if (target < seenHorizon || Date.now() >= deadline || closed) return;
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
@@ -139,8 +140,8 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
   };
   const notifier = createCommitNotifier(pool, notifyChannel(schema), options.notifyIntervalMs ?? 10);
   /** After a commit of this instance: wake local listeners now, other processes through NOTIFY. */
-  const committed = (position: number) => {
-    ownCommitted = Math.max(ownCommitted, position);
+  const committed = (position: bigint) => {
+    ownCommitted = maxPosition(ownCommitted, position);
     notifier.notify();
     wakeListeners();
   };
@@ -200,7 +201,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       }
       handle.finish();
       for (const callback of handle.afterCommit) callback();
-      if (handle.lastPosition > 0) committed(handle.lastPosition);
+      if (handle.lastPosition > 0n) committed(handle.lastPosition);
       return result;
     } finally {
       client.release(broken);
@@ -262,10 +263,10 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       await awaitOwnWrites();
       const result = await pool.query({
         name: `${settings.statementName}:head`,
-        text: `SELECT coalesce(max(position), 0) AS head FROM ${quotedSchema}.events WHERE position < ${readableHorizonSql(quotedSchema)}`,
+        text: `SELECT coalesce(max(position), 0)::text AS head FROM ${quotedSchema}.events WHERE position < ${readableHorizonSql(quotedSchema)}`,
         types: eventTypes,
       });
-      return result.rows[0].head as number;
+      return BigInt(result.rows[0].head as string);
     },
     transaction: (work) => runTransaction(work, true),
     onAppended(listener) {

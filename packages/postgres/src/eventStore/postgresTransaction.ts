@@ -1,6 +1,7 @@
 import {
   type AppendHook,
   type AppendResult,
+  maxPosition,
   type SqlExecutor,
   type SqlTransaction,
   type StoreTransaction,
@@ -24,8 +25,8 @@ export interface PostgresTransactionHandle {
   tx: PostgresTransaction;
   afterCommit: Array<() => void>;
   afterRollback: Array<() => void>;
-  /** Highest position an append wrote (0 for none): readers get woken, and wait for it after commit. */
-  readonly lastPosition: number;
+  /** Highest position an append wrote (0n for none): readers get woken, and wait for it after commit. */
+  readonly lastPosition: bigint;
   /** Makes every later call on the transaction throw: its client is back in the pool. */
   finish(): void;
 }
@@ -42,7 +43,7 @@ export interface PostgresTransactionOptions {
 export function createPostgresTransaction(options: PostgresTransactionOptions): PostgresTransactionHandle {
   const { client, settings, hooks } = options;
   let finished = false;
-  let lastPosition = 0;
+  let lastPosition = 0n;
   let savepointCounter = 0;
 
   const assertUsable = () => {
@@ -83,7 +84,7 @@ export function createPostgresTransaction(options: PostgresTransactionOptions): 
         // No hook can fail after the function returned, and the function reports conflicts as
         // statuses without raising, so the transaction stays usable without a savepoint.
         const result = await appendEvents(client, settings, streamId, events, appendOptions);
-        if (result.written) lastPosition = Math.max(lastPosition, result.position);
+        if (result.written) lastPosition = maxPosition(lastPosition, result.position);
         return result;
       }
       // A throwing hook must undo this append alone, as in the other stores.
@@ -98,7 +99,7 @@ export function createPostgresTransaction(options: PostgresTransactionOptions): 
         throw error;
       }
       if (savepoint) await client.query(`RELEASE SAVEPOINT ${savepoint}`);
-      if (result.written) lastPosition = Math.max(lastPosition, result.position);
+      if (result.written) lastPosition = maxPosition(lastPosition, result.position);
       return result;
     },
     afterCommit: (callback) => {

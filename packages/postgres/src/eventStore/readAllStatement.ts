@@ -6,7 +6,7 @@ export interface ReadAllStatement {
   name: string;
   text: string;
   /** Parameters of a page: events after `after`, at most `limit` of them. */
-  values(after: number, limit: number): unknown[];
+  values(after: bigint, limit: number): unknown[];
 }
 
 export interface ReadAllFilter {

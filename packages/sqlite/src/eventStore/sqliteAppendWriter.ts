@@ -29,7 +29,7 @@ export function createSqliteAppendWriter(statements: SqliteStatements, clock: Cl
       for (const event of events) {
         if (!event.idSupplied) continue;
         const ref = eventById.get(event.id);
-        if (ref) stored.set(event.id, { streamId: ref[0], version: ref[1], position: ref[2] });
+        if (ref) stored.set(event.id, { streamId: ref[0], version: ref[1], position: BigInt(ref[2]) });
       }
       const retry = detectRetry(prepared, stored);
       if (retry) return { streamId, ...retry, written: false, events: [] };
@@ -57,7 +57,7 @@ export function createSqliteAppendWriter(statements: SqliteStatements, clock: Cl
       throw translateConstraintError(error, prepared, current, events[i]?.id ?? '');
     }
     // One writer holds the lock, so the rowids of this append are consecutive.
-    return writtenAppendResult(prepared, current + 1, position - events.length + 1, recordedAt);
+    return writtenAppendResult(prepared, current + 1, BigInt(position - events.length + 1), recordedAt);
   };
 }
 

@@ -238,13 +238,13 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
         if (rows.length === 0) return;
         for (const row of rows) yield toRecordedEvent(row);
         remaining -= rows.length;
-        after = rows[rows.length - 1]![0];
+        after = BigInt(rows[rows.length - 1]![0]);
       }
     },
 
     async headPosition() {
       assertOpen();
-      return whenReadable(() => reads.headPosition.get() ?? 0);
+      return whenReadable(() => BigInt(reads.headPosition.get() ?? 0));
     },
 
     transaction,

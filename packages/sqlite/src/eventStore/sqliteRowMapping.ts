@@ -24,7 +24,8 @@ export function toRecordedEvent(row: EventRow): RecordedEvent {
     schemaVersion: row[5],
     streamId: row[2],
     version: row[3],
-    position: row[0],
+    // SQLite positions are rowids, far below 2^53: read as numbers, made bigints here.
+    position: BigInt(row[0]),
     recordedAt: new Date(row[8]),
     data: JSON.parse(row[6]),
     // Most events carry no metadata; skipping the parser for '{}' is a measurable share of a fold.
@@ -57,7 +58,7 @@ export function toFoldedEvent(row: FoldRow, streamId: string): RecordedEvent {
     schemaVersion: row[4],
     streamId,
     version: row[2],
-    position: row[0],
+    position: BigInt(row[0]),
     recordedAt: new Date(row[7]),
     data: JSON.parse(row[5]),
     metadata: metadataJson === '{}' ? {} : (JSON.parse(metadataJson) as EventMetadata),

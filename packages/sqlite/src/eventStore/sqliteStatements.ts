@@ -20,7 +20,7 @@ export interface SqliteStatements {
   /** () → the last position, 0 when empty. */
   headPosition: Statement<[], number>;
   /** (after, limit) → event rows raw, unfiltered. */
-  readAll: Statement<[number, number], EventRow>;
+  readAll: Statement<[bigint, number], EventRow>;
   savepoint: Statement<[]>;
   releaseSavepoint: Statement<[]>;
   rollbackToSavepoint: Statement<[]>;
@@ -49,7 +49,7 @@ export function prepareSqliteStatements(db: Database): SqliteStatements {
       .raw(),
     headPosition: db.prepare<[], number>('SELECT coalesce(max(position), 0) FROM events').pluck(),
     readAll: db
-      .prepare<[number, number], EventRow>(`SELECT ${eventColumns} FROM events WHERE position > ? ORDER BY position LIMIT ?`)
+      .prepare<[bigint, number], EventRow>(`SELECT ${eventColumns} FROM events WHERE position > ? ORDER BY position LIMIT ?`)
       .raw(),
     // One fixed name: savepoints nest as a stack, so an append made from inside a hook still
     // releases or rolls back only its own.
@@ -62,7 +62,7 @@ export function prepareSqliteStatements(db: Database): SqliteStatements {
 /** A readAll statement for one filter shape, and how to bind a page of it. */
 export interface FilteredReadAll {
   statement: Statement<unknown[], EventRow>;
-  parameters(after: number, types: readonly string[], categories: readonly string[], limit: number): unknown[];
+  parameters(after: bigint, types: readonly string[], categories: readonly string[], limit: number): unknown[];
 }
 
 /**

@@ -134,7 +134,7 @@ export function appendContract(harness: EventStoreHarness): void {
 
     it('stores stream ids with quotes, SQL and LIKE metacharacters, backslashes and emoji verbatim', async () => {
       const store = await open();
-      let last = 0;
+      let last = 0n;
       for (const [i, streamId] of awkwardStreamIds.entries()) {
         last = (await store.appendToStream(streamId, [{ type: 'thing.happened', data: { i } }])).position;
       }

@@ -138,7 +138,7 @@ export function badInputContract(harness: EventStoreHarness): void {
       const store = await open({ limits: { maxEventBytes: 1000 } });
       // 400 three-byte characters: 402 JSON characters but 1,202 bytes.
       await caught(() => store.appendToStream('order-1', [{ type: 'text.stored', data: '€'.repeat(400) }]), PayloadTooLargeError);
-      await expectUnchanged(store, { head: 0, ids: [] });
+      await expectUnchanged(store, { head: 0n, ids: [] });
     });
 
     it('rejects an append over the per-append cap with PayloadTooLargeError and writes none of it', async () => {

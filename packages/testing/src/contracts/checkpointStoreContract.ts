@@ -14,7 +14,7 @@ export interface CheckpointStoreHarness<Tx extends StoreTransaction = StoreTrans
   teardown?(): Promise<void>;
 }
 
-const failure = (position: number): ProjectionFailure => ({
+const failure = (position: bigint): ProjectionFailure => ({
   position,
   eventId: '0190c2a4-0000-7000-8000-000000000001',
   eventType: 'test.thing.happened',
@@ -51,13 +51,13 @@ export function checkpointStoreContract<Tx extends StoreTransaction>(adapter: st
       withStore(async (store, checkpoints) => {
         const load = () => store.transaction((tx) => checkpoints.load('p', tx));
         expect(await load()).toBeUndefined();
-        await store.transaction((tx) => checkpoints.save('p', 0, 5, tx));
-        expect(await load()).toMatchObject({ name: 'p', position: 5 });
-        await expect(store.transaction((tx) => checkpoints.save('p', 0, 9, tx))).rejects.toBeInstanceOf(CheckpointConflictError);
-        await expect(store.transaction((tx) => checkpoints.save('p', 5, 4, tx))).rejects.toBeInstanceOf(CheckpointConflictError);
-        await expect(store.transaction((tx) => checkpoints.save('q', 3, 9, tx))).rejects.toBeInstanceOf(CheckpointConflictError);
-        await store.transaction((tx) => checkpoints.save('p', 5, 12, tx));
-        expect((await load())?.position).toBe(12);
+        await store.transaction((tx) => checkpoints.save('p', 0n, 5n, tx));
+        expect(await load()).toMatchObject({ name: 'p', position: 5n });
+        await expect(store.transaction((tx) => checkpoints.save('p', 0n, 9n, tx))).rejects.toBeInstanceOf(CheckpointConflictError);
+        await expect(store.transaction((tx) => checkpoints.save('p', 5n, 4n, tx))).rejects.toBeInstanceOf(CheckpointConflictError);
+        await expect(store.transaction((tx) => checkpoints.save('q', 3n, 9n, tx))).rejects.toBeInstanceOf(CheckpointConflictError);
+        await store.transaction((tx) => checkpoints.save('p', 5n, 12n, tx));
+        expect((await load())?.position).toBe(12n);
         expect(await store.transaction((tx) => checkpoints.load('q', tx))).toBeUndefined();
       }));
 
@@ -65,8 +65,8 @@ export function checkpointStoreContract<Tx extends StoreTransaction>(adapter: st
       withStore(async (store, checkpoints) => {
         await expect(
           store.transaction(async (tx) => {
-            await checkpoints.save('p', 0, 7, tx);
-            expect((await checkpoints.load('p', tx))?.position).toBe(7);
+            await checkpoints.save('p', 0n, 7n, tx);
+            expect((await checkpoints.load('p', tx))?.position).toBe(7n);
             throw new Rollback();
           }),
         ).rejects.toBeInstanceOf(Rollback);
@@ -75,28 +75,28 @@ export function checkpointStoreContract<Tx extends StoreTransaction>(adapter: st
 
     it('records a failure beside the position and clears it on the next save', () =>
       withStore(async (store, checkpoints) => {
-        await store.transaction((tx) => checkpoints.save('p', 0, 3, tx));
-        await store.transaction((tx) => checkpoints.recordFailure('p', failure(4), tx));
-        expect(await store.transaction((tx) => checkpoints.load('p', tx))).toMatchObject({ position: 3, failure: failure(4) });
-        await store.transaction((tx) => checkpoints.save('p', 3, 4, tx));
+        await store.transaction((tx) => checkpoints.save('p', 0n, 3n, tx));
+        await store.transaction((tx) => checkpoints.recordFailure('p', failure(4n), tx));
+        expect(await store.transaction((tx) => checkpoints.load('p', tx))).toMatchObject({ position: 3n, failure: failure(4n) });
+        await store.transaction((tx) => checkpoints.save('p', 3n, 4n, tx));
         const record = await store.transaction((tx) => checkpoints.load('p', tx));
-        expect(record?.position).toBe(4);
+        expect(record?.position).toBe(4n);
         expect(record?.failure).toBeUndefined();
         // A failure on a projector that never saved still shows, at position 0.
-        await store.transaction((tx) => checkpoints.recordFailure('fresh', failure(1), tx));
-        expect(await store.transaction((tx) => checkpoints.load('fresh', tx))).toMatchObject({ position: 0, failure: failure(1) });
+        await store.transaction((tx) => checkpoints.recordFailure('fresh', failure(1n), tx));
+        expect(await store.transaction((tx) => checkpoints.load('fresh', tx))).toMatchObject({ position: 0n, failure: failure(1n) });
       }));
 
     it('resets for a rebuild swap, but never backwards', () =>
       withStore(async (store, checkpoints) => {
-        await store.transaction((tx) => checkpoints.save('p', 0, 30, tx));
-        expect(await store.transaction((tx) => checkpoints.reset('p', 10, tx))).toBe(false);
-        expect((await store.transaction((tx) => checkpoints.load('p', tx)))?.position).toBe(30);
-        expect(await store.transaction((tx) => checkpoints.reset('p', 30, tx))).toBe(true);
-        expect(await store.transaction((tx) => checkpoints.reset('p', 45, tx))).toBe(true);
-        expect((await store.transaction((tx) => checkpoints.load('p', tx)))?.position).toBe(45);
-        expect(await store.transaction((tx) => checkpoints.reset('new', 8, tx))).toBe(true);
-        expect((await store.transaction((tx) => checkpoints.load('new', tx)))?.position).toBe(8);
+        await store.transaction((tx) => checkpoints.save('p', 0n, 30n, tx));
+        expect(await store.transaction((tx) => checkpoints.reset('p', 10n, tx))).toBe(false);
+        expect((await store.transaction((tx) => checkpoints.load('p', tx)))?.position).toBe(30n);
+        expect(await store.transaction((tx) => checkpoints.reset('p', 30n, tx))).toBe(true);
+        expect(await store.transaction((tx) => checkpoints.reset('p', 45n, tx))).toBe(true);
+        expect((await store.transaction((tx) => checkpoints.load('p', tx)))?.position).toBe(45n);
+        expect(await store.transaction((tx) => checkpoints.reset('new', 8n, tx))).toBe(true);
+        expect((await store.transaction((tx) => checkpoints.load('new', tx)))?.position).toBe(8n);
       }));
 
     it('parks dead letters with the whole event, transactionally', () =>
@@ -106,7 +106,7 @@ export function checkpointStoreContract<Tx extends StoreTransaction>(adapter: st
         const letter = { projection: 'p', ...failure(event.position), eventId: event.id, parkedAt: new Date(), event };
         await store.transaction(async (tx) => {
           await checkpoints.park(letter, tx);
-          await checkpoints.save('p', 0, event.position, tx);
+          await checkpoints.save('p', 0n, event.position, tx);
         });
         await expect(
           store.transaction(async (tx) => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ConcurrencyError, type EventStore } from '@tidemark/core';
+import { ConcurrencyError, type EventStore, maxPosition } from '@tidemark/core';
 import { describe, expect, it } from 'vitest';
 import type { EventStoreHarness } from './eventStoreHarness.js';
 import { readAllEvents, waitForHead } from './storeSnapshot.js';
@@ -12,7 +12,7 @@ async function appendWithRetry(
   store: EventStore,
   streamId: string,
   writer: number,
-): Promise<{ version: number; position: number; attempts: number }> {
+): Promise<{ version: number; position: bigint; attempts: number }> {
   for (let attempts = 1; attempts <= 1000; attempts++) {
     const events = await store.readStream(streamId, { direction: 'backwards', limit: 1 });
     const current = events[0]?.version ?? 0;
@@ -47,7 +47,7 @@ export function concurrencyContract(harness: EventStoreHarness): void {
       for (const [writer, outcome] of outcomes.entries()) {
         expect(events[outcome.version - 1]?.data).toEqual({ writer });
       }
-      await waitForHead(store, Math.max(...outcomes.map((o) => o.position)));
+      await waitForHead(store, outcomes.map((o) => o.position).reduce(maxPosition));
       expect(await readAllEvents(store)).toHaveLength(writers);
     });
 
@@ -69,7 +69,7 @@ export function concurrencyContract(harness: EventStoreHarness): void {
       expect(events).toHaveLength(1);
       const winner = settled.findIndex((s) => s.status === 'fulfilled');
       expect(events[0]?.data).toEqual({ writer: winner });
-      await waitForHead(store, events[0]?.position ?? 0);
+      await waitForHead(store, events[0]?.position ?? 0n);
       expect(await readAllEvents(store)).toHaveLength(1);
     });
 
@@ -106,7 +106,7 @@ export function concurrencyContract(harness: EventStoreHarness): void {
       for (const result of results) {
         expect(result).toMatchObject({ nextExpectedVersion: 2, position: winner?.position });
       }
-      await waitForHead(store, winner?.position ?? 0);
+      await waitForHead(store, winner?.position ?? 0n);
       expect((await readAllEvents(store)).map((e) => e.id)).toEqual(batch.map((e) => e.id));
     });
 
@@ -117,7 +117,7 @@ export function concurrencyContract(harness: EventStoreHarness): void {
           store.appendToStream(`parallel-${writer % 4}`, [{ type: 'p.happened', data: { writer } }], { expectedVersion: 'any' }),
         ),
       );
-      await waitForHead(store, Math.max(...results.map((r) => r.position)));
+      await waitForHead(store, results.map((r) => r.position).reduce(maxPosition));
       const all = await readAllEvents(store);
       expect(all).toHaveLength(writers);
       for (let stream = 0; stream < 4; stream++) {

@@ -12,7 +12,7 @@ interface Model {
   streams: Map<string, RecordedEvent[]>;
   log: RecordedEvent[];
   /** The last written batch per stream, with its outcome: material for idempotent retries. */
-  lastBatch: Map<string, { events: NewEvent[]; nextExpectedVersion: number; position: number }>;
+  lastBatch: Map<string, { events: NewEvent[]; nextExpectedVersion: number; position: bigint }>;
 }
 
 interface Real {
@@ -71,7 +71,7 @@ class AppendCommand implements fc.AsyncCommand<Model, Real> {
     expect(result.nextExpectedVersion).toBe(current + this.count);
     expect(result.events.map((e) => e.version)).toEqual(events.map((_, i) => current + i + 1));
     expect(result.events.map((e) => e.data)).toEqual(events.map((e) => e.data));
-    const lastPosition = model.log[model.log.length - 1]?.position ?? 0;
+    const lastPosition = model.log[model.log.length - 1]?.position ?? 0n;
     let previous = lastPosition;
     for (const event of result.events) {
       expect(event.position).toBeGreaterThan(previous);
@@ -128,7 +128,7 @@ class TransactionCommand implements fc.AsyncCommand<Model, Real> {
       return;
     }
     const events = outcome as RecordedEvent[];
-    let previous = model.log[model.log.length - 1]?.position ?? 0;
+    let previous = model.log[model.log.length - 1]?.position ?? 0n;
     for (const event of events) {
       expect(event.position).toBeGreaterThan(previous);
       previous = event.position;
@@ -182,7 +182,7 @@ class ReadAllCommand implements fc.AsyncCommand<Model, Real> {
     const last = model.log[model.log.length - 1];
     if (last) await waitForHead(real.store, last.position);
     const index = Math.min(this.afterIndex, model.log.length);
-    const after = index === 0 ? 0 : (model.log[index - 1]?.position ?? 0);
+    const after = index === 0 ? 0n : (model.log[index - 1]?.position ?? 0n);
     const expected = model.log.slice(index, this.limit === undefined ? undefined : index + this.limit);
     const actual = await readAllEvents(real.store, {
       after,

@@ -86,13 +86,13 @@ export function idempotencyContract(harness: EventStoreHarness): void {
       const a = randomUUID();
       const error = await caught(() => store.appendToStream('payment-7', batch(a, a)), ValidationError);
       expect(error.code).toBe('validation');
-      await expectUnchanged(store, { head: 0, ids: [] });
+      await expectUnchanged(store, { head: 0n, ids: [] });
     });
 
     it('rejects an id that is not a UUID with ValidationError and writes nothing', async () => {
       const store = await open();
       await caught(() => store.appendToStream('payment-8', batch('not-a-uuid')), ValidationError);
-      await expectUnchanged(store, { head: 0, ids: [] });
+      await expectUnchanged(store, { head: 0n, ids: [] });
     });
   });
 }

@@ -49,8 +49,8 @@ export function readAllContract(harness: EventStoreHarness): void {
     it('yields every event exactly once, in append order, with strictly increasing positions', async () => {
       expect(all.map((e) => (e.data as { i: number }).i)).toEqual(Array.from({ length: fixture.length + 4 }, (_, i) => i));
       expect(new Set(ids(all)).size).toBe(all.length);
-      for (let i = 1; i < all.length; i++) expect((all[i]?.position ?? 0) > (all[i - 1]?.position ?? 0)).toBe(true);
-      expect(all[0]?.position).toBeGreaterThan(0);
+      for (let i = 1; i < all.length; i++) expect((all[i]?.position ?? 0n) > (all[i - 1]?.position ?? 0n)).toBe(true);
+      expect(all[0]?.position).toBeGreaterThan(0n);
     });
 
     it('is the union of all streams, each event as readStream returns it', async () => {
@@ -70,12 +70,12 @@ export function readAllContract(harness: EventStoreHarness): void {
     });
 
     it('resumes exactly after every position of the log', async () => {
-      expect(ids(await readAllEvents(store, { after: 0 }))).toEqual(ids(all));
+      expect(ids(await readAllEvents(store, { after: 0n }))).toEqual(ids(all));
       for (const [i, event] of all.entries()) {
         expect(ids(await readAllEvents(store, { after: event.position }))).toEqual(ids(all.slice(i + 1)));
       }
       const head = await store.headPosition();
-      expect(await readAllEvents(store, { after: head + 1000 })).toEqual([]);
+      expect(await readAllEvents(store, { after: head + 1000n })).toEqual([]);
     });
 
     it.each<[string, ReadAllOptions, (e: RecordedEvent) => boolean]>([
@@ -103,7 +103,7 @@ export function readAllContract(harness: EventStoreHarness): void {
     it('stops after limit events, also with after and filters', async () => {
       expect(ids(await readAllEvents(store, { limit: 3 }))).toEqual(ids(all.slice(0, 3)));
       expect(ids(await readAllEvents(store, { limit: 1000 }))).toEqual(ids(all));
-      const third = all[2]?.position ?? 0;
+      const third = all[2]?.position ?? 0n;
       expect(ids(await readAllEvents(store, { after: third, limit: 2 }))).toEqual(ids(all.slice(3, 5)));
       const orders = all.filter((e) => streamCategory(e.streamId) === 'order');
       expect(ids(await readAllEvents(store, { categories: ['order'], limit: 2, batchSize: 1 }))).toEqual(ids(orders.slice(0, 2)));
@@ -111,7 +111,7 @@ export function readAllContract(harness: EventStoreHarness): void {
 
     it.each([1, 2, 3, 5])('yields everything with batchSize %i (paging)', async (batchSize) => {
       expect(await readAllEvents(store, { batchSize })).toEqual(all);
-      const after = all[4]?.position ?? 0;
+      const after = all[4]?.position ?? 0n;
       expect(ids(await readAllEvents(store, { batchSize, after, limit: 7 }))).toEqual(ids(all.slice(5, 12)));
     });
 
@@ -126,8 +126,8 @@ export function readAllContract(harness: EventStoreHarness): void {
     });
 
     it.each<[string, ReadAllOptions]>([
-      ['after -1', { after: -1 }],
-      ['after 1.5', { after: 1.5 }],
+      ['after -1n', { after: -1n }],
+      ['after as a number', { after: 1 as unknown as bigint }],
       ['limit 0', { limit: 0 }],
       ['batchSize 0', { batchSize: 0 }],
       ['batchSize 2.5', { batchSize: 2.5 }],
@@ -143,8 +143,8 @@ export function readAllContract(harness: EventStoreHarness): void {
     it('yields nothing and reports headPosition 0', async () => {
       const store = await open();
       expect(await readAllEvents(store)).toEqual([]);
-      expect(await readAllEvents(store, { after: 0, batchSize: 1, categories: ['order'] })).toEqual([]);
-      expect(await store.headPosition()).toBe(0);
+      expect(await readAllEvents(store, { after: 0n, batchSize: 1, categories: ['order'] })).toEqual([]);
+      expect(await store.headPosition()).toBe(0n);
     });
 
     it('sees a new event after being drained once', async () => {
@@ -152,7 +152,7 @@ export function readAllContract(harness: EventStoreHarness): void {
       expect(await readAllEvents(store)).toEqual([]);
       const result = await store.appendToStream('late-1', [{ type: 'late.arrived', data: {} }]);
       await waitForHead(store, result.position);
-      const events = await readAllEvents(store, { after: 0 });
+      const events = await readAllEvents(store, { after: 0n });
       expect(events.map((e) => e.position)).toEqual([result.position]);
       expect(await store.headPosition()).toBe(result.position);
     });

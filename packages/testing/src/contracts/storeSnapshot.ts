@@ -10,7 +10,7 @@ export async function readAllEvents(store: EventStore, options?: ReadAllOptions)
 
 /** What a store holds, as readers see it: the basis of every "nothing was written" assertion. */
 export interface StoreSnapshot {
-  head: number;
+  head: bigint;
   ids: string[];
 }
 
@@ -20,12 +20,12 @@ export interface StoreSnapshot {
  * while older transactions anywhere on the server are still running, so that no reader ever
  * skips one); streams reads are immediate, global reads are eventually complete.
  */
-export async function waitForHead(store: EventStore, position: number, timeoutMs = 10_000): Promise<void> {
+export async function waitForHead(store: EventStore, position: bigint, timeoutMs = 10_000): Promise<void> {
   await waitFor(async () => (await store.headPosition()) >= position, `headPosition to reach ${position}`, timeoutMs);
 }
 
 /** What the store holds once global readers see at least up to `atLeast` (the last position the test wrote). */
-export async function storeSnapshot(store: EventStore, atLeast = 0): Promise<StoreSnapshot> {
+export async function storeSnapshot(store: EventStore, atLeast = 0n): Promise<StoreSnapshot> {
   await waitForHead(store, atLeast);
   const head = await store.headPosition();
   const ids = (await readAllEvents(store)).map((event) => event.id);
@@ -49,5 +49,7 @@ export async function caught<E extends Error>(action: () => Promise<unknown>, ty
     expect(error, `expected ${type.name}, got ${String(error)}`).toBeInstanceOf(type);
     return error as E;
   }
-  throw new Error(`expected ${type.name}, but the call succeeded with ${JSON.stringify(outcome)?.slice(0, 200)}`);
+  throw new Error(
+    `expected ${type.name}, but the call succeeded with ${JSON.stringify(outcome, (_key, value) => (typeof value === 'bigint' ? String(value) : value))?.slice(0, 200)}`,
+  );
 }
