@@ -39,7 +39,7 @@ describe.skipIf(!available)('PostgreSQL event store', () => {
     expect(events[2]?.metadata).toEqual({ userId: 'u1' });
     expect(events[0]?.recordedAt).toBeInstanceOf(Date);
     expect(events.map((e) => e.position)).toEqual([first.position, ...second.events.map((e) => e.position)]);
-    expect(typeof events[0]?.position).toBe('number');
+    expect(typeof events[0]?.position).toBe('bigint');
     expect(await store.readStream('account-1', { direction: 'backwards', limit: 2 })).toHaveLength(2);
     expect((await store.readStream('account-1', { direction: 'backwards', from: 2 })).map((e) => e.version)).toEqual([2, 1]);
     expect(await store.headPosition()).toBe(second.position);

@@ -94,7 +94,7 @@ export async function readSideScenario({ shop, client, url }: { shop: Shop; clie
   ]);
   for (const p of projections.body.projections) {
     expect(p).toMatchObject({ state: 'running', error: null, lag: { events: 0, seconds: 0 } });
-    expect(p.checkpoint).toBeGreaterThanOrEqual(head);
+    expect(BigInt(p.checkpoint)).toBeGreaterThanOrEqual(head);
     expect(p.eventsProcessed).toBeGreaterThan(0);
   }
   const metrics = await fetch(`${url}/metrics`);
