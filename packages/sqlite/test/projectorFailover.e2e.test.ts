@@ -86,7 +86,7 @@ describe('SQLite projector failover across processes', () => {
     reader.close();
     const actual = new Map(rows.map((row) => [row.id, { balance: Number(row.balance), applied: Number(row.applied) }]));
     expect(actual).toEqual(expected);
-    expect(appended).toBe(head);
+    expect(BigInt(appended)).toBe(head);
     standby.process.kill('SIGTERM');
     await store.close();
   });
