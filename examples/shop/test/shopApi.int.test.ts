@@ -107,6 +107,14 @@ describe.each(stores)('shop HTTP API on the %s store', (_name, makeStore) => {
     expectError(await client.get(`/accounts/${accountId}?version=0`), 404, 'not_found');
   });
 
+  it('takes any well-formed text as an owner: accents, scripts and emoji (surrogate pairs)', async () => {
+    const accountId = fresh('text');
+    const owner = 'Zoë Ångström 李 🦊';
+    const reply = await client.post('/accounts', { accountId, owner: `  ${owner}\t`, initialDeposit: 1 });
+    expect(reply.status, JSON.stringify(reply.body)).toBe(201);
+    expect((await client.get(`/accounts/${accountId}`)).body.owner).toBe(owner);
+  });
+
   it('generates an account id when none is given', async () => {
     const reply = await client.post('/accounts', { owner: 'bob', initialDeposit: 0 });
     expect(reply.status).toBe(201);
@@ -284,6 +292,15 @@ describe.each(stores)('shop HTTP API on the %s store', (_name, makeStore) => {
       ['a zero amount', (c, id) => c.post(`/accounts/${id}/deposits`, { amount: 0 }), 400, 'validation'],
       ['an absurd amount', (c, id) => c.post(`/accounts/${id}/deposits`, { amount: 1e300 }), 400, 'validation'],
       ['a blank owner', (c) => c.post('/accounts', { owner: '   ', initialDeposit: 1 }), 400, 'validation'],
+      // Free text is copied into read-model TEXT columns: a NUL or a lone surrogate would poison them (issue 8 item 11).
+      ['an owner with a NUL', (c) => c.post('/accounts', { owner: 'a\u0000b', initialDeposit: 1 }), 400, 'validation'],
+      ['an owner with a lone surrogate', (c) => c.post('/accounts', { owner: 'a\ud800b', initialDeposit: 1 }), 400, 'validation'],
+      ['an owner with a terminal escape', (c) => c.post('/accounts', { owner: '\u001b[31mred', initialDeposit: 1 }), 400, 'validation'],
+      ['an owner with a line break inside', (c) => c.post('/accounts', { owner: 'a\nb', initialDeposit: 1 }), 400, 'validation'],
+      ['an over-long owner', (c) => c.post('/accounts', { owner: 'o'.repeat(201), initialDeposit: 1 }), 400, 'validation'],
+      ['a cancel reason with a NUL', (c) => c.post('/orders/o1/cancel', { reason: 'no\u0000' }), 400, 'validation'],
+      ['a cancel reason with a lone surrogate', (c) => c.post('/orders/o1/cancel', { reason: '\udc00' }), 400, 'validation'],
+      ['an id with a percent-encoded NUL', (c) => c.post('/accounts/a%00b/deposits', { amount: 1 }), 400, 'validation'],
       ['an id with a space', (c) => c.post('/accounts/bad%20id/deposits', { amount: 1 }), 400, 'validation'],
       ['an over-long id', (c) => c.post(`/accounts/${'a'.repeat(65)}/deposits`, { amount: 1 }), 400, 'validation'],
       [
