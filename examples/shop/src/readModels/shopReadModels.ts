@@ -87,8 +87,17 @@ export interface ShopReadModels {
  */
 export function createShopReadModels(options: ShopReadModelsOptions): ShopReadModels {
   const { store, checkpoints } = options;
+  // One event that a projection cannot apply (written by an older server, another writer, a
+  // migration) must not stop a read model for every customer: after its retries it is parked in
+  // the dead-letter table, beside the checkpoint that moves past it, and the projector goes on.
   const make = (projection: Projection<SqlTx>) =>
-    createProjector({ store, projection, checkpoints, ...(options.onBatch && { onBatch: options.onBatch }) });
+    createProjector({
+      store,
+      projection,
+      checkpoints,
+      onFailure: 'dead-letter',
+      ...(options.onBatch && { onBatch: options.onBatch }),
+    });
   const read = <T>(work: (tx: SqlTx) => Promise<T>) => store.transaction(work);
   const loadAccount = async (accountId: string): Promise<StampedAccountView | undefined> => {
     // The checkpoint is taken before the row is read, and only moves after a batch commits: the
