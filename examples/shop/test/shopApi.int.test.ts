@@ -5,6 +5,7 @@ import { createInMemoryEventStore, type EventStore } from '@tidemark/core';
 import { createSqliteEventStore } from '@tidemark/sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bankAccountEventTypes } from '../src/bankAccounts/bankAccountEvents.js';
+import { amountLimit } from '../src/shared/amountLimit.js';
 import { clockPast, type Reply, type ShopClient, startShopServer } from './support/shopClient.js';
 
 // The same HTTP behaviour on the reference in-memory store and on a real SQLite file.
@@ -132,6 +133,19 @@ describe.each(stores)('shop HTTP API on the %s store', (_name, makeStore) => {
     expectError(await writesNothing(() => client.post(`/accounts/${fresh('nobody')}/deposits`, { amount: 1 })), 404, 'not_found');
     expectError(await client.get(`/accounts/${fresh('nobody')}`), 404, 'not_found');
     expectError(await client.get(`/accounts/${fresh('nobody')}/history`), 404, 'not_found');
+  });
+
+  it('a deposit that would take a balance past the amount limit is a 422 and writes nothing (money stays exact)', async () => {
+    const accountId = fresh('rich');
+    // Near the limit already: written straight to the store, as a thousand capped deposits would have.
+    await store.appendToStream(`account-${accountId}`, [
+      { type: 'bank.account.opened', data: { accountId, owner: 'rich', initialDeposit: amountLimit - 5 } },
+    ]);
+    const refused = await writesNothing(() => client.post(`/accounts/${accountId}/deposits`, { amount: 6 }));
+    expectError(refused, 422, 'domain_rule');
+    expect(refused.body.error.details).toMatchObject({ balance: amountLimit - 5, amount: 6, limit: amountLimit });
+    expect((await client.post(`/accounts/${accountId}/deposits`, { amount: 5 })).body.balance).toBe(amountLimit);
+    expect((await client.get(`/accounts/${accountId}`)).body).toMatchObject({ balance: amountLimit, version: 2 });
   });
 
   it('If-Match pins the expected version: a stale one is a 409 and writes nothing', async () => {

@@ -38,3 +38,15 @@ export class NonZeroBalanceError extends DomainError {
     super(`Bank account '${accountId}' still holds ${balance} cents; withdraw them before closing`, { accountId, balance });
   }
 }
+
+/** A balance may not pass the amount limit (see amountLimit.ts): past 2^53 cents it would stop being exact. */
+export class BalanceLimitError extends DomainError {
+  constructor(accountId: string, balance: number, amount: number, limit: number) {
+    super(`Bank account '${accountId}' holds ${balance} cents; ${amount} more would pass the limit of ${limit}`, {
+      accountId,
+      balance,
+      amount,
+      limit,
+    });
+  }
+}

@@ -47,3 +47,14 @@ export class InvalidOrderLineError extends DomainError {
     });
   }
 }
+
+/** An order's total (cents) and item count may not pass the amount limit (see amountLimit.ts). */
+export class OrderLimitError extends DomainError {
+  constructor(orderId: string, field: 'total' | 'itemCount', limit: number) {
+    super(`Order '${orderId}' would pass the limit of ${limit} for its ${field === 'total' ? 'total (cents)' : 'item count'}`, {
+      orderId,
+      field,
+      limit,
+    });
+  }
+}

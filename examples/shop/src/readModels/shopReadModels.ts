@@ -13,7 +13,7 @@ import {
 import { bankAccountStreamId } from '../bankAccounts/bankAccountCommands.js';
 import { bankAccountDecider } from '../bankAccounts/bankAccountDecider.js';
 import { orderStreamId } from '../orders/orderCommands.js';
-import { orderDecider, orderTotal } from '../orders/orderDecider.js';
+import { orderDecider, orderItemCount, orderTotal } from '../orders/orderDecider.js';
 import { accountBalanceProjection, findAccountBalance } from './accountBalanceProjection.js';
 import { type DailyOrderStats, dailyOrderStats, dailyOrderStatsProjection } from './dailyOrderStatsProjection.js';
 import { findOrderListRow, listCustomerOrders, type OrderListRow, orderListProjection } from './orderListProjection.js';
@@ -156,7 +156,7 @@ export function createShopReadModels(options: ShopReadModelsOptions): ShopReadMo
               orderId,
               customerId: state.customerId,
               status: state.status,
-              itemCount: state.lines.reduce((n, line) => n + line.quantity, 0),
+              itemCount: orderItemCount(state.lines),
               total: orderTotal(state.lines),
             },
     }),
