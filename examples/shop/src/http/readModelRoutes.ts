@@ -99,12 +99,13 @@ export function readModelRoutes(app: FastifyInstance, options: ReadModelRoutesOp
     const totals = days.reduce(
       (sum, d) => ({
         orderCount: sum.orderCount + d.orderCount,
-        totalValue: sum.totalValue + d.totalValue,
+        totalValue: sum.totalValue + BigInt(d.totalValue),
         cancelledCount: sum.cancelledCount + d.cancelledCount,
       }),
-      { orderCount: 0, totalValue: 0, cancelledCount: 0 },
+      { orderCount: 0, totalValue: 0n, cancelledCount: 0 },
     );
-    return { from, to, days, totals, source: 'read-model', ...waited };
+    // Money summed over many orders is a decimal string, exact past 2^53 (see DailyOrderStats).
+    return { from, to, days, totals: { ...totals, totalValue: totals.totalValue.toString() }, source: 'read-model', ...waited };
   });
 
   app.get('/accounts/:id/balance', async (request) => {

@@ -147,7 +147,7 @@ export async function readModelScenario(
     }
     const stats = await store.transaction((tx) => dailyOrderStats(tx.sql, '2000-01-01', '2999-12-31'));
     expect(stats.reduce((n, day) => n + day.orderCount, 0)).toBe(placedCount);
-    expect(stats.reduce((n, day) => n + day.totalValue, 0)).toBe(placedTotal);
+    expect(stats.reduce((n, day) => n + Number(day.totalValue), 0)).toBe(placedTotal);
     expect(stats.reduce((n, day) => n + day.cancelledCount, 0)).toBe(cancelledCount);
 
     for (let a = 0; a < 4; a++) {
