@@ -1,5 +1,6 @@
 import type { Decider } from '@tidemark/core';
 import { amountLimit, fitsAmountLimit } from '../shared/amountLimit.js';
+import { isCleanText } from '../shared/cleanText.js';
 import type { BankAccountCommand } from './bankAccountCommands.js';
 import {
   AccountAlreadyOpenError,
@@ -8,6 +9,7 @@ import {
   BankAccountNotFoundError,
   InsufficientFundsError,
   InvalidAmountError,
+  InvalidOwnerError,
   NonZeroBalanceError,
 } from './bankAccountErrors.js';
 import type { BankAccountEvent } from './bankAccountEvents.js';
@@ -41,6 +43,7 @@ export const bankAccountDecider: Decider<BankAccountCommand, BankAccountEvent, B
       case 'bank.account.open': {
         const { accountId, owner, initialDeposit } = command.data;
         if (state.status !== 'none') throw new AccountAlreadyOpenError(accountId);
+        if (!isCleanText(owner, 200)) throw new InvalidOwnerError();
         if (!isCents(initialDeposit, true)) throw new InvalidAmountError('initialDeposit', initialDeposit);
         if (!fitsAmountLimit(0, initialDeposit)) throw new BalanceLimitError(accountId, 0, initialDeposit, amountLimit);
         return [{ type: 'bank.account.opened', data: { accountId, owner, initialDeposit } }];

@@ -27,6 +27,13 @@ export class InsufficientFundsError extends DomainError {
   }
 }
 
+/** The owner is not echoed back: it is exactly the text that could not be stored. */
+export class InvalidOwnerError extends DomainError {
+  constructor() {
+    super('owner must be 1 to 200 characters of well-formed text without control characters', { field: 'owner' });
+  }
+}
+
 export class InvalidAmountError extends DomainError {
   constructor(field: string, amount: unknown) {
     super(`${field} must be a whole number of cents greater than zero`, { field, amount });

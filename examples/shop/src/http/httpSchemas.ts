@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { cleanTextPattern } from '../shared/cleanText.js';
 
 /**
  * Identifiers that become part of a stream id: short, printable, no separators that could be
@@ -10,21 +11,9 @@ export const idSchema = z
   .max(64)
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, 'must start with a letter or digit and contain only letters, digits, _ . : -');
 
-/**
- * Free text a client chooses (an owner's name, a cancellation reason): it is stored in events
- * and copied into read-model TEXT columns, where PostgreSQL refuses a NUL and no driver can
- * carry a lone surrogate. One such string must not be able to poison a read model, so it is
- * refused here: trimmed, 1..max UTF-16 units, well-formed Unicode, no control characters
- * (\p{Cc}: NUL, escape, line breaks inside the text) and no lone surrogates (\p{Cs} only
- * matches an unpaired one in a `u` regex).
- */
+/** Free text (an owner, a reason), trimmed: clean text as cleanText.ts defines it, or a 400. */
 export const textSchema = (max: number) =>
-  z
-    .string()
-    .trim()
-    .min(1)
-    .max(max)
-    .regex(/^[^\p{Cc}\p{Cs}]*$/u, 'must be well-formed Unicode text without control characters');
+  z.string().trim().min(1).max(max).regex(cleanTextPattern, 'must be well-formed Unicode text without control characters');
 
 /** Money as integer cents, capped far below Number.MAX_SAFE_INTEGER so sums stay exact. */
 export const centsSchema = z.number().int().max(1_000_000_000_000);

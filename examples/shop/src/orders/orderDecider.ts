@@ -1,8 +1,10 @@
 import type { Decider } from '@tidemark/core';
 import { amountLimit, fitsAmountLimit } from '../shared/amountLimit.js';
+import { isCleanText } from '../shared/cleanText.js';
 import type { OrderCommand } from './orderCommands.js';
 import {
   EmptyOrderError,
+  InvalidCancelReasonError,
   InvalidOrderLineError,
   ItemNotInOrderError,
   ItemPriceMismatchError,
@@ -78,6 +80,7 @@ export const orderDecider: Decider<OrderCommand, OrderEvent, OrderState> = {
         if (state.status === 'none') throw new OrderNotFoundError(orderId);
         // Cancelling a cancelled order again changes nothing: a retried request must not fail.
         if (state.status === 'cancelled') return [];
+        if (reason !== undefined && !isCleanText(reason, 500)) throw new InvalidCancelReasonError();
         return [{ type: 'sales.order.cancelled', data: { reason: reason ?? 'cancelled by request' } }];
       }
     }

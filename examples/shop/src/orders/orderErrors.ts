@@ -39,6 +39,13 @@ export class ItemPriceMismatchError extends DomainError {
   }
 }
 
+/** The reason is not echoed back: it is exactly the text that could not be stored. */
+export class InvalidCancelReasonError extends DomainError {
+  constructor() {
+    super('reason must be 1 to 500 characters of well-formed text without control characters', { field: 'reason' });
+  }
+}
+
 export class InvalidOrderLineError extends DomainError {
   constructor(field: 'quantity' | 'unitPrice', value: unknown) {
     super(field === 'quantity' ? 'quantity must be a whole number greater than zero' : 'unitPrice must be a whole number of cents ≥ 0', {
