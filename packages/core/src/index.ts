@@ -6,6 +6,7 @@ export * from './domain/decider.js';
 export * from './domain/errors.js';
 export * from './domain/event.js';
 export * from './domain/ids.js';
+export * from './domain/isWellFormed.js';
 export * from './eventStore/aggregate.js';
 export * from './eventStore/appendLimits.js';
 export * from './eventStore/eventStore.js';
