@@ -8,7 +8,7 @@ import { checkAggregateOptions, foldEvents } from './aggregate.js';
 import { type AppendLimits, defaultAppendLimits } from './appendLimits.js';
 import type { AppendHook, AppendOptions, AppendResult, EventStore, StoreTransaction, StreamOperations } from './eventStore.js';
 import { assertExpectedVersion } from './expectedVersion.js';
-import { detectRetry, type StoredEventRef } from './idempotentAppend.js';
+import { assertRetryPayload, detectRetry } from './idempotentAppend.js';
 import { assertValidStreamId, prepareAppend } from './prepareAppend.js';
 import { resolveAllRange, resolveStreamRange } from './readOptions.js';
 
@@ -86,13 +86,16 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
         async appendToStream(streamId: string, events: readonly NewEvent[], appendOptions?: AppendOptions): Promise<AppendResult> {
           const prepared = prepareAppend(streamId, events, appendOptions, limits, options.defaultMetadata);
           if (prepared.anyIdSupplied) {
-            const found = new Map<string, StoredEventRef>();
+            const found = new Map<string, Row>();
             for (const event of prepared.events) {
               const row = ids.get(event.id) ?? staged.find((r) => r.id === event.id);
               if (row) found.set(event.id, row);
             }
             const retry = detectRetry(prepared, found);
-            if (retry) return { streamId, ...retry, written: false, events: [] };
+            if (retry) {
+              assertRetryPayload(prepared, found, options.defaultMetadata);
+              return { streamId, ...retry, written: false, events: [] };
+            }
           }
           const current = rowsOf(streamId).length;
           assertExpectedVersion(streamId, prepared.expectedVersion, current);

@@ -84,7 +84,7 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
 
   const writes = prepareSqliteStatements(db);
   const reads = sharedConnection ? writes : prepareSqliteStatements(readDb);
-  const writeAppend = createSqliteAppendWriter(writes, clock);
+  const writeAppend = createSqliteAppendWriter(writes, clock, options.defaultMetadata);
   const appendImmediately = db.transaction(writeAppend).immediate;
   const begin = db.prepare('BEGIN IMMEDIATE');
   const commit = db.prepare('COMMIT');
