@@ -1,6 +1,7 @@
 export * from './commands/commandBus.js';
 export * from './commands/handleCommand.js';
 export * from './concurrency/mutex.js';
+export * from './concurrency/transactionScope.js';
 export * from './domain/clock.js';
 export * from './domain/decider.js';
 export * from './domain/errors.js';

@@ -99,7 +99,7 @@ export class NestedStoreCallError extends TidemarkError {
   constructor(operation: string) {
     super(
       'nested_store_call',
-      `store.${operation}() was called inside a transaction of the same store: use the transaction's tx.${operation}() instead`,
+      `store.${operation}() was called inside a transaction of the same store; it would wait for that transaction (or run outside it): use the transaction's tx instead`,
       { operation },
     );
   }

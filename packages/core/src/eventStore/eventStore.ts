@@ -109,7 +109,15 @@ export interface EventStore<Tx extends StoreTransaction = StoreTransaction> exte
   readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent>;
   /** Position of the last event a reader can see now (0 for an empty store). */
   headPosition(): Promise<number>;
-  /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
+  /**
+   * Runs `work` in one transaction: committed when it resolves, rolled back when it throws.
+   * Inside `work` (and the append hooks it triggers) use `tx`: calling the store's own
+   * `appendToStream` or `transaction` there rejects at once with NestedStoreCallError, on every
+   * adapter — on a store with one writer it would wait forever for the transaction calling it,
+   * elsewhere it would run outside the unit of work. The store's reads stay allowed and see what
+   * is committed (not the transaction's own appends), except on a SQLite ':memory:' database,
+   * whose one connection cannot read outside the open transaction: NestedStoreCallError there too.
+   */
   transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
   /**
    * Calls `listener` after events may have become readable (after a local commit, or a
