@@ -51,8 +51,10 @@ export function assertValidName(value: unknown, what: string): asserts value is 
 
 /**
  * Data and metadata strings (keys too) must be well-formed Unicode. JSON.stringify escapes a
- * lone surrogate as \udXXX, which the in-memory and SQLite stores would keep but PostgreSQL's
- * json type refuses: refused everywhere, before anything is written, so every store behaves alike.
+ * lone surrogate as \udXXX, and every store would keep that text — but on PostgreSQL any SQL
+ * that reads into it (->>, a jsonb cast) fails ("Unicode low surrogate must follow a high
+ * surrogate"), so a read model projected in SQL would stall on the event for good. Refused
+ * everywhere, before anything is written, so every store behaves alike.
  */
 function assertWellFormedJson(json: string, what: string): void {
   if (jsonHasLoneSurrogate(json)) {
