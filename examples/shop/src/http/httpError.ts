@@ -20,10 +20,16 @@ const statusByCode: Record<ErrorCode, number> = {
   payload_too_large: 413,
   concurrency: 409,
   duplicate_event_id: 409,
+  // Old event ids with a new payload: as for an Idempotency-Key reused with another body.
+  idempotency_conflict: 422,
   not_found: 404,
   domain_rule: 422,
   // A command type with no handler is a wiring bug in the server, not the client's fault.
   unknown_message: 500,
+  // The server called its store inside a transaction of it: a bug in the server.
+  nested_store_call: 500,
+  // The database's write lock was held elsewhere for the whole busy timeout: try again later.
+  store_busy: 503,
 };
 
 /** Fastify's own client errors (body parsing, limits) carry a 4xx statusCode; name them for clients. */

@@ -7,6 +7,9 @@ export type ErrorCode =
   | 'payload_too_large'
   | 'concurrency'
   | 'duplicate_event_id'
+  | 'idempotency_conflict'
+  | 'nested_store_call'
+  | 'store_busy'
   | 'not_found'
   | 'domain_rule'
   | 'unknown_message';
@@ -69,6 +72,43 @@ export class DuplicateEventIdError extends TidemarkError {
         eventId,
       },
     );
+  }
+}
+
+/**
+ * An append reused stored event ids as a retry would (same stream, same order) but with a
+ * different payload: a retry must repeat the original events exactly, so this is a different
+ * write under old ids, refused with nothing written.
+ */
+export class IdempotencyConflictError extends TidemarkError {
+  constructor(streamId: string, eventId: string, field: 'type' | 'schemaVersion' | 'data' | 'metadata') {
+    super(
+      'idempotency_conflict',
+      `Event id ${eventId} is already stored in '${streamId}' with a different ${field}: a retry must repeat the original event exactly`,
+      { streamId, eventId, field },
+    );
+  }
+}
+
+/**
+ * The store itself was called (not the `tx` handed to the work) inside one of its own
+ * transactions. On a store with one writer that call would wait for the transaction that is
+ * waiting for it, forever; everywhere it would run outside the unit of work.
+ */
+export class NestedStoreCallError extends TidemarkError {
+  constructor(operation: string) {
+    super(
+      'nested_store_call',
+      `store.${operation}() was called inside a transaction of the same store; it would wait for that transaction (or run outside it): use the transaction's tx instead`,
+      { operation },
+    );
+  }
+}
+
+/** Another connection (another process) held the database's write lock for longer than the busy timeout. */
+export class StoreBusyError extends TidemarkError {
+  constructor(message: string, details: Record<string, unknown> = {}, options?: ErrorOptions) {
+    super('store_busy', message, details, options);
   }
 }
 

@@ -8,9 +8,13 @@ export interface AppendOptions {
 
 export interface AppendResult {
   streamId: string;
-  /** The stream's version after the append: pass it as the next expectedVersion. */
+  /**
+   * The stream's version after the append: pass it as the next expectedVersion. For an
+   * idempotent retry, the version of the batch's last event as stored, even when the stream
+   * has moved on since (see {@link StreamOperations.appendToStream}).
+   */
   nextExpectedVersion: number;
-  /** Global position of the last event of this append (of its original append for a retry). */
+  /** Global position of the last event of this append (for a retry: of that event as stored). */
   position: number;
   /** False when every event id was already stored by an identical earlier append (idempotent retry). */
   written: boolean;
@@ -57,6 +61,22 @@ export interface AggregateResult<State> {
 
 /** Operations on streams, available on the store and inside a transaction. */
 export interface StreamOperations {
+  /**
+   * Appends events to a stream, all or nothing.
+   *
+   * Idempotency: events with caller-supplied ids make a retried append safe. When ALL of a
+   * batch's ids are already stored, in this stream, at consecutive versions in batch order,
+   * the batch is a retry: nothing is written (`written: false`, no expected-version check, no
+   * hooks) and the result reports the version and position of the batch's LAST event as
+   * stored — for a retry of the first part `[a]` of an original `[a, b]`, those of `a`, not
+   * the stream's head. A retry must repeat the events exactly: the same type, schema version,
+   * data (compared as its JSON text) and metadata (compared as JSON values, leaving out keys
+   * whose value is the store's own `defaultMetadata`, which may change between a crash and the
+   * retry); any difference is `IdempotencyConflictError` naming the event and the field, and
+   * nothing is written. So a retrying caller reuses its correlation and causation ids rather
+   * than generating fresh ones per attempt. Any other reuse of a stored id (another stream,
+   * another order, a batch mixing stored and new ids) is `DuplicateEventIdError`.
+   */
   appendToStream(streamId: string, events: readonly NewEvent[], options?: AppendOptions): Promise<AppendResult>;
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   streamExists(streamId: string): Promise<boolean>;
@@ -89,7 +109,15 @@ export interface EventStore<Tx extends StoreTransaction = StoreTransaction> exte
   readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent>;
   /** Position of the last event a reader can see now (0 for an empty store). */
   headPosition(): Promise<number>;
-  /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
+  /**
+   * Runs `work` in one transaction: committed when it resolves, rolled back when it throws.
+   * Inside `work` (and the append hooks it triggers) use `tx`: calling the store's own
+   * `appendToStream` or `transaction` there rejects at once with NestedStoreCallError, on every
+   * adapter — on a store with one writer it would wait forever for the transaction calling it,
+   * elsewhere it would run outside the unit of work. The store's reads stay allowed and see what
+   * is committed (not the transaction's own appends), except on a SQLite ':memory:' database,
+   * whose one connection cannot read outside the open transaction: NestedStoreCallError there too.
+   */
   transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
   /**
    * Calls `listener` after events may have become readable (after a local commit, or a

@@ -1,4 +1,5 @@
 import { createMutex } from '../concurrency/mutex.js';
+import { createTransactionScope } from '../concurrency/transactionScope.js';
 import type { Clock } from '../domain/clock.js';
 import { systemClock } from '../domain/clock.js';
 import { ValidationError } from '../domain/errors.js';
@@ -8,7 +9,7 @@ import { checkAggregateOptions, foldEvents } from './aggregate.js';
 import { type AppendLimits, defaultAppendLimits } from './appendLimits.js';
 import type { AppendHook, AppendOptions, AppendResult, EventStore, StoreTransaction, StreamOperations } from './eventStore.js';
 import { assertExpectedVersion } from './expectedVersion.js';
-import { detectRetry, type StoredEventRef } from './idempotentAppend.js';
+import { assertRetryPayload, detectRetry } from './idempotentAppend.js';
 import { assertValidStreamId, prepareAppend } from './prepareAppend.js';
 import { resolveAllRange, resolveStreamRange } from './readOptions.js';
 
@@ -62,15 +63,18 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
   const hooks: AppendHook<InMemoryTransaction>[] = [];
   const listeners = new Set<() => void>();
   const mutex = createMutex();
+  const scope = createTransactionScope();
   let closed = false;
 
   const assertOpen = () => {
     if (closed) throw new ValidationError('The event store is closed');
   };
 
-  function transaction<T>(work: (tx: InMemoryTransaction) => Promise<T>): Promise<T> {
-    // A closed store rejects like every other operation, never throws synchronously.
-    if (closed) return Promise.reject(new ValidationError('The event store is closed'));
+  // async: a closed store (or a nested call) rejects like every other operation, never throws synchronously.
+  async function transaction<T>(work: (tx: InMemoryTransaction) => Promise<T>): Promise<T> {
+    assertOpen();
+    // Inside our own transaction the mutex is held by the caller's caller: it would wait forever.
+    scope.assertOutside('transaction');
     return mutex.run(async () => {
       let staged: Row[] = [];
       const onCommit: Array<() => void> = [];
@@ -86,13 +90,16 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
         async appendToStream(streamId: string, events: readonly NewEvent[], appendOptions?: AppendOptions): Promise<AppendResult> {
           const prepared = prepareAppend(streamId, events, appendOptions, limits, options.defaultMetadata);
           if (prepared.anyIdSupplied) {
-            const found = new Map<string, StoredEventRef>();
+            const found = new Map<string, Row>();
             for (const event of prepared.events) {
               const row = ids.get(event.id) ?? staged.find((r) => r.id === event.id);
               if (row) found.set(event.id, row);
             }
             const retry = detectRetry(prepared, found);
-            if (retry) return { streamId, ...retry, written: false, events: [] };
+            if (retry) {
+              assertRetryPayload(prepared, found, options.defaultMetadata);
+              return { streamId, ...retry, written: false, events: [] };
+            }
           }
           const current = rowsOf(streamId).length;
           assertExpectedVersion(streamId, prepared.expectedVersion, current);
@@ -129,7 +136,7 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
       };
       let result: T;
       try {
-        result = await work(tx);
+        result = await scope.run(() => work(tx));
       } catch (error) {
         for (const callback of onRollback) callback();
         throw error;
@@ -151,7 +158,10 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
 
   return {
     ...committedReads,
-    appendToStream: (streamId, events, appendOptions) => transaction((tx) => tx.appendToStream(streamId, events, appendOptions)),
+    async appendToStream(streamId, events, appendOptions) {
+      scope.assertOutside('appendToStream');
+      return transaction((tx) => tx.appendToStream(streamId, events, appendOptions));
+    },
     async *readAll(readOptions) {
       assertOpen();
       const range = resolveAllRange(readOptions);

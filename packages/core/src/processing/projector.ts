@@ -1,5 +1,6 @@
 import { ValidationError } from '../domain/errors.js';
 import type { RecordedEvent } from '../domain/event.js';
+import { isWellFormed } from '../domain/isWellFormed.js';
 import type { EventStore, StoreTransaction } from '../eventStore/eventStore.js';
 import { CheckpointConflictError, type CheckpointStore, type ProjectionFailure } from './checkpointStore.js';
 import type { Lease } from './lease.js';
@@ -92,6 +93,8 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
   const { store, projection, checkpoints, lease } = options;
   const name = projection.name;
   if (typeof name !== 'string' || name.length === 0) throw new ValidationError('projection.name must be a non-empty string');
+  // The name keys its checkpoint row: a lone surrogate would be stored as U+FFFD and share another's.
+  if (!isWellFormed(name)) throw new ValidationError('projection.name must be well-formed Unicode (no lone surrogates)');
   const retry = resolveRetryPolicy(options.retry);
   const onFailure = options.onFailure ?? 'stop';
   if (onFailure !== 'stop' && onFailure !== 'dead-letter') throw new ValidationError(`onFailure must be 'stop' or 'dead-letter'`);

@@ -2,6 +2,7 @@ import {
   type AppendLimits,
   type AppendOptions,
   type AppendResult,
+  assertRetryPayload,
   type Clock,
   ConcurrencyError,
   DuplicateEventIdError,
@@ -12,6 +13,7 @@ import {
   PayloadTooLargeError,
   type PreparedAppend,
   prepareAppend,
+  type StoredEventPayload,
   type StoredEventRef,
   writtenAppendResult,
 } from '@tidemark/core';
@@ -160,6 +162,7 @@ export async function callAppendFunction(
       // Same rules as every other store: an identical earlier batch is a retry, anything else throws.
       const retry = detectRetry(prepared, found);
       if (!retry) throw new Error('append_to_stream reported stored ids but none matched'); // unreachable: found is non-empty
+      assertRetryPayload(prepared, await storedPayloads(runner, settings, prepared), settings.defaultMetadata);
       return { streamId, ...retry, written: false, events: [] };
     }
     case appendStatus.transactionFull:
@@ -172,6 +175,28 @@ export async function callAppendFunction(
     default:
       throw new Error(`append_to_stream returned unknown status ${row.status}`);
   }
+}
+
+/**
+ * The stored payloads of a retry's events, to compare with the retry's own. A second round
+ * trip, only on the retry path: appends that write pay nothing for it. Stored events never
+ * change, so on the pool it may run on another connection than the append did. data and
+ * metadata are json columns, which keep the text they were given: ::text returns it exactly.
+ */
+async function storedPayloads(
+  runner: pg.Pool | pg.ClientBase,
+  settings: AppendSettings,
+  prepared: PreparedAppend,
+): Promise<Map<string, StoredEventPayload>> {
+  const result = await runner.query<[string, string, number, string, string]>({
+    name: `${settings.statementName}:retryPayloads`,
+    text: `SELECT id::text, type, schema_version, data::text, metadata::text FROM ${settings.quotedSchema}.events WHERE id = ANY ($1::uuid[])`,
+    values: [prepared.events.map((event) => event.id)],
+    rowMode: 'array',
+  });
+  return new Map(
+    result.rows.map(([id, type, schemaVersion, dataJson, metadataJson]) => [id, { type, schemaVersion, dataJson, metadataJson }]),
+  );
 }
 
 /** The result of a written append: its events got `firstPosition` onwards and end at `lastVersion`. */

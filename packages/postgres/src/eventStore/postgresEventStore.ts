@@ -2,6 +2,7 @@ import {
   type AppendHook,
   type AppendLimits,
   type Clock,
+  createTransactionScope,
   defaultAppendLimits,
   type EventMetadata,
   type EventStore,
@@ -100,6 +101,10 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     clock: options.clock ?? systemClock,
   };
   const hooks: AppendHook<PostgresTransaction>[] = [];
+  // Here a store call inside a transaction would not hang — it would take another connection —
+  // but it would run outside the unit of work, or wait for a stream lock the transaction holds:
+  // refused as on the embedded stores, where it would wait forever.
+  const scope = createTransactionScope();
   const listeners = new Set<() => void>();
   let closed = false;
   /** Highest position this instance has committed, and the highest readable horizon it has seen. */
@@ -171,6 +176,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
 
   async function runTransaction<T>(work: (tx: PostgresTransaction) => Promise<T>, savepoints: boolean): Promise<T> {
     assertOpen();
+    scope.assertOutside('transaction');
     const client = await pool.connect();
     let broken: Error | undefined;
     try {
@@ -183,7 +189,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     try {
       let result: T;
       try {
-        result = await work(handle.tx);
+        result = await scope.run(() => work(handle.tx));
         const commit = await client.query('COMMIT');
         // COMMIT of a transaction in which a statement failed (and was caught) answers ROLLBACK.
         if (commit.command !== 'COMMIT') throw new Error('The transaction was rolled back: a statement inside it failed earlier');
@@ -247,6 +253,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     ...committedReads,
     async appendToStream(streamId, events, appendOptions) {
       assertOpen();
+      scope.assertOutside('appendToStream');
       if (hooks.length > 0) return runTransaction((tx) => tx.appendToStream(streamId, events, appendOptions), false);
       // Autocommit: one statement is the whole transaction, one round trip (see autocommitAppend.ts).
       const result = await appendAutocommit(pool, settings, streamId, events, appendOptions);

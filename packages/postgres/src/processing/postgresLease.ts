@@ -1,5 +1,5 @@
 import type { Lease } from '@tidemark/core';
-import { ValidationError } from '@tidemark/core';
+import { isWellFormed, ValidationError } from '@tidemark/core';
 import pg from 'pg';
 
 export interface PostgresLeaseOptions {
@@ -31,6 +31,7 @@ const leaseLockClass = 0x7d3a_1e05;
  */
 export function createPostgresLease(options: PostgresLeaseOptions): PostgresLease {
   if (!options.name) throw new ValidationError('name is required', { field: 'name' });
+  if (!isWellFormed(options.name)) throw new ValidationError('name must be well-formed Unicode (no lone surrogates)', { field: 'name' });
   const key = `${options.schema ?? 'tidemark'}.${options.name}`;
   let client: pg.Client | undefined;
   let held = false;

@@ -3,7 +3,6 @@ import {
   type AppendLimits,
   type AppendResult,
   type Clock,
-  createMutex,
   defaultAppendLimits,
   type EventMetadata,
   type EventStore,
@@ -24,6 +23,8 @@ import { toRecordedEvent } from './sqliteRowMapping.js';
 import { createSqliteSqlExecutor } from './sqliteSqlExecutor.js';
 import { type FilteredReadAll, prepareFilteredReadAll, prepareSqliteStatements } from './sqliteStatements.js';
 import { createSqliteStreamReads } from './sqliteStreamReads.js';
+import { acquireSqliteWriterLock } from './sqliteWriterLock.js';
+import { storeBusy } from './storeBusy.js';
 
 export interface SqliteEventStoreOptions {
   /** Path of the database file (created when missing); ':memory:' for a private throwaway store. */
@@ -49,7 +50,10 @@ export interface SqliteTransaction extends StoreTransaction, SqlTransaction {
  *
  * better-sqlite3 is synchronous and a connection has one transaction, so an async
  * `transaction(work)` holds a FIFO mutex from BEGIN IMMEDIATE to COMMIT and every other write
- * waits for it. A plain append with no hooks never awaits: when the mutex is free it runs as
+ * waits for it. The mutex belongs to the file: every store of this process on the same file
+ * shares it (sqliteWriterLock.ts), so a second instance waits its turn instead of blocking the
+ * event loop on SQLite's lock. Another process holding the lock past `busyTimeoutMs` is a
+ * StoreBusyError. Calling the store (not `tx`) inside its transaction is a NestedStoreCallError. A plain append with no hooks never awaits: when the mutex is free it runs as
  * one synchronous better-sqlite3 transaction, the same work a raw INSERT-per-commit does.
  *
  * Store-level reads use a second, query-only connection: under WAL it sees exactly the
@@ -73,18 +77,26 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
 
   const db = openSqliteDatabase(file, { synchronous, busyTimeoutMs });
   let readDb: Database;
+  let writerLock: ReturnType<typeof acquireSqliteWriterLock>;
+  try {
+    writerLock = acquireSqliteWriterLock(file);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
   try {
     migrateSqliteSchema(db, file);
     readDb = isMemoryDatabase(file) ? db : openSqliteDatabase(file, { synchronous, busyTimeoutMs, readOnly: true });
   } catch (error) {
+    writerLock.release();
     db.close();
-    throw error;
+    throw storeBusy(error, file, busyTimeoutMs);
   }
   const sharedConnection = readDb === db;
 
   const writes = prepareSqliteStatements(db);
   const reads = sharedConnection ? writes : prepareSqliteStatements(readDb);
-  const writeAppend = createSqliteAppendWriter(writes, clock);
+  const writeAppend = createSqliteAppendWriter(writes, clock, options.defaultMetadata);
   const appendImmediately = db.transaction(writeAppend).immediate;
   const begin = db.prepare('BEGIN IMMEDIATE');
   const commit = db.prepare('COMMIT');
@@ -93,7 +105,7 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
 
   const hooks: AppendHook<SqliteTransaction>[] = [];
   const listeners = new Set<() => void>();
-  const mutex = createMutex();
+  const { mutex, scope } = writerLock;
   let closed = false;
   let closing: Promise<void> | undefined;
 
@@ -102,8 +114,11 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
   };
 
   /** On a shared ':memory:' connection a read must not run inside someone's open transaction. */
-  async function whenReadable<T>(read: () => T | Promise<T>): Promise<T> {
-    return sharedConnection && mutex.locked ? mutex.run(async () => read()) : read();
+  async function whenReadable<T>(operation: string, read: () => T | Promise<T>): Promise<T> {
+    if (!sharedConnection) return read();
+    // It would wait for the very transaction whose work is calling it.
+    scope.assertOutside(operation);
+    return mutex.locked ? mutex.run(async () => read()) : read();
   }
 
   function notifyAppended(): void {
@@ -125,8 +140,13 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
   async function transaction<T>(work: (tx: SqliteTransaction) => Promise<T>): Promise<T> {
     // async: a closed store rejects, as every other operation does, instead of throwing synchronously.
     assertOpen();
+    scope.assertOutside('transaction');
     return mutex.run(async () => {
-      begin.run();
+      try {
+        begin.run();
+      } catch (error) {
+        throw storeBusy(error, file, busyTimeoutMs);
+      }
       let finished = false;
       let wrote = false;
       const onCommit: Array<() => void> = [];
@@ -164,14 +184,14 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
       };
       let result: T;
       try {
-        result = await work(tx);
+        result = await scope.run(() => work(tx));
         finished = true;
         commit.run();
       } catch (error) {
         finished = true;
         rollbackIfOpen();
         for (const callback of onRollback) callback();
-        throw error;
+        throw storeBusy(error, file, busyTimeoutMs);
       }
       for (const callback of onCommit) callback();
       if (wrote) notifyAppended();
@@ -180,7 +200,12 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
   }
 
   function appendNow(prepared: PreparedAppend): AppendResult {
-    const result = appendImmediately(prepared);
+    let result: AppendResult;
+    try {
+      result = appendImmediately(prepared);
+    } catch (error) {
+      throw storeBusy(error, file, busyTimeoutMs);
+    }
     if (result.written) notifyAppended();
     return result;
   }
@@ -199,13 +224,14 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
   const committedReads = createSqliteStreamReads(reads, assertOpen);
 
   return {
-    readStream: (streamId, readOptions) => whenReadable(() => committedReads.readStream(streamId, readOptions)),
-    streamExists: (streamId) => whenReadable(() => committedReads.streamExists(streamId)),
+    readStream: (streamId, readOptions) => whenReadable('readStream', () => committedReads.readStream(streamId, readOptions)),
+    streamExists: (streamId) => whenReadable('streamExists', () => committedReads.streamExists(streamId)),
     aggregateStream: (streamId, evolver, aggregateOptions) =>
-      whenReadable(() => committedReads.aggregateStream(streamId, evolver, aggregateOptions)),
+      whenReadable('aggregateStream', () => committedReads.aggregateStream(streamId, evolver, aggregateOptions)),
 
     async appendToStream(streamId, events, appendOptions) {
       assertOpen();
+      scope.assertOutside('appendToStream');
       // Hooks may await, so they need the async transaction (and its mutex).
       if (hooks.length > 0) return transaction((tx) => tx.appendToStream(streamId, events, appendOptions));
       const prepared = prepareAppend(streamId, events, appendOptions, limits, options.defaultMetadata);
@@ -232,7 +258,7 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
       while (remaining > 0) {
         assertOpen();
         const size = Math.min(range.batchSize, remaining);
-        const rows = await whenReadable(() =>
+        const rows = await whenReadable('readAll', () =>
           filtered ? filtered.statement.all(...filtered.parameters(after, types, categories, size)) : reads.readAll.all(after, size),
         );
         if (rows.length === 0) return;
@@ -244,7 +270,7 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
 
     async headPosition() {
       assertOpen();
-      return whenReadable(() => reads.headPosition.get() ?? 0);
+      return whenReadable('headPosition', () => reads.headPosition.get() ?? 0);
     },
 
     transaction,
@@ -260,8 +286,12 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
       closed = true;
       // Let transactions already running or queued finish before the connections go away.
       closing ??= mutex.run(async () => {
-        if (!sharedConnection) readDb.close();
-        db.close();
+        try {
+          if (!sharedConnection) readDb.close();
+          db.close();
+        } finally {
+          writerLock.release();
+        }
       });
       return closing;
     },

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { type Clock, type Lease, systemClock, ValidationError } from '@tidemark/core';
+import { type Clock, isWellFormed, type Lease, systemClock, ValidationError } from '@tidemark/core';
 import type Database from 'better-sqlite3';
 import { isMemoryDatabase, openSqliteDatabase } from '../eventStore/openSqliteDatabase.js';
 
@@ -32,6 +32,7 @@ export interface SqliteLease extends Lease {
  */
 export function createSqliteLease(options: SqliteLeaseOptions): SqliteLease {
   if (!options.name) throw new ValidationError('name is required', { field: 'name' });
+  if (!isWellFormed(options.name)) throw new ValidationError('name must be well-formed Unicode (no lone surrogates)', { field: 'name' });
   // A private in-memory database is a different database on every connection: no lease at all.
   if (isMemoryDatabase(options.file)) throw new ValidationError('a lease needs a database file that processes share', { field: 'file' });
   const ttlMs = options.ttlMs ?? 5000;
