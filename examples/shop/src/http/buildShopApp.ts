@@ -40,9 +40,12 @@ export function buildShopApp(options: ShopAppOptions): FastifyInstance {
 
   // The one place where errors become HTTP: typed errors by code, zod by shape, fastify's own by status.
   app.setErrorHandler((error, request, reply) => {
-    const { statusCode, body } = toHttpError(error);
+    const { statusCode, body, headers } = toHttpError(error);
     if (statusCode >= 500) request.log.error({ err: error }, 'request failed');
-    return reply.code(statusCode).send(body);
+    return reply
+      .code(statusCode)
+      .headers(headers ?? {})
+      .send(body);
   });
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ error: { code: 'not_found', message: `No route for ${request.method} ${request.url}`, details: {} } }),
