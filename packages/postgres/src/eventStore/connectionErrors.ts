@@ -72,6 +72,11 @@ export function toAutocommitError(error: unknown): unknown {
 export interface WatchedClient {
   /** The error that killed the connection, if it died. */
   readonly lost: Error | undefined;
+  /**
+   * Records a statement's failure if it says the connection died: the server's FATAL can answer a
+   * statement before the socket closes and the client emits 'error'.
+   */
+  check(error: unknown): void;
   /** Back to the pool; destroyed when given an error or when the connection died. */
   release(error?: Error): void;
 }
@@ -86,6 +91,9 @@ export function watchClient(client: pg.PoolClient): WatchedClient {
   return {
     get lost() {
       return lost;
+    },
+    check(error) {
+      if (!lost && isConnectionFailure(error)) lost = error as Error;
     },
     release(error) {
       if (released) return;

@@ -239,6 +239,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     try {
       await client.query('BEGIN');
     } catch (error) {
+      watched.check(error);
       watched.release(error as Error);
       throw toTypedError(error, watched.lost !== undefined);
     }
@@ -250,7 +251,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       assertStoreOpen: assertOpen,
       clock: settings.clock,
       maxStreamsPerTransaction,
-      connectionLost: () => watched.lost !== undefined,
+      connection: watched,
     });
     const rolledBack = (error: unknown): never => {
       runAfterCommit(handle.afterRollback, onError, 'afterRollback callback failed');
@@ -261,6 +262,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       result = await work(handle.tx);
     } catch (error) {
       handle.finish();
+      watched.check(error);
       let broken = watched.lost;
       if (!broken) {
         await client.query('ROLLBACK').catch((rollbackError: Error) => {

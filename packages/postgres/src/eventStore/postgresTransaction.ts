@@ -10,7 +10,7 @@ import {
 } from '@tidemark/core';
 import type pg from 'pg';
 import { type AppendSettings, appendEvents } from './appendEvents.js';
-import { toTypedError } from './connectionErrors.js';
+import { toTypedError, type WatchedClient } from './connectionErrors.js';
 import { createStreamReads, type StreamReads } from './streamReads.js';
 
 /**
@@ -43,8 +43,8 @@ export interface PostgresTransactionOptions {
   clock: Clock;
   /** Distinct streams one transaction may append to (each holds an advisory lock until commit). */
   maxStreamsPerTransaction: number;
-  /** Whether the client has reported its connection dead (see watchClient). */
-  connectionLost(): boolean;
+  /** The transaction's connection, watched for its death (see watchClient). */
+  connection: WatchedClient;
 }
 
 export function createPostgresTransaction(options: PostgresTransactionOptions): PostgresTransactionHandle {
@@ -59,7 +59,8 @@ export function createPostgresTransaction(options: PostgresTransactionOptions): 
     try {
       return await operation;
     } catch (error) {
-      throw toTypedError(error, options.connectionLost());
+      options.connection.check(error);
+      throw toTypedError(error, options.connection.lost !== undefined);
     }
   };
 
