@@ -138,6 +138,12 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
   // An idle pooled connection that the server drops emits 'error' on the pool, which would
   // otherwise crash the process; the pool discards that client by itself.
   if (ownsPool) pool.on('error', () => {});
+  // And every client keeps a listener of its own for life. pg-pool listens only while a client is
+  // idle, and hands out a new client from inside the socket callback that read its
+  // ReadyForQuery: a session terminated as it connects has its FATAL in the same chunk, emitted
+  // before any caller could listen. The loss still surfaces: the next statement fails (typed,
+  // see connectionErrors.ts) and the client is destroyed on release.
+  pool.on('connect', (client) => client.on('error', () => {}));
   try {
     await migrate(pool, schema);
   } catch (error) {
