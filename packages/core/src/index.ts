@@ -1,6 +1,7 @@
 export * from './commands/commandBus.js';
 export * from './commands/handleCommand.js';
 export * from './concurrency/mutex.js';
+export * from './concurrency/retryUnitOfWork.js';
 export * from './concurrency/transactionScope.js';
 export * from './domain/clock.js';
 export * from './domain/decider.js';
@@ -8,6 +9,7 @@ export * from './domain/errors.js';
 export * from './domain/event.js';
 export * from './domain/ids.js';
 export * from './domain/isWellFormed.js';
+export * from './eventStore/afterCommitCallbacks.js';
 export * from './eventStore/aggregate.js';
 export * from './eventStore/appendLimits.js';
 export * from './eventStore/eventStore.js';

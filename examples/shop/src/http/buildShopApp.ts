@@ -42,9 +42,12 @@ export function buildShopApp(options: ShopAppOptions): FastifyInstance {
 
   // The one place where errors become HTTP: typed errors by code, zod by shape, fastify's own by status.
   app.setErrorHandler((error, request, reply) => {
-    const { statusCode, body } = toHttpError(error);
+    const { statusCode, body, headers } = toHttpError(error);
     if (statusCode >= 500) request.log.error({ err: error }, 'request failed');
-    return reply.code(statusCode).send(body);
+    return reply
+      .code(statusCode)
+      .headers(headers ?? {})
+      .send(body);
   });
   // Also what an unsupported method on a known path gets. The path is shown shortened: it is the client's, of any length.
   app.setNotFoundHandler((request, reply) => {

@@ -1,4 +1,4 @@
-import { type ErrorCode, TidemarkError } from '@tidemark/core';
+import { type ErrorCode, RetriesExhaustedError, TidemarkError } from '@tidemark/core';
 import { ZodError } from 'zod';
 
 /** The one error body of DESIGN.md §7. */
@@ -9,6 +9,7 @@ export interface ErrorBody {
 export interface HttpError {
   statusCode: number;
   body: ErrorBody;
+  headers?: Record<string, string>;
 }
 
 /**
@@ -30,6 +31,12 @@ const statusByCode: Record<ErrorCode, number> = {
   nested_store_call: 500,
   // The database's write lock was held elsewhere for the whole busy timeout: try again later.
   store_busy: 503,
+  // The server is busy or its database unreachable for now: the client may try again later.
+  retries_exhausted: 503,
+  transaction_conflict: 503,
+  connection_lost: 503,
+  commit_outcome_unknown: 503,
+  transaction_limit: 500,
 };
 
 /** Fastify's own client errors (body parsing, limits) carry a 4xx statusCode; name them for clients. */
@@ -51,6 +58,14 @@ export function toHttpError(error: unknown): HttpError {
   }
   if (error instanceof TidemarkError) {
     const statusCode = statusByCode[error.code] ?? 500;
+    if (statusCode === 503) {
+      const retryAfterMs = error instanceof RetriesExhaustedError ? error.retryAfterMs : 1000;
+      return {
+        statusCode,
+        body: body(error.code, error.message, {}),
+        headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
+      };
+    }
     if (statusCode >= 500) return { statusCode, body: body('internal', 'Internal server error') };
     return { statusCode, body: body(error.code, error.message, error.details) };
   }

@@ -12,7 +12,12 @@ export type ErrorCode =
   | 'store_busy'
   | 'not_found'
   | 'domain_rule'
-  | 'unknown_message';
+  | 'unknown_message'
+  | 'connection_lost'
+  | 'commit_outcome_unknown'
+  | 'transaction_conflict'
+  | 'retries_exhausted'
+  | 'transaction_limit';
 
 export class TidemarkError extends Error {
   readonly code: ErrorCode;
@@ -129,5 +134,75 @@ export class DomainError extends TidemarkError {
 export class UnknownMessageError extends TidemarkError {
   constructor(kind: 'command' | 'query', type: string) {
     super('unknown_message', `No ${kind} handler registered for '${type}'`, { kind, type });
+  }
+}
+
+/**
+ * The database connection died (server restart, failover, a terminated session, a network path
+ * gone silent past the timeouts) before the operation finished. Nothing it did in a
+ * transaction was committed: the server rolls an open transaction back when its session ends,
+ * so running the whole unit of work again is safe (`store.transaction(work, { retry })` does).
+ */
+export class ConnectionLostError extends TidemarkError {
+  constructor(message: string, details: Record<string, unknown> = {}, options?: ErrorOptions) {
+    super('connection_lost', message, details, options);
+  }
+}
+
+/**
+ * The connection died after COMMIT was sent and before its answer arrived (or a one-statement
+ * append's answer was lost): the transaction may or may not have committed, and nobody can tell
+ * from here. Neither afterCommit nor afterRollback callbacks ran. It is never retried
+ * automatically. Appends with caller-supplied event ids are idempotent — re-sending the same
+ * batch returns the original result instead of writing twice — so a unit of work whose appends
+ * supply their ids (and whose other writes are idempotent, like an inbox row keyed by message
+ * id) can simply be run again.
+ */
+export class CommitOutcomeUnknownError extends TidemarkError {
+  constructor(message: string, details: Record<string, unknown> = {}, options?: ErrorOptions) {
+    super('commit_outcome_unknown', message, details, options);
+  }
+}
+
+/**
+ * The database aborted the transaction to resolve a conflict with a concurrent one (a
+ * serialization failure or a deadlock). Nothing was written; the whole unit of work succeeds
+ * when run again.
+ */
+export class TransactionConflictError extends TidemarkError {
+  constructor(message: string, details: Record<string, unknown> = {}, options?: ErrorOptions) {
+    super('transaction_conflict', message, details, options);
+  }
+}
+
+/**
+ * A unit of work kept failing with retryable conflicts (or lost connections) until its retry
+ * budget ran out: the system is busy, not the caller wrong. `cause` is the last failure;
+ * `retryAfterMs` suggests when to try again (an HTTP 503 with Retry-After).
+ */
+export class RetriesExhaustedError extends TidemarkError {
+  readonly attempts: number;
+  readonly retryAfterMs: number;
+
+  constructor(attempts: number, elapsedMs: number, retryAfterMs: number, cause: unknown) {
+    const reason = cause instanceof TidemarkError ? cause.code : 'error';
+    super(
+      'retries_exhausted',
+      `Gave up after ${attempts} attempts in ${elapsedMs} ms of retryable failures (last: ${reason}); try again later`,
+      { attempts, elapsedMs, retryAfterMs, lastError: reason },
+      { cause },
+    );
+    this.attempts = attempts;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/**
+ * A transaction went past a documented per-transaction limit of the adapter (for PostgreSQL,
+ * the number of distinct streams it appends to, which bounds its locks). Nothing was written.
+ */
+export class TransactionLimitError extends TidemarkError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('transaction_limit', message, details);
   }
 }

@@ -1,3 +1,5 @@
+import type { TransactionOptions } from '../concurrency/retryUnitOfWork.js';
+import type { Clock } from '../domain/clock.js';
 import type { Evolver } from '../domain/decider.js';
 import type { DomainEvent, NewEvent, RecordedEvent } from '../domain/event.js';
 import type { ExpectedVersion } from './expectedVersion.js';
@@ -92,7 +94,14 @@ export interface StreamOperations {
  * outbox rows, inbox records, checkpoints, saga state) commit or roll back together.
  */
 export interface StoreTransaction extends StreamOperations {
-  /** Run after a successful commit (wake readers, publish notifications); never on rollback. */
+  /** The store's clock: participants stamp their rows with it, never with `new Date()`. */
+  readonly clock: Clock;
+  /**
+   * Run after a successful commit (wake readers, publish notifications); never on rollback, nor
+   * when the commit's outcome is unknown. A callback that throws or rejects is reported to the
+   * store's `onError` and changes nothing: the transaction still resolves, later callbacks and
+   * the readers' wake-up still run.
+   */
   afterCommit(callback: () => void): void;
   /** Run after a rollback: in-memory participants undo their staged changes here. */
   afterRollback(callback: () => void): void;
@@ -117,8 +126,12 @@ export interface EventStore<Tx extends StoreTransaction = StoreTransaction> exte
    * elsewhere it would run outside the unit of work. The store's reads stay allowed and see what
    * is committed (not the transaction's own appends), except on a SQLite ':memory:' database,
    * whose one connection cannot read outside the open transaction: NestedStoreCallError there too.
+   * With `{ retry }` the transaction is the retry boundary: on a retryable failure (a
+   * ConcurrencyError, a serialization failure or deadlock, a connection lost before COMMIT)
+   * the whole `work` runs again in a fresh transaction, with jittered backoff, until the
+   * budget runs out (RetriesExhaustedError). `work` must therefore redo its reads.
    */
-  transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
+  transaction<T>(work: (tx: Tx) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /**
    * Calls `listener` after events may have become readable (after a local commit, or a
    * database notification from another process). A hint for tailing readers so they need not

@@ -1,10 +1,12 @@
 import { createMutex } from '../concurrency/mutex.js';
+import { resolveRetryOptions, retryUnitOfWork, type TransactionOptions } from '../concurrency/retryUnitOfWork.js';
 import { createTransactionScope } from '../concurrency/transactionScope.js';
 import type { Clock } from '../domain/clock.js';
 import { systemClock } from '../domain/clock.js';
 import { ValidationError } from '../domain/errors.js';
 import type { EventMetadata, NewEvent, RecordedEvent } from '../domain/event.js';
 import { streamCategory } from '../domain/event.js';
+import { type ErrorReporter, runAfterCommit, warnOnError } from './afterCommitCallbacks.js';
 import { checkAggregateOptions, foldEvents } from './aggregate.js';
 import { type AppendLimits, defaultAppendLimits } from './appendLimits.js';
 import type { AppendHook, AppendOptions, AppendResult, EventStore, StoreTransaction, StreamOperations } from './eventStore.js';
@@ -18,6 +20,8 @@ export interface InMemoryEventStoreOptions {
   /** Merged under every event's own metadata (service name and version, say). */
   defaultMetadata?: EventMetadata;
   clock?: Clock;
+  /** Receives failures of afterCommit callbacks and onAppended listeners. Default: a process warning. */
+  onError?: ErrorReporter;
 }
 
 export type InMemoryTransaction = StoreTransaction;
@@ -70,11 +74,19 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
     if (closed) throw new ValidationError('The event store is closed');
   };
 
+  const onError = options.onError ?? warnOnError;
+
   // async: a closed store (or a nested call) rejects like every other operation, never throws synchronously.
-  async function transaction<T>(work: (tx: InMemoryTransaction) => Promise<T>): Promise<T> {
+  async function transaction<T>(work: (tx: InMemoryTransaction) => Promise<T>, transactionOptions?: TransactionOptions): Promise<T> {
     assertOpen();
     // Inside our own transaction the mutex is held by the caller's caller: it would wait forever.
     scope.assertOutside('transaction');
+    if (!transactionOptions?.retry) return runOnce(work);
+    const retry = resolveRetryOptions(transactionOptions.retry);
+    return retryUnitOfWork(() => runOnce(work), retry);
+  }
+
+  function runOnce<T>(work: (tx: InMemoryTransaction) => Promise<T>): Promise<T> {
     return mutex.run(async () => {
       let staged: Row[] = [];
       const onCommit: Array<() => void> = [];
@@ -87,6 +99,7 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
       const reads = readOperations(rowsOf);
       const tx: InMemoryTransaction = {
         ...reads,
+        clock,
         async appendToStream(streamId: string, events: readonly NewEvent[], appendOptions?: AppendOptions): Promise<AppendResult> {
           const prepared = prepareAppend(streamId, events, appendOptions, limits, options.defaultMetadata);
           if (prepared.anyIdSupplied) {
@@ -148,8 +161,8 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
         if (stream) stream.push(row);
         else streams.set(row.streamId, [row]);
       }
-      for (const callback of onCommit) callback();
-      if (staged.length > 0) for (const listener of listeners) listener();
+      runAfterCommit(onCommit, onError, 'afterCommit callback failed');
+      if (staged.length > 0) runAfterCommit([...listeners], onError, 'onAppended listener failed');
       return result;
     });
   }

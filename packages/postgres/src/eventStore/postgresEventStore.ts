@@ -2,14 +2,22 @@ import {
   type AppendHook,
   type AppendLimits,
   type Clock,
+  CommitOutcomeUnknownError,
   createTransactionScope,
   defaultAppendLimits,
+  type ErrorReporter,
   type EventMetadata,
   type EventStore,
+  isTransientFailure,
   type RecordedEvent,
   resolveAllRange,
+  resolveRetryOptions,
+  retryUnitOfWork,
+  runAfterCommit,
   systemClock,
+  type TransactionOptions,
   ValidationError,
+  warnOnError,
 } from '@tidemark/core';
 import pg from 'pg';
 import { measureVisibilityLag, type VisibilityLag } from '../monitoring/visibilityLag.js';
@@ -18,6 +26,7 @@ import { assertValidSchemaName, notifyChannel, quoteIdentifier } from '../schema
 import type { AppendSettings } from './appendEvents.js';
 import { appendAutocommit } from './autocommitAppend.js';
 import { createCommitNotifier } from './commitNotifier.js';
+import { isConnectionFailure, toAutocommitError, toTypedError, watchClient } from './connectionErrors.js';
 import { eventTypes, toRecordedEvent } from './eventRows.js';
 import { createNotificationListener } from './notificationListener.js';
 import { createPostgresTransaction, type PostgresTransaction } from './postgresTransaction.js';
@@ -53,6 +62,27 @@ export interface PostgresEventStoreOptions {
    * (see commitNotifier.ts): their wake-up latency against the server's extra work. Default 10.
    */
   notifyIntervalMs?: number;
+  /** Receives failures of afterCommit callbacks and onAppended listeners. Default: a process warning. */
+  onError?: ErrorReporter;
+  /**
+   * Connections of the pool the store creates from `url` (and of its LISTEN connection): a
+   * network path that silently dies must be noticed, not hang a projector forever. A query
+   * whose answer does not come within `queryTimeoutMs` fails with ConnectionLostError and its
+   * connection is discarded (0 turns it off: then only keepalive notices a dead peer).
+   * Defaults: connect 10 s, query 60 s, TCP keepalive on from 10 s of idleness.
+   */
+  connectionTimeoutMs?: number;
+  queryTimeoutMs?: number;
+  keepAlive?: boolean;
+  keepAliveInitialDelayMs?: number;
+  /**
+   * Distinct streams one transaction may append to; past it the append fails with
+   * TransactionLimitError. Each holds an advisory lock until commit in the server's shared lock
+   * table (max_locks_per_transaction × max_connections = 6,400 slots by default; about 12,400
+   * locks in one transaction fail it AND other sessions with "out of shared memory"). Keep
+   * poolSize × this below the server's table. Default 1000.
+   */
+  maxStreamsPerTransaction?: number;
 }
 
 export interface PostgresEventStore extends EventStore<PostgresTransaction> {
@@ -62,6 +92,13 @@ export interface PostgresEventStore extends EventStore<PostgresTransaction> {
   /** How far the readable horizon lags behind the committed log: export it as a metric. */
   visibilityLag(): Promise<VisibilityLag>;
 }
+
+const rethrowTyped = (error: unknown): never => {
+  throw toTypedError(error);
+};
+const rethrowAutocommit = (error: unknown): never => {
+  throw toAutocommitError(error);
+};
 
 /**
  * The PostgreSQL event store. Migrates its schema on creation (hence async). Appends are one
@@ -79,11 +116,35 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
   const pollIntervalMs = options.pollIntervalMs ?? 1000;
   if (!(pollIntervalMs > 0)) throw new ValidationError('pollIntervalMs must be > 0', { field: 'pollIntervalMs' });
 
+  const maxStreamsPerTransaction = options.maxStreamsPerTransaction ?? 1000;
+  if (!Number.isSafeInteger(maxStreamsPerTransaction) || maxStreamsPerTransaction < 1)
+    throw new ValidationError('maxStreamsPerTransaction must be a whole number ≥ 1', { field: 'maxStreamsPerTransaction' });
+  const connectionSettings = {
+    connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,
+    query_timeout: options.queryTimeoutMs ?? 60_000,
+    keepAlive: options.keepAlive ?? true,
+    keepAliveInitialDelayMillis: options.keepAliveInitialDelayMs ?? 10_000,
+  };
+  for (const [field, value] of Object.entries({
+    connectionTimeoutMs: connectionSettings.connectionTimeoutMillis,
+    queryTimeoutMs: connectionSettings.query_timeout,
+    keepAliveInitialDelayMs: connectionSettings.keepAliveInitialDelayMillis,
+  })) {
+    if (!Number.isSafeInteger(value) || value < 0) throw new ValidationError(`${field} must be a whole number ≥ 0`, { field });
+  }
+  const onError = options.onError ?? warnOnError;
+
   const ownsPool = !options.pool;
-  const pool = options.pool ?? new pg.Pool({ connectionString: options.url, max: poolSize });
+  const pool = options.pool ?? new pg.Pool({ connectionString: options.url, max: poolSize, ...connectionSettings });
   // An idle pooled connection that the server drops emits 'error' on the pool, which would
   // otherwise crash the process; the pool discards that client by itself.
   if (ownsPool) pool.on('error', () => {});
+  // And every client keeps a listener of its own for life. pg-pool listens only while a client is
+  // idle, and hands out a new client from inside the socket callback that read its
+  // ReadyForQuery: a session terminated as it connects has its FATAL in the same chunk, emitted
+  // before any caller could listen. The loss still surfaces: the next statement fails (typed,
+  // see connectionErrors.ts) and the client is destroyed on release.
+  pool.on('connect', (client) => client.on('error', () => {}));
   try {
     await migrate(pool, schema);
   } catch (error) {
@@ -125,11 +186,13 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     if (target === 0 || target < seenHorizon) return;
     const deadline = Date.now() + readYourWritesTimeoutMs;
     for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
-      const result = await pool.query({
-        name: `${settings.statementName}:horizon`,
-        text: `SELECT ${readableHorizonSql} AS horizon`,
-        types: eventTypes,
-      });
+      const result = await pool
+        .query({
+          name: `${settings.statementName}:horizon`,
+          text: `SELECT ${readableHorizonSql} AS horizon`,
+          types: eventTypes,
+        })
+        .catch(rethrowTyped);
       seenHorizon = Math.max(seenHorizon, result.rows[0].horizon as number);
       if (target < seenHorizon || Date.now() >= deadline || closed) return;
       await new Promise((resolve) => setTimeout(resolve, delay));
@@ -146,26 +209,19 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     notifier.notify();
     wakeListeners();
   };
-  const wakeListeners = () => {
-    for (const listener of listeners) {
-      try {
-        listener();
-      } catch {
-        // A wake-up is a hint; one failing listener must not starve the others.
-      }
-    }
-  };
+  // A wake-up is a hint; one failing listener must not starve the others.
+  const wakeListeners = () => runAfterCommit([...listeners], onError, 'onAppended listener failed');
 
   const notifications = createNotificationListener({
     connection: {
-      ...(options.url ? { connectionString: options.url } : (pool.options as pg.ClientConfig)),
+      ...(options.url ? { connectionString: options.url, ...connectionSettings } : (pool.options as pg.ClientConfig)),
       application_name: `tidemark-listen:${schema}`.slice(0, 63),
     },
     channel: notifyChannel(schema),
     onNotify: wakeListeners,
   });
 
-  const committedReads = createStreamReads(
+  const reads = createStreamReads(
     () => {
       assertOpen();
       return pool;
@@ -173,42 +229,98 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     quotedSchema,
     settings.statementName,
   );
+  const committedReads: typeof reads = {
+    readStream: (streamId, readOptions) => reads.readStream(streamId, readOptions).catch(rethrowTyped),
+    streamExists: (streamId) => reads.streamExists(streamId).catch(rethrowTyped),
+    aggregateStream: (streamId, evolver, aggregateOptions) =>
+      reads.aggregateStream(streamId, evolver, aggregateOptions).catch(rethrowTyped),
+  };
 
+  /**
+   * One attempt of a unit of work. Every failure is typed: a connection lost before COMMIT was
+   * sent is ConnectionLostError (the server rolled back; afterRollback runs), one lost while
+   * COMMIT was in flight is CommitOutcomeUnknownError (it may have committed: neither
+   * afterCommit nor afterRollback runs). Whatever happens, the client goes back to the pool,
+   * destroyed when its connection is in doubt, and the process lives.
+   */
   async function runTransaction<T>(work: (tx: PostgresTransaction) => Promise<T>, savepoints: boolean): Promise<T> {
     assertOpen();
     scope.assertOutside('transaction');
-    const client = await pool.connect();
-    let broken: Error | undefined;
+    const client = await pool.connect().catch(rethrowTyped);
+    const watched = watchClient(client);
     try {
       await client.query('BEGIN');
     } catch (error) {
-      client.release(error as Error);
-      throw error;
+      watched.check(error);
+      watched.release(error as Error);
+      throw toTypedError(error, watched.lost !== undefined);
     }
-    const handle = createPostgresTransaction({ client, settings, hooks, savepoints, assertStoreOpen: assertOpen });
+    const handle = createPostgresTransaction({
+      client,
+      settings,
+      hooks,
+      savepoints,
+      assertStoreOpen: assertOpen,
+      clock: settings.clock,
+      maxStreamsPerTransaction,
+      connection: watched,
+    });
+    const rolledBack = (error: unknown): never => {
+      runAfterCommit(handle.afterRollback, onError, 'afterRollback callback failed');
+      throw toTypedError(error, watched.lost !== undefined);
+    };
+    let result: T;
     try {
-      let result: T;
-      try {
-        result = await scope.run(() => work(handle.tx));
-        const commit = await client.query('COMMIT');
-        // COMMIT of a transaction in which a statement failed (and was caught) answers ROLLBACK.
-        if (commit.command !== 'COMMIT') throw new Error('The transaction was rolled back: a statement inside it failed earlier');
-      } catch (error) {
-        handle.finish();
+      result = await scope.run(() => work(handle.tx));
+    } catch (error) {
+      handle.finish();
+      watched.check(error);
+      let broken = watched.lost;
+      if (!broken) {
         await client.query('ROLLBACK').catch((rollbackError: Error) => {
           broken = rollbackError;
         });
-        for (const callback of handle.afterRollback) callback();
-        throw error;
       }
-      handle.finish();
-      for (const callback of handle.afterCommit) callback();
-      if (handle.lastPosition > 0) committed(handle.lastPosition);
-      return result;
-    } finally {
-      client.release(broken);
+      watched.release(broken);
+      return rolledBack(error);
     }
+    handle.finish();
+    // The work swallowed the failure of its own statement on a dead connection: nothing committed.
+    if (watched.lost) {
+      watched.release();
+      return rolledBack(watched.lost);
+    }
+    let commit: pg.QueryResult;
+    try {
+      commit = await client.query('COMMIT');
+    } catch (error) {
+      watched.release(error as Error);
+      if (watched.lost || isConnectionFailure(error)) {
+        throw new CommitOutcomeUnknownError(
+          'The connection was lost while COMMIT was in flight: the transaction may or may not have committed. Run it again only if it is idempotent (appends with supplied event ids are).',
+          {},
+          { cause: error },
+        );
+      }
+      // COMMIT refused (a serialization failure, a deferred constraint): rolled back for sure.
+      return rolledBack(error);
+    }
+    watched.release();
+    // COMMIT of a transaction in which a statement failed (and was caught) answers ROLLBACK.
+    if (commit.command !== 'COMMIT') return rolledBack(new Error('The transaction was rolled back: a statement inside it failed earlier'));
+    runAfterCommit(handle.afterCommit, onError, 'afterCommit callback failed');
+    if (handle.lastPosition > 0) committed(handle.lastPosition);
+    return result;
   }
+
+  function transaction<T>(work: (tx: PostgresTransaction) => Promise<T>, transactionOptions?: TransactionOptions): Promise<T> {
+    if (!transactionOptions?.retry) return runTransaction(work, true);
+    const retry = resolveRetryOptions(transactionOptions.retry);
+    return retryUnitOfWork(() => runTransaction(work, true), retry);
+  }
+
+  /** A deadlock victim or a connection that failed before anything was sent: the append is safe to run again. */
+  const appendRetry = resolveRetryOptions({ maxAttempts: 5 });
 
   async function* readAll(readOptions?: Parameters<PostgresEventStore['readAll']>[0]): AsyncGenerator<RecordedEvent> {
     assertOpen();
@@ -226,13 +338,15 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     while (remaining > 0) {
       assertOpen();
       const batch = Math.min(range.batchSize, remaining);
-      const result = await pool.query({
-        name: statement.name,
-        text: statement.text,
-        values: statement.values(after, batch),
-        rowMode: 'array',
-        types: eventTypes,
-      });
+      const result = await pool
+        .query({
+          name: statement.name,
+          text: statement.text,
+          values: statement.values(after, batch),
+          rowMode: 'array',
+          types: eventTypes,
+        })
+        .catch(rethrowTyped);
       for (const row of result.rows) {
         const event = toRecordedEvent(row);
         after = event.position;
@@ -254,9 +368,19 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     async appendToStream(streamId, events, appendOptions) {
       assertOpen();
       scope.assertOutside('appendToStream');
-      if (hooks.length > 0) return runTransaction((tx) => tx.appendToStream(streamId, events, appendOptions), false);
+      if (hooks.length > 0) {
+        return retryUnitOfWork(
+          () => runTransaction((tx) => tx.appendToStream(streamId, events, appendOptions), false),
+          appendRetry,
+          isTransientFailure,
+        );
+      }
       // Autocommit: one statement is the whole transaction, one round trip (see autocommitAppend.ts).
-      const result = await appendAutocommit(pool, settings, streamId, events, appendOptions);
+      const result = await retryUnitOfWork(
+        () => appendAutocommit(pool, settings, streamId, events, appendOptions).catch(rethrowAutocommit),
+        appendRetry,
+        isTransientFailure,
+      );
       if (result.written) committed(result.position);
       return result;
     },
@@ -264,14 +388,16 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     async headPosition() {
       assertOpen();
       await awaitOwnWrites();
-      const result = await pool.query({
-        name: `${settings.statementName}:head`,
-        text: `SELECT coalesce(max(position), 0) AS head FROM ${quotedSchema}.events WHERE position < ${readableHorizonSql}`,
-        types: eventTypes,
-      });
+      const result = await pool
+        .query({
+          name: `${settings.statementName}:head`,
+          text: `SELECT coalesce(max(position), 0) AS head FROM ${quotedSchema}.events WHERE position < ${readableHorizonSql}`,
+          types: eventTypes,
+        })
+        .catch(rethrowTyped);
       return result.rows[0].head as number;
     },
-    transaction: (work) => runTransaction(work, true),
+    transaction,
     onAppended(listener) {
       assertOpen();
       listeners.add(listener);

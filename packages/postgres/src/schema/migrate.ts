@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { toTypedError, watchClient } from '../eventStore/connectionErrors.js';
 import { migrations } from './migrations.js';
 import { assertValidSchemaName, quoteIdentifier } from './schemaName.js';
 
@@ -13,6 +14,8 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<number[]> 
   assertValidSchemaName(schema);
   const s = quoteIdentifier(schema);
   const client = await pool.connect();
+  // A session lost mid-migration must fail the migration (ConnectionLostError), not the process.
+  const watched = watchClient(client);
   let broken: Error | undefined;
   try {
     await client.query('BEGIN');
@@ -41,9 +44,9 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<number[]> 
       await client.query('ROLLBACK').catch((rollbackError: Error) => {
         broken = rollbackError;
       });
-      throw error;
+      throw toTypedError(error, watched.lost !== undefined);
     }
   } finally {
-    client.release(broken);
+    watched.release(broken);
   }
 }

@@ -4,16 +4,22 @@ import {
   type AppendResult,
   type Clock,
   defaultAppendLimits,
+  type ErrorReporter,
   type EventMetadata,
   type EventStore,
   type PreparedAppend,
   prepareAppend,
   type RecordedEvent,
   resolveAllRange,
+  resolveRetryOptions,
+  retryUnitOfWork,
+  runAfterCommit,
   type SqlTransaction,
   type StoreTransaction,
   systemClock,
+  type TransactionOptions,
   ValidationError,
+  warnOnError,
 } from '@tidemark/core';
 import type { Database } from 'better-sqlite3';
 import { migrateSqliteSchema } from '../schema/migrateSqliteSchema.js';
@@ -37,6 +43,8 @@ export interface SqliteEventStoreOptions {
   clock?: Clock;
   /** How long a write waits for another connection's (another process's) write lock. Default 5 s. */
   busyTimeoutMs?: number;
+  /** Receives failures of afterCommit callbacks and onAppended listeners. Default: a process warning. */
+  onError?: ErrorReporter;
 }
 
 /** The unit of work on SQLite: appends, SQL and direct better-sqlite3 calls in one transaction. */
@@ -121,15 +129,11 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
     return mutex.locked ? mutex.run(async () => read()) : read();
   }
 
+  const onError = options.onError ?? warnOnError;
+
   function notifyAppended(): void {
-    for (const listener of listeners) {
-      try {
-        listener();
-      } catch (error) {
-        // The append is committed; a failing wake-up hint must not make it look failed.
-        process.emitWarning(`onAppended listener threw: ${(error as Error)?.message ?? String(error)}`);
-      }
-    }
+    // The append is committed; a failing wake-up hint must not make it look failed.
+    runAfterCommit([...listeners], onError, 'onAppended listener failed');
   }
 
   function rollbackIfOpen(): void {
@@ -137,10 +141,16 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
     if (db.inTransaction) rollback.run();
   }
 
-  async function transaction<T>(work: (tx: SqliteTransaction) => Promise<T>): Promise<T> {
+  async function transaction<T>(work: (tx: SqliteTransaction) => Promise<T>, transactionOptions?: TransactionOptions): Promise<T> {
     // async: a closed store rejects, as every other operation does, instead of throwing synchronously.
     assertOpen();
     scope.assertOutside('transaction');
+    if (!transactionOptions?.retry) return runOnce(work);
+    const retry = resolveRetryOptions(transactionOptions.retry);
+    return retryUnitOfWork(() => runOnce(work), retry);
+  }
+
+  function runOnce<T>(work: (tx: SqliteTransaction) => Promise<T>): Promise<T> {
     return mutex.run(async () => {
       try {
         begin.run();
@@ -156,6 +166,7 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
       };
       const tx: SqliteTransaction = {
         db,
+        clock,
         sql: createSqliteSqlExecutor(db, assertActive),
         ...createSqliteStreamReads(writes, assertActive),
         async appendToStream(streamId, events, appendOptions) {
@@ -193,7 +204,7 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
         for (const callback of onRollback) callback();
         throw storeBusy(error, file, busyTimeoutMs);
       }
-      for (const callback of onCommit) callback();
+      runAfterCommit(onCommit, onError, 'afterCommit callback failed');
       if (wrote) notifyAppended();
       return result;
     });
