@@ -79,7 +79,7 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
   // async: a closed store (or a nested call) rejects like every other operation, never throws synchronously.
   async function transaction<T>(work: (tx: InMemoryTransaction) => Promise<T>, transactionOptions?: TransactionOptions): Promise<T> {
     assertOpen();
-    // Inside our own transaction the mutex is held by the caller's caller: it would wait forever.
+    // From the work of one of our transactions: the mutex is held by that work, so this would wait forever.
     scope.assertOutside('transaction');
     if (!transactionOptions?.retry) return runOnce(work);
     const retry = resolveRetryOptions(transactionOptions.retry);

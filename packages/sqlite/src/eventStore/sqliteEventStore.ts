@@ -61,8 +61,9 @@ export interface SqliteTransaction extends StoreTransaction, SqlTransaction {
  * waits for it. The mutex belongs to the file: every store of this process on the same file
  * shares it (sqliteWriterLock.ts), so a second instance waits its turn instead of blocking the
  * event loop on SQLite's lock. Another process holding the lock past `busyTimeoutMs` is a
- * StoreBusyError. Calling the store (not `tx`) inside its transaction is a NestedStoreCallError. A plain append with no hooks never awaits: when the mutex is free it runs as
- * one synchronous better-sqlite3 transaction, the same work a raw INSERT-per-commit does.
+ * StoreBusyError. Calling the store (not `tx`) inside its transaction is a NestedStoreCallError.
+ * A plain append with no hooks never awaits: when the mutex is free it runs as one synchronous
+ * better-sqlite3 transaction, the same work a raw INSERT-per-commit does.
  *
  * Store-level reads use a second, query-only connection: under WAL it sees exactly the
  * committed events, so reads neither see a transaction's uncommitted appends nor wait for it

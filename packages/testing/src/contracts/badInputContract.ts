@@ -198,7 +198,7 @@ export function badInputContract(harness: EventStoreHarness): void {
 
     it.each<[string, NewEvent]>([
       ['a data string', { type: 'order.noted', data: { note: 'half \ud83d of an emoji' } }],
-      ['a data key', { type: 'order.noted', data: { ['\udc00key']: 1 } }],
+      ['a data key', { type: 'order.noted', data: { '\udc00key': 1 } }],
       ['a string nested in data arrays', { type: 'order.noted', data: { list: [['ok', 'x\udbff']] } }],
       ['top-level string data', { type: 'order.noted', data: '\ud800' }],
       ['a metadata string', { type: 'order.noted', data: {}, metadata: { userId: 'u\udfff' } }],
