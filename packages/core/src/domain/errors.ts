@@ -91,3 +91,27 @@ export class UnknownMessageError extends TidemarkError {
     super('unknown_message', `No ${kind} handler registered for '${type}'`, { kind, type });
   }
 }
+
+/**
+ * The store's schema is older than this code and the store was opened with `migrate: false`
+ * (a role without DDL rights, say): run `tidemark migrate` (or open once with migrations on).
+ */
+export class SchemaBehindError extends TidemarkError {
+  constructor(where: string, found: number, required: number) {
+    super(
+      'validation',
+      `${where} is at tidemark schema version ${found}, this code needs ${required}; run \`tidemark migrate\` or open it with migrate: true`,
+      { where, found, required },
+    );
+  }
+}
+
+/**
+ * The named schema (or file) holds no tidemark store, and creating one was not asked for: a
+ * typo must not silently start an empty store. Pass `createSchema: true` to create it.
+ */
+export class StoreNotFoundError extends TidemarkError {
+  constructor(where: string) {
+    super('not_found', `${where} holds no tidemark store; pass createSchema: true (--create-schema) to create one`, { where });
+  }
+}

@@ -1,13 +1,7 @@
-import {
-  type AppendHook,
-  type AppendResult,
-  type SqlExecutor,
-  type SqlTransaction,
-  type StoreTransaction,
-  ValidationError,
-} from '@tidemark/core';
+import { type AppendHook, type AppendResult, type SqlTransaction, type StoreTransaction, ValidationError } from '@tidemark/core';
 import type pg from 'pg';
 import { type AppendSettings, appendEvents } from './appendEvents.js';
+import { createPostgresSqlExecutor } from './postgresSqlExecutor.js';
 import { createStreamReads } from './streamReads.js';
 
 /**
@@ -17,6 +11,8 @@ import { createStreamReads } from './streamReads.js';
 export interface PostgresTransaction extends StoreTransaction, SqlTransaction {
   /** The pool client holding the transaction open; it goes back to the pool when the transaction ends. */
   readonly client: pg.PoolClient;
+  /** The store's schema (unquoted): where its own tables live, e.g. the checkpoint store's. */
+  readonly schema: string;
 }
 
 /** The transaction's state, driven by the store that opened it. */
@@ -50,19 +46,7 @@ export function createPostgresTransaction(options: PostgresTransactionOptions): 
     if (finished) throw new ValidationError('The transaction has already committed or rolled back');
   };
 
-  const sql: SqlExecutor = {
-    dialect: 'postgres',
-    async query<Row extends Record<string, unknown>>(text: string, params?: readonly unknown[]) {
-      assertUsable();
-      const result = await client.query<Row>(text, params as unknown[] | undefined);
-      return result.rows;
-    },
-    async execute(text, params) {
-      assertUsable();
-      const result = await client.query(text, params as unknown[] | undefined);
-      return result.rowCount ?? 0;
-    },
-  };
+  const sql = createPostgresSqlExecutor(client, assertUsable);
 
   const reads = createStreamReads(
     () => {
@@ -76,7 +60,13 @@ export function createPostgresTransaction(options: PostgresTransactionOptions): 
   const tx: PostgresTransaction = {
     ...reads,
     client,
+    schema: settings.schema,
     sql,
+    async lockForSetup() {
+      assertUsable();
+      // Transaction-scoped: released at commit or rollback.
+      await client.query(`SELECT pg_advisory_xact_lock(hashtext('tidemark:setup'))`);
+    },
     async appendToStream(streamId, events, appendOptions): Promise<AppendResult> {
       assertUsable();
       if (hooks.length === 0) {
