@@ -15,7 +15,8 @@ import {
 import cliProgress from 'cli-progress';
 import { UsageError } from '../usageError.js';
 
-type SqlTx = StoreTransaction & SqlTransaction;
+/** The transaction the CLI's projections run in: a SQL store's, whichever adapter. */
+export type SqlTx = StoreTransaction & SqlTransaction;
 
 export const projectionsRebuildUsage = `Usage: tidemark projections rebuild <projection> --module <file> (--sqlite <file> | --postgres <url> [--schema <name>]) [--batch-size <n>]
 
