@@ -1,15 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import {
-  type CheckpointStore,
-  createSqlCheckpointStore,
-  type EventStore,
-  projectorBatchMetrics,
-  type SqlTransaction,
-  type StoreTransaction,
-} from '@tidemark/core';
-import { createPostgresCheckpointStore, createPostgresEventStore } from '@tidemark/postgres';
-import { createSqliteEventStore } from '@tidemark/sqlite';
+import { type CheckpointStore, type EventStore, projectorBatchMetrics, type SqlTransaction, type StoreTransaction } from '@tidemark/core';
+import { createPostgresCheckpointStore, createPostgresEventStore, type PostgresTransaction } from '@tidemark/postgres';
+import { createSqliteCheckpointStore, createSqliteEventStore, type SqliteTransaction } from '@tidemark/sqlite';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import pg from 'pg';
 import type { ShopConfig } from './config.js';
@@ -58,21 +51,28 @@ export class ShopStartError extends Error {
   }
 }
 
+/** A store with the checkpoint store of the same adapter: one transaction type for both. */
+interface OpenedStore<Tx extends SqlTx> {
+  store: EventStore<Tx>;
+  checkpoints: CheckpointStore<Tx>;
+  location: string;
+  close(): Promise<void>;
+}
+
 const oneLine = (error: unknown): string => (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ');
 
-async function openStore(config: ShopOptions['config']) {
+async function openStore(config: ShopOptions['config']): Promise<OpenedStore<PostgresTransaction> | OpenedStore<SqliteTransaction>> {
   if (config.database) {
     const { url, schema } = config.database;
     const where = new URL(url);
     const location = `postgres://${where.host}${where.pathname} schema ${schema}`;
-    // Read-model and checkpoint tables are unqualified SQL: the pool's search_path puts them
-    // beside the events, in the store's schema.
+    // Read-model tables are unqualified SQL: the pool's search_path puts them beside the
+    // events, in the store's schema (tidemark's own tables are always schema-qualified).
     const pool = new pg.Pool({ connectionString: url, max: 10, options: `-c search_path=${schema}` });
     pool.on('error', () => {}); // an idle client losing its server: the next query reports it
     try {
-      const store = await createPostgresEventStore({ pool, schema });
-      const checkpoints = createPostgresCheckpointStore() as CheckpointStore<SqlTx>;
-      return { store: store as EventStore<SqlTx>, checkpoints, location, close: () => pool.end() };
+      const store = await createPostgresEventStore({ pool, schema, createSchema: true });
+      return { store, checkpoints: createPostgresCheckpointStore(), location, close: () => pool.end() };
     } catch (error) {
       await pool.end().catch(() => {});
       throw new ShopStartError('DATABASE_URL', `Cannot open DATABASE_URL (${location}): ${oneLine(error)}`);
@@ -83,7 +83,7 @@ async function openStore(config: ShopOptions['config']) {
   try {
     mkdirSync(dataDir, { recursive: true });
     const store = createSqliteEventStore({ file });
-    return { store: store as EventStore<SqlTx>, checkpoints: createSqlCheckpointStore<SqlTx>(), location: file, close: async () => {} };
+    return { store, checkpoints: createSqliteCheckpointStore(), location: file, close: async () => {} };
   } catch (error) {
     throw new ShopStartError('DATA_DIR', `Invalid DATA_DIR ${JSON.stringify(config.dataDir)}: cannot open ${file}: ${oneLine(error)}`);
   }

@@ -10,7 +10,7 @@ const available = await serviceAvailable('postgres');
 describe.skipIf(!available)('subscribe on PostgreSQL', () => {
   it('catches up, then is woken by another instance’s append (LISTEN/NOTIFY), not by its poll interval', async () => {
     const schema = `sub_${randomBytes(5).toString('hex')}`;
-    const reader = await createPostgresEventStore({ url: serviceUrls.postgres, schema, poolSize: 2 });
+    const reader = await createPostgresEventStore({ url: serviceUrls.postgres, schema, poolSize: 2, createSchema: true });
     const writer = await createPostgresEventStore({ url: serviceUrls.postgres, schema, poolSize: 2 });
     const controller = new AbortController();
     try {

@@ -1,13 +1,7 @@
-import {
-  createInMemoryMetrics,
-  createProjectionLagMonitor,
-  createProjector,
-  createSqlCheckpointStore,
-  type Projection,
-} from '@tidemark/core';
+import { createInMemoryMetrics, createProjectionLagMonitor, createProjector, type Projection } from '@tidemark/core';
 import { serviceAvailable } from '@tidemark/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { PostgresTransaction } from '../src/index.js';
+import { createPostgresCheckpointStore, type PostgresTransaction } from '../src/index.js';
 import { createStoreFactory } from './testSchemas.js';
 
 const available = await serviceAvailable('postgres');
@@ -18,12 +12,11 @@ describe.skipIf(!available)('projection lag on PostgreSQL (sparse positions)', (
 
   it('counts the events after the checkpoint, not the gap between positions', async () => {
     const store = await stores.create();
-    const checkpointTable = `${store.schema}_checkpoints`;
     const projection: Projection<PostgresTransaction> = { name: 'noop', async apply() {} };
     const projector = createProjector({
       store,
       projection,
-      checkpoints: createSqlCheckpointStore<PostgresTransaction>({ table: checkpointTable, deadLetterTable: `${checkpointTable}_dl` }),
+      checkpoints: createPostgresCheckpointStore(),
     });
     try {
       for (let i = 0; i < 3; i++) await store.appendToStream(`account-${i}`, [{ type: 'account.deposited', data: { amount: 1 } }]);
@@ -45,7 +38,6 @@ describe.skipIf(!available)('projection lag on PostgreSQL (sparse positions)', (
       expect(metrics.value('tidemark_projection_events_behind', { projection: 'noop' })).toBe(5);
     } finally {
       await projector.stop();
-      await store.pool.query(`DROP TABLE IF EXISTS ${checkpointTable}, ${checkpointTable}_dl`);
     }
   });
 });

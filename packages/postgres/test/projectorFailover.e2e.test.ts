@@ -13,17 +13,13 @@ describe.skipIf(!available)('PostgreSQL projector failover across processes', ()
   afterAll(async () => {
     for (const child of children) child.process.kill('SIGKILL');
     await dropSchemas([schema]);
-    // The checkpoint store takes plain identifiers, so its tables sit in the default schema.
-    const admin = await createPostgresEventStore({ url: serviceUrls.postgres, schema, poolSize: 1 });
-    await admin.pool.query(`DROP TABLE IF EXISTS ${schema}_checkpoints, ${schema}_checkpoints_dl`);
-    await admin.close();
-    await dropSchemas([schema]);
   });
 
   it('a standby takes over from the checkpoint when the active process is SIGKILLed; no event is applied twice', async () => {
-    // The read model lives in the store's schema; the checkpoint tables are named after it.
-    const env = { URL: serviceUrls.postgres, SCHEMA: schema, TABLE: `${schema}.balances`, CHECKPOINTS: `${schema}_checkpoints` };
-    const store = await createPostgresEventStore({ url: serviceUrls.postgres, schema, poolSize: 3 });
+    // The read model lives in the store's schema, beside the checkpoint tables.
+    const env = { URL: serviceUrls.postgres, SCHEMA: schema, TABLE: `${schema}.balances` };
+    const checkpoints = `${schema}.tidemark_checkpoints`;
+    const store = await createPostgresEventStore({ url: serviceUrls.postgres, schema, poolSize: 3, createSchema: true });
     let appended = 0;
     const append = async (n: number) => {
       for (let i = 0; i < n; i++, appended++) {
@@ -32,7 +28,7 @@ describe.skipIf(!available)('PostgreSQL projector failover across processes', ()
     };
     const checkpoint = async () => {
       const result = await store.pool
-        .query<{ position: string }>(`SELECT position FROM ${env.CHECKPOINTS} WHERE name = 'balances'`)
+        .query<{ position: string }>(`SELECT position FROM ${checkpoints} WHERE name = 'balances'`)
         .catch(() => ({ rows: [] as Array<{ position: string }> }));
       return Number(result.rows[0]?.position ?? 0);
     };

@@ -137,7 +137,7 @@ describe.skipIf(!available)('PostgreSQL store robustness', () => {
     const schema = randomSchemaName();
     const pool = new pg.Pool({ connectionString: serviceUrls.postgres, max: 2 });
     try {
-      const store = await createPostgresEventStore({ pool, schema });
+      const store = await createPostgresEventStore({ pool, schema, createSchema: true });
       await store.appendToStream('p-1', [{ type: 't', data: {} }]);
       await store.close();
       await store.close();

@@ -12,7 +12,7 @@ describe.skipIf(!available)('shop read models on PostgreSQL', () => {
     const schema = `rm_${randomBytes(5).toString('hex')}`;
     // Read-model and checkpoint tables are unqualified: the pool's search_path puts them in this run's schema.
     const pool = new pg.Pool({ connectionString: serviceUrls.postgres, max: 6, options: `-c search_path=${schema}` });
-    const store = await createPostgresEventStore({ pool, schema, pollIntervalMs: 200 });
+    const store = await createPostgresEventStore({ pool, schema, pollIntervalMs: 200, createSchema: true });
     try {
       await readModelScenario(store, createPostgresCheckpointStore(), 11, 20);
     } finally {

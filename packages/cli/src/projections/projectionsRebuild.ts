@@ -15,7 +15,8 @@ import {
 import cliProgress from 'cli-progress';
 import { UsageError } from '../usageError.js';
 
-type SqlTx = StoreTransaction & SqlTransaction;
+/** The transaction the CLI's projections run in: a SQL store's, whichever adapter. */
+export type SqlTx = StoreTransaction & SqlTransaction;
 
 export const projectionsRebuildUsage = `Usage: tidemark projections rebuild <projection> --module <file> (--sqlite <file> | --postgres <url> [--schema <name>]) [--batch-size <n>]
 
@@ -25,7 +26,7 @@ then swaps them in and resets its checkpoint in one transaction.
   --module      a JS/TS module exporting the projection (by its name), or an array of projections
   --sqlite      the SQLite event store file
   --postgres    the PostgreSQL URL; --schema is the store's schema (default tidemark), also used
-                as the search_path where the read-model and checkpoint tables live
+                as the search_path where the read-model tables live
   --batch-size  events per replay transaction (default 500)`;
 
 /** Where a command writes: the process's streams, or buffers in tests. */
@@ -55,25 +56,35 @@ export async function loadProjection(modulePath: string, name: string): Promise<
   return found;
 }
 
-async function openStore(values: { sqlite?: string; postgres?: string; schema?: string }) {
+/** A store and the checkpoint store of the same adapter. */
+export interface OpenedStore {
+  store: EventStore<SqlTx>;
+  checkpoints: CheckpointStore<SqlTx>;
+  close(): Promise<void>;
+}
+
+/** Opens the store the options name; a named PostgreSQL schema must already hold one. */
+export async function openStore(values: { sqlite?: string; postgres?: string; schema?: string }): Promise<OpenedStore> {
   if (values.sqlite && !values.postgres) {
     const { createSqliteCheckpointStore, createSqliteEventStore } = await import('@tidemark/sqlite');
     const store = createSqliteEventStore({ file: values.sqlite });
-    return {
-      store: store as EventStore<SqlTx>,
-      checkpoints: createSqliteCheckpointStore() as CheckpointStore<SqlTx>,
-      close: () => store.close(),
-    };
+    return { store, checkpoints: createSqliteCheckpointStore(), close: () => store.close() };
   }
   if (values.postgres && !values.sqlite) {
     const { createPostgresCheckpointStore, createPostgresEventStore } = await import('@tidemark/postgres');
     const { default: pg } = await import('pg');
     const schema = values.schema ?? 'tidemark';
     const pool = new pg.Pool({ connectionString: values.postgres, max: 3, options: `-c search_path=${schema}` });
-    const store = await createPostgresEventStore({ pool, schema });
+    let store: Awaited<ReturnType<typeof createPostgresEventStore>>;
+    try {
+      store = await createPostgresEventStore({ pool, schema });
+    } catch (error) {
+      await pool.end();
+      throw error;
+    }
     return {
-      store: store as EventStore<SqlTx>,
-      checkpoints: createPostgresCheckpointStore() as CheckpointStore<SqlTx>,
+      store,
+      checkpoints: createPostgresCheckpointStore(),
       async close() {
         await store.close();
         await pool.end();

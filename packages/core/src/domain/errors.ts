@@ -198,11 +198,35 @@ export class RetriesExhaustedError extends TidemarkError {
 }
 
 /**
+ * The store's schema is older than this code and the store was opened with `migrate: false`
+ * (a role without DDL rights, say): run `tidemark migrate` (or open once with migrations on).
+ */
+export class SchemaBehindError extends TidemarkError {
+  constructor(where: string, found: number, required: number) {
+    super(
+      'validation',
+      `${where} is at tidemark schema version ${found}, this code needs ${required}; run \`tidemark migrate\` or open it with migrate: true`,
+      { where, found, required },
+    );
+  }
+}
+
+/**
  * A transaction went past a documented per-transaction limit of the adapter (for PostgreSQL,
  * the number of distinct streams it appends to, which bounds its locks). Nothing was written.
  */
 export class TransactionLimitError extends TidemarkError {
   constructor(message: string, details: Record<string, unknown> = {}) {
     super('transaction_limit', message, details);
+  }
+}
+
+/**
+ * The named schema (or file) holds no tidemark store, and creating one was not asked for: a
+ * typo must not silently start an empty store. Pass `createSchema: true` to create it.
+ */
+export class StoreNotFoundError extends TidemarkError {
+  constructor(where: string) {
+    super('not_found', `${where} holds no tidemark store; pass createSchema: true (--create-schema) to create one`, { where });
   }
 }

@@ -33,6 +33,7 @@ import { createPostgresTransaction, type PostgresTransaction } from './postgresT
 import { readAllStatement } from './readAllStatement.js';
 import { readableHorizonSql } from './readableHorizon.js';
 import { createStreamReads } from './streamReads.js';
+import { UnnamedStatementsClient } from './unnamedStatementsClient.js';
 
 export interface PostgresEventStoreOptions {
   /** Connection string; the store then owns its pool and ends it on close. */
@@ -41,6 +42,26 @@ export interface PostgresEventStoreOptions {
   pool?: pg.Pool;
   /** Schema holding the store's tables: `^[a-z_][a-z0-9_]{0,62}$`. Default 'tidemark'. */
   schema?: string;
+  /**
+   * Create the store when the schema holds none. Default true for the default schema, false
+   * for a named one: a mistyped schema name is refused (StoreNotFoundError) instead of
+   * silently starting an empty store.
+   */
+  createSchema?: boolean;
+  /**
+   * Run the migrations a store behind this code needs (default true). False: run no DDL and
+   * refuse a store that is behind (SchemaBehindError) — for a role without DDL rights; migrate
+   * with `tidemark migrate` as the schema's owner.
+   */
+  migrate?: boolean;
+  /**
+   * False: send every statement unnamed, for PgBouncer in transaction mode, where a named
+   * prepared statement lives on one server connection and collides on the next. Applies to
+   * the pool the store creates from `url`; build a pool of your own with
+   * `Client: UnnamedStatementsClient` for the same. Default true (statements are parsed and
+   * planned once per connection).
+   */
+  preparedStatements?: boolean;
   limits?: Partial<AppendLimits>;
   /** Merged under every event's own metadata (service name and version, say). */
   defaultMetadata?: EventMetadata;
@@ -135,7 +156,14 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
   const onError = options.onError ?? warnOnError;
 
   const ownsPool = !options.pool;
-  const pool = options.pool ?? new pg.Pool({ connectionString: options.url, max: poolSize, ...connectionSettings });
+  const pool =
+    options.pool ??
+    new pg.Pool({
+      connectionString: options.url,
+      max: poolSize,
+      ...connectionSettings,
+      ...(options.preparedStatements === false && { Client: UnnamedStatementsClient }),
+    });
   // An idle pooled connection that the server drops emits 'error' on the pool, which would
   // otherwise crash the process; the pool discards that client by itself.
   if (ownsPool) pool.on('error', () => {});
@@ -146,7 +174,10 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
   // see connectionErrors.ts) and the client is destroyed on release.
   pool.on('connect', (client) => client.on('error', () => {}));
   try {
-    await migrate(pool, schema);
+    await migrate(pool, schema, {
+      createSchema: options.createSchema ?? options.schema === undefined,
+      ...(options.migrate !== undefined && { migrate: options.migrate }),
+    });
   } catch (error) {
     if (ownsPool) await pool.end().catch(() => {});
     throw error;

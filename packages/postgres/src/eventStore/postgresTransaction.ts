@@ -11,6 +11,7 @@ import {
 import type pg from 'pg';
 import { type AppendSettings, appendEvents } from './appendEvents.js';
 import { toTypedError, type WatchedClient } from './connectionErrors.js';
+import { createPostgresSqlExecutor } from './postgresSqlExecutor.js';
 import { createStreamReads, type StreamReads } from './streamReads.js';
 
 /**
@@ -20,6 +21,8 @@ import { createStreamReads, type StreamReads } from './streamReads.js';
 export interface PostgresTransaction extends StoreTransaction, SqlTransaction {
   /** The pool client holding the transaction open; it goes back to the pool when the transaction ends. */
   readonly client: pg.PoolClient;
+  /** The store's schema (unquoted): where its own tables live, e.g. the checkpoint store's. */
+  readonly schema: string;
 }
 
 /** The transaction's state, driven by the store that opened it. */
@@ -86,18 +89,12 @@ export function createPostgresTransaction(options: PostgresTransactionOptions): 
     if (finished) throw new ValidationError('The transaction has already committed or rolled back');
   };
 
+  const untypedSql = createPostgresSqlExecutor(client, assertUsable);
+  // A statement failing on a lost connection surfaces as ConnectionLostError, like the appends.
   const sql: SqlExecutor = {
-    dialect: 'postgres',
-    async query<Row extends Record<string, unknown>>(text: string, params?: readonly unknown[]) {
-      assertUsable();
-      const result = await typed(client.query<Row>(text, params as unknown[] | undefined));
-      return result.rows;
-    },
-    async execute(text, params) {
-      assertUsable();
-      const result = await typed(client.query(text, params as unknown[] | undefined));
-      return result.rowCount ?? 0;
-    },
+    dialect: untypedSql.dialect,
+    query: (text, params) => typed(untypedSql.query(text, params)),
+    execute: (text, params) => typed(untypedSql.execute(text, params)),
   };
 
   const reads = createStreamReads(
@@ -117,8 +114,14 @@ export function createPostgresTransaction(options: PostgresTransactionOptions): 
   const tx: PostgresTransaction = {
     ...typedReads,
     client,
+    schema: settings.schema,
     sql,
     clock: options.clock,
+    async lockForSetup() {
+      assertUsable();
+      // Transaction-scoped: released at commit or rollback.
+      await typed(client.query(`SELECT pg_advisory_xact_lock(hashtext('tidemark:setup'))`));
+    },
     async appendToStream(streamId, events, appendOptions): Promise<AppendResult> {
       assertUsable();
       reserveStreamLock(streamId);

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import {
   type AppendHook,
   type AppendLimits,
@@ -23,6 +24,7 @@ import {
 } from '@tidemark/core';
 import type { Database } from 'better-sqlite3';
 import { migrateSqliteSchema } from '../schema/migrateSqliteSchema.js';
+import { sqliteMigrations } from '../schema/sqliteSchema.js';
 import { isMemoryDatabase, openSqliteDatabase } from './openSqliteDatabase.js';
 import { createSqliteAppendWriter } from './sqliteAppendWriter.js';
 import { toRecordedEvent } from './sqliteRowMapping.js';
@@ -45,6 +47,24 @@ export interface SqliteEventStoreOptions {
   busyTimeoutMs?: number;
   /** Receives failures of afterCommit callbacks and onAppended listeners. Default: a process warning. */
   onError?: ErrorReporter;
+  /**
+   * Run the migrations a file behind this code needs (default true). False: write nothing and
+   * refuse a file that is behind (SchemaBehindError); migrate with `tidemark migrate --sqlite`.
+   */
+  migrate?: boolean;
+  /**
+   * After this long without a write the store checkpoints the WAL into the database and
+   * truncates it (never on a write's path). A reader holding a read transaction (a backup, a
+   * BI tool) keeps the WAL from being truncated; the store tries again each quiet period until
+   * it succeeds. Default 1000 ms.
+   */
+  walCheckpointIdleMs?: number;
+}
+
+/** The SQLite event store, with its WAL exposed for monitoring. */
+export interface SqliteEventStore extends EventStore<SqliteTransaction> {
+  /** Bytes in the write-ahead log now (0 for ':memory:'): export it as a metric. */
+  walSize(): number;
 }
 
 /** The unit of work on SQLite: appends, SQL and direct better-sqlite3 calls in one transaction. */
@@ -70,7 +90,7 @@ export interface SqliteTransaction extends StoreTransaction, SqlTransaction {
  * (as with the in-memory store). A ':memory:' database cannot be shared by two connections;
  * there reads wait for an open transaction instead.
  */
-export function createSqliteEventStore(options: SqliteEventStoreOptions): EventStore<SqliteTransaction> {
+export function createSqliteEventStore(options: SqliteEventStoreOptions): SqliteEventStore {
   const file = options?.file;
   if (typeof file !== 'string') throw new ValidationError('createSqliteEventStore needs a file path', { field: 'file' });
   const synchronous = options.synchronous ?? 'FULL';
@@ -84,6 +104,9 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
   const limits = { ...defaultAppendLimits, ...options.limits };
   const clock = options.clock ?? systemClock;
 
+  const walCheckpointIdleMs = options.walCheckpointIdleMs ?? 1000;
+  if (!(walCheckpointIdleMs > 0)) throw new ValidationError('walCheckpointIdleMs must be > 0', { field: 'walCheckpointIdleMs' });
+
   const db = openSqliteDatabase(file, { synchronous, busyTimeoutMs });
   let readDb: Database;
   let writerLock: ReturnType<typeof acquireSqliteWriterLock>;
@@ -94,7 +117,7 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
     throw error;
   }
   try {
-    migrateSqliteSchema(db, file);
+    migrateSqliteSchema(db, file, sqliteMigrations, { ...(options.migrate !== undefined && { migrate: options.migrate }) });
     readDb = isMemoryDatabase(file) ? db : openSqliteDatabase(file, { synchronous, busyTimeoutMs, readOnly: true });
   } catch (error) {
     writerLock.release();
@@ -111,6 +134,8 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
   const commit = db.prepare('COMMIT');
   const rollback = db.prepare('ROLLBACK');
   const filteredReadAll = new Map<string, FilteredReadAll>();
+  // One executor for the store's life, so its prepared statements outlive each transaction.
+  const sharedSql = createSqliteSqlExecutor(db);
 
   const hooks: AppendHook<SqliteTransaction>[] = [];
   const listeners = new Set<() => void>();
@@ -135,6 +160,40 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
   function notifyAppended(): void {
     // The append is committed; a failing wake-up hint must not make it look failed.
     runAfterCommit([...listeners], onError, 'onAppended listener failed');
+  }
+
+  const walFile = isMemoryDatabase(file) ? undefined : `${file}-wal`;
+  let walTimer: NodeJS.Timeout | undefined;
+
+  /** After a commit: (re)arm the idle timer; it fires once writes have been quiet for walCheckpointIdleMs. */
+  function wroteToWal(): void {
+    if (!walFile || closed) return;
+    if (walTimer) walTimer.refresh();
+    else walTimer = setTimeout(checkpointWalWhenIdle, walCheckpointIdleMs).unref();
+  }
+
+  function checkpointWalWhenIdle(): void {
+    walTimer = undefined;
+    if (closed) return;
+    // Never inside (or ahead of) a transaction of ours: only when the writer is truly idle.
+    if (mutex.locked || db.inTransaction || !truncateWal()) wroteToWal();
+  }
+
+  /**
+   * Copies the WAL into the database and truncates it to zero bytes; false when a reader (or
+   * another process's writer) is in the way. It does not wait for them: a busy timeout here
+   * would block the event loop while a backup holds its read transaction.
+   */
+  function truncateWal(): boolean {
+    db.pragma('busy_timeout = 0');
+    try {
+      const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
+      return result?.busy === 0;
+    } catch {
+      return false;
+    } finally {
+      db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`);
+    }
   }
 
   function rollbackIfOpen(): void {
@@ -168,7 +227,19 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
       const tx: SqliteTransaction = {
         db,
         clock,
-        sql: createSqliteSqlExecutor(db, assertActive),
+        sql: {
+          dialect: 'sqlite',
+          async query<Row extends Record<string, unknown>>(text: string, params?: readonly unknown[]) {
+            assertActive();
+            return sharedSql.query<Row>(text, params);
+          },
+          async execute(text, params) {
+            assertActive();
+            return sharedSql.execute(text, params);
+          },
+        },
+        // One write transaction at a time on SQLite: set-ups cannot race.
+        lockForSetup: async () => assertActive(),
         ...createSqliteStreamReads(writes, assertActive),
         async appendToStream(streamId, events, appendOptions) {
           assertActive();
@@ -205,6 +276,7 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
         for (const callback of onRollback) callback();
         throw storeBusy(error, file, busyTimeoutMs);
       }
+      wroteToWal();
       runAfterCommit(onCommit, onError, 'afterCommit callback failed');
       if (wrote) notifyAppended();
       return result;
@@ -218,6 +290,7 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
     } catch (error) {
       throw storeBusy(error, file, busyTimeoutMs);
     }
+    wroteToWal();
     if (result.written) notifyAppended();
     return result;
   }
@@ -294,8 +367,18 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
 
     addAppendHook: (hook) => void hooks.push(hook),
 
+    walSize() {
+      if (!walFile) return 0;
+      try {
+        return statSync(walFile).size;
+      } catch {
+        return 0; // no WAL file: nothing written since the last clean close
+      }
+    },
+
     close() {
       closed = true;
+      clearTimeout(walTimer);
       // Let transactions already running or queued finish before the connections go away.
       closing ??= mutex.run(async () => {
         try {
