@@ -8,7 +8,7 @@ import {
   type SqlTransaction,
   type StoreTransaction,
 } from '@tidemark/core';
-import { createPostgresCheckpointStore, createPostgresEventStore } from '@tidemark/postgres';
+import { createPostgresCheckpointStore, createPostgresEventStore, postgresConnectionDefaults } from '@tidemark/postgres';
 import { createSqliteEventStore } from '@tidemark/sqlite';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import pg from 'pg';
@@ -67,7 +67,7 @@ async function openStore(config: ShopOptions['config']) {
     const location = `postgres://${where.host}${where.pathname} schema ${schema}`;
     // Read-model and checkpoint tables are unqualified SQL: the pool's search_path puts them
     // beside the events, in the store's schema.
-    const pool = new pg.Pool({ connectionString: url, max: 10, options: `-c search_path=${schema}` });
+    const pool = new pg.Pool({ connectionString: url, max: 10, ...postgresConnectionDefaults, options: `-c search_path=${schema}` });
     pool.on('error', () => {}); // an idle client losing its server: the next query reports it
     try {
       const store = await createPostgresEventStore({ pool, schema });
