@@ -1,7 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type CheckpointStore, type EventStore, projectorBatchMetrics, type SqlTransaction, type StoreTransaction } from '@tidemark/core';
-import { createPostgresCheckpointStore, createPostgresEventStore, type PostgresTransaction } from '@tidemark/postgres';
+import {
+  createPostgresCheckpointStore,
+  createPostgresEventStore,
+  type PostgresTransaction,
+  postgresConnectionDefaults,
+} from '@tidemark/postgres';
 import { createSqliteCheckpointStore, createSqliteEventStore, type SqliteTransaction } from '@tidemark/sqlite';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import pg from 'pg';
@@ -68,7 +73,7 @@ async function openStore(config: ShopOptions['config']): Promise<OpenedStore<Pos
     const location = `postgres://${where.host}${where.pathname} schema ${schema}`;
     // Read-model tables are unqualified SQL: the pool's search_path puts them beside the
     // events, in the store's schema (tidemark's own tables are always schema-qualified).
-    const pool = new pg.Pool({ connectionString: url, max: 10, options: `-c search_path=${schema}` });
+    const pool = new pg.Pool({ connectionString: url, max: 10, ...postgresConnectionDefaults, options: `-c search_path=${schema}` });
     pool.on('error', () => {}); // an idle client losing its server: the next query reports it
     try {
       const store = await createPostgresEventStore({ pool, schema, createSchema: true });

@@ -114,6 +114,18 @@ export interface PostgresEventStore extends EventStore<PostgresTransaction> {
   visibilityLag(): Promise<VisibilityLag>;
 }
 
+/**
+ * The connect and query timeouts and TCP keepalive the store gives the pool it creates. Spread
+ * them into a pool of your own (`new pg.Pool({ ...postgresConnectionDefaults, … })`): without
+ * them a network path that silently dies hangs its queries until the OS gives up, hours later.
+ */
+export const postgresConnectionDefaults = {
+  connectionTimeoutMillis: 10_000,
+  query_timeout: 60_000,
+  keepAlive: true,
+  keepAliveInitialDelayMillis: 10_000,
+} as const;
+
 const rethrowTyped = (error: unknown): never => {
   throw toTypedError(error);
 };
@@ -141,10 +153,10 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
   if (!Number.isSafeInteger(maxStreamsPerTransaction) || maxStreamsPerTransaction < 1)
     throw new ValidationError('maxStreamsPerTransaction must be a whole number ≥ 1', { field: 'maxStreamsPerTransaction' });
   const connectionSettings = {
-    connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,
-    query_timeout: options.queryTimeoutMs ?? 60_000,
-    keepAlive: options.keepAlive ?? true,
-    keepAliveInitialDelayMillis: options.keepAliveInitialDelayMs ?? 10_000,
+    connectionTimeoutMillis: options.connectionTimeoutMs ?? postgresConnectionDefaults.connectionTimeoutMillis,
+    query_timeout: options.queryTimeoutMs ?? postgresConnectionDefaults.query_timeout,
+    keepAlive: options.keepAlive ?? postgresConnectionDefaults.keepAlive,
+    keepAliveInitialDelayMillis: options.keepAliveInitialDelayMs ?? postgresConnectionDefaults.keepAliveInitialDelayMillis,
   };
   for (const [field, value] of Object.entries({
     connectionTimeoutMs: connectionSettings.connectionTimeoutMillis,
