@@ -19,6 +19,8 @@ export const targets: readonly Target[] = [
   { backend: 'sqlite', case: 'append.single.1writer', against: 'raw', minimum: 0.8 },
   { backend: 'sqlite', case: 'append.single.1writer', against: 'emmett', minimum: 15, approximate: true },
   { backend: 'sqlite', case: 'append.batch100.1writer', against: 'raw', minimum: 0.7 },
+  // Issue 13: group commit, against raw transactions of 64.
+  { backend: 'sqlite', case: 'append.single.64concurrent', against: 'raw', minimum: 0.6 },
   { backend: 'sqlite', case: 'aggregate.stream1000', minimum: 300_000 },
   { backend: 'sqlite', case: 'aggregate.stream1000', against: 'emmett', minimum: 3, approximate: true },
   { backend: 'postgres', case: 'append.single.1writer', against: 'raw', minimum: 0.85 },

@@ -10,3 +10,10 @@ const harness = {
 
 eventStoreContract('sqlite', harness);
 eventStoreModelContract('sqlite', harness);
+
+// Group commit is on by default; the contract holds with it off too.
+const oneCommitPerAppend = {
+  create: async (options?: object) => createSqliteEventStore({ file: files.next(), groupCommit: false, ...options }),
+  teardown: async () => files.remove(),
+};
+eventStoreContract('sqlite (groupCommit: false)', oneCommitPerAppend);

@@ -20,6 +20,7 @@ import type { Database } from 'better-sqlite3';
 import { migrateSqliteSchema } from '../schema/migrateSqliteSchema.js';
 import { isMemoryDatabase, openSqliteDatabase } from './openSqliteDatabase.js';
 import { createSqliteAppendWriter } from './sqliteAppendWriter.js';
+import { createSqliteGroupCommit } from './sqliteGroupCommit.js';
 import { toRecordedEvent } from './sqliteRowMapping.js';
 import { createSqliteSqlExecutor } from './sqliteSqlExecutor.js';
 import { type FilteredReadAll, prepareFilteredReadAll, prepareSqliteStatements } from './sqliteStatements.js';
@@ -36,6 +37,12 @@ export interface SqliteEventStoreOptions {
   clock?: Clock;
   /** How long a write waits for another connection's (another process's) write lock. Default 5 s. */
   busyTimeoutMs?: number;
+  /**
+   * Group commit (default true): autocommit appends arriving in the same event-loop turn as a
+   * commit share the next one, a savepoint each, so concurrent writers share one fsync. A lone
+   * append on an idle store still commits at once. false: one transaction per append.
+   */
+  groupCommit?: boolean;
 }
 
 /** The unit of work on SQLite: appends, SQL and direct better-sqlite3 calls in one transaction. */
@@ -125,6 +132,10 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
   async function transaction<T>(work: (tx: SqliteTransaction) => Promise<T>): Promise<T> {
     // async: a closed store rejects, as every other operation does, instead of throwing synchronously.
     assertOpen();
+    return runTransaction(work);
+  }
+
+  function runTransaction<T>(work: (tx: SqliteTransaction) => Promise<T>): Promise<T> {
     return mutex.run(async () => {
       begin.run();
       let finished = false;
@@ -179,6 +190,22 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
     });
   }
 
+  const groupCommit =
+    options.groupCommit === false
+      ? undefined
+      : createSqliteGroupCommit({
+          db,
+          statements: writes,
+          writeAppend,
+          mutex,
+          prepare: (streamId, events, appendOptions) => prepareAppend(streamId, events, appendOptions, limits, options.defaultMetadata),
+          hooked: () => hooks.length > 0,
+          // Not `transaction`: appends accepted before close() still commit while it waits for them.
+          appendInTransaction: (work) =>
+            runTransaction((tx) => work((item) => tx.appendToStream(item.streamId, item.events, item.options))),
+          notifyAppended,
+        });
+
   function appendNow(prepared: PreparedAppend): AppendResult {
     const result = appendImmediately(prepared);
     if (result.written) notifyAppended();
@@ -206,6 +233,7 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
 
     async appendToStream(streamId, events, appendOptions) {
       assertOpen();
+      if (groupCommit) return groupCommit.append(streamId, events, appendOptions);
       // Hooks may await, so they need the async transaction (and its mutex).
       if (hooks.length > 0) return transaction((tx) => tx.appendToStream(streamId, events, appendOptions));
       const prepared = prepareAppend(streamId, events, appendOptions, limits, options.defaultMetadata);
@@ -259,10 +287,12 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
     close() {
       closed = true;
       // Let transactions already running or queued finish before the connections go away.
-      closing ??= mutex.run(async () => {
-        if (!sharedConnection) readDb.close();
-        db.close();
-      });
+      closing ??= (groupCommit?.settled() ?? Promise.resolve()).then(() =>
+        mutex.run(async () => {
+          if (!sharedConnection) readDb.close();
+          db.close();
+        }),
+      );
       return closing;
     },
   };
