@@ -33,7 +33,8 @@ export interface AppendSettings {
   clock: Clock;
 }
 
-interface AppendRow {
+/** One row of append_to_stream, as the store selects it. */
+export interface AppendRow {
   status: number;
   version: number;
   first_position: number | null;
@@ -116,26 +117,13 @@ export async function callAppendFunction(
   settings: AppendSettings,
   rows: AppendRows,
 ): Promise<AppendResult> {
-  const { prepared, recordedAt } = rows;
-  const { streamId } = prepared;
-  const count = prepared.events.length;
+  const { streamId } = rows.prepared;
   let row: AppendRow;
   try {
     const result = await runner.query<AppendRow>({
       name: settings.statementName,
-      text: `SELECT status, version, first_position, found_ids::text[] AS found_ids, found_streams, found_versions, found_positions
-               FROM ${settings.quotedSchema}.append_to_stream($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      values: [
-        streamId,
-        encodeExpectedVersion(prepared.expectedVersion),
-        rows.ids,
-        rows.types,
-        rows.schemaVersions,
-        rows.data,
-        rows.metadata,
-        recordedAt,
-        prepared.anyIdSupplied,
-      ],
+      text: `SELECT ${appendFunctionColumns} FROM ${settings.quotedSchema}.append_to_stream($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      values: appendFunctionParameters(rows),
       types: numericBigints,
     });
     row = result.rows[0] as AppendRow;
@@ -143,6 +131,14 @@ export async function callAppendFunction(
     throw mapAppendError(error, streamId);
   }
 
+  return appendFunctionResult(rows, row);
+}
+
+/** What one append_to_stream row means for its append: the result, or the typed error to throw. */
+export function appendFunctionResult(rows: AppendRows, row: AppendRow): AppendResult {
+  const { prepared } = rows;
+  const { streamId } = prepared;
+  const count = prepared.events.length;
   switch (row.status) {
     case appendStatus.written:
       return writtenResult(rows, row.first_position as number, row.version);
@@ -172,6 +168,26 @@ export async function callAppendFunction(
     default:
       throw new Error(`append_to_stream returned unknown status ${row.status}`);
   }
+}
+
+/** The columns of append_to_stream the store reads (found_ids as text, for the comparison with string ids). */
+export const appendFunctionColumns =
+  'status, version, first_position, found_ids::text[] AS found_ids, found_streams, found_versions, found_positions';
+
+/** The nine arguments of append_to_stream for one append, in order. */
+export function appendFunctionParameters(rows: AppendRows): unknown[] {
+  const { prepared } = rows;
+  return [
+    prepared.streamId,
+    encodeExpectedVersion(prepared.expectedVersion),
+    rows.ids,
+    rows.types,
+    rows.schemaVersions,
+    rows.data,
+    rows.metadata,
+    rows.recordedAt,
+    prepared.anyIdSupplied,
+  ];
 }
 
 /** The result of a written append: its events got `firstPosition` onwards and end at `lastVersion`. */

@@ -19,6 +19,7 @@ import { appendAutocommit } from './autocommitAppend.js';
 import { createCommitNotifier } from './commitNotifier.js';
 import { eventTypes, toRecordedEvent } from './eventRows.js';
 import { createNotificationListener } from './notificationListener.js';
+import { createPostgresGroupCommit } from './postgresGroupCommit.js';
 import { createPostgresTransaction, type PostgresTransaction } from './postgresTransaction.js';
 import { readAllStatement } from './readAllStatement.js';
 import { readableHorizonSql } from './readableHorizon.js';
@@ -52,7 +53,20 @@ export interface PostgresEventStoreOptions {
    * (see commitNotifier.ts): their wake-up latency against the server's extra work. Default 10.
    */
   notifyIntervalMs?: number;
+  /**
+   * Group commit (default true): while a batch of autocommit appends is on the wire, further ones
+   * queue and go together in one statement and one commit (postgresGroupCommit.ts). A lone append
+   * is sent at once. false: one statement and commit per append.
+   */
+  groupCommit?: boolean;
 }
+
+/**
+ * Group-commit batches on the wire at once. Two keep both CPUs of a 2-core server busy while
+ * most concurrent appends still gather into few commits; 4 and 8 measured no better (issue 13,
+ * BENCHMARKS.md).
+ */
+const groupCommitBatches = 2;
 
 export interface PostgresEventStore extends EventStore<PostgresTransaction> {
   readonly schema: string;
@@ -151,6 +165,9 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     }
   };
 
+  const groupCommit =
+    options.groupCommit === false ? undefined : createPostgresGroupCommit({ pool, settings, maxInFlight: groupCommitBatches, committed });
+
   const notifications = createNotificationListener({
     connection: {
       ...(options.url ? { connectionString: options.url } : (pool.options as pg.ClientConfig)),
@@ -248,6 +265,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     async appendToStream(streamId, events, appendOptions) {
       assertOpen();
       if (hooks.length > 0) return runTransaction((tx) => tx.appendToStream(streamId, events, appendOptions), false);
+      if (groupCommit) return groupCommit.append(streamId, events, appendOptions);
       // Autocommit: one statement is the whole transaction, one round trip (see autocommitAppend.ts).
       const result = await appendAutocommit(pool, settings, streamId, events, appendOptions);
       if (result.written) committed(result.position);
@@ -283,6 +301,8 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     close() {
       closed = true;
       closing ??= (async () => {
+        // Appends accepted before close() still commit and answer.
+        await groupCommit?.settled();
         listeners.clear();
         await notifications.close();
         await notifier.close();
