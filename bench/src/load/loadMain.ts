@@ -2,7 +2,8 @@
  * `npm run load -- [--rate N | --concurrency C] --seconds S [--url URL] [--mix shop|deposits] [--no-baseline]`
  *
  * Drives the shop over HTTP (loopback) and prints JSON lines plus a table: commands/s, latency
- * p50/p95/p99, responses by status and append → read-model lag. Without --url it starts the
+ * p50/p95/p99, responses by status and append → read-model lag (a tenth of the commands are
+ * read back with `minPosition`, which the shop holds until the projector has passed). Without --url it starts the
  * shop itself (`examples/shop/src/main.ts`, as `npm start` does) on a fresh DATA_DIR — on
  * PostgreSQL when DATABASE_URL is set. The baseline, in the same run and with the same load: a
  * bare fastify server answering the same requests with no work.
@@ -52,9 +53,10 @@ function depositTraffic() {
 }
 const traffic = () => (mix === 'deposits' ? depositTraffic() : createShopTraffic());
 
-async function measure(server: ServerProcess | undefined, target: string, measureLag: boolean): Promise<LoadResult> {
+/** A tenth of the commands are read back (as a client reading its own write would). */
+async function measure(server: ServerProcess | undefined, target: string, lagSample: number): Promise<LoadResult> {
   try {
-    return await runLoad({ url: target, seconds, traffic: traffic(), measureLag, ...(rate !== undefined ? { rate } : { concurrency }) });
+    return await runLoad({ url: target, seconds, traffic: traffic(), lagSample, ...(rate !== undefined ? { rate } : { concurrency }) });
   } finally {
     await server?.stop();
   }
@@ -64,10 +66,10 @@ async function measure(server: ServerProcess | undefined, target: string, measur
 let baseline: LoadResult | undefined;
 if (!args.includes('--no-baseline')) {
   const noop = await startNoopServer();
-  baseline = await measure(noop, noop.url, false);
+  baseline = await measure(noop, noop.url, 0);
 }
 const shop = url ? undefined : await startShop(process.env);
-const ours = await measure(shop, url ?? shop!.url, true);
+const ours = await measure(shop, url ?? shop!.url, 0.1);
 
 const lines = [
   {

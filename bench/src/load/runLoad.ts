@@ -9,8 +9,12 @@ export interface LoadOptions {
   concurrency?: number;
   seconds: number;
   traffic: { setUp(): ShopRequest[]; next(): ShopRequest };
-  /** Poll /projections and measure append → read-model lag (not for the baseline, which has no read models). */
-  measureLag: boolean;
+  /**
+   * Measure append → read-model lag: after this share of the answered commands (0–1), read the
+   * command's effect back with `minPosition` (the server holds the read until its projector has
+   * passed the position). Not for the baseline, which has no read models.
+   */
+  lagSample: number;
   timeoutMs?: number;
 }
 
@@ -20,8 +24,10 @@ export interface LoadResult {
   latencyMs: Percentiles;
   /** Responses by HTTP status ("timeout", "error" for no response). */
   statuses: Record<string, number>;
-  /** Command answered → every projector's checkpoint past its position; to within the poll interval. */
+  /** Command answered → its read-back answered from the read model (the read's own round trip included). */
   lagMs?: Percentiles;
+  /** Read-backs the read model did not answer in the server's read-your-writes timeout (the events did). */
+  lagTimeouts?: number;
 }
 
 export interface Percentiles {
@@ -31,13 +37,11 @@ export interface Percentiles {
   max: number;
 }
 
-/** How often the lag probe asks /projections (one request at a time). */
-const lagPollMs = 10;
-
 /**
  * Drives the traffic for `seconds` and measures every command. In the open model a request's
  * latency runs from the moment it was SCHEDULED, not sent: when the server falls behind, the
- * queue it causes counts against it (no coordinated omission).
+ * queue it causes counts against it (no coordinated omission). Read-backs use their own
+ * connections and count in neither the command latencies nor the throughput.
  */
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const timeoutMs = options.timeoutMs ?? 10_000;
@@ -46,8 +50,19 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const statuses: Record<string, number> = {};
   const latencies: number[] = [];
   const lags: number[] = [];
-  /** Positions answered but not yet seen in every read model: [position, answeredAt]. */
-  let awaitingLag: Array<[number, number]> = [];
+  let lagTimeouts = 0;
+  const reader = createHttpClient(options.url, Math.min(sockets, 64), timeoutMs);
+  const readBacks = new Set<Promise<void>>();
+
+  const readBack = async (request: ShopRequest, position: number, answeredAt: number) => {
+    try {
+      const response = await reader.request('GET', request.readBack!.path(position), undefined);
+      if (response.status === 200 && request.readBack!.fromReadModel(response.body)) lags.push(performance.now() - answeredAt);
+      else lagTimeouts++;
+    } catch {
+      lagTimeouts++;
+    }
+  };
 
   const send = async (request: ShopRequest, scheduledAt: number, timed: boolean) => {
     let status: string;
@@ -56,8 +71,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       status = String(response.status);
       request.done?.(response.status, response.body);
       const position = (response.body as { position?: unknown } | undefined)?.position;
-      if (timed && options.measureLag && response.status < 300 && typeof position === 'number' && position > 0) {
-        awaitingLag.push([position, performance.now()]);
+      const sampled = timed && request.readBack && Math.random() < options.lagSample;
+      if (sampled && response.status < 300 && typeof position === 'number' && position > 0) {
+        const pending = readBack(request, position, performance.now());
+        readBacks.add(pending);
+        void pending.finally(() => readBacks.delete(pending));
       }
     } catch (error) {
       status = (error as Error).message === 'timeout' ? 'timeout' : 'error';
@@ -70,37 +88,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   // Untimed: the hot streams the mix needs.
   await Promise.all(options.traffic.setUp().map((request) => send(request, performance.now(), false)));
 
-  let running = true;
-  const lagProbe = options.measureLag ? probeLag() : Promise.resolve();
-  async function probeLag(): Promise<void> {
-    const probe = createHttpClient(options.url, 1, timeoutMs);
-    try {
-      while (running || awaitingLag.length > 0) {
-        const started = performance.now();
-        const response = await probe.request('GET', '/projections', undefined).catch(() => undefined);
-        const projections = (response?.body as { projections?: Array<{ checkpoint: number }> } | undefined)?.projections ?? [];
-        if (projections.length > 0) {
-          const seenAt = performance.now();
-          const checkpoint = Math.min(...projections.map((p) => p.checkpoint));
-          awaitingLag = awaitingLag.filter(([position, answeredAt]) => {
-            if (position > checkpoint) return true;
-            lags.push(Math.max(0, seenAt - answeredAt));
-            return false;
-          });
-        }
-        // After the run, give the read models a bounded while to catch up.
-        if (!running && performance.now() - stoppedAt > timeoutMs) break;
-        const wait = lagPollMs - (performance.now() - started);
-        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      }
-    } finally {
-      probe.close();
-    }
-  }
-
   const start = performance.now();
   const end = start + options.seconds * 1000;
-  let stoppedAt = Number.POSITIVE_INFINITY;
   const inFlight = new Set<Promise<void>>();
   const track = (promise: Promise<void>) => {
     inFlight.add(promise);
@@ -126,10 +115,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   }
   await Promise.all(inFlight);
   const elapsed = (performance.now() - start) / 1000;
-  running = false;
-  stoppedAt = performance.now();
-  await lagProbe;
+  await Promise.all(readBacks);
   client.close();
+  reader.close();
 
   const commands = latencies.length;
   return {
@@ -137,7 +125,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     commandsPerSecond: Math.round(commands / elapsed),
     latencyMs: percentiles(latencies),
     statuses,
-    ...(options.measureLag && { lagMs: percentiles(lags) }),
+    ...(options.lagSample > 0 && { lagMs: percentiles(lags), lagTimeouts }),
   };
 }
 

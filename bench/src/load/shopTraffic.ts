@@ -8,7 +8,18 @@ export interface ShopRequest {
   body: unknown;
   /** Told the outcome, so later requests can use the streams it created. */
   done?(status: number, response: unknown): void;
+  /**
+   * The read that shows this command's effect in its read model once the projector has passed
+   * `position` (the server waits for it: `minPosition`), and whether a response came from the
+   * read model in time.
+   */
+  readBack?: { path(position: number): string; fromReadModel(response: unknown): boolean };
 }
+
+const balanceReadBack = (accountId: string): ShopRequest['readBack'] => ({
+  path: (position) => `/accounts/${accountId}/balance?minPosition=${position}`,
+  fromReadModel: (response) => (response as { source?: string } | undefined)?.source === 'read-model',
+});
 
 /**
  * Realistic shop traffic: accounts opened and then deposited to and withdrawn from, orders
@@ -31,6 +42,7 @@ export function createShopTraffic(random: () => number = Math.random) {
       method: 'POST',
       path: '/accounts',
       body: { accountId, owner: 'Load Test', initialDeposit: 100_000 },
+      readBack: balanceReadBack(accountId),
       done: (status) => {
         if (status !== 201) return;
         if (hot) hotAccounts.push(accountId);
@@ -40,11 +52,16 @@ export function createShopTraffic(random: () => number = Math.random) {
   };
   const createOrder = (): ShopRequest => {
     const orderId = `ord-${randomUUID()}`;
+    const customerId = `cust-${Math.floor(random() * 1000)}`;
     return {
       kind: 'order.create',
       method: 'POST',
       path: '/orders',
-      body: { orderId, customerId: `cust-${Math.floor(random() * 1000)}` },
+      body: { orderId, customerId },
+      readBack: {
+        path: (position) => `/customers/${customerId}/orders?minPosition=${position}`,
+        fromReadModel: (response) => (response as { caughtUp?: boolean } | undefined)?.caughtUp === true,
+      },
       done: (status) => {
         if (status !== 201 && status !== 200) return;
         drafts.push(orderId);

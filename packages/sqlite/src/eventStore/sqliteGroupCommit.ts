@@ -43,15 +43,16 @@ export interface SqliteGroupCommit {
  * - A lone append on an idle store commits at once, synchronously, as without group commit.
  * - That commit opens a window until the loop's next check phase (setImmediate, no timer):
  *   appends arriving meanwhile queue, and the check phase commits all of them in one
- *   transaction, one savepoint each, then opens the next window. A check phase that finds the
+ *   transaction, then opens the next window. A check phase that finds the
  *   queue empty closes the window, so an idle store goes back to committing at once.
  * - While a `transaction()` (or a hooked batch, whose hooks await) holds the writer, arrivals
  *   queue and go together in the next batch.
  *
- * A failing append (conflict, bad input, throwing hook) is rolled back to its savepoint and fails
- * alone; a failing COMMIT fails the whole batch. Every promise settles after the COMMIT that holds
- * its events returned, i.e. after the fsync; batches keep arrival order, so appends to one stream
- * see each other exactly as sequential ones do.
+ * A batch first runs as one plain transaction. If any append in it fails (conflict, duplicate
+ * id), it is rolled back and run again with a savepoint per append, so the failing one is
+ * rolled back alone and fails alone; a failing COMMIT fails the whole batch. Every promise
+ * settles after the COMMIT that holds its events returned, i.e. after the fsync; batches keep
+ * arrival order, so appends to one stream see each other exactly as sequential ones do.
  */
 export function createSqliteGroupCommit(options: SqliteGroupCommitOptions): SqliteGroupCommit {
   const { db, statements, writeAppend, mutex } = options;
@@ -83,6 +84,27 @@ export function createSqliteGroupCommit(options: SqliteGroupCommitOptions): Sqli
         return [{ error }];
       }
     }
+    return writeAll(batch) ?? writeEachInSavepoint(batch);
+  }
+
+  /**
+   * The common case, at the cost of the raw inserts: every append of the batch succeeds, so none
+   * needs a savepoint. Undefined (and nothing written) when one of them failed.
+   */
+  function writeAll(batch: readonly PendingAppend[]): AppendResult[] | undefined {
+    begin.run();
+    try {
+      const results = batch.map((item) => writeAppend(item.prepared!));
+      commit.run();
+      return results;
+    } catch {
+      if (db.inTransaction) rollback.run();
+      return undefined;
+    }
+  }
+
+  /** Again, each append in its own savepoint: a failing one is rolled back alone and the rest commit. */
+  function writeEachInSavepoint(batch: readonly PendingAppend[]): Array<AppendResult | { error: unknown }> {
     const outcomes: Array<AppendResult | { error: unknown }> = [];
     begin.run();
     try {
