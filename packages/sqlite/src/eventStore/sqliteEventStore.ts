@@ -39,8 +39,9 @@ export interface SqliteEventStoreOptions {
   busyTimeoutMs?: number;
   /**
    * Group commit (default true): autocommit appends arriving in the same event-loop turn as a
-   * commit share the next one, a savepoint each, so concurrent writers share one fsync. A lone
-   * append on an idle store still commits at once. false: one transaction per append.
+   * commit share the next one (a failing append is rolled back alone), so concurrent writers
+   * share one fsync. A lone append on an idle store still commits at once. false: one
+   * transaction per append. See sqliteGroupCommit.ts.
    */
   groupCommit?: boolean;
 }
