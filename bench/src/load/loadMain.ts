@@ -99,6 +99,8 @@ const lines = [
     unit: 'ms',
     value: ours.lagMs?.[q] ?? null,
   })),
+  // Read-backs the read model did not answer within the shop's read-your-writes timeout.
+  { suite: 'load', backend, case: `${caseName}.lag.timeouts`, unit: 'read-backs', value: ours.lagTimeouts ?? null },
   {
     suite: 'load',
     backend,
