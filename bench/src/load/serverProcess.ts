@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import pg from 'pg';
 import { repoRoot } from '../workload.js';
 
 export interface ServerProcess {
@@ -23,16 +24,27 @@ export function startShop(env: NodeJS.ProcessEnv): Promise<ServerProcess> {
       LOG_LEVEL: 'info',
       ...(env.DATABASE_URL && { DATABASE_SCHEMA: schema }),
     },
-    () => rmSync(dataDir, { recursive: true, force: true }),
+    async () => {
+      rmSync(dataDir, { recursive: true, force: true });
+      if (!env.DATABASE_URL) return;
+      // The shop's schema on the shared server goes too.
+      const client = new pg.Client({ connectionString: env.DATABASE_URL });
+      await client.connect();
+      try {
+        await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      } finally {
+        await client.end();
+      }
+    },
   );
 }
 
 /** The bare fastify baseline. */
 export function startNoopServer(): Promise<ServerProcess> {
-  return startServer(resolve(repoRoot, 'bench/src/load/noopServer.ts'), process.env, () => {});
+  return startServer(resolve(repoRoot, 'bench/src/load/noopServer.ts'), process.env, async () => {});
 }
 
-function startServer(script: string, env: NodeJS.ProcessEnv, cleanup: () => void): Promise<ServerProcess> {
+function startServer(script: string, env: NodeJS.ProcessEnv, cleanup: () => Promise<void>): Promise<ServerProcess> {
   return new Promise((resolvePromise, reject) => {
     const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script], {
       env,
@@ -56,7 +68,7 @@ function startServer(script: string, env: NodeJS.ProcessEnv, cleanup: () => void
           async stop() {
             child.kill('SIGTERM');
             await exited;
-            cleanup();
+            await cleanup();
           },
         });
         return;
@@ -64,8 +76,11 @@ function startServer(script: string, env: NodeJS.ProcessEnv, cleanup: () => void
     });
     child.once('exit', (code) => {
       if (!started) {
-        cleanup();
-        reject(new Error(`${script} exited (code ${code}) before listening`));
+        const failed = new Error(`${script} exited (code ${code}) before listening`);
+        cleanup().then(
+          () => reject(failed),
+          () => reject(failed),
+        );
       }
     });
   });
