@@ -35,7 +35,8 @@ export interface AppendSettings {
   clock: Clock;
 }
 
-interface AppendRow {
+/** One row of append_to_stream, as the store selects it. */
+export interface AppendRow {
   status: number;
   version: number;
   first_position: number | null;
@@ -118,26 +119,13 @@ export async function callAppendFunction(
   settings: AppendSettings,
   rows: AppendRows,
 ): Promise<AppendResult> {
-  const { prepared, recordedAt } = rows;
-  const { streamId } = prepared;
-  const count = prepared.events.length;
+  const { streamId } = rows.prepared;
   let row: AppendRow;
   try {
     const result = await runner.query<AppendRow>({
       name: settings.statementName,
-      text: `SELECT status, version, first_position, found_ids::text[] AS found_ids, found_streams, found_versions, found_positions
-               FROM ${settings.quotedSchema}.append_to_stream($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      values: [
-        streamId,
-        encodeExpectedVersion(prepared.expectedVersion),
-        rows.ids,
-        rows.types,
-        rows.schemaVersions,
-        rows.data,
-        rows.metadata,
-        recordedAt,
-        prepared.anyIdSupplied,
-      ],
+      text: `SELECT ${appendFunctionColumns} FROM ${settings.quotedSchema}.append_to_stream($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      values: appendFunctionParameters(rows),
       types: numericBigints,
     });
     row = result.rows[0] as AppendRow;
@@ -145,6 +133,22 @@ export async function callAppendFunction(
     throw mapAppendError(error, streamId);
   }
 
+  return appendFunctionResult(runner, settings, rows, row);
+}
+
+/**
+ * What one append_to_stream row means for its append: the result, or the typed error to throw.
+ * `runner` serves the retry path's payload comparison (a second round trip only there).
+ */
+export async function appendFunctionResult(
+  runner: pg.Pool | pg.ClientBase,
+  settings: AppendSettings,
+  rows: AppendRows,
+  row: AppendRow,
+): Promise<AppendResult> {
+  const { prepared } = rows;
+  const { streamId } = prepared;
+  const count = prepared.events.length;
   switch (row.status) {
     case appendStatus.written:
       return writtenResult(rows, row.first_position as number, row.version);
@@ -197,6 +201,26 @@ async function storedPayloads(
   return new Map(
     result.rows.map(([id, type, schemaVersion, dataJson, metadataJson]) => [id, { type, schemaVersion, dataJson, metadataJson }]),
   );
+}
+
+/** The columns of append_to_stream the store reads (found_ids as text, for the comparison with string ids). */
+export const appendFunctionColumns =
+  'status, version, first_position, found_ids::text[] AS found_ids, found_streams, found_versions, found_positions';
+
+/** The nine arguments of append_to_stream for one append, in order. */
+export function appendFunctionParameters(rows: AppendRows): unknown[] {
+  const { prepared } = rows;
+  return [
+    prepared.streamId,
+    encodeExpectedVersion(prepared.expectedVersion),
+    rows.ids,
+    rows.types,
+    rows.schemaVersions,
+    rows.data,
+    rows.metadata,
+    rows.recordedAt,
+    prepared.anyIdSupplied,
+  ];
 }
 
 /** The result of a written append: its events got `firstPosition` onwards and end at `lastVersion`. */

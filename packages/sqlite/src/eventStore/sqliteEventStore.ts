@@ -27,6 +27,7 @@ import { migrateSqliteSchema } from '../schema/migrateSqliteSchema.js';
 import { sqliteMigrations } from '../schema/sqliteSchema.js';
 import { isMemoryDatabase, openSqliteDatabase } from './openSqliteDatabase.js';
 import { createSqliteAppendWriter } from './sqliteAppendWriter.js';
+import { createSqliteGroupCommit } from './sqliteGroupCommit.js';
 import { toRecordedEvent } from './sqliteRowMapping.js';
 import { createSqliteSqlExecutor } from './sqliteSqlExecutor.js';
 import { type FilteredReadAll, prepareFilteredReadAll, prepareSqliteStatements } from './sqliteStatements.js';
@@ -59,6 +60,13 @@ export interface SqliteEventStoreOptions {
    * it succeeds. Default 1000 ms.
    */
   walCheckpointIdleMs?: number;
+  /**
+   * Group commit (default true): autocommit appends arriving in the same event-loop turn as a
+   * commit share the next one (a failing append is rolled back alone), so concurrent writers
+   * share one fsync. A lone append on an idle store still commits at once. false: one
+   * transaction per append. See sqliteGroupCommit.ts.
+   */
+  groupCommit?: boolean;
 }
 
 /** The SQLite event store, with its WAL exposed for monitoring. */
@@ -283,6 +291,24 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
     });
   }
 
+  const groupCommit =
+    options.groupCommit === false
+      ? undefined
+      : createSqliteGroupCommit({
+          db,
+          statements: writes,
+          writeAppend,
+          mutex,
+          prepare: (streamId, events, appendOptions) => prepareAppend(streamId, events, appendOptions, limits, options.defaultMetadata),
+          hooked: () => hooks.length > 0,
+          // Not `transaction`: appends accepted before close() still commit while it waits for them.
+          appendInTransaction: (work) => runOnce((tx) => work((item) => tx.appendToStream(item.streamId, item.events, item.options))),
+          notifyAppended: () => {
+            wroteToWal();
+            notifyAppended();
+          },
+        });
+
   function appendNow(prepared: PreparedAppend): AppendResult {
     let result: AppendResult;
     try {
@@ -317,6 +343,11 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
     async appendToStream(streamId, events, appendOptions) {
       assertOpen();
       scope.assertOutside('appendToStream');
+      if (groupCommit) {
+        return groupCommit.append(streamId, events, appendOptions).catch((error: unknown) => {
+          throw storeBusy(error, file, busyTimeoutMs);
+        });
+      }
       // Hooks may await, so they need the async transaction (and its mutex).
       if (hooks.length > 0) return transaction((tx) => tx.appendToStream(streamId, events, appendOptions));
       const prepared = prepareAppend(streamId, events, appendOptions, limits, options.defaultMetadata);
@@ -380,14 +411,16 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
       closed = true;
       clearTimeout(walTimer);
       // Let transactions already running or queued finish before the connections go away.
-      closing ??= mutex.run(async () => {
-        try {
-          if (!sharedConnection) readDb.close();
-          db.close();
-        } finally {
-          writerLock.release();
-        }
-      });
+      closing ??= (groupCommit?.settled() ?? Promise.resolve()).then(() =>
+        mutex.run(async () => {
+          try {
+            if (!sharedConnection) readDb.close();
+            db.close();
+          } finally {
+            writerLock.release();
+          }
+        }),
+      );
       return closing;
     },
   };
