@@ -5,6 +5,7 @@ import {
   createSqlCheckpointStore,
   type EventStore,
   projectorBatchMetrics,
+  projectorRetryMetrics,
   type SqlTransaction,
   type StoreTransaction,
 } from '@tidemark/core';
@@ -115,6 +116,7 @@ export async function createShop(options: ShopOptions): Promise<Shop> {
     checkpoints,
     readYourWritesTimeoutMs,
     onBatch: projectorBatchMetrics(metrics),
+    onRetry: projectorRetryMetrics(metrics),
     ...(accountCache && { accountCache: accountCache.accountCache }),
   });
   const monitoring = createShopMonitoring({

@@ -1,3 +1,4 @@
+export * from './eventStore/isTransientPostgresError.js';
 export * from './eventStore/postgresEventStore.js';
 export * from './eventStore/postgresTransaction.js';
 export * from './eventStore/streamOrderConflictError.js';

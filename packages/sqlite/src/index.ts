@@ -1,3 +1,4 @@
+export * from './eventStore/isTransientSqliteError.js';
 export * from './eventStore/openSqliteDatabase.js';
 export * from './eventStore/rewritePlaceholders.js';
 export * from './eventStore/sqliteEventStore.js';

@@ -8,7 +8,11 @@ import { liveTables, type Projection, projectionHandles } from './projection.js'
 import { abortableDelay, backoffDelay, type RetryPolicy, resolveRetryPolicy } from './retryPolicy.js';
 import { type SubscriptionBatch, subscribe } from './subscription.js';
 
-export type ProjectorState = 'starting' | 'standby' | 'running' | 'stopped' | 'failed';
+/**
+ * `retrying`: the infrastructure failed (connection lost, lock timeout, deadlock…) and the
+ * projector is retrying with backoff, indefinitely; `lastError` and `attempts` say why and how long.
+ */
+export type ProjectorState = 'starting' | 'standby' | 'running' | 'retrying' | 'stopped' | 'failed';
 
 export interface ProjectorStatus {
   name: string;
@@ -24,10 +28,22 @@ export interface ProjectorStatus {
   error?: ProjectionFailure;
   /** The last infrastructure error (database down…), retried with backoff; cleared by the next good batch. */
   lastError?: string;
+  /** Consecutive infrastructure failures while `retrying`; cleared by the next good batch. */
+  attempts?: number;
   /** Events applied by this instance since start. */
   eventsProcessed: number;
   /** Events this instance parked in the dead-letter table. */
   eventsParked: number;
+}
+
+/** An infrastructure failure the projector is about to retry: for metrics and logs. */
+export interface RetryInfo {
+  name: string;
+  /** Consecutive infrastructure failures so far (1 for the first). */
+  attempts: number;
+  error: unknown;
+  /** Backoff before the next try. */
+  delayMs: number;
 }
 
 /** What each committed batch did: for metrics (throughput, batch latency, lag). */
@@ -51,6 +67,12 @@ export interface ProjectorOptions<Tx extends StoreTransaction> {
   batchSize?: number;
   /** Bounded fallback when no append notification arrives. Default 1000. */
   pollIntervalMs?: number;
+  /**
+   * Backoff for failures. Only errors thrown by the projection's own `apply` count toward
+   * `maxAttempts`; the store's transient errors (see EventStore.isTransient) and every error
+   * reading events or saving the checkpoint are infrastructure, retried with this backoff
+   * indefinitely in state `retrying` — a lock timeout is not a poison event.
+   */
   retry?: RetryPolicy;
   /**
    * After `retry.maxAttempts` failures of one event: `stop` (default) leaves the checkpoint just
@@ -64,6 +86,8 @@ export interface ProjectorOptions<Tx extends StoreTransaction> {
   leaseRetryMs?: number;
   /** Called after every committed batch. Must not throw. */
   onBatch?: (info: BatchInfo) => void;
+  /** Called before each backoff after an infrastructure failure. Must not throw. */
+  onRetry?: (info: RetryInfo) => void;
 }
 
 export interface Projector {
@@ -83,6 +107,11 @@ export interface Projector {
 /** Thrown inside the loop to end it: the projector failed on an event and must not go on. */
 class Halt extends Error {}
 
+/** What the projection's own code threw (and the store does not call transient): the only failure that counts against an event. */
+class HandlerFailure {
+  constructor(readonly cause: unknown) {}
+}
+
 /**
  * The asynchronous projector: subscribe from the checkpoint, and for each batch commit the
  * read-model writes and the checkpoint in ONE store transaction. A crash at any point leaves
@@ -97,16 +126,34 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
   if (onFailure !== 'stop' && onFailure !== 'dead-letter') throw new ValidationError(`onFailure must be 'stop' or 'dead-letter'`);
   const leaseRetryMs = options.leaseRetryMs ?? 1000;
   const waiters = createPositionWaiters();
+  // A driver error wrapped by the projection (as `cause`) is still the driver's.
+  const transient = (error: unknown): boolean => {
+    for (let e = error, depth = 0; e !== undefined && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+      if (store.isTransient?.(e)) return true;
+    }
+    return false;
+  };
 
   const current: ProjectorStatus = { name, checkpoint: 0, state: 'stopped', eventsProcessed: 0, eventsParked: 0 };
   let controller: AbortController | undefined;
   let loop: Promise<void> | undefined;
   let position = 0;
+  /** Consecutive infrastructure failures; any committed progress ends them. */
+  let failures = 0;
 
   const setState = (state: ProjectorState) => {
     current.state = state;
     if (state === 'failed' || state === 'stopped') waiters.abandon();
   };
+
+  /** Progress after infrastructure failures: back to `running`. */
+  function recovered() {
+    delete current.lastError;
+    if (failures === 0) return;
+    failures = 0;
+    delete current.attempts;
+    setState('running');
+  }
 
   function advance(to: number, applied: RecordedEvent[], parked: number, started: number, head: number) {
     const from = position;
@@ -117,8 +164,8 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
     current.eventsParked += parked;
     const last = applied[applied.length - 1];
     if (last) current.lastProcessedRecordedAt = last.recordedAt;
-    delete current.lastError;
     delete current.error;
+    recovered();
     waiters.reached(to);
     options.onBatch?.({
       name,
@@ -140,7 +187,12 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
       // moved it, before any read-model write, and it takes the checkpoint row's lock before the
       // tables' — the order a rebuild's swap uses too, so the two cannot deadlock.
       await checkpoints.save(name, from, to, tx);
-      if (events.length > 0) await projection.apply(events, tx, liveTables);
+      if (events.length === 0) return;
+      try {
+        await projection.apply(events, tx, liveTables);
+      } catch (error) {
+        throw transient(error) ? error : new HandlerFailure(error);
+      }
     });
   }
 
@@ -154,7 +206,9 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
       advance(batch.checkpoint, handled, 0, started, batch.headPosition);
       return;
     } catch (error) {
-      if (error instanceof CheckpointConflictError) throw error;
+      // Only the projection's own failure is worth isolating; anything else goes to run(),
+      // which retries from the checkpoint with backoff.
+      if (!(error instanceof HandlerFailure)) throw error;
     }
     // The batch failed: go one event at a time to find the culprit, so that the events before
     // it commit and the failure is pinned to one position.
@@ -166,9 +220,10 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
           advance(event.position, [event], 0, eventStarted, batch.headPosition);
           break;
         } catch (error) {
-          if (error instanceof CheckpointConflictError) throw error;
+          // Infrastructure (and a conflict): not this event's fault, so no attempt is counted.
+          if (!(error instanceof HandlerFailure)) throw error;
           if (attempt >= retry.maxAttempts) {
-            await giveUp(event, error, attempt, batch.headPosition);
+            await giveUp(event, error.cause, attempt, batch.headPosition);
             break;
           }
           if (!(await abortableDelay(backoffDelay(retry, attempt), signal))) throw new Halt('stopped');
@@ -220,7 +275,6 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
   }
 
   async function run(signal: AbortSignal): Promise<void> {
-    let failures = 0;
     while (!signal.aborted) {
       try {
         if (!(await holdLease(signal))) return;
@@ -229,7 +283,8 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
         current.checkpoint = position;
         // A failure recorded by an earlier run stays visible until this run gets past it.
         if (record?.failure) current.error = record.failure;
-        setState('running');
+        // Still `retrying` until a batch goes through: reloading the checkpoint proves little.
+        setState(failures > 0 ? 'retrying' : 'running');
         waiters.reached(position);
         const batches = subscribe(store, {
           after: position,
@@ -246,16 +301,26 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
           }
           current.headPosition = Math.max(current.headPosition ?? 0, batch.headPosition);
           await processBatch(batch, signal);
-          failures = 0;
+          // Caught up with nothing to commit: the reads worked, the trouble is over too.
+          if (batch.caughtUp) recovered();
         }
       } catch (error) {
-        if (error instanceof Halt) return;
+        if (error instanceof Halt) {
+          // A projector halted on a poison event gives its lease up, so that a standby (perhaps
+          // with a fixed handler) takes over instead of everyone waiting on a stopped holder.
+          if (current.state === 'failed' && lease) await lease.release().catch(() => {});
+          return;
+        }
         // A conflict means the checkpoint moved under us (another instance, a rebuild): reload.
         if (error instanceof CheckpointConflictError) continue;
-        // Infrastructure trouble (database unreachable…): keep trying, with backoff.
-        current.lastError = error instanceof Error ? error.message : String(error);
+        // Infrastructure trouble (database unreachable, lock timeout…): keep trying, with backoff.
         failures++;
-        await abortableDelay(backoffDelay(retry, failures), signal);
+        current.lastError = error instanceof Error ? error.message : String(error);
+        current.attempts = failures;
+        setState('retrying');
+        const delayMs = backoffDelay(retry, failures);
+        options.onRetry?.({ name, attempts: failures, error, delayMs });
+        await abortableDelay(delayMs, signal);
       }
     }
   }

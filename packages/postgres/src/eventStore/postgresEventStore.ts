@@ -18,6 +18,7 @@ import type { AppendSettings } from './appendEvents.js';
 import { appendAutocommit } from './autocommitAppend.js';
 import { createCommitNotifier } from './commitNotifier.js';
 import { eventTypes, toRecordedEvent } from './eventRows.js';
+import { isTransientPostgresError } from './isTransientPostgresError.js';
 import { createNotificationListener } from './notificationListener.js';
 import { createPostgresTransaction, type PostgresTransaction } from './postgresTransaction.js';
 import { readAllStatement } from './readAllStatement.js';
@@ -276,6 +277,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     addAppendHook(hook) {
       hooks.push(hook);
     },
+    isTransient: isTransientPostgresError,
     visibilityLag() {
       assertOpen();
       return measureVisibilityLag(pool, quotedSchema);

@@ -18,6 +18,7 @@ import {
 } from '@tidemark/core';
 import type { Database } from 'better-sqlite3';
 import { migrateSqliteSchema } from '../schema/migrateSqliteSchema.js';
+import { isTransientSqliteError } from './isTransientSqliteError.js';
 import { isMemoryDatabase, openSqliteDatabase } from './openSqliteDatabase.js';
 import { createSqliteAppendWriter } from './sqliteAppendWriter.js';
 import { toRecordedEvent } from './sqliteRowMapping.js';
@@ -255,6 +256,8 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
     },
 
     addAppendHook: (hook) => void hooks.push(hook),
+
+    isTransient: isTransientSqliteError,
 
     close() {
       closed = true;
