@@ -73,7 +73,9 @@ async function openStore(config: ShopOptions['config']) {
     try {
       const store = await createPostgresEventStore({ pool, schema });
       const checkpoints = createPostgresCheckpointStore() as CheckpointStore<SqlTx>;
-      return { store: store as EventStore<SqlTx>, checkpoints, location, close: () => pool.end() };
+      // Events committed behind a long transaction are lag too, and the horizon's age is the alarm.
+      const visibility = () => store.visibilityLag();
+      return { store: store as EventStore<SqlTx>, checkpoints, location, visibility, close: () => pool.end() };
     } catch (error) {
       await pool.end().catch(() => {});
       throw new ShopStartError('DATABASE_URL', `Cannot open DATABASE_URL (${location}): ${oneLine(error)}`);
@@ -123,6 +125,7 @@ export async function createShop(options: ShopOptions): Promise<Shop> {
     store,
     readModels,
     metrics,
+    ...('visibility' in opened && { visibility: opened.visibility }),
     onAlert: (alert) => logger?.warn({ alert }, `alert: ${alert.message}`),
   });
   const app = buildShopApp({

@@ -195,7 +195,7 @@ export async function readModelScenario(
       query: (id) => store.transaction((tx) => findOrderListRow(tx.sql, id)),
       fromState: (id, { state }) => ({ orderId: id, customerId: state.customerId, status: state.status, total: orderTotal(state.lines) }),
       waitForPosition: (position, timeoutMs) => orderList.waitForPosition(position, { timeoutMs }),
-      timeoutMs: 5000,
+      timeoutMs: 30_000, // generous: a transaction elsewhere on a shared PostgreSQL server holds every reader back
     });
     const orderId = `rw${seed}`;
     await handleCommand(store, orderDecider, orderStreamId(orderId), { type: 'sales.order.create', data: { orderId, customerId: 'c9' } });
