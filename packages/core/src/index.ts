@@ -37,5 +37,5 @@ export * from './processing/retryPolicy.js';
 export * from './processing/setupLock.js';
 export * from './processing/sqlCheckpointStore.js';
 export * from './processing/subscription.js';
-export * from './processing/swapTables.js';
+export * from './processing/tableSwap.js';
 export * from './queries/queryBus.js';

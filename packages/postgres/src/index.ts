@@ -5,6 +5,7 @@ export * from './eventStore/streamOrderConflictError.js';
 export * from './monitoring/visibilityLag.js';
 export * from './processing/postgresCheckpointStore.js';
 export * from './processing/postgresLease.js';
+export * from './processing/postgresTableSwap.js';
 export * from './schema/migrate.js';
 export * from './schema/migrations.js';
 export * from './schema/schemaName.js';

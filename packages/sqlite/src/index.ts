@@ -5,6 +5,7 @@ export * from './eventStore/sqliteEventStore.js';
 export * from './eventStore/sqliteSqlExecutor.js';
 export * from './processing/sqliteCheckpointStore.js';
 export * from './processing/sqliteLease.js';
+export * from './processing/sqliteTableSwap.js';
 export * from './schema/migrateSqliteSchema.js';
 export * from './schema/schemaTooNewError.js';
 export * from './schema/sqliteSchema.js';

@@ -10,6 +10,7 @@ import {
   rebuildProjection,
   type SqlTransaction,
   type StoreTransaction,
+  type TableSwap,
   ValidationError,
 } from '@tidemark/core';
 import cliProgress from 'cli-progress';
@@ -57,16 +58,17 @@ export async function loadProjection(modulePath: string, name: string): Promise<
 
 async function openStore(values: { sqlite?: string; postgres?: string; schema?: string }) {
   if (values.sqlite && !values.postgres) {
-    const { createSqliteCheckpointStore, createSqliteEventStore } = await import('@tidemark/sqlite');
+    const { createSqliteCheckpointStore, createSqliteEventStore, createSqliteTableSwap } = await import('@tidemark/sqlite');
     const store = createSqliteEventStore({ file: values.sqlite });
     return {
       store: store as EventStore<SqlTx>,
       checkpoints: createSqliteCheckpointStore() as CheckpointStore<SqlTx>,
+      swap: createSqliteTableSwap() as TableSwap<SqlTx>,
       close: () => store.close(),
     };
   }
   if (values.postgres && !values.sqlite) {
-    const { createPostgresCheckpointStore, createPostgresEventStore } = await import('@tidemark/postgres');
+    const { createPostgresCheckpointStore, createPostgresEventStore, createPostgresTableSwap } = await import('@tidemark/postgres');
     const { default: pg } = await import('pg');
     const schema = values.schema ?? 'tidemark';
     const pool = new pg.Pool({ connectionString: values.postgres, max: 3, options: `-c search_path=${schema}` });
@@ -74,6 +76,7 @@ async function openStore(values: { sqlite?: string; postgres?: string; schema?: 
     return {
       store: store as EventStore<SqlTx>,
       checkpoints: createPostgresCheckpointStore() as CheckpointStore<SqlTx>,
+      swap: createPostgresTableSwap() as TableSwap<SqlTx>,
       async close() {
         await store.close();
         await pool.end();
@@ -150,7 +153,7 @@ export async function projectionsRebuild(argv: readonly string[], io: CliIo): Pr
     // A module that is not there, or exports no such projection, is the caller's argument to fix.
     throw new UsageError(`projections rebuild: ${error instanceof Error ? error.message : String(error)}`);
   }
-  const { store, checkpoints, close } = await openStore(args);
+  const { store, checkpoints, swap, close } = await openStore(args);
   const bar = io.interactive
     ? new cliProgress.SingleBar(
         {
@@ -169,6 +172,7 @@ export async function projectionsRebuild(argv: readonly string[], io: CliIo): Pr
       store,
       projection,
       checkpoints,
+      swap,
       batchSize,
       onProgress(progress) {
         const payload = {

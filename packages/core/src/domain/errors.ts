@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'concurrency'
   | 'duplicate_event_id'
   | 'not_found'
+  | 'rebuild_refused'
   | 'domain_rule'
   | 'unknown_message';
 
