@@ -28,6 +28,7 @@ export * from './processing/checkpointStore.js';
 export * from './processing/fallbackReadRepository.js';
 export * from './processing/inlineProjection.js';
 export * from './processing/inMemoryCheckpointStore.js';
+export * from './processing/inMemoryLease.js';
 export * from './processing/lease.js';
 export * from './processing/positionWaiters.js';
 export * from './processing/projection.js';

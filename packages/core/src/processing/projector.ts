@@ -2,7 +2,7 @@ import { ValidationError } from '../domain/errors.js';
 import type { RecordedEvent } from '../domain/event.js';
 import type { EventStore, StoreTransaction } from '../eventStore/eventStore.js';
 import { CheckpointConflictError, type CheckpointStore, type ProjectionFailure } from './checkpointStore.js';
-import type { Lease } from './lease.js';
+import { type Lease, LeaseLostError } from './lease.js';
 import { createPositionWaiters } from './positionWaiters.js';
 import { liveTables, type Projection, projectionHandles } from './projection.js';
 import { abortableDelay, backoffDelay, type RetryPolicy, resolveRetryPolicy } from './retryPolicy.js';
@@ -80,10 +80,16 @@ export interface ProjectorOptions<Tx extends StoreTransaction> {
    * event in the dead-letter table in the same transaction that moves the checkpoint past it.
    */
   onFailure?: 'stop' | 'dead-letter';
-  /** Only the holder processes; others stand by. */
-  lease?: Lease;
+  /** Only the holder processes; others stand by. Every batch transaction is fenced with it. */
+  lease?: Lease<Tx>;
   /** How often a standby instance retries `lease.acquire`. Default 1000. */
   leaseRetryMs?: number;
+  /**
+   * How often the holder renews the lease besides before each batch, so that a holder stuck on
+   * a dead connection notices the loss (state `standby`) instead of staying `running`. Keep it
+   * well under the lease's time to live. Default 1000.
+   */
+  leaseRenewMs?: number;
   /** Called after every committed batch. Must not throw. */
   onBatch?: (info: BatchInfo) => void;
   /** Called before each backoff after an infrastructure failure. Must not throw. */
@@ -125,6 +131,12 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
   const onFailure = options.onFailure ?? 'stop';
   if (onFailure !== 'stop' && onFailure !== 'dead-letter') throw new ValidationError(`onFailure must be 'stop' or 'dead-letter'`);
   const leaseRetryMs = options.leaseRetryMs ?? 1000;
+  const leaseRenewMs = options.leaseRenewMs ?? 1000;
+  if (!(leaseRenewMs > 0)) throw new ValidationError('leaseRenewMs must be > 0', { field: 'leaseRenewMs' });
+  /** Before a batch transaction writes: still ours? (and it cannot change hands until we commit). */
+  const fence = async (tx: Tx) => {
+    if (lease?.fence) await lease.fence(tx);
+  };
   const waiters = createPositionWaiters();
   // A driver error wrapped by the projection (as `cause`) is still the driver's.
   const transient = (error: unknown): boolean => {
@@ -183,6 +195,7 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
   function commit(events: readonly RecordedEvent[], to: number): Promise<void> {
     const from = position;
     return store.transaction(async (tx) => {
+      await fence(tx);
       // Checkpoint first: the compare-and-set fails fast when another instance or a rebuild
       // moved it, before any read-model write, and it takes the checkpoint row's lock before the
       // tables' — the order a rebuild's swap uses too, so the two cannot deadlock.
@@ -252,13 +265,17 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
       const started = performance.now();
       const from = position;
       await store.transaction(async (tx) => {
+        await fence(tx);
         await checkpoints.save(name, from, event.position, tx);
         await checkpoints.park({ projection: name, ...failure, parkedAt: failure.failedAt, event }, tx);
       });
       advance(event.position, [], 1, started, head);
       return;
     }
-    await store.transaction((tx) => checkpoints.recordFailure(name, failure, tx));
+    await store.transaction(async (tx) => {
+      await fence(tx);
+      await checkpoints.recordFailure(name, failure, tx);
+    });
     current.error = failure;
     setState('failed');
     throw new Halt(message);
@@ -274,10 +291,49 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
     return false;
   }
 
+  /**
+   * While holding the lease: renews it every leaseRenewMs, and on loss goes to standby and
+   * aborts the returned signal, ending the subscription. A batch stuck on a dead connection
+   * cannot be interrupted, but the state no longer claims `running`, and fencing keeps the batch
+   * from committing once it comes back.
+   */
+  function watchLease(signal: AbortSignal): { signal: AbortSignal; lost: () => boolean; stop: () => void } {
+    const holding = new AbortController();
+    if (!lease) return { signal, lost: () => false, stop: () => {} };
+    let lost = false;
+    let renewing = false;
+    const onAbort = () => holding.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    const timer = setInterval(() => {
+      if (renewing || lost) return;
+      renewing = true;
+      lease
+        .renew()
+        .catch(() => false)
+        .then((held) => {
+          renewing = false;
+          if (held || lost || signal.aborted) return;
+          lost = true;
+          setState('standby');
+          holding.abort();
+        });
+    }, leaseRenewMs);
+    return {
+      signal: holding.signal,
+      lost: () => lost,
+      stop() {
+        clearInterval(timer);
+        signal.removeEventListener('abort', onAbort);
+      },
+    };
+  }
+
   async function run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
+      let watch: ReturnType<typeof watchLease> | undefined;
       try {
         if (!(await holdLease(signal))) return;
+        watch = watchLease(signal);
         const record = await store.transaction((tx) => checkpoints.load(name, tx));
         position = record?.position ?? 0;
         current.checkpoint = position;
@@ -290,7 +346,7 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
           after: position,
           batchSize: options.batchSize ?? 100,
           pollIntervalMs: options.pollIntervalMs ?? 1000,
-          signal,
+          signal: watch.signal,
           ...(projection.types && { types: projection.types }),
           ...(projection.categories && { categories: projection.categories }),
         });
@@ -300,7 +356,7 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
             break;
           }
           current.headPosition = Math.max(current.headPosition ?? 0, batch.headPosition);
-          await processBatch(batch, signal);
+          await processBatch(batch, watch.signal);
           // Caught up with nothing to commit: the reads worked, the trouble is over too.
           if (batch.caughtUp) recovered();
         }
@@ -309,7 +365,13 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
           // A projector halted on a poison event gives its lease up, so that a standby (perhaps
           // with a fixed handler) takes over instead of everyone waiting on a stopped holder.
           if (current.state === 'failed' && lease) await lease.release().catch(() => {});
-          return;
+          if (current.state === 'failed' || signal.aborted) return;
+          continue; // the lease was lost mid-backoff: back to standby
+        }
+        // The lease changed hands under a batch: it rolled back; stand by.
+        if (error instanceof LeaseLostError || watch?.lost()) {
+          setState('standby');
+          continue;
         }
         // A conflict means the checkpoint moved under us (another instance, a rebuild): reload.
         if (error instanceof CheckpointConflictError) continue;
@@ -321,6 +383,8 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
         const delayMs = backoffDelay(retry, failures);
         options.onRetry?.({ name, attempts: failures, error, delayMs });
         await abortableDelay(delayMs, signal);
+      } finally {
+        watch?.stop();
       }
     }
   }
