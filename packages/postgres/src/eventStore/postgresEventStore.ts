@@ -18,6 +18,7 @@ import type { AppendSettings } from './appendEvents.js';
 import { appendAutocommit } from './autocommitAppend.js';
 import { createCommitNotifier } from './commitNotifier.js';
 import { eventTypes, toRecordedEvent } from './eventRows.js';
+import { createHorizonFollower } from './horizonFollower.js';
 import { isTransientPostgresError } from './isTransientPostgresError.js';
 import { createNotificationListener } from './notificationListener.js';
 import { createPostgresTransaction, type PostgresTransaction } from './postgresTransaction.js';
@@ -158,8 +159,12 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       application_name: `tidemark-listen:${schema}`.slice(0, 63),
     },
     channel: notifyChannel(schema),
-    onNotify: wakeListeners,
+    onNotify: () => {
+      wakeListeners();
+      horizon.notified();
+    },
   });
+  const horizon = createHorizonFollower(pool, quotedSchema, wakeListeners);
 
   const committedReads = createStreamReads(
     () => {
@@ -284,6 +289,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     },
     close() {
       closed = true;
+      horizon.close();
       closing ??= (async () => {
         listeners.clear();
         await notifications.close();
