@@ -1,6 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type CheckpointStore, type EventStore, projectorBatchMetrics, type SqlTransaction, type StoreTransaction } from '@tidemark/core';
+import {
+  type CheckpointStore,
+  type EventStore,
+  projectorBatchMetrics,
+  projectorRetryMetrics,
+  type SqlTransaction,
+  type StoreTransaction,
+  type VisibilitySample,
+} from '@tidemark/core';
 import {
   createPostgresCheckpointStore,
   createPostgresEventStore,
@@ -61,6 +69,8 @@ interface OpenedStore<Tx extends SqlTx> {
   store: EventStore<Tx>;
   checkpoints: CheckpointStore<Tx>;
   location: string;
+  /** PostgreSQL: events committed but not yet readable (a long transaction holds the horizon). */
+  visibility?: () => Promise<VisibilitySample>;
   close(): Promise<void>;
 }
 
@@ -77,7 +87,9 @@ async function openStore(config: ShopOptions['config']): Promise<OpenedStore<Pos
     pool.on('error', () => {}); // an idle client losing its server: the next query reports it
     try {
       const store = await createPostgresEventStore({ pool, schema, createSchema: true });
-      return { store, checkpoints: createPostgresCheckpointStore(), location, close: () => pool.end() };
+      // Events committed behind a long transaction are lag too, and the horizon's age is the alarm.
+      const visibility = () => store.visibilityLag();
+      return { store, checkpoints: createPostgresCheckpointStore(), location, visibility, close: () => pool.end() };
     } catch (error) {
       await pool.end().catch(() => {});
       throw new ShopStartError('DATABASE_URL', `Cannot open DATABASE_URL (${location}): ${oneLine(error)}`);
@@ -120,12 +132,14 @@ export async function createShop(options: ShopOptions): Promise<Shop> {
     checkpoints,
     readYourWritesTimeoutMs,
     onBatch: projectorBatchMetrics(metrics),
+    onRetry: projectorRetryMetrics(metrics),
     ...(accountCache && { accountCache: accountCache.accountCache }),
   });
   const monitoring = createShopMonitoring({
     store,
     readModels,
     metrics,
+    ...('visibility' in opened && { visibility: opened.visibility }),
     onAlert: (alert) => logger?.warn({ alert }, `alert: ${alert.message}`),
   });
   const app = buildShopApp({

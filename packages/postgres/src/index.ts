@@ -1,3 +1,4 @@
+export * from './eventStore/isTransientPostgresError.js';
 export * from './eventStore/postgresEventStore.js';
 export * from './eventStore/postgresSqlExecutor.js';
 export * from './eventStore/postgresTransaction.js';
@@ -7,6 +8,7 @@ export * from './monitoring/visibilityLag.js';
 export * from './processing/checkpointTables.js';
 export * from './processing/postgresCheckpointStore.js';
 export * from './processing/postgresLease.js';
+export * from './processing/postgresTableSwap.js';
 export * from './schema/migrate.js';
 export * from './schema/migrations.js';
 export * from './schema/schemaName.js';

@@ -24,6 +24,8 @@ const statusByCode: Record<ErrorCode, number> = {
   // Old event ids with a new payload: as for an Idempotency-Key reused with another body.
   idempotency_conflict: 422,
   not_found: 404,
+  // A rebuild refused up front (a view on the table): the operator must act first.
+  rebuild_refused: 409,
   domain_rule: 422,
   // A command type with no handler is a wiring bug in the server, not the client's fault.
   unknown_message: 500,

@@ -117,8 +117,12 @@ export function readModelRoutes(app: FastifyInstance, options: ReadModelRoutesOp
   });
 
   app.get('/projections', async () => {
-    const lags = new Map((await lag.measure()).map((l) => [l.name, l]));
+    const measuredAll = await lag.measure();
+    const lags = new Map(measuredAll.map((l) => [l.name, l]));
+    const first = measuredAll[0];
     return {
+      // Cluster-wide on PostgreSQL: a transaction open this long keeps every reader behind it.
+      readableHorizon: first ? { ageSeconds: first.horizonAgeSeconds, invisibleEvents: first.invisibleEvents } : null,
       projections: readModels.projectors.map((p) => {
         const { name, checkpoint, state, error, lastError, eventsProcessed, eventsParked } = p.status();
         const measured = lags.get(name);
@@ -129,7 +133,13 @@ export function readModelRoutes(app: FastifyInstance, options: ReadModelRoutesOp
           eventsProcessed,
           eventsParked,
           lag: measured
-            ? { events: measured.eventsBehind, exact: measured.exact, seconds: measured.secondsBehind, head: measured.head }
+            ? {
+                events: measured.eventsBehind,
+                invisibleEvents: measured.invisibleEvents,
+                exact: measured.exact,
+                seconds: measured.secondsBehind,
+                head: measured.head,
+              }
             : null,
           error: error ?? null,
           lastError: lastError ?? null,

@@ -7,6 +7,7 @@ import {
   type FallbackReadRepository,
   type Projection,
   type Projector,
+  type RetryInfo,
   type SqlTransaction,
   type StoreTransaction,
 } from '@tidemark/core';
@@ -62,6 +63,8 @@ export interface ShopReadModelsOptions {
   readYourWritesTimeoutMs?: number;
   /** Per committed batch of any projector: for metrics. */
   onBatch?: (info: BatchInfo) => void;
+  /** Called before each infrastructure retry of a projector (metrics). */
+  onRetry?: (info: RetryInfo) => void;
   /** Puts a cache in front of account reads; given the read-model loader the cache fills from. */
   accountCache?: (load: (accountId: string) => Promise<StampedAccountView | undefined>) => AccountViewCache;
 }
@@ -97,6 +100,7 @@ export function createShopReadModels(options: ShopReadModelsOptions): ShopReadMo
       checkpoints,
       onFailure: 'dead-letter',
       ...(options.onBatch && { onBatch: options.onBatch }),
+      ...(options.onRetry && { onRetry: options.onRetry }),
     });
   const read = <T>(work: (tx: SqlTx) => Promise<T>) => store.transaction(work);
   const loadAccount = async (accountId: string): Promise<StampedAccountView | undefined> => {

@@ -84,7 +84,7 @@ export async function readSideScenario({ shop, client, url }: { shop: Shop; clie
 
   // --- /projections and /metrics while everything runs ----------------------------------------
   const head = (await client.get('/health')).body.headPosition as number;
-  expect(await shop.readModels.waitForPosition(head, 5000)).toBe(true);
+  expect(await shop.readModels.waitForPosition(head, 30_000)).toBe(true);
   const projections = await client.get('/projections');
   expect(projections.status).toBe(200);
   expect(projections.body.projections.map((p: { name: string }) => p.name).sort()).toEqual([

@@ -10,6 +10,7 @@ import {
   rebuildProjection,
   type SqlTransaction,
   type StoreTransaction,
+  type TableSwap,
   ValidationError,
 } from '@tidemark/core';
 import cliProgress from 'cli-progress';
@@ -60,18 +61,19 @@ export async function loadProjection(modulePath: string, name: string): Promise<
 export interface OpenedStore {
   store: EventStore<SqlTx>;
   checkpoints: CheckpointStore<SqlTx>;
+  swap: TableSwap<SqlTx>;
   close(): Promise<void>;
 }
 
 /** Opens the store the options name; a named PostgreSQL schema must already hold one. */
 export async function openStore(values: { sqlite?: string; postgres?: string; schema?: string }): Promise<OpenedStore> {
   if (values.sqlite && !values.postgres) {
-    const { createSqliteCheckpointStore, createSqliteEventStore } = await import('@tidemark/sqlite');
+    const { createSqliteCheckpointStore, createSqliteEventStore, createSqliteTableSwap } = await import('@tidemark/sqlite');
     const store = createSqliteEventStore({ file: values.sqlite });
-    return { store, checkpoints: createSqliteCheckpointStore(), close: () => store.close() };
+    return { store, checkpoints: createSqliteCheckpointStore(), swap: createSqliteTableSwap(), close: () => store.close() };
   }
   if (values.postgres && !values.sqlite) {
-    const { createPostgresCheckpointStore, createPostgresEventStore } = await import('@tidemark/postgres');
+    const { createPostgresCheckpointStore, createPostgresEventStore, createPostgresTableSwap } = await import('@tidemark/postgres');
     const { default: pg } = await import('pg');
     const schema = values.schema ?? 'tidemark';
     const pool = new pg.Pool({ connectionString: values.postgres, max: 3, options: `-c search_path=${schema}` });
@@ -85,6 +87,7 @@ export async function openStore(values: { sqlite?: string; postgres?: string; sc
     return {
       store,
       checkpoints: createPostgresCheckpointStore(),
+      swap: createPostgresTableSwap(),
       async close() {
         await store.close();
         await pool.end();
@@ -161,7 +164,7 @@ export async function projectionsRebuild(argv: readonly string[], io: CliIo): Pr
     // A module that is not there, or exports no such projection, is the caller's argument to fix.
     throw new UsageError(`projections rebuild: ${error instanceof Error ? error.message : String(error)}`);
   }
-  const { store, checkpoints, close } = await openStore(args);
+  const { store, checkpoints, swap, close } = await openStore(args);
   const bar = io.interactive
     ? new cliProgress.SingleBar(
         {
@@ -180,6 +183,7 @@ export async function projectionsRebuild(argv: readonly string[], io: CliIo): Pr
       store,
       projection,
       checkpoints,
+      swap,
       batchSize,
       onProgress(progress) {
         const payload = {

@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'nested_store_call'
   | 'store_busy'
   | 'not_found'
+  | 'rebuild_refused'
   | 'domain_rule'
   | 'unknown_message'
   | 'connection_lost'

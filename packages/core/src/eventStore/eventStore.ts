@@ -141,5 +141,13 @@ export interface EventStore<Tx extends StoreTransaction = StoreTransaction> exte
   onAppended(listener: () => void): () => void;
   /** Registers a hook that runs inside every append's transaction. */
   addAppendHook(hook: AppendHook<Tx>): void;
+  /**
+   * Whether `error` (thrown by this store, or by SQL run in one of its transactions) is the
+   * infrastructure's and worth retrying as it is: a lost connection, a deadlock, a
+   * serialization failure, a lock or statement timeout, a server shutting down, a busy
+   * database. Only the adapter knows its driver's errors, so the classification lives here and
+   * core stays dialect-free. Projectors never count such errors against an event. Absent: none is.
+   */
+  isTransient?(error: unknown): boolean;
   close(): Promise<void>;
 }

@@ -4,8 +4,6 @@
  * rewrites them. Each adapter implements it (and its own tidemark tables) in its package.
  */
 export interface SqlExecutor {
-  /** Only for the rebuild's table swap until it moves into the adapters; nothing else may branch on it. */
-  readonly dialect: 'sqlite' | 'postgres';
   query<Row extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<Row[]>;
   /** Runs a statement and returns how many rows it changed. */
   execute(sql: string, params?: readonly unknown[]): Promise<number>;

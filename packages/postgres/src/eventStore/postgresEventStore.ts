@@ -28,6 +28,8 @@ import { appendAutocommit } from './autocommitAppend.js';
 import { createCommitNotifier } from './commitNotifier.js';
 import { isConnectionFailure, toAutocommitError, toTypedError, watchClient } from './connectionErrors.js';
 import { eventTypes, toRecordedEvent } from './eventRows.js';
+import { createHorizonFollower } from './horizonFollower.js';
+import { isTransientPostgresError } from './isTransientPostgresError.js';
 import { createNotificationListener } from './notificationListener.js';
 import { createPostgresGroupCommit } from './postgresGroupCommit.js';
 import { createPostgresTransaction, type PostgresTransaction } from './postgresTransaction.js';
@@ -278,8 +280,12 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       application_name: `tidemark-listen:${schema}`.slice(0, 63),
     },
     channel: notifyChannel(schema),
-    onNotify: wakeListeners,
+    onNotify: () => {
+      wakeListeners();
+      horizon.notified();
+    },
   });
+  const horizon = createHorizonFollower(pool, quotedSchema, wakeListeners);
 
   const reads = createStreamReads(
     () => {
@@ -476,12 +482,14 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     addAppendHook(hook) {
       hooks.push(hook);
     },
+    isTransient: isTransientPostgresError,
     visibilityLag() {
       assertOpen();
       return measureVisibilityLag(pool, quotedSchema);
     },
     close() {
       closed = true;
+      horizon.close();
       closing ??= (async () => {
         // Appends accepted before close() still commit and answer.
         await groupCommit?.settled();

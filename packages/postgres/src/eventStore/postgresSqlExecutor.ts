@@ -8,7 +8,6 @@ import type pg from 'pg';
  */
 export function createPostgresSqlExecutor(client: pg.PoolClient, assertUsable: () => void = () => {}): SqlExecutor {
   return {
-    dialect: 'postgres',
     async query<Row extends Record<string, unknown>>(text: string, params?: readonly unknown[]) {
       assertUsable();
       const result = await client.query<Row>(text, params as unknown[] | undefined);

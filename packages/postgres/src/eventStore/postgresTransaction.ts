@@ -92,7 +92,6 @@ export function createPostgresTransaction(options: PostgresTransactionOptions): 
   const untypedSql = createPostgresSqlExecutor(client, assertUsable);
   // A statement failing on a lost connection surfaces as ConnectionLostError, like the appends.
   const sql: SqlExecutor = {
-    dialect: untypedSql.dialect,
     query: (text, params) => typed(untypedSql.query(text, params)),
     execute: (text, params) => typed(untypedSql.execute(text, params)),
   };

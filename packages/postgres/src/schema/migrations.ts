@@ -80,6 +80,21 @@ CREATE INDEX events_category_position ON ${s}.events (category, position);
     { version: 2, capability: 'events', name: 'append_to_stream', sql: appendToStreamSql(schema, false) },
     { version: 3, capability: 'events', name: 'append_to_stream single-event insert', sql: appendToStreamSql(schema, true) },
     { version: 4, capability: 'checkpoints', name: 'checkpoints and dead letters', sql: checkpointTablesSql(schema) },
+    {
+      version: 5,
+      capability: 'leases',
+      name: 'projector leases',
+      // One row per lease (see processing/postgresLease.ts): deadlines are the server's clock,
+      // the token grows with every change of hands and fences the holder's batch transactions.
+      sql: `
+CREATE TABLE ${s}.tidemark_leases (
+  name text PRIMARY KEY,
+  holder text NOT NULL,
+  token bigint NOT NULL,
+  expires_at timestamptz NOT NULL
+);
+`,
+    },
   ];
 }
 

@@ -25,6 +25,7 @@ import {
 import type { Database } from 'better-sqlite3';
 import { migrateSqliteSchema } from '../schema/migrateSqliteSchema.js';
 import { sqliteMigrations } from '../schema/sqliteSchema.js';
+import { isTransientSqliteError } from './isTransientSqliteError.js';
 import { isMemoryDatabase, openSqliteDatabase } from './openSqliteDatabase.js';
 import { createSqliteAppendWriter } from './sqliteAppendWriter.js';
 import { createSqliteGroupCommit } from './sqliteGroupCommit.js';
@@ -236,7 +237,6 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
         db,
         clock,
         sql: {
-          dialect: 'sqlite',
           async query<Row extends Record<string, unknown>>(text: string, params?: readonly unknown[]) {
             assertActive();
             return sharedSql.query<Row>(text, params);
@@ -406,6 +406,8 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
         return 0; // no WAL file: nothing written since the last clean close
       }
     },
+
+    isTransient: isTransientSqliteError,
 
     close() {
       closed = true;

@@ -59,6 +59,19 @@ export const sqliteMigrations: readonly SqliteMigration[] = [
     ],
   },
   { version: 2, capability: 'checkpoints', name: 'checkpoints and dead letters', statements: sqliteCheckpointTables },
+  {
+    version: 3,
+    capability: 'leases',
+    name: 'projector leases',
+    statements: [
+      // Earlier versions created this table at run time, without a token: its rows are leases
+      // that expire within seconds anyway, so it is simply made again.
+      'DROP TABLE IF EXISTS tidemark_leases',
+      // One row per lease (see processing/sqliteLease.ts): the token grows with every change of
+      // hands and fences the holder's batch transactions.
+      'CREATE TABLE tidemark_leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, token INTEGER NOT NULL, expires_at INTEGER NOT NULL) STRICT',
+    ],
+  },
 ];
 
 /** The schema version this code writes and understands. */
