@@ -11,6 +11,8 @@ export interface Backend {
   baseline: string;
   /** Whether the concurrent-writer cases apply (SQLite has one writer at a time). */
   concurrent: boolean;
+  /** Callers of the `append.single.<n>concurrent` case (issue 13), where it applies. */
+  callers?: number;
   /** Why the backend cannot run here (adapter or server missing), or undefined when it can. */
   unavailable(): Promise<string | undefined>;
   /** tidemark's store on fresh, empty storage. */

@@ -39,7 +39,7 @@ export function postgresBackend(): Backend {
       }
     },
     async openOurs() {
-      return createPostgresEventStore({ url: postgresUrl, schema: ours, poolSize });
+      return createPostgresEventStore({ url: postgresUrl, schema: ours, poolSize, createSchema: true });
     },
     async openBaseline() {
       await admin((client) => client.query(schemaSql(raw)));

@@ -4,14 +4,13 @@ import { join } from 'node:path';
 import {
   type CheckpointStore,
   createProjector,
-  createSqlCheckpointStore,
   type EventStore,
   type Projection,
   type Projector,
   type StoreTransaction,
 } from '@tidemark/core';
-import { createPostgresEventStore, type PostgresTransaction } from '@tidemark/postgres';
-import { createSqliteEventStore, type SqliteTransaction } from '@tidemark/sqlite';
+import { createPostgresCheckpointStore, createPostgresEventStore, type PostgresTransaction } from '@tidemark/postgres';
+import { createSqliteCheckpointStore, createSqliteEventStore, type SqliteTransaction } from '@tidemark/sqlite';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import type { Backend } from './backend.js';
@@ -211,7 +210,7 @@ async function runSqlite(events: number, lagSeconds: number): Promise<Outcome> {
       events,
       lagSeconds,
       projection: (round) => sqliteProjection(`rm_ours_${round}`),
-      checkpoints: createSqlCheckpointStore<SqliteTransaction>(),
+      checkpoints: createSqliteCheckpointStore(),
       openRaw: async (round) => rawSqlite(file, `rm_raw_${round}`),
     });
   } finally {
@@ -377,7 +376,7 @@ function pgProjection(table: string): Projection<PostgresTransaction> {
 
 async function runPostgres(events: number, lagSeconds: number): Promise<Outcome> {
   const schema = `bench_proj_${process.pid}_${Date.now().toString(36)}`;
-  const store = await createPostgresEventStore({ url: postgresUrl, schema, poolSize: 10 });
+  const store = await createPostgresEventStore({ url: postgresUrl, schema, poolSize: 10, createSchema: true });
   const admin = new pg.Pool({ connectionString: postgresUrl, max: 2 });
   try {
     console.error(`projections/postgres: seeding`);
@@ -389,14 +388,13 @@ async function runPostgres(events: number, lagSeconds: number): Promise<Outcome>
       events,
       lagSeconds,
       projection: (round) => pgProjection(`${schema}.rm_ours_${round}`),
-      checkpoints: createSqlCheckpointStore<PostgresTransaction>(),
+      checkpoints: createPostgresCheckpointStore(),
       openRaw: (round) => rawPostgres(schema, `rm_raw_${round}`),
     });
   } finally {
     await store.close();
+    // The checkpoint tables are in the store's schema: they go with it.
     await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    // The checkpoint store's table is in the default schema, keyed by the projections' names.
-    await admin.query(`DELETE FROM tidemark_checkpoints WHERE name LIKE $1`, [`${schema}_%`]).catch(() => {});
     await admin.end();
   }
 }

@@ -18,6 +18,8 @@ export interface RawSqliteStore extends WorkloadTarget {
  *   UUIDv7 id) in autocommit: one durable commit per event, through one cached prepared
  *   statement.
  * - A batch is one transaction of 100 such INSERTs.
+ * - n concurrent callers (`append.single.64concurrent`): transactions of n such INSERTs, one
+ *   per caller's stream — the fsyncs a perfect group commit would pay.
  * - Versions come from the caller: every stream of the workload is new, so the baseline never
  *   reads a stream's version nor checks for a conflict — strictly less than a store must do.
  * - An aggregate is one SELECT of the stream's type and data ordered by version, JSON.parse of
@@ -37,6 +39,10 @@ export function openRawSqliteStore(file: string, schemaStatements: readonly stri
       insert.run(row.values({ streamId, version: index + 1, type: event.type, dataJson: JSON.stringify(event.data) }));
     });
   });
+  const insertRounds = db.transaction((streamIds: readonly string[], round: number, event: NewEvent) => {
+    const dataJson = JSON.stringify(event.data);
+    for (const streamId of streamIds) insert.run(row.values({ streamId, version: round + 1, type: event.type, dataJson }));
+  });
   const select = db.prepare<[string], { type: string; data: string }>(
     `SELECT ${row.column('type')} AS type, ${row.column('data')} AS data FROM ${table} WHERE ${row.column('stream')} = ? ORDER BY ${row.column('version')}`,
   );
@@ -48,6 +54,9 @@ export function openRawSqliteStore(file: string, schemaStatements: readonly stri
       } else {
         insertMany(streamId, events);
       }
+    },
+    async appendRoundsInTransactions(streamIds, rounds, event) {
+      for (let round = 0; round < rounds; round++) insertRounds(streamIds, round, event(round));
     },
     async aggregateStream(streamId: string, evolver: Evolver<DomainEvent, Balance>) {
       let state = evolver.initialState();

@@ -19,6 +19,7 @@ export function sqliteBackend(): Backend {
     name: 'sqlite',
     baseline: rawSqliteBaseline,
     concurrent: false,
+    callers: 64,
     async unavailable() {
       return undefined;
     },

@@ -29,7 +29,7 @@ export async function runStoreSuite(workload: WorkloadDefinition, backends: read
       opened.push(ours);
       await warmUp(raw, workload);
       await warmUp(ours, workload);
-      for (const workloadCase of workloadCases(workload, { concurrent: backend.concurrent })) {
+      for (const workloadCase of workloadCases(workload, { concurrent: backend.concurrent, callers: backend.callers })) {
         const base = await runCase(raw, workloadCase);
         const mine = await runCase(ours, workloadCase);
         const result = benchResult({

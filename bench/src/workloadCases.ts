@@ -12,6 +12,12 @@ export interface Balance {
 export interface WorkloadTarget {
   appendToStream(streamId: string, events: readonly NewEvent[]): Promise<unknown>;
   aggregateStream(streamId: string, evolver: Evolver<DomainEvent, Balance>): Promise<{ state: Balance }>;
+  /**
+   * A raw baseline's own shape of the concurrent-callers case: `rounds` transactions, each
+   * appending event `round` to every stream (as version `round + 1`). A store is measured with
+   * concurrent callers instead and must find the grouping by itself.
+   */
+  appendRoundsInTransactions?(streamIds: readonly string[], rounds: number, event: (i: number) => NewEvent): Promise<void>;
 }
 
 export interface WorkloadCase {
@@ -39,7 +45,7 @@ export async function warmUp(target: WorkloadTarget, workload: WorkloadDefinitio
  * The cases of workload.mjs's `run()`, in its order, with its stream names and batch sizes, split
  * into separate steps so a baseline can run each case right before tidemark does.
  */
-export function workloadCases(workload: WorkloadDefinition, options: { concurrent: boolean }): WorkloadCase[] {
+export function workloadCases(workload: WorkloadDefinition, options: { concurrent: boolean; callers?: number }): WorkloadCase[] {
   const { event, cases: counts } = workload;
   const cases: WorkloadCase[] = [
     {
@@ -69,6 +75,7 @@ export function workloadCases(workload: WorkloadDefinition, options: { concurren
       });
     }
   }
+  if (options.callers !== undefined) cases.push(concurrentCallersCase(options.callers, counts.single * 6, event));
   const [size, total] = counts.batch;
   cases.push({
     name: `append.batch${size}.1writer`,
@@ -102,4 +109,26 @@ export function workloadCases(workload: WorkloadDefinition, options: { concurren
     },
   });
   return cases;
+}
+
+/**
+ * Issue 13's `append.single.<n>concurrent`: n callers, each appending one event at a time to its
+ * own stream and awaiting it before the next — what an HTTP server with n commands in flight
+ * does. Its baseline writes the same rows in transactions of n, the physical limit of grouping.
+ */
+function concurrentCallersCase(callers: number, total: number, event: (i: number) => NewEvent): WorkloadCase {
+  const rounds = Math.max(1, Math.round(total / callers));
+  const streamIds = Array.from({ length: callers }, (_, c) => `callers${callers}-${c}`);
+  return {
+    name: `append.single.${callers}concurrent`,
+    events: rounds * callers,
+    async run(target) {
+      if (target.appendRoundsInTransactions) return target.appendRoundsInTransactions(streamIds, rounds, event);
+      await Promise.all(
+        streamIds.map(async (streamId) => {
+          for (let round = 0; round < rounds; round++) await target.appendToStream(streamId, [event(round)]);
+        }),
+      );
+    },
+  };
 }

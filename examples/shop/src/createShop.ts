@@ -2,14 +2,20 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   type CheckpointStore,
-  createSqlCheckpointStore,
   type EventStore,
   projectorBatchMetrics,
+  projectorRetryMetrics,
   type SqlTransaction,
   type StoreTransaction,
+  type VisibilitySample,
 } from '@tidemark/core';
-import { createPostgresCheckpointStore, createPostgresEventStore } from '@tidemark/postgres';
-import { createSqliteEventStore } from '@tidemark/sqlite';
+import {
+  createPostgresCheckpointStore,
+  createPostgresEventStore,
+  type PostgresTransaction,
+  postgresConnectionDefaults,
+} from '@tidemark/postgres';
+import { createSqliteCheckpointStore, createSqliteEventStore, type SqliteTransaction } from '@tidemark/sqlite';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import pg from 'pg';
 import type { ShopConfig } from './config.js';
@@ -58,21 +64,32 @@ export class ShopStartError extends Error {
   }
 }
 
+/** A store with the checkpoint store of the same adapter: one transaction type for both. */
+interface OpenedStore<Tx extends SqlTx> {
+  store: EventStore<Tx>;
+  checkpoints: CheckpointStore<Tx>;
+  location: string;
+  /** PostgreSQL: events committed but not yet readable (a long transaction holds the horizon). */
+  visibility?: () => Promise<VisibilitySample>;
+  close(): Promise<void>;
+}
+
 const oneLine = (error: unknown): string => (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ');
 
-async function openStore(config: ShopOptions['config']) {
+async function openStore(config: ShopOptions['config']): Promise<OpenedStore<PostgresTransaction> | OpenedStore<SqliteTransaction>> {
   if (config.database) {
     const { url, schema } = config.database;
     const where = new URL(url);
     const location = `postgres://${where.host}${where.pathname} schema ${schema}`;
-    // Read-model and checkpoint tables are unqualified SQL: the pool's search_path puts them
-    // beside the events, in the store's schema.
-    const pool = new pg.Pool({ connectionString: url, max: 10, options: `-c search_path=${schema}` });
+    // Read-model tables are unqualified SQL: the pool's search_path puts them beside the
+    // events, in the store's schema (tidemark's own tables are always schema-qualified).
+    const pool = new pg.Pool({ connectionString: url, max: 10, ...postgresConnectionDefaults, options: `-c search_path=${schema}` });
     pool.on('error', () => {}); // an idle client losing its server: the next query reports it
     try {
-      const store = await createPostgresEventStore({ pool, schema });
-      const checkpoints = createPostgresCheckpointStore() as CheckpointStore<SqlTx>;
-      return { store: store as EventStore<SqlTx>, checkpoints, location, close: () => pool.end() };
+      const store = await createPostgresEventStore({ pool, schema, createSchema: true });
+      // Events committed behind a long transaction are lag too, and the horizon's age is the alarm.
+      const visibility = () => store.visibilityLag();
+      return { store, checkpoints: createPostgresCheckpointStore(), location, visibility, close: () => pool.end() };
     } catch (error) {
       await pool.end().catch(() => {});
       throw new ShopStartError('DATABASE_URL', `Cannot open DATABASE_URL (${location}): ${oneLine(error)}`);
@@ -83,7 +100,7 @@ async function openStore(config: ShopOptions['config']) {
   try {
     mkdirSync(dataDir, { recursive: true });
     const store = createSqliteEventStore({ file });
-    return { store: store as EventStore<SqlTx>, checkpoints: createSqlCheckpointStore<SqlTx>(), location: file, close: async () => {} };
+    return { store, checkpoints: createSqliteCheckpointStore(), location: file, close: async () => {} };
   } catch (error) {
     throw new ShopStartError('DATA_DIR', `Invalid DATA_DIR ${JSON.stringify(config.dataDir)}: cannot open ${file}: ${oneLine(error)}`);
   }
@@ -115,12 +132,14 @@ export async function createShop(options: ShopOptions): Promise<Shop> {
     checkpoints,
     readYourWritesTimeoutMs,
     onBatch: projectorBatchMetrics(metrics),
+    onRetry: projectorRetryMetrics(metrics),
     ...(accountCache && { accountCache: accountCache.accountCache }),
   });
   const monitoring = createShopMonitoring({
     store,
     readModels,
     metrics,
+    ...('visibility' in opened && { visibility: opened.visibility }),
     onAlert: (alert) => logger?.warn({ alert }, `alert: ${alert.message}`),
   });
   const app = buildShopApp({

@@ -9,6 +9,7 @@ import {
   BankAccountNotFoundError,
   InsufficientFundsError,
   InvalidAmountError,
+  InvalidOwnerError,
   NonZeroBalanceError,
 } from '../src/bankAccounts/bankAccountErrors.js';
 import type { BankAccountEvent } from '../src/bankAccounts/bankAccountEvents.js';
@@ -48,6 +49,17 @@ describe('bank account decider', () => {
     spec()
       .when(open(0))
       .then([opened(0)]);
+  });
+
+  it('refuses an owner no read model could store, whoever sends the command (issue 8 item 11)', () => {
+    for (const owner of ['a\u0000b', 'a\ud800', '\udc00b', 'a\u001bb', '', ' padded', 'o'.repeat(201)]) {
+      spec()
+        .when({ type: 'bank.account.open', data: { accountId, owner, initialDeposit: 1 } })
+        .thenThrows(InvalidOwnerError);
+    }
+    spec()
+      .when({ type: 'bank.account.open', data: { accountId, owner: 'Zoë 李 🦊', initialDeposit: 1 } })
+      .thenState((state) => state.owner === 'Zoë 李 🦊');
   });
 
   it('cannot open an account twice', () => {

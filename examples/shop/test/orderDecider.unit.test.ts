@@ -4,6 +4,7 @@ import type { OrderCommand } from '../src/orders/orderCommands.js';
 import { orderDecider } from '../src/orders/orderDecider.js';
 import {
   EmptyOrderError,
+  InvalidCancelReasonError,
   InvalidOrderLineError,
   ItemNotInOrderError,
   ItemPriceMismatchError,
@@ -105,6 +106,12 @@ describe('order decider', () => {
       .given([created, cancelled])
       .when(place)
       .thenThrows((e) => e instanceof OrderNotDraftError && e.details.status === 'cancelled');
+  });
+
+  it('refuses a cancel reason no read model could store (issue 8 item 11)', () => {
+    for (const reason of ['no\u0000', '\ud800', 'a\nb', '', 'r'.repeat(501)]) {
+      spec().given([created]).when({ type: 'sales.order.cancel', data: { orderId, reason } }).thenThrows(InvalidCancelReasonError);
+    }
   });
 
   it('cancels a draft or placed order; cancelling again changes nothing', () => {

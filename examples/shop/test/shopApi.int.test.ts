@@ -5,6 +5,7 @@ import { createInMemoryEventStore, type EventStore } from '@tidemark/core';
 import { createSqliteEventStore } from '@tidemark/sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bankAccountEventTypes } from '../src/bankAccounts/bankAccountEvents.js';
+import { amountLimit } from '../src/shared/amountLimit.js';
 import { clockPast, type Reply, type ShopClient, startShopServer } from './support/shopClient.js';
 
 // The same HTTP behaviour on the reference in-memory store and on a real SQLite file.
@@ -107,6 +108,14 @@ describe.each(stores)('shop HTTP API on the %s store', (_name, makeStore) => {
     expectError(await client.get(`/accounts/${accountId}?version=0`), 404, 'not_found');
   });
 
+  it('takes any well-formed text as an owner: accents, scripts and emoji (surrogate pairs)', async () => {
+    const accountId = fresh('text');
+    const owner = 'Zoë Ångström 李 🦊';
+    const reply = await client.post('/accounts', { accountId, owner: `  ${owner}\t`, initialDeposit: 1 });
+    expect(reply.status, JSON.stringify(reply.body)).toBe(201);
+    expect((await client.get(`/accounts/${accountId}`)).body.owner).toBe(owner);
+  });
+
   it('generates an account id when none is given', async () => {
     const reply = await client.post('/accounts', { owner: 'bob', initialDeposit: 0 });
     expect(reply.status).toBe(201);
@@ -124,6 +133,19 @@ describe.each(stores)('shop HTTP API on the %s store', (_name, makeStore) => {
     expectError(await writesNothing(() => client.post(`/accounts/${fresh('nobody')}/deposits`, { amount: 1 })), 404, 'not_found');
     expectError(await client.get(`/accounts/${fresh('nobody')}`), 404, 'not_found');
     expectError(await client.get(`/accounts/${fresh('nobody')}/history`), 404, 'not_found');
+  });
+
+  it('a deposit that would take a balance past the amount limit is a 422 and writes nothing (money stays exact)', async () => {
+    const accountId = fresh('rich');
+    // Near the limit already: written straight to the store, as a thousand capped deposits would have.
+    await store.appendToStream(`account-${accountId}`, [
+      { type: 'bank.account.opened', data: { accountId, owner: 'rich', initialDeposit: amountLimit - 5 } },
+    ]);
+    const refused = await writesNothing(() => client.post(`/accounts/${accountId}/deposits`, { amount: 6 }));
+    expectError(refused, 422, 'domain_rule');
+    expect(refused.body.error.details).toMatchObject({ balance: amountLimit - 5, amount: 6, limit: amountLimit });
+    expect((await client.post(`/accounts/${accountId}/deposits`, { amount: 5 })).body.balance).toBe(amountLimit);
+    expect((await client.get(`/accounts/${accountId}`)).body).toMatchObject({ balance: amountLimit, version: 2 });
   });
 
   it('If-Match pins the expected version: a stale one is a 409 and writes nothing', async () => {
@@ -284,6 +306,15 @@ describe.each(stores)('shop HTTP API on the %s store', (_name, makeStore) => {
       ['a zero amount', (c, id) => c.post(`/accounts/${id}/deposits`, { amount: 0 }), 400, 'validation'],
       ['an absurd amount', (c, id) => c.post(`/accounts/${id}/deposits`, { amount: 1e300 }), 400, 'validation'],
       ['a blank owner', (c) => c.post('/accounts', { owner: '   ', initialDeposit: 1 }), 400, 'validation'],
+      // Free text is copied into read-model TEXT columns: a NUL or a lone surrogate would poison them (issue 8 item 11).
+      ['an owner with a NUL', (c) => c.post('/accounts', { owner: 'a\u0000b', initialDeposit: 1 }), 400, 'validation'],
+      ['an owner with a lone surrogate', (c) => c.post('/accounts', { owner: 'a\ud800b', initialDeposit: 1 }), 400, 'validation'],
+      ['an owner with a terminal escape', (c) => c.post('/accounts', { owner: '\u001b[31mred', initialDeposit: 1 }), 400, 'validation'],
+      ['an owner with a line break inside', (c) => c.post('/accounts', { owner: 'a\nb', initialDeposit: 1 }), 400, 'validation'],
+      ['an over-long owner', (c) => c.post('/accounts', { owner: 'o'.repeat(201), initialDeposit: 1 }), 400, 'validation'],
+      ['a cancel reason with a NUL', (c) => c.post('/orders/o1/cancel', { reason: 'no\u0000' }), 400, 'validation'],
+      ['a cancel reason with a lone surrogate', (c) => c.post('/orders/o1/cancel', { reason: '\udc00' }), 400, 'validation'],
+      ['an id with a percent-encoded NUL', (c) => c.post('/accounts/a%00b/deposits', { amount: 1 }), 400, 'validation'],
       ['an id with a space', (c) => c.post('/accounts/bad%20id/deposits', { amount: 1 }), 400, 'validation'],
       ['an over-long id', (c) => c.post(`/accounts/${'a'.repeat(65)}/deposits`, { amount: 1 }), 400, 'validation'],
       [

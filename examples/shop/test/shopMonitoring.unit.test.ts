@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Alert, createSqlCheckpointStore, handleCommand } from '@tidemark/core';
-import { createSqliteEventStore, type SqliteTransaction } from '@tidemark/sqlite';
+import { type Alert, handleCommand } from '@tidemark/core';
+import { createSqliteCheckpointStore, createSqliteEventStore } from '@tidemark/sqlite';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bankAccountStreamId } from '../src/bankAccounts/bankAccountCommands.js';
 import { bankAccountDecider } from '../src/bankAccounts/bankAccountDecider.js';
@@ -21,7 +21,7 @@ describe('shop monitoring on the real read models (SQLite)', () => {
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const store = createSqliteEventStore({ file: join(dir, 'shop.db') });
     cleanups.push(() => store.close());
-    const readModels = createShopReadModels({ store, checkpoints: createSqlCheckpointStore<SqliteTransaction>() });
+    const readModels = createShopReadModels({ store, checkpoints: createSqliteCheckpointStore() });
     await readModels.start();
     cleanups.push(() => readModels.stop());
     for (let i = 0; i < 30; i++) {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createPostgresEventStore } from '@tidemark/postgres';
 import { serviceAvailable, serviceUrls } from '@tidemark/testing';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -31,6 +32,8 @@ describe.skipIf(!postgres)('the shop read side over HTTP on PostgreSQL', () => {
         ...(options.redisPrefix && { redisUrl: serviceUrls.redis }),
       },
       ...(options.redisPrefix && { redisPrefix: options.redisPrefix }),
+      // Generous: an unrelated transaction elsewhere on the shared server holds every reader back for its duration.
+      readYourWritesTimeoutMs: 30_000,
     });
     cleanups.push(() => running.shop.close());
     return { ...running, schema };
@@ -54,6 +57,36 @@ describe.skipIf(!postgres)('the shop read side over HTTP on PostgreSQL', () => {
       ]);
     } finally {
       await tables.end();
+    }
+  }, 60_000);
+
+  it('counts events a long transaction keeps unreadable as lag, and shows the horizon age on /projections and /metrics', async () => {
+    const running = await started();
+    const api = running.client;
+    const writer = await createPostgresEventStore({ url: serviceUrls.postgres, schema: running.schema, poolSize: 1 });
+    cleanups.push(() => writer.close());
+    // Another session holding a transaction id: the readable horizon stops at it, cluster-wide.
+    const holder = new pg.Client({ connectionString: serviceUrls.postgres, application_name: 'tm-test-horizon' });
+    await holder.connect();
+    cleanups.push(() => holder.end());
+    await holder.query('BEGIN');
+    await holder.query('SELECT txid_current()');
+    try {
+      // Written by another instance of the shop, as it were (this one would wait for its own writes first).
+      await writer.appendToStream('horizonTest-1', [{ type: 'test.horizon.marked', data: {} }]);
+      const projections = await api.get('/projections');
+      expect(projections.body.readableHorizon.invisibleEvents).toBeGreaterThanOrEqual(1);
+      expect(projections.body.readableHorizon.ageSeconds).toBeGreaterThan(0);
+      const balances = projections.body.projections.find((p: { name: string }) => p.name === 'shop.order_list');
+      // Before: 0 events and 0 s of lag while read-your-writes timed out.
+      expect(balances.lag.events).toBeGreaterThanOrEqual(1);
+      expect(balances.lag.invisibleEvents).toBeGreaterThanOrEqual(1);
+      const metrics = await fetch(`${running.url}/metrics`).then((response) => response.text());
+      const age = /^tidemark_readable_horizon_age_seconds (\S+)$/m.exec(metrics);
+      expect(Number(age?.[1])).toBeGreaterThan(0);
+      expect(metrics).toMatch(/^tidemark_invisible_events [1-9]/m);
+    } finally {
+      await holder.query('ROLLBACK');
     }
   }, 60_000);
 

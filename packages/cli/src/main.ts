@@ -1,14 +1,24 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { projectionsFailures, projectionsFailuresUsage } from './projections/projectionsFailures.js';
 import { type CliIo, projectionsRebuild, projectionsRebuildUsage } from './projections/projectionsRebuild.js';
+import { migrateStore, migrateUsage } from './store/migrateStore.js';
 import { UsageError } from './usageError.js';
 
 const usage = `Usage: tidemark <command>
 
 Commands:
+  migrate               create or upgrade a store's tables
   projections rebuild   rebuild a projection into shadow tables and swap it in
+  projections failed    list events projections failed on or parked
+  projections retry     retry a failed or parked event
+  projections skip      skip a failed or parked event
 
-${projectionsRebuildUsage}`;
+${migrateUsage}
+
+${projectionsRebuildUsage}
+
+${projectionsFailuresUsage}`;
 
 const processIo = (): CliIo => ({ stdout: process.stdout, stderr: process.stderr, interactive: process.stdout.isTTY === true });
 
@@ -24,7 +34,11 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
     return 0;
   }
   try {
+    if (group === 'migrate') return await migrateStore(command === undefined ? rest : [command, ...rest], io);
     if (group === 'projections' && command === 'rebuild') return await projectionsRebuild(rest, io);
+    if (group === 'projections' && (command === 'failed' || command === 'retry' || command === 'skip')) {
+      return await projectionsFailures(command, rest, io);
+    }
     throw new UsageError(`unknown command '${[group, command].filter(Boolean).join(' ')}'`);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;

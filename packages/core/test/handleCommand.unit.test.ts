@@ -5,6 +5,8 @@ import {
   DomainError,
   type EventStore,
   handleCommand,
+  RetriesExhaustedError,
+  type StoreTransaction,
   type StreamOperations,
 } from '@tidemark/core';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -122,18 +124,67 @@ describe('handleCommand', () => {
     ]);
   });
 
-  it('gives up with ConcurrencyError after the configured retries, writing nothing of its own', async () => {
+  it('gives up with RetriesExhaustedError, not a ConcurrencyError the caller never asked for, writing nothing of its own', async () => {
     const store = open();
     const decider = accountDecider();
     await handleCommand(store, decider, 'account-1', { type: 'open', amount: 100 });
     decider.decisions = 0;
     const racing = withInterleavingWriter(store, 100);
-    await expect(handleCommand(racing, decider, 'account-1', { type: 'withdraw', amount: 50 }, { retries: 2 })).rejects.toBeInstanceOf(
-      ConcurrencyError,
+    const error = await handleCommand(racing, decider, 'account-1', { type: 'withdraw', amount: 50 }, { retry: { maxAttempts: 3 } }).catch(
+      (e: unknown) => e,
     );
+    expect(error).toBeInstanceOf(RetriesExhaustedError);
+    expect(error).toMatchObject({ code: 'retries_exhausted', attempts: 3 });
+    expect((error as Error).cause).toBeInstanceOf(ConcurrencyError);
     expect(decider.decisions).toBe(3);
     const types = (await store.readStream('account-1')).map((e) => e.type);
     expect(types).toEqual(['account.opened', 'money.deposited', 'money.deposited', 'money.deposited']);
+  });
+
+  it('keeps retrying a busy stream for as long as its time budget allows, not a fixed number of attempts', async () => {
+    const store = open();
+    const decider = accountDecider();
+    await handleCommand(store, decider, 'account-1', { type: 'open', amount: 100 });
+    decider.decisions = 0;
+    // Ten interleaved writers in a row: far more than the three attempts of old.
+    const racing = withInterleavingWriter(store, 10);
+    const result = await handleCommand(racing, decider, 'account-1', { type: 'deposit', amount: 7 }, { retry: { maxElapsedMs: 60_000 } });
+    expect(racing.interleaved).toBe(10);
+    expect(decider.decisions).toBe(11);
+    expect(result.state.balance).toBe(100 + 10 + 7);
+  });
+
+  it('gives up once its time budget is spent', async () => {
+    const store = open();
+    const decider = accountDecider();
+    await handleCommand(store, decider, 'account-1', { type: 'open', amount: 100 });
+    const racing = withInterleavingWriter(store, Number.POSITIVE_INFINITY);
+    const error = await handleCommand(racing, decider, 'account-1', { type: 'deposit', amount: 7 }, { retry: { maxElapsedMs: 0 } }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(RetriesExhaustedError);
+    expect(racing.interleaved).toBe(1);
+  });
+
+  it('never retries inside a transaction it was given: the conflict reaches the transaction', async () => {
+    const store = open();
+    const decider = accountDecider();
+    await handleCommand(store, decider, 'account-1', { type: 'open', amount: 100 });
+    decider.decisions = 0;
+    const error = await store
+      .transaction(async (tx) => {
+        // A transaction's append that lost a race (on a server store another session wrote first).
+        const racing: StoreTransaction = {
+          ...tx,
+          appendToStream: async (streamId) => {
+            throw new ConcurrencyError(streamId, 1, 2);
+          },
+        };
+        await handleCommand(racing, decider, 'account-1', { type: 'deposit', amount: 5 });
+      })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConcurrencyError);
+    expect(decider.decisions).toBe(1);
   });
 
   it('does not retry a conflict when the caller gave an explicit expectedVersion', async () => {

@@ -157,7 +157,8 @@ describe.skipIf(!available)('PostgreSQL autocommit append (one statement)', () =
   });
 
   it('waits for a transaction appending to the same stream, then appends after it or reports the conflict', async () => {
-    const store = await stores.create();
+    // One statement per append, so that both wait on the lock (group commit would send them as one).
+    const store = await stores.create({ groupCommit: false });
     const observer = await rawClient();
     let release!: () => void;
     const gate = new Promise<void>((resolve) => {

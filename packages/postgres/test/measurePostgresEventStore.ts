@@ -18,7 +18,7 @@ const dataJson = JSON.stringify(data);
 
 const ours = randomSchemaName();
 const raw = randomSchemaName();
-const store = await createPostgresEventStore({ url, schema: ours, poolSize });
+const store = await createPostgresEventStore({ url, schema: ours, poolSize, createSchema: true });
 const rawPool = new pg.Pool({ connectionString: url, max: poolSize });
 await rawPool.query(schemaSql(raw));
 let rawPosition = 0;

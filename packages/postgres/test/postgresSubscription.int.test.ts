@@ -10,7 +10,7 @@ const available = await serviceAvailable('postgres');
 describe.skipIf(!available)('subscribe on PostgreSQL', () => {
   it('catches up, then is woken by another instance’s append (LISTEN/NOTIFY), not by its poll interval', async () => {
     const schema = `sub_${randomBytes(5).toString('hex')}`;
-    const reader = await createPostgresEventStore({ url: serviceUrls.postgres, schema, poolSize: 2 });
+    const reader = await createPostgresEventStore({ url: serviceUrls.postgres, schema, poolSize: 2, createSchema: true });
     const writer = await createPostgresEventStore({ url: serviceUrls.postgres, schema, poolSize: 2 });
     const controller = new AbortController();
     try {
@@ -34,7 +34,7 @@ describe.skipIf(!available)('subscribe on PostgreSQL', () => {
       })();
       await caughtUp;
       const { position } = await writer.appendToStream('live-1', [{ type: 'test.amount.added', data: { amount: 1 } }]);
-      const woke = await Promise.race([live.then(() => true), new Promise((r) => setTimeout(() => r(false), 10_000))]);
+      const woke = await Promise.race([live.then(() => true), new Promise((r) => setTimeout(() => r(false), 30_000))]); // generous: a transaction elsewhere on the server may hold the event back a while
       controller.abort();
       await iteration;
       expect(woke).toBe(true);

@@ -18,7 +18,7 @@ export function createStoreFactory() {
     async create(options: Partial<PostgresEventStoreOptions> = {}): Promise<PostgresEventStore> {
       const schema = options.schema ?? randomSchemaName();
       schemas.add(schema);
-      const store = await createPostgresEventStore({ url: serviceUrls.postgres, poolSize: 4, ...options, schema });
+      const store = await createPostgresEventStore({ url: serviceUrls.postgres, poolSize: 4, createSchema: true, ...options, schema });
       stores.push(store);
       return store;
     },

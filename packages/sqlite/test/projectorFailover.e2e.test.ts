@@ -21,7 +21,7 @@ describe('SQLite projector failover across processes', () => {
   it('a standby takes over from the checkpoint when the active process is SIGKILLed; no event is applied twice', async () => {
     const file = join(dir, 'store.db');
     const suffix = randomBytes(4).toString('hex');
-    const env = { FILE: file, TABLE: `balances_${suffix}`, CHECKPOINTS: `checkpoints_${suffix}` };
+    const env = { FILE: file, TABLE: `balances_${suffix}` };
     const store = createSqliteEventStore({ file });
     let appended = 0;
     const append = async (n: number) => {
@@ -34,7 +34,7 @@ describe('SQLite projector failover across processes', () => {
     const reader = new Database(file, { readonly: true });
     const checkpoint = async () => {
       try {
-        const row = reader.prepare(`SELECT position FROM ${env.CHECKPOINTS} WHERE name = 'balances'`).get() as
+        const row = reader.prepare(`SELECT position FROM tidemark_checkpoints WHERE name = 'balances'`).get() as
           | { position: number }
           | undefined;
         return BigInt(row?.position ?? 0);

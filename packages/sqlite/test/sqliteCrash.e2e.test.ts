@@ -19,7 +19,7 @@ interface Ack {
 }
 
 /** Runs the child until it has acknowledged `killAfter` appends, then SIGKILLs it mid-stride. */
-function runAndKill(file: string, mode: 'plain' | 'hooked', runTag: string, killAfter: number): Promise<Ack[]> {
+function runAndKill(file: string, mode: string, runTag: string, killAfter: number): Promise<Ack[]> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', fixture, file, mode, runTag], { stdio: ['ignore', 'pipe', 'pipe'] });
     const acks: Ack[] = [];
@@ -52,54 +52,62 @@ function runAndKill(file: string, mode: 'plain' | 'hooked', runTag: string, kill
 
 describe('SQLite event store under SIGKILL', () => {
   it('keeps every acknowledged append, whole, with contiguous versions, across repeated kills', async () => {
-    const file = files.next('crash.db');
-    const acks: Ack[] = [];
-    const runs = 6;
-    for (let run = 0; run < runs; run++) {
-      // A random number of acknowledged appends, so the kill lands at a different point of the
-      // next append (validation, insert, hook, commit, fsync) each time.
-      const killAfter = 5 + Math.floor(Math.random() * 60);
-      acks.push(...(await runAndKill(file, run % 2 === 0 ? 'plain' : 'hooked', `r${run}`, killAfter)));
-    }
-    expect(acks.length).toBeGreaterThanOrEqual(runs * 5);
+    // A random number of acknowledged appends, so the kill lands at a different point of the
+    // next append (validation, insert, hook, commit, fsync) each time.
+    await crashAndCheck(['plain', 'hooked'], () => 5 + Math.floor(Math.random() * 60));
+  });
 
-    const integrity = new Database(file);
-    expect(integrity.pragma('integrity_check', { simple: true })).toBe('ok');
-    const counts = new Map(integrity.prepare('SELECT stream_id, events FROM crash_counts').raw().all() as Array<[string, number]>);
-    integrity.close();
-
-    const store = createSqliteEventStore({ file });
-    const byPosition = new Map<bigint, RecordedEvent>();
-    const byStream = new Map<string, RecordedEvent[]>();
-    for await (const event of store.readAll({ batchSize: 100 })) {
-      byPosition.set(event.position, event);
-      byStream.set(event.streamId, [...(byStream.get(event.streamId) ?? []), event]);
-    }
-
-    // Every acknowledged append is there: its last event sits at the acknowledged position.
-    for (const ack of acks) {
-      const event = byPosition.get(ack.position);
-      expect(event, `acknowledged append ${ack.batch} at ${ack.position}`).toBeDefined();
-      expect(event).toMatchObject({ streamId: ack.streamId, data: { batch: ack.batch, index: 2 } });
-    }
-
-    const plainEvents = new Map<string, number>();
-    for (const [streamId, events] of byStream) {
-      // Versions are 1..n with no gap, and every batch is whole: 3 events, in order, adjacent.
-      expect(events.map((e) => e.version)).toEqual(events.map((_, i) => i + 1));
-      expect(events.length % 3).toBe(0);
-      for (let i = 0; i < events.length; i += 3) {
-        const batch = events.slice(i, i + 3).map((e) => e.data as { batch: string; index: number });
-        expect(batch.map((d) => d.index)).toEqual([0, 1, 2]);
-        expect(new Set(batch.map((d) => d.batch)).size).toBe(1);
-      }
-      plainEvents.set(streamId, events.filter((e) => /^r\d*[02468]-/.test((e.data as { batch: string }).batch)).length);
-    }
-    // The inline projection committed with its events or not at all: it counts exactly the
-    // events written by the hooked runs.
-    for (const [streamId, events] of byStream) {
-      expect(counts.get(streamId) ?? 0).toBe(events.length - (plainEvents.get(streamId) ?? 0));
-    }
-    await store.close();
+  it('keeps every acknowledged append of 32 concurrent appenders sharing group commits', async () => {
+    await crashAndCheck(['concurrent', 'concurrent-hooked'], () => 32 + Math.floor(Math.random() * 400));
   });
 });
+
+/** Kills the child six times (unhooked and hooked runs alternating), then checks what the file holds. */
+async function crashAndCheck(modes: readonly [unhooked: string, hooked: string], killAfter: () => number): Promise<void> {
+  const file = files.next('crash.db');
+  const acks: Ack[] = [];
+  const runs = 6;
+  for (let run = 0; run < runs; run++) {
+    acks.push(...(await runAndKill(file, modes[run % 2]!, `r${run}`, killAfter())));
+  }
+  expect(acks.length).toBeGreaterThanOrEqual(runs * 5);
+
+  const integrity = new Database(file);
+  expect(integrity.pragma('integrity_check', { simple: true })).toBe('ok');
+  const counts = new Map(integrity.prepare('SELECT stream_id, events FROM crash_counts').raw().all() as Array<[string, number]>);
+  integrity.close();
+
+  const store = createSqliteEventStore({ file });
+  const byPosition = new Map<bigint, RecordedEvent>();
+  const byStream = new Map<string, RecordedEvent[]>();
+  for await (const event of store.readAll({ batchSize: 100 })) {
+    byPosition.set(event.position, event);
+    byStream.set(event.streamId, [...(byStream.get(event.streamId) ?? []), event]);
+  }
+
+  // Every acknowledged append is there: its last event sits at the acknowledged position.
+  for (const ack of acks) {
+    const event = byPosition.get(ack.position);
+    expect(event, `acknowledged append ${ack.batch} at ${ack.position}`).toBeDefined();
+    expect(event).toMatchObject({ streamId: ack.streamId, data: { batch: ack.batch, index: 2 } });
+  }
+
+  const unhookedEvents = new Map<string, number>();
+  for (const [streamId, events] of byStream) {
+    // Versions are 1..n with no gap, and every batch is whole: 3 events, in order, adjacent.
+    expect(events.map((e) => e.version)).toEqual(events.map((_, i) => i + 1));
+    expect(events.length % 3).toBe(0);
+    for (let i = 0; i < events.length; i += 3) {
+      const batch = events.slice(i, i + 3).map((e) => e.data as { batch: string; index: number });
+      expect(batch.map((d) => d.index)).toEqual([0, 1, 2]);
+      expect(new Set(batch.map((d) => d.batch)).size).toBe(1);
+    }
+    unhookedEvents.set(streamId, events.filter((e) => /^r\d*[02468]-/.test((e.data as { batch: string }).batch)).length);
+  }
+  // The inline projection committed with its events or not at all: it counts exactly the
+  // events written by the hooked runs.
+  for (const [streamId, events] of byStream) {
+    expect(counts.get(streamId) ?? 0).toBe(events.length - (unhookedEvents.get(streamId) ?? 0));
+  }
+  await store.close();
+}

@@ -10,3 +10,11 @@ const harness = {
 
 eventStoreContract('sqlite', harness);
 eventStoreModelContract('sqlite', harness);
+
+// Group commit is on by default; the contract holds with it off too.
+const plainFiles = tempSqliteFiles();
+const oneCommitPerAppend = {
+  create: async (options?: object) => createSqliteEventStore({ file: plainFiles.next(), groupCommit: false, ...options }),
+  teardown: async () => plainFiles.remove(),
+};
+eventStoreContract('sqlite (groupCommit: false)', oneCommitPerAppend);

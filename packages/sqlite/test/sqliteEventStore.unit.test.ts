@@ -1,4 +1,14 @@
-import { ConcurrencyError, TidemarkError, ValidationError } from '@tidemark/core';
+import { rmSync, symlinkSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import {
+  ConcurrencyError,
+  type EventStore,
+  NestedStoreCallError,
+  type RecordedEvent,
+  StoreBusyError,
+  TidemarkError,
+  ValidationError,
+} from '@tidemark/core';
 import { createSqliteEventStore, sqliteInsertEventSql } from '@tidemark/sqlite';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
@@ -9,6 +19,12 @@ const files = tempSqliteFiles();
 afterAll(() => files.remove());
 
 const placed = (n: number) => ({ type: 'order.placed', data: { n } });
+async function readAllEvents(store: EventStore): Promise<RecordedEvent[]> {
+  const events: RecordedEvent[] = [];
+  for await (const event of store.readAll()) events.push(event);
+  return events;
+}
+const readAll = async (store: EventStore) => (await readAllEvents(store)).map((e) => (e.data as { n: number }).n);
 
 describe('SQLite event store: the file', () => {
   it('opens with WAL, the chosen synchronous level, foreign keys and the busy timeout', async () => {
@@ -109,34 +125,121 @@ describe('SQLite event store: two instances on one file (like two processes)', (
     await b.close();
   });
 
-  it('a writer blocked by the other instance’s open transaction fails after its busy timeout and writes nothing', async () => {
+  it('a second instance waits its turn behind the first one’s open transaction, without blocking the event loop', async () => {
+    const file = files.next();
+    // Through a symbolic link to the directory: the lock is keyed by the file's real path.
+    const link = `${files.dir}-link`;
+    symlinkSync(files.dir, link);
+    const a = createSqliteEventStore({ file });
+    const b = createSqliteEventStore({ file: join(link, basename(file)) });
+    try {
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let holding!: () => void;
+      const held = new Promise<void>((resolve) => {
+        holding = resolve;
+      });
+      const slow = a.transaction(async (tx) => {
+        await tx.appendToStream('account-1', [placed(1)]);
+        holding();
+        await gate;
+        return tx.appendToStream('account-1', [placed(2)]);
+      });
+      await held;
+      // Before: b blocked the whole process synchronously on SQLite's lock for its busy
+      // timeout, then failed with SQLITE_BUSY (a could never reach its COMMIT meanwhile).
+      let settled = false;
+      const append = b.appendToStream('account-2', [placed(3)]);
+      const transaction = b.transaction((tx) => tx.appendToStream('account-3', [placed(4)]));
+      void Promise.allSettled([append, transaction]).then(() => {
+        settled = true;
+      });
+      const ranWhileOpen = await new Promise<boolean>((resolve) => setImmediate(() => resolve(!settled)));
+      expect(ranWhileOpen).toBe(true);
+      // The reader connection is not blocked by the writer, and sees nothing uncommitted.
+      expect(await b.headPosition()).toBe(0);
+      release();
+      const [first, second, third] = await Promise.all([slow, append, transaction]);
+      // b's writes waited for a's commit: they come after it in the log.
+      expect(second.position).toBeGreaterThan(first.position);
+      expect(third.position).toBeGreaterThan(second.position);
+      expect(await readAll(b)).toEqual([1, 2, 3, 4]);
+    } finally {
+      await a.close();
+      await b.close();
+      rmSync(link);
+    }
+  });
+
+  it('interleaved transactions and appends of two instances on one file all complete, none with SQLITE_BUSY', async () => {
+    const file = files.next();
+    const stores = [createSqliteEventStore({ file }), createSqliteEventStore({ file })] as const;
+    const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+    const work = Array.from({ length: 40 }, async (_, i) => {
+      const store = stores[i % 2] as (typeof stores)[number];
+      if (i % 3 === 0) return store.appendToStream(`account-${i % 4}`, [placed(i)]);
+      return store.transaction(async (tx) => {
+        await yieldToLoop();
+        await tx.appendToStream(`account-${i % 4}`, [placed(i)]);
+        await yieldToLoop();
+        return tx.appendToStream('audit-1', [placed(i)]);
+      });
+    });
+    const outcomes = await Promise.allSettled(work);
+    expect(outcomes.filter((o) => o.status === 'rejected')).toEqual([]);
+    const events = await readAllEvents(stores[1]);
+    expect(events).toHaveLength(40 + 26);
+    for (let n = 0; n < 4; n++) {
+      const versions = events.filter((e) => e.streamId === `account-${n}`).map((e) => e.version);
+      expect(versions).toEqual(versions.map((_, i) => i + 1));
+    }
+    await stores[0].close();
+    await stores[1].close();
+  });
+
+  it('refuses a call of the second instance inside the first one’s transaction: it would wait for it', async () => {
     const file = files.next();
     const a = createSqliteEventStore({ file });
-    const b = createSqliteEventStore({ file, busyTimeoutMs: 50 });
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let holding!: () => void;
-    const held = new Promise<void>((resolve) => {
-      holding = resolve;
-    });
-    const slow = a.transaction(async (tx) => {
+    const b = createSqliteEventStore({ file });
+    await a.transaction(async (tx) => {
       await tx.appendToStream('account-1', [placed(1)]);
-      holding();
-      await gate;
+      await expect(b.appendToStream('account-2', [placed(2)])).rejects.toBeInstanceOf(NestedStoreCallError);
+      await expect(b.transaction(async () => {})).rejects.toBeInstanceOf(NestedStoreCallError);
     });
-    await held;
-    await expect(b.appendToStream('account-2', [placed(2)])).rejects.toMatchObject({ code: 'SQLITE_BUSY' });
-    // The reader connection is not blocked by the writer, and sees nothing uncommitted.
-    expect(await b.headPosition()).toBe(0n);
-    release();
-    await slow;
-    expect(await b.headPosition()).toBe(1n);
-    await b.appendToStream('account-2', [placed(2)]);
-    expect(await a.readStream('account-2')).toHaveLength(1);
+    expect(await readAll(b)).toEqual([1]);
     await a.close();
     await b.close();
+  });
+
+  it('a writer held off by another connection (another process) for its busy timeout fails with StoreBusyError and writes nothing', async () => {
+    const file = files.next();
+    const store = createSqliteEventStore({ file, busyTimeoutMs: 50 });
+    await store.appendToStream('account-1', [placed(1)]);
+    // A connection of its own, as another process has: it does not share this process's lock.
+    const other = new Database(file);
+    other.exec('BEGIN IMMEDIATE');
+    try {
+      for (const attempt of [
+        () => store.appendToStream('account-2', [placed(2)]),
+        () => store.transaction((tx) => tx.appendToStream('account-3', [placed(3)])),
+      ]) {
+        const error = await attempt().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error).toBeInstanceOf(StoreBusyError);
+        expect(error).toMatchObject({ code: 'store_busy', details: { file, busyTimeoutMs: 50, sqliteCode: 'SQLITE_BUSY' } });
+      }
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    expect(await readAll(store)).toEqual([1]);
+    await store.appendToStream('account-2', [placed(2)]);
+    expect(await readAll(store)).toEqual([1, 2]);
+    await store.close();
   });
 });
 
@@ -198,6 +301,18 @@ describe('SQLite event store: transactions on one connection', () => {
     await expect(leaked.appendToStream('order-1', [placed(1)])).rejects.toBeInstanceOf(ValidationError);
     await expect(leaked.sql.query('SELECT 1')).rejects.toBeInstanceOf(ValidationError);
     expect(await store.headPosition()).toBe(0n);
+    await store.close();
+  });
+
+  it('refuses store reads inside a transaction on :memory:, where they would wait for it forever', async () => {
+    const store = createSqliteEventStore({ file: ':memory:' });
+    await store.transaction(async (tx) => {
+      await tx.appendToStream('order-1', [placed(1)]);
+      await expect(store.readStream('order-1')).rejects.toBeInstanceOf(NestedStoreCallError);
+      await expect(store.headPosition()).rejects.toMatchObject({ code: 'nested_store_call', details: { operation: 'headPosition' } });
+      expect(await tx.readStream('order-1')).toHaveLength(1);
+    });
+    expect(await store.headPosition()).toBe(1);
     await store.close();
   });
 

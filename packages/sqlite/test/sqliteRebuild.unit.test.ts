@@ -1,6 +1,6 @@
 import { createProjector, type EventStore, type Projection, rebuildProjection } from '@tidemark/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createSqliteCheckpointStore, createSqliteEventStore, type SqliteTransaction } from '../src/index.js';
+import { createSqliteCheckpointStore, createSqliteEventStore, createSqliteTableSwap, type SqliteTransaction } from '../src/index.js';
 import { tempSqliteFiles } from './tempSqliteFiles.js';
 
 const files = tempSqliteFiles('tidemark-rebuild-');
@@ -52,6 +52,7 @@ describe('rebuildProjection on SQLite', () => {
         store: rebuildStore,
         projection: countsProjection,
         checkpoints,
+        swap: createSqliteTableSwap(),
         batchSize: 5,
         onProgress: (progress) => {
           swapping ||= progress.phase === 'swapping';

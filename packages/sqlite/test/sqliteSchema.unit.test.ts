@@ -68,8 +68,13 @@ describe('SQLite schema migrations', () => {
 
   it('applies only the missing migrations, in order', () => {
     const file = files.next();
-    const v1: SqliteMigration = { version: 1, name: 'one', statements: ['CREATE TABLE a (x)'] };
-    const v2: SqliteMigration = { version: 2, name: 'two', statements: ['ALTER TABLE a ADD COLUMN y', 'CREATE TABLE b (z)'] };
+    const v1: SqliteMigration = { version: 1, capability: 'test', name: 'one', statements: ['CREATE TABLE a (x)'] };
+    const v2: SqliteMigration = {
+      version: 2,
+      capability: 'test',
+      name: 'two',
+      statements: ['ALTER TABLE a ADD COLUMN y', 'CREATE TABLE b (z)'],
+    };
     const db = new Database(file);
     expect(migrateSqliteSchema(db, file, [v1])).toBe(1);
     // Re-running v1 would fail (the table exists): reaching 2 proves it was skipped.
@@ -85,8 +90,13 @@ describe('SQLite schema migrations', () => {
 
   it('rolls a failing migration back completely: no half-applied schema', () => {
     const file = files.next();
-    const v1: SqliteMigration = { version: 1, name: 'one', statements: ['CREATE TABLE a (x)'] };
-    const broken: SqliteMigration = { version: 2, name: 'broken', statements: ['CREATE TABLE b (z)', 'THIS IS NOT SQL'] };
+    const v1: SqliteMigration = { version: 1, capability: 'test', name: 'one', statements: ['CREATE TABLE a (x)'] };
+    const broken: SqliteMigration = {
+      version: 2,
+      capability: 'test',
+      name: 'broken',
+      statements: ['CREATE TABLE b (z)', 'THIS IS NOT SQL'],
+    };
     const db = new Database(file);
     migrateSqliteSchema(db, file, [v1]);
     expect(() => migrateSqliteSchema(db, file, [v1, broken])).toThrow();

@@ -1,11 +1,15 @@
 import type { Decider } from '@tidemark/core';
+import { amountLimit, fitsAmountLimit } from '../shared/amountLimit.js';
+import { isCleanText } from '../shared/cleanText.js';
 import type { BankAccountCommand } from './bankAccountCommands.js';
 import {
   AccountAlreadyOpenError,
   AccountClosedError,
+  BalanceLimitError,
   BankAccountNotFoundError,
   InsufficientFundsError,
   InvalidAmountError,
+  InvalidOwnerError,
   NonZeroBalanceError,
 } from './bankAccountErrors.js';
 import type { BankAccountEvent } from './bankAccountEvents.js';
@@ -14,7 +18,7 @@ export interface BankAccountState {
   status: 'none' | 'open' | 'closed';
   accountId: string;
   owner: string;
-  /** Integer cents; never negative. */
+  /** Integer cents; never negative, never past amountLimit. */
   balance: number;
 }
 
@@ -39,12 +43,16 @@ export const bankAccountDecider: Decider<BankAccountCommand, BankAccountEvent, B
       case 'bank.account.open': {
         const { accountId, owner, initialDeposit } = command.data;
         if (state.status !== 'none') throw new AccountAlreadyOpenError(accountId);
+        if (!isCleanText(owner, 200)) throw new InvalidOwnerError();
         if (!isCents(initialDeposit, true)) throw new InvalidAmountError('initialDeposit', initialDeposit);
+        if (!fitsAmountLimit(0, initialDeposit)) throw new BalanceLimitError(accountId, 0, initialDeposit, amountLimit);
         return [{ type: 'bank.account.opened', data: { accountId, owner, initialDeposit } }];
       }
       case 'bank.account.deposit': {
         assertOpen(state, command.data.accountId);
         if (!isCents(command.data.amount, false)) throw new InvalidAmountError('amount', command.data.amount);
+        if (!fitsAmountLimit(state.balance, command.data.amount))
+          throw new BalanceLimitError(command.data.accountId, state.balance, command.data.amount, amountLimit);
         return [{ type: 'bank.account.funds_deposited', data: { amount: command.data.amount } }];
       }
       case 'bank.account.withdraw': {

@@ -27,6 +27,13 @@ export class InsufficientFundsError extends DomainError {
   }
 }
 
+/** The owner is not echoed back: it is exactly the text that could not be stored. */
+export class InvalidOwnerError extends DomainError {
+  constructor() {
+    super('owner must be 1 to 200 characters of well-formed text without control characters', { field: 'owner' });
+  }
+}
+
 export class InvalidAmountError extends DomainError {
   constructor(field: string, amount: unknown) {
     super(`${field} must be a whole number of cents greater than zero`, { field, amount });
@@ -36,5 +43,17 @@ export class InvalidAmountError extends DomainError {
 export class NonZeroBalanceError extends DomainError {
   constructor(accountId: string, balance: number) {
     super(`Bank account '${accountId}' still holds ${balance} cents; withdraw them before closing`, { accountId, balance });
+  }
+}
+
+/** A balance may not pass the amount limit (see amountLimit.ts): past 2^53 cents it would stop being exact. */
+export class BalanceLimitError extends DomainError {
+  constructor(accountId: string, balance: number, amount: number, limit: number) {
+    super(`Bank account '${accountId}' holds ${balance} cents; ${amount} more would pass the limit of ${limit}`, {
+      accountId,
+      balance,
+      amount,
+      limit,
+    });
   }
 }

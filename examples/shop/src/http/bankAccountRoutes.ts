@@ -3,11 +3,11 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { ShopBuses } from '../shopMessages.js';
 import { commandContext } from './commandContext.js';
-import { centsSchema, idParams, idSchema } from './httpSchemas.js';
+import { centsSchema, idParams, idSchema, textSchema } from './httpSchemas.js';
 
 const openBody = z.strictObject({
   accountId: idSchema.optional(),
-  owner: z.string().trim().min(1).max(200),
+  owner: textSchema(200),
   initialDeposit: centsSchema.nonnegative(),
 });
 const amountBody = z.strictObject({ amount: centsSchema.positive() });

@@ -1,8 +1,9 @@
-import type { EventStore } from '@tidemark/core';
+import { type EventStore, stringifyWithPositions } from '@tidemark/core';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { type MetricsRouteOptions, registerMetricsRoute } from '../monitoring/metricsRoute.js';
 import { createShopBuses } from '../shopMessages.js';
 import { bankAccountRoutes } from './bankAccountRoutes.js';
+import { frameworkErrorOptions, shortPath } from './frameworkErrorOptions.js';
 import { toHttpError } from './httpError.js';
 import { inventoryRoutes } from './inventoryRoutes.js';
 import { orderRoutes } from './orderRoutes.js';
@@ -23,9 +24,10 @@ export interface ShopAppOptions {
 
 /** The shop's HTTP API over any EventStore, built only on tidemark's public API. */
 export function buildShopApp(options: ShopAppOptions): FastifyInstance {
+  const common = { bodyLimit: options.bodyLimit ?? 1024 * 1024, ...frameworkErrorOptions() };
   const app: FastifyInstance = options.logger
-    ? Fastify({ loggerInstance: options.logger, bodyLimit: options.bodyLimit ?? 1024 * 1024 })
-    : Fastify({ logger: false, bodyLimit: options.bodyLimit ?? 1024 * 1024 });
+    ? Fastify({ loggerInstance: options.logger, ...common })
+    : Fastify({ logger: false, ...common });
   const buses = createShopBuses(options.store);
 
   // Many clients send `content-type: application/json` with an empty body on body-less commands
@@ -40,17 +42,24 @@ export function buildShopApp(options: ShopAppOptions): FastifyInstance {
 
   // Positions are bigints, which JSON.stringify refuses: they go out as decimal strings (they
   // pass 2^53, which a JSON number in a browser cannot hold exactly).
-  app.setReplySerializer((payload) => JSON.stringify(payload, (_key, value) => (typeof value === 'bigint' ? String(value) : value)));
+  app.setReplySerializer((payload) => stringifyWithPositions(payload));
 
   // The one place where errors become HTTP: typed errors by code, zod by shape, fastify's own by status.
   app.setErrorHandler((error, request, reply) => {
-    const { statusCode, body } = toHttpError(error);
+    const { statusCode, body, headers } = toHttpError(error);
     if (statusCode >= 500) request.log.error({ err: error }, 'request failed');
-    return reply.code(statusCode).send(body);
+    return reply
+      .code(statusCode)
+      .headers(headers ?? {})
+      .send(body);
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ error: { code: 'not_found', message: `No route for ${request.method} ${request.url}`, details: {} } }),
-  );
+  // Also what an unsupported method on a known path gets. The path is shown shortened: it is the client's, of any length.
+  app.setNotFoundHandler((request, reply) => {
+    const path = shortPath(request.url);
+    return reply
+      .code(404)
+      .send({ error: { code: 'not_found', message: `No route for ${request.method} ${path}`, details: { method: request.method, path } } });
+  });
 
   app.get('/health', async () => ({ status: 'ok', headPosition: await options.store.headPosition() }));
   bankAccountRoutes(app, buses);

@@ -1,4 +1,4 @@
-import { type ErrorCode, TidemarkError } from '@tidemark/core';
+import { type ErrorCode, RetriesExhaustedError, TidemarkError } from '@tidemark/core';
 import { ZodError } from 'zod';
 
 /** The one error body of DESIGN.md §7. */
@@ -9,6 +9,7 @@ export interface ErrorBody {
 export interface HttpError {
   statusCode: number;
   body: ErrorBody;
+  headers?: Record<string, string>;
 }
 
 /**
@@ -20,12 +21,26 @@ const statusByCode: Record<ErrorCode, number> = {
   payload_too_large: 413,
   concurrency: 409,
   duplicate_event_id: 409,
+  // Old event ids with a new payload: as for an Idempotency-Key reused with another body.
+  idempotency_conflict: 422,
   not_found: 404,
+  // A rebuild refused up front (a view on the table): the operator must act first.
+  rebuild_refused: 409,
   domain_rule: 422,
   // A command type with no handler is a wiring bug in the server, not the client's fault.
   unknown_message: 500,
   // Raised when a store opens, before the server serves anything; a deployment step is missing.
   positions_rebase_required: 503,
+  // The server called its store inside a transaction of it: a bug in the server.
+  nested_store_call: 500,
+  // The database's write lock was held elsewhere for the whole busy timeout: try again later.
+  store_busy: 503,
+  // The server is busy or its database unreachable for now: the client may try again later.
+  retries_exhausted: 503,
+  transaction_conflict: 503,
+  connection_lost: 503,
+  commit_outcome_unknown: 503,
+  transaction_limit: 500,
 };
 
 /** Fastify's own client errors (body parsing, limits) carry a 4xx statusCode; name them for clients. */
@@ -47,6 +62,14 @@ export function toHttpError(error: unknown): HttpError {
   }
   if (error instanceof TidemarkError) {
     const statusCode = statusByCode[error.code] ?? 500;
+    if (statusCode === 503) {
+      const retryAfterMs = error instanceof RetriesExhaustedError ? error.retryAfterMs : 1000;
+      return {
+        statusCode,
+        body: body(error.code, error.message, {}),
+        headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
+      };
+    }
     if (statusCode >= 500) return { statusCode, body: body('internal', 'Internal server error') };
     return { statusCode, body: body(error.code, error.message, error.details) };
   }

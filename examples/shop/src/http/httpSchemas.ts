@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { cleanTextPattern } from '../shared/cleanText.js';
 
 /**
  * Identifiers that become part of a stream id: short, printable, no separators that could be
@@ -9,6 +10,10 @@ export const idSchema = z
   .min(1)
   .max(64)
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, 'must start with a letter or digit and contain only letters, digits, _ . : -');
+
+/** Free text (an owner, a reason), trimmed: clean text as cleanText.ts defines it, or a 400. */
+export const textSchema = (max: number) =>
+  z.string().trim().min(1).max(max).regex(cleanTextPattern, 'must be well-formed Unicode text without control characters');
 
 /** Money as integer cents, capped far below Number.MAX_SAFE_INTEGER so sums stay exact. */
 export const centsSchema = z.number().int().max(1_000_000_000_000);

@@ -3,13 +3,13 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { ShopBuses } from '../shopMessages.js';
 import { commandContext } from './commandContext.js';
-import { centsSchema, idParams, idSchema, quantitySchema } from './httpSchemas.js';
+import { centsSchema, idParams, idSchema, quantitySchema, textSchema } from './httpSchemas.js';
 
 const createBody = z.strictObject({ orderId: idSchema.optional(), customerId: idSchema });
 const itemBody = z.strictObject({ sku: idSchema, quantity: quantitySchema, unitPrice: centsSchema.nonnegative() });
 const itemParams = z.object({ id: idSchema, sku: idSchema });
 // Placing takes no body; cancelling may say why. An absent body is fine for both.
-const cancelBody = z.strictObject({ reason: z.string().trim().min(1).max(500).optional() }).optional();
+const cancelBody = z.strictObject({ reason: textSchema(500).optional() }).optional();
 
 export function orderRoutes(app: FastifyInstance, { commands, queries }: ShopBuses): void {
   app.post('/orders', async (request, reply) => {

@@ -100,12 +100,13 @@ export function readModelRoutes(app: FastifyInstance, options: ReadModelRoutesOp
     const totals = days.reduce(
       (sum, d) => ({
         orderCount: sum.orderCount + d.orderCount,
-        totalValue: sum.totalValue + d.totalValue,
+        totalValue: sum.totalValue + BigInt(d.totalValue),
         cancelledCount: sum.cancelledCount + d.cancelledCount,
       }),
-      { orderCount: 0, totalValue: 0, cancelledCount: 0 },
+      { orderCount: 0, totalValue: 0n, cancelledCount: 0 },
     );
-    return { from, to, days, totals, source: 'read-model', ...waited };
+    // Money summed over many orders is a decimal string, exact past 2^53 (see DailyOrderStats).
+    return { from, to, days, totals: { ...totals, totalValue: totals.totalValue.toString() }, source: 'read-model', ...waited };
   });
 
   app.get('/accounts/:id/balance', async (request) => {
@@ -117,8 +118,12 @@ export function readModelRoutes(app: FastifyInstance, options: ReadModelRoutesOp
   });
 
   app.get('/projections', async () => {
-    const lags = new Map((await lag.measure()).map((l) => [l.name, l]));
+    const measuredAll = await lag.measure();
+    const lags = new Map(measuredAll.map((l) => [l.name, l]));
+    const first = measuredAll[0];
     return {
+      // Cluster-wide on PostgreSQL: a transaction open this long keeps every reader behind it.
+      readableHorizon: first ? { ageSeconds: first.horizonAgeSeconds, invisibleEvents: first.invisibleEvents } : null,
       projections: readModels.projectors.map((p) => {
         const { name, checkpoint, state, error, lastError, eventsProcessed, eventsParked } = p.status();
         const measured = lags.get(name);
@@ -129,7 +134,13 @@ export function readModelRoutes(app: FastifyInstance, options: ReadModelRoutesOp
           eventsProcessed,
           eventsParked,
           lag: measured
-            ? { events: measured.eventsBehind, exact: measured.exact, seconds: measured.secondsBehind, head: measured.head }
+            ? {
+                events: measured.eventsBehind,
+                invisibleEvents: measured.invisibleEvents,
+                exact: measured.exact,
+                seconds: measured.secondsBehind,
+                head: measured.head,
+              }
             : null,
           error: error ?? null,
           lastError: lastError ?? null,

@@ -1,12 +1,19 @@
 import type { Decider } from '@tidemark/core';
+import { amountLimit, fitsAmountLimit } from '../shared/amountLimit.js';
 import type { InventoryCommand } from './inventoryCommands.js';
-import { InsufficientStockError, InvalidQuantityError, InventoryItemNotFoundError, ReservationConflictError } from './inventoryErrors.js';
+import {
+  InsufficientStockError,
+  InvalidQuantityError,
+  InventoryItemNotFoundError,
+  ReservationConflictError,
+  StockLimitError,
+} from './inventoryErrors.js';
 import type { InventoryEvent } from './inventoryEvents.js';
 
 export interface InventoryState {
   exists: boolean;
   sku: string;
-  /** Units received and not shipped: reserved units are still on hand. */
+  /** Units received and not shipped: reserved units are still on hand. Never past amountLimit. */
   onHand: number;
   /** Units held per order id; reservations are keyed by order so that retries are idempotent. */
   reservations: Record<string, number>;
@@ -30,6 +37,7 @@ export const inventoryDecider: Decider<InventoryCommand, InventoryEvent, Invento
       case 'inventory.item.receive': {
         const { sku, quantity } = command.data;
         if (!isQuantity(quantity)) throw new InvalidQuantityError(quantity);
+        if (!fitsAmountLimit(state.onHand, quantity)) throw new StockLimitError(sku, state.onHand, quantity, amountLimit);
         return [{ type: 'inventory.item.stock_received', data: { sku, quantity } }];
       }
       case 'inventory.item.reserve': {

@@ -32,3 +32,10 @@ export class InvalidQuantityError extends DomainError {
     super('quantity must be a whole number greater than zero', { field: 'quantity', quantity });
   }
 }
+
+/** Stock on hand may not pass the amount limit (see amountLimit.ts). */
+export class StockLimitError extends DomainError {
+  constructor(sku: string, onHand: number, quantity: number, limit: number) {
+    super(`'${sku}' has ${onHand} on hand; receiving ${quantity} more would pass the limit of ${limit}`, { sku, onHand, quantity, limit });
+  }
+}

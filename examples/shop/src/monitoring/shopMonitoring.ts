@@ -12,6 +12,7 @@ import {
   type ProjectionLagMonitor,
   type SqlTransaction,
   type StoreTransaction,
+  type VisibilitySample,
 } from '@tidemark/core';
 import { bankAccountStreamId } from '../bankAccounts/bankAccountCommands.js';
 import { bankAccountDecider } from '../bankAccounts/bankAccountDecider.js';
@@ -34,6 +35,8 @@ export interface ShopMonitoringOptions {
   readModels: Pick<ShopReadModels, 'projectors' | 'waitForPosition'>;
   metrics: Metrics;
   onAlert: AlertHandler;
+  /** PostgreSQL: the store's `visibilityLag()`, so that lag counts committed-but-unreadable events and a held-back horizon alerts. */
+  visibility?: () => Promise<VisibilitySample>;
   /** Accounts compared per consistency check. Default 100. */
   sampleSize?: number;
 }
@@ -59,6 +62,7 @@ export function createShopMonitoring(options: ShopMonitoringOptions): ShopMonito
     store,
     metrics,
     onAlert,
+    ...(options.visibility && { visibility: options.visibility }),
     projections: projectors.map((projector) => {
       const projection = shopProjections.find((p) => p.name === projector.status().name);
       return monitoredProjector(projector, {

@@ -1,11 +1,15 @@
 import type { Decider } from '@tidemark/core';
+import { amountLimit, fitsAmountLimit } from '../shared/amountLimit.js';
+import { isCleanText } from '../shared/cleanText.js';
 import type { OrderCommand } from './orderCommands.js';
 import {
   EmptyOrderError,
+  InvalidCancelReasonError,
   InvalidOrderLineError,
   ItemNotInOrderError,
   ItemPriceMismatchError,
   OrderAlreadyExistsError,
+  OrderLimitError,
   OrderNotDraftError,
   OrderNotFoundError,
 } from './orderErrors.js';
@@ -21,7 +25,9 @@ export interface OrderState {
   lines: OrderLine[];
 }
 
+/** Exact: add_item keeps every total (and so every line's) within amountLimit. */
 export const orderTotal = (lines: readonly OrderLine[]): number => lines.reduce((sum, line) => sum + line.quantity * line.unitPrice, 0);
+export const orderItemCount = (lines: readonly OrderLine[]): number => lines.reduce((sum, line) => sum + line.quantity, 0);
 
 function assertDraft(state: OrderState, orderId: string, action: string): void {
   if (state.status === 'none') throw new OrderNotFoundError(orderId);
@@ -46,6 +52,10 @@ export const orderDecider: Decider<OrderCommand, OrderEvent, OrderState> = {
         if (!Number.isSafeInteger(unitPrice) || unitPrice < 0) throw new InvalidOrderLineError('unitPrice', unitPrice);
         const existing = state.lines.find((line) => line.sku === sku);
         if (existing && existing.unitPrice !== unitPrice) throw new ItemPriceMismatchError(orderId, sku, existing.unitPrice, unitPrice);
+        if (!fitsAmountLimit(orderItemCount(state.lines), quantity)) throw new OrderLimitError(orderId, 'itemCount', amountLimit);
+        // The product as a bigint: quantity × unitPrice of two safe integers can be far past 2^53.
+        if (!fitsAmountLimit(orderTotal(state.lines), BigInt(quantity) * BigInt(unitPrice)))
+          throw new OrderLimitError(orderId, 'total', amountLimit);
         return [{ type: 'sales.order.item_added', data: { sku, quantity, unitPrice } }];
       }
       case 'sales.order.remove_item': {
@@ -70,6 +80,7 @@ export const orderDecider: Decider<OrderCommand, OrderEvent, OrderState> = {
         if (state.status === 'none') throw new OrderNotFoundError(orderId);
         // Cancelling a cancelled order again changes nothing: a retried request must not fail.
         if (state.status === 'cancelled') return [];
+        if (reason !== undefined && !isCleanText(reason, 500)) throw new InvalidCancelReasonError();
         return [{ type: 'sales.order.cancelled', data: { reason: reason ?? 'cancelled by request' } }];
       }
     }

@@ -39,11 +39,29 @@ export class ItemPriceMismatchError extends DomainError {
   }
 }
 
+/** The reason is not echoed back: it is exactly the text that could not be stored. */
+export class InvalidCancelReasonError extends DomainError {
+  constructor() {
+    super('reason must be 1 to 500 characters of well-formed text without control characters', { field: 'reason' });
+  }
+}
+
 export class InvalidOrderLineError extends DomainError {
   constructor(field: 'quantity' | 'unitPrice', value: unknown) {
     super(field === 'quantity' ? 'quantity must be a whole number greater than zero' : 'unitPrice must be a whole number of cents ≥ 0', {
       field,
       value,
+    });
+  }
+}
+
+/** An order's total (cents) and item count may not pass the amount limit (see amountLimit.ts). */
+export class OrderLimitError extends DomainError {
+  constructor(orderId: string, field: 'total' | 'itemCount', limit: number) {
+    super(`Order '${orderId}' would pass the limit of ${limit} for its ${field === 'total' ? 'total (cents)' : 'item count'}`, {
+      orderId,
+      field,
+      limit,
     });
   }
 }

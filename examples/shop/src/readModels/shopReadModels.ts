@@ -7,13 +7,14 @@ import {
   type FallbackReadRepository,
   type Projection,
   type Projector,
+  type RetryInfo,
   type SqlTransaction,
   type StoreTransaction,
 } from '@tidemark/core';
 import { bankAccountStreamId } from '../bankAccounts/bankAccountCommands.js';
 import { bankAccountDecider } from '../bankAccounts/bankAccountDecider.js';
 import { orderStreamId } from '../orders/orderCommands.js';
-import { orderDecider, orderTotal } from '../orders/orderDecider.js';
+import { orderDecider, orderItemCount, orderTotal } from '../orders/orderDecider.js';
 import { accountBalanceProjection, findAccountBalance } from './accountBalanceProjection.js';
 import { type DailyOrderStats, dailyOrderStats, dailyOrderStatsProjection } from './dailyOrderStatsProjection.js';
 import { findOrderListRow, listCustomerOrders, type OrderListRow, orderListProjection } from './orderListProjection.js';
@@ -62,6 +63,8 @@ export interface ShopReadModelsOptions {
   readYourWritesTimeoutMs?: number;
   /** Per committed batch of any projector: for metrics. */
   onBatch?: (info: BatchInfo) => void;
+  /** Called before each infrastructure retry of a projector (metrics). */
+  onRetry?: (info: RetryInfo) => void;
   /** Puts a cache in front of account reads; given the read-model loader the cache fills from. */
   accountCache?: (load: (accountId: string) => Promise<StampedAccountView | undefined>) => AccountViewCache;
 }
@@ -87,8 +90,18 @@ export interface ShopReadModels {
  */
 export function createShopReadModels(options: ShopReadModelsOptions): ShopReadModels {
   const { store, checkpoints } = options;
+  // One event that a projection cannot apply (written by an older server, another writer, a
+  // migration) must not stop a read model for every customer: after its retries it is parked in
+  // the dead-letter table, beside the checkpoint that moves past it, and the projector goes on.
   const make = (projection: Projection<SqlTx>) =>
-    createProjector({ store, projection, checkpoints, ...(options.onBatch && { onBatch: options.onBatch }) });
+    createProjector({
+      store,
+      projection,
+      checkpoints,
+      onFailure: 'dead-letter',
+      ...(options.onBatch && { onBatch: options.onBatch }),
+      ...(options.onRetry && { onRetry: options.onRetry }),
+    });
   const read = <T>(work: (tx: SqlTx) => Promise<T>) => store.transaction(work);
   const loadAccount = async (accountId: string): Promise<StampedAccountView | undefined> => {
     // The checkpoint is taken before the row is read, and only moves after a batch commits: the
@@ -147,7 +160,7 @@ export function createShopReadModels(options: ShopReadModelsOptions): ShopReadMo
               orderId,
               customerId: state.customerId,
               status: state.status,
-              itemCount: state.lines.reduce((n, line) => n + line.quantity, 0),
+              itemCount: orderItemCount(state.lines),
               total: orderTotal(state.lines),
             },
     }),

@@ -99,7 +99,8 @@ export async function crashTest(options: CrashTestOptions): Promise<{ kills: num
     expect(live.orders.map((r) => [r.order_id, r.status, r.item_count, r.total])).toEqual(expected.orders);
     expect(live.stats.map((r) => [r.day, r.order_count, r.total_value, r.cancelled_count])).toEqual(expected.stats);
 
-    for (const projection of shopProjections) await rebuildProjection({ store, projection, checkpoints: parent.checkpoints });
+    for (const projection of shopProjections)
+      await rebuildProjection({ store, projection, checkpoints: parent.checkpoints, swap: parent.swap });
     expect(await readModelDump(store)).toEqual(live);
     return { kills, events: expected.events, checkpointAfterKills };
   } finally {

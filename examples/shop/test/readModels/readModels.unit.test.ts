@@ -1,9 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSqliteCheckpointStore, createSqliteEventStore } from '@tidemark/sqlite';
+import type { SqlTransaction, StoreTransaction, TableSwap } from '@tidemark/core';
+import { createSqliteCheckpointStore, createSqliteEventStore, createSqliteTableSwap } from '@tidemark/sqlite';
 import { afterEach, describe, it } from 'vitest';
 import { readModelScenario } from './readModelScenario.js';
+
+type SqlTx = StoreTransaction & SqlTransaction;
 
 describe('shop read models on SQLite', () => {
   const dirs: string[] = [];
@@ -16,7 +19,7 @@ describe('shop read models on SQLite', () => {
     dirs.push(dir);
     const store = createSqliteEventStore({ file: join(dir, 'shop.db'), synchronous: 'NORMAL' });
     try {
-      await readModelScenario(store, createSqliteCheckpointStore(), 7);
+      await readModelScenario(store, createSqliteCheckpointStore(), createSqliteTableSwap() as TableSwap<SqlTx>, 7);
     } finally {
       await store.close();
     }

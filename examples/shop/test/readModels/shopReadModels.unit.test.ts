@@ -40,7 +40,7 @@ it('answers reads from the read model when it has caught up, from the events whe
     expect(await readModels.waitForPosition(placed.position, 2000)).toBe(true);
     expect((await readModels.customerOrders('c1')).map((row) => row.orderId)).toEqual(['o1']);
     const today = new Date().toISOString().slice(0, 10);
-    expect(await readModels.dailyStats(today, today)).toEqual([{ day: today, orderCount: 1, totalValue: 450, cancelledCount: 0 }]);
+    expect(await readModels.dailyStats(today, today)).toEqual([{ day: today, orderCount: 1, totalValue: '450', cancelledCount: 0 }]);
 
     // Projectors stopped: the read model falls behind, and the caller still reads its write.
     await readModels.stop();

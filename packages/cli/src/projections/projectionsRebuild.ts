@@ -10,12 +10,14 @@ import {
   rebuildProjection,
   type SqlTransaction,
   type StoreTransaction,
+  type TableSwap,
   ValidationError,
 } from '@tidemark/core';
 import cliProgress from 'cli-progress';
 import { UsageError } from '../usageError.js';
 
-type SqlTx = StoreTransaction & SqlTransaction;
+/** The transaction the CLI's projections run in: a SQL store's, whichever adapter. */
+export type SqlTx = StoreTransaction & SqlTransaction;
 
 export const projectionsRebuildUsage = `Usage: tidemark projections rebuild <projection> --module <file> (--sqlite <file> | --postgres <url> [--schema <name>]) [--batch-size <n>]
 
@@ -25,7 +27,7 @@ then swaps them in and resets its checkpoint in one transaction.
   --module      a JS/TS module exporting the projection (by its name), or an array of projections
   --sqlite      the SQLite event store file
   --postgres    the PostgreSQL URL; --schema is the store's schema (default tidemark), also used
-                as the search_path where the read-model and checkpoint tables live
+                as the search_path where the read-model tables live
   --batch-size  events per replay transaction (default 500)`;
 
 /** Where a command writes: the process's streams, or buffers in tests. */
@@ -55,25 +57,37 @@ export async function loadProjection(modulePath: string, name: string): Promise<
   return found;
 }
 
-async function openStore(values: { sqlite?: string; postgres?: string; schema?: string }) {
+/** A store and the checkpoint store of the same adapter. */
+export interface OpenedStore {
+  store: EventStore<SqlTx>;
+  checkpoints: CheckpointStore<SqlTx>;
+  swap: TableSwap<SqlTx>;
+  close(): Promise<void>;
+}
+
+/** Opens the store the options name; a named PostgreSQL schema must already hold one. */
+export async function openStore(values: { sqlite?: string; postgres?: string; schema?: string }): Promise<OpenedStore> {
   if (values.sqlite && !values.postgres) {
-    const { createSqliteCheckpointStore, createSqliteEventStore } = await import('@tidemark/sqlite');
+    const { createSqliteCheckpointStore, createSqliteEventStore, createSqliteTableSwap } = await import('@tidemark/sqlite');
     const store = createSqliteEventStore({ file: values.sqlite });
-    return {
-      store: store as EventStore<SqlTx>,
-      checkpoints: createSqliteCheckpointStore() as CheckpointStore<SqlTx>,
-      close: () => store.close(),
-    };
+    return { store, checkpoints: createSqliteCheckpointStore(), swap: createSqliteTableSwap(), close: () => store.close() };
   }
   if (values.postgres && !values.sqlite) {
-    const { createPostgresCheckpointStore, createPostgresEventStore } = await import('@tidemark/postgres');
+    const { createPostgresCheckpointStore, createPostgresEventStore, createPostgresTableSwap } = await import('@tidemark/postgres');
     const { default: pg } = await import('pg');
     const schema = values.schema ?? 'tidemark';
     const pool = new pg.Pool({ connectionString: values.postgres, max: 3, options: `-c search_path=${schema}` });
-    const store = await createPostgresEventStore({ pool, schema });
+    let store: Awaited<ReturnType<typeof createPostgresEventStore>>;
+    try {
+      store = await createPostgresEventStore({ pool, schema });
+    } catch (error) {
+      await pool.end();
+      throw error;
+    }
     return {
-      store: store as EventStore<SqlTx>,
-      checkpoints: createPostgresCheckpointStore() as CheckpointStore<SqlTx>,
+      store,
+      checkpoints: createPostgresCheckpointStore(),
+      swap: createPostgresTableSwap(),
       async close() {
         await store.close();
         await pool.end();
@@ -150,7 +164,7 @@ export async function projectionsRebuild(argv: readonly string[], io: CliIo): Pr
     // A module that is not there, or exports no such projection, is the caller's argument to fix.
     throw new UsageError(`projections rebuild: ${error instanceof Error ? error.message : String(error)}`);
   }
-  const { store, checkpoints, close } = await openStore(args);
+  const { store, checkpoints, swap, close } = await openStore(args);
   const bar = io.interactive
     ? new cliProgress.SingleBar(
         {
@@ -169,6 +183,7 @@ export async function projectionsRebuild(argv: readonly string[], io: CliIo): Pr
       store,
       projection,
       checkpoints,
+      swap,
       batchSize,
       onProgress(progress) {
         const payload = {

@@ -1,7 +1,13 @@
+import {
+  isRetryableFailure,
+  isTransientFailure,
+  type RetryOptions,
+  resolveRetryOptions,
+  retryUnitOfWork,
+} from '../concurrency/retryUnitOfWork.js';
 import type { Decider } from '../domain/decider.js';
-import { ConcurrencyError } from '../domain/errors.js';
 import type { DomainEvent, EventMetadata, RecordedEvent } from '../domain/event.js';
-import type { StreamOperations } from '../eventStore/eventStore.js';
+import type { StoreTransaction, StreamOperations } from '../eventStore/eventStore.js';
 import type { ExpectedVersion } from '../eventStore/expectedVersion.js';
 
 /** Who asked, and why: propagated into every event the command causes. */
@@ -21,8 +27,15 @@ export interface HandleCommandOptions {
    */
   expectedVersion?: ExpectedVersion;
   metadata?: CommandMetadata;
-  /** Extra attempts after a concurrency conflict when no expectedVersion is given. Default 3. */
-  retries?: number;
+  /**
+   * How long a conflict the caller did not ask for (no expectedVersion: someone else wrote the
+   * stream in between) is resolved by reloading and deciding again. Bounded in time, not in
+   * attempts — a busy stream needs more attempts, not an error: by default no attempt starts
+   * after 5 s. When it runs out the command fails with RetriesExhaustedError (an HTTP 503 with
+   * Retry-After), never with a ConcurrencyError quoting a version the caller never sent.
+   * Ignored inside a transaction: there the transaction is the retry boundary.
+   */
+  retry?: RetryOptions;
 }
 
 export interface CommandResult<State> {
@@ -47,12 +60,16 @@ function eventMetadata(metadata: CommandMetadata | undefined): EventMetadata | u
   return result;
 }
 
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const isTransaction = (store: StreamOperations): store is StoreTransaction => typeof (store as StoreTransaction).afterCommit === 'function';
 
 /**
  * Load → decide → append with the version that was loaded. Works on the store or on a
  * transaction (pass `tx` as `store` to make the command part of a larger unit of work).
- * A conflict means someone wrote in between: reload and decide again, a bounded number of times.
+ *
+ * On the store, the command owns its unit of work: a conflict means someone wrote in between,
+ * so the whole load → decide → append runs again (see `retry`); so does one the database aborted
+ * (deadlock, lost connection). Inside a transaction it never retries: the transaction has
+ * failed as a whole, and only running it again (`store.transaction(work, { retry })`) can help.
  */
 export async function handleCommand<Command, Event extends DomainEvent, State>(
   store: StreamOperations,
@@ -61,34 +78,30 @@ export async function handleCommand<Command, Event extends DomainEvent, State>(
   command: Command,
   options: HandleCommandOptions = {},
 ): Promise<CommandResult<State>> {
-  const retries = options.expectedVersion === undefined ? (options.retries ?? 3) : 0;
   const metadata = eventMetadata(options.metadata);
-  for (let attempt = 0; ; attempt++) {
+  const once = async (): Promise<CommandResult<State>> => {
     const { state, version } = await store.aggregateStream(streamId, decider);
     const decided = decider.decide(command, state);
     if (decided.length === 0) return { state, events: [], nextExpectedVersion: version, position: 0n };
-    const expectedVersion = options.expectedVersion ?? version;
-    try {
-      const result = await store.appendToStream(
-        streamId,
-        decided.map((event) => ({
-          type: event.type,
-          data: event.data,
-          ...(event.schemaVersion !== undefined && { schemaVersion: event.schemaVersion }),
-          ...(metadata && { metadata }),
-        })),
-        { expectedVersion },
-      );
-      return {
-        state: decided.reduce(decider.evolve, state),
-        events: result.events,
-        nextExpectedVersion: result.nextExpectedVersion,
-        position: result.position,
-      };
-    } catch (error) {
-      if (!(error instanceof ConcurrencyError) || attempt >= retries) throw error;
-      // Jittered backoff so that colliding writers do not collide again in lockstep.
-      await pause(Math.random() * 5 * (attempt + 1));
-    }
-  }
+    const result = await store.appendToStream(
+      streamId,
+      decided.map((event) => ({
+        type: event.type,
+        data: event.data,
+        ...(event.schemaVersion !== undefined && { schemaVersion: event.schemaVersion }),
+        ...(metadata && { metadata }),
+      })),
+      { expectedVersion: options.expectedVersion ?? version },
+    );
+    return {
+      state: decided.reduce(decider.evolve, state),
+      events: result.events,
+      nextExpectedVersion: result.nextExpectedVersion,
+      position: result.position,
+    };
+  };
+  if (isTransaction(store)) return once();
+  // With the caller's expectedVersion a conflict is the caller's answer (409), not ours to retry.
+  const retryable = options.expectedVersion === undefined ? isRetryableFailure : isTransientFailure;
+  return retryUnitOfWork(once, resolveRetryOptions(options.retry, { maxAttempts: Number.POSITIVE_INFINITY }), retryable);
 }

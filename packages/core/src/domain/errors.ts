@@ -7,10 +7,19 @@ export type ErrorCode =
   | 'payload_too_large'
   | 'concurrency'
   | 'duplicate_event_id'
+  | 'idempotency_conflict'
+  | 'nested_store_call'
+  | 'store_busy'
   | 'not_found'
+  | 'rebuild_refused'
   | 'domain_rule'
   | 'unknown_message'
-  | 'positions_rebase_required';
+  | 'positions_rebase_required'
+  | 'connection_lost'
+  | 'commit_outcome_unknown'
+  | 'transaction_conflict'
+  | 'retries_exhausted'
+  | 'transaction_limit';
 
 export class TidemarkError extends Error {
   readonly code: ErrorCode;
@@ -73,6 +82,43 @@ export class DuplicateEventIdError extends TidemarkError {
   }
 }
 
+/**
+ * An append reused stored event ids as a retry would (same stream, same order) but with a
+ * different payload: a retry must repeat the original events exactly, so this is a different
+ * write under old ids, refused with nothing written.
+ */
+export class IdempotencyConflictError extends TidemarkError {
+  constructor(streamId: string, eventId: string, field: 'type' | 'schemaVersion' | 'data' | 'metadata') {
+    super(
+      'idempotency_conflict',
+      `Event id ${eventId} is already stored in '${streamId}' with a different ${field}: a retry must repeat the original event exactly`,
+      { streamId, eventId, field },
+    );
+  }
+}
+
+/**
+ * The store itself was called (not the `tx` handed to the work) inside one of its own
+ * transactions. On a store with one writer that call would wait for the transaction that is
+ * waiting for it, forever; everywhere it would run outside the unit of work.
+ */
+export class NestedStoreCallError extends TidemarkError {
+  constructor(operation: string) {
+    super(
+      'nested_store_call',
+      `store.${operation}() was called inside a transaction of the same store; it would wait for that transaction (or run outside it): use the transaction's tx instead`,
+      { operation },
+    );
+  }
+}
+
+/** Another connection (another process) held the database's write lock for longer than the busy timeout. */
+export class StoreBusyError extends TidemarkError {
+  constructor(message: string, details: Record<string, unknown> = {}, options?: ErrorOptions) {
+    super('store_busy', message, details, options);
+  }
+}
+
 export class NotFoundError extends TidemarkError {
   constructor(message: string, details: Record<string, unknown> = {}) {
     super('not_found', message, details);
@@ -90,5 +136,99 @@ export class DomainError extends TidemarkError {
 export class UnknownMessageError extends TidemarkError {
   constructor(kind: 'command' | 'query', type: string) {
     super('unknown_message', `No ${kind} handler registered for '${type}'`, { kind, type });
+  }
+}
+
+/**
+ * The database connection died (server restart, failover, a terminated session, a network path
+ * gone silent past the timeouts) before the operation finished. Nothing it did in a
+ * transaction was committed: the server rolls an open transaction back when its session ends,
+ * so running the whole unit of work again is safe (`store.transaction(work, { retry })` does).
+ */
+export class ConnectionLostError extends TidemarkError {
+  constructor(message: string, details: Record<string, unknown> = {}, options?: ErrorOptions) {
+    super('connection_lost', message, details, options);
+  }
+}
+
+/**
+ * The connection died after COMMIT was sent and before its answer arrived (or a one-statement
+ * append's answer was lost): the transaction may or may not have committed, and nobody can tell
+ * from here. Neither afterCommit nor afterRollback callbacks ran. It is never retried
+ * automatically. Appends with caller-supplied event ids are idempotent — re-sending the same
+ * batch returns the original result instead of writing twice — so a unit of work whose appends
+ * supply their ids (and whose other writes are idempotent, like an inbox row keyed by message
+ * id) can simply be run again.
+ */
+export class CommitOutcomeUnknownError extends TidemarkError {
+  constructor(message: string, details: Record<string, unknown> = {}, options?: ErrorOptions) {
+    super('commit_outcome_unknown', message, details, options);
+  }
+}
+
+/**
+ * The database aborted the transaction to resolve a conflict with a concurrent one (a
+ * serialization failure or a deadlock). Nothing was written; the whole unit of work succeeds
+ * when run again.
+ */
+export class TransactionConflictError extends TidemarkError {
+  constructor(message: string, details: Record<string, unknown> = {}, options?: ErrorOptions) {
+    super('transaction_conflict', message, details, options);
+  }
+}
+
+/**
+ * A unit of work kept failing with retryable conflicts (or lost connections) until its retry
+ * budget ran out: the system is busy, not the caller wrong. `cause` is the last failure;
+ * `retryAfterMs` suggests when to try again (an HTTP 503 with Retry-After).
+ */
+export class RetriesExhaustedError extends TidemarkError {
+  readonly attempts: number;
+  readonly retryAfterMs: number;
+
+  constructor(attempts: number, elapsedMs: number, retryAfterMs: number, cause: unknown) {
+    const reason = cause instanceof TidemarkError ? cause.code : 'error';
+    super(
+      'retries_exhausted',
+      `Gave up after ${attempts} attempts in ${elapsedMs} ms of retryable failures (last: ${reason}); try again later`,
+      { attempts, elapsedMs, retryAfterMs, lastError: reason },
+      { cause },
+    );
+    this.attempts = attempts;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/**
+ * The store's schema is older than this code and the store was opened with `migrate: false`
+ * (a role without DDL rights, say): run `tidemark migrate` (or open once with migrations on).
+ */
+export class SchemaBehindError extends TidemarkError {
+  constructor(where: string, found: number, required: number) {
+    super(
+      'validation',
+      `${where} is at tidemark schema version ${found}, this code needs ${required}; run \`tidemark migrate\` or open it with migrate: true`,
+      { where, found, required },
+    );
+  }
+}
+
+/**
+ * A transaction went past a documented per-transaction limit of the adapter (for PostgreSQL,
+ * the number of distinct streams it appends to, which bounds its locks). Nothing was written.
+ */
+export class TransactionLimitError extends TidemarkError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('transaction_limit', message, details);
+  }
+}
+
+/**
+ * The named schema (or file) holds no tidemark store, and creating one was not asked for: a
+ * typo must not silently start an empty store. Pass `createSchema: true` to create it.
+ */
+export class StoreNotFoundError extends TidemarkError {
+  constructor(where: string) {
+    super('not_found', `${where} holds no tidemark store; pass createSchema: true (--create-schema) to create one`, { where });
   }
 }

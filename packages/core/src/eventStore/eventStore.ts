@@ -1,3 +1,5 @@
+import type { TransactionOptions } from '../concurrency/retryUnitOfWork.js';
+import type { Clock } from '../domain/clock.js';
 import type { Evolver } from '../domain/decider.js';
 import type { DomainEvent, NewEvent, RecordedEvent } from '../domain/event.js';
 import type { ExpectedVersion } from './expectedVersion.js';
@@ -8,9 +10,13 @@ export interface AppendOptions {
 
 export interface AppendResult {
   streamId: string;
-  /** The stream's version after the append: pass it as the next expectedVersion. */
+  /**
+   * The stream's version after the append: pass it as the next expectedVersion. For an
+   * idempotent retry, the version of the batch's last event as stored, even when the stream
+   * has moved on since (see {@link StreamOperations.appendToStream}).
+   */
   nextExpectedVersion: number;
-  /** Global position of the last event of this append (of its original append for a retry). */
+  /** Global position of the last event of this append (for a retry: of that event as stored). */
   position: bigint;
   /** False when every event id was already stored by an identical earlier append (idempotent retry). */
   written: boolean;
@@ -57,6 +63,22 @@ export interface AggregateResult<State> {
 
 /** Operations on streams, available on the store and inside a transaction. */
 export interface StreamOperations {
+  /**
+   * Appends events to a stream, all or nothing.
+   *
+   * Idempotency: events with caller-supplied ids make a retried append safe. When ALL of a
+   * batch's ids are already stored, in this stream, at consecutive versions in batch order,
+   * the batch is a retry: nothing is written (`written: false`, no expected-version check, no
+   * hooks) and the result reports the version and position of the batch's LAST event as
+   * stored — for a retry of the first part `[a]` of an original `[a, b]`, those of `a`, not
+   * the stream's head. A retry must repeat the events exactly: the same type, schema version,
+   * data (compared as its JSON text) and metadata (compared as JSON values, leaving out keys
+   * whose value is the store's own `defaultMetadata`, which may change between a crash and the
+   * retry); any difference is `IdempotencyConflictError` naming the event and the field, and
+   * nothing is written. So a retrying caller reuses its correlation and causation ids rather
+   * than generating fresh ones per attempt. Any other reuse of a stored id (another stream,
+   * another order, a batch mixing stored and new ids) is `DuplicateEventIdError`.
+   */
   appendToStream(streamId: string, events: readonly NewEvent[], options?: AppendOptions): Promise<AppendResult>;
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   streamExists(streamId: string): Promise<boolean>;
@@ -72,7 +94,14 @@ export interface StreamOperations {
  * outbox rows, inbox records, checkpoints, saga state) commit or roll back together.
  */
 export interface StoreTransaction extends StreamOperations {
-  /** Run after a successful commit (wake readers, publish notifications); never on rollback. */
+  /** The store's clock: participants stamp their rows with it, never with `new Date()`. */
+  readonly clock: Clock;
+  /**
+   * Run after a successful commit (wake readers, publish notifications); never on rollback, nor
+   * when the commit's outcome is unknown. A callback that throws or rejects is reported to the
+   * store's `onError` and changes nothing: the transaction still resolves, later callbacks and
+   * the readers' wake-up still run.
+   */
   afterCommit(callback: () => void): void;
   /** Run after a rollback: in-memory participants undo their staged changes here. */
   afterRollback(callback: () => void): void;
@@ -89,8 +118,20 @@ export interface EventStore<Tx extends StoreTransaction = StoreTransaction> exte
   readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent>;
   /** Position of the last event a reader can see now (0n for an empty store). */
   headPosition(): Promise<bigint>;
-  /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
-  transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` in one transaction: committed when it resolves, rolled back when it throws.
+   * Inside `work` (and the append hooks it triggers) use `tx`: calling the store's own
+   * `appendToStream` or `transaction` there rejects at once with NestedStoreCallError, on every
+   * adapter — on a store with one writer it would wait forever for the transaction calling it,
+   * elsewhere it would run outside the unit of work. The store's reads stay allowed and see what
+   * is committed (not the transaction's own appends), except on a SQLite ':memory:' database,
+   * whose one connection cannot read outside the open transaction: NestedStoreCallError there too.
+   * With `{ retry }` the transaction is the retry boundary: on a retryable failure (a
+   * ConcurrencyError, a serialization failure or deadlock, a connection lost before COMMIT)
+   * the whole `work` runs again in a fresh transaction, with jittered backoff, until the
+   * budget runs out (RetriesExhaustedError). `work` must therefore redo its reads.
+   */
+  transaction<T>(work: (tx: Tx) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /**
    * Calls `listener` after events may have become readable (after a local commit, or a
    * database notification from another process). A hint for tailing readers so they need not
@@ -100,5 +141,13 @@ export interface EventStore<Tx extends StoreTransaction = StoreTransaction> exte
   onAppended(listener: () => void): () => void;
   /** Registers a hook that runs inside every append's transaction. */
   addAppendHook(hook: AppendHook<Tx>): void;
+  /**
+   * Whether `error` (thrown by this store, or by SQL run in one of its transactions) is the
+   * infrastructure's and worth retrying as it is: a lost connection, a deadlock, a
+   * serialization failure, a lock or statement timeout, a server shutting down, a busy
+   * database. Only the adapter knows its driver's errors, so the classification lives here and
+   * core stays dialect-free. Projectors never count such errors against an event. Absent: none is.
+   */
+  isTransient?(error: unknown): boolean;
   close(): Promise<void>;
 }

@@ -1,14 +1,17 @@
 import { createMutex } from '../concurrency/mutex.js';
+import { resolveRetryOptions, retryUnitOfWork, type TransactionOptions } from '../concurrency/retryUnitOfWork.js';
+import { createTransactionScope } from '../concurrency/transactionScope.js';
 import type { Clock } from '../domain/clock.js';
 import { systemClock } from '../domain/clock.js';
 import { ValidationError } from '../domain/errors.js';
 import type { EventMetadata, NewEvent, RecordedEvent } from '../domain/event.js';
 import { streamCategory } from '../domain/event.js';
+import { type ErrorReporter, runAfterCommit, warnOnError } from './afterCommitCallbacks.js';
 import { checkAggregateOptions, foldEvents } from './aggregate.js';
 import { type AppendLimits, defaultAppendLimits } from './appendLimits.js';
 import type { AppendHook, AppendOptions, AppendResult, EventStore, StoreTransaction, StreamOperations } from './eventStore.js';
 import { assertExpectedVersion } from './expectedVersion.js';
-import { detectRetry, type StoredEventRef } from './idempotentAppend.js';
+import { assertRetryPayload, detectRetry } from './idempotentAppend.js';
 import { assertValidStreamId, prepareAppend } from './prepareAppend.js';
 import { resolveAllRange, resolveStreamRange } from './readOptions.js';
 
@@ -17,6 +20,8 @@ export interface InMemoryEventStoreOptions {
   /** Merged under every event's own metadata (service name and version, say). */
   defaultMetadata?: EventMetadata;
   clock?: Clock;
+  /** Receives failures of afterCommit callbacks and onAppended listeners. Default: a process warning. */
+  onError?: ErrorReporter;
 }
 
 export type InMemoryTransaction = StoreTransaction;
@@ -62,15 +67,26 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
   const hooks: AppendHook<InMemoryTransaction>[] = [];
   const listeners = new Set<() => void>();
   const mutex = createMutex();
+  const scope = createTransactionScope();
   let closed = false;
 
   const assertOpen = () => {
     if (closed) throw new ValidationError('The event store is closed');
   };
 
-  function transaction<T>(work: (tx: InMemoryTransaction) => Promise<T>): Promise<T> {
-    // A closed store rejects like every other operation, never throws synchronously.
-    if (closed) return Promise.reject(new ValidationError('The event store is closed'));
+  const onError = options.onError ?? warnOnError;
+
+  // async: a closed store (or a nested call) rejects like every other operation, never throws synchronously.
+  async function transaction<T>(work: (tx: InMemoryTransaction) => Promise<T>, transactionOptions?: TransactionOptions): Promise<T> {
+    assertOpen();
+    // From the work of one of our transactions: the mutex is held by that work, so this would wait forever.
+    scope.assertOutside('transaction');
+    if (!transactionOptions?.retry) return runOnce(work);
+    const retry = resolveRetryOptions(transactionOptions.retry);
+    return retryUnitOfWork(() => runOnce(work), retry);
+  }
+
+  function runOnce<T>(work: (tx: InMemoryTransaction) => Promise<T>): Promise<T> {
     return mutex.run(async () => {
       let staged: Row[] = [];
       const onCommit: Array<() => void> = [];
@@ -83,16 +99,20 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
       const reads = readOperations(rowsOf);
       const tx: InMemoryTransaction = {
         ...reads,
+        clock,
         async appendToStream(streamId: string, events: readonly NewEvent[], appendOptions?: AppendOptions): Promise<AppendResult> {
           const prepared = prepareAppend(streamId, events, appendOptions, limits, options.defaultMetadata);
           if (prepared.anyIdSupplied) {
-            const found = new Map<string, StoredEventRef>();
+            const found = new Map<string, Row>();
             for (const event of prepared.events) {
               const row = ids.get(event.id) ?? staged.find((r) => r.id === event.id);
               if (row) found.set(event.id, row);
             }
             const retry = detectRetry(prepared, found);
-            if (retry) return { streamId, ...retry, written: false, events: [] };
+            if (retry) {
+              assertRetryPayload(prepared, found, options.defaultMetadata);
+              return { streamId, ...retry, written: false, events: [] };
+            }
           }
           const current = rowsOf(streamId).length;
           assertExpectedVersion(streamId, prepared.expectedVersion, current);
@@ -129,7 +149,7 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
       };
       let result: T;
       try {
-        result = await work(tx);
+        result = await scope.run(() => work(tx));
       } catch (error) {
         for (const callback of onRollback) callback();
         throw error;
@@ -141,8 +161,8 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
         if (stream) stream.push(row);
         else streams.set(row.streamId, [row]);
       }
-      for (const callback of onCommit) callback();
-      if (staged.length > 0) for (const listener of listeners) listener();
+      runAfterCommit(onCommit, onError, 'afterCommit callback failed');
+      if (staged.length > 0) runAfterCommit([...listeners], onError, 'onAppended listener failed');
       return result;
     });
   }
@@ -151,7 +171,10 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
 
   return {
     ...committedReads,
-    appendToStream: (streamId, events, appendOptions) => transaction((tx) => tx.appendToStream(streamId, events, appendOptions)),
+    async appendToStream(streamId, events, appendOptions) {
+      scope.assertOutside('appendToStream');
+      return transaction((tx) => tx.appendToStream(streamId, events, appendOptions));
+    },
     async *readAll(readOptions) {
       assertOpen();
       const range = resolveAllRange(readOptions);

@@ -21,3 +21,8 @@ export function parsePosition(text: string): bigint | undefined {
   const position = BigInt(text);
   return position <= maxStorablePosition ? position : undefined;
 }
+
+/** JSON text of a value that may hold positions: JSON has no bigint, so they go as decimal strings. */
+export function stringifyWithPositions(value: unknown): string {
+  return JSON.stringify(value, (_key, item) => (typeof item === 'bigint' ? String(item) : item));
+}

@@ -1,6 +1,7 @@
 import { PayloadTooLargeError, ValidationError } from '../domain/errors.js';
 import type { EventMetadata, NewEvent } from '../domain/event.js';
 import { newId } from '../domain/ids.js';
+import { isWellFormed, jsonHasLoneSurrogate } from '../domain/isWellFormed.js';
 import type { AppendLimits } from './appendLimits.js';
 import type { AppendOptions } from './eventStore.js';
 import { type ExpectedVersion, parseExpectedVersion } from './expectedVersion.js';
@@ -29,7 +30,10 @@ const controlCharacters = /[\u0000-\u001f\u007f-\u009f]/;
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const textEncoder = new TextEncoder();
 
-/** A name (stream id, event type): a non-empty string of at most 256 characters, no control characters. */
+/**
+ * A name (stream id, event type): a non-empty string of at most 256 characters, well-formed
+ * Unicode (no lone surrogate, which storage would turn into U+FFFD), no control characters.
+ */
 export function assertValidName(value: unknown, what: string): asserts value is string {
   if (typeof value !== 'string' || value.length === 0) {
     throw new ValidationError(`${what} must be a non-empty string`, { field: what });
@@ -39,6 +43,22 @@ export function assertValidName(value: unknown, what: string): asserts value is 
   }
   if (controlCharacters.test(value)) {
     throw new ValidationError(`${what} contains a control character`, { field: what });
+  }
+  if (!isWellFormed(value)) {
+    throw new ValidationError(`${what} is not well-formed Unicode (it contains a lone surrogate)`, { field: what });
+  }
+}
+
+/**
+ * Data and metadata strings (keys too) must be well-formed Unicode. JSON.stringify escapes a
+ * lone surrogate as \udXXX, and every store would keep that text — but on PostgreSQL any SQL
+ * that reads into it (->>, a jsonb cast) fails ("Unicode low surrogate must follow a high
+ * surrogate"), so a read model projected in SQL would stall on the event for good. Refused
+ * everywhere, before anything is written, so every store behaves alike.
+ */
+function assertWellFormedJson(json: string, what: string): void {
+  if (jsonHasLoneSurrogate(json)) {
+    throw new ValidationError(`${what} holds a string that is not well-formed Unicode (a lone surrogate)`, { field: what });
   }
 }
 
@@ -94,6 +114,7 @@ export function prepareAppend(
     }
     if (event.data === undefined) throw new ValidationError(`Event ${index} has no data`, { streamId, index });
     const dataJson = toJson(event.data, `event ${index} data`);
+    assertWellFormedJson(dataJson, `event ${index} data`);
     // Checked before merging: spreading an array or a string into the defaults would turn it
     // into an object with index keys and let it through. null counts as absent.
     const own: unknown = event.metadata;
@@ -103,6 +124,7 @@ export function prepareAppend(
     const metadata = defaultMetadata ? { ...defaultMetadata, ...event.metadata } : (event.metadata ?? {});
     const metadataJson = toJson(metadata, `event ${index} metadata`);
     if (metadataJson[0] !== '{') throw new ValidationError(`Event ${index} metadata must be an object`, { streamId, index });
+    assertWellFormedJson(metadataJson, `event ${index} metadata`);
     const size = byteLength(dataJson) + byteLength(metadataJson);
     if (size > limits.maxEventBytes) {
       throw new PayloadTooLargeError(`Event ${index} is ${size} bytes; the limit is ${limits.maxEventBytes}`, {

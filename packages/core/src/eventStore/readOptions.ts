@@ -1,4 +1,5 @@
 import { ValidationError } from '../domain/errors.js';
+import { isWellFormed } from '../domain/isWellFormed.js';
 import type { ReadAllOptions, ReadStreamOptions } from './eventStore.js';
 
 function positiveInteger(value: unknown, what: string, min: number): number | undefined {
@@ -49,6 +50,10 @@ function names(value: unknown, what: string): readonly string[] | undefined {
   if (value === undefined) return undefined;
   if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
     throw new ValidationError(`${what} must be an array of strings`, { field: what });
+  }
+  // A lone surrogate would be changed to U+FFFD on its way to SQL and match another name.
+  if (value.some((v) => !isWellFormed(v))) {
+    throw new ValidationError(`${what} must be well-formed Unicode (no lone surrogates)`, { field: what });
   }
   return value;
 }

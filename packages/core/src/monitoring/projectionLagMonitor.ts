@@ -14,15 +14,34 @@ export interface MonitoredProjection {
   categories?: readonly string[];
 }
 
+/**
+ * How far a store's readable horizon lags behind its committed log. On PostgreSQL a reader
+ * cannot see past the oldest transaction still running anywhere on the server (see the
+ * adapter's `visibilityLag()`): events committed after it started stay unreadable, so no
+ * projector can get to them and counting readable events alone reports 0 lag.
+ */
+export interface VisibilitySample {
+  /** Age of the oldest running transaction holding the horizon back (0: none). */
+  oldestOpenTransactionSeconds: number;
+  /** Events committed but not readable yet. */
+  invisibleEvents: number;
+  /** `recordedAt` of the oldest of them. */
+  oldestInvisibleRecordedAt?: Date;
+}
+
 export interface ProjectionLag {
   name: string;
   checkpoint: bigint;
   head: bigint;
-  /** Events after the checkpoint, counted (not subtracted: PostgreSQL positions are sparse). */
+  /** Events after the checkpoint, counted (not subtracted: PostgreSQL positions are sparse), committed-but-unreadable ones included. */
   eventsBehind: number;
+  /** Of those, events committed but not readable yet (all of them, whatever the projection's filters: the horizon hides their types too). */
+  invisibleEvents: number;
+  /** Age of the oldest transaction holding the readable horizon back; 0 without a `visibility` source. */
+  horizonAgeSeconds: number;
   /** False when more than `countLimit` events are behind: `eventsBehind` is then a lower bound. */
   exact: boolean;
-  /** Age of the oldest event not yet applied; 0 when caught up. */
+  /** Age of the oldest event not yet applied, readable or not; 0 when caught up. */
   secondsBehind: number;
 }
 
@@ -35,6 +54,13 @@ export interface ProjectionLagMonitorOptions {
   countLimit?: number;
   /** Alert when a projection is further behind than this. Default 5 s (the founding document's rule). */
   maxSecondsBehind?: number;
+  /**
+   * The store's committed-but-unreadable events and horizon age (PostgreSQL:
+   * `() => store.visibilityLag()`); without it only readable events count as lag.
+   */
+  visibility?: () => Promise<VisibilitySample>;
+  /** Alert when the readable horizon is held back longer than this. Default 10 s. */
+  maxHorizonAgeSeconds?: number;
   onAlert?: AlertHandler;
 }
 
@@ -74,8 +100,21 @@ export function createProjectionLagMonitor(options: ProjectionLagMonitorOptions)
     help: 'Global position of the last event the projection applied',
     labelNames: ['projection'],
   });
+  const maxHorizonAgeSeconds = options.maxHorizonAgeSeconds ?? 10;
+  const horizonAgeGauge = metrics.gauge({
+    name: 'tidemark_readable_horizon_age_seconds',
+    help: 'Age of the oldest running transaction holding back what readers can see (every reader stalls behind it)',
+  });
+  const invisibleGauge = metrics.gauge({
+    name: 'tidemark_invisible_events',
+    help: 'Events committed but not yet readable because of the readable horizon',
+  });
 
-  async function measureOne(projection: MonitoredProjection, head: bigint): Promise<ProjectionLag> {
+  async function measureOne(
+    projection: MonitoredProjection,
+    head: bigint,
+    visibility: VisibilitySample | undefined,
+  ): Promise<ProjectionLag> {
     const checkpoint = await projection.checkpoint();
     let eventsBehind = 0;
     let oldest: Date | undefined;
@@ -95,11 +134,16 @@ export function createProjectionLagMonitor(options: ProjectionLagMonitorOptions)
       }
     }
     const exact = eventsBehind <= countLimit;
+    const invisibleEvents = visibility?.invisibleEvents ?? 0;
+    // Readable events are older than unreadable ones only when there are some.
+    oldest ??= invisibleEvents > 0 ? visibility?.oldestInvisibleRecordedAt : undefined;
     const lag: ProjectionLag = {
       name: projection.name,
       checkpoint,
       head,
-      eventsBehind: Math.min(eventsBehind, countLimit),
+      eventsBehind: Math.min(eventsBehind, countLimit) + invisibleEvents,
+      invisibleEvents,
+      horizonAgeSeconds: visibility?.oldestOpenTransactionSeconds ?? 0,
       exact,
       secondsBehind: oldest ? Math.max(0, (clock.now().getTime() - oldest.getTime()) / 1000) : 0,
     };
@@ -120,9 +164,30 @@ export function createProjectionLagMonitor(options: ProjectionLagMonitorOptions)
     return lag;
   }
 
+  async function measureVisibility(): Promise<VisibilitySample | undefined> {
+    if (!options.visibility) return undefined;
+    const sample = await options.visibility();
+    horizonAgeGauge.set(sample.oldestOpenTransactionSeconds);
+    invisibleGauge.set(sample.invisibleEvents);
+    if (sample.oldestOpenTransactionSeconds > maxHorizonAgeSeconds) {
+      options.onAlert?.({
+        kind: 'horizon',
+        subject: 'readable horizon',
+        value: sample.oldestOpenTransactionSeconds,
+        threshold: maxHorizonAgeSeconds,
+        message: `a transaction open for ${sample.oldestOpenTransactionSeconds.toFixed(1)} s holds back every reader (${sample.invisibleEvents} events committed but not readable)`,
+        details: { ...sample },
+      });
+    }
+    return sample;
+  }
+
   async function measure(): Promise<ProjectionLag[]> {
+    // The head first: what is invisible after it was read lies past it (the horizon only moves
+    // forward), so no event is counted both as readable and as invisible.
     const head = await options.store.headPosition();
-    return Promise.all(options.projections.map((projection) => measureOne(projection, head)));
+    const visibility = await measureVisibility();
+    return Promise.all(options.projections.map((projection) => measureOne(projection, head, visibility)));
   }
 
   return {

@@ -1,4 +1,4 @@
-import type { BatchInfo, Projector } from '../processing/projector.js';
+import type { BatchInfo, Projector, RetryInfo } from '../processing/projector.js';
 import { type Metrics, noMetrics } from './metrics.js';
 import type { MonitoredProjection } from './projectionLagMonitor.js';
 
@@ -29,12 +29,39 @@ export function projectorBatchMetrics(metrics: Metrics = noMetrics): (info: Batc
     help: 'Global position of the last event the projection applied',
     labelNames: ['projection'],
   });
+  const retrying = retryingGauge(metrics);
   return (info) => {
     const labels = { projection: info.name };
+    retrying.set(0, labels);
     if (info.events > 0) applied.inc(labels, info.events);
     if (info.parked > 0) parked.inc(labels, info.parked);
     duration.observe(info.durationMs / 1000, labels);
     checkpoint.set(Number(info.toPosition), labels);
+  };
+}
+
+const retryingGauge = (metrics: Metrics) =>
+  metrics.gauge({
+    name: 'tidemark_projection_infrastructure_failures',
+    help: 'Consecutive infrastructure failures the projector is retrying (0 once a batch commits)',
+    labelNames: ['projection'],
+  });
+
+/**
+ * Infrastructure retries of a projector, fed by its `onRetry` callback: a counter, and a gauge
+ * of consecutive failures that the batch metrics put back to 0 — alert on it staying above 0.
+ */
+export function projectorRetryMetrics(metrics: Metrics = noMetrics): (info: RetryInfo) => void {
+  const retries = metrics.counter({
+    name: 'tidemark_projection_infrastructure_retries_total',
+    help: 'Infrastructure failures (lost connection, lock timeout, deadlock…) the projector retried',
+    labelNames: ['projection'],
+  });
+  const retrying = retryingGauge(metrics);
+  return (info) => {
+    const labels = { projection: info.name };
+    retries.inc(labels);
+    retrying.set(info.attempts, labels);
   };
 }
 

@@ -38,12 +38,33 @@ export interface DeadLetter {
 }
 
 /**
+ * An event a projection could not handle, for operators: the one a halted projector stopped on
+ * (`failed`, recorded beside its checkpoint) or one set aside in the dead-letter table (`parked`).
+ */
+export interface FailedEvent {
+  projection: string;
+  status: 'failed' | 'parked';
+  position: bigint;
+  eventId: string;
+  eventType: string;
+  streamId: string;
+  message: string;
+  attempts: number;
+  /** When the projector gave up on it. */
+  at: Date;
+}
+
+/**
  * Where asynchronous projectors remember how far they got. Every write takes the caller's
  * transaction: the checkpoint commits with the read-model writes of the same batch, which is
  * what makes a crash neither lose nor double-apply an event.
  */
 export interface CheckpointStore<Tx extends StoreTransaction = StoreTransaction> {
-  /** Creates the tables it needs; idempotent. */
+  /**
+   * Called before a projector or rebuild sets up its read-model tables, in the same
+   * transaction. The tables of the checkpoint store itself come from the adapter's migrations;
+   * a SQL adapter takes a lock here that serialises concurrent read-model set-ups.
+   */
   setup(tx: Tx): Promise<void>;
   load(name: string, tx: Tx): Promise<CheckpointRecord | undefined>;
   /**
@@ -64,6 +85,10 @@ export interface CheckpointStore<Tx extends StoreTransaction = StoreTransaction>
   reset(name: string, position: bigint, tx: Tx): Promise<boolean>;
   park(letter: DeadLetter, tx: Tx): Promise<void>;
   deadLetters(name: string, tx: Tx): Promise<DeadLetter[]>;
+  /** Failed and parked events (of one projection when named), by projection, then position. */
+  failedEvents(tx: Tx, projection?: string): Promise<FailedEvent[]>;
+  /** Deletes the dead letter of `projection` at `position`; answers whether there was one. */
+  removeDeadLetter(projection: string, position: bigint, tx: Tx): Promise<boolean>;
 }
 
 /** The stored checkpoint was not where this projector left it: someone else is projecting, or a rebuild reset it. */

@@ -1,10 +1,21 @@
 import type { StoreTransaction } from '../eventStore/eventStore.js';
-import { CheckpointConflictError, type CheckpointRecord, type CheckpointStore, type DeadLetter } from './checkpointStore.js';
+import {
+  CheckpointConflictError,
+  type CheckpointRecord,
+  type CheckpointStore,
+  type DeadLetter,
+  type FailedEvent,
+} from './checkpointStore.js';
+import { failureText } from './failureText.js';
 
 interface Staged {
   records: Map<string, CheckpointRecord>;
   letters: DeadLetter[];
+  /** Dead letters removed in this transaction, as `projection\0position` keys. */
+  removed: Set<string>;
 }
+
+const letterKey = (projection: string, position: bigint) => `${projection}\u0000${position}`;
 
 /**
  * Checkpoints for the in-memory store. Writes are staged per transaction and published in
@@ -12,18 +23,18 @@ interface Staged {
  */
 export function createInMemoryCheckpointStore(): CheckpointStore<StoreTransaction> {
   const records = new Map<string, CheckpointRecord>();
-  const letters: DeadLetter[] = [];
+  let letters: DeadLetter[] = [];
   const staging = new WeakMap<StoreTransaction, Staged>();
 
   const stagedFor = (tx: StoreTransaction): Staged => {
     let staged = staging.get(tx);
     if (!staged) {
-      const fresh: Staged = { records: new Map(), letters: [] };
+      const fresh: Staged = { records: new Map(), letters: [], removed: new Set() };
       staged = fresh;
       staging.set(tx, fresh);
       tx.afterCommit(() => {
         for (const [name, record] of fresh.records) records.set(name, record);
-        letters.push(...fresh.letters);
+        letters = [...letters, ...fresh.letters].filter((letter) => !fresh.removed.has(letterKey(letter.projection, letter.position)));
         staging.delete(tx);
       });
       tx.afterRollback(() => staging.delete(tx));
@@ -31,6 +42,15 @@ export function createInMemoryCheckpointStore(): CheckpointStore<StoreTransactio
     return staged;
   };
   const current = (name: string, tx: StoreTransaction) => staging.get(tx)?.records.get(name) ?? records.get(name);
+  const visibleLetters = (tx: StoreTransaction) => {
+    const staged = staging.get(tx);
+    return [...letters, ...(staged?.letters ?? [])].filter((letter) => !staged?.removed.has(letterKey(letter.projection, letter.position)));
+  };
+  const allRecords = (tx: StoreTransaction) => {
+    const merged = new Map(records);
+    for (const [name, record] of staging.get(tx)?.records ?? []) merged.set(name, record);
+    return [...merged.values()];
+  };
 
   return {
     async setup() {},
@@ -47,7 +67,11 @@ export function createInMemoryCheckpointStore(): CheckpointStore<StoreTransactio
     async recordFailure(name, failure, tx) {
       const record = current(name, tx) ?? { name, position: 0n, updatedAt: new Date() };
       const { failure: _old, ...rest } = record;
-      stagedFor(tx).records.set(name, { ...rest, updatedAt: new Date(), ...(failure && { failure }) });
+      stagedFor(tx).records.set(name, {
+        ...rest,
+        updatedAt: new Date(),
+        ...(failure && { failure: { ...failure, message: failureText(failure.message) } }),
+      });
     },
     async reset(name, position, tx) {
       if ((current(name, tx)?.position ?? 0n) > position) return false;
@@ -55,10 +79,49 @@ export function createInMemoryCheckpointStore(): CheckpointStore<StoreTransactio
       return true;
     },
     async park(letter, tx) {
-      stagedFor(tx).letters.push(letter);
+      stagedFor(tx).letters.push({ ...letter, message: failureText(letter.message) });
     },
     async deadLetters(name, tx) {
-      return [...letters, ...(staging.get(tx)?.letters ?? [])].filter((letter) => letter.projection === name);
+      return visibleLetters(tx).filter((letter) => letter.projection === name);
+    },
+    async failedEvents(tx, name) {
+      const failed = allRecords(tx).flatMap((record): FailedEvent[] => {
+        const { failure } = record;
+        if (!failure || (name !== undefined && record.name !== name)) return [];
+        const { failedAt, ...rest } = failure;
+        return [{ projection: record.name, status: 'failed', ...rest, at: failedAt }];
+      });
+      const parked = visibleLetters(tx)
+        .filter((letter) => name === undefined || letter.projection === name)
+        .map(
+          (letter): FailedEvent => ({
+            projection: letter.projection,
+            status: 'parked',
+            position: letter.position,
+            eventId: letter.eventId,
+            eventType: letter.eventType,
+            streamId: letter.streamId,
+            message: letter.message,
+            attempts: letter.attempts,
+            at: letter.parkedAt,
+          }),
+        );
+      return [...failed, ...parked].sort((a, b) =>
+        a.projection === b.projection
+          ? a.position < b.position
+            ? -1
+            : a.position > b.position
+              ? 1
+              : 0
+          : a.projection < b.projection
+            ? -1
+            : 1,
+      );
+    },
+    async removeDeadLetter(projection, position, tx) {
+      if (!visibleLetters(tx).some((letter) => letter.projection === projection && letter.position === position)) return false;
+      stagedFor(tx).removed.add(letterKey(projection, position));
+      return true;
     },
   };
 }

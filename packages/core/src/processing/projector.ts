@@ -1,15 +1,20 @@
 import { ValidationError } from '../domain/errors.js';
 import type { RecordedEvent } from '../domain/event.js';
+import { isWellFormed } from '../domain/isWellFormed.js';
 import type { EventStore, StoreTransaction } from '../eventStore/eventStore.js';
 import { maxPosition } from '../eventStore/position.js';
 import { CheckpointConflictError, type CheckpointStore, type ProjectionFailure } from './checkpointStore.js';
-import type { Lease } from './lease.js';
+import { type Lease, LeaseLostError } from './lease.js';
 import { createPositionWaiters } from './positionWaiters.js';
 import { liveTables, type Projection, projectionHandles } from './projection.js';
 import { abortableDelay, backoffDelay, type RetryPolicy, resolveRetryPolicy } from './retryPolicy.js';
 import { type SubscriptionBatch, subscribe } from './subscription.js';
 
-export type ProjectorState = 'starting' | 'standby' | 'running' | 'stopped' | 'failed';
+/**
+ * `retrying`: the infrastructure failed (connection lost, lock timeout, deadlock…) and the
+ * projector is retrying with backoff, indefinitely; `lastError` and `attempts` say why and how long.
+ */
+export type ProjectorState = 'starting' | 'standby' | 'running' | 'retrying' | 'stopped' | 'failed';
 
 export interface ProjectorStatus {
   name: string;
@@ -25,10 +30,22 @@ export interface ProjectorStatus {
   error?: ProjectionFailure;
   /** The last infrastructure error (database down…), retried with backoff; cleared by the next good batch. */
   lastError?: string;
+  /** Consecutive infrastructure failures while `retrying`; cleared by the next good batch. */
+  attempts?: number;
   /** Events applied by this instance since start. */
   eventsProcessed: number;
   /** Events this instance parked in the dead-letter table. */
   eventsParked: number;
+}
+
+/** An infrastructure failure the projector is about to retry: for metrics and logs. */
+export interface RetryInfo {
+  name: string;
+  /** Consecutive infrastructure failures so far (1 for the first). */
+  attempts: number;
+  error: unknown;
+  /** Backoff before the next try. */
+  delayMs: number;
 }
 
 /** What each committed batch did: for metrics (throughput, batch latency, lag). */
@@ -52,6 +69,12 @@ export interface ProjectorOptions<Tx extends StoreTransaction> {
   batchSize?: number;
   /** Bounded fallback when no append notification arrives. Default 1000. */
   pollIntervalMs?: number;
+  /**
+   * Backoff for failures. Only errors thrown by the projection's own `apply` count toward
+   * `maxAttempts`; the store's transient errors (see EventStore.isTransient) and every error
+   * reading events or saving the checkpoint are infrastructure, retried with this backoff
+   * indefinitely in state `retrying` — a lock timeout is not a poison event.
+   */
   retry?: RetryPolicy;
   /**
    * After `retry.maxAttempts` failures of one event: `stop` (default) leaves the checkpoint just
@@ -59,12 +82,20 @@ export interface ProjectorOptions<Tx extends StoreTransaction> {
    * event in the dead-letter table in the same transaction that moves the checkpoint past it.
    */
   onFailure?: 'stop' | 'dead-letter';
-  /** Only the holder processes; others stand by. */
-  lease?: Lease;
+  /** Only the holder processes; others stand by. Every batch transaction is fenced with it. */
+  lease?: Lease<Tx>;
   /** How often a standby instance retries `lease.acquire`. Default 1000. */
   leaseRetryMs?: number;
+  /**
+   * How often the holder renews the lease besides before each batch, so that a holder stuck on
+   * a dead connection notices the loss (state `standby`) instead of staying `running`. Keep it
+   * well under the lease's time to live. Default 1000.
+   */
+  leaseRenewMs?: number;
   /** Called after every committed batch. Must not throw. */
   onBatch?: (info: BatchInfo) => void;
+  /** Called before each backoff after an infrastructure failure. Must not throw. */
+  onRetry?: (info: RetryInfo) => void;
 }
 
 export interface Projector {
@@ -84,6 +115,11 @@ export interface Projector {
 /** Thrown inside the loop to end it: the projector failed on an event and must not go on. */
 class Halt extends Error {}
 
+/** What the projection's own code threw (and the store does not call transient): the only failure that counts against an event. */
+class HandlerFailure {
+  constructor(readonly cause: unknown) {}
+}
+
 /**
  * The asynchronous projector: subscribe from the checkpoint, and for each batch commit the
  * read-model writes and the checkpoint in ONE store transaction. A crash at any point leaves
@@ -93,21 +129,47 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
   const { store, projection, checkpoints, lease } = options;
   const name = projection.name;
   if (typeof name !== 'string' || name.length === 0) throw new ValidationError('projection.name must be a non-empty string');
+  // The name keys its checkpoint row: a lone surrogate would be stored as U+FFFD and share another's.
+  if (!isWellFormed(name)) throw new ValidationError('projection.name must be well-formed Unicode (no lone surrogates)');
   const retry = resolveRetryPolicy(options.retry);
   const onFailure = options.onFailure ?? 'stop';
   if (onFailure !== 'stop' && onFailure !== 'dead-letter') throw new ValidationError(`onFailure must be 'stop' or 'dead-letter'`);
   const leaseRetryMs = options.leaseRetryMs ?? 1000;
+  const leaseRenewMs = options.leaseRenewMs ?? 1000;
+  if (!(leaseRenewMs > 0)) throw new ValidationError('leaseRenewMs must be > 0', { field: 'leaseRenewMs' });
+  /** Before a batch transaction writes: still ours? (and it cannot change hands until we commit). */
+  const fence = async (tx: Tx) => {
+    if (lease?.fence) await lease.fence(tx);
+  };
   const waiters = createPositionWaiters();
+  // A driver error wrapped by the projection (as `cause`) is still the driver's.
+  const transient = (error: unknown): boolean => {
+    for (let e = error, depth = 0; e !== undefined && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+      if (store.isTransient?.(e)) return true;
+    }
+    return false;
+  };
 
   const current: ProjectorStatus = { name, checkpoint: 0n, state: 'stopped', eventsProcessed: 0, eventsParked: 0 };
   let controller: AbortController | undefined;
   let loop: Promise<void> | undefined;
   let position = 0n;
+  /** Consecutive infrastructure failures; any committed progress ends them. */
+  let failures = 0;
 
   const setState = (state: ProjectorState) => {
     current.state = state;
     if (state === 'failed' || state === 'stopped') waiters.abandon();
   };
+
+  /** Progress after infrastructure failures: back to `running`. */
+  function recovered() {
+    delete current.lastError;
+    if (failures === 0) return;
+    failures = 0;
+    delete current.attempts;
+    setState('running');
+  }
 
   function advance(to: bigint, applied: RecordedEvent[], parked: number, started: number, head: bigint) {
     const from = position;
@@ -118,8 +180,8 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
     current.eventsParked += parked;
     const last = applied[applied.length - 1];
     if (last) current.lastProcessedRecordedAt = last.recordedAt;
-    delete current.lastError;
     delete current.error;
+    recovered();
     waiters.reached(to);
     options.onBatch?.({
       name,
@@ -137,11 +199,17 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
   function commit(events: readonly RecordedEvent[], to: bigint): Promise<void> {
     const from = position;
     return store.transaction(async (tx) => {
+      await fence(tx);
       // Checkpoint first: the compare-and-set fails fast when another instance or a rebuild
       // moved it, before any read-model write, and it takes the checkpoint row's lock before the
       // tables' — the order a rebuild's swap uses too, so the two cannot deadlock.
       await checkpoints.save(name, from, to, tx);
-      if (events.length > 0) await projection.apply(events, tx, liveTables);
+      if (events.length === 0) return;
+      try {
+        await projection.apply(events, tx, liveTables);
+      } catch (error) {
+        throw transient(error) ? error : new HandlerFailure(error);
+      }
     });
   }
 
@@ -155,7 +223,9 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
       advance(batch.checkpoint, handled, 0, started, batch.headPosition);
       return;
     } catch (error) {
-      if (error instanceof CheckpointConflictError) throw error;
+      // Only the projection's own failure is worth isolating; anything else goes to run(),
+      // which retries from the checkpoint with backoff.
+      if (!(error instanceof HandlerFailure)) throw error;
     }
     // The batch failed: go one event at a time to find the culprit, so that the events before
     // it commit and the failure is pinned to one position.
@@ -167,9 +237,10 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
           advance(event.position, [event], 0, eventStarted, batch.headPosition);
           break;
         } catch (error) {
-          if (error instanceof CheckpointConflictError) throw error;
+          // Infrastructure (and a conflict): not this event's fault, so no attempt is counted.
+          if (!(error instanceof HandlerFailure)) throw error;
           if (attempt >= retry.maxAttempts) {
-            await giveUp(event, error, attempt, batch.headPosition);
+            await giveUp(event, error.cause, attempt, batch.headPosition);
             break;
           }
           if (!(await abortableDelay(backoffDelay(retry, attempt), signal))) throw new Halt('stopped');
@@ -198,13 +269,17 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
       const started = performance.now();
       const from = position;
       await store.transaction(async (tx) => {
+        await fence(tx);
         await checkpoints.save(name, from, event.position, tx);
         await checkpoints.park({ projection: name, ...failure, parkedAt: failure.failedAt, event }, tx);
       });
       advance(event.position, [], 1, started, head);
       return;
     }
-    await store.transaction((tx) => checkpoints.recordFailure(name, failure, tx));
+    await store.transaction(async (tx) => {
+      await fence(tx);
+      await checkpoints.recordFailure(name, failure, tx);
+    });
     current.error = failure;
     setState('failed');
     throw new Halt(message);
@@ -220,23 +295,62 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
     return false;
   }
 
+  /**
+   * While holding the lease: renews it every leaseRenewMs, and on loss goes to standby and
+   * aborts the returned signal, ending the subscription. A batch stuck on a dead connection
+   * cannot be interrupted, but the state no longer claims `running`, and fencing keeps the batch
+   * from committing once it comes back.
+   */
+  function watchLease(signal: AbortSignal): { signal: AbortSignal; lost: () => boolean; stop: () => void } {
+    const holding = new AbortController();
+    if (!lease) return { signal, lost: () => false, stop: () => {} };
+    let lost = false;
+    let renewing = false;
+    const onAbort = () => holding.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    const timer = setInterval(() => {
+      if (renewing || lost) return;
+      renewing = true;
+      lease
+        .renew()
+        .catch(() => false)
+        .then((held) => {
+          renewing = false;
+          if (held || lost || signal.aborted) return;
+          lost = true;
+          setState('standby');
+          holding.abort();
+        });
+    }, leaseRenewMs);
+    return {
+      signal: holding.signal,
+      lost: () => lost,
+      stop() {
+        clearInterval(timer);
+        signal.removeEventListener('abort', onAbort);
+      },
+    };
+  }
+
   async function run(signal: AbortSignal): Promise<void> {
-    let failures = 0;
     while (!signal.aborted) {
+      let watch: ReturnType<typeof watchLease> | undefined;
       try {
         if (!(await holdLease(signal))) return;
+        watch = watchLease(signal);
         const record = await store.transaction((tx) => checkpoints.load(name, tx));
         position = record?.position ?? 0n;
         current.checkpoint = position;
         // A failure recorded by an earlier run stays visible until this run gets past it.
         if (record?.failure) current.error = record.failure;
-        setState('running');
+        // Still `retrying` until a batch goes through: reloading the checkpoint proves little.
+        setState(failures > 0 ? 'retrying' : 'running');
         waiters.reached(position);
         const batches = subscribe(store, {
           after: position,
           batchSize: options.batchSize ?? 100,
           pollIntervalMs: options.pollIntervalMs ?? 1000,
-          signal,
+          signal: watch.signal,
           ...(projection.types && { types: projection.types }),
           ...(projection.categories && { categories: projection.categories }),
         });
@@ -246,17 +360,35 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
             break;
           }
           current.headPosition = maxPosition(current.headPosition ?? 0n, batch.headPosition);
-          await processBatch(batch, signal);
-          failures = 0;
+          await processBatch(batch, watch.signal);
+          // Caught up with nothing to commit: the reads worked, the trouble is over too.
+          if (batch.caughtUp) recovered();
         }
       } catch (error) {
-        if (error instanceof Halt) return;
+        if (error instanceof Halt) {
+          // A projector halted on a poison event gives its lease up, so that a standby (perhaps
+          // with a fixed handler) takes over instead of everyone waiting on a stopped holder.
+          if (current.state === 'failed' && lease) await lease.release().catch(() => {});
+          if (current.state === 'failed' || signal.aborted) return;
+          continue; // the lease was lost mid-backoff: back to standby
+        }
+        // The lease changed hands under a batch: it rolled back; stand by.
+        if (error instanceof LeaseLostError || watch?.lost()) {
+          setState('standby');
+          continue;
+        }
         // A conflict means the checkpoint moved under us (another instance, a rebuild): reload.
         if (error instanceof CheckpointConflictError) continue;
-        // Infrastructure trouble (database unreachable…): keep trying, with backoff.
-        current.lastError = error instanceof Error ? error.message : String(error);
+        // Infrastructure trouble (database unreachable, lock timeout…): keep trying, with backoff.
         failures++;
-        await abortableDelay(backoffDelay(retry, failures), signal);
+        current.lastError = error instanceof Error ? error.message : String(error);
+        current.attempts = failures;
+        setState('retrying');
+        const delayMs = backoffDelay(retry, failures);
+        options.onRetry?.({ name, attempts: failures, error, delayMs });
+        await abortableDelay(delayMs, signal);
+      } finally {
+        watch?.stop();
       }
     }
   }

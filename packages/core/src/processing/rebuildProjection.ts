@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { ValidationError } from '../domain/errors.js';
 import type { EventStore, StoreTransaction } from '../eventStore/eventStore.js';
-import type { SqlTransaction } from '../eventStore/sqlExecutor.js';
 import type { CheckpointStore } from './checkpointStore.js';
 import { type Projection, type ProjectionTables, projectionHandles } from './projection.js';
+import { abortableDelay } from './retryPolicy.js';
 import { subscribe } from './subscription.js';
-import { dropTables, swapTables } from './swapTables.js';
+import type { TableSwap } from './tableSwap.js';
 
 export interface RebuildProgress {
   projection: string;
@@ -23,11 +23,18 @@ export interface RebuildProgress {
   etaSeconds: number | undefined;
 }
 
-export interface RebuildOptions<Tx extends StoreTransaction & SqlTransaction> {
+export interface RebuildOptions<Tx extends StoreTransaction> {
   store: EventStore<Tx>;
   projection: Projection<Tx>;
   /** The projector's checkpoint store: the checkpoint is reset to the rebuilt position in the swap transaction. */
   checkpoints: CheckpointStore<Tx>;
+  /** The adapter's swap (createPostgresTableSwap, createSqliteTableSwap). */
+  swap: TableSwap<Tx>;
+  /**
+   * Tries of the swap transaction when it fails transiently (the store's isTransient: a lock
+   * timeout behind a long reader, a deadlock…), with backoff up to 2 s. Default 100.
+   */
+  maxSwapAttempts?: number;
   /** Events per replay transaction. Default 500. */
   batchSize?: number;
   onProgress?: (progress: RebuildProgress) => void;
@@ -49,8 +56,12 @@ export interface RebuildResult {
  * For asynchronous (checkpointed) projections; an inline projection would miss appends made
  * between the end of the replay and the swap.
  */
-export async function rebuildProjection<Tx extends StoreTransaction & SqlTransaction>(options: RebuildOptions<Tx>): Promise<RebuildResult> {
-  const { store, projection, checkpoints } = options;
+export async function rebuildProjection<Tx extends StoreTransaction>(options: RebuildOptions<Tx>): Promise<RebuildResult> {
+  const { store, projection, checkpoints, swap } = options;
+  const maxSwapAttempts = options.maxSwapAttempts ?? 100;
+  if (!Number.isSafeInteger(maxSwapAttempts) || maxSwapAttempts < 1) {
+    throw new ValidationError('maxSwapAttempts must be a whole number ≥ 1', { field: 'maxSwapAttempts' });
+  }
   const logical = projection.tables ?? [];
   if (logical.length === 0) throw new ValidationError(`Projection '${projection.name}' declares no tables to rebuild`, { field: 'tables' });
   const suffix = `_rb${randomBytes(4).toString('hex')}`;
@@ -84,6 +95,8 @@ export async function rebuildProjection<Tx extends StoreTransaction & SqlTransac
 
   const setup = projection.setup;
   await store.transaction(async (tx) => {
+    // First: what would make the swap fail (or lose something) refuses the rebuild now.
+    await swap.check(logical, tx);
     await checkpoints.setup(tx);
     if (setup) await setup.call(projection, tx, shadow);
   });
@@ -123,12 +136,14 @@ export async function rebuildProjection<Tx extends StoreTransaction & SqlTransac
       // or waits and then fails its CAS — it never writes stale events into the swapped-in tables.
       // The reset refuses to move the checkpoint backwards: a live projector that got past the
       // replay has told waiters it reached its position, so the replay catches up with it first.
-      // Retry on a deadlock or serialisation failure all the same: other writers may touch the tables.
+      // Retry what the store calls transient: the adapter's swap gives up its table locks after
+      // a short lock timeout rather than queue behind a long report with every reader queued
+      // behind it, and other writers may deadlock with it.
       for (let attempt = 1; ; ) {
         try {
           const swapped = await store.transaction(async (tx) => {
             if (!(await checkpoints.reset(projection.name, position, tx))) return false;
-            await swapTables(tx.sql, logical, suffix);
+            await swap.swap(logical, suffix, tx);
             return true;
           });
           if (swapped) break;
@@ -136,13 +151,14 @@ export async function rebuildProjection<Tx extends StoreTransaction & SqlTransac
           await replayUntil(live?.position ?? 0n);
           options.signal?.throwIfAborted();
         } catch (error) {
-          const code = (error as { code?: unknown }).code;
-          if (attempt >= 5 || (code !== '40P01' && code !== '40001')) throw error;
+          if (attempt >= maxSwapAttempts || !store.isTransient?.(error)) throw error;
+          const delay = Math.min(2000, 25 * 2 ** attempt) * (0.8 + Math.random() * 0.4);
           attempt++;
+          if (!(await abortableDelay(delay, controller.signal))) options.signal?.throwIfAborted();
         }
       }
     } catch (error) {
-      await store.transaction((tx) => dropTables(tx.sql, physical)).catch(() => {});
+      await store.transaction((tx) => swap.drop(physical, tx)).catch(() => {});
       throw error;
     }
   } finally {

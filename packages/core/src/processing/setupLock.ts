@@ -1,13 +1,12 @@
 import type { StoreTransaction } from '../eventStore/eventStore.js';
-import type { SqlExecutor } from '../eventStore/sqlExecutor.js';
+import type { SqlTransaction } from '../eventStore/sqlExecutor.js';
 
 /**
- * Concurrent `CREATE TABLE IF NOT EXISTS` races on PostgreSQL's catalog (a unique violation
- * instead of "already exists"). Taking this transaction-scoped advisory lock first serialises
- * set-ups across processes; it is released at commit. A no-op on other stores, which either
- * serialise transactions already (SQLite, in-memory) or have no SQL.
+ * Serialises read-model set-ups (`CREATE TABLE IF NOT EXISTS` races on PostgreSQL's catalog)
+ * when the transaction's adapter offers a setup lock; the adapter decides what that takes. A
+ * no-op for stores without SQL.
  */
 export async function lockForSetup(tx: StoreTransaction): Promise<void> {
-  const sql = (tx as Partial<{ sql: SqlExecutor }>).sql;
-  if (sql?.dialect === 'postgres') await sql.query(`SELECT pg_advisory_xact_lock(hashtext('tidemark:setup'))`);
+  const lock = (tx as Partial<SqlTransaction>).lockForSetup;
+  if (lock) await lock.call(tx);
 }

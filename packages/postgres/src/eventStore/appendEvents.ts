@@ -2,6 +2,7 @@ import {
   type AppendLimits,
   type AppendOptions,
   type AppendResult,
+  assertRetryPayload,
   type Clock,
   ConcurrencyError,
   DuplicateEventIdError,
@@ -12,6 +13,7 @@ import {
   PayloadTooLargeError,
   type PreparedAppend,
   prepareAppend,
+  type StoredEventPayload,
   type StoredEventRef,
   writtenAppendResult,
 } from '@tidemark/core';
@@ -33,7 +35,8 @@ export interface AppendSettings {
   clock: Clock;
 }
 
-interface AppendRow {
+/** One row of append_to_stream, as the store selects it. */
+export interface AppendRow {
   status: number;
   version: number;
   /** As text: positions pass 2^53. */
@@ -117,26 +120,13 @@ export async function callAppendFunction(
   settings: AppendSettings,
   rows: AppendRows,
 ): Promise<AppendResult> {
-  const { prepared, recordedAt } = rows;
-  const { streamId } = prepared;
-  const count = prepared.events.length;
+  const { streamId } = rows.prepared;
   let row: AppendRow;
   try {
     const result = await runner.query<AppendRow>({
       name: settings.statementName,
-      text: `SELECT status, version, first_position::text AS first_position, found_ids::text[] AS found_ids, found_streams, found_versions, found_positions
-               FROM ${settings.quotedSchema}.append_to_stream($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      values: [
-        streamId,
-        encodeExpectedVersion(prepared.expectedVersion),
-        rows.ids,
-        rows.types,
-        rows.schemaVersions,
-        rows.data,
-        rows.metadata,
-        recordedAt,
-        prepared.anyIdSupplied,
-      ],
+      text: `SELECT ${appendFunctionColumns} FROM ${settings.quotedSchema}.append_to_stream($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      values: appendFunctionParameters(rows),
       types: numericBigints,
     });
     row = result.rows[0] as AppendRow;
@@ -144,6 +134,22 @@ export async function callAppendFunction(
     throw mapAppendError(error, streamId);
   }
 
+  return appendFunctionResult(runner, settings, rows, row);
+}
+
+/**
+ * What one append_to_stream row means for its append: the result, or the typed error to throw.
+ * `runner` serves the retry path's payload comparison (a second round trip only there).
+ */
+export async function appendFunctionResult(
+  runner: pg.Pool | pg.ClientBase,
+  settings: AppendSettings,
+  rows: AppendRows,
+  row: AppendRow,
+): Promise<AppendResult> {
+  const { prepared } = rows;
+  const { streamId } = prepared;
+  const count = prepared.events.length;
   switch (row.status) {
     case appendStatus.written:
       return writtenResult(rows, BigInt(row.first_position as string), row.version);
@@ -161,6 +167,7 @@ export async function callAppendFunction(
       // Same rules as every other store: an identical earlier batch is a retry, anything else throws.
       const retry = detectRetry(prepared, found);
       if (!retry) throw new Error('append_to_stream reported stored ids but none matched'); // unreachable: found is non-empty
+      assertRetryPayload(prepared, await storedPayloads(runner, settings, prepared), settings.defaultMetadata);
       return { streamId, ...retry, written: false, events: [] };
     }
     case appendStatus.transactionFull:
@@ -173,6 +180,48 @@ export async function callAppendFunction(
     default:
       throw new Error(`append_to_stream returned unknown status ${row.status}`);
   }
+}
+
+/**
+ * The stored payloads of a retry's events, to compare with the retry's own. A second round
+ * trip, only on the retry path: appends that write pay nothing for it. Stored events never
+ * change, so on the pool it may run on another connection than the append did. data and
+ * metadata are json columns, which keep the text they were given: ::text returns it exactly.
+ */
+async function storedPayloads(
+  runner: pg.Pool | pg.ClientBase,
+  settings: AppendSettings,
+  prepared: PreparedAppend,
+): Promise<Map<string, StoredEventPayload>> {
+  const result = await runner.query<[string, string, number, string, string]>({
+    name: `${settings.statementName}:retryPayloads`,
+    text: `SELECT id::text, type, schema_version, data::text, metadata::text FROM ${settings.quotedSchema}.events WHERE id = ANY ($1::uuid[])`,
+    values: [prepared.events.map((event) => event.id)],
+    rowMode: 'array',
+  });
+  return new Map(
+    result.rows.map(([id, type, schemaVersion, dataJson, metadataJson]) => [id, { type, schemaVersion, dataJson, metadataJson }]),
+  );
+}
+
+/** The columns of append_to_stream the store reads (found_ids as text, for the comparison with string ids). */
+export const appendFunctionColumns =
+  'status, version, first_position::text AS first_position, found_ids::text[] AS found_ids, found_streams, found_versions, found_positions';
+
+/** The nine arguments of append_to_stream for one append, in order. */
+export function appendFunctionParameters(rows: AppendRows): unknown[] {
+  const { prepared } = rows;
+  return [
+    prepared.streamId,
+    encodeExpectedVersion(prepared.expectedVersion),
+    rows.ids,
+    rows.types,
+    rows.schemaVersions,
+    rows.data,
+    rows.metadata,
+    rows.recordedAt,
+    prepared.anyIdSupplied,
+  ];
 }
 
 /** The result of a written append: its events got `firstPosition` onwards and end at `lastVersion`. */

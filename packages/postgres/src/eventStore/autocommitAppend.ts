@@ -59,7 +59,11 @@ export async function appendAutocommit(
   events: readonly NewEvent[],
   options: AppendOptions | undefined,
 ): Promise<AppendResult> {
-  const rows = prepareAppendRows(settings, streamId, events, options);
+  return appendRowsAutocommit(pool, settings, prepareAppendRows(settings, streamId, events, options));
+}
+
+/** appendAutocommit for an append already validated and laid out as rows. */
+export async function appendRowsAutocommit(pool: pg.Pool, settings: AppendSettings, rows: AppendRows): Promise<AppendResult> {
   if (rows.prepared.anyIdSupplied) return callAppendFunction(pool, settings, rows);
   const written = await tryAppendStatement(pool, settings, rows);
   return written ?? callAppendFunction(pool, settings, rows);

@@ -2,14 +2,23 @@ import {
   type AppendHook,
   type AppendLimits,
   type Clock,
+  CommitOutcomeUnknownError,
+  createTransactionScope,
   defaultAppendLimits,
+  type ErrorReporter,
   type EventMetadata,
   type EventStore,
+  isTransientFailure,
   maxPosition,
   type RecordedEvent,
   resolveAllRange,
+  resolveRetryOptions,
+  retryUnitOfWork,
+  runAfterCommit,
   systemClock,
+  type TransactionOptions,
   ValidationError,
+  warnOnError,
 } from '@tidemark/core';
 import pg from 'pg';
 import { measureVisibilityLag, type VisibilityLag } from '../monitoring/visibilityLag.js';
@@ -19,12 +28,17 @@ import { assertValidSchemaName, notifyChannel, quoteIdentifier } from '../schema
 import type { AppendSettings } from './appendEvents.js';
 import { appendAutocommit } from './autocommitAppend.js';
 import { createCommitNotifier } from './commitNotifier.js';
+import { isConnectionFailure, toAutocommitError, toTypedError, watchClient } from './connectionErrors.js';
 import { eventTypes, toRecordedEvent } from './eventRows.js';
+import { createHorizonFollower } from './horizonFollower.js';
+import { isTransientPostgresError } from './isTransientPostgresError.js';
 import { createNotificationListener } from './notificationListener.js';
+import { createPostgresGroupCommit } from './postgresGroupCommit.js';
 import { createPostgresTransaction, type PostgresTransaction } from './postgresTransaction.js';
 import { readAllStatement } from './readAllStatement.js';
 import { readableHorizonSql } from './readableHorizon.js';
 import { createStreamReads } from './streamReads.js';
+import { UnnamedStatementsClient } from './unnamedStatementsClient.js';
 
 export interface PostgresEventStoreOptions {
   /** Connection string; the store then owns its pool and ends it on close. */
@@ -33,6 +47,26 @@ export interface PostgresEventStoreOptions {
   pool?: pg.Pool;
   /** Schema holding the store's tables: `^[a-z_][a-z0-9_]{0,62}$`. Default 'tidemark'. */
   schema?: string;
+  /**
+   * Create the store when the schema holds none. Default true for the default schema, false
+   * for a named one: a mistyped schema name is refused (StoreNotFoundError) instead of
+   * silently starting an empty store.
+   */
+  createSchema?: boolean;
+  /**
+   * Run the migrations a store behind this code needs (default true). False: run no DDL and
+   * refuse a store that is behind (SchemaBehindError) — for a role without DDL rights; migrate
+   * with `tidemark migrate` as the schema's owner.
+   */
+  migrate?: boolean;
+  /**
+   * False: send every statement unnamed, for PgBouncer in transaction mode, where a named
+   * prepared statement lives on one server connection and collides on the next. Applies to
+   * the pool the store creates from `url`; build a pool of your own with
+   * `Client: UnnamedStatementsClient` for the same. Default true (statements are parsed and
+   * planned once per connection).
+   */
+  preparedStatements?: boolean;
   limits?: Partial<AppendLimits>;
   /** Merged under every event's own metadata (service name and version, say). */
   defaultMetadata?: EventMetadata;
@@ -54,7 +88,41 @@ export interface PostgresEventStoreOptions {
    * (see commitNotifier.ts): their wake-up latency against the server's extra work. Default 10.
    */
   notifyIntervalMs?: number;
+  /** Receives failures of afterCommit callbacks and onAppended listeners. Default: a process warning. */
+  onError?: ErrorReporter;
+  /**
+   * Connections of the pool the store creates from `url` (and of its LISTEN connection): a
+   * network path that silently dies must be noticed, not hang a projector forever. A query
+   * whose answer does not come within `queryTimeoutMs` fails with ConnectionLostError and its
+   * connection is discarded (0 turns it off: then only keepalive notices a dead peer).
+   * Defaults: connect 10 s, query 60 s, TCP keepalive on from 10 s of idleness.
+   */
+  connectionTimeoutMs?: number;
+  queryTimeoutMs?: number;
+  keepAlive?: boolean;
+  keepAliveInitialDelayMs?: number;
+  /**
+   * Distinct streams one transaction may append to; past it the append fails with
+   * TransactionLimitError. Each holds an advisory lock until commit in the server's shared lock
+   * table (max_locks_per_transaction × max_connections = 6,400 slots by default; about 12,400
+   * locks in one transaction fail it AND other sessions with "out of shared memory"). Keep
+   * poolSize × this below the server's table. Default 1000.
+   */
+  maxStreamsPerTransaction?: number;
+  /**
+   * Group commit (default true): while a batch of autocommit appends is on the wire, further ones
+   * queue and go together in one statement and one commit (postgresGroupCommit.ts). A lone append
+   * is sent at once. false: one statement and commit per append.
+   */
+  groupCommit?: boolean;
 }
+
+/**
+ * Group-commit batches on the wire at once. Two keep both CPUs of a 2-core server busy while
+ * most concurrent appends still gather into few commits; 4 and 8 measured no better (issue 13,
+ * BENCHMARKS.md).
+ */
+const groupCommitBatches = 2;
 
 export interface PostgresEventStore extends EventStore<PostgresTransaction> {
   readonly schema: string;
@@ -63,6 +131,25 @@ export interface PostgresEventStore extends EventStore<PostgresTransaction> {
   /** How far the readable horizon lags behind the committed log: export it as a metric. */
   visibilityLag(): Promise<VisibilityLag>;
 }
+
+/**
+ * The connect and query timeouts and TCP keepalive the store gives the pool it creates. Spread
+ * them into a pool of your own (`new pg.Pool({ ...postgresConnectionDefaults, … })`): without
+ * them a network path that silently dies hangs its queries until the OS gives up, hours later.
+ */
+export const postgresConnectionDefaults = {
+  connectionTimeoutMillis: 10_000,
+  query_timeout: 60_000,
+  keepAlive: true,
+  keepAliveInitialDelayMillis: 10_000,
+} as const;
+
+const rethrowTyped = (error: unknown): never => {
+  throw toTypedError(error);
+};
+const rethrowAutocommit = (error: unknown): never => {
+  throw toAutocommitError(error);
+};
 
 /**
  * The PostgreSQL event store. Migrates its schema on creation (hence async). Appends are one
@@ -80,13 +167,47 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
   const pollIntervalMs = options.pollIntervalMs ?? 1000;
   if (!(pollIntervalMs > 0)) throw new ValidationError('pollIntervalMs must be > 0', { field: 'pollIntervalMs' });
 
+  const maxStreamsPerTransaction = options.maxStreamsPerTransaction ?? 1000;
+  if (!Number.isSafeInteger(maxStreamsPerTransaction) || maxStreamsPerTransaction < 1)
+    throw new ValidationError('maxStreamsPerTransaction must be a whole number ≥ 1', { field: 'maxStreamsPerTransaction' });
+  const connectionSettings = {
+    connectionTimeoutMillis: options.connectionTimeoutMs ?? postgresConnectionDefaults.connectionTimeoutMillis,
+    query_timeout: options.queryTimeoutMs ?? postgresConnectionDefaults.query_timeout,
+    keepAlive: options.keepAlive ?? postgresConnectionDefaults.keepAlive,
+    keepAliveInitialDelayMillis: options.keepAliveInitialDelayMs ?? postgresConnectionDefaults.keepAliveInitialDelayMillis,
+  };
+  for (const [field, value] of Object.entries({
+    connectionTimeoutMs: connectionSettings.connectionTimeoutMillis,
+    queryTimeoutMs: connectionSettings.query_timeout,
+    keepAliveInitialDelayMs: connectionSettings.keepAliveInitialDelayMillis,
+  })) {
+    if (!Number.isSafeInteger(value) || value < 0) throw new ValidationError(`${field} must be a whole number ≥ 0`, { field });
+  }
+  const onError = options.onError ?? warnOnError;
+
   const ownsPool = !options.pool;
-  const pool = options.pool ?? new pg.Pool({ connectionString: options.url, max: poolSize });
+  const pool =
+    options.pool ??
+    new pg.Pool({
+      connectionString: options.url,
+      max: poolSize,
+      ...connectionSettings,
+      ...(options.preparedStatements === false && { Client: UnnamedStatementsClient }),
+    });
   // An idle pooled connection that the server drops emits 'error' on the pool, which would
   // otherwise crash the process; the pool discards that client by itself.
   if (ownsPool) pool.on('error', () => {});
+  // And every client keeps a listener of its own for life. pg-pool listens only while a client is
+  // idle, and hands out a new client from inside the socket callback that read its
+  // ReadyForQuery: a session terminated as it connects has its FATAL in the same chunk, emitted
+  // before any caller could listen. The loss still surfaces: the next statement fails (typed,
+  // see connectionErrors.ts) and the client is destroyed on release.
+  pool.on('connect', (client) => client.on('error', () => {}));
   try {
-    await migrate(pool, schema);
+    await migrate(pool, schema, {
+      createSchema: options.createSchema ?? options.schema === undefined,
+      ...(options.migrate !== undefined && { migrate: options.migrate }),
+    });
     // Restored into another cluster, the log would be unreadable and unwritable until rebased.
     await rebasePositions(pool, schema);
   } catch (error) {
@@ -104,6 +225,10 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     clock: options.clock ?? systemClock,
   };
   const hooks: AppendHook<PostgresTransaction>[] = [];
+  // Here a store call inside a transaction would not hang — it would take another connection —
+  // but it would run outside the unit of work, or wait for a stream lock the transaction holds:
+  // refused as on the embedded stores, where it would wait forever.
+  const scope = createTransactionScope();
   const listeners = new Set<() => void>();
   let closed = false;
   /** Highest position this instance has committed, and the highest readable horizon it has seen. */
@@ -124,11 +249,13 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     if (target === 0n || target < seenHorizon) return;
     const deadline = Date.now() + readYourWritesTimeoutMs;
     for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
-      const result = await pool.query({
-        name: `${settings.statementName}:horizon`,
-        text: `SELECT ${readableHorizonSql(quotedSchema)}::text AS horizon`,
-        types: eventTypes,
-      });
+      const result = await pool
+        .query({
+          name: `${settings.statementName}:horizon`,
+          text: `SELECT ${readableHorizonSql(quotedSchema)}::text AS horizon`,
+          types: eventTypes,
+        })
+        .catch(rethrowTyped);
       seenHorizon = maxPosition(seenHorizon, BigInt(result.rows[0].horizon as string));
       if (target < seenHorizon || Date.now() >= deadline || closed) return;
       await new Promise((resolve) => setTimeout(resolve, delay));
@@ -145,26 +272,26 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     notifier.notify();
     wakeListeners();
   };
-  const wakeListeners = () => {
-    for (const listener of listeners) {
-      try {
-        listener();
-      } catch {
-        // A wake-up is a hint; one failing listener must not starve the others.
-      }
-    }
-  };
+  // A wake-up is a hint; one failing listener must not starve the others.
+  const wakeListeners = () => runAfterCommit([...listeners], onError, 'onAppended listener failed');
+
+  const groupCommit =
+    options.groupCommit === false ? undefined : createPostgresGroupCommit({ pool, settings, maxInFlight: groupCommitBatches, committed });
 
   const notifications = createNotificationListener({
     connection: {
-      ...(options.url ? { connectionString: options.url } : (pool.options as pg.ClientConfig)),
+      ...(options.url ? { connectionString: options.url, ...connectionSettings } : (pool.options as pg.ClientConfig)),
       application_name: `tidemark-listen:${schema}`.slice(0, 63),
     },
     channel: notifyChannel(schema),
-    onNotify: wakeListeners,
+    onNotify: () => {
+      wakeListeners();
+      horizon.notified();
+    },
   });
+  const horizon = createHorizonFollower(pool, quotedSchema, wakeListeners);
 
-  const committedReads = createStreamReads(
+  const reads = createStreamReads(
     () => {
       assertOpen();
       return pool;
@@ -172,41 +299,98 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     quotedSchema,
     settings.statementName,
   );
+  const committedReads: typeof reads = {
+    readStream: (streamId, readOptions) => reads.readStream(streamId, readOptions).catch(rethrowTyped),
+    streamExists: (streamId) => reads.streamExists(streamId).catch(rethrowTyped),
+    aggregateStream: (streamId, evolver, aggregateOptions) =>
+      reads.aggregateStream(streamId, evolver, aggregateOptions).catch(rethrowTyped),
+  };
 
+  /**
+   * One attempt of a unit of work. Every failure is typed: a connection lost before COMMIT was
+   * sent is ConnectionLostError (the server rolled back; afterRollback runs), one lost while
+   * COMMIT was in flight is CommitOutcomeUnknownError (it may have committed: neither
+   * afterCommit nor afterRollback runs). Whatever happens, the client goes back to the pool,
+   * destroyed when its connection is in doubt, and the process lives.
+   */
   async function runTransaction<T>(work: (tx: PostgresTransaction) => Promise<T>, savepoints: boolean): Promise<T> {
     assertOpen();
-    const client = await pool.connect();
-    let broken: Error | undefined;
+    scope.assertOutside('transaction');
+    const client = await pool.connect().catch(rethrowTyped);
+    const watched = watchClient(client);
     try {
       await client.query('BEGIN');
     } catch (error) {
-      client.release(error as Error);
-      throw error;
+      watched.check(error);
+      watched.release(error as Error);
+      throw toTypedError(error, watched.lost !== undefined);
     }
-    const handle = createPostgresTransaction({ client, settings, hooks, savepoints, assertStoreOpen: assertOpen });
+    const handle = createPostgresTransaction({
+      client,
+      settings,
+      hooks,
+      savepoints,
+      assertStoreOpen: assertOpen,
+      clock: settings.clock,
+      maxStreamsPerTransaction,
+      connection: watched,
+    });
+    const rolledBack = (error: unknown): never => {
+      runAfterCommit(handle.afterRollback, onError, 'afterRollback callback failed');
+      throw toTypedError(error, watched.lost !== undefined);
+    };
+    let result: T;
     try {
-      let result: T;
-      try {
-        result = await work(handle.tx);
-        const commit = await client.query('COMMIT');
-        // COMMIT of a transaction in which a statement failed (and was caught) answers ROLLBACK.
-        if (commit.command !== 'COMMIT') throw new Error('The transaction was rolled back: a statement inside it failed earlier');
-      } catch (error) {
-        handle.finish();
+      result = await scope.run(() => work(handle.tx));
+    } catch (error) {
+      handle.finish();
+      watched.check(error);
+      let broken = watched.lost;
+      if (!broken) {
         await client.query('ROLLBACK').catch((rollbackError: Error) => {
           broken = rollbackError;
         });
-        for (const callback of handle.afterRollback) callback();
-        throw error;
       }
-      handle.finish();
-      for (const callback of handle.afterCommit) callback();
-      if (handle.lastPosition > 0n) committed(handle.lastPosition);
-      return result;
-    } finally {
-      client.release(broken);
+      watched.release(broken);
+      return rolledBack(error);
     }
+    handle.finish();
+    // The work swallowed the failure of its own statement on a dead connection: nothing committed.
+    if (watched.lost) {
+      watched.release();
+      return rolledBack(watched.lost);
+    }
+    let commit: pg.QueryResult;
+    try {
+      commit = await client.query('COMMIT');
+    } catch (error) {
+      watched.release(error as Error);
+      if (watched.lost || isConnectionFailure(error)) {
+        throw new CommitOutcomeUnknownError(
+          'The connection was lost while COMMIT was in flight: the transaction may or may not have committed. Run it again only if it is idempotent (appends with supplied event ids are).',
+          {},
+          { cause: error },
+        );
+      }
+      // COMMIT refused (a serialization failure, a deferred constraint): rolled back for sure.
+      return rolledBack(error);
+    }
+    watched.release();
+    // COMMIT of a transaction in which a statement failed (and was caught) answers ROLLBACK.
+    if (commit.command !== 'COMMIT') return rolledBack(new Error('The transaction was rolled back: a statement inside it failed earlier'));
+    runAfterCommit(handle.afterCommit, onError, 'afterCommit callback failed');
+    if (handle.lastPosition > 0) committed(handle.lastPosition);
+    return result;
   }
+
+  function transaction<T>(work: (tx: PostgresTransaction) => Promise<T>, transactionOptions?: TransactionOptions): Promise<T> {
+    if (!transactionOptions?.retry) return runTransaction(work, true);
+    const retry = resolveRetryOptions(transactionOptions.retry);
+    return retryUnitOfWork(() => runTransaction(work, true), retry);
+  }
+
+  /** A deadlock victim or a connection that failed before anything was sent: the append is safe to run again. */
+  const appendRetry = resolveRetryOptions({ maxAttempts: 5 });
 
   async function* readAll(readOptions?: Parameters<PostgresEventStore['readAll']>[0]): AsyncGenerator<RecordedEvent> {
     assertOpen();
@@ -224,13 +408,15 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     while (remaining > 0) {
       assertOpen();
       const batch = Math.min(range.batchSize, remaining);
-      const result = await pool.query({
-        name: statement.name,
-        text: statement.text,
-        values: statement.values(after, batch),
-        rowMode: 'array',
-        types: eventTypes,
-      });
+      const result = await pool
+        .query({
+          name: statement.name,
+          text: statement.text,
+          values: statement.values(after, batch),
+          rowMode: 'array',
+          types: eventTypes,
+        })
+        .catch(rethrowTyped);
       for (const row of result.rows) {
         const event = toRecordedEvent(row);
         after = event.position;
@@ -251,9 +437,27 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     ...committedReads,
     async appendToStream(streamId, events, appendOptions) {
       assertOpen();
-      if (hooks.length > 0) return runTransaction((tx) => tx.appendToStream(streamId, events, appendOptions), false);
+      scope.assertOutside('appendToStream');
+      if (hooks.length > 0) {
+        return retryUnitOfWork(
+          () => runTransaction((tx) => tx.appendToStream(streamId, events, appendOptions), false),
+          appendRetry,
+          isTransientFailure,
+        );
+      }
+      if (groupCommit) {
+        return retryUnitOfWork(
+          () => groupCommit.append(streamId, events, appendOptions).catch(rethrowAutocommit),
+          appendRetry,
+          isTransientFailure,
+        );
+      }
       // Autocommit: one statement is the whole transaction, one round trip (see autocommitAppend.ts).
-      const result = await appendAutocommit(pool, settings, streamId, events, appendOptions);
+      const result = await retryUnitOfWork(
+        () => appendAutocommit(pool, settings, streamId, events, appendOptions).catch(rethrowAutocommit),
+        appendRetry,
+        isTransientFailure,
+      );
       if (result.written) committed(result.position);
       return result;
     },
@@ -261,14 +465,16 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     async headPosition() {
       assertOpen();
       await awaitOwnWrites();
-      const result = await pool.query({
-        name: `${settings.statementName}:head`,
-        text: `SELECT coalesce(max(position), 0)::text AS head FROM ${quotedSchema}.events WHERE position < ${readableHorizonSql(quotedSchema)}`,
-        types: eventTypes,
-      });
+      const result = await pool
+        .query({
+          name: `${settings.statementName}:head`,
+          text: `SELECT coalesce(max(position), 0)::text AS head FROM ${quotedSchema}.events WHERE position < ${readableHorizonSql(quotedSchema)}`,
+          types: eventTypes,
+        })
+        .catch(rethrowTyped);
       return BigInt(result.rows[0].head as string);
     },
-    transaction: (work) => runTransaction(work, true),
+    transaction,
     onAppended(listener) {
       assertOpen();
       listeners.add(listener);
@@ -280,13 +486,17 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     addAppendHook(hook) {
       hooks.push(hook);
     },
+    isTransient: isTransientPostgresError,
     visibilityLag() {
       assertOpen();
       return measureVisibilityLag(pool, quotedSchema);
     },
     close() {
       closed = true;
+      horizon.close();
       closing ??= (async () => {
+        // Appends accepted before close() still commit and answer.
+        await groupCommit?.settled();
         listeners.clear();
         await notifications.close();
         await notifier.close();

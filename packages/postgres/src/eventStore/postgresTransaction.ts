@@ -1,15 +1,19 @@
 import {
   type AppendHook,
   type AppendResult,
+  type Clock,
   maxPosition,
   type SqlExecutor,
   type SqlTransaction,
   type StoreTransaction,
+  TransactionLimitError,
   ValidationError,
 } from '@tidemark/core';
 import type pg from 'pg';
 import { type AppendSettings, appendEvents } from './appendEvents.js';
-import { createStreamReads } from './streamReads.js';
+import { toTypedError, type WatchedClient } from './connectionErrors.js';
+import { createPostgresSqlExecutor } from './postgresSqlExecutor.js';
+import { createStreamReads, type StreamReads } from './streamReads.js';
 
 /**
  * The unit of work of the PostgreSQL store: appends, and any SQL through `sql` or `client`
@@ -18,6 +22,8 @@ import { createStreamReads } from './streamReads.js';
 export interface PostgresTransaction extends StoreTransaction, SqlTransaction {
   /** The pool client holding the transaction open; it goes back to the pool when the transaction ends. */
   readonly client: pg.PoolClient;
+  /** The store's schema (unquoted): where its own tables live, e.g. the checkpoint store's. */
+  readonly schema: string;
 }
 
 /** The transaction's state, driven by the store that opened it. */
@@ -38,6 +44,11 @@ export interface PostgresTransactionOptions {
   /** False when the append is the transaction's only work: a failure rolls everything back anyway. */
   savepoints: boolean;
   assertStoreOpen(): void;
+  clock: Clock;
+  /** Distinct streams one transaction may append to (each holds an advisory lock until commit). */
+  maxStreamsPerTransaction: number;
+  /** The transaction's connection, watched for its death (see watchClient). */
+  connection: WatchedClient;
 }
 
 export function createPostgresTransaction(options: PostgresTransactionOptions): PostgresTransactionHandle {
@@ -45,24 +56,45 @@ export function createPostgresTransaction(options: PostgresTransactionOptions): 
   let finished = false;
   let lastPosition = 0n;
   let savepointCounter = 0;
+  const lockedStreams = new Set<string>();
+
+  /** A lost connection or an aborted transaction surfaces as a typed error from the operation itself. */
+  const typed = async <R>(operation: Promise<R>): Promise<R> => {
+    try {
+      return await operation;
+    } catch (error) {
+      options.connection.check(error);
+      throw toTypedError(error, options.connection.lost !== undefined);
+    }
+  };
+
+  /**
+   * Each stream appended to holds an advisory lock until the transaction ends, in PostgreSQL's
+   * shared lock table (max_locks_per_transaction × max_connections slots, 6,400 by default).
+   * About 12,400 in one transaction exhaust it, failing this and every other session of the
+   * cluster with "out of shared memory": refuse well before that, writing nothing more.
+   */
+  const reserveStreamLock = (streamId: string) => {
+    if (lockedStreams.has(streamId)) return;
+    if (lockedStreams.size >= options.maxStreamsPerTransaction) {
+      throw new TransactionLimitError(
+        `A transaction may append to at most ${options.maxStreamsPerTransaction} distinct streams (maxStreamsPerTransaction): split the work into several transactions`,
+        { limit: options.maxStreamsPerTransaction, streamId },
+      );
+    }
+    lockedStreams.add(streamId);
+  };
 
   const assertUsable = () => {
     options.assertStoreOpen();
     if (finished) throw new ValidationError('The transaction has already committed or rolled back');
   };
 
+  const untypedSql = createPostgresSqlExecutor(client, assertUsable);
+  // A statement failing on a lost connection surfaces as ConnectionLostError, like the appends.
   const sql: SqlExecutor = {
-    dialect: 'postgres',
-    async query<Row extends Record<string, unknown>>(text: string, params?: readonly unknown[]) {
-      assertUsable();
-      const result = await client.query<Row>(text, params as unknown[] | undefined);
-      return result.rows;
-    },
-    async execute(text, params) {
-      assertUsable();
-      const result = await client.query(text, params as unknown[] | undefined);
-      return result.rowCount ?? 0;
-    },
+    query: (text, params) => typed(untypedSql.query(text, params)),
+    execute: (text, params) => typed(untypedSql.execute(text, params)),
   };
 
   const reads = createStreamReads(
@@ -73,32 +105,45 @@ export function createPostgresTransaction(options: PostgresTransactionOptions): 
     settings.quotedSchema,
     settings.statementName,
   );
+  const typedReads: StreamReads = {
+    readStream: (streamId, readOptions) => typed(reads.readStream(streamId, readOptions)),
+    streamExists: (streamId) => typed(reads.streamExists(streamId)),
+    aggregateStream: (streamId, evolver, aggregateOptions) => typed(reads.aggregateStream(streamId, evolver, aggregateOptions)),
+  };
 
   const tx: PostgresTransaction = {
-    ...reads,
+    ...typedReads,
     client,
+    schema: settings.schema,
     sql,
+    clock: options.clock,
+    async lockForSetup() {
+      assertUsable();
+      // Transaction-scoped: released at commit or rollback.
+      await typed(client.query(`SELECT pg_advisory_xact_lock(hashtext('tidemark:setup'))`));
+    },
     async appendToStream(streamId, events, appendOptions): Promise<AppendResult> {
       assertUsable();
+      reserveStreamLock(streamId);
       if (hooks.length === 0) {
         // No hook can fail after the function returned, and the function reports conflicts as
         // statuses without raising, so the transaction stays usable without a savepoint.
-        const result = await appendEvents(client, settings, streamId, events, appendOptions);
+        const result = await typed(appendEvents(client, settings, streamId, events, appendOptions));
         if (result.written) lastPosition = maxPosition(lastPosition, result.position);
         return result;
       }
       // A throwing hook must undo this append alone, as in the other stores.
       const savepoint = options.savepoints ? `tidemark_append_${++savepointCounter}` : undefined;
-      if (savepoint) await client.query(`SAVEPOINT ${savepoint}`);
+      if (savepoint) await typed(client.query(`SAVEPOINT ${savepoint}`));
       let result: AppendResult;
       try {
-        result = await appendEvents(client, settings, streamId, events, appendOptions);
+        result = await typed(appendEvents(client, settings, streamId, events, appendOptions));
         if (result.written) for (const hook of hooks) await hook(result.events, tx);
       } catch (error) {
-        if (savepoint) await client.query(`ROLLBACK TO SAVEPOINT ${savepoint}`);
+        if (savepoint) await typed(client.query(`ROLLBACK TO SAVEPOINT ${savepoint}`));
         throw error;
       }
-      if (savepoint) await client.query(`RELEASE SAVEPOINT ${savepoint}`);
+      if (savepoint) await typed(client.query(`RELEASE SAVEPOINT ${savepoint}`));
       if (result.written) lastPosition = maxPosition(lastPosition, result.position);
       return result;
     },

@@ -10,6 +10,8 @@ export interface VisibilityLag {
   oldestOpenTransactionSeconds: number;
   /** Events already committed that readers cannot see yet because of that horizon. */
   invisibleEvents: number;
+  /** `recordedAt` of the oldest of them: how long the newest reader has been kept waiting. */
+  oldestInvisibleRecordedAt?: Date;
 }
 
 /**
@@ -18,14 +20,19 @@ export interface VisibilityLag {
  * xact_start unless this role can read all statistics (pg_read_all_stats).
  */
 export async function measureVisibilityLag(pool: pg.Pool, quotedSchema: string): Promise<VisibilityLag> {
-  const result = await pool.query<{ oldest: number | null; invisible: string }>(
+  const result = await pool.query<{ oldest: number | null; invisible: string; oldest_invisible: Date | null }>(
     `SELECT
        (SELECT extract(epoch FROM clock_timestamp() - min(started))::float8 FROM (
           SELECT xact_start AS started FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid()
           UNION ALL SELECT prepared FROM pg_prepared_xacts
         ) open_transactions) AS oldest,
-       (SELECT count(*) FROM ${quotedSchema}.events WHERE position >= ${readableHorizonSql(quotedSchema)}) AS invisible`,
+       invisible.count AS invisible, invisible.oldest AS oldest_invisible
+     FROM (SELECT count(*), min(recorded_at) AS oldest FROM ${quotedSchema}.events WHERE position >= ${readableHorizonSql(quotedSchema)}) invisible`,
   );
   const row = result.rows[0];
-  return { oldestOpenTransactionSeconds: Math.max(0, row?.oldest ?? 0), invisibleEvents: Number(row?.invisible ?? 0) };
+  return {
+    oldestOpenTransactionSeconds: Math.max(0, row?.oldest ?? 0),
+    invisibleEvents: Number(row?.invisible ?? 0),
+    ...(row?.oldest_invisible && { oldestInvisibleRecordedAt: new Date(row.oldest_invisible) }),
+  };
 }

@@ -1,44 +1,61 @@
-import type { Lease } from '@tidemark/core';
-import { ValidationError } from '@tidemark/core';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { isWellFormed, type Lease, LeaseLostError, ValidationError } from '@tidemark/core';
 import pg from 'pg';
+import type { PostgresTransaction } from '../eventStore/postgresTransaction.js';
+import { assertValidSchemaName, quoteIdentifier } from '../schema/schemaName.js';
 
 export interface PostgresLeaseOptions {
   url: string;
   /** The projection's name: one lease per name (and schema). */
   name: string;
-  /** Namespace of the lock key, so that two stores in one database do not share leases. Default 'tidemark'. */
+  /** The store's schema, whose migrations created the lease table. Default 'tidemark'. */
   schema?: string;
+  /**
+   * How long the lease lives without renewal: the longest a vanished holder keeps a standby
+   * waiting. The projector renews every `leaseRenewMs` (default 1 s), so keep it several
+   * times that. Default 10000 ms.
+   */
+  ttlMs?: number;
 }
 
-export interface PostgresLease extends Lease {
+export interface PostgresLease extends Lease<PostgresTransaction> {
   /** Whether this instance believes it holds the lease (as of its last acquire/renew). */
   readonly held: boolean;
+  readonly holder: string;
 }
 
-// First key of the two-int advisory lock: marks the lock as a tidemark projector lease, so it
-// cannot collide with advisory locks an application takes on single bigint keys.
-// The second key is hashtext('schema.name'): 32 bits, so two names could share a lock (one
-// projector would then wait for the other). With tens of projections the odds are ~1e-7.
-const leaseLockClass = 0x7d3a_1e05;
-
 /**
- * One active projector per name across processes: a session-level advisory lock held on a
- * dedicated connection (not a pooled one — returning it to a pool would hand the lock to
- * whoever borrows the connection next). PostgreSQL releases the lock when the session ends,
- * so a killed process gives its lease up as soon as the server notices the dead socket, with
- * no expiry to wait for and no heartbeat to tune. Keepalive is on so a vanished host is
- * noticed too.
+ * One active projector per name across processes: a row in the store's `tidemark_leases` with
+ * a holder, a deadline and a fencing token. Deadlines are set and compared by the server's
+ * clock, so hosts' clocks do not matter. A holder that vanishes without closing anything (host
+ * gone, process frozen, network cut) simply stops renewing, and a standby takes the row over
+ * once the deadline passes — an advisory lock would have lived as long as the server thought the
+ * session alive, hours with default keepalives. Renewals use a connection of their own with a
+ * query timeout under the time to live, so a holder whose network is gone finds out (renew
+ * fails) before its lease could be taken. The batch transactions of the holder lock the row
+ * (FOR SHARE) after checking the token: a holder that lost the lease cannot commit, and the
+ * lease cannot change hands in the middle of a batch.
  */
 export function createPostgresLease(options: PostgresLeaseOptions): PostgresLease {
   if (!options.name) throw new ValidationError('name is required', { field: 'name' });
-  const key = `${options.schema ?? 'tidemark'}.${options.name}`;
+  if (!isWellFormed(options.name)) throw new ValidationError('name must be well-formed Unicode (no lone surrogates)', { field: 'name' });
+  const schema = options.schema ?? 'tidemark';
+  assertValidSchemaName(schema);
+  const ttlMs = options.ttlMs ?? 10_000;
+  if (!Number.isSafeInteger(ttlMs) || ttlMs < 10) throw new ValidationError('ttlMs must be a whole number ≥ 10', { field: 'ttlMs' });
+  const table = `${quoteIdentifier(schema)}.tidemark_leases`;
+  const name = options.name;
+  const holder = `${hostname()}:${process.pid}:${randomUUID()}`;
+  // Half the time to live: a renewal that cannot answer in time must fail while the lease is still ours.
+  const timeoutMs = Math.max(5, Math.floor(ttlMs / 2));
   let client: pg.Client | undefined;
   let held = false;
+  let token: string | undefined;
 
   const drop = () => {
     const old = client;
     client = undefined;
-    held = false;
     old?.end().catch(() => {});
   };
 
@@ -47,16 +64,11 @@ export function createPostgresLease(options: PostgresLeaseOptions): PostgresLeas
     const fresh = new pg.Client({
       connectionString: options.url,
       keepAlive: true,
-      // A half-open connection must not hang renew(): the projector calls it before every batch.
-      connectionTimeoutMillis: 5000,
-      query_timeout: 5000,
-      application_name: `tidemark-lease:${key}`.slice(0, 63),
+      connectionTimeoutMillis: timeoutMs,
+      query_timeout: timeoutMs,
+      application_name: `tidemark-lease:${schema}.${name}`.slice(0, 63),
     });
-    // A dropped connection means the server has released (or will release) the lock.
     fresh.on('error', () => {
-      if (client === fresh) drop();
-    });
-    fresh.on('end', () => {
       if (client === fresh) drop();
     });
     await fresh.connect();
@@ -64,57 +76,75 @@ export function createPostgresLease(options: PostgresLeaseOptions): PostgresLeas
     return fresh;
   }
 
-  async function stillHeld(): Promise<boolean> {
-    const current = client;
-    if (!current) return false;
-    const result = await current.query<{ held: boolean }>(
-      `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted
-         AND classid = $1::int::oid AND objid = hashtext($2)::oid AND objsubid = 2) AS held`,
-      [leaseLockClass, key],
-    );
-    return result.rows[0]?.held === true;
-  }
-
   return {
+    holder,
     get held() {
       return held;
     },
     async acquire(): Promise<boolean> {
       try {
-        // Session locks stack: taking it again while held would need two unlocks to release.
-        if (held) {
-          held = await stillHeld();
-          return held;
-        }
         const db = await connection();
-        const result = await db.query<{ acquired: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS acquired', [
-          leaseLockClass,
-          key,
-        ]);
-        held = result.rows[0]?.acquired === true;
+        // Free, expired or ours: take it, with a new token — one statement, so two standbys
+        // racing for an expired lease cannot both win.
+        const result = await db.query<{ token: string }>(
+          `INSERT INTO ${table} AS l (name, holder, token, expires_at) VALUES ($1, $2, 1, clock_timestamp() + $3 * interval '1 millisecond')
+           ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, token = l.token + 1, expires_at = excluded.expires_at
+           WHERE l.holder = excluded.holder OR l.expires_at < clock_timestamp()
+           RETURNING token::text`,
+          [name, holder, ttlMs],
+        );
+        token = result.rows[0]?.token;
+        held = token !== undefined;
         return held;
-      } catch {
+      } catch (error) {
         drop();
+        held = false;
+        // A missing table is a deployment error, not contention: say so (the projector reports it).
+        if ((error as { code?: string }).code === '42P01') throw error;
         return false;
       }
     },
     async renew(): Promise<boolean> {
+      if (!held || token === undefined) return false;
       try {
-        held = held && (await stillHeld());
+        const db = await connection();
+        // Only while still ours and not yet expired: once expired, another instance may have
+        // taken it and begun projecting, so we must not resurrect ours.
+        const result = await db.query(
+          `UPDATE ${table} SET expires_at = clock_timestamp() + $4 * interval '1 millisecond'
+            WHERE name = $1 AND holder = $2 AND token = $3 AND expires_at >= clock_timestamp()`,
+          [name, holder, token, ttlMs],
+        );
+        held = result.rowCount === 1;
       } catch {
         drop();
+        held = false;
       }
       return held;
     },
     async release(): Promise<void> {
-      const current = client;
-      if (!current) return;
-      try {
-        if (held) await current.query('SELECT pg_advisory_unlock($1, hashtext($2))', [leaseLockClass, key]);
-      } catch {
-        // Ending the session below releases it anyway.
+      const wasHeld = held;
+      held = false;
+      if (wasHeld && token !== undefined && client) {
+        await client.query(`DELETE FROM ${table} WHERE name = $1 AND holder = $2 AND token = $3`, [name, holder, token]).catch(() => {
+          // Unreachable: the row expires after ttlMs anyway.
+        });
       }
+      token = undefined;
       drop();
+    },
+    async fence(tx) {
+      const rows =
+        token === undefined
+          ? []
+          : await tx.sql.query(
+              `SELECT 1 FROM ${table} WHERE name = $1 AND holder = $2 AND token = $3 AND expires_at >= clock_timestamp() FOR SHARE`,
+              [name, holder, token],
+            );
+      if (rows.length === 0) {
+        held = false;
+        throw new LeaseLostError(name, { holder, token });
+      }
     },
   };
 }

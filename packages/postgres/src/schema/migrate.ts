@@ -1,18 +1,54 @@
+import { SchemaBehindError, StoreNotFoundError } from '@tidemark/core';
 import type pg from 'pg';
+import { toTypedError, watchClient } from '../eventStore/connectionErrors.js';
 import { migrations } from './migrations.js';
 import { assertValidSchemaName, quoteIdentifier } from './schemaName.js';
 
-/**
- * Brings `schema` up to the latest version. Idempotent, and safe when several processes start
- * at once: everything happens in one transaction holding an advisory lock derived from the
- * schema name, so the second process waits, then finds the versions already applied. (Even
- * CREATE SCHEMA IF NOT EXISTS races without it: two creators can both pass the check.)
- * Returns the versions it applied.
- */
-export async function migrate(pool: pg.Pool, schema: string): Promise<number[]> {
+export interface MigrateOptions {
+  /** Create the store when `schema` holds none (else StoreNotFoundError). Default false. */
+  createSchema?: boolean;
+  /**
+   * False: never run DDL — a schema behind this code is refused with SchemaBehindError. For
+   * roles with only USAGE, DML and EXECUTE rights; run `tidemark migrate` as the owner. Default true.
+   */
+  migrate?: boolean;
+}
+
+/** The version of the store in `schema`: 0 when there is none (no schema, or no version table). */
+export async function schemaVersion(pool: pg.Pool, schema: string): Promise<number> {
   assertValidSchemaName(schema);
   const s = quoteIdentifier(schema);
+  const { rows } = await pool.query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [`${s}.tidemark_schema_version`]);
+  if (!rows[0]?.found) return 0;
+  const version = await pool.query<{ version: number }>(
+    `SELECT coalesce(max(version), 0)::integer AS version FROM ${s}.tidemark_schema_version`,
+  );
+  return version.rows[0]?.version ?? 0;
+}
+
+/**
+ * Brings `schema` up to the latest version and returns the versions it applied.
+ *
+ * It reads the version first and runs no DDL when the store is current, so a role without
+ * DDL rights can open an up-to-date store. Behind, it migrates in one transaction holding an
+ * advisory lock derived from the schema name: safe when several processes start at once (the
+ * second waits, then finds the versions applied; even CREATE SCHEMA IF NOT EXISTS races
+ * without it).
+ */
+export async function migrate(pool: pg.Pool, schema: string, options: MigrateOptions = {}): Promise<number[]> {
+  assertValidSchemaName(schema);
+  const steps = migrations(schema);
+  const latest = steps[steps.length - 1]?.version ?? 0;
+  const found = await schemaVersion(pool, schema);
+  if (found >= latest) return [];
+  const where = `The PostgreSQL schema '${schema}'`;
+  if (found === 0 && options.createSchema !== true) throw new StoreNotFoundError(where);
+  if (options.migrate === false) throw new SchemaBehindError(where, found, latest);
+
+  const s = quoteIdentifier(schema);
   const client = await pool.connect();
+  // A session lost mid-migration must fail the migration (ConnectionLostError), not the process.
+  const watched = watchClient(client);
   let broken: Error | undefined;
   try {
     await client.query('BEGIN');
@@ -29,10 +65,13 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<number[]> 
       const { rows } = await client.query<{ version: number }>(`SELECT version FROM ${s}.tidemark_schema_version`);
       const applied = new Set(rows.map((row) => row.version));
       const done: number[] = [];
-      for (const migration of migrations(schema)) {
+      for (const migration of steps) {
         if (applied.has(migration.version)) continue;
         await client.query(migration.sql);
-        await client.query(`INSERT INTO ${s}.tidemark_schema_version (version, name) VALUES ($1, $2)`, [migration.version, migration.name]);
+        await client.query(`INSERT INTO ${s}.tidemark_schema_version (version, name) VALUES ($1, $2)`, [
+          migration.version,
+          `${migration.capability}: ${migration.name}`,
+        ]);
         done.push(migration.version);
       }
       await client.query('COMMIT');
@@ -41,9 +80,9 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<number[]> 
       await client.query('ROLLBACK').catch((rollbackError: Error) => {
         broken = rollbackError;
       });
-      throw error;
+      throw toTypedError(error, watched.lost !== undefined);
     }
   } finally {
-    client.release(broken);
+    watched.release(broken);
   }
 }

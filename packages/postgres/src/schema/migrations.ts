@@ -1,8 +1,11 @@
+import { checkpointTablesSql } from '../processing/checkpointTables.js';
 import { assertValidSchemaName, quoteIdentifier } from './schemaName.js';
 
 /** One step of the schema's history. Applied in order, once, under an advisory lock. */
 export interface Migration {
   version: number;
+  /** The capability whose tables the step creates or changes: `events`, `checkpoints`, … */
+  capability: string;
   name: string;
   sql: string;
 }
@@ -49,8 +52,12 @@ export const appendStatus = {
 } as const;
 
 /**
- * The whole schema of a store, as versioned steps. Exported so that a raw-`pg` baseline (or a
- * DBA) can build the same tables; the statements are idempotent only through the version table.
+ * The whole schema of a store, as versioned steps: the registry of every table tidemark owns.
+ * Each capability (events, checkpoints, and later outbox, inbox, timers, snapshots, keys)
+ * adds its steps at the END, with the next version — a store remembers the versions it has,
+ * so steps are never reordered or edited once released. Every object is schema-qualified: no
+ * step relies on search_path. Exported so that a raw-`pg` baseline (or a DBA) can build the
+ * same tables; the statements are idempotent only through the version table.
  */
 export function migrations(schema: string): Migration[] {
   assertValidSchemaName(schema);
@@ -58,6 +65,7 @@ export function migrations(schema: string): Migration[] {
   return [
     {
       version: 1,
+      capability: 'events',
       name: 'events',
       sql: `
 CREATE TABLE ${s}.events (
@@ -83,10 +91,27 @@ CREATE INDEX events_type_position ON ${s}.events (type, position);
 CREATE INDEX events_category_position ON ${s}.events (category, position);
 `,
     },
-    { version: 2, name: 'append_to_stream', sql: appendToStreamSql(schema, false) },
-    { version: 3, name: 'append_to_stream single-event insert', sql: appendToStreamSql(schema, true) },
+    { version: 2, capability: 'events', name: 'append_to_stream', sql: appendToStreamSql(schema, false) },
+    { version: 3, capability: 'events', name: 'append_to_stream single-event insert', sql: appendToStreamSql(schema, true) },
+    { version: 4, capability: 'checkpoints', name: 'checkpoints and dead letters', sql: checkpointTablesSql(schema) },
     {
-      version: 4,
+      version: 5,
+      capability: 'leases',
+      name: 'projector leases',
+      // One row per lease (see processing/postgresLease.ts): deadlines are the server's clock,
+      // the token grows with every change of hands and fences the holder's batch transactions.
+      sql: `
+CREATE TABLE ${s}.tidemark_leases (
+  name text PRIMARY KEY,
+  holder text NOT NULL,
+  token bigint NOT NULL,
+  expires_at timestamptz NOT NULL
+);
+`,
+    },
+    {
+      version: 6,
+      capability: 'events',
       name: 'position offset',
       sql: `
 -- Positions are ((xid8 + xid_offset) << ${positionSequenceBits}) + k. 0 on the cluster the store was created on

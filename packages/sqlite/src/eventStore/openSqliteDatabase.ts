@@ -7,6 +7,9 @@ export interface OpenSqliteDatabaseOptions {
   readOnly?: boolean;
 }
 
+/** What a reset WAL file is cut back to: 64 MiB. */
+export const walSizeLimitBytes = 64 * 1024 * 1024;
+
 /** Whether the file name is SQLite's private in-memory database, which a second connection cannot share. */
 export function isMemoryDatabase(file: string): boolean {
   return file === ':memory:' || file === '';
@@ -29,6 +32,9 @@ export function openSqliteDatabase(file: string, options: OpenSqliteDatabaseOpti
       if (!isMemoryDatabase(file)) {
         const mode = db.pragma('journal_mode = WAL', { simple: true });
         if (String(mode).toLowerCase() !== 'wal') throw new Error(`Could not switch '${file}' to WAL (journal_mode is ${String(mode)})`);
+        // A WAL that a long reader let grow is cut back to this once a checkpoint resets it,
+        // instead of keeping its peak size on disk (the store also truncates it when idle).
+        db.pragma(`journal_size_limit = ${walSizeLimitBytes}`);
       }
       db.pragma(`synchronous = ${options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
       db.pragma('foreign_keys = ON');

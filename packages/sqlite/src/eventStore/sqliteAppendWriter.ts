@@ -1,11 +1,14 @@
 import {
   type AppendResult,
   assertExpectedVersion,
+  assertRetryPayload,
   type Clock,
   ConcurrencyError,
   DuplicateEventIdError,
   detectRetry,
+  type EventMetadata,
   type PreparedAppend,
+  type StoredEventPayload,
   type StoredEventRef,
   writtenAppendResult,
 } from '@tidemark/core';
@@ -19,20 +22,30 @@ import type { SqliteStatements } from './sqliteStatements.js';
  */
 export type SqliteAppendWriter = (prepared: PreparedAppend) => AppendResult;
 
-export function createSqliteAppendWriter(statements: SqliteStatements, clock: Clock): SqliteAppendWriter {
+export function createSqliteAppendWriter(
+  statements: SqliteStatements,
+  clock: Clock,
+  defaultMetadata: EventMetadata | undefined,
+): SqliteAppendWriter {
   const { eventById, streamVersion, insertEvent } = statements;
   return (prepared) => {
     const { streamId, events } = prepared;
     // Only caller-chosen ids can already exist; generated ones are fresh UUIDv7s.
     if (prepared.anyIdSupplied) {
-      const stored = new Map<string, StoredEventRef>();
+      const stored = new Map<string, StoredEventRef & StoredEventPayload>();
       for (const event of events) {
         if (!event.idSupplied) continue;
-        const ref = eventById.get(event.id);
-        if (ref) stored.set(event.id, { streamId: ref[0], version: ref[1], position: BigInt(ref[2]) });
+        const row = eventById.get(event.id);
+        if (row) {
+          const [refStream, version, position, type, schemaVersion, dataJson, metadataJson] = row;
+          stored.set(event.id, { streamId: refStream, version, position: BigInt(position), type, schemaVersion, dataJson, metadataJson });
+        }
       }
       const retry = detectRetry(prepared, stored);
-      if (retry) return { streamId, ...retry, written: false, events: [] };
+      if (retry) {
+        assertRetryPayload(prepared, stored, defaultMetadata);
+        return { streamId, ...retry, written: false, events: [] };
+      }
     }
     const current = streamVersion.get(streamId) ?? 0;
     assertExpectedVersion(streamId, prepared.expectedVersion, current);

@@ -1,29 +1,40 @@
+import { statSync } from 'node:fs';
 import {
   type AppendHook,
   type AppendLimits,
   type AppendResult,
   type Clock,
-  createMutex,
   defaultAppendLimits,
+  type ErrorReporter,
   type EventMetadata,
   type EventStore,
   type PreparedAppend,
   prepareAppend,
   type RecordedEvent,
   resolveAllRange,
+  resolveRetryOptions,
+  retryUnitOfWork,
+  runAfterCommit,
   type SqlTransaction,
   type StoreTransaction,
   systemClock,
+  type TransactionOptions,
   ValidationError,
+  warnOnError,
 } from '@tidemark/core';
 import type { Database } from 'better-sqlite3';
 import { migrateSqliteSchema } from '../schema/migrateSqliteSchema.js';
+import { sqliteMigrations } from '../schema/sqliteSchema.js';
+import { isTransientSqliteError } from './isTransientSqliteError.js';
 import { isMemoryDatabase, openSqliteDatabase } from './openSqliteDatabase.js';
 import { createSqliteAppendWriter } from './sqliteAppendWriter.js';
+import { createSqliteGroupCommit } from './sqliteGroupCommit.js';
 import { toRecordedEvent } from './sqliteRowMapping.js';
 import { createSqliteSqlExecutor } from './sqliteSqlExecutor.js';
 import { type FilteredReadAll, prepareFilteredReadAll, prepareSqliteStatements } from './sqliteStatements.js';
 import { createSqliteStreamReads } from './sqliteStreamReads.js';
+import { acquireSqliteWriterLock } from './sqliteWriterLock.js';
+import { storeBusy } from './storeBusy.js';
 
 export interface SqliteEventStoreOptions {
   /** Path of the database file (created when missing); ':memory:' for a private throwaway store. */
@@ -36,6 +47,33 @@ export interface SqliteEventStoreOptions {
   clock?: Clock;
   /** How long a write waits for another connection's (another process's) write lock. Default 5 s. */
   busyTimeoutMs?: number;
+  /** Receives failures of afterCommit callbacks and onAppended listeners. Default: a process warning. */
+  onError?: ErrorReporter;
+  /**
+   * Run the migrations a file behind this code needs (default true). False: write nothing and
+   * refuse a file that is behind (SchemaBehindError); migrate with `tidemark migrate --sqlite`.
+   */
+  migrate?: boolean;
+  /**
+   * After this long without a write the store checkpoints the WAL into the database and
+   * truncates it (never on a write's path). A reader holding a read transaction (a backup, a
+   * BI tool) keeps the WAL from being truncated; the store tries again each quiet period until
+   * it succeeds. Default 1000 ms.
+   */
+  walCheckpointIdleMs?: number;
+  /**
+   * Group commit (default true): autocommit appends arriving in the same event-loop turn as a
+   * commit share the next one (a failing append is rolled back alone), so concurrent writers
+   * share one fsync. A lone append on an idle store still commits at once. false: one
+   * transaction per append. See sqliteGroupCommit.ts.
+   */
+  groupCommit?: boolean;
+}
+
+/** The SQLite event store, with its WAL exposed for monitoring. */
+export interface SqliteEventStore extends EventStore<SqliteTransaction> {
+  /** Bytes in the write-ahead log now (0 for ':memory:'): export it as a metric. */
+  walSize(): number;
 }
 
 /** The unit of work on SQLite: appends, SQL and direct better-sqlite3 calls in one transaction. */
@@ -49,15 +87,19 @@ export interface SqliteTransaction extends StoreTransaction, SqlTransaction {
  *
  * better-sqlite3 is synchronous and a connection has one transaction, so an async
  * `transaction(work)` holds a FIFO mutex from BEGIN IMMEDIATE to COMMIT and every other write
- * waits for it. A plain append with no hooks never awaits: when the mutex is free it runs as
- * one synchronous better-sqlite3 transaction, the same work a raw INSERT-per-commit does.
+ * waits for it. The mutex belongs to the file: every store of this process on the same file
+ * shares it (sqliteWriterLock.ts), so a second instance waits its turn instead of blocking the
+ * event loop on SQLite's lock. Another process holding the lock past `busyTimeoutMs` is a
+ * StoreBusyError. Calling the store (not `tx`) inside its transaction is a NestedStoreCallError.
+ * A plain append with no hooks never awaits: when the mutex is free it runs as one synchronous
+ * better-sqlite3 transaction, the same work a raw INSERT-per-commit does.
  *
  * Store-level reads use a second, query-only connection: under WAL it sees exactly the
  * committed events, so reads neither see a transaction's uncommitted appends nor wait for it
  * (as with the in-memory store). A ':memory:' database cannot be shared by two connections;
  * there reads wait for an open transaction instead.
  */
-export function createSqliteEventStore(options: SqliteEventStoreOptions): EventStore<SqliteTransaction> {
+export function createSqliteEventStore(options: SqliteEventStoreOptions): SqliteEventStore {
   const file = options?.file;
   if (typeof file !== 'string') throw new ValidationError('createSqliteEventStore needs a file path', { field: 'file' });
   const synchronous = options.synchronous ?? 'FULL';
@@ -71,29 +113,42 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
   const limits = { ...defaultAppendLimits, ...options.limits };
   const clock = options.clock ?? systemClock;
 
+  const walCheckpointIdleMs = options.walCheckpointIdleMs ?? 1000;
+  if (!(walCheckpointIdleMs > 0)) throw new ValidationError('walCheckpointIdleMs must be > 0', { field: 'walCheckpointIdleMs' });
+
   const db = openSqliteDatabase(file, { synchronous, busyTimeoutMs });
   let readDb: Database;
+  let writerLock: ReturnType<typeof acquireSqliteWriterLock>;
   try {
-    migrateSqliteSchema(db, file);
-    readDb = isMemoryDatabase(file) ? db : openSqliteDatabase(file, { synchronous, busyTimeoutMs, readOnly: true });
+    writerLock = acquireSqliteWriterLock(file);
   } catch (error) {
     db.close();
     throw error;
+  }
+  try {
+    migrateSqliteSchema(db, file, sqliteMigrations, { ...(options.migrate !== undefined && { migrate: options.migrate }) });
+    readDb = isMemoryDatabase(file) ? db : openSqliteDatabase(file, { synchronous, busyTimeoutMs, readOnly: true });
+  } catch (error) {
+    writerLock.release();
+    db.close();
+    throw storeBusy(error, file, busyTimeoutMs);
   }
   const sharedConnection = readDb === db;
 
   const writes = prepareSqliteStatements(db);
   const reads = sharedConnection ? writes : prepareSqliteStatements(readDb);
-  const writeAppend = createSqliteAppendWriter(writes, clock);
+  const writeAppend = createSqliteAppendWriter(writes, clock, options.defaultMetadata);
   const appendImmediately = db.transaction(writeAppend).immediate;
   const begin = db.prepare('BEGIN IMMEDIATE');
   const commit = db.prepare('COMMIT');
   const rollback = db.prepare('ROLLBACK');
   const filteredReadAll = new Map<string, FilteredReadAll>();
+  // One executor for the store's life, so its prepared statements outlive each transaction.
+  const sharedSql = createSqliteSqlExecutor(db);
 
   const hooks: AppendHook<SqliteTransaction>[] = [];
   const listeners = new Set<() => void>();
-  const mutex = createMutex();
+  const { mutex, scope } = writerLock;
   let closed = false;
   let closing: Promise<void> | undefined;
 
@@ -102,18 +157,51 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
   };
 
   /** On a shared ':memory:' connection a read must not run inside someone's open transaction. */
-  async function whenReadable<T>(read: () => T | Promise<T>): Promise<T> {
-    return sharedConnection && mutex.locked ? mutex.run(async () => read()) : read();
+  async function whenReadable<T>(operation: string, read: () => T | Promise<T>): Promise<T> {
+    if (!sharedConnection) return read();
+    // It would wait for the very transaction whose work is calling it.
+    scope.assertOutside(operation);
+    return mutex.locked ? mutex.run(async () => read()) : read();
   }
 
+  const onError = options.onError ?? warnOnError;
+
   function notifyAppended(): void {
-    for (const listener of listeners) {
-      try {
-        listener();
-      } catch (error) {
-        // The append is committed; a failing wake-up hint must not make it look failed.
-        process.emitWarning(`onAppended listener threw: ${(error as Error)?.message ?? String(error)}`);
-      }
+    // The append is committed; a failing wake-up hint must not make it look failed.
+    runAfterCommit([...listeners], onError, 'onAppended listener failed');
+  }
+
+  const walFile = isMemoryDatabase(file) ? undefined : `${file}-wal`;
+  let walTimer: NodeJS.Timeout | undefined;
+
+  /** After a commit: (re)arm the idle timer; it fires once writes have been quiet for walCheckpointIdleMs. */
+  function wroteToWal(): void {
+    if (!walFile || closed) return;
+    if (walTimer) walTimer.refresh();
+    else walTimer = setTimeout(checkpointWalWhenIdle, walCheckpointIdleMs).unref();
+  }
+
+  function checkpointWalWhenIdle(): void {
+    walTimer = undefined;
+    if (closed) return;
+    // Never inside (or ahead of) a transaction of ours: only when the writer is truly idle.
+    if (mutex.locked || db.inTransaction || !truncateWal()) wroteToWal();
+  }
+
+  /**
+   * Copies the WAL into the database and truncates it to zero bytes; false when a reader (or
+   * another process's writer) is in the way. It does not wait for them: a busy timeout here
+   * would block the event loop while a backup holds its read transaction.
+   */
+  function truncateWal(): boolean {
+    db.pragma('busy_timeout = 0');
+    try {
+      const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
+      return result?.busy === 0;
+    } catch {
+      return false;
+    } finally {
+      db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`);
     }
   }
 
@@ -122,11 +210,22 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
     if (db.inTransaction) rollback.run();
   }
 
-  async function transaction<T>(work: (tx: SqliteTransaction) => Promise<T>): Promise<T> {
+  async function transaction<T>(work: (tx: SqliteTransaction) => Promise<T>, transactionOptions?: TransactionOptions): Promise<T> {
     // async: a closed store rejects, as every other operation does, instead of throwing synchronously.
     assertOpen();
+    scope.assertOutside('transaction');
+    if (!transactionOptions?.retry) return runOnce(work);
+    const retry = resolveRetryOptions(transactionOptions.retry);
+    return retryUnitOfWork(() => runOnce(work), retry);
+  }
+
+  function runOnce<T>(work: (tx: SqliteTransaction) => Promise<T>): Promise<T> {
     return mutex.run(async () => {
-      begin.run();
+      try {
+        begin.run();
+      } catch (error) {
+        throw storeBusy(error, file, busyTimeoutMs);
+      }
       let finished = false;
       let wrote = false;
       const onCommit: Array<() => void> = [];
@@ -136,7 +235,19 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
       };
       const tx: SqliteTransaction = {
         db,
-        sql: createSqliteSqlExecutor(db, assertActive),
+        clock,
+        sql: {
+          async query<Row extends Record<string, unknown>>(text: string, params?: readonly unknown[]) {
+            assertActive();
+            return sharedSql.query<Row>(text, params);
+          },
+          async execute(text, params) {
+            assertActive();
+            return sharedSql.execute(text, params);
+          },
+        },
+        // One write transaction at a time on SQLite: set-ups cannot race.
+        lockForSetup: async () => assertActive(),
         ...createSqliteStreamReads(writes, assertActive),
         async appendToStream(streamId, events, appendOptions) {
           assertActive();
@@ -164,23 +275,48 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
       };
       let result: T;
       try {
-        result = await work(tx);
+        result = await scope.run(() => work(tx));
         finished = true;
         commit.run();
       } catch (error) {
         finished = true;
         rollbackIfOpen();
         for (const callback of onRollback) callback();
-        throw error;
+        throw storeBusy(error, file, busyTimeoutMs);
       }
-      for (const callback of onCommit) callback();
+      wroteToWal();
+      runAfterCommit(onCommit, onError, 'afterCommit callback failed');
       if (wrote) notifyAppended();
       return result;
     });
   }
 
+  const groupCommit =
+    options.groupCommit === false
+      ? undefined
+      : createSqliteGroupCommit({
+          db,
+          statements: writes,
+          writeAppend,
+          mutex,
+          prepare: (streamId, events, appendOptions) => prepareAppend(streamId, events, appendOptions, limits, options.defaultMetadata),
+          hooked: () => hooks.length > 0,
+          // Not `transaction`: appends accepted before close() still commit while it waits for them.
+          appendInTransaction: (work) => runOnce((tx) => work((item) => tx.appendToStream(item.streamId, item.events, item.options))),
+          notifyAppended: () => {
+            wroteToWal();
+            notifyAppended();
+          },
+        });
+
   function appendNow(prepared: PreparedAppend): AppendResult {
-    const result = appendImmediately(prepared);
+    let result: AppendResult;
+    try {
+      result = appendImmediately(prepared);
+    } catch (error) {
+      throw storeBusy(error, file, busyTimeoutMs);
+    }
+    wroteToWal();
     if (result.written) notifyAppended();
     return result;
   }
@@ -199,13 +335,19 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
   const committedReads = createSqliteStreamReads(reads, assertOpen);
 
   return {
-    readStream: (streamId, readOptions) => whenReadable(() => committedReads.readStream(streamId, readOptions)),
-    streamExists: (streamId) => whenReadable(() => committedReads.streamExists(streamId)),
+    readStream: (streamId, readOptions) => whenReadable('readStream', () => committedReads.readStream(streamId, readOptions)),
+    streamExists: (streamId) => whenReadable('streamExists', () => committedReads.streamExists(streamId)),
     aggregateStream: (streamId, evolver, aggregateOptions) =>
-      whenReadable(() => committedReads.aggregateStream(streamId, evolver, aggregateOptions)),
+      whenReadable('aggregateStream', () => committedReads.aggregateStream(streamId, evolver, aggregateOptions)),
 
     async appendToStream(streamId, events, appendOptions) {
       assertOpen();
+      scope.assertOutside('appendToStream');
+      if (groupCommit) {
+        return groupCommit.append(streamId, events, appendOptions).catch((error: unknown) => {
+          throw storeBusy(error, file, busyTimeoutMs);
+        });
+      }
       // Hooks may await, so they need the async transaction (and its mutex).
       if (hooks.length > 0) return transaction((tx) => tx.appendToStream(streamId, events, appendOptions));
       const prepared = prepareAppend(streamId, events, appendOptions, limits, options.defaultMetadata);
@@ -232,7 +374,7 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
       while (remaining > 0) {
         assertOpen();
         const size = Math.min(range.batchSize, remaining);
-        const rows = await whenReadable(() =>
+        const rows = await whenReadable('readAll', () =>
           filtered ? filtered.statement.all(...filtered.parameters(after, types, categories, size)) : reads.readAll.all(after, size),
         );
         if (rows.length === 0) return;
@@ -244,7 +386,7 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
 
     async headPosition() {
       assertOpen();
-      return whenReadable(() => BigInt(reads.headPosition.get() ?? 0));
+      return whenReadable('headPosition', () => BigInt(reads.headPosition.get() ?? 0));
     },
 
     transaction,
@@ -256,13 +398,31 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): EventS
 
     addAppendHook: (hook) => void hooks.push(hook),
 
+    walSize() {
+      if (!walFile) return 0;
+      try {
+        return statSync(walFile).size;
+      } catch {
+        return 0; // no WAL file: nothing written since the last clean close
+      }
+    },
+
+    isTransient: isTransientSqliteError,
+
     close() {
       closed = true;
+      clearTimeout(walTimer);
       // Let transactions already running or queued finish before the connections go away.
-      closing ??= mutex.run(async () => {
-        if (!sharedConnection) readDb.close();
-        db.close();
-      });
+      closing ??= (groupCommit?.settled() ?? Promise.resolve()).then(() =>
+        mutex.run(async () => {
+          try {
+            if (!sharedConnection) readDb.close();
+            db.close();
+          } finally {
+            writerLock.release();
+          }
+        }),
+      );
       return closing;
     },
   };

@@ -51,7 +51,6 @@ export function createSqliteSqlExecutor(db: Database, assertUsable: () => void =
   }
 
   return {
-    dialect: 'sqlite',
     async query<Row extends Record<string, unknown> = Record<string, unknown>>(sql: string, params: readonly unknown[] = []) {
       assertUsable();
       const entry = prepared(sql);

@@ -10,7 +10,8 @@ export interface SqliteStatements {
   /** (streamId) → the stream's version, or undefined when it has no events. */
   streamVersion: Statement<[string], number>;
   /** (id) → [streamId, version, position] raw. */
-  eventById: Statement<[string], [string, number, number]>;
+  /** id → stream_id, version, position, type, schema_version, data, metadata. */
+  eventById: Statement<[string], [string, number, number, string, number, string, string]>;
   insertEvent: Statement<[string, string, number, string, number, string, string, number]>;
   /** (streamId, low, high, limit) → event rows raw. */
   readForwards: Statement<[string, number, number, number], EventRow>;
@@ -30,7 +31,11 @@ export function prepareSqliteStatements(db: Database): SqliteStatements {
   return {
     // The top entry of the (stream_id, version) index: one seek, no scan.
     streamVersion: db.prepare<[string], number>('SELECT max(version) FROM events WHERE stream_id = ?').pluck(),
-    eventById: db.prepare<[string], [string, number, number]>('SELECT stream_id, version, position FROM events WHERE id = ?').raw(),
+    eventById: db
+      .prepare<[string], [string, number, number, string, number, string, string]>(
+        'SELECT stream_id, version, position, type, schema_version, data, metadata FROM events WHERE id = ?',
+      )
+      .raw(),
     insertEvent: db.prepare<[string, string, number, string, number, string, string, number]>(sqliteInsertEventSql),
     readForwards: db
       .prepare<[string, number, number, number], EventRow>(

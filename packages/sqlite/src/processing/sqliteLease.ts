@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { type Clock, type Lease, systemClock, ValidationError } from '@tidemark/core';
+import { type Clock, isWellFormed, type Lease, LeaseLostError, systemClock, ValidationError } from '@tidemark/core';
 import type Database from 'better-sqlite3';
 import { isMemoryDatabase, openSqliteDatabase } from '../eventStore/openSqliteDatabase.js';
+import type { SqliteTransaction } from '../eventStore/sqliteEventStore.js';
+import { migrateSqliteSchema } from '../schema/migrateSqliteSchema.js';
 
 export interface SqliteLeaseOptions {
   /** The database file the projectors share (the store's file). */
@@ -16,7 +18,7 @@ export interface SqliteLeaseOptions {
   clock?: Clock;
 }
 
-export interface SqliteLease extends Lease {
+export interface SqliteLease extends Lease<SqliteTransaction> {
   readonly held: boolean;
   readonly holder: string;
   /** Releases the lease (if held) and closes the lease's connection. */
@@ -32,6 +34,7 @@ export interface SqliteLease extends Lease {
  */
 export function createSqliteLease(options: SqliteLeaseOptions): SqliteLease {
   if (!options.name) throw new ValidationError('name is required', { field: 'name' });
+  if (!isWellFormed(options.name)) throw new ValidationError('name must be well-formed Unicode (no lone surrogates)', { field: 'name' });
   // A private in-memory database is a different database on every connection: no lease at all.
   if (isMemoryDatabase(options.file)) throw new ValidationError('a lease needs a database file that processes share', { field: 'file' });
   const ttlMs = options.ttlMs ?? 5000;
@@ -43,6 +46,9 @@ export function createSqliteLease(options: SqliteLeaseOptions): SqliteLease {
   let held = false;
   // The expiry we last wrote: the lease is ours until then whatever happens to our writes.
   let validUntil = 0;
+  // Ours while held: a new one with every take, so a holder that lost the lease and took it back
+  // cannot commit a batch it started under the old one.
+  let token: number | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
 
   function connection(): Database.Database {
@@ -52,11 +58,8 @@ export function createSqliteLease(options: SqliteLeaseOptions): SqliteLease {
     // event loop that has to finish that transaction. A busy database is handled below.
     const opened = openSqliteDatabase(options.file, { synchronous: 'FULL', busyTimeoutMs: 0 });
     try {
-      opened.exec(`CREATE TABLE IF NOT EXISTS tidemark_leases (
-        name TEXT PRIMARY KEY,
-        holder TEXT NOT NULL,
-        expires_at INTEGER NOT NULL
-      ) STRICT`);
+      // The lease table is part of the store's schema: bring the file up to date as the store would.
+      migrateSqliteSchema(opened, options.file);
     } catch (error) {
       opened.close();
       throw error;
@@ -69,16 +72,17 @@ export function createSqliteLease(options: SqliteLeaseOptions): SqliteLease {
   // racing for an expired lease cannot both win.
   const take = () => {
     const now = clock.now().getTime();
-    const taken =
-      connection()
-        .prepare(
-          `INSERT INTO tidemark_leases (name, holder, expires_at) VALUES (?, ?, ?)
-           ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-           WHERE tidemark_leases.holder = excluded.holder OR tidemark_leases.expires_at < ?`,
-        )
-        .run(options.name, holder, now + ttlMs, now).changes === 1;
-    if (taken) validUntil = now + ttlMs;
-    return taken;
+    const row = connection()
+      .prepare<[string, string, number, number], { token: number }>(
+        `INSERT INTO tidemark_leases (name, holder, token, expires_at) VALUES (?, ?, 1, ?)
+         ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, token = tidemark_leases.token + 1, expires_at = excluded.expires_at
+         WHERE tidemark_leases.holder = excluded.holder OR tidemark_leases.expires_at < ?
+         RETURNING token`,
+      )
+      .get(options.name, holder, now + ttlMs, now);
+    token = row?.token;
+    if (row) validUntil = now + ttlMs;
+    return row !== undefined;
   };
 
   // Extends only a lease that is still ours and not yet expired: once expired, another
@@ -87,8 +91,8 @@ export function createSqliteLease(options: SqliteLeaseOptions): SqliteLease {
     const now = clock.now().getTime();
     const extended =
       connection()
-        .prepare('UPDATE tidemark_leases SET expires_at = ? WHERE name = ? AND holder = ? AND expires_at >= ?')
-        .run(now + ttlMs, options.name, holder, now).changes === 1;
+        .prepare('UPDATE tidemark_leases SET expires_at = ? WHERE name = ? AND holder = ? AND token = ? AND expires_at >= ?')
+        .run(now + ttlMs, options.name, holder, token ?? -1, now).changes === 1;
     if (extended) validUntil = now + ttlMs;
     return extended;
   };
@@ -122,10 +126,11 @@ export function createSqliteLease(options: SqliteLeaseOptions): SqliteLease {
     validUntil = 0;
     if (!wasHeld || !db) return;
     try {
-      db.prepare('DELETE FROM tidemark_leases WHERE name = ? AND holder = ?').run(options.name, holder);
+      db.prepare('DELETE FROM tidemark_leases WHERE name = ? AND holder = ? AND token = ?').run(options.name, holder, token ?? -1);
     } catch {
       // Busy: the row simply expires after ttlMs.
     }
+    token = undefined;
   }
 
   return {
@@ -154,6 +159,16 @@ export function createSqliteLease(options: SqliteLeaseOptions): SqliteLease {
       return held;
     },
     release,
+    async fence(tx) {
+      // In the store's write transaction: the lease row cannot change hands before it commits.
+      const row = tx.db
+        .prepare('SELECT 1 FROM tidemark_leases WHERE name = ? AND holder = ? AND token = ? AND expires_at >= ?')
+        .get(options.name, holder, token ?? -1, clock.now().getTime());
+      if (!row) {
+        setHeld(false);
+        throw new LeaseLostError(options.name, { holder, token });
+      }
+    },
     async close(): Promise<void> {
       await release();
       db?.close();

@@ -1,14 +1,34 @@
+import { SchemaBehindError } from '@tidemark/core';
 import type { Database } from 'better-sqlite3';
 import { SchemaTooNewError } from './schemaTooNewError.js';
 import { type SqliteMigration, sqliteMigrations } from './sqliteSchema.js';
 
+/** The file's schema version, read without writing anything: 0 for a file without a store. */
+export function sqliteSchemaVersionOf(db: Database): number {
+  const hasTable = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tidemark_schema_version'").pluck().get();
+  if (!hasTable) return 0;
+  return (db.prepare('SELECT coalesce(max(version), 0) FROM tidemark_schema_version').pluck().get() as number) ?? 0;
+}
+
 /**
  * Brings a file up to the code's schema in ONE immediate transaction, so two processes
  * opening a fresh file at once cannot both apply a migration (the second waits for the write
- * lock, then finds nothing to do). Returns the version the file is at afterwards.
+ * lock, then finds nothing to do). Returns the version the file is at afterwards. With
+ * `migrate: false` nothing is written: a file behind the code is refused (SchemaBehindError).
  */
-export function migrateSqliteSchema(db: Database, file: string, migrations: readonly SqliteMigration[] = sqliteMigrations): number {
+export function migrateSqliteSchema(
+  db: Database,
+  file: string,
+  migrations: readonly SqliteMigration[] = sqliteMigrations,
+  options: { migrate?: boolean } = {},
+): number {
   const latest = migrations[migrations.length - 1]?.version ?? 0;
+  if (options.migrate === false) {
+    const found = sqliteSchemaVersionOf(db);
+    if (found > latest) throw new SchemaTooNewError(file, found, latest);
+    if (found < latest) throw new SchemaBehindError(`The SQLite file '${file}'`, found, latest);
+    return found;
+  }
   const migrate = db.transaction((): number => {
     db.exec(
       'CREATE TABLE IF NOT EXISTS tidemark_schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',

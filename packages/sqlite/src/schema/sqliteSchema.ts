@@ -1,10 +1,14 @@
+import { sqliteCheckpointTables } from '../processing/sqliteCheckpointTables.js';
+
 /**
- * The event log's DDL, as ordered migrations. Each migration's statements run in the one
+ * The store's DDL, as ordered migrations. Each migration's statements run in the one
  * transaction that opens the file, so a file is always at exactly one schema version.
  */
 export interface SqliteMigration {
   /** 1, 2, 3…: applied in order, each exactly once per file. */
   version: number;
+  /** The capability whose tables the step creates or changes: `events`, `checkpoints`, … */
+  capability: string;
   name: string;
   statements: readonly string[];
 }
@@ -37,9 +41,15 @@ const createEvents = `CREATE TABLE events (
   UNIQUE (stream_id, version)
 )`;
 
+/**
+ * Every table tidemark owns in the file, as versioned steps: the registry each capability
+ * (events, checkpoints, and later outbox, inbox, timers, snapshots, keys) adds its steps to,
+ * at the END with the next version. Released steps are never reordered or edited.
+ */
 export const sqliteMigrations: readonly SqliteMigration[] = [
   {
     version: 1,
+    capability: 'events',
     name: 'event log',
     statements: [
       createEvents,
@@ -48,16 +58,32 @@ export const sqliteMigrations: readonly SqliteMigration[] = [
       'CREATE INDEX events_category_position ON events (category, position)',
     ],
   },
+  { version: 2, capability: 'checkpoints', name: 'checkpoints and dead letters', statements: sqliteCheckpointTables },
+  {
+    version: 3,
+    capability: 'leases',
+    name: 'projector leases',
+    statements: [
+      // Earlier versions created this table at run time, without a token: its rows are leases
+      // that expire within seconds anyway, so it is simply made again.
+      'DROP TABLE IF EXISTS tidemark_leases',
+      // One row per lease (see processing/sqliteLease.ts): the token grows with every change of
+      // hands and fences the holder's batch transactions.
+      'CREATE TABLE tidemark_leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, token INTEGER NOT NULL, expires_at INTEGER NOT NULL) STRICT',
+    ],
+  },
 ];
 
 /** The schema version this code writes and understands. */
 export const sqliteSchemaVersion: number = sqliteMigrations[sqliteMigrations.length - 1]?.version ?? 0;
 
 /**
- * Every DDL statement of the current schema, in order: what a raw-driver baseline needs to
- * create the same table and indexes the store writes to.
+ * Every DDL statement of the event log, in order: what a raw-driver baseline needs to create
+ * the same table and indexes the store writes to.
  */
-export const sqliteSchemaStatements: readonly string[] = sqliteMigrations.flatMap((migration) => migration.statements);
+export const sqliteSchemaStatements: readonly string[] = sqliteMigrations
+  .filter((migration) => migration.capability === 'events')
+  .flatMap((migration) => migration.statements);
 
 /** The exact row insert the store performs per event (positional parameters, in this order). */
 export const sqliteInsertEventSql =

@@ -23,6 +23,9 @@ const badStreamIds: Array<[string, unknown]> = [
   ['containing NUL', 'order-\u00001'],
   ['containing a tab', 'order-\t1'],
   ['containing DEL', 'order-\u007f1'],
+  ['containing a lone high surrogate', 'order-\ud8001'],
+  ['containing a lone low surrogate', 'order-\udc001'],
+  ['ending in a lone high surrogate', 'order-\ud83d'],
   ['a number', 42],
   ['undefined', undefined],
   ['null', null],
@@ -78,6 +81,8 @@ export function badInputContract(harness: EventStoreHarness): void {
       ['not a string', 7],
       ['257 characters long', 't'.repeat(257)],
       ['containing a newline', 'order.\ncreated'],
+      ['containing NUL', 'order.\u0000created'],
+      ['containing a lone surrogate', 'order.\udfffcreated'],
     ])('rejects an event type %s', async (_, type) => {
       const { store, unchanged } = await seeded();
       await caught(() => store.appendToStream('order-1', [{ type: type as string, data: {} }]), ValidationError);
@@ -164,6 +169,53 @@ export function badInputContract(harness: EventStoreHarness): void {
       await caught(() => store.transaction((tx) => tx.appendToStream('order-2', [good, bad, good])), type);
       await unchanged();
       expect(await store.streamExists('order-2')).toBe(false);
+    });
+
+    it('keeps two stream ids that differ only in a lone surrogate from colliding: both are refused', async () => {
+      const { store, unchanged } = await seeded();
+      // Stored as UTF-8 both would become 'order-\ufffd' and share one stream.
+      for (const streamId of ['order-\ud800', 'order-\udbff']) {
+        const error = await caught(() => store.appendToStream(streamId, [good]), ValidationError);
+        expect(error.details.field).toBe('stream id');
+        await caught(() => store.readStream(streamId), ValidationError);
+        await caught(() => store.streamExists(streamId), ValidationError);
+      }
+      await unchanged();
+      expect(await store.streamExists('order-\ufffd')).toBe(false);
+    });
+
+    it.each<[string, Record<string, unknown>]>([
+      ['a type', { types: ['order.\ud800'] }],
+      ['a category', { categories: ['order\udc00'] }],
+    ])('rejects a readAll filter with %s that is not well-formed Unicode', async (_, options) => {
+      const { store } = await seeded();
+      await caught(async () => {
+        for await (const _event of store.readAll(options)) {
+          // draining: a filter the store would silently change must never get this far
+        }
+      }, ValidationError);
+    });
+
+    it.each<[string, NewEvent]>([
+      ['a data string', { type: 'order.noted', data: { note: 'half \ud83d of an emoji' } }],
+      ['a data key', { type: 'order.noted', data: { '\udc00key': 1 } }],
+      ['a string nested in data arrays', { type: 'order.noted', data: { list: [['ok', 'x\udbff']] } }],
+      ['top-level string data', { type: 'order.noted', data: '\ud800' }],
+      ['a metadata string', { type: 'order.noted', data: {}, metadata: { userId: 'u\udfff' } }],
+    ])('rejects %s holding a lone surrogate with ValidationError and writes nothing', async (_, event) => {
+      const { store, unchanged } = await seeded();
+      await caught(() => store.appendToStream('order-1', [good, event]), ValidationError);
+      await unchanged();
+    });
+
+    it('keeps well-formed text exactly, including surrogate pairs and text that only looks like an escape', async () => {
+      const { store } = await seeded();
+      const data = { emoji: '🌊 tide', pair: '\ud83c\udf0a', backslashed: '\\ud800 is six characters', nul: 'a\u0000b' };
+      const metadata = { note: '\\udc00', flag: '🏳️' };
+      await store.appendToStream('order-1', [{ type: 'order.noted', data, metadata }]);
+      const [, stored] = await store.readStream('order-1');
+      expect(stored?.data).toEqual(data);
+      expect(stored?.metadata).toMatchObject(metadata);
     });
 
     it('rejects a bad stream id on reads too', async () => {

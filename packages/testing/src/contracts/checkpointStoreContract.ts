@@ -126,5 +126,75 @@ export function checkpointStoreContract<Tx extends StoreTransaction>(adapter: st
         expect(letters[0]?.event).toEqual(event);
         expect(await store.transaction((tx) => checkpoints.deadLetters('other', tx))).toEqual([]);
       }));
+
+    it('lists failed and parked events, and removes a dead letter transactionally', () =>
+      withStore(async (store, checkpoints) => {
+        const { events } = await store.appendToStream('thing-1', [
+          { type: 'test.thing.happened', data: { n: 1 } },
+          { type: 'test.thing.happened', data: { n: 2 } },
+        ]);
+        const [first, second] = events as RecordedEvent[];
+        if (!first || !second) throw new Error('two events appended');
+        const parkedAt = new Date('2026-01-03T00:00:00.000Z');
+        await store.transaction(async (tx) => {
+          await checkpoints.park({ projection: 'b', ...failure(first.position), eventId: first.id, parkedAt, event: first }, tx);
+          await checkpoints.save('b', 0n, first.position, tx);
+          await checkpoints.recordFailure('a', { ...failure(second.position), eventId: second.id }, tx);
+        });
+        const listed = await store.transaction((tx) => checkpoints.failedEvents(tx));
+        expect(listed).toEqual([
+          {
+            projection: 'a',
+            status: 'failed',
+            position: second.position,
+            eventId: second.id,
+            eventType: 'test.thing.happened',
+            streamId: 'thing-1',
+            message: 'handler exploded',
+            attempts: 3,
+            at: failure(0n).failedAt,
+          },
+          {
+            projection: 'b',
+            status: 'parked',
+            position: first.position,
+            eventId: first.id,
+            eventType: 'test.thing.happened',
+            streamId: 'thing-1',
+            message: 'handler exploded',
+            attempts: 3,
+            at: parkedAt,
+          },
+        ]);
+        expect((await store.transaction((tx) => checkpoints.failedEvents(tx, 'b'))).map((event) => event.status)).toEqual(['parked']);
+        expect(await store.transaction((tx) => checkpoints.failedEvents(tx, 'none'))).toEqual([]);
+
+        await expect(
+          store.transaction(async (tx) => {
+            expect(await checkpoints.removeDeadLetter('b', first.position, tx)).toBe(true);
+            expect(await checkpoints.deadLetters('b', tx)).toEqual([]);
+            throw new Rollback();
+          }),
+        ).rejects.toBeInstanceOf(Rollback);
+        expect(await store.transaction((tx) => checkpoints.deadLetters('b', tx))).toHaveLength(1);
+        expect(await store.transaction((tx) => checkpoints.removeDeadLetter('b', first.position, tx))).toBe(true);
+        expect(await store.transaction((tx) => checkpoints.removeDeadLetter('b', first.position, tx))).toBe(false);
+        expect(await store.transaction((tx) => checkpoints.failedEvents(tx, 'b'))).toEqual([]);
+      }));
+
+    it('stores error text with NUL and lone surrogates as well-formed text', () =>
+      withStore(async (store, checkpoints) => {
+        const { events } = await store.appendToStream('thing-1', [{ type: 'test.thing.happened', data: { text: 'a\u0000b' } }]);
+        const event = events[0] as RecordedEvent;
+        const message = 'bad\u0000 \ud800 end';
+        await store.transaction(async (tx) => {
+          await checkpoints.recordFailure('p', { ...failure(event.position), message }, tx);
+          await checkpoints.park({ projection: 'q', ...failure(event.position), message, parkedAt: new Date(), event }, tx);
+        });
+        const stored = await store.transaction((tx) => checkpoints.failedEvents(tx));
+        expect(stored.map((failed) => failed.message)).toEqual(['bad\\u0000 \ufffd end', 'bad\\u0000 \ufffd end']);
+        // The parked event itself comes back exactly, NUL and all.
+        expect((await store.transaction((tx) => checkpoints.deadLetters('q', tx)))[0]?.event).toEqual(event);
+      }));
   });
 }

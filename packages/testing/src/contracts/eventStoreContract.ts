@@ -10,6 +10,7 @@ import { readAllContract } from './readAllContract.js';
 import { readStreamContract } from './readStreamContract.js';
 import { temporalContract } from './temporalContract.js';
 import { transactionContract } from './transactionContract.js';
+import { unitOfWorkContract } from './unitOfWorkContract.js';
 
 /**
  * The conformance contract every EventStore adapter runs with a one-line harness. It asserts
@@ -27,6 +28,7 @@ export function eventStoreContract(name: string, harness: EventStoreHarness): vo
     readAllContract(harness);
     temporalContract(harness);
     transactionContract(harness);
+    unitOfWorkContract(harness);
     badInputContract(harness);
   });
 }

@@ -1,4 +1,4 @@
-import type { AppendLimits, Clock, EventStore } from '@tidemark/core';
+import type { AppendLimits, Clock, ErrorReporter, EventStore } from '@tidemark/core';
 
 /** What the contract asks of an adapter's store factory. */
 export interface EventStoreHarnessOptions {
@@ -6,6 +6,8 @@ export interface EventStoreHarnessOptions {
   clock?: Clock;
   /** Size caps, merged over the defaults (1 MiB per event, 16 MiB per append). */
   limits?: Partial<AppendLimits>;
+  /** Receives failures of afterCommit callbacks and onAppended listeners. */
+  onError?: ErrorReporter;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DuplicateEventIdError, type NewEvent, ValidationError } from '@tidemark/core';
+import { DuplicateEventIdError, IdempotencyConflictError, type NewEvent, ValidationError } from '@tidemark/core';
 import { describe, expect, it } from 'vitest';
 import type { EventStoreHarness } from './eventStoreHarness.js';
 import { caught, expectUnchanged, readAllEvents, storeSnapshot, waitForHead } from './storeSnapshot.js';
@@ -79,6 +79,76 @@ export function idempotencyContract(harness: EventStoreHarness): void {
       await caught(() => store.appendToStream('payment-6', batch(b)), DuplicateEventIdError);
       await expectUnchanged(store, before);
       expect(await store.streamExists('payment-6')).toBe(false);
+    });
+
+    it.each<[string, 'type' | 'schemaVersion' | 'data' | 'metadata', (event: NewEvent) => NewEvent]>([
+      ['type', 'type', (e) => ({ ...e, type: 'payment.refunded' })],
+      ['schema version', 'schemaVersion', (e) => ({ ...e, schemaVersion: 2 })],
+      ['data', 'data', (e) => ({ ...e, data: { i: 1, amount: 100 } })],
+      ['data key order', 'data', (e) => ({ ...e, data: { amount: 5, i: 1 } })],
+      ['metadata', 'metadata', (e) => ({ ...e, metadata: { correlationId: 'another' } })],
+      ['missing metadata', 'metadata', ({ metadata: _dropped, ...e }) => e],
+    ])(
+      'refuses a "retry" whose %s differs with IdempotencyConflictError naming the event and field, and writes nothing',
+      async (_, field, change) => {
+        const store = await open();
+        const [a, b] = [randomUUID(), randomUUID()];
+        const original: NewEvent[] = [
+          { id: a, type: 'payment.captured', data: { i: 0 }, metadata: { correlationId: 'c-1' } },
+          { id: b, type: 'payment.captured', data: { i: 1, amount: 5 }, metadata: { correlationId: 'c-1' } },
+        ];
+        const first = await store.appendToStream('payment-9', original);
+        const before = await storeSnapshot(store, first.position);
+        // Only the second event differs: the first matching must not make it a retry.
+        const error = await caught(
+          () => store.appendToStream('payment-9', [original[0] as NewEvent, change(original[1] as NewEvent)]),
+          IdempotencyConflictError,
+        );
+        expect(error.code).toBe('idempotency_conflict');
+        expect(error.details).toMatchObject({ streamId: 'payment-9', eventId: b, field });
+        // Inside a transaction too, and the transaction stays usable afterwards.
+        const later = await store.transaction(async (tx) => {
+          await caught(() => tx.appendToStream('payment-9', [change(original[1] as NewEvent)]), IdempotencyConflictError);
+          return tx.appendToStream('payment-10', [{ type: 'payment.noted', data: {} }]);
+        });
+        await waitForHead(store, later.position);
+        expect((await readAllEvents(store)).map((e) => e.id)).toEqual([...before.ids, later.events[0]?.id]);
+        const stored = await store.readStream('payment-9');
+        expect(stored.map((e) => [e.id, e.type, e.schemaVersion, e.data])).toEqual([
+          [a, 'payment.captured', 1, { i: 0 }],
+          [b, 'payment.captured', 1, { i: 1, amount: 5 }],
+        ]);
+      },
+    );
+
+    it('treats metadata with the same values in another key order as the same metadata', async () => {
+      const store = await open();
+      const a = randomUUID();
+      const metadata = { correlationId: 'c-1', userId: 'u-1' };
+      const first = await store.appendToStream('payment-11', [{ id: a, type: 'payment.captured', data: {}, metadata }]);
+      const again = await store.appendToStream('payment-11', [
+        { id: a, type: 'payment.captured', data: {}, metadata: { userId: 'u-1', correlationId: 'c-1' } },
+      ]);
+      expect(again).toMatchObject({ written: false, position: first.position, nextExpectedVersion: 1 });
+    });
+
+    it('answers a retry of the first part [a] of an original [a, b] with the version and position of a', async () => {
+      const store = await open();
+      const [a, b] = [randomUUID(), randomUUID()];
+      await store.appendToStream('payment-12', [{ type: 'payment.requested', data: {} }]);
+      const first = await store.appendToStream('payment-12', batch(a, b));
+      const [storedA, storedB] = first.events;
+      // Not the stream head (3), nor the end of the original append: a's own outcome.
+      const prefix = await store.appendToStream('payment-12', batch(a));
+      expect(prefix).toEqual({ streamId: 'payment-12', written: false, events: [], nextExpectedVersion: 2, position: storedA?.position });
+      const suffix = await store.appendToStream('payment-12', [{ id: b, type: 'payment.captured', data: { i: 1 } }]);
+      expect(suffix).toMatchObject({ written: false, nextExpectedVersion: 3, position: storedB?.position });
+      // A prefix whose payload differs is refused like a full retry.
+      await caught(
+        () => store.appendToStream('payment-12', [{ id: a, type: 'payment.captured', data: { i: 9 } }]),
+        IdempotencyConflictError,
+      );
+      expect(await store.readStream('payment-12')).toHaveLength(3);
     });
 
     it('rejects the same id twice in one batch with ValidationError and writes nothing', async () => {

@@ -1,4 +1,4 @@
-import type { EventStore, ReadAllOptions, RecordedEvent } from '@tidemark/core';
+import { type EventStore, type ReadAllOptions, type RecordedEvent, stringifyWithPositions } from '@tidemark/core';
 import { expect } from 'vitest';
 import { waitFor } from '../waitFor.js';
 
@@ -49,7 +49,5 @@ export async function caught<E extends Error>(action: () => Promise<unknown>, ty
     expect(error, `expected ${type.name}, got ${String(error)}`).toBeInstanceOf(type);
     return error as E;
   }
-  throw new Error(
-    `expected ${type.name}, but the call succeeded with ${JSON.stringify(outcome, (_key, value) => (typeof value === 'bigint' ? String(value) : value))?.slice(0, 200)}`,
-  );
+  throw new Error(`expected ${type.name}, but the call succeeded with ${stringifyWithPositions(outcome)?.slice(0, 200)}`);
 }

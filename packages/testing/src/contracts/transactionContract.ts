@@ -1,4 +1,4 @@
-import { ConcurrencyError, type RecordedEvent, type StoreTransaction } from '@tidemark/core';
+import { ConcurrencyError, NestedStoreCallError, type RecordedEvent, type StoreTransaction } from '@tidemark/core';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../waitFor.js';
 import type { EventStoreHarness } from './eventStoreHarness.js';
@@ -150,6 +150,67 @@ export function transactionContract(harness: EventStoreHarness): void {
       await waitFor(() => control > 0, 'onAppended of a control listener');
       stop();
       expect(calls).toBe(afterUnsubscribe);
+    });
+  });
+
+  describe('calling the store itself inside its transaction', () => {
+    const open = useStores(harness);
+
+    it('refuses store.appendToStream and store.transaction inside a transaction at once, and the transaction goes on', async () => {
+      const store = await open();
+      const result = await store.transaction(async (tx) => {
+        await tx.appendToStream('order-1', [ev(1)]);
+        // On a one-writer store these would wait for this very transaction: forever.
+        const append = await caught(() => store.appendToStream('order-2', [ev(2)]), NestedStoreCallError);
+        expect(append.code).toBe('nested_store_call');
+        expect(append.details).toEqual({ operation: 'appendToStream' });
+        expect(append.message).toContain('tx');
+        const nested = await caught(() => store.transaction((inner) => inner.appendToStream('order-3', [ev(3)])), NestedStoreCallError);
+        expect(nested.details).toEqual({ operation: 'transaction' });
+        // Deeper in the work's async calls too.
+        await caught(
+          () => new Promise((resolve, reject) => setTimeout(() => store.appendToStream('order-4', [ev(4)]).then(resolve, reject), 1)),
+          NestedStoreCallError,
+        );
+        return tx.appendToStream('order-1', [ev(5)]);
+      });
+      await waitForHead(store, result.position);
+      expect((await readAllEvents(store)).map((e) => [e.streamId, e.data])).toEqual([
+        ['order-1', { n: 1 }],
+        ['order-1', { n: 5 }],
+      ]);
+    });
+
+    it('refuses store.appendToStream from an append hook, failing that append and writing nothing', async () => {
+      const store = await open();
+      const seed = await store.appendToStream('order-1', [ev(0)]);
+      store.addAppendHook(async (events) => {
+        if (events.some((e) => e.streamId === 'order-2')) await store.appendToStream('audit-1', [ev(9)]);
+      });
+      const before = await storeSnapshot(store, seed.position);
+      await caught(() => store.appendToStream('order-2', [ev(1)]), NestedStoreCallError);
+      await expectUnchanged(store, before);
+    });
+
+    it('lets work left behind by a finished transaction call the store, and reads inside see what is committed', async () => {
+      const store = await open();
+      await store.appendToStream('order-1', [ev(1)]);
+      let release: () => void = () => {};
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let later: Promise<unknown> | undefined;
+      await store.transaction(async (tx) => {
+        await tx.appendToStream('order-1', [ev(2)]);
+        // The store's reads are not the unit of work: they show the committed stream only.
+        expect((await store.readStream('order-1')).map((e) => e.version)).toEqual([1]);
+        expect(await store.streamExists('order-1')).toBe(true);
+        // Started here, run after the transaction ended: an ordinary call by then.
+        later = gate.then(() => store.appendToStream('order-1', [ev(3)], { expectedVersion: 2 }));
+      });
+      release();
+      await later;
+      expect((await store.readStream('order-1')).map((e) => e.data)).toEqual([1, 2, 3].map((n) => ({ n })));
     });
   });
 

@@ -1,0 +1,39 @@
+import { randomBytes } from 'node:crypto';
+import { StoreNotFoundError } from '@tidemark/core';
+import { serviceAvailable, serviceUrls } from '@tidemark/testing';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from '../src/main.js';
+import { captureOutput } from './captureOutput.js';
+
+const available = await serviceAvailable('postgres');
+
+async function run(argv: string[]) {
+  const out = captureOutput();
+  const code = await runCli(argv, { stdout: out.stream, stderr: captureOutput().stream, interactive: false });
+  return { code, stdout: out.text() };
+}
+
+describe.skipIf(!available)('tidemark migrate --postgres', () => {
+  const schema = `tm_cli_${randomBytes(5).toString('hex')}`;
+  const admin = new pg.Pool({ connectionString: serviceUrls.postgres, max: 1 });
+  afterAll(async () => {
+    await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await admin.end();
+  });
+
+  it('refuses a schema with no store unless --create-schema, then creates it once', async () => {
+    const migrate = ['migrate', '--postgres', serviceUrls.postgres, '--schema', schema];
+    await expect(run(migrate)).rejects.toBeInstanceOf(StoreNotFoundError);
+    const { rows } = await admin.query('SELECT to_regnamespace($1) IS NOT NULL AS found', [schema]);
+    expect(rows[0]?.found).toBe(false);
+    expect((await run([...migrate, '--create-schema'])).stdout).toMatch(
+      new RegExp(`Migrated PostgreSQL schema ${schema} from version 0 to \\d+`),
+    );
+    expect((await run(migrate)).stdout).toMatch(/is at version \d+: nothing to do/);
+    // The other commands now find the store.
+    expect(
+      JSON.parse((await run(['projections', 'failed', '--postgres', serviceUrls.postgres, '--schema', schema, '--json'])).stdout),
+    ).toEqual([]);
+  });
+});

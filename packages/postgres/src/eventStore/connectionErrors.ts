@@ -1,0 +1,107 @@
+import { CommitOutcomeUnknownError, ConnectionLostError, TidemarkError, TransactionConflictError } from '@tidemark/core';
+import type pg from 'pg';
+
+/**
+ * SQLSTATEs of a session the server ended (admin shutdown, crash shutdown, cannot connect now,
+ * connection exceptions) and Node socket errors: the connection is gone, whatever was running on it.
+ */
+const connectionStates = new Set(['57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006', '08007']);
+const socketCodes = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTCONN']);
+/** pg and pg-pool raise these as plain Errors without a code. */
+const connectionMessages =
+  /Connection terminated|Client has encountered a connection error|Client was closed and is not queryable|Query read timeout|timeout exceeded when trying to connect|Connection terminated due to connection timeout/;
+
+export function isConnectionFailure(error: unknown): boolean {
+  if (error instanceof ConnectionLostError) return true;
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && (connectionStates.has(code) || socketCodes.has(code))) return true;
+  return connectionMessages.test(error.message);
+}
+
+/** Errors no statement was sent for: failing to get a connection at all. */
+function failedBeforeSending(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    (/timeout exceeded when trying to connect/.test(error.message) || (error as { code?: unknown }).code === 'ECONNREFUSED')
+  );
+}
+
+/**
+ * A driver error as tidemark's typed error: serialization failure and deadlock (40001, 40P01)
+ * become TransactionConflictError, a dead connection ConnectionLostError (`lost`: the client
+ * already reported its connection dead, whatever this error says). Typed errors pass unchanged.
+ */
+export function toTypedError(error: unknown, lost = false): unknown {
+  if (error instanceof TidemarkError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === '40001' || code === '40P01') {
+    return new TransactionConflictError(
+      code === '40P01'
+        ? 'The database aborted the transaction to break a deadlock; run it again'
+        : 'Serialization failure; run the transaction again',
+      { sqlState: code },
+      { cause: error },
+    );
+  }
+  if (lost || isConnectionFailure(error)) {
+    return new ConnectionLostError(`The database connection was lost: ${(error as Error)?.message ?? String(error)}`, {}, { cause: error });
+  }
+  return error;
+}
+
+/**
+ * For a statement that is its own transaction (an autocommit append): a connection lost after it
+ * was sent may have lost only the answer, the commit having happened.
+ */
+export function toAutocommitError(error: unknown): unknown {
+  if (error instanceof TidemarkError || !isConnectionFailure(error) || failedBeforeSending(error)) return toTypedError(error);
+  return new CommitOutcomeUnknownError(
+    'The connection was lost before the append was acknowledged: it may or may not have been written. Appends with supplied event ids can be retried safely.',
+    {},
+    { cause: error },
+  );
+}
+
+/**
+ * A pool client checked out for a transaction or a migration. pg-pool listens for 'error' only on
+ * idle clients; a checked-out client whose socket dies emits 'error' with no listener, which
+ * ends the process. This listener holds until the client goes back, and remembers the loss so
+ * that the next operation fails with ConnectionLostError and the client is destroyed, not reused.
+ */
+export interface WatchedClient {
+  /** The error that killed the connection, if it died. */
+  readonly lost: Error | undefined;
+  /**
+   * Records a statement's failure if it says the connection died: the server's FATAL can answer a
+   * statement before the socket closes and the client emits 'error'.
+   */
+  check(error: unknown): void;
+  /** Back to the pool; destroyed when given an error or when the connection died. */
+  release(error?: Error): void;
+}
+
+export function watchClient(client: pg.PoolClient): WatchedClient {
+  let lost: Error | undefined;
+  const onError = (error: Error) => {
+    lost ??= error;
+  };
+  client.on('error', onError);
+  let released = false;
+  return {
+    get lost() {
+      return lost;
+    },
+    check(error) {
+      if (!lost && isConnectionFailure(error)) lost = error as Error;
+    },
+    release(error) {
+      if (released) return;
+      released = true;
+      const reason = error ?? lost;
+      // A destroyed client may still report its socket's death: keep listening on it.
+      if (!reason) client.removeListener('error', onError);
+      client.release(reason);
+    },
+  };
+}

@@ -1,0 +1,66 @@
+import { subscribe } from '@tidemark/core';
+import { serviceAvailable, serviceUrls, waitFor } from '@tidemark/testing';
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createStoreFactory } from './testSchemas.js';
+
+const available = await serviceAvailable('postgres');
+
+describe.skipIf(!available)('tailing readers behind a transaction open elsewhere on the server', () => {
+  const stores = createStoreFactory();
+  afterEach(() => stores.cleanup());
+
+  it('are woken when the held-back events become readable, not at their next poll', async () => {
+    const writer = await stores.create();
+    const reader = await stores.create({ schema: writer.schema });
+    const holder = new pg.Client({ connectionString: serviceUrls.postgres, application_name: 'tm-test-horizon' });
+    await holder.connect();
+    // Counts the reads the subscription has finished, to know it has looked and found nothing.
+    let readsDone = 0;
+    const counted: typeof reader = {
+      ...reader,
+      async *readAll(options) {
+        try {
+          yield* reader.readAll(options);
+        } finally {
+          readsDone++;
+        }
+      },
+    };
+    let wakes = 0;
+    const unsubscribe = reader.onAppended(() => wakes++);
+    const controller = new AbortController();
+    const seen: string[] = [];
+    let caughtUp = false;
+    // A minute between polls: only a wake-up can deliver the event within the test's time.
+    const iteration = (async () => {
+      for await (const batch of subscribe(counted, { pollIntervalMs: 60_000, signal: controller.signal })) {
+        for (const event of batch.events) seen.push(event.streamId);
+        if (batch.caughtUp) caughtUp = true;
+      }
+    })();
+    try {
+      await waitFor(() => caughtUp, 'the reader to catch up');
+      // Some other session (another database's, say) holds a transaction id across the append.
+      await holder.query('BEGIN');
+      await holder.query('SELECT txid_current()');
+      await writer.appendToStream('late-1', [{ type: 'test.thing.happened', data: {} }]);
+      // The append's notification arrives while the event is unreadable: the reader finds nothing.
+      await waitFor(async () => (await reader.visibilityLag()).invisibleEvents >= 1, 'the event to be committed but unreadable');
+      await waitFor(() => wakes >= 1, 'the append notification');
+      const readsAtWake = readsDone;
+      await waitFor(() => readsDone > readsAtWake, 'the woken reader to look');
+      expect(seen).toEqual([]);
+      await holder.query('ROLLBACK');
+      // Before, the reader slept out its 60 s poll interval here.
+      await waitFor(() => seen.includes('late-1'), 'the reader to see the event once readable', 20_000);
+      expect(seen).toEqual(['late-1']);
+    } finally {
+      await holder.query('ROLLBACK').catch(() => {});
+      await holder.end();
+      unsubscribe();
+      controller.abort();
+      await iteration;
+    }
+  });
+});
