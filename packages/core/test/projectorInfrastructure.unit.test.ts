@@ -119,7 +119,7 @@ describe('projector: infrastructure errors are not poison events', () => {
     const head = await fill(store, 4);
     expect(await projector.waitForPosition(head, { timeoutMs: 5000 })).toBe(true);
     await projector.stop();
-    expect((await store.transaction((tx) => checkpoints.deadLetters('sums', tx))).map((l) => l.position)).toEqual([2]);
+    expect((await store.transaction((tx) => checkpoints.deadLetters('sums', tx))).map((l) => l.position)).toEqual([2n]);
   });
 
   it('releases its lease when it halts on a poison event, so a standby can take over', async () => {

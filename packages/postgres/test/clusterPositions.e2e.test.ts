@@ -48,7 +48,7 @@ describe.skipIf(!available)('PostgreSQL positions on clusters past the first xid
     return started;
   };
   const open = async (url: string, schema = 'shop') => {
-    const store = await createPostgresEventStore({ url, schema, poolSize: 3 });
+    const store = await createPostgresEventStore({ url, schema, poolSize: 3, createSchema: true });
     stores.push(store);
     return store;
   };

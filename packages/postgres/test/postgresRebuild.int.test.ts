@@ -45,7 +45,7 @@ describe.skipIf(!available)('rebuildProjection on PostgreSQL: the swap on a live
     const pool = new pg.Pool({ connectionString: serviceUrls.postgres, max: 4, options: `-c search_path=${schema}` });
     pool.on('error', () => {});
     cleanups.push(() => pool.end());
-    const store = await createPostgresEventStore({ pool, schema });
+    const store = await createPostgresEventStore({ pool, schema, createSchema: true });
     cleanups.push(() => store.close());
     const admin = new pg.Client({
       connectionString: serviceUrls.postgres,

@@ -89,7 +89,7 @@ describe.skipIf(!available)('PostgreSQL projector failover across processes', ()
       CHECKPOINTS: `${frozenSchema}.checkpoints`,
       TTL: '2000',
     };
-    const store = await createPostgresEventStore({ url: serviceUrls.postgres, schema: frozenSchema, poolSize: 3 });
+    const store = await createPostgresEventStore({ url: serviceUrls.postgres, schema: frozenSchema, poolSize: 3, createSchema: true });
     try {
       let appended = 0;
       const append = async (n: number) => {

@@ -37,7 +37,7 @@ describe.skipIf(!available)('PostgreSQL projector under lock timeouts', () => {
     const pool = new pg.Pool({ connectionString: serviceUrls.postgres, max: 4, options: `-c search_path=${schema} -c lock_timeout=100` });
     pool.on('error', () => {});
     cleanups.push(() => pool.end());
-    const store = await createPostgresEventStore({ pool, schema });
+    const store = await createPostgresEventStore({ pool, schema, createSchema: true });
     cleanups.push(() => store.close());
     const checkpoints = createPostgresCheckpointStore();
     const retries: RetryInfo[] = [];

@@ -116,7 +116,7 @@ describe.skipIf(!available)('PostgreSQL: the transaction is the retry boundary (
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TransactionLimitError);
     expect(error).toMatchObject({ code: 'transaction_limit', details: { limit: 20, streamId: 'item-20' } });
-    expect(await store.headPosition()).toBe(0);
+    expect(await store.headPosition()).toBe(0n);
     // Up to the limit, and any number of appends to streams it already holds, are fine.
     await store.transaction(async (tx) => {
       for (let i = 0; i < 20; i++) await tx.appendToStream(`item-${i}`, [{ type: 'item.added', data: { i } }]);
@@ -134,6 +134,6 @@ describe.skipIf(!available)('PostgreSQL: the transaction is the retry boundary (
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TransactionLimitError);
     expect(error).toMatchObject({ details: { limit: 1000 } });
-    expect(await store.headPosition()).toBe(0);
+    expect(await store.headPosition()).toBe(0n);
   });
 });

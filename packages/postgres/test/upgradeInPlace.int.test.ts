@@ -21,7 +21,7 @@ const oldCheckpointTables = [
  * Builds a store as the old code left it: the event schema at version 3 (its migrations are
  * unchanged), and checkpoint tables created at run time in `checkpointSchema` through search_path.
  */
-async function oldStore(schema: string, checkpointSchema: string): Promise<number> {
+async function oldStore(schema: string, checkpointSchema: string): Promise<bigint> {
   const client = new pg.Client({ connectionString: serviceUrls.postgres });
   await client.connect();
   try {
@@ -36,7 +36,7 @@ async function oldStore(schema: string, checkpointSchema: string): Promise<numbe
     }
     const { rows } = await client.query(`SELECT (r).first_position FROM (SELECT "${schema}".append_to_stream('a-1', -1,
       ARRAY[gen_random_uuid()], ARRAY['added'], ARRAY[1], ARRAY['{"amount":5}'], ARRAY['{}'], now(), false) AS r) appended`);
-    const position = Number(rows[0].first_position);
+    const position = BigInt(rows[0].first_position);
     await client.query(`SET search_path TO "${checkpointSchema}"`);
     for (const statement of oldCheckpointTables) await client.query(statement);
     await client.query(

@@ -159,7 +159,7 @@ describe('SQLite event store: two instances on one file (like two processes)', (
       const ranWhileOpen = await new Promise<boolean>((resolve) => setImmediate(() => resolve(!settled)));
       expect(ranWhileOpen).toBe(true);
       // The reader connection is not blocked by the writer, and sees nothing uncommitted.
-      expect(await b.headPosition()).toBe(0);
+      expect(await b.headPosition()).toBe(0n);
       release();
       const [first, second, third] = await Promise.all([slow, append, transaction]);
       // b's writes waited for a's commit: they come after it in the log.
@@ -312,7 +312,7 @@ describe('SQLite event store: transactions on one connection', () => {
       await expect(store.headPosition()).rejects.toMatchObject({ code: 'nested_store_call', details: { operation: 'headPosition' } });
       expect(await tx.readStream('order-1')).toHaveLength(1);
     });
-    expect(await store.headPosition()).toBe(1);
+    expect(await store.headPosition()).toBe(1n);
     await store.close();
   });
 

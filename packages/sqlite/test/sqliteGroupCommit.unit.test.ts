@@ -23,7 +23,7 @@ describe('SQLite group commit', () => {
     // phase, so all 64 queued behind it and went in together.
     expect(wakeUps).toBe(1);
     expect(results.map((r) => r.streamId)).toEqual(appends.map((_, i) => `account-${i}`));
-    expect(results.map((r) => r.position)).toEqual(results.map((_, i) => i + 2));
+    expect(results.map((r) => r.position)).toEqual(results.map((_, i) => BigInt(i + 2)));
     for (const [i, result] of results.entries()) {
       const [event] = await store.readStream(`account-${i}`);
       expect(event).toMatchObject({ position: result.position, version: 1, data: { n: i } });
@@ -49,7 +49,7 @@ describe('SQLite group commit', () => {
     await new Promise((resolve) => setImmediate(resolve));
     const pending = store.appendToStream('account-1', [deposited(1)]);
     const observer = createSqliteEventStore({ file });
-    expect(await observer.headPosition()).toBe(2);
+    expect(await observer.headPosition()).toBe(2n);
     await pending;
     await observer.close();
     await store.close();
@@ -72,7 +72,7 @@ describe('SQLite group commit', () => {
     // Positions have no gap: the rolled-back append left nothing behind.
     expect(
       (outcomes.filter((o) => o.status === 'fulfilled') as PromiseFulfilledResult<AppendResult>[]).map((o) => o.value.position),
-    ).toEqual([2, 3, 4]);
+    ).toEqual([2n, 3n, 4n]);
     await store.close();
   });
 
@@ -86,7 +86,7 @@ describe('SQLite group commit', () => {
     ]);
     expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
     expect((outcomes[1] as PromiseRejectedResult).reason).toBeInstanceOf(ValidationError);
-    expect(await store.headPosition()).toBe(2);
+    expect(await store.headPosition()).toBe(2n);
     await store.close();
   });
 
@@ -98,8 +98,8 @@ describe('SQLite group commit', () => {
       store.appendToStream('account-1', [{ id, ...deposited(1) }], { expectedVersion: 'no_stream' }),
       store.appendToStream('account-1', [{ id, ...deposited(1) }], { expectedVersion: 'no_stream' }),
     ]);
-    expect(first).toMatchObject({ written: true, position: 2, nextExpectedVersion: 1 });
-    expect(retry).toMatchObject({ written: false, position: 2, nextExpectedVersion: 1 });
+    expect(first).toMatchObject({ written: true, position: 2n, nextExpectedVersion: 1 });
+    expect(retry).toMatchObject({ written: false, position: 2n, nextExpectedVersion: 1 });
     expect(await store.readStream('account-1')).toHaveLength(1);
     await store.close();
   });
@@ -154,7 +154,7 @@ describe('SQLite group commit', () => {
     release();
     await open;
     const results = await Promise.all(appends);
-    expect(results.map((r) => r.position)).toEqual([2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(results.map((r) => r.position)).toEqual([2n, 3n, 4n, 5n, 6n, 7n, 8n, 9n]);
     await store.close();
   });
 
@@ -164,9 +164,9 @@ describe('SQLite group commit', () => {
     await store.appendToStream('warm-up', [deposited(0)]);
     const appends = Array.from({ length: 8 }, (_, i) => store.appendToStream(`account-${i}`, [deposited(i)]));
     await store.close();
-    expect((await Promise.all(appends)).map((r) => r.position)).toEqual([2, 3, 4, 5, 6, 7, 8, 9]);
+    expect((await Promise.all(appends)).map((r) => r.position)).toEqual([2n, 3n, 4n, 5n, 6n, 7n, 8n, 9n]);
     const reopened = createSqliteEventStore({ file });
-    expect(await reopened.headPosition()).toBe(9);
+    expect(await reopened.headPosition()).toBe(9n);
     await reopened.close();
   });
 });

@@ -42,9 +42,9 @@ describe('a SQLite file created by the code before versioned checkpoint tables',
     const store = createSqliteEventStore({ file });
     const checkpoints = createSqliteCheckpointStore();
     try {
-      expect((await store.transaction((tx) => checkpoints.load('sums', tx)))?.position).toBe(42);
+      expect((await store.transaction((tx) => checkpoints.load('sums', tx)))?.position).toBe(42n);
       expect(await store.transaction((tx) => checkpoints.failedEvents(tx))).toMatchObject([
-        { projection: 'sums', status: 'parked', position: 7, message: 'boom' },
+        { projection: 'sums', status: 'parked', position: 7n, message: 'boom' },
       ]);
       const version = await store.transaction(async (tx) =>
         tx.db.prepare('SELECT max(version) FROM tidemark_schema_version').pluck().get(),

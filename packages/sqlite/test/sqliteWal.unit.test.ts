@@ -21,7 +21,7 @@ describe('SQLite WAL upkeep', () => {
       expect(store.walSize()).toBeGreaterThan(200 * 2000);
       reader.prepare('COMMIT').run();
       await waitFor(() => store.walSize() === 0, 'the idle checkpoint to truncate the WAL', 10_000);
-      expect(await store.headPosition()).toBe(201);
+      expect(await store.headPosition()).toBe(201n);
     } finally {
       reader.close();
       await store.close();

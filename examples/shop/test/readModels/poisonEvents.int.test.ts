@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { NewEvent } from '@tidemark/core';
+import { type NewEvent, stringifyWithPositions } from '@tidemark/core';
 import { serviceAvailable, serviceUrls } from '@tidemark/testing';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -94,7 +94,7 @@ describe.each(backends)('a poison event in the shop on %s', (name, makeBackend) 
       await shop.store.appendToStream('account-later', [opened('later', 'lou'), deposited(1)]);
 
       const head = await shop.store.headPosition();
-      expect(await balances(shop).waitForPosition(head, { timeoutMs: 30_000 }), JSON.stringify(balances(shop).status())).toBe(true);
+      expect(await balances(shop).waitForPosition(head, { timeoutMs: 30_000 }), stringifyWithPositions(balances(shop).status())).toBe(true);
       expect(balances(shop).status()).toMatchObject({ state: 'running', eventsParked: expected.length });
       expect(balances(shop).status().error).toBeUndefined();
       expect(await balanceOf(shop, 'good')).toMatchObject({ balance: 150, version: 2 });

@@ -29,14 +29,14 @@ export function createHorizonFollower(
 
   async function follow(): Promise<void> {
     const { rows } = await pool.query<{ target: string | null; horizon: string }>(
-      `SELECT (SELECT max(position) FROM ${quotedSchema}.events)::text AS target, ${readableHorizonSql}::text AS horizon`,
+      `SELECT (SELECT max(position) FROM ${quotedSchema}.events)::text AS target, ${readableHorizonSql(quotedSchema)}::text AS horizon`,
     );
     const target = rows[0]?.target;
     if (target === null || target === undefined || BigInt(target) < BigInt(rows[0]?.horizon ?? '0')) return;
     const deadline = Date.now() + giveUpMs;
     for (let delay = 5; !closed && Date.now() < deadline; delay = Math.min(delay * 2, maxIntervalMs)) {
       await new Promise((resolve) => setTimeout(resolve, delay));
-      const result = await pool.query<{ horizon: string }>(`SELECT ${readableHorizonSql}::text AS horizon`);
+      const result = await pool.query<{ horizon: string }>(`SELECT ${readableHorizonSql(quotedSchema)}::text AS horizon`);
       if (BigInt(result.rows[0]?.horizon ?? '0') > BigInt(target)) {
         wake();
         return;

@@ -11,7 +11,7 @@ export interface NotificationListener {
 export interface NotificationListenerOptions {
   connection: pg.ClientConfig;
   channel: string;
-  /** Called on every notification, and after a reconnect (notifications may have been missed meanwhile). */
+  /** Called on every notification, and once LISTEN is in force (notifications may have been missed before). */
   onNotify(): void;
   /** Longest wait between reconnection attempts. */
   maxBackoffMs?: number;
@@ -70,9 +70,10 @@ export function createNotificationListener(options: NotificationListenerOptions)
         return;
       }
       client = next;
-      // Events committed while we were not listening raised no notification we could see.
-      if (failures > 0) options.onNotify();
       failures = 0;
+      // Events committed while we were not listening — before the first connect as much as
+      // during a reconnect — raised no notification we could see: readers must look again.
+      options.onNotify();
     })().finally(() => {
       connecting = undefined;
     });
