@@ -86,7 +86,7 @@ describe.skipIf(!available)('PostgreSQL projector failover across processes', ()
       URL: serviceUrls.postgres,
       SCHEMA: frozenSchema,
       TABLE: `${frozenSchema}.balances`,
-      CHECKPOINTS: `${frozenSchema}.checkpoints`,
+      CHECKPOINTS: `${frozenSchema}.tidemark_checkpoints`,
       TTL: '2000',
     };
     const store = await createPostgresEventStore({ url: serviceUrls.postgres, schema: frozenSchema, poolSize: 3, createSchema: true });
@@ -101,7 +101,7 @@ describe.skipIf(!available)('PostgreSQL projector failover across processes', ()
         const result = await store.pool
           .query<{ position: string }>(`SELECT position FROM ${env.CHECKPOINTS} WHERE name = 'balances'`)
           .catch(() => ({ rows: [] as Array<{ position: string }> }));
-        return Number(result.rows[0]?.position ?? 0);
+        return BigInt(result.rows[0]?.position ?? 0);
       };
       await append(50);
       const active = spawnStateReportingChild(fixture, env);
