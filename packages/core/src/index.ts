@@ -29,6 +29,7 @@ export * from './monitoring/lagProbe.js';
 export * from './monitoring/metrics.js';
 export * from './monitoring/projectionLagMonitor.js';
 export * from './monitoring/projectorMetrics.js';
+export * from './processing/checkpointRow.js';
 export * from './processing/checkpointStore.js';
 export * from './processing/deadLetterEvent.js';
 export * from './processing/failedEvents.js';

@@ -1,7 +1,7 @@
 import {
   CheckpointConflictError,
-  type CheckpointRecord,
   type CheckpointStore,
+  checkpointRecordFromRow,
   type DeadLetter,
   deadLetterEventJson,
   type FailedEvent,
@@ -61,20 +61,7 @@ export function createPostgresCheckpointStore(): CheckpointStore<PostgresTransac
     async load(name, tx) {
       const { rows } = await tx.client.query(`SELECT * FROM ${tables(tx).checkpoints} WHERE name = $1`, [name]);
       const row = rows[0];
-      if (!row) return undefined;
-      const record: CheckpointRecord = { name, position: pos(row.position), updatedAt: new Date(String(row.updated_at)) };
-      if (row.failed_position !== null) {
-        record.failure = {
-          position: pos(row.failed_position),
-          eventId: String(row.failed_event_id),
-          eventType: String(row.failed_event_type),
-          streamId: String(row.failed_stream_id),
-          message: String(row.error),
-          attempts: num(row.attempts),
-          failedAt: new Date(String(row.failed_at)),
-        };
-      }
-      return record;
+      return row ? checkpointRecordFromRow(name, row) : undefined;
     },
 
     async save(name, expected, position, tx) {

@@ -1,7 +1,7 @@
 import {
   CheckpointConflictError,
-  type CheckpointRecord,
   type CheckpointStore,
+  checkpointRecordFromRow,
   type DeadLetter,
   deadLetterEventJson,
   type FailedEvent,
@@ -104,20 +104,7 @@ export function createSqliteCheckpointStore(): CheckpointStore<SqliteTransaction
 
     async load(name, tx) {
       const row = statements(tx).load.get(name);
-      if (!row) return undefined;
-      const record: CheckpointRecord = { name, position: BigInt(row.position), updatedAt: new Date(row.updated_at) };
-      if (row.failed_position !== null) {
-        record.failure = {
-          position: BigInt(row.failed_position),
-          eventId: String(row.failed_event_id),
-          eventType: String(row.failed_event_type),
-          streamId: String(row.failed_stream_id),
-          message: String(row.error),
-          attempts: Number(row.attempts),
-          failedAt: new Date(String(row.failed_at)),
-        };
-      }
-      return record;
+      return row ? checkpointRecordFromRow(name, row) : undefined;
     },
 
     async save(name, expected, position, tx) {
