@@ -41,15 +41,19 @@ describe.skipIf(!available)('tailing readers behind a transaction open elsewhere
     })();
     try {
       await waitFor(() => caughtUp, 'the reader to catch up');
+      // LISTEN in force wakes the readers once (a commit before it notified nobody): wait for
+      // that, so that the wake-up and the read counted below are the append's.
+      await waitFor(() => wakes >= 1, 'the LISTEN connection to be in force');
+      const wakesBefore = wakes;
+      const readsBefore = readsDone;
       // Some other session (another database's, say) holds a transaction id across the append.
       await holder.query('BEGIN');
       await holder.query('SELECT txid_current()');
       await writer.appendToStream('late-1', [{ type: 'test.thing.happened', data: {} }]);
       // The append's notification arrives while the event is unreadable: the reader finds nothing.
       await waitFor(async () => (await reader.visibilityLag()).invisibleEvents >= 1, 'the event to be committed but unreadable');
-      await waitFor(() => wakes >= 1, 'the append notification');
-      const readsAtWake = readsDone;
-      await waitFor(() => readsDone > readsAtWake, 'the woken reader to look');
+      await waitFor(() => wakes > wakesBefore, 'the append notification');
+      await waitFor(() => readsDone > readsBefore, 'the woken reader to look');
       expect(seen).toEqual([]);
       await holder.query('ROLLBACK');
       // Before, the reader slept out its 60 s poll interval here. The horizon is the whole

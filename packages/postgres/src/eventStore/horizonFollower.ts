@@ -32,7 +32,13 @@ export function createHorizonFollower(
       `SELECT (SELECT max(position) FROM ${quotedSchema}.events)::text AS target, ${readableHorizonSql(quotedSchema)}::text AS horizon`,
     );
     const target = rows[0]?.target;
-    if (target === null || target === undefined || BigInt(target) < BigInt(rows[0]?.horizon ?? '0')) return;
+    if (target === null || target === undefined) return;
+    // Already readable: the readers woken by the notification may have read a moment before
+    // the horizon passed it, so wake them once more rather than leave them to their poll.
+    if (BigInt(target) < BigInt(rows[0]?.horizon ?? '0')) {
+      wake();
+      return;
+    }
     const deadline = Date.now() + giveUpMs;
     for (let delay = 5; !closed && Date.now() < deadline; delay = Math.min(delay * 2, maxIntervalMs)) {
       await new Promise((resolve) => setTimeout(resolve, delay));
