@@ -6,8 +6,7 @@ import { createStoreFactory } from './testSchemas.js';
 
 const available = await serviceAvailable('postgres');
 
-if (!available) describe.skip('Lease contract: PostgreSQL (no server)', () => {});
-else {
+describe.skipIf(!available)('PostgreSQL lease (needs the server)', () => {
   const stores = createStoreFactory();
   let store: PostgresEventStore | undefined;
   leaseContract<PostgresTransaction>('PostgreSQL lease row', {
@@ -31,4 +30,4 @@ else {
     },
     teardown: () => stores.cleanup(),
   });
-}
+});
