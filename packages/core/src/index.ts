@@ -48,3 +48,4 @@ export * from './processing/setupLock.js';
 export * from './processing/subscription.js';
 export * from './processing/tableSwap.js';
 export * from './queries/queryBus.js';
+export * from './transport/transport.js';
