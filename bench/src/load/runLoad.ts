@@ -54,7 +54,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const reader = createHttpClient(options.url, Math.min(sockets, 64), timeoutMs);
   const readBacks = new Set<Promise<void>>();
 
-  const readBack = async (request: ShopRequest, position: number, answeredAt: number) => {
+  const readBack = async (request: ShopRequest, position: string, answeredAt: number) => {
     try {
       const response = await reader.request('GET', request.readBack!.path(position), undefined);
       if (response.status === 200 && request.readBack!.fromReadModel(response.body)) lags.push(performance.now() - answeredAt);
@@ -72,7 +72,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       request.done?.(response.status, response.body);
       const position = (response.body as { position?: unknown } | undefined)?.position;
       const sampled = timed && request.readBack && Math.random() < options.lagSample;
-      if (sampled && response.status < 300 && typeof position === 'number' && position > 0) {
+      // Positions travel as decimal strings (they pass 2^53).
+      if (sampled && response.status < 300 && typeof position === 'string' && /^[1-9][0-9]*$/.test(position)) {
         const pending = readBack(request, position, performance.now());
         readBacks.add(pending);
         void pending.finally(() => readBacks.delete(pending));
@@ -125,7 +126,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     commandsPerSecond: Math.round(commands / elapsed),
     latencyMs: percentiles(latencies),
     statuses,
-    ...(options.lagSample > 0 && { lagMs: percentiles(lags), lagTimeouts }),
+    // No read-back answered (none sampled, or all timed out): no lag figures rather than zeros.
+    ...(options.lagSample > 0 && { lagTimeouts, ...(lags.length > 0 && { lagMs: percentiles(lags) }) }),
   };
 }
 

@@ -13,7 +13,7 @@ export interface ShopRequest {
    * `position` (the server waits for it: `minPosition`), and whether a response came from the
    * read model in time.
    */
-  readBack?: { path(position: number): string; fromReadModel(response: unknown): boolean };
+  readBack?: { path(position: string): string; fromReadModel(response: unknown): boolean };
 }
 
 const balanceReadBack = (accountId: string): ShopRequest['readBack'] => ({
@@ -85,6 +85,7 @@ export function createShopTraffic(random: () => number = Math.random) {
           kind: 'account.deposit',
           method: 'POST',
           path: `/accounts/${id}/deposits`,
+          readBack: balanceReadBack(id),
           body: { amount: 1 + Math.floor(random() * 500) },
         };
       }
@@ -94,6 +95,7 @@ export function createShopTraffic(random: () => number = Math.random) {
           kind: 'account.withdraw',
           method: 'POST',
           path: `/accounts/${id}/withdrawals`,
+          readBack: balanceReadBack(id),
           body: { amount: 1 + Math.floor(random() * 300) },
         };
       }

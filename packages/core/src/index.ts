@@ -1,5 +1,6 @@
 export * from './commands/commandBus.js';
 export * from './commands/handleCommand.js';
+export * from './commands/stateCache.js';
 export * from './concurrency/mutex.js';
 export * from './concurrency/retryUnitOfWork.js';
 export * from './concurrency/transactionScope.js';

@@ -1,5 +1,6 @@
 import {
   type CommandMetadata,
+  createStateCache,
   type Decider,
   type DomainEvent,
   type ExpectedVersion,
@@ -22,6 +23,8 @@ type CommandShape = { type: string; data: unknown };
  * Builds command-bus handlers for one decider: each bus message of type `K` becomes the decider
  * command `{ type: K, data }`, run through handleCommand (load → decide → append, retried on a
  * conflict unless the caller pinned a version). One place, so every context writes the same way.
+ * The streams' states stay in memory between commands (a state cache): a command on a busy
+ * account reads the few events written since, not the whole history.
  */
 export function deciderCommandHandler<Command extends CommandShape, Event extends DomainEvent, State, View>(
   store: StreamOperations,
@@ -29,11 +32,13 @@ export function deciderCommandHandler<Command extends CommandShape, Event extend
   streamIdOf: (data: Command['data']) => string,
   view: (state: State) => View,
 ) {
+  const cache = createStateCache();
   return <K extends Command['type']>(type: K) =>
     async (envelope: CommandEnvelope<Extract<Command, { type: K }>['data']>, metadata: CommandMetadata): Promise<WriteResult<View>> => {
       const command = { type, data: envelope.data } as unknown as Command;
       const result = await handleCommand(store, decider, streamIdOf(envelope.data), command, {
         metadata,
+        cache,
         ...(envelope.expectedVersion !== undefined && { expectedVersion: envelope.expectedVersion }),
       });
       return { ...view(result.state), version: result.nextExpectedVersion, position: result.position };

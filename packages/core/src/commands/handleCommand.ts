@@ -9,6 +9,7 @@ import type { Decider } from '../domain/decider.js';
 import type { DomainEvent, EventMetadata, RecordedEvent } from '../domain/event.js';
 import type { StoreTransaction, StreamOperations } from '../eventStore/eventStore.js';
 import type { ExpectedVersion } from '../eventStore/expectedVersion.js';
+import { loadThroughCache, type StateCache } from './stateCache.js';
 
 /** Who asked, and why: propagated into every event the command causes. */
 export interface CommandMetadata {
@@ -36,6 +37,12 @@ export interface HandleCommandOptions {
    * Ignored inside a transaction: there the transaction is the retry boundary.
    */
   retry?: RetryOptions;
+  /**
+   * Keep the stream's state in memory between commands (createStateCache): a command then
+   * reads only the events written since, instead of folding the whole stream. Not used inside
+   * a transaction, which may still roll back.
+   */
+  cache?: StateCache;
 }
 
 export interface CommandResult<State> {
@@ -79,8 +86,11 @@ export async function handleCommand<Command, Event extends DomainEvent, State>(
   options: HandleCommandOptions = {},
 ): Promise<CommandResult<State>> {
   const metadata = eventMetadata(options.metadata);
+  const cache = isTransaction(store) ? undefined : options.cache;
   const once = async (): Promise<CommandResult<State>> => {
-    const { state, version } = await store.aggregateStream(streamId, decider);
+    const { state, version } = cache
+      ? await loadThroughCache(cache, store, decider, streamId)
+      : await store.aggregateStream(streamId, decider);
     const decided = decider.decide(command, state);
     if (decided.length === 0) return { state, events: [], nextExpectedVersion: version, position: 0n };
     const result = await store.appendToStream(
@@ -93,8 +103,13 @@ export async function handleCommand<Command, Event extends DomainEvent, State>(
       })),
       { expectedVersion: options.expectedVersion ?? version },
     );
+    const next = decided.reduce(decider.evolve, state);
+    // Only when our events follow the loaded version directly (an `any` append may land later).
+    if (cache && result.written && result.events[0]?.version === version + 1) {
+      cache.set(store, decider, streamId, { state: next, version: result.nextExpectedVersion });
+    }
     return {
-      state: decided.reduce(decider.evolve, state),
+      state: next,
       events: result.events,
       nextExpectedVersion: result.nextExpectedVersion,
       position: result.position,

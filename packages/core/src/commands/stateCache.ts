@@ -1,0 +1,119 @@
+import type { Evolver } from '../domain/decider.js';
+import type { DomainEvent } from '../domain/event.js';
+import type { StreamOperations } from '../eventStore/eventStore.js';
+
+export interface StateCacheOptions {
+  /** Streams whose state is kept; the least recently used is dropped past it. Default 10,000. */
+  maxStreams?: number;
+}
+
+/** A stream's state as of a committed version. */
+export interface CachedState<State> {
+  state: State;
+  version: number;
+}
+
+/**
+ * Decider states kept in memory between commands (handleCommand's `cache` option), so that a
+ * command on a busy stream reads only the events written since the cached version instead of
+ * folding the whole stream again: without it the cost of every command grows with the stream.
+ *
+ * Correct with any number of writers and processes: the cache is only a starting point. Each
+ * load reads the stream's tail after the cached version (usually nothing), and the append still
+ * carries the loaded version as its expected version, so a stale entry costs a short read, never
+ * a wrong decision. Only committed state is stored: loads through a transaction bypass the cache,
+ * and an entry advances only after the append resolved.
+ *
+ * States are shared between the cache and the callers: `evolve` must return new state rather than
+ * mutate the one it is given (the decider contract), and callers must not mutate the state a
+ * command returns.
+ */
+export interface StateCache {
+  /** The cached state of a stream for this store and decider, if any. */
+  get<State>(store: StreamOperations, evolver: Evolver<never, State>, streamId: string): CachedState<State> | undefined;
+  set<State>(store: StreamOperations, evolver: Evolver<never, State>, streamId: string, entry: CachedState<State>): void;
+  delete(store: StreamOperations, evolver: Evolver<never, unknown>, streamId: string): void;
+  clear(): void;
+  readonly size: number;
+}
+
+export function createStateCache(options: StateCacheOptions = {}): StateCache {
+  const maxStreams = options.maxStreams ?? 10_000;
+  if (!Number.isSafeInteger(maxStreams) || maxStreams < 1) throw new RangeError('maxStreams must be a whole number ≥ 1');
+  // Map keeps insertion order: re-inserting on every hit makes the first key the least recently used.
+  const entries = new Map<string, CachedState<unknown>>();
+  // Stores and deciders are told apart by identity; a number per object keeps the key a string.
+  const ids = new WeakMap<object, number>();
+  let nextId = 0;
+  const idOf = (value: object): number => {
+    let id = ids.get(value);
+    if (id === undefined) {
+      id = nextId++;
+      ids.set(value, id);
+    }
+    return id;
+  };
+  const keyOf = (store: object, evolver: object, streamId: string) => `${idOf(store)}:${idOf(evolver)}:${streamId}`;
+
+  return {
+    get<State>(store: StreamOperations, evolver: Evolver<never, State>, streamId: string) {
+      const key = keyOf(store, evolver, streamId);
+      const entry = entries.get(key);
+      if (entry === undefined) return undefined;
+      entries.delete(key);
+      entries.set(key, entry);
+      return entry as CachedState<State>;
+    },
+    set(store, evolver, streamId, entry) {
+      const key = keyOf(store, evolver, streamId);
+      const current = entries.get(key);
+      // Two commands may finish out of order: never step an entry back to an older version.
+      if (current !== undefined && current.version > entry.version) return;
+      entries.delete(key);
+      entries.set(key, entry);
+      if (entries.size > maxStreams) entries.delete(entries.keys().next().value as string);
+    },
+    delete(store, evolver, streamId) {
+      entries.delete(keyOf(store, evolver, streamId));
+    },
+    clear() {
+      entries.clear();
+    },
+    get size() {
+      return entries.size;
+    },
+  };
+}
+
+/**
+ * A stream's current state through the cache: the cached state (or the initial one) plus the
+ * events written after it.
+ */
+export async function loadThroughCache<Event extends DomainEvent, State>(
+  cache: StateCache,
+  store: StreamOperations,
+  evolver: Evolver<Event, State>,
+  streamId: string,
+): Promise<CachedState<State>> {
+  const cached = cache.get(store, evolver, streamId);
+  if (cached === undefined) {
+    const { state, version } = await store.aggregateStream(streamId, evolver);
+    if (version > 0) cache.set(store, evolver, streamId, { state, version });
+    return { state, version };
+  }
+  const tail = await store.readStream(streamId, { from: cached.version + 1 });
+  if (tail.length === 0) return cached;
+  // Versions are contiguous; should the tail not continue the entry, trust the stream, not the cache.
+  if (tail[0]!.version !== cached.version + 1) {
+    cache.delete(store, evolver, streamId);
+    return loadThroughCache(cache, store, evolver, streamId);
+  }
+  let { state, version } = cached;
+  for (const event of tail) {
+    state = evolver.evolve(state, event as unknown as Event);
+    version = event.version;
+  }
+  const loaded = { state, version };
+  cache.set(store, evolver, streamId, loaded);
+  return loaded;
+}
