@@ -22,6 +22,7 @@ export * from './eventStore/prepareAppend.js';
 export * from './eventStore/readOptions.js';
 export * from './eventStore/sqlExecutor.js';
 export * from './eventStore/toJson.js';
+export * from './eventStore/transactionDurability.js';
 export * from './eventStore/writtenAppendResult.js';
 export * from './monitoring/alert.js';
 export * from './monitoring/consistencyMonitor.js';

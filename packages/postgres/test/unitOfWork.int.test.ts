@@ -28,6 +28,15 @@ describe.skipIf(!available)('PostgreSQL: the transaction is the retry boundary (
   const stores = createStoreFactory();
   afterEach(() => stores.cleanup());
 
+  it("commits a 'relaxed' transaction with synchronous_commit off, for that transaction alone", async () => {
+    const store = await stores.create({ poolSize: 1 });
+    const setting = async (tx: { sql: { query(text: string): Promise<Array<Record<string, unknown>>> } }) =>
+      (await tx.sql.query('SHOW synchronous_commit'))[0]?.synchronous_commit;
+    expect(await store.transaction(setting, { durability: 'relaxed' })).toBe('off');
+    // The one pooled connection comes back with the server's setting.
+    expect(await store.transaction(setting)).toBe('on');
+  });
+
   it('inbox first: messages delivered twice by racing workers take effect exactly once', async () => {
     const store = await stores.create({ poolSize: 8 });
     const inbox = `"${store.schema}".test_inbox`;

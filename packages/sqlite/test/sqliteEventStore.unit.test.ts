@@ -43,6 +43,22 @@ describe('SQLite event store: the file', () => {
     }
   });
 
+  it("commits a 'relaxed' transaction with synchronous=NORMAL and puts FULL back for everything after it", async () => {
+    const store = createSqliteEventStore({ file: files.next() });
+    await store.transaction(async (tx) => expect(tx.db.pragma('synchronous', { simple: true })).toBe(1), { durability: 'relaxed' });
+    // Also after a relaxed transaction that failed.
+    await expect(
+      store.transaction(
+        async () => {
+          throw new Error('boom');
+        },
+        { durability: 'relaxed' },
+      ),
+    ).rejects.toThrow('boom');
+    await store.transaction(async (tx) => expect(tx.db.pragma('synchronous', { simple: true })).toBe(2));
+    await store.close();
+  });
+
   it('keeps every event across close and re-open, positions and times included', async () => {
     const file = files.next();
     const first = createSqliteEventStore({ file });

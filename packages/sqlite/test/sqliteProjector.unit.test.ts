@@ -43,6 +43,39 @@ const sums = (store: EventStore<SqliteTransaction>) =>
   store.transaction((tx) => tx.sql.query<{ stream_id: string; total: number; events: number }>('SELECT * FROM sums ORDER BY stream_id'));
 
 describe('projector on SQLite', () => {
+  it("with durability 'relaxed' commits its batches at synchronous=NORMAL, exact all the same", async () => {
+    const store = createSqliteEventStore({ file: files.next() });
+    const levels = new Set<number>();
+    const inner = sumsProjection(() => false);
+    const projection: Projection<SqliteTransaction> = {
+      ...inner,
+      async apply(events, tx, tables) {
+        levels.add(tx.db.pragma('synchronous', { simple: true }) as number);
+        await inner.apply(events, tx, tables);
+      },
+    };
+    const projector = createProjector({
+      store,
+      projection,
+      checkpoints: createSqliteCheckpointStore(),
+      durability: 'relaxed',
+      batchSize: 7,
+    });
+    await projector.start();
+    const head = await fill(store, 40);
+    expect(await projector.waitForPosition(head, { timeoutMs: 10_000 })).toBe(true);
+    await projector.stop();
+    expect([...levels]).toEqual([1]);
+    const rows = await store.transaction(async (tx) => tx.sql.query('SELECT stream_id, total, events FROM sums ORDER BY stream_id'));
+    expect(rows).toEqual([
+      { stream_id: 'acc-0', total: 420, events: 20 },
+      { stream_id: 'acc-1', total: 400, events: 20 },
+    ]);
+    // Appends outside the projector stay fully synchronous.
+    await store.transaction(async (tx) => expect(tx.db.pragma('synchronous', { simple: true })).toBe(2));
+    await store.close();
+  });
+
   it('stops at a failing event with the error in the checkpoint table, after committing the events before it', async () => {
     const store = createSqliteEventStore({ file: files.next() });
     try {

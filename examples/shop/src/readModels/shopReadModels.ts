@@ -99,6 +99,10 @@ export function createShopReadModels(options: ShopReadModelsOptions): ShopReadMo
       projection,
       checkpoints,
       onFailure: 'dead-letter',
+      // The read models are recomputed from the log: a batch lost in an OS or server crash is
+      // lost with its checkpoint and applied again. Not flushing each batch leaves the one
+      // SQLite writer (and PostgreSQL's WAL flush) to the appends.
+      durability: 'relaxed',
       ...(options.onBatch && { onBatch: options.onBatch }),
       ...(options.onRetry && { onRetry: options.onRetry }),
     });

@@ -5,6 +5,7 @@ import {
   TransactionConflictError,
   ValidationError,
 } from '../domain/errors.js';
+import type { TransactionDurability } from '../eventStore/transactionDurability.js';
 
 /** How long a unit of work is retried: whichever bound is reached first ends it. */
 export interface RetryOptions {
@@ -26,6 +27,8 @@ export interface TransactionOptions {
    * out the transaction rejects with RetriesExhaustedError (its `cause` is the last failure).
    */
   retry?: RetryOptions | boolean;
+  /** 'relaxed': acknowledged before it is on disk, and no appends (see TransactionDurability). Default 'full'. */
+  durability?: TransactionDurability;
 }
 
 /**

@@ -14,6 +14,7 @@ import { assertExpectedVersion } from './expectedVersion.js';
 import { assertRetryPayload, detectRetry } from './idempotentAppend.js';
 import { assertValidStreamId, prepareAppend } from './prepareAppend.js';
 import { resolveAllRange, resolveStreamRange } from './readOptions.js';
+import { assertAppendAllowed, resolveDurability, type TransactionDurability } from './transactionDurability.js';
 
 export interface InMemoryEventStoreOptions {
   limits?: Partial<AppendLimits>;
@@ -81,12 +82,14 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
     assertOpen();
     // From the work of one of our transactions: the mutex is held by that work, so this would wait forever.
     scope.assertOutside('transaction');
-    if (!transactionOptions?.retry) return runOnce(work);
+    // Nothing to flush in memory; the option is still checked, and still refuses appends.
+    const durability = resolveDurability(transactionOptions?.durability);
+    if (!transactionOptions?.retry) return runOnce(work, durability);
     const retry = resolveRetryOptions(transactionOptions.retry);
-    return retryUnitOfWork(() => runOnce(work), retry);
+    return retryUnitOfWork(() => runOnce(work, durability), retry);
   }
 
-  function runOnce<T>(work: (tx: InMemoryTransaction) => Promise<T>): Promise<T> {
+  function runOnce<T>(work: (tx: InMemoryTransaction) => Promise<T>, durability: TransactionDurability = 'full'): Promise<T> {
     return mutex.run(async () => {
       let staged: Row[] = [];
       const onCommit: Array<() => void> = [];
@@ -101,6 +104,7 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
         ...reads,
         clock,
         async appendToStream(streamId: string, events: readonly NewEvent[], appendOptions?: AppendOptions): Promise<AppendResult> {
+          assertAppendAllowed(durability);
           const prepared = prepareAppend(streamId, events, appendOptions, limits, options.defaultMetadata);
           if (prepared.anyIdSupplied) {
             const found = new Map<string, Row>();

@@ -12,10 +12,12 @@ import {
   maxPosition,
   type RecordedEvent,
   resolveAllRange,
+  resolveDurability,
   resolveRetryOptions,
   retryUnitOfWork,
   runAfterCommit,
   systemClock,
+  type TransactionDurability,
   type TransactionOptions,
   ValidationError,
   warnOnError,
@@ -313,13 +315,19 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
    * afterCommit nor afterRollback runs). Whatever happens, the client goes back to the pool,
    * destroyed when its connection is in doubt, and the process lives.
    */
-  async function runTransaction<T>(work: (tx: PostgresTransaction) => Promise<T>, savepoints: boolean): Promise<T> {
+  async function runTransaction<T>(
+    work: (tx: PostgresTransaction) => Promise<T>,
+    savepoints: boolean,
+    durability: TransactionDurability = 'full',
+  ): Promise<T> {
     assertOpen();
     scope.assertOutside('transaction');
     const client = await pool.connect().catch(rethrowTyped);
     const watched = watchClient(client);
     try {
-      await client.query('BEGIN');
+      // One round trip either way: a simple-protocol query may hold several statements. SET
+      // LOCAL ends with the transaction, so the connection goes back to the pool unchanged.
+      await client.query(durability === 'relaxed' ? 'BEGIN; SET LOCAL synchronous_commit = off' : 'BEGIN');
     } catch (error) {
       watched.check(error);
       watched.release(error as Error);
@@ -334,6 +342,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       clock: settings.clock,
       maxStreamsPerTransaction,
       connection: watched,
+      durability,
     });
     const rolledBack = (error: unknown): never => {
       runAfterCommit(handle.afterRollback, onError, 'afterRollback callback failed');
@@ -383,10 +392,11 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     return result;
   }
 
-  function transaction<T>(work: (tx: PostgresTransaction) => Promise<T>, transactionOptions?: TransactionOptions): Promise<T> {
-    if (!transactionOptions?.retry) return runTransaction(work, true);
+  async function transaction<T>(work: (tx: PostgresTransaction) => Promise<T>, transactionOptions?: TransactionOptions): Promise<T> {
+    const durability = resolveDurability(transactionOptions?.durability);
+    if (!transactionOptions?.retry) return runTransaction(work, true, durability);
     const retry = resolveRetryOptions(transactionOptions.retry);
-    return retryUnitOfWork(() => runTransaction(work, true), retry);
+    return retryUnitOfWork(() => runTransaction(work, true, durability), retry);
   }
 
   /** A deadlock victim or a connection that failed before anything was sent: the append is safe to run again. */

@@ -1,11 +1,13 @@
 import {
   type AppendHook,
   type AppendResult,
+  assertAppendAllowed,
   type Clock,
   maxPosition,
   type SqlExecutor,
   type SqlTransaction,
   type StoreTransaction,
+  type TransactionDurability,
   TransactionLimitError,
   ValidationError,
 } from '@tidemark/core';
@@ -49,6 +51,8 @@ export interface PostgresTransactionOptions {
   maxStreamsPerTransaction: number;
   /** The transaction's connection, watched for its death (see watchClient). */
   connection: WatchedClient;
+  /** 'relaxed': committed with synchronous_commit off, and appends refused. */
+  durability: TransactionDurability;
 }
 
 export function createPostgresTransaction(options: PostgresTransactionOptions): PostgresTransactionHandle {
@@ -124,6 +128,7 @@ export function createPostgresTransaction(options: PostgresTransactionOptions): 
     },
     async appendToStream(streamId, events, appendOptions): Promise<AppendResult> {
       assertUsable();
+      assertAppendAllowed(options.durability);
       reserveStreamLock(streamId);
       if (hooks.length === 0) {
         // No hook can fail after the function returned, and the function reports conflicts as

@@ -3,6 +3,7 @@ import {
   type AppendHook,
   type AppendLimits,
   type AppendResult,
+  assertAppendAllowed,
   type Clock,
   defaultAppendLimits,
   type ErrorReporter,
@@ -12,12 +13,14 @@ import {
   prepareAppend,
   type RecordedEvent,
   resolveAllRange,
+  resolveDurability,
   resolveRetryOptions,
   retryUnitOfWork,
   runAfterCommit,
   type SqlTransaction,
   type StoreTransaction,
   systemClock,
+  type TransactionDurability,
   type TransactionOptions,
   ValidationError,
   warnOnError,
@@ -214,81 +217,95 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
     // async: a closed store rejects, as every other operation does, instead of throwing synchronously.
     assertOpen();
     scope.assertOutside('transaction');
-    if (!transactionOptions?.retry) return runOnce(work);
+    const durability = resolveDurability(transactionOptions?.durability);
+    if (!transactionOptions?.retry) return runOnce(work, durability);
     const retry = resolveRetryOptions(transactionOptions.retry);
-    return retryUnitOfWork(() => runOnce(work), retry);
+    return retryUnitOfWork(() => runOnce(work, durability), retry);
   }
 
-  function runOnce<T>(work: (tx: SqliteTransaction) => Promise<T>): Promise<T> {
+  function runOnce<T>(work: (tx: SqliteTransaction) => Promise<T>, durability: TransactionDurability): Promise<T> {
+    // SQLite refuses to change the level inside a transaction; the mutex keeps every other
+    // write off this connection until it is restored.
+    const relax = durability === 'relaxed' && synchronous === 'FULL';
     return mutex.run(async () => {
+      if (relax) db.pragma('synchronous = NORMAL');
       try {
-        begin.run();
-      } catch (error) {
-        throw storeBusy(error, file, busyTimeoutMs);
+        return await runLocked(work, durability);
+      } finally {
+        if (relax) db.pragma('synchronous = FULL');
       }
-      let finished = false;
-      let wrote = false;
-      const onCommit: Array<() => void> = [];
-      const onRollback: Array<() => void> = [];
-      const assertActive = () => {
-        if (finished) throw new ValidationError('This transaction has already committed or rolled back');
-      };
-      const tx: SqliteTransaction = {
-        db,
-        clock,
-        sql: {
-          async query<Row extends Record<string, unknown>>(text: string, params?: readonly unknown[]) {
-            assertActive();
-            return sharedSql.query<Row>(text, params);
-          },
-          async execute(text, params) {
-            assertActive();
-            return sharedSql.execute(text, params);
-          },
-        },
-        // One write transaction at a time on SQLite: set-ups cannot race.
-        lockForSetup: async () => assertActive(),
-        ...createSqliteStreamReads(writes, assertActive),
-        async appendToStream(streamId, events, appendOptions) {
-          assertActive();
-          const prepared = prepareAppend(streamId, events, appendOptions, limits, options.defaultMetadata);
-          // A savepoint per append: a throwing hook (or a conflict) undoes this append alone and
-          // leaves the rest of the transaction to the caller.
-          writes.savepoint.run();
-          let result: AppendResult;
-          try {
-            result = writeAppend(prepared);
-            if (result.written) for (const hook of hooks) await hook(result.events, tx);
-          } catch (error) {
-            if (db.inTransaction) {
-              writes.rollbackToSavepoint.run();
-              writes.releaseSavepoint.run();
-            }
-            throw error;
-          }
-          writes.releaseSavepoint.run();
-          if (result.written) wrote = true;
-          return result;
-        },
-        afterCommit: (callback) => void onCommit.push(callback),
-        afterRollback: (callback) => void onRollback.push(callback),
-      };
-      let result: T;
-      try {
-        result = await scope.run(() => work(tx));
-        finished = true;
-        commit.run();
-      } catch (error) {
-        finished = true;
-        rollbackIfOpen();
-        for (const callback of onRollback) callback();
-        throw storeBusy(error, file, busyTimeoutMs);
-      }
-      wroteToWal();
-      runAfterCommit(onCommit, onError, 'afterCommit callback failed');
-      if (wrote) notifyAppended();
-      return result;
     });
+  }
+
+  async function runLocked<T>(work: (tx: SqliteTransaction) => Promise<T>, durability: TransactionDurability): Promise<T> {
+    try {
+      begin.run();
+    } catch (error) {
+      throw storeBusy(error, file, busyTimeoutMs);
+    }
+    let finished = false;
+    let wrote = false;
+    const onCommit: Array<() => void> = [];
+    const onRollback: Array<() => void> = [];
+    const assertActive = () => {
+      if (finished) throw new ValidationError('This transaction has already committed or rolled back');
+    };
+    const tx: SqliteTransaction = {
+      db,
+      clock,
+      sql: {
+        async query<Row extends Record<string, unknown>>(text: string, params?: readonly unknown[]) {
+          assertActive();
+          return sharedSql.query<Row>(text, params);
+        },
+        async execute(text, params) {
+          assertActive();
+          return sharedSql.execute(text, params);
+        },
+      },
+      // One write transaction at a time on SQLite: set-ups cannot race.
+      lockForSetup: async () => assertActive(),
+      ...createSqliteStreamReads(writes, assertActive),
+      async appendToStream(streamId, events, appendOptions) {
+        assertActive();
+        assertAppendAllowed(durability);
+        const prepared = prepareAppend(streamId, events, appendOptions, limits, options.defaultMetadata);
+        // A savepoint per append: a throwing hook (or a conflict) undoes this append alone and
+        // leaves the rest of the transaction to the caller.
+        writes.savepoint.run();
+        let result: AppendResult;
+        try {
+          result = writeAppend(prepared);
+          if (result.written) for (const hook of hooks) await hook(result.events, tx);
+        } catch (error) {
+          if (db.inTransaction) {
+            writes.rollbackToSavepoint.run();
+            writes.releaseSavepoint.run();
+          }
+          throw error;
+        }
+        writes.releaseSavepoint.run();
+        if (result.written) wrote = true;
+        return result;
+      },
+      afterCommit: (callback) => void onCommit.push(callback),
+      afterRollback: (callback) => void onRollback.push(callback),
+    };
+    let result: T;
+    try {
+      result = await scope.run(() => work(tx));
+      finished = true;
+      commit.run();
+    } catch (error) {
+      finished = true;
+      rollbackIfOpen();
+      for (const callback of onRollback) callback();
+      throw storeBusy(error, file, busyTimeoutMs);
+    }
+    wroteToWal();
+    runAfterCommit(onCommit, onError, 'afterCommit callback failed');
+    if (wrote) notifyAppended();
+    return result;
   }
 
   const groupCommit =
@@ -302,7 +319,8 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
           prepare: (streamId, events, appendOptions) => prepareAppend(streamId, events, appendOptions, limits, options.defaultMetadata),
           hooked: () => hooks.length > 0,
           // Not `transaction`: appends accepted before close() still commit while it waits for them.
-          appendInTransaction: (work) => runOnce((tx) => work((item) => tx.appendToStream(item.streamId, item.events, item.options))),
+          appendInTransaction: (work) =>
+            runOnce((tx) => work((item) => tx.appendToStream(item.streamId, item.events, item.options)), 'full'),
           notifyAppended: () => {
             wroteToWal();
             notifyAppended();

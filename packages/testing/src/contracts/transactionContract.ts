@@ -1,4 +1,4 @@
-import { ConcurrencyError, NestedStoreCallError, type RecordedEvent, type StoreTransaction } from '@tidemark/core';
+import { ConcurrencyError, NestedStoreCallError, type RecordedEvent, type StoreTransaction, ValidationError } from '@tidemark/core';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../waitFor.js';
 import type { EventStoreHarness } from './eventStoreHarness.js';
@@ -323,6 +323,46 @@ export function transactionContract(harness: EventStoreHarness): void {
       );
       await expectUnchanged(store, before);
       expect(await store.streamExists('audit-order-2')).toBe(false);
+    });
+    it("commits a 'relaxed' transaction's work and runs its afterCommit, but refuses its appends", async () => {
+      const store = await open();
+      const seed = await store.appendToStream('order-1', [ev(0)]);
+      const before = await storeSnapshot(store, seed.position);
+      const calls: string[] = [];
+      const result = await store.transaction(
+        async (tx) => {
+          tx.afterCommit(() => calls.push('commit'));
+          const refused = await caught(() => tx.appendToStream('order-1', [ev(1)]), ValidationError);
+          expect(refused.message).toMatch(/relaxed/);
+          // The refusal leaves the transaction usable: the rest of its work commits.
+          expect(await tx.readStream('order-1')).toHaveLength(1);
+          return 'done';
+        },
+        { durability: 'relaxed' },
+      );
+      expect(result).toBe('done');
+      await waitFor(() => calls.length > 0, 'afterCommit');
+      await expectUnchanged(store, before);
+      // The store's own appends and full transactions are untouched by the relaxed one before.
+      const after = await store.transaction((tx) => tx.appendToStream('order-1', [ev(2)], { expectedVersion: 1 }), { durability: 'full' });
+      expect(after.nextExpectedVersion).toBe(2);
+    });
+
+    it('refuses an unknown durability before doing anything', async () => {
+      const store = await open();
+      let ran = false;
+      const error = await caught(
+        () =>
+          store.transaction(
+            async () => {
+              ran = true;
+            },
+            { durability: 'eventually' as never },
+          ),
+        ValidationError,
+      );
+      expect(error.message).toMatch(/durability/);
+      expect(ran).toBe(false);
     });
   });
 }
