@@ -5,6 +5,7 @@ import {
   type EventStore,
   projectorBatchMetrics,
   projectorRetryMetrics,
+  type SqlQueries,
   type SqlTransaction,
   type StoreTransaction,
   type VisibilitySample,
@@ -41,7 +42,7 @@ export interface ShopOptions {
 
 export interface Shop {
   app: FastifyInstance;
-  store: EventStore<SqlTx>;
+  store: EventStore<SqlTx> & { readonly queries: SqlQueries };
   readModels: ShopReadModels;
   monitoring: ShopMonitoring;
   metrics: PrometheusMetrics;
@@ -66,7 +67,7 @@ export class ShopStartError extends Error {
 
 /** A store with the checkpoint store of the same adapter: one transaction type for both. */
 interface OpenedStore<Tx extends SqlTx> {
-  store: EventStore<Tx>;
+  store: EventStore<Tx> & { readonly queries: SqlQueries };
   checkpoints: CheckpointStore<Tx>;
   location: string;
   /** PostgreSQL: events committed but not yet readable (a long transaction holds the horizon). */

@@ -1,4 +1,12 @@
-import { ConcurrencyError, DuplicateEventIdError, newId, PayloadTooLargeError, type RecordedEvent, ValidationError } from '@tidemark/core';
+import {
+  ConcurrencyError,
+  DuplicateEventIdError,
+  NestedStoreCallError,
+  newId,
+  PayloadTooLargeError,
+  type RecordedEvent,
+  ValidationError,
+} from '@tidemark/core';
 import { serviceAvailable } from '@tidemark/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { maxEventsPerTransaction, type PostgresTransaction } from '../src/index.js';
@@ -15,6 +23,33 @@ async function collect(iterable: AsyncIterable<RecordedEvent>): Promise<Recorded
 describe.skipIf(!available)('PostgreSQL event store', () => {
   const stores = createStoreFactory();
   afterEach(() => stores.cleanup());
+
+  it('answers queries on committed data outside any transaction', async () => {
+    const store = await stores.create();
+    const table = `"${store.schema}".notes`;
+    await store.transaction((tx) => tx.sql.execute(`CREATE TABLE ${table} (id serial PRIMARY KEY, text text NOT NULL)`));
+    await store.transaction((tx) => tx.sql.execute(`INSERT INTO ${table} (text) VALUES ($1)`, ['committed']));
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let inside!: () => void;
+    const entered = new Promise<void>((resolve) => {
+      inside = resolve;
+    });
+    const writer = store.transaction(async (tx) => {
+      await tx.sql.execute(`INSERT INTO ${table} (text) VALUES ($1)`, ['uncommitted']);
+      inside();
+      await held;
+      // From the transaction's own work it would read around the transaction: refused, like every store call.
+      await expect(store.queries.query('SELECT 1')).rejects.toBeInstanceOf(NestedStoreCallError);
+    });
+    await entered;
+    expect(await store.queries.query(`SELECT text FROM ${table} ORDER BY id`)).toEqual([{ text: 'committed' }]);
+    release();
+    await writer;
+    expect(await store.queries.query(`SELECT count(*)::int AS n FROM ${table} WHERE id > $1`, [0])).toEqual([{ n: 2 }]);
+  });
 
   it('appends and reads a stream back with versions, positions and dates', async () => {
     const store = await stores.create();

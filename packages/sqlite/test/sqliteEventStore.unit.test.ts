@@ -354,6 +354,46 @@ describe('SQLite event store: transactions on one connection', () => {
 });
 
 describe('SQLite event store: reads', () => {
+  it('answers queries on committed data beside an open transaction, and refuses a writing statement', async () => {
+    const store = createSqliteEventStore({ file: files.next() });
+    await store.transaction(async (tx) => {
+      await tx.sql.execute('CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL)');
+      await tx.sql.execute('INSERT INTO notes (text) VALUES ($1)', ['committed']);
+    });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let inside!: () => void;
+    const entered = new Promise<void>((resolve) => {
+      inside = resolve;
+    });
+    const writer = store.transaction(async (tx) => {
+      await tx.sql.execute('INSERT INTO notes (text) VALUES ($1)', ['uncommitted']);
+      inside();
+      await held;
+    });
+    await entered;
+    // The writer holds the connection's transaction: the query does not queue behind it.
+    expect(await store.queries.query('SELECT text FROM notes WHERE id >= $1 ORDER BY id', [1])).toEqual([{ text: 'committed' }]);
+    release();
+    await writer;
+    expect(await store.queries.query('SELECT count(*) AS n FROM notes')).toEqual([{ n: 2 }]);
+    for (const write of ["INSERT INTO notes (text) VALUES ('no')", 'DELETE FROM notes; SELECT 1']) {
+      await expect(store.queries.query(write)).rejects.toBeInstanceOf(ValidationError);
+    }
+    expect(await store.queries.query('SELECT count(*) AS n FROM notes')).toEqual([{ n: 2 }]);
+    await store.close();
+  });
+
+  it('refuses a writing query on :memory:, where queries share the writer connection', async () => {
+    const store = createSqliteEventStore({ file: ':memory:' });
+    await store.transaction((tx) => tx.sql.execute('CREATE TABLE notes (text TEXT)'));
+    await expect(store.queries.query("INSERT INTO notes VALUES ('no')")).rejects.toBeInstanceOf(ValidationError);
+    expect(await store.queries.query('SELECT count(*) AS n FROM notes')).toEqual([{ n: 0 }]);
+    await store.close();
+  });
+
   it('filters readAll by category (generated from the stream id) and type in SQL, page by page', async () => {
     const store = createSqliteEventStore({ file: files.next() });
     await store.appendToStream('order-1', [placed(1), { type: 'order.paid', data: { n: 2 } }]);

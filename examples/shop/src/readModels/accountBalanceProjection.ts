@@ -1,4 +1,4 @@
-import type { Projection, SqlExecutor, SqlTransaction, StoreTransaction } from '@tidemark/core';
+import type { Projection, SqlQueries, SqlTransaction, StoreTransaction } from '@tidemark/core';
 import { type BankAccountEvent, bankAccountEventTypes } from '../bankAccounts/bankAccountEvents.js';
 
 type SqlTx = StoreTransaction & SqlTransaction;
@@ -95,7 +95,7 @@ export const accountBalanceProjection: Projection<SqlTx> = {
   },
 };
 
-export async function findAccountBalance(sql: SqlExecutor, accountId: string): Promise<AccountBalanceRow | undefined> {
+export async function findAccountBalance(sql: SqlQueries, accountId: string): Promise<AccountBalanceRow | undefined> {
   const rows = await sql.query(`SELECT * FROM shop_account_balances WHERE account_id = $1`, [accountId]);
   const row = rows[0];
   if (!row) return undefined;

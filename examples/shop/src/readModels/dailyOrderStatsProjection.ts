@@ -1,4 +1,4 @@
-import type { Projection, RecordedEvent, SqlExecutor, SqlTransaction, StoreTransaction } from '@tidemark/core';
+import type { Projection, RecordedEvent, SqlQueries, SqlTransaction, StoreTransaction } from '@tidemark/core';
 import type { OrderPlaced } from '../orders/orderEvents.js';
 
 type SqlTx = StoreTransaction & SqlTransaction;
@@ -63,7 +63,7 @@ export const dailyOrderStatsProjection: Projection<SqlTx> = {
 };
 
 /** Days in [from, to] (inclusive, YYYY-MM-DD), oldest first. */
-export async function dailyOrderStats(sql: SqlExecutor, from: string, to: string): Promise<DailyOrderStats[]> {
+export async function dailyOrderStats(sql: SqlQueries, from: string, to: string): Promise<DailyOrderStats[]> {
   const rows = await sql.query(
     // As text: better-sqlite3 would round a BIGINT past 2^53 into a number.
     `SELECT day, order_count, CAST(total_value AS TEXT) AS total_value, cancelled_count FROM shop_daily_order_stats

@@ -1,4 +1,4 @@
-import type { Projection, RecordedEvent, SqlExecutor, SqlTransaction, StoreTransaction } from '@tidemark/core';
+import type { Projection, RecordedEvent, SqlExecutor, SqlQueries, SqlTransaction, StoreTransaction } from '@tidemark/core';
 import type { OrderEvent, OrderLine } from '../orders/orderEvents.js';
 import { orderEventTypes } from '../orders/orderEvents.js';
 
@@ -132,7 +132,7 @@ function toRow(row: Record<string, unknown>): OrderListRow {
 
 /** A customer's orders, newest first (by log position, which breaks same-millisecond ties), one page at a time. */
 export async function listCustomerOrders(
-  sql: SqlExecutor,
+  sql: SqlQueries,
   customerId: string,
   page: { page?: number; pageSize?: number } = {},
 ): Promise<OrderListRow[]> {
@@ -146,7 +146,7 @@ export async function listCustomerOrders(
   return rows.map(toRow);
 }
 
-export async function findOrderListRow(sql: SqlExecutor, orderId: string): Promise<OrderListRow | undefined> {
+export async function findOrderListRow(sql: SqlQueries, orderId: string): Promise<OrderListRow | undefined> {
   const rows = await sql.query(`SELECT * FROM shop_order_list WHERE order_id = $1`, [orderId]);
   return rows[0] && toRow(rows[0]);
 }

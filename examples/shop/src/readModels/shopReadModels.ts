@@ -8,6 +8,7 @@ import {
   type Projection,
   type Projector,
   type RetryInfo,
+  type SqlQueries,
   type SqlTransaction,
   type StoreTransaction,
 } from '@tidemark/core';
@@ -57,7 +58,8 @@ export interface AccountViewCache {
 }
 
 export interface ShopReadModelsOptions {
-  store: EventStore<SqlTx>;
+  /** `queries` serves the read models outside any transaction (on SQLite, beside the one writer). */
+  store: EventStore<SqlTx> & { readonly queries: SqlQueries };
   checkpoints: CheckpointStore<SqlTx>;
   /** How long a read-your-writes query waits for the read model before folding the events. Default 1000 ms. */
   readYourWritesTimeoutMs?: number;
@@ -106,12 +108,12 @@ export function createShopReadModels(options: ShopReadModelsOptions): ShopReadMo
       ...(options.onBatch && { onBatch: options.onBatch }),
       ...(options.onRetry && { onRetry: options.onRetry }),
     });
-  const read = <T>(work: (tx: SqlTx) => Promise<T>) => store.transaction(work);
+  const read = <T>(work: (sql: SqlQueries) => Promise<T>) => work(store.queries);
   const loadAccount = async (accountId: string): Promise<StampedAccountView | undefined> => {
     // The checkpoint is taken before the row is read, and only moves after a batch commits: the
     // row holds at least every event up to it.
     const checkpoint = balances.status().checkpoint;
-    const row = await read((tx) => findAccountBalance(tx.sql, accountId));
+    const row = await read((sql) => findAccountBalance(sql, accountId));
     return row && { view: { accountId, owner: row.owner, balance: row.balance, status: row.status, version: row.version }, checkpoint };
   };
   const accountCache = options.accountCache?.(loadAccount);
@@ -154,7 +156,7 @@ export function createShopReadModels(options: ShopReadModelsOptions): ShopReadMo
       timeoutMs,
       waitForPosition: (position, ms) => orderList.waitForPosition(position, { timeoutMs: ms }),
       async query(orderId) {
-        const row = await read((tx) => findOrderListRow(tx.sql, orderId));
+        const row = await read((sql) => findOrderListRow(sql, orderId));
         return row && { orderId, customerId: row.customerId, status: row.status, itemCount: row.itemCount, total: row.total };
       },
       fromState: (orderId, { state }) =>
@@ -169,8 +171,8 @@ export function createShopReadModels(options: ShopReadModelsOptions): ShopReadMo
             },
     }),
     accounts: { get: (accountId, getOptions) => accountsAsOf(getOptions?.minPosition ?? 0n).get(accountId, getOptions) },
-    customerOrders: (customerId, page) => read((tx) => listCustomerOrders(tx.sql, customerId, page)),
-    dailyStats: (from, to) => read((tx) => dailyOrderStats(tx.sql, from, to)),
+    customerOrders: (customerId, page) => read((sql) => listCustomerOrders(sql, customerId, page)),
+    dailyStats: (from, to) => read((sql) => dailyOrderStats(sql, from, to)),
     async waitForPosition(position, ms) {
       const reached = await Promise.all(projectors.map((projector) => projector.waitForPosition(position, { timeoutMs: ms })));
       return reached.every(Boolean);

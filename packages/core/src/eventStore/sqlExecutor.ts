@@ -19,3 +19,14 @@ export interface SqlTransaction {
    */
   lockForSetup(): Promise<void>;
 }
+
+/**
+ * Read-only SQL on committed data, outside any transaction: how a SQL-backed store serves read
+ * models without taking a transaction (on SQLite, without queuing behind the one writer).
+ * Each query sees what was committed when it started. Only for reads: SQLite refuses a writing
+ * statement (its read connection is read-only); PostgreSQL would run it in autocommit, outside
+ * every unit of work, so write in `store.transaction` instead.
+ */
+export interface SqlQueries {
+  query<Row extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<Row[]>;
+}

@@ -16,6 +16,7 @@ import {
   resolveRetryOptions,
   retryUnitOfWork,
   runAfterCommit,
+  type SqlQueries,
   systemClock,
   type TransactionDurability,
   type TransactionOptions,
@@ -127,6 +128,8 @@ export interface PostgresEventStoreOptions {
 const groupCommitBatches = 2;
 
 export interface PostgresEventStore extends EventStore<PostgresTransaction> {
+  /** Reads on committed data in autocommit on the pool: read models served without a transaction's round trips. */
+  readonly queries: SqlQueries;
   readonly schema: string;
   readonly pool: pg.Pool;
   readonly pollIntervalMs: number;
@@ -444,6 +447,14 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     schema,
     pool,
     pollIntervalMs,
+    queries: {
+      async query<Row extends Record<string, unknown>>(text: string, params?: readonly unknown[]) {
+        assertOpen();
+        scope.assertOutside('queries.query');
+        const result = await pool.query<Row>(text, params as unknown[] | undefined).catch(rethrowTyped);
+        return result.rows;
+      },
+    },
     ...committedReads,
     async appendToStream(streamId, events, appendOptions) {
       assertOpen();

@@ -17,6 +17,7 @@ import {
   resolveRetryOptions,
   retryUnitOfWork,
   runAfterCommit,
+  type SqlQueries,
   type SqlTransaction,
   type StoreTransaction,
   systemClock,
@@ -75,6 +76,8 @@ export interface SqliteEventStoreOptions {
 
 /** The SQLite event store, with its WAL exposed for monitoring. */
 export interface SqliteEventStore extends EventStore<SqliteTransaction> {
+  /** Read-only SQL on committed data (the read connection): read models served beside the writer. */
+  readonly queries: SqlQueries;
   /** Bytes in the write-ahead log now (0 for ':memory:'): export it as a metric. */
   walSize(): number;
 }
@@ -148,6 +151,7 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
   const filteredReadAll = new Map<string, FilteredReadAll>();
   // One executor for the store's life, so its prepared statements outlive each transaction.
   const sharedSql = createSqliteSqlExecutor(db);
+  const readSql = createSqliteSqlExecutor(readDb, () => assertOpen(), 'read-only');
 
   const hooks: AppendHook<SqliteTransaction>[] = [];
   const listeners = new Set<() => void>();
@@ -353,6 +357,9 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
   const committedReads = createSqliteStreamReads(reads, assertOpen);
 
   return {
+    queries: {
+      query: (text, params) => whenReadable('queries.query', () => readSql.query(text, params)),
+    },
     readStream: (streamId, readOptions) => whenReadable('readStream', () => committedReads.readStream(streamId, readOptions)),
     streamExists: (streamId) => whenReadable('streamExists', () => committedReads.streamExists(streamId)),
     aggregateStream: (streamId, evolver, aggregateOptions) =>

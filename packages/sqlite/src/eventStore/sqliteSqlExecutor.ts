@@ -1,4 +1,4 @@
-import type { SqlExecutor } from '@tidemark/core';
+import { type SqlExecutor, ValidationError } from '@tidemark/core';
 import type { Database, Statement } from 'better-sqlite3';
 import { rewritePlaceholders } from './rewritePlaceholders.js';
 
@@ -15,8 +15,13 @@ const cacheLimit = 256;
  * SQLite can bind the way `pg` would send them: booleans as 1/0, Dates as ISO-8601 text,
  * plain objects and arrays as JSON, undefined as NULL.
  */
-export function createSqliteSqlExecutor(db: Database, assertUsable: () => void = () => {}): SqlExecutor {
+export function createSqliteSqlExecutor(
+  db: Database,
+  assertUsable: () => void = () => {},
+  access: 'read-write' | 'read-only' = 'read-write',
+): SqlExecutor {
   const cache = new Map<string, CachedStatement>();
+  const readOnly = access === 'read-only';
 
   function prepared(sql: string): CachedStatement | undefined {
     const hit = cache.get(sql);
@@ -54,6 +59,12 @@ export function createSqliteSqlExecutor(db: Database, assertUsable: () => void =
     async query<Row extends Record<string, unknown> = Record<string, unknown>>(sql: string, params: readonly unknown[] = []) {
       assertUsable();
       const entry = prepared(sql);
+      // The store's queries outside a transaction: on ':memory:' they share the writer connection.
+      if (readOnly && !entry?.statement.readonly) {
+        throw new ValidationError('Only a single read-only statement may run outside a transaction: write inside store.transaction', {
+          field: 'sql',
+        });
+      }
       if (!entry) {
         db.exec(sql);
         return [];
