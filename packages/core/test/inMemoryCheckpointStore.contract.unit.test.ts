@@ -2,5 +2,5 @@ import { checkpointStoreContract } from '@tidemark/testing';
 import { createInMemoryCheckpointStore, createInMemoryEventStore } from '../src/index.js';
 
 checkpointStoreContract('in-memory', {
-  create: async () => ({ store: createInMemoryEventStore(), checkpoints: createInMemoryCheckpointStore() }),
+  create: async (options) => ({ store: createInMemoryEventStore(options), checkpoints: createInMemoryCheckpointStore() }),
 });

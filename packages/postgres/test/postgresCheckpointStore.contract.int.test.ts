@@ -9,7 +9,7 @@ describe.skipIf(!available)('postgres checkpoint store', () => {
   // No search_path: the checkpoint tables are qualified with the store's schema.
   const stores = createStoreFactory();
   checkpointStoreContract('postgres', {
-    create: async () => ({ store: await stores.create({ poolSize: 3 }), checkpoints: createPostgresCheckpointStore() }),
+    create: async (options) => ({ store: await stores.create({ poolSize: 3, ...options }), checkpoints: createPostgresCheckpointStore() }),
     teardown: () => stores.cleanup(),
   });
 });

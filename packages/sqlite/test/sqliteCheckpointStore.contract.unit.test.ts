@@ -7,6 +7,9 @@ import { createSqliteCheckpointStore, createSqliteEventStore } from '../src/inde
 const dir = mkdtempSync(join(tmpdir(), 'tidemark-cp-'));
 let n = 0;
 checkpointStoreContract('sqlite', {
-  create: async () => ({ store: createSqliteEventStore({ file: join(dir, `cp${n++}.db`) }), checkpoints: createSqliteCheckpointStore() }),
+  create: async (options) => ({
+    store: createSqliteEventStore({ file: join(dir, `cp${n++}.db`), ...options }),
+    checkpoints: createSqliteCheckpointStore(),
+  }),
   teardown: async () => rmSync(dir, { recursive: true, force: true }),
 });

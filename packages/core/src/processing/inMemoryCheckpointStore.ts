@@ -62,20 +62,20 @@ export function createInMemoryCheckpointStore(): CheckpointStore<StoreTransactio
       const record = current(name, tx);
       const actual = record?.position ?? 0n;
       if (actual !== expected || position < expected) throw new CheckpointConflictError(name, expected, record?.position);
-      stagedFor(tx).records.set(name, { name, position, updatedAt: new Date() });
+      stagedFor(tx).records.set(name, { name, position, updatedAt: tx.clock.now() });
     },
     async recordFailure(name, failure, tx) {
-      const record = current(name, tx) ?? { name, position: 0n, updatedAt: new Date() };
+      const record = current(name, tx) ?? { name, position: 0n, updatedAt: tx.clock.now() };
       const { failure: _old, ...rest } = record;
       stagedFor(tx).records.set(name, {
         ...rest,
-        updatedAt: new Date(),
+        updatedAt: tx.clock.now(),
         ...(failure && { failure: { ...failure, message: failureText(failure.message) } }),
       });
     },
     async reset(name, position, tx) {
       if ((current(name, tx)?.position ?? 0n) > position) return false;
-      stagedFor(tx).records.set(name, { name, position, updatedAt: new Date() });
+      stagedFor(tx).records.set(name, { name, position, updatedAt: tx.clock.now() });
       return true;
     },
     async park(letter, tx) {

@@ -267,29 +267,33 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
 
   async function giveUp(event: RecordedEvent, error: unknown, attempts: number, head: bigint): Promise<void> {
     const message = error instanceof Error ? error.message : String(error);
-    const failure: ProjectionFailure = {
+    // Stamped by the store's clock, inside the transaction that records it.
+    const failureAt = (tx: Tx): ProjectionFailure => ({
       position: event.position,
       eventId: event.id,
       eventType: event.type,
       streamId: event.streamId,
       message,
       attempts,
-      failedAt: new Date(),
-    };
+      failedAt: tx.clock.now(),
+    });
     if (onFailure === 'dead-letter') {
       const started = performance.now();
       const from = position;
       await store.transaction(async (tx) => {
         await fence(tx);
         await checkpoints.save(name, from, event.position, tx);
+        const failure = failureAt(tx);
         await checkpoints.park({ projection: name, ...failure, parkedAt: failure.failedAt, event }, tx);
       });
       advance(event.position, [], 1, started, head);
       return;
     }
-    await store.transaction(async (tx) => {
+    const failure = await store.transaction(async (tx) => {
       await fence(tx);
-      await checkpoints.recordFailure(name, failure, tx);
+      const recorded = failureAt(tx);
+      await checkpoints.recordFailure(name, recorded, tx);
+      return recorded;
     });
     current.error = failure;
     setState('failed');

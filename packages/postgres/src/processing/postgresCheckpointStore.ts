@@ -8,7 +8,6 @@ import {
   failureText,
   parseDeadLetterEvent,
 } from '@tidemark/core';
-import type pg from 'pg';
 import type { PostgresTransaction } from '../eventStore/postgresTransaction.js';
 import { quoteIdentifier } from '../schema/schemaName.js';
 
@@ -42,13 +41,14 @@ export function createPostgresCheckpointStore(): CheckpointStore<PostgresTransac
     }
     return found;
   };
-  const now = () => new Date().toISOString();
+  // The store's clock, as every participant of the unit of work stamps its rows (tests set it).
+  const now = (tx: PostgresTransaction) => tx.clock.now().toISOString();
 
-  function insertIfMissing(client: pg.PoolClient, table: string, name: string, position: bigint) {
-    return client.query(`INSERT INTO ${table} (name, position, updated_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING`, [
+  function insertIfMissing(tx: PostgresTransaction, table: string, name: string, position: bigint) {
+    return tx.client.query(`INSERT INTO ${table} (name, position, updated_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING`, [
       name,
       position,
-      now(),
+      now(tx),
     ]);
   }
 
@@ -71,19 +71,19 @@ export function createPostgresCheckpointStore(): CheckpointStore<PostgresTransac
       // that reset the checkpoint) makes this update miss, and the whole batch rolls back.
       const changed = await tx.client.query(
         `UPDATE ${table} SET position = $3, updated_at = $4, ${clearFailure} WHERE name = $1 AND position = $2`,
-        [name, expected, position, now()],
+        [name, expected, position, now(tx)],
       );
       if (changed.rowCount === 1) return;
-      if (expected === 0n && (await insertIfMissing(tx.client, table, name, position)).rowCount === 1) return;
+      if (expected === 0n && (await insertIfMissing(tx, table, name, position)).rowCount === 1) return;
       const actual = await tx.client.query(`SELECT position FROM ${table} WHERE name = $1`, [name]);
       throw new CheckpointConflictError(name, expected, actual.rows[0] ? pos(actual.rows[0].position) : undefined);
     },
 
     async recordFailure(name, failure, tx) {
       const table = tables(tx).checkpoints;
-      await insertIfMissing(tx.client, table, name, 0n);
+      await insertIfMissing(tx, table, name, 0n);
       if (!failure) {
-        await tx.client.query(`UPDATE ${table} SET updated_at = $2, ${clearFailure} WHERE name = $1`, [name, now()]);
+        await tx.client.query(`UPDATE ${table} SET updated_at = $2, ${clearFailure} WHERE name = $1`, [name, now(tx)]);
         return;
       }
       await tx.client.query(
@@ -91,7 +91,7 @@ export function createPostgresCheckpointStore(): CheckpointStore<PostgresTransac
            failed_stream_id = $6, error = $7, attempts = $8, failed_at = $9 WHERE name = $1`,
         [
           name,
-          now(),
+          now(tx),
           failure.position,
           failure.eventId,
           failure.eventType,
@@ -105,12 +105,12 @@ export function createPostgresCheckpointStore(): CheckpointStore<PostgresTransac
 
     async reset(name, position, tx) {
       const table = tables(tx).checkpoints;
-      await insertIfMissing(tx.client, table, name, position);
+      await insertIfMissing(tx, table, name, position);
       // The condition is re-checked under the row lock (PostgreSQL re-evaluates it after waiting
       // for a projector's batch in flight), so a checkpoint that moved past `position` stays put.
       const changed = await tx.client.query(
         `UPDATE ${table} SET position = $2, updated_at = $3, ${clearFailure} WHERE name = $1 AND position <= $2`,
-        [name, position, now()],
+        [name, position, now(tx)],
       );
       return changed.rowCount === 1;
     },

@@ -96,7 +96,8 @@ export function createSqliteCheckpointStore(): CheckpointStore<SqliteTransaction
     }
     return found;
   };
-  const now = () => new Date().toISOString();
+  // The store's clock, as every participant of the unit of work stamps its rows (tests set it).
+  const now = (tx: SqliteTransaction) => tx.clock.now().toISOString();
 
   return {
     // SQLite runs one write transaction at a time: read-model set-ups cannot race.
@@ -110,21 +111,21 @@ export function createSqliteCheckpointStore(): CheckpointStore<SqliteTransaction
     async save(name, expected, position, tx) {
       if (!(position >= expected)) throw new CheckpointConflictError(name, expected, position);
       const s = statements(tx);
-      if (s.save.run(position, now(), name, expected).changes === 1) return;
-      if (expected === 0n && s.insertIfMissing.run(name, position, now()).changes === 1) return;
+      if (s.save.run(position, now(tx), name, expected).changes === 1) return;
+      if (expected === 0n && s.insertIfMissing.run(name, position, now(tx)).changes === 1) return;
       const actual = s.position.get(name);
       throw new CheckpointConflictError(name, expected, actual === undefined ? undefined : BigInt(actual));
     },
 
     async recordFailure(name, failure, tx) {
       const s = statements(tx);
-      s.insertIfMissing.run(name, 0n, now());
+      s.insertIfMissing.run(name, 0n, now(tx));
       if (!failure) {
-        s.clearFailure.run(now(), name);
+        s.clearFailure.run(now(tx), name);
         return;
       }
       s.recordFailure.run(
-        now(),
+        now(tx),
         failure.position,
         failure.eventId,
         failure.eventType,
@@ -138,8 +139,8 @@ export function createSqliteCheckpointStore(): CheckpointStore<SqliteTransaction
 
     async reset(name, position, tx) {
       const s = statements(tx);
-      s.insertIfMissing.run(name, position, now());
-      return s.reset.run(position, now(), name, position).changes === 1;
+      s.insertIfMissing.run(name, position, now(tx));
+      return s.reset.run(position, now(tx), name, position).changes === 1;
     },
 
     async park(letter, tx) {

@@ -1,16 +1,19 @@
 import {
   CheckpointConflictError,
   type CheckpointStore,
+  type Clock,
   type EventStore,
   type ProjectionFailure,
   type RecordedEvent,
   type StoreTransaction,
 } from '@tidemark/core';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createManualClock } from './manualClock.js';
 
 /** The bridge from an adapter to the checkpoint contract: a fresh store and its checkpoint store. */
 export interface CheckpointStoreHarness<Tx extends StoreTransaction = StoreTransaction> {
-  create(): Promise<{ store: EventStore<Tx>; checkpoints: CheckpointStore<Tx> }>;
+  /** A fresh store (on `clock` when given) and its checkpoint store. */
+  create(options?: { clock?: Clock }): Promise<{ store: EventStore<Tx>; checkpoints: CheckpointStore<Tx> }>;
   teardown?(): Promise<void>;
 }
 
@@ -36,8 +39,8 @@ export function checkpointStoreContract<Tx extends StoreTransaction>(adapter: st
     afterAll(async () => {
       await harness.teardown?.();
     });
-    const withStore = async (test: (store: EventStore<Tx>, checkpoints: CheckpointStore<Tx>) => Promise<void>) => {
-      const { store, checkpoints } = await harness.create();
+    const withStore = async (test: (store: EventStore<Tx>, checkpoints: CheckpointStore<Tx>) => Promise<void>, clock?: Clock) => {
+      const { store, checkpoints } = await harness.create(clock && { clock });
       try {
         await store.transaction((tx) => checkpoints.setup(tx));
         await store.transaction((tx) => checkpoints.setup(tx)); // idempotent
@@ -60,6 +63,17 @@ export function checkpointStoreContract<Tx extends StoreTransaction>(adapter: st
         expect((await load())?.position).toBe(12n);
         expect(await store.transaction((tx) => checkpoints.load('q', tx))).toBeUndefined();
       }));
+
+    it("stamps its rows with the store's clock", () => {
+      const clock = createManualClock(new Date('2031-05-06T07:08:09.000Z'));
+      return withStore(async (store, checkpoints) => {
+        await store.transaction((tx) => checkpoints.save('p', 0n, 5n, tx));
+        expect((await store.transaction((tx) => checkpoints.load('p', tx)))?.updatedAt).toEqual(clock.now());
+        clock.advance(60_000);
+        await store.transaction((tx) => checkpoints.save('p', 5n, 6n, tx));
+        expect((await store.transaction((tx) => checkpoints.load('p', tx)))?.updatedAt).toEqual(clock.now());
+      }, clock);
+    });
 
     it('shares the fate of the transaction it is written in', () =>
       withStore(async (store, checkpoints) => {
