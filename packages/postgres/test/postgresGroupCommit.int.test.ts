@@ -63,6 +63,94 @@ describe.skipIf(!available)('PostgreSQL group commit', () => {
     expect((await store.readStream('account-0')).map((e) => e.data)).toEqual([{ n: 4 }]);
   });
 
+  it('appends a batch of distinct streams in one plain statement: each expected version decides its own append', async () => {
+    const store = await stores.create();
+    await store.appendToStream('s-1', [deposited(0)]);
+    await store.appendToStream('s-2', [deposited(0)]);
+    const outcomes = await Promise.allSettled([
+      store.appendToStream('warm-up', [deposited(0)]),
+      store.appendToStream('s-1', [deposited(1), deposited(11)], { expectedVersion: 1 }),
+      store.appendToStream('s-2', [deposited(2)], { expectedVersion: 5 }),
+      store.appendToStream('s-3', [deposited(3)], { expectedVersion: 'no_stream' }),
+      store.appendToStream('s-4', [deposited(4)], { expectedVersion: 'stream_exists' }),
+      store.appendToStream('s-5', [deposited(5)], { expectedVersion: 'any' }),
+      store.appendToStream('s-2', [deposited(22)], { expectedVersion: 'stream_exists' }).then(
+        (result) => ({ status: 'fulfilled' as const, value: result }),
+        (reason: unknown) => ({ status: 'rejected' as const, reason }),
+      ),
+    ]);
+    expect(outcomes.slice(0, 6).map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled']);
+    expect((outcomes[2] as PromiseRejectedResult).reason).toMatchObject({ name: 'ConcurrencyError', actual: 1 });
+    expect((outcomes[4] as PromiseRejectedResult).reason).toBeInstanceOf(ConcurrencyError);
+    const [s1, , s3, , s5] = (outcomes.slice(1, 6) as Array<PromiseSettledResult<AppendResult>>).map((o) =>
+      o.status === 'fulfilled' ? o.value : undefined,
+    );
+    expect(s1).toMatchObject({ nextExpectedVersion: 3, written: true });
+    expect(s1!.events.map((e) => e.version)).toEqual([2, 3]);
+    expect(s1!.events[1]!.position - s1!.events[0]!.position).toBe(1n);
+    expect(s3).toMatchObject({ nextExpectedVersion: 1 });
+    expect(s5).toMatchObject({ nextExpectedVersion: 1 });
+    // The batch after the warm-up committed as one transaction.
+    expect(new Set([s1!, s3!, s5!].map((r) => transactionOf(r.position))).size).toBe(1);
+    for (const [stream, result] of [
+      ['s-1', s1],
+      ['s-3', s3],
+      ['s-5', s5],
+    ] as const) {
+      const events = await store.readStream(stream);
+      expect(events.slice(-result!.events.length)).toEqual(result!.events);
+    }
+    expect((await store.readStream('s-2')).map((e) => e.data)).toEqual([{ n: 0 }, { n: 22 }]);
+    expect(await store.streamExists('s-4')).toBe(false);
+  });
+
+  it('runs a plain batch alone, append by append, when another transaction took one of its versions meanwhile', async () => {
+    const store = await stores.create();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let appended!: () => void;
+    const inTransaction = new Promise<void>((resolve) => {
+      appended = resolve;
+    });
+    const slow = store.transaction(async (tx) => {
+      await tx.appendToStream('mix-1', [{ type: 'first', data: {} }]);
+      appended();
+      await gate;
+    });
+    await inTransaction;
+    const observer = await rawClient();
+    // Appended in one turn: one batch, one plain statement.
+    const batch = [
+      store.appendToStream('mix-1', [{ type: 'second', data: {} }]),
+      store.appendToStream('mix-2', [deposited(2)], { expectedVersion: 'no_stream' }),
+      store.appendToStream('mix-3', [deposited(3)], { expectedVersion: 'no_stream' }),
+    ];
+    await waitFor(
+      async () => {
+        const result = await observer.query(
+          `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+            WHERE NOT l.granted AND l.locktype = 'advisory' AND strpos(a.query, $1) > 0`,
+          [`"${store.schema}".`],
+        );
+        return result.rows[0].n >= 1;
+      },
+      'the batch waiting for the stream lock',
+      10_000,
+    );
+    // The batch's snapshot predates the transaction's commit: its version 1 of mix-1 is refused
+    // by the unique index, the statement rolls back, and each append runs on its own.
+    release();
+    await slow;
+    const [mix1, mix2, mix3] = await Promise.all(batch);
+    expect(mix1).toMatchObject({ nextExpectedVersion: 2, written: true });
+    expect(mix2).toMatchObject({ nextExpectedVersion: 1 });
+    expect(mix3).toMatchObject({ nextExpectedVersion: 1 });
+    expect((await store.readStream('mix-1')).map((e) => e.type)).toEqual(['first', 'second']);
+    expect(await store.readStream('mix-2')).toHaveLength(1);
+  });
+
   it('rejects bad input for its caller alone', async () => {
     const store = await stores.create();
     const outcomes = await Promise.allSettled([

@@ -13,6 +13,7 @@ import {
 import { appendRowsAutocommit } from './autocommitAppend.js';
 import { toAutocommitError } from './connectionErrors.js';
 import { numericBigints } from './eventRows.js';
+import { appendDistinctStreams, fitsPlainGroupAppend } from './plainGroupAppend.js';
 import { StreamOrderConflictError } from './streamOrderConflictError.js';
 
 interface PendingAppend {
@@ -129,6 +130,7 @@ export function createPostgresGroupCommit(options: PostgresGroupCommitOptions): 
       .map((item, i) => ({ item, i }))
       .sort((a, b) => compare(a.item.rows.prepared.streamId, b.item.rows.prepared.streamId) || a.i - b.i)
       .map(({ item }) => item);
+    if (fitsPlainGroupAppend(batch.map((item) => item.rows))) return runPlainBatch(batch);
     let rows: Array<AppendRow & { i: number }>;
     try {
       const result = await pool.query<AppendRow & { i: number }>({
@@ -172,6 +174,37 @@ export function createPostgresGroupCommit(options: PostgresGroupCommitOptions): 
       if ('error' in outcome) item.reject(outcome.error);
       else item.resolve(outcome);
     });
+    for (const item of again) await runAlone(item);
+  }
+
+  /** The common batch — distinct streams, no supplied ids — as one plain statement (plainGroupAppend.ts). */
+  async function runPlainBatch(batch: PendingAppend[]): Promise<void> {
+    let outcomes: Array<AppendResult | undefined>;
+    try {
+      outcomes = await appendDistinctStreams(
+        pool,
+        settings,
+        batch.map((item) => item.rows),
+      );
+    } catch (error) {
+      const typed = toAutocommitError(error);
+      if (typed instanceof CommitOutcomeUnknownError) {
+        for (const item of batch) item.reject(typed);
+        return;
+      }
+      for (const item of batch) await runAlone(item);
+      return;
+    }
+    let highest = 0n;
+    for (const outcome of outcomes) if (outcome) highest = maxPosition(highest, outcome.position);
+    if (highest > 0n) options.committed(highest);
+    const again: PendingAppend[] = [];
+    batch.forEach((item, i) => {
+      const outcome = outcomes[i];
+      if (outcome) item.resolve(outcome);
+      else again.push(item);
+    });
+    // Their expected version did not hold on the head the statement saw: append_to_stream decides.
     for (const item of again) await runAlone(item);
   }
 
