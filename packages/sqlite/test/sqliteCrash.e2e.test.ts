@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RecordedEvent } from '@tidemark/core';
 import { createSqliteEventStore } from '@tidemark/sqlite';
+import { chaosSetting, reportChaos } from '@tidemark/testing';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempSqliteFiles } from './tempSqliteFiles.js';
@@ -54,19 +55,20 @@ describe('SQLite event store under SIGKILL', () => {
   it('keeps every acknowledged append, whole, with contiguous versions, across repeated kills', async () => {
     // A random number of acknowledged appends, so the kill lands at a different point of the
     // next append (validation, insert, hook, commit, fsync) each time.
-    await crashAndCheck(['plain', 'hooked'], () => 5 + Math.floor(Math.random() * 60));
+    await crashAndCheck('append.sigkill', ['plain', 'hooked'], () => 5 + Math.floor(Math.random() * 60));
   });
 
   it('keeps every acknowledged append of 32 concurrent appenders sharing group commits', async () => {
-    await crashAndCheck(['concurrent', 'concurrent-hooked'], () => 32 + Math.floor(Math.random() * 400));
+    await crashAndCheck('append.sigkill.32concurrent', ['concurrent', 'concurrent-hooked'], () => 32 + Math.floor(Math.random() * 400));
   });
 });
 
-/** Kills the child six times (unhooked and hooked runs alternating), then checks what the file holds. */
-async function crashAndCheck(modes: readonly [unhooked: string, hooked: string], killAfter: () => number): Promise<void> {
+/** Kills the child `runs` times (unhooked and hooked runs alternating), then checks what the file holds. */
+async function crashAndCheck(caseName: string, modes: readonly [unhooked: string, hooked: string], killAfter: () => number): Promise<void> {
   const file = files.next('crash.db');
   const acks: Ack[] = [];
-  const runs = 6;
+  // CI-sized; `npm run chaos -- store` runs it at full size.
+  const runs = chaosSetting('SQLITE_KILLS', 6);
   for (let run = 0; run < runs; run++) {
     acks.push(...(await runAndKill(file, modes[run % 2]!, `r${run}`, killAfter())));
   }
@@ -84,6 +86,22 @@ async function crashAndCheck(modes: readonly [unhooked: string, hooked: string],
     byPosition.set(event.position, event);
     byStream.set(event.streamId, [...(byStream.get(event.streamId) ?? []), event]);
   }
+
+  const perBatch = new Map<string, number>();
+  for (const event of byPosition.values()) {
+    const { batch } = event.data as { batch: string };
+    perBatch.set(batch, (perBatch.get(batch) ?? 0) + 1);
+  }
+  reportChaos({
+    case: caseName,
+    backend: 'sqlite',
+    runs,
+    sent: acks.length,
+    delivered: acks.filter((ack) => byPosition.get(ack.position)?.streamId === ack.streamId).length,
+    lost: acks.filter((ack) => byPosition.get(ack.position)?.streamId !== ack.streamId).length,
+    // Each batch is three events: more than three of one batch is a batch written twice.
+    duplicateEffects: [...perBatch.values()].filter((events) => events > 3).length,
+  });
 
   // Every acknowledged append is there: its last event sits at the acknowledged position.
   for (const ack of acks) {

@@ -1,3 +1,5 @@
+export * from './chaosReport.js';
+export * from './chaosSetting.js';
 export * from './contracts/checkpointStoreContract.js';
 export * from './contracts/eventStoreContract.js';
 export * from './contracts/eventStoreHarness.js';

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { rebuildProjection } from '@tidemark/core';
+import { reportChaos } from '@tidemark/testing';
 import { expect } from 'vitest';
 import { shopProjections } from '../../src/readModels/shopProjections.js';
 import { appendShopEvents, openBackend, random } from './fixtures/shopEvents.js';
@@ -98,6 +99,13 @@ export async function crashTest(options: CrashTestOptions): Promise<{ kills: num
 
     const expected = await foldLog(store);
     const live = (await readModelDump(store)) as Dump;
+    reportChaos({
+      case: 'projector.sigkill',
+      backend: options.kind,
+      runs: kills,
+      sent: expected.events,
+      ...compareReadModels(live, expected),
+    });
     expect(live.balances.map((r) => [r.account_id, r.balance, r.version])).toEqual(expected.balances);
     expect(live.orders.map((r) => [r.order_id, r.status, r.item_count, r.total])).toEqual(expected.orders);
     expect(live.stats.map((r) => [r.day, r.order_count, r.total_value, r.cancelled_count])).toEqual(expected.stats);
@@ -112,6 +120,46 @@ export async function crashTest(options: CrashTestOptions): Promise<{ kills: num
 }
 
 type Row = Record<string, unknown>;
+
+/**
+ * Rows of the read models against the fold, as chaos counts: a row missing or behind the fold
+ * (fewer versions, items or orders) is an effect lost; a row ahead of it or not in it at all, an
+ * effect applied twice. `delivered` is the events minus the lost rows' share — 0 lost, 0 doubled
+ * is the only passing outcome, so the split matters less than its being zero.
+ */
+function compareReadModels(live: Dump, expected: Awaited<ReturnType<typeof foldLog>>) {
+  let lost = 0;
+  let duplicateEffects = 0;
+  const tally = (actual: Array<readonly unknown[]>, wanted: Array<readonly unknown[]>, progress: number) => {
+    const byKey = new Map(actual.map((row) => [String(row[0]), row]));
+    for (const row of wanted) {
+      const found = byKey.get(String(row[0]));
+      byKey.delete(String(row[0]));
+      if (!found) lost++;
+      else if (JSON.stringify(found) !== JSON.stringify(row)) {
+        if (Number(found[progress]) < Number(row[progress])) lost++;
+        else duplicateEffects++;
+      }
+    }
+    duplicateEffects += byKey.size;
+  };
+  tally(
+    live.balances.map((r) => [r.account_id, r.balance, r.version]),
+    expected.balances,
+    2,
+  );
+  tally(
+    live.orders.map((r) => [r.order_id, r.status, r.item_count, r.total]),
+    expected.orders,
+    2,
+  );
+  tally(
+    live.stats.map((r) => [r.day, r.order_count, r.total_value, r.cancelled_count]),
+    expected.stats,
+    1,
+  );
+  return { delivered: lost === 0 ? expected.events : expected.events - lost, lost, duplicateEffects };
+}
 interface Dump {
   orders: Row[];
   lines: Row[];
