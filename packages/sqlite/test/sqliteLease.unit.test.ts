@@ -2,6 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Clock } from '@tidemark/core';
+import { waitFor } from '@tidemark/testing';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSqliteLease, type SqliteLease } from '../src/processing/sqliteLease.js';
 
@@ -59,15 +61,28 @@ describe('SQLite projector lease (lease row with expiry and heartbeat)', () => {
   });
 
   it('keeps a lease alive with its heartbeat while the holder is idle', async () => {
-    const a = lease({ ttlMs: 150, heartbeatMs: 30 });
-    const b = lease({ ttlMs: 150, heartbeatMs: 30 });
+    // The lease's time is a test clock shared by both instances; only the heartbeat timer is real.
+    const clock = new TestClock();
+    const a = lease({ ttlMs: 10_000, heartbeatMs: 20, clock });
+    const b = lease({ ttlMs: 10_000, heartbeatMs: 20, clock });
     expect(await a.acquire()).toBe(true);
-    // Several lifetimes pass without any call on `a`: only the heartbeat keeps it.
-    const until = Date.now() + 600;
-    while (Date.now() < until) {
+    const expiresAt = () => {
+      const db = new Database(file, { readonly: true });
+      try {
+        return (db.prepare('SELECT expires_at FROM tidemark_leases WHERE name = ?').raw().get('balances') as [number])[0];
+      } finally {
+        db.close();
+      }
+    };
+    // Several lifetimes pass without any call on `a`: each time, wait for a heartbeat to move
+    // the deadline past the new time; only the heartbeat keeps the lease.
+    for (let step = 0; step < 5; step++) {
+      clock.time += 6_000;
+      const now = clock.time;
+      await waitFor(() => Number(expiresAt()) >= now + 10_000, 'a heartbeat after the clock moved', 10_000);
       expect(await b.acquire()).toBe(false);
-      await new Promise((resolve) => setTimeout(resolve, 20));
     }
+    // 30 s of lease time have passed: three lifetimes of 10 s.
     expect(await a.renew()).toBe(true);
   });
 });
