@@ -80,8 +80,8 @@ export const accountBalances: Projection<SqliteTransaction> = {
 export interface ExampleResult {
   balance: number;
   history: { version: number; type: string; data: unknown; recordedAt: string }[];
-  /** The balance as it was after the deposit, before the withdrawal. */
-  balanceAsOfDeposit: number;
+  /** The balance as it was at 10:45, after the deposit, before the withdrawal. */
+  balanceAsOf1045: number;
   /** The balance as the read model has it, once the projector has passed the last command. */
   projectedBalance: number;
   /** Why the overdraft was refused. */
@@ -90,17 +90,19 @@ export interface ExampleResult {
 
 /** Runs the story on a SQLite file in `dir`: three commands, the history, the past, the read model. */
 export async function runExample(dir: string): Promise<ExampleResult> {
-  // A clock that moves on a minute each time the store reads it, so that "as of a time" has
-  // something to tell apart (the store stamps events with its clock, never with new Date()).
-  let now = Date.parse('2030-01-01T10:00:00Z');
-  const clock: Clock = { now: () => new Date((now += 60_000)) };
+  // The store stamps events with its clock (never with new Date()): this one is set by hand, so
+  // that the story happens at known times and "as of a time" has something to tell apart.
+  let now = new Date('2030-01-01T10:00:00Z');
+  const clock: Clock = { now: () => now };
   const store = createSqliteEventStore({ file: join(dir, 'bank.db'), clock });
   const projector = createProjector({ store, projection: accountBalances, checkpoints: createSqliteCheckpointStore() });
   try {
     await projector.start();
     const stream = 'account-12345';
     await handleCommand(store, bankAccount, stream, { type: 'open', owner: 'alice', initialDeposit: 1_000 });
-    const deposit = await handleCommand(store, bankAccount, stream, { type: 'deposit', amount: 500 });
+    now = new Date('2030-01-01T10:30:00Z');
+    await handleCommand(store, bankAccount, stream, { type: 'deposit', amount: 500 });
+    now = new Date('2030-01-01T11:00:00Z');
     const withdrawal = await handleCommand(store, bankAccount, stream, { type: 'withdraw', amount: 200 });
 
     // A business rule says no: a typed error, and nothing is written.
@@ -115,8 +117,8 @@ export async function runExample(dir: string): Promise<ExampleResult> {
       data: e.data,
       recordedAt: e.recordedAt.toISOString(),
     }));
-    const depositedAt = deposit.events[0]!.recordedAt;
-    const past = await store.aggregateStream(stream, bankAccount, { asOf: depositedAt });
+    // The state as of 10:45: the deposit had happened, the withdrawal not yet.
+    const past = await store.aggregateStream(stream, bankAccount, { asOf: new Date('2030-01-01T10:45:00Z') });
 
     // Read your own write: wait until the read model holds the withdrawal, then query it.
     if (!(await projector.waitForPosition(withdrawal.position, { timeoutMs: 10_000 }))) throw new Error('the projector fell behind');
@@ -126,7 +128,7 @@ export async function runExample(dir: string): Promise<ExampleResult> {
     return {
       balance: withdrawal.state.balance,
       history,
-      balanceAsOfDeposit: past.state.balance,
+      balanceAsOf1045: past.state.balance,
       projectedBalance: Number(row?.balance),
       refused: refused.message,
     };
@@ -142,7 +144,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   try {
     const result = await runExample(dir);
     for (const event of result.history) console.log(`v${event.version} ${event.recordedAt} ${event.type} ${JSON.stringify(event.data)}`);
-    console.log(`balance now: ${result.balance}, as of the deposit: ${result.balanceAsOfDeposit}, read model: ${result.projectedBalance}`);
+    console.log(`balance now: ${result.balance}, as of 10:45: ${result.balanceAsOf1045}, read model: ${result.projectedBalance}`);
     console.log(JSON.stringify(result));
   } finally {
     rmSync(dir, { recursive: true, force: true });

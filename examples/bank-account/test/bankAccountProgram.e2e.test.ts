@@ -17,7 +17,7 @@ describe('npm start -w examples/bank-account', () => {
       expect.stringMatching(/^v2 \S+ bank\.account\.deposited \{"amount":500\}$/),
       expect.stringMatching(/^v3 \S+ bank\.account\.withdrawn \{"amount":200\}$/),
     ]);
-    expect(lines[3]).toBe('balance now: 1300, as of the deposit: 1500, read model: 1300');
-    expect(JSON.parse(lines[4]!)).toMatchObject({ balance: 1300, balanceAsOfDeposit: 1500, projectedBalance: 1300 });
+    expect(lines[3]).toBe('balance now: 1300, as of 10:45: 1500, read model: 1300');
+    expect(JSON.parse(lines[4]!)).toMatchObject({ balance: 1300, balanceAsOf1045: 1500, projectedBalance: 1300 });
   });
 });
