@@ -1,3 +1,9 @@
+/**
+ * Given/when/then specifications for deciders and the conformance contracts every adapter runs.
+ *
+ * @packageDocumentation
+ * @module @tidemark/testing
+ */
 export * from './contracts/checkpointStoreContract.js';
 export * from './contracts/eventStoreContract.js';
 export * from './contracts/eventStoreHarness.js';
