@@ -40,8 +40,8 @@ try {
   const dependencies = {};
   for (const { dir, manifest } of packagesInBuildOrder()) {
     const [packed] = JSON.parse(run(npm, ['pack', '--json', '--pack-destination', tarballs], dir));
-    if (!packed.files.some((f) => f.path === 'dist/index.js') || !packed.files.some((f) => f.path === 'dist/index.d.ts')) {
-      fail(`${manifest.name}'s tarball holds no dist/index.js and dist/index.d.ts`);
+    for (const required of ['dist/index.js', 'dist/index.d.ts', 'LICENSE', 'package.json']) {
+      if (!packed.files.some((f) => f.path === required)) fail(`${manifest.name}'s tarball holds no ${required}`);
     }
     dependencies[manifest.name] = `file:../tarballs/${packed.filename}`;
   }
