@@ -2,10 +2,13 @@
 // Builds every publishable package (packages/*, not private) to its dist/, dependencies first:
 // each package compiles against the dist of the @tidemark packages it depends on, as a consumer
 // would. A new package needs nothing here — a `build` script and a tsconfig.build.json.
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -37,10 +40,34 @@ export function packagesInBuildOrder() {
   return ordered;
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+/** Builds the packages; each starts once the packages it depends on are built (independent ones side by side). */
+async function buildAll() {
+  const packages = packagesInBuildOrder();
+  const local = new Set(packages.map((p) => p.manifest.name));
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  for (const { dir, manifest } of packagesInBuildOrder()) {
-    process.stdout.write(`building ${manifest.name}\n`);
-    execFileSync(npm, ['run', '--silent', 'build'], { cwd: dir, stdio: 'inherit' });
-  }
+  const built = new Map();
+  const build = (p) => {
+    if (!built.has(p.manifest.name)) {
+      const deps = Object.keys({ ...p.manifest.dependencies, ...p.manifest.peerDependencies }).filter((name) => local.has(name));
+      const ready = Promise.all(deps.map((name) => build(packages.find((q) => q.manifest.name === name))));
+      built.set(
+        p.manifest.name,
+        ready.then(async () => {
+          await execFileAsync(npm, ['run', '--silent', 'build'], { cwd: p.dir }).catch((error) => {
+            throw new Error(`building ${p.manifest.name} failed:\n${error.stdout ?? ''}${error.stderr ?? ''}`);
+          });
+          process.stdout.write(`built ${p.manifest.name}\n`);
+        }),
+      );
+    }
+    return built.get(p.manifest.name);
+  };
+  await Promise.all(packages.map(build));
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  await buildAll().catch((error) => {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  });
 }

@@ -133,7 +133,13 @@ it('refuses an overdraft', () => {
   run(process.execPath, [tsc, '--noEmit', '-p', '.'], project, { stdio: ['ignore', 'inherit', 'inherit'] });
 
   step('running it with plain node');
-  run(process.execPath, [tsc, '-p', '.'], project, { stdio: ['ignore', 'inherit', 'inherit'] });
+  // Types erased by the project's own TypeScript (tsc has just checked them; a second full
+  // compile would only cost time).
+  const strip = `const ts = require('typescript'); const fs = require('node:fs');
+    fs.mkdirSync('build', { recursive: true });
+    const out = ts.transpileModule(fs.readFileSync('src/bankAccount.ts', 'utf8'), { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } });
+    fs.writeFileSync('build/bankAccount.js', out.outputText);`;
+  run(process.execPath, ['-e', strip], project, { stdio: ['ignore', 'inherit', 'inherit'] });
   const output = run(process.execPath, ['build/bankAccount.js'], project, { env: { ...process.env, NODE_OPTIONS: '' } });
   const result = JSON.parse(output.trimEnd().split('\n').at(-1));
   const expected = { balance: 1300, balanceAsOf1045: 1500, projectedBalance: 1300, events: 3 };
