@@ -1,13 +1,23 @@
+import { defaultClientConditions, defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
+// In the repository @tidemark/* run from their sources: the "tidemark:source" export condition
+// (see the packages' exports) points at src/index.ts, so tests need no build. Vite resolves the
+// test files' imports with ssr.resolve.conditions; node processes the tests start (crash and
+// contention children, the shop server, the CLI) inherit it through NODE_OPTIONS.
+const sourceCondition = 'tidemark:source';
+process.env.NODE_OPTIONS = [process.env.NODE_OPTIONS, `--conditions=${sourceCondition}`].filter(Boolean).join(' ');
+
 // Tiers by suffix (DESIGN.md §5): *.unit.test.ts, *.int.test.ts (needs a server), *.e2e.test.ts.
-const roots = ['packages/*/test', 'examples/*/test'];
+const roots = ['packages/*/test', 'examples/*/test', 'docs'];
 const tier = (name: string, extra: Record<string, unknown> = {}) => ({
   extends: true as const,
   test: { name, include: roots.map((root) => `${root}/**/*.${name}.test.ts`), ...extra },
 });
 
 export default defineConfig({
+  resolve: { conditions: [sourceCondition, ...defaultClientConditions] },
+  ssr: { resolve: { conditions: [sourceCondition, ...defaultServerConditions] } },
   test: {
     testTimeout: 30_000,
     hookTimeout: 30_000,

@@ -46,7 +46,7 @@ export function startNoopServer(): Promise<ServerProcess> {
 
 function startServer(script: string, env: NodeJS.ProcessEnv, cleanup: () => Promise<void>): Promise<ServerProcess> {
   return new Promise((resolvePromise, reject) => {
-    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script], {
+    const child: ChildProcess = spawn(process.execPath, ['--conditions=tidemark:source', '--import', 'tsx', script], {
       env,
       cwd: repoRoot,
       stdio: ['ignore', 'pipe', 'inherit'],

@@ -24,7 +24,7 @@ function runProcess(args: string[]): Promise<{ code: number | null; stdout: stri
 
 describe('the tidemark executable', () => {
   it.each([
-    ['the bin entry', [join(cliRoot, 'bin/tidemark.js')]],
+    ['the bin entry', ['--import', 'tsx', join(cliRoot, 'src/bin.ts')]],
     ['the source through tsx', ['--import', 'tsx', join(cliRoot, 'src/main.ts')]],
   ])('%s: bad arguments are one line on stderr and exit code 2; --help is exit code 0', async (_name, entry) => {
     const bad = await runProcess([...entry, 'projections', 'rebuild', 'sums', '--module', 'm.ts']);

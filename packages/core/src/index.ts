@@ -1,3 +1,9 @@
+/**
+ * Deciders, the event store port, command and query handling, projectors and monitoring, with in-memory adapters.
+ *
+ * @packageDocumentation
+ * @module @tidemark/core
+ */
 export * from './commands/commandBus.js';
 export * from './commands/handleCommand.js';
 export * from './commands/stateCache.js';

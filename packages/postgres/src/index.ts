@@ -1,3 +1,9 @@
+/**
+ * The PostgreSQL event store, checkpoints, leases, table swaps and migrations (pg).
+ *
+ * @packageDocumentation
+ * @module @tidemark/postgres
+ */
 export * from './eventStore/isTransientPostgresError.js';
 export * from './eventStore/postgresEventStore.js';
 export * from './eventStore/postgresSqlExecutor.js';

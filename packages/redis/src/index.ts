@@ -1,3 +1,9 @@
+/**
+ * Cache-aside read models on Redis (ioredis).
+ *
+ * @packageDocumentation
+ * @module @tidemark/redis
+ */
 export * from './cache/cacheAside.js';
 export * from './cache/cacheInvalidation.js';
 export * from './cache/invalidatingProjection.js';

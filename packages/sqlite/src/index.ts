@@ -1,3 +1,9 @@
+/**
+ * The embedded event store, checkpoints, leases and table swaps on one SQLite file (better-sqlite3).
+ *
+ * @packageDocumentation
+ * @module @tidemark/sqlite
+ */
 export * from './eventStore/isTransientSqliteError.js';
 export * from './eventStore/openSqliteDatabase.js';
 export * from './eventStore/rewritePlaceholders.js';

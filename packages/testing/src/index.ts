@@ -1,3 +1,9 @@
+/**
+ * Given/when/then specifications for deciders and the conformance contracts every adapter runs.
+ *
+ * @packageDocumentation
+ * @module @tidemark/testing
+ */
 export * from './chaosReport.js';
 export * from './chaosSetting.js';
 export * from './contracts/checkpointStoreContract.js';
