@@ -4,6 +4,7 @@ export * from './contracts/eventStoreHarness.js';
 export * from './contracts/eventStoreModelContract.js';
 export * from './contracts/leaseContract.js';
 export * from './contracts/manualClock.js';
+export * from './contracts/transportContract.js';
 export * from './processes/spawnStateReportingChild.js';
 export * from './services.js';
 export * from './specs/deciderSpecification.js';
