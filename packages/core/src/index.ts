@@ -50,5 +50,7 @@ export * from './processing/tableSwap.js';
 export * from './queries/queryBus.js';
 export * from './transport/inMemoryBroker.js';
 export * from './transport/inMemoryTransport.js';
+export * from './transport/keyedDispatcher.js';
+export * from './transport/messageEnvelope.js';
 export * from './transport/transport.js';
 export * from './transport/transportInput.js';

@@ -1,0 +1,2 @@
+export * from './transport/natsNames.js';
+export * from './transport/natsTransport.js';
