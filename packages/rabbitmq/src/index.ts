@@ -1,0 +1,2 @@
+export * from './transport/rabbitTopology.js';
+export * from './transport/rabbitTransport.js';
