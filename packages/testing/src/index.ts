@@ -1,3 +1,6 @@
+export * from './chaos/poisonScenario.js';
+export * from './chaos/transportOutageScenario.js';
+export * from './chaosSetting.js';
 export * from './contracts/checkpointStoreContract.js';
 export * from './contracts/eventStoreContract.js';
 export * from './contracts/eventStoreHarness.js';
@@ -6,6 +9,7 @@ export * from './contracts/leaseContract.js';
 export * from './contracts/manualClock.js';
 export * from './contracts/transportContract.js';
 export * from './processes/spawnStateReportingChild.js';
+export * from './processes/tcpProxy.js';
 export * from './services.js';
 export * from './specs/deciderSpecification.js';
 export * from './waitFor.js';

@@ -1,0 +1,118 @@
+import { randomUUID } from 'node:crypto';
+import type { OutgoingMessage, Transport } from '@tidemark/core';
+import { waitFor } from '../waitFor.js';
+
+export interface TransportOutageOptions {
+  /** Publishes (the relay's side). */
+  readonly publisher: Transport;
+  /** Consumes (another service's side); may be the publisher's transport. */
+  readonly consumer: Transport;
+  /** Breaks the broker or the network (SIGKILL, a cut proxy); resolves once it is broken. */
+  breakBroker(): Promise<void>;
+  /** Brings it back; resolves once it is reachable again. */
+  healBroker(): Promise<void>;
+  /** Outages to go through. */
+  readonly outages: number;
+  /** How long each outage lasts. */
+  readonly outageMs: number;
+  /** At least this many messages are published, and publishing goes on until the last outage is over. */
+  readonly minMessages: number;
+  /** Messages per publish call. Default 10. */
+  readonly batch?: number;
+  /** Pause between publish calls, so the load spans the outages. Default 5 ms. */
+  readonly paceMs?: number;
+  readonly concurrency?: number;
+  /** How long the backlog may take to drain after the last outage. Default 60 s. */
+  readonly drainTimeoutMs?: number;
+}
+
+export interface TransportOutageResult {
+  readonly outages: number;
+  readonly sent: number;
+  /** Distinct ids that reached the handler. */
+  readonly delivered: number;
+  readonly lost: number;
+  /** Deliveries of an id already delivered (at-least-once at work; an inbox drops them). */
+  readonly duplicateDeliveries: number;
+  /** Effects applied: one per id, a duplicate delivery is skipped by id as an inbox does. */
+  readonly effects: number;
+  /** Publish calls that failed and were repeated with the same ids. */
+  readonly publishRetries: number;
+  readonly ids: readonly string[];
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Publishing and consuming under broker outages: a publisher sends batches at a steady pace and
+ * repeats a failed batch with the same ids (as the relay does); a consumer group applies an
+ * effect once per id; between outages the scenario waits for deliveries to progress. Afterwards
+ * it waits for the backlog to drain and counts what was lost.
+ */
+export async function runTransportOutage(options: TransportOutageOptions): Promise<TransportOutageResult> {
+  const type = 'chaos.outage.happened';
+  const group = `outage-${randomUUID()}`;
+  const batch = options.batch ?? 10;
+  const paceMs = options.paceMs ?? 5;
+  const sentIds: string[] = [];
+  const effects = new Set<string>();
+  let deliveries = 0;
+  let publishRetries = 0;
+  let outagesDone = false;
+
+  const consumer = await options.consumer.consume({ group, types: [type], concurrency: options.concurrency ?? 8 }, async (message) => {
+    deliveries += 1;
+    effects.add(message.id);
+  });
+
+  const publishing = (async () => {
+    let n = 0;
+    while (!outagesDone || sentIds.length < options.minMessages) {
+      const messages: OutgoingMessage[] = Array.from({ length: batch }, () => ({
+        id: randomUUID(),
+        type,
+        schemaVersion: 1,
+        key: `key-${n++ % 16}`,
+        data: { n },
+      }));
+      for (;;) {
+        try {
+          await options.publisher.publish(messages);
+          break;
+        } catch {
+          publishRetries += 1;
+          await pause(50);
+        }
+      }
+      for (const message of messages) sentIds.push(message.id);
+      await pause(paceMs);
+    }
+  })();
+
+  try {
+    for (let outage = 0; outage < options.outages; outage++) {
+      const before = deliveries;
+      await waitFor(() => deliveries > before, `deliveries to progress before outage ${outage + 1}`, 30_000);
+      await options.breakBroker();
+      await pause(options.outageMs);
+      await options.healBroker();
+    }
+    outagesDone = true;
+    await publishing;
+    await waitFor(() => sentIds.every((id) => effects.has(id)), 'the backlog to drain', options.drainTimeoutMs ?? 60_000).catch(() => {});
+  } finally {
+    outagesDone = true;
+    await consumer.stop();
+  }
+  const delivered = sentIds.filter((id) => effects.has(id)).length;
+  return {
+    outages: options.outages,
+    sent: sentIds.length,
+    delivered,
+    lost: sentIds.length - delivered,
+    duplicateDeliveries: deliveries - effects.size,
+    effects: effects.size,
+    publishRetries,
+    ids: sentIds,
+  };
+}
