@@ -1,0 +1,180 @@
+import { randomUUID } from 'node:crypto';
+import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
+import { nanos, connect as natsConnect } from '@nats-io/transport-node';
+import type { OutgoingMessage, Transport } from '@tidemark/core';
+import { createNatsTransport } from '@tidemark/nats';
+import { createRabbitTransport } from '@tidemark/rabbitmq';
+import { connect as amqpConnect } from 'amqplib';
+import { type BenchResult, benchResult, printResult } from './benchResult.js';
+import { measure } from './measure.js';
+import type { WorkloadDefinition } from './workload.js';
+
+const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+const rabbitUrl = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const type = 'bench.money.deposited';
+
+/** The workload's deposits as integration messages, in the batches the relay would publish. */
+function batches(workload: WorkloadDefinition): OutgoingMessage[][] {
+  const [size, total] = workload.cases.batch;
+  const all = Array.from({ length: total }, (_, i) => ({
+    id: randomUUID(),
+    type,
+    schemaVersion: 1,
+    key: `account-${i % 100}`,
+    data: workload.event(i).data,
+  }));
+  const out: OutgoingMessage[][] = [];
+  for (let i = 0; i < all.length; i += size) out.push(all.slice(i, i + size));
+  return out;
+}
+
+/** The same JSON the transports put on the wire, so both sides move the same bytes. */
+function wireBody(message: OutgoingMessage, now: Date): string {
+  return JSON.stringify({
+    id: message.id,
+    type: message.type,
+    schemaVersion: message.schemaVersion,
+    key: message.key,
+    occurredAt: now.toISOString(),
+    headers: {},
+    data: message.data,
+  });
+}
+
+async function publishAll(transport: Transport, work: OutgoingMessage[][]): Promise<void> {
+  for (const batch of work) await transport.publish(batch);
+}
+
+/**
+ * JetStream: tidemark's transport publishing batches of the workload's size, against the raw
+ * client publishing the same messages asynchronously with acknowledgements (msgID set, one batch
+ * in flight at a time), each into its own file-backed stream of the same configuration.
+ */
+async function jetstreamCase(workload: WorkloadDefinition, caseName: string): Promise<BenchResult> {
+  const nc = await natsConnect({ servers: natsUrl });
+  const jsm = await jetstreamManager(nc);
+  const unique = randomUUID().replaceAll('-', '');
+  const rawStream = `BENCHRAW${unique}`;
+  const ourStream = `BENCH${unique}`;
+  const ours = await createNatsTransport({ servers: natsUrl, stream: ourStream, subjectPrefix: `bench${unique}` });
+  try {
+    await jsm.streams.add({
+      name: rawStream,
+      subjects: [`benchraw${unique}.>`],
+      storage: StorageType.File,
+      duplicate_window: nanos(120_000),
+    });
+    const js = jetstream(nc);
+    const raw = batches(workload);
+    const mine = batches(workload);
+    const total = workload.cases.batch[1];
+    const rawBatch = async (batch: OutgoingMessage[]) => {
+      const now = new Date();
+      await Promise.all(batch.map((m) => js.publish(`benchraw${unique}.${m.type}`, wireBody(m, now), { msgID: m.id })));
+    };
+    // Untimed warm-up of both sides (connections, JIT), so neither pays it inside the timing.
+    for (const batch of batches(workload).slice(0, 20)) await rawBatch(batch);
+    await publishAll(ours, batches(workload).slice(0, 20));
+    const base = await measure(total, async () => {
+      for (const batch of raw) await rawBatch(batch);
+    });
+    const measured = await measure(total, () => publishAll(ours, mine));
+    return benchResult({
+      suite: 'transport',
+      backend: 'jetstream',
+      case: caseName,
+      value: measured.rate,
+      baseline: 'raw-jetstream-async-ack',
+      baselineValue: base.rate,
+      unit: 'messages/s',
+    });
+  } finally {
+    await ours.close();
+    for (const stream of [rawStream, ourStream, `${ourStream}_DLQ`]) await jsm.streams.delete(stream).catch(() => false);
+    await nc.close();
+  }
+}
+
+/**
+ * RabbitMQ: tidemark's transport against amqplib on a confirm channel publishing the same
+ * messages persistently to a topic exchange routed to a durable quorum queue, awaiting the
+ * confirms of each batch.
+ */
+async function rabbitCase(workload: WorkloadDefinition, caseName: string): Promise<BenchResult> {
+  const model = await amqpConnect(rabbitUrl);
+  const channel = await model.createConfirmChannel();
+  const prefix = `tidemark-bench-${randomUUID()}`;
+  const rawExchange = `${prefix}-raw`;
+  const queues = [`${prefix}.raw`, `${prefix}.ours`];
+  const ours = await createRabbitTransport({ url: rabbitUrl, prefix });
+  try {
+    await channel.assertExchange(rawExchange, 'topic', { durable: true });
+    for (const [queue, exchange] of [
+      [queues[0]!, rawExchange],
+      [queues[1]!, prefix],
+    ] as const) {
+      await channel.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+      await channel.bindQueue(queue, exchange, type);
+    }
+    const raw = batches(workload);
+    const mine = batches(workload);
+    const total = workload.cases.batch[1];
+    const rawBatch = async (batch: OutgoingMessage[]) => {
+      const now = new Date();
+      for (const m of batch) {
+        channel.publish(rawExchange, m.type, Buffer.from(wireBody(m, now)), {
+          persistent: true,
+          messageId: m.id,
+          type: m.type,
+          contentType: 'application/json',
+          headers: { 'x-tidemark-attempt': 1 },
+        });
+      }
+      await channel.waitForConfirms();
+    };
+    // Untimed warm-up of both sides (connections, JIT), so neither pays it inside the timing.
+    for (const batch of batches(workload).slice(0, 20)) await rawBatch(batch);
+    await publishAll(ours, batches(workload).slice(0, 20));
+    const base = await measure(total, async () => {
+      for (const batch of raw) await rawBatch(batch);
+    });
+    const measured = await measure(total, () => publishAll(ours, mine));
+    return benchResult({
+      suite: 'transport',
+      backend: 'rabbitmq',
+      case: caseName,
+      value: measured.rate,
+      baseline: 'raw-amqplib-confirms',
+      baselineValue: base.rate,
+      unit: 'messages/s',
+    });
+  } finally {
+    await ours.close();
+    for (const queue of queues) await channel.deleteQueue(queue).catch(() => {});
+    for (const exchange of [rawExchange, prefix]) await channel.deleteExchange(exchange).catch(() => {});
+    await model.close();
+  }
+}
+
+/**
+ * The transport suite: publish throughput through tidemark's transports against the raw clients
+ * doing the same acknowledged work in the same run. The relay's figures (outbox → broker) build on
+ * these.
+ */
+export async function runTransportSuite(workload: WorkloadDefinition): Promise<BenchResult[]> {
+  const caseName = `publish.batch${workload.cases.batch[0]}`;
+  const results: BenchResult[] = [];
+  for (const [name, run] of [
+    ['jetstream', jetstreamCase],
+    ['rabbitmq', rabbitCase],
+  ] as const) {
+    try {
+      const result = await run(workload, caseName);
+      printResult(result);
+      results.push(result);
+    } catch (error) {
+      console.error(`transport: skipping ${name}: ${(error as Error).message}`);
+    }
+  }
+  return results;
+}
