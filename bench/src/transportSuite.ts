@@ -6,7 +6,6 @@ import { createNatsTransport } from '@tidemark/nats';
 import { createRabbitTransport } from '@tidemark/rabbitmq';
 import { connect as amqpConnect } from 'amqplib';
 import { type BenchResult, benchResult, printResult } from './benchResult.js';
-import { measure } from './measure.js';
 import type { WorkloadDefinition } from './workload.js';
 
 const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -39,6 +38,32 @@ function wireBody(message: OutgoingMessage, now: Date): string {
     headers: {},
     data: message.data,
   });
+}
+
+/**
+ * Times both sides in alternating slices (raw, ours, raw, ours…) rather than one after the other,
+ * so a shared machine's drift and the broker's growing queues weigh on both alike.
+ */
+async function alternate(
+  total: number,
+  raw: OutgoingMessage[][],
+  mine: OutgoingMessage[][],
+  rawBatch: (batch: OutgoingMessage[]) => Promise<void>,
+  ourBatch: (batch: OutgoingMessage[]) => Promise<void>,
+): Promise<{ base: { rate: number }; measured: { rate: number } }> {
+  const slices = 10;
+  const per = Math.ceil(raw.length / slices);
+  let rawMs = 0;
+  let ourMs = 0;
+  for (let slice = 0; slice < slices; slice++) {
+    let started = performance.now();
+    for (const batch of raw.slice(slice * per, (slice + 1) * per)) await rawBatch(batch);
+    rawMs += performance.now() - started;
+    started = performance.now();
+    for (const batch of mine.slice(slice * per, (slice + 1) * per)) await ourBatch(batch);
+    ourMs += performance.now() - started;
+  }
+  return { base: { rate: total / (rawMs / 1000) }, measured: { rate: total / (ourMs / 1000) } };
 }
 
 async function publishAll(transport: Transport, work: OutgoingMessage[][]): Promise<void> {
@@ -75,10 +100,7 @@ async function jetstreamCase(workload: WorkloadDefinition, caseName: string): Pr
     // Untimed warm-up of both sides (connections, JIT), so neither pays it inside the timing.
     for (const batch of batches(workload).slice(0, 20)) await rawBatch(batch);
     await publishAll(ours, batches(workload).slice(0, 20));
-    const base = await measure(total, async () => {
-      for (const batch of raw) await rawBatch(batch);
-    });
-    const measured = await measure(total, () => publishAll(ours, mine));
+    const { base, measured } = await alternate(total, raw, mine, rawBatch, (batch) => ours.publish(batch));
     return benchResult({
       suite: 'transport',
       backend: 'jetstream',
@@ -135,10 +157,7 @@ async function rabbitCase(workload: WorkloadDefinition, caseName: string): Promi
     // Untimed warm-up of both sides (connections, JIT), so neither pays it inside the timing.
     for (const batch of batches(workload).slice(0, 20)) await rawBatch(batch);
     await publishAll(ours, batches(workload).slice(0, 20));
-    const base = await measure(total, async () => {
-      for (const batch of raw) await rawBatch(batch);
-    });
-    const measured = await measure(total, () => publishAll(ours, mine));
+    const { base, measured } = await alternate(total, raw, mine, rawBatch, (batch) => ours.publish(batch));
     return benchResult({
       suite: 'transport',
       backend: 'rabbitmq',

@@ -21,6 +21,7 @@ import {
   type MessageHandler,
   RejectMessageError,
   type ResolvedConsumeOptions,
+  ValidationError,
 } from '@tidemark/core';
 import type { NatsNames } from './natsNames.js';
 
@@ -81,11 +82,31 @@ function isApiError(error: unknown, code: number): boolean {
 async function ensureDurable(context: NatsConsumerContext, options: ResolvedConsumeOptions): Promise<void> {
   const { jsm, names } = context;
   const durable = names.durable(options.group);
+  const wanted = consumerConfig(context, options);
+  let existing: ConsumerConfig;
   try {
-    await jsm.consumers.info(names.stream, durable);
+    existing = (await jsm.consumers.info(names.stream, durable)).config;
   } catch (error) {
     if (!isApiError(error, JetStreamApiCodes.ConsumerNotFound)) throw error;
-    await jsm.consumers.add(names.stream, consumerConfig(context, options));
+    await jsm.consumers.add(names.stream, wanted);
+    return;
+  }
+  const filters = (config: Partial<ConsumerConfig>) =>
+    [...(config.filter_subjects ?? []), ...(config.filter_subject ? [config.filter_subject] : [])].sort().join(',');
+  if (filters(existing) === filters(wanted)) return;
+  // The group now asks for other types: servers from 2.10 change the filter in place; older
+  // ones cannot, and silently missing a type would be worse than refusing.
+  try {
+    await jsm.consumers.update(names.stream, durable, {
+      filter_subject: wanted.filter_subject ?? '',
+      filter_subjects: wanted.filter_subjects ?? [],
+    });
+  } catch (cause) {
+    throw new ValidationError(
+      `group '${options.group}' already consumes ${filters(existing)}; this NATS server cannot change it to ${filters(wanted)} — use a new group`,
+      { group: options.group },
+      { cause },
+    );
   }
 }
 
@@ -207,8 +228,11 @@ export async function startNatsConsumer(
         continue;
       }
       try {
-        fetching = await pull.fetch({ max_messages: room, expires: 2000 });
-        for await (const msg of fetching) accept(msg);
+        const batch = await pull.fetch({ max_messages: room, expires: 2000 });
+        fetching = batch;
+        // Stopped while the pull request was being sent: end it now rather than at its expiry.
+        if (stopped) batch.stop();
+        for await (const msg of batch) accept(msg);
         backoff = 50;
       } catch (error) {
         if (stopped) break;

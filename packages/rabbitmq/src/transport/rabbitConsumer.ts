@@ -34,9 +34,10 @@ interface InHand {
 function attemptOf(msg: ConsumeMessage): number {
   const headers = (msg.properties.headers ?? {}) as Record<string, unknown>;
   const base = Number(headers[attemptHeader] ?? 1);
-  const returned = headers['x-delivery-count'];
-  const redeliveries = returned === undefined ? (msg.fields.redelivered ? 1 : 0) : Number(returned);
-  return (Number.isFinite(base) && base >= 1 ? base : 1) + (Number.isFinite(redeliveries) ? redeliveries : 0);
+  // Brokers differ on which returns x-delivery-count counts; a redelivered message is at least its second try.
+  const counted = Number(headers['x-delivery-count'] ?? 0);
+  const redeliveries = Math.max(Number.isFinite(counted) ? counted : 0, msg.fields.redelivered ? 1 : 0);
+  return (Number.isFinite(base) && base >= 1 ? base : 1) + redeliveries;
 }
 
 /** Publishes through the confirm channel and resolves on the broker's confirm. */
