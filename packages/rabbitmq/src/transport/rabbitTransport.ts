@@ -22,6 +22,11 @@ export interface RabbitTransportOptions {
   readonly heartbeatSeconds?: number;
   /** Connection name shown by the broker. */
   readonly name?: string;
+  /**
+   * Groups whose queues are declared at start, before any consumer runs: a publisher-only
+   * service (the relay) declares them so that nothing it publishes is unroutable and dropped.
+   */
+  readonly declareGroups?: ReadonlyArray<{ readonly group: string; readonly types: readonly string[] }>;
 }
 
 export interface RabbitTransport extends Transport {
@@ -38,7 +43,7 @@ export interface RabbitTransport extends Transport {
  * body. The connection reconnects with backoff and consumers resume on new channels.
  *
  * Guarantees: at least once. A message is routed only to groups whose queue exists when it is
- * published (consume — or declare the group — before publishing). Within one consumer a key's
+ * published: consume, or list the group in `declareGroups`, before publishing. Within one consumer a key's
  * messages run one at a time in queue order; across competing consumers, or after a retry (the
  * copy re-enters the queue behind later messages), a key's order is not kept. No broker-side
  * de-duplication (AMQP has none): a re-published id is delivered again, for the inbox to drop.
@@ -53,7 +58,12 @@ export async function createRabbitTransport(options: RabbitTransportOptions): Pr
   const connection = new RabbitConnection({ url: options.url, heartbeatSeconds, name: options.name ?? 'tidemark' });
   await connection.start();
   try {
-    await topology.declareExchange(await connection.publisher());
+    const channel = await connection.publisher();
+    await topology.declareExchange(channel);
+    for (const declared of options.declareGroups ?? []) {
+      const { group, types } = resolveConsumeOptions({ group: declared.group, types: declared.types });
+      await topology.declareGroup(channel, group, types);
+    }
   } catch (error) {
     await connection.close();
     throw error;
