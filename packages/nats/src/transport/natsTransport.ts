@@ -28,6 +28,12 @@ export interface NatsTransportOptions {
   readonly maxAgeMs?: number;
   /** `file` (default, survives a broker restart) or `memory`. */
   readonly storage?: 'file' | 'memory';
+  /**
+   * How long a publish waits for its PubAck before the call rejects (and the relay repeats it).
+   * A publish written just before the server died is never answered, so this bounds the stall
+   * after a broker crash. Default 5 s.
+   */
+  readonly publishTimeoutMs?: number;
   /** Publishes in flight at once within one publish call. Default 256. */
   readonly publishWindow?: number;
   /** Connection name shown by the server. */
@@ -82,6 +88,7 @@ export async function createNatsTransport(options: NatsTransportOptions): Promis
   const duplicateWindowMs = positive(options.duplicateWindowMs ?? 120_000, 'duplicateWindowMs');
   const ackWaitMs = positive(options.ackWaitMs ?? 30_000, 'ackWaitMs');
   const maxAgeMs = positive(options.maxAgeMs ?? 0, 'maxAgeMs');
+  const publishTimeoutMs = Math.max(1, positive(options.publishTimeoutMs ?? 5000, 'publishTimeoutMs'));
   const publishWindow = Math.max(1, Math.floor(options.publishWindow ?? 256));
   const storage = options.storage === 'memory' ? StorageType.Memory : StorageType.File;
 
@@ -128,7 +135,9 @@ export async function createNatsTransport(options: NatsTransportOptions): Promis
           await Promise.all(
             prepared
               .slice(start, start + publishWindow)
-              .map((p) => js.publish(names.subject(p.message.type), encodeEnvelope(p, now), { msgID: p.message.id })),
+              .map((p) =>
+                js.publish(names.subject(p.message.type), encodeEnvelope(p, now), { msgID: p.message.id, timeout: publishTimeoutMs }),
+              ),
           );
         }
       },

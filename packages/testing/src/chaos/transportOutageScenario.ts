@@ -21,6 +21,8 @@ export interface TransportOutageOptions {
   readonly batch?: number;
   /** Pause between publish calls, so the load spans the outages. Default 5 ms. */
   readonly paceMs?: number;
+  /** Publish loops running side by side. Default 4. */
+  readonly publishers?: number;
   readonly concurrency?: number;
   /** How long the backlog may take to drain after the last outage. Default 60 s. */
   readonly drainTimeoutMs?: number;
@@ -44,9 +46,11 @@ export interface TransportOutageResult {
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Publishing and consuming under broker outages: a publisher sends batches at a steady pace and
- * repeats a failed batch with the same ids (as the relay does); a consumer group applies an
- * effect once per id; between outages the scenario waits for deliveries to progress. Afterwards
+ * Publishing and consuming under broker outages: publishers send batches at a steady pace and
+ * repeat a failed batch with the same ids (as the relay does); a consumer group applies an
+ * effect once per id; before each outage the scenario waits until, since the last one, new
+ * messages were both published and applied — so every outage meets a publisher and a consumer
+ * that have recovered from the one before. Afterwards
  * it waits for the backlog to drain and counts what was lost.
  */
 export async function runTransportOutage(options: TransportOutageOptions): Promise<TransportOutageResult> {
@@ -65,8 +69,8 @@ export async function runTransportOutage(options: TransportOutageOptions): Promi
     effects.add(message.id);
   });
 
-  const publishing = (async () => {
-    let n = 0;
+  let n = 0;
+  const publishLoop = async () => {
     while (!outagesDone || sentIds.length < options.minMessages) {
       const messages: OutgoingMessage[] = Array.from({ length: batch }, () => ({
         id: randomUUID(),
@@ -87,12 +91,19 @@ export async function runTransportOutage(options: TransportOutageOptions): Promi
       for (const message of messages) sentIds.push(message.id);
       await pause(paceMs);
     }
-  })();
+  };
+  const publishing = Promise.all(Array.from({ length: options.publishers ?? 4 }, publishLoop));
 
   try {
     for (let outage = 0; outage < options.outages; outage++) {
-      const before = deliveries;
-      await waitFor(() => deliveries > before, `deliveries to progress before outage ${outage + 1}`, 30_000);
+      // Both sides recovered from the last outage: new messages were published and new ones applied.
+      const sentBefore = sentIds.length;
+      const appliedBefore = effects.size;
+      await waitFor(
+        () => sentIds.length > sentBefore && effects.size > appliedBefore,
+        `publishing and consuming to progress before outage ${outage + 1}`,
+        30_000,
+      );
       await options.breakBroker();
       await pause(options.outageMs);
       await options.healBroker();
