@@ -190,7 +190,16 @@ export async function startRabbitConsumer(
     await ch.prefetch(options.concurrency);
     await topology.declareGroup(ch, options.group, options.types);
     channel = ch;
-    const reply = await ch.consume(queue, (msg) => msg && accept(ch, msg), { noAck: false });
+    const reply = await ch.consume(
+      queue,
+      (msg) => {
+        if (msg) accept(ch, msg);
+        // The broker cancelled the consumer (its queue was deleted or moved): start over on a new
+        // channel, which declares the queue again.
+        else void ch.close().catch(() => {});
+      },
+      { noAck: false },
+    );
     consumerTag = reply.consumerTag;
   };
 
