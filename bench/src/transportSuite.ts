@@ -6,39 +6,12 @@ import { createNatsTransport } from '@tidemark/nats';
 import { createRabbitTransport } from '@tidemark/rabbitmq';
 import { connect as amqpConnect } from 'amqplib';
 import { type BenchResult, benchResult, printResult } from './benchResult.js';
+import { consumeConcurrency, jetstreamConsumeCase, rabbitConsumeCase } from './transportConsumeCases.js';
+import { batches, benchMessageType, wireBody } from './transportMessages.js';
 import type { WorkloadDefinition } from './workload.js';
 
 const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const rabbitUrl = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
-const type = 'bench.money.deposited';
-
-/** The workload's deposits as integration messages, in the batches the relay would publish. */
-function batches(workload: WorkloadDefinition): OutgoingMessage[][] {
-  const [size, total] = workload.cases.batch;
-  const all = Array.from({ length: total }, (_, i) => ({
-    id: randomUUID(),
-    type,
-    schemaVersion: 1,
-    key: `account-${i % 100}`,
-    data: workload.event(i).data,
-  }));
-  const out: OutgoingMessage[][] = [];
-  for (let i = 0; i < all.length; i += size) out.push(all.slice(i, i + size));
-  return out;
-}
-
-/** The same JSON the transports put on the wire, so both sides move the same bytes. */
-function wireBody(message: OutgoingMessage, now: Date): string {
-  return JSON.stringify({
-    id: message.id,
-    type: message.type,
-    schemaVersion: message.schemaVersion,
-    key: message.key,
-    occurredAt: now.toISOString(),
-    headers: {},
-    data: message.data,
-  });
-}
 
 /**
  * Times both sides in alternating slices (raw, ours, raw, ours…) rather than one after the other,
@@ -136,7 +109,7 @@ async function rabbitCase(workload: WorkloadDefinition, caseName: string): Promi
       [queues[1]!, prefix],
     ] as const) {
       await channel.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
-      await channel.bindQueue(queue, exchange, type);
+      await channel.bindQueue(queue, exchange, benchMessageType);
     }
     const raw = batches(workload);
     const mine = batches(workload);
@@ -181,14 +154,17 @@ async function rabbitCase(workload: WorkloadDefinition, caseName: string): Promi
  * these.
  */
 export async function runTransportSuite(workload: WorkloadDefinition): Promise<BenchResult[]> {
-  const caseName = `publish.batch${workload.cases.batch[0]}`;
+  const publishCase = `publish.batch${workload.cases.batch[0]}`;
+  const consumeCase = `consume.concurrency${consumeConcurrency}`;
   const results: BenchResult[] = [];
   for (const [name, run] of [
-    ['jetstream', jetstreamCase],
-    ['rabbitmq', rabbitCase],
+    ['jetstream publish', () => jetstreamCase(workload, publishCase)],
+    ['rabbitmq publish', () => rabbitCase(workload, publishCase)],
+    ['jetstream consume', () => jetstreamConsumeCase(workload, consumeCase)],
+    ['rabbitmq consume', () => rabbitConsumeCase(workload, consumeCase)],
   ] as const) {
     try {
-      const result = await run(workload, caseName);
+      const result = await run();
       printResult(result);
       results.push(result);
     } catch (error) {
