@@ -26,6 +26,16 @@ describe.skipIf(!available)('RabbitMQ under failure (connections cut by a TCP pr
     });
   });
   const broker = new URL(serviceUrls.rabbitmq);
+  /** Messages ready in each queue, read over a connection of its own (not through the proxy). */
+  const readyCounts = async (queues: readonly string[]) => {
+    const model = await connect(serviceUrls.rabbitmq);
+    try {
+      const channel = await model.createChannel();
+      return await Promise.all(queues.map(async (queue) => (await channel.checkQueue(queue)).messageCount));
+    } finally {
+      await model.close();
+    }
+  };
   const open = async (url: string, prefix: string) => {
     const transport = await createRabbitTransport({ url, prefix, heartbeatSeconds: 1 });
     transports.push(transport);
@@ -48,6 +58,7 @@ describe.skipIf(!available)('RabbitMQ under failure (connections cut by a TCP pr
       minMessages: chaosSetting('MESSAGES', 500),
       breakBroker: () => proxy.cut(),
       healBroker: () => proxy.restore(),
+      drained: async () => (await readyCounts(publisher.declared().queues)).every((count) => count === 0),
     });
     const { outages: runs, sent, delivered, lost, duplicateDeliveries, publishRetries } = result;
     console.log(
@@ -65,13 +76,9 @@ describe.skipIf(!available)('RabbitMQ under failure (connections cut by a TCP pr
     );
     expect(result.lost).toBe(0);
     expect(result.effects).toBe(result.sent);
-    // The queues hold nothing more: no message is stuck unacknowledged, in a retry queue or dead.
-    const model = await connect(serviceUrls.rabbitmq);
-    const channel = await model.createChannel();
+    // With the consumer stopped, the queues hold nothing: no message stuck unacknowledged, in a retry queue or dead.
     const queues = publisher.declared().queues;
-    const counts = await Promise.all(queues.map(async (queue) => (await channel.checkQueue(queue)).messageCount));
-    await model.close();
-    expect(counts).toEqual(queues.map(() => 0));
+    expect(await readyCounts(queues)).toEqual(queues.map(() => 0));
   });
 
   it('a poison message is retried maxDeliveries times, dead-lettered with its error, and traffic behind it flows', async () => {

@@ -24,6 +24,12 @@ export interface TransportOutageOptions {
   /** Publish loops running side by side. Default 4. */
   readonly publishers?: number;
   readonly concurrency?: number;
+  /**
+   * True once the broker holds nothing more for the consumer (duplicates of applied messages
+   * included, e.g. ones requeued when an acknowledgement was cut off); awaited before the
+   * consumer stops, so what the broker holds afterwards can be checked.
+   */
+  drained?(): Promise<boolean>;
   /** How long the backlog may take to drain after the last outage. Default 60 s. */
   readonly drainTimeoutMs?: number;
 }
@@ -110,7 +116,10 @@ export async function runTransportOutage(options: TransportOutageOptions): Promi
     }
     outagesDone = true;
     await publishing;
-    await waitFor(() => sentIds.every((id) => effects.has(id)), 'the backlog to drain', options.drainTimeoutMs ?? 60_000).catch(() => {});
+    const drainTimeoutMs = options.drainTimeoutMs ?? 60_000;
+    await waitFor(() => sentIds.every((id) => effects.has(id)), 'the backlog to drain', drainTimeoutMs).catch(() => {});
+    const drained = options.drained;
+    if (drained) await waitFor(() => drained(), 'the broker to hold nothing more', drainTimeoutMs).catch(() => {});
   } finally {
     outagesDone = true;
     await consumer.stop();
