@@ -3,7 +3,7 @@ export interface BenchResult {
   suite: string;
   backend: string;
   case: string;
-  unit: 'events/s';
+  unit: 'events/s' | 'messages/s';
   value: number;
   baseline: string;
   /** Null when the baseline could not run (peer not installable); the line still reports ours. */
@@ -25,13 +25,15 @@ export function benchResult(fields: {
   baselineValue: number | null;
   rssMb?: number;
   baselineRssMb?: number;
+  /** Default events/s; the transport suite counts messages. */
+  unit?: BenchResult['unit'];
 }): BenchResult {
   const { suite, backend, value, baseline, baselineValue, rssMb, baselineRssMb } = fields;
   const result: BenchResult = {
     suite,
     backend,
     case: fields.case,
-    unit: 'events/s',
+    unit: fields.unit ?? 'events/s',
     value: Math.round(value),
     baseline,
     baselineValue: baselineValue === null ? null : Math.round(baselineValue),

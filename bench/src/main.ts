@@ -7,10 +7,11 @@ import { runProjectionsSuite } from './projectionsSuite.js';
 import { resultTable } from './resultTable.js';
 import { sqliteBackend } from './sqliteBackend.js';
 import { runStoreSuite } from './storeSuite.js';
+import { runTransportSuite } from './transportSuite.js';
 import { loadWorkload, scaleWorkload, type WorkloadDefinition } from './workload.js';
 
 const usage = `usage: npm run bench -- <suite…> [--quick] [--backend sqlite|postgres] [--rounds N]
-  suites: store, peers, projections (outbox, sagas and e2e are not written yet)
+  suites: store, peers, projections, transport (outbox, sagas and e2e are not written yet)
   --quick (or BENCH_QUICK=1): a tenth of every count, to check the harness; not for BENCHMARKS.md
   --rounds N: run the suites N times; the table shows each case's median (JSON lines: every round)`;
 
@@ -18,6 +19,7 @@ const suites: Record<string, (workload: WorkloadDefinition, backends: readonly B
   store: runStoreSuite,
   peers: runPeersSuite,
   projections: runProjectionsSuite,
+  transport: runTransportSuite,
 };
 
 const args = process.argv.slice(2);

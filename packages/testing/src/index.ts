@@ -4,6 +4,8 @@
  * @packageDocumentation
  * @module @tidemark/testing
  */
+export * from './chaos/poisonScenario.js';
+export * from './chaos/transportOutageScenario.js';
 export * from './chaosReport.js';
 export * from './chaosSetting.js';
 export * from './contracts/checkpointStoreContract.js';
@@ -12,7 +14,9 @@ export * from './contracts/eventStoreHarness.js';
 export * from './contracts/eventStoreModelContract.js';
 export * from './contracts/leaseContract.js';
 export * from './contracts/manualClock.js';
+export * from './contracts/transportContract.js';
 export * from './processes/spawnStateReportingChild.js';
+export * from './processes/tcpProxy.js';
 export * from './services.js';
 export * from './specs/deciderSpecification.js';
 export * from './waitFor.js';

@@ -1,0 +1,108 @@
+import { ValidationError } from '../domain/errors.js';
+import type { DeadLetteredMessage, DeliveredMessage } from './transport.js';
+import type { PreparedMessage } from './transportInput.js';
+
+/**
+ * The wire form of a message on a broker: one JSON document with the envelope beside the data
+ * (a structured message, like a CloudEvent), so a message is self-describing whatever the
+ * broker's header rules are (NATS headers are ASCII lines, AMQP headers are typed tables).
+ */
+export function encodeEnvelope(prepared: PreparedMessage, publishedAt: Date): string {
+  const { message, json, headers } = prepared;
+  const head = JSON.stringify({
+    id: message.id,
+    type: message.type,
+    schemaVersion: message.schemaVersion,
+    key: message.key,
+    occurredAt: (message.occurredAt ?? publishedAt).toISOString(),
+    headers,
+  });
+  // `data` is spliced in as already-serialised JSON: serialising once per message matters at relay rates.
+  return `${head.slice(0, -1)},"data":${json}}`;
+}
+
+interface Envelope {
+  id: string;
+  type: string;
+  schemaVersion: number;
+  key: string;
+  occurredAt: string;
+  headers: Record<string, string>;
+  data: unknown;
+}
+
+function isEnvelope(value: unknown): value is Envelope {
+  const v = value as Envelope;
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof v.id === 'string' &&
+    typeof v.type === 'string' &&
+    typeof v.key === 'string' &&
+    typeof v.schemaVersion === 'number' &&
+    typeof v.occurredAt === 'string' &&
+    typeof v.headers === 'object' &&
+    v.headers !== null
+  );
+}
+
+/** Reads a message written by encodeEnvelope; anything else is a ValidationError (a poison message to reject). */
+export function decodeEnvelope(text: string, attempt: number, sequence?: bigint): DeliveredMessage {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (cause) {
+    throw new ValidationError('message body is not JSON', {}, { cause });
+  }
+  if (!isEnvelope(parsed)) throw new ValidationError('message body is not a tidemark envelope');
+  const message: DeliveredMessage = {
+    id: parsed.id,
+    type: parsed.type,
+    schemaVersion: parsed.schemaVersion,
+    key: parsed.key,
+    data: parsed.data,
+    headers: parsed.headers,
+    occurredAt: new Date(parsed.occurredAt),
+    attempt,
+  };
+  return sequence === undefined ? message : { ...message, sequence };
+}
+
+/** The wire form of a dead letter: the message's envelope and why it failed. */
+export function encodeDeadLetter(
+  body: string,
+  dead: Omit<DeadLetteredMessage, 'message'> & { attempt: number; sequence?: bigint },
+): string {
+  return JSON.stringify({
+    group: dead.group,
+    error: dead.error,
+    attempt: dead.attempt,
+    sequence: dead.sequence?.toString(),
+    deadLetteredAt: dead.deadLetteredAt.toISOString(),
+    message: JSON.parse(body),
+  });
+}
+
+export function decodeDeadLetter(text: string): DeadLetteredMessage {
+  const parsed = JSON.parse(text) as {
+    group: string;
+    error: string;
+    attempt: number;
+    sequence?: string;
+    deadLetteredAt: string;
+    message: unknown;
+  };
+  const sequence = parsed.sequence === undefined ? undefined : BigInt(parsed.sequence);
+  return {
+    message: decodeEnvelope(JSON.stringify(parsed.message), parsed.attempt, sequence),
+    group: parsed.group,
+    error: parsed.error,
+    deadLetteredAt: new Date(parsed.deadLetteredAt),
+  };
+}
+
+/** An error as the text a dead letter carries. */
+export function errorText(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name;
+  return String(error);
+}

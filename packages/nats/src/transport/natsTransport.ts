@@ -1,0 +1,184 @@
+import { JetStreamApiError, type JetStreamManager, jetstream, jetstreamManager, StorageType, type StreamConfig } from '@nats-io/jetstream';
+import { connect, nanos } from '@nats-io/transport-node';
+import {
+  type DeadLetteredMessage,
+  decodeDeadLetter,
+  encodeEnvelope,
+  prepareMessages,
+  resolveConsumeOptions,
+  TidemarkError,
+  type Transport,
+  ValidationError,
+} from '@tidemark/core';
+import { startNatsConsumer } from './natsConsumer.js';
+import { natsNames } from './natsNames.js';
+
+export interface NatsTransportOptions {
+  /** `nats://host:port`, one or several. */
+  readonly servers: string | readonly string[];
+  /** Stream name (the dead letters go to `<stream>_DLQ`). Default `TIDEMARK`. */
+  readonly stream?: string;
+  /** Messages are published to `<subjectPrefix>.<type>`, dead letters to `<subjectPrefix>_dlq.<group>`. Default `tidemark`. */
+  readonly subjectPrefix?: string;
+  /** The broker drops a re-published message id (Nats-Msg-Id) within this window. Default 2 minutes. */
+  readonly duplicateWindowMs?: number;
+  /** A message not acknowledged within this time (its consumer died) is redelivered. Default 30 s. */
+  readonly ackWaitMs?: number;
+  /** How long the stream keeps messages; 0 keeps them until limits say otherwise. Default 0. */
+  readonly maxAgeMs?: number;
+  /** `file` (default, survives a broker restart) or `memory`. */
+  readonly storage?: 'file' | 'memory';
+  /**
+   * How long a publish waits for its PubAck before the call rejects (and the relay repeats it).
+   * A publish written just before the server died is never answered, so this bounds the stall
+   * after a broker crash. Default 5 s.
+   */
+  readonly publishTimeoutMs?: number;
+  /** Publishes in flight at once within one publish call. Default 256. */
+  readonly publishWindow?: number;
+  /** Connection name shown by the server. */
+  readonly name?: string;
+}
+
+function positive(value: number, what: string): number {
+  if (!Number.isFinite(value) || value < 0)
+    throw new ValidationError(`${what} must be a non-negative number of milliseconds`, { [what]: value });
+  return value;
+}
+
+/** Adds a stream, or brings an existing one's subjects and limits to what this transport needs. */
+async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }): Promise<void> {
+  try {
+    await jsm.streams.info(config.name);
+  } catch (error) {
+    if (!(error instanceof JetStreamApiError) || error.status !== 404) throw error;
+    try {
+      await jsm.streams.add(config);
+      return;
+    } catch (addError) {
+      // Another process created it meanwhile: fall through to the update.
+      if (!(addError instanceof JetStreamApiError)) throw addError;
+    }
+  }
+  const { name, storage: _storage, ...update } = config;
+  const info = await jsm.streams.info(name);
+  await jsm.streams.update(name, { ...info.config, ...update });
+}
+
+function serverAtLeast(version: string | undefined, major: number, minor: number): boolean {
+  const [a, b] = (version ?? '0.0').split('.').map(Number);
+  return (a ?? 0) > major || ((a ?? 0) === major && (b ?? 0) >= minor);
+}
+
+/**
+ * The NATS JetStream transport: a streaming log. Creates or updates its stream (subjects
+ * `<prefix>.<type>`, a de-duplication window keyed by Nats-Msg-Id = message id) and a
+ * dead-letter stream; each consumer group is a durable pull consumer, acknowledged explicitly,
+ * nak'd with the retry delay, dead-lettered (with the error) after maxDeliveries and term'd.
+ * Groups can start from all history, a stream sequence or a time.
+ *
+ * Guarantees: at least once; within one consumer a key's messages run one at a time in stream
+ * order (also with concurrency > 1). Across competing consumers of a group, and after a retry
+ * (the nak'd message comes back after its delay, behind later ones), a key's order is not kept:
+ * run one consumer per group where strict order matters, and let the inbox or stream versions
+ * judge stale messages.
+ */
+export async function createNatsTransport(options: NatsTransportOptions): Promise<Transport> {
+  const names = natsNames(options.stream ?? 'TIDEMARK', options.subjectPrefix ?? 'tidemark');
+  const duplicateWindowMs = positive(options.duplicateWindowMs ?? 120_000, 'duplicateWindowMs');
+  const ackWaitMs = positive(options.ackWaitMs ?? 30_000, 'ackWaitMs');
+  const maxAgeMs = positive(options.maxAgeMs ?? 0, 'maxAgeMs');
+  const publishTimeoutMs = Math.max(1, positive(options.publishTimeoutMs ?? 5000, 'publishTimeoutMs'));
+  const publishWindow = Math.max(1, Math.floor(options.publishWindow ?? 256));
+  const storage = options.storage === 'memory' ? StorageType.Memory : StorageType.File;
+
+  const nc = await connect({
+    servers: typeof options.servers === 'string' ? options.servers : [...options.servers],
+    name: options.name ?? 'tidemark',
+    // A broker outage is waited out, not fatal: publishes fail (the relay retries), consumers resume.
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+  });
+  try {
+    const jsm = await jetstreamManager(nc);
+    await ensureStream(jsm, {
+      name: names.stream,
+      subjects: [`${names.subjectPrefix}.>`],
+      storage,
+      duplicate_window: nanos(duplicateWindowMs),
+      max_age: nanos(maxAgeMs),
+    });
+    await ensureStream(jsm, {
+      name: names.deadLetterStream,
+      subjects: [`${names.subjectPrefix}_dlq.>`],
+      storage,
+      duplicate_window: nanos(duplicateWindowMs),
+      allow_direct: true,
+    });
+    const js = jetstream(nc);
+    const context = { js, jsm, names, ackWaitMs, multipleFilters: serverAtLeast(nc.info?.version, 2, 10) };
+    const consumers = new Set<{ abandon(): void }>();
+    let closed = false;
+    const open = () => {
+      if (closed) throw new TidemarkError('connection_lost', 'the NATS transport is closed');
+    };
+
+    return {
+      name: 'jetstream',
+      replayable: true,
+      async publish(messages) {
+        open();
+        const prepared = prepareMessages(messages);
+        const now = new Date();
+        // Pipelined on one connection: the server appends them in the order sent.
+        for (let start = 0; start < prepared.length; start += publishWindow) {
+          await Promise.all(
+            prepared
+              .slice(start, start + publishWindow)
+              .map((p) =>
+                js.publish(names.subject(p.message.type), encodeEnvelope(p, now), { msgID: p.message.id, timeout: publishTimeoutMs }),
+              ),
+          );
+        }
+      },
+      async consume(consumeOptions, handler) {
+        open();
+        const consumer = await startNatsConsumer(context, resolveConsumeOptions(consumeOptions), handler);
+        consumers.add(consumer);
+        return {
+          async stop() {
+            await consumer.stop();
+            consumers.delete(consumer);
+          },
+        };
+      },
+      async deadLetters(group, deadLetterOptions) {
+        open();
+        const limit = deadLetterOptions?.limit ?? 1000;
+        const subject = names.deadLetterSubject(group);
+        const found: DeadLetteredMessage[] = [];
+        let seq = 1;
+        while (found.length < limit) {
+          const stored = await jsm.direct.getMessage(names.deadLetterStream, { seq, next_by_subj: subject }).catch((error: unknown) => {
+            if (error instanceof JetStreamApiError && error.status === 404) return null;
+            throw error;
+          });
+          if (!stored) break;
+          found.push(decodeDeadLetter(stored.string()));
+          seq = stored.seq + 1;
+        }
+        return found;
+      },
+      async close() {
+        if (closed) return;
+        closed = true;
+        // Like a dropped connection: what consumers hold unacknowledged is redelivered after ack_wait.
+        for (const consumer of consumers) consumer.abandon();
+        await nc.close();
+      },
+    };
+  } catch (error) {
+    await nc.close();
+    throw error;
+  }
+}

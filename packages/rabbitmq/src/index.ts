@@ -1,0 +1,8 @@
+/**
+ * The RabbitMQ transport: durable work queues with retries and dead letters.
+ *
+ * @packageDocumentation
+ * @module @tidemark/rabbitmq
+ */
+export * from './transport/rabbitTopology.js';
+export * from './transport/rabbitTransport.js';

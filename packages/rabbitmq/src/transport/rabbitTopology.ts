@@ -1,0 +1,57 @@
+import { ValidationError } from '@tidemark/core';
+import type { Channel } from 'amqplib';
+
+/**
+ * The exchange and queues of one RabbitMQ transport: a durable topic exchange `<prefix>` routing
+ * by message type; per group a durable quorum queue `<prefix>.<group>` bound to its types, a
+ * classic queue `<prefix>.<group>.dead` for dead letters, and per retry delay a classic queue
+ * `<prefix>.<group>.retry.<ms>` whose messages expire after the delay and are dead-lettered
+ * back to the group's queue (the TTL + DLX retry pattern; one TTL per queue keeps them FIFO).
+ */
+export class RabbitTopology {
+  /** Every queue and exchange this transport declared, so tests and tools can remove them. */
+  readonly declared = { exchanges: new Set<string>(), queues: new Set<string>() };
+
+  constructor(readonly exchange: string) {
+    if (!/^[A-Za-z0-9_.-]{1,100}$/.test(exchange)) {
+      throw new ValidationError('prefix must be 1–100 letters, digits, _, . or -', { prefix: exchange });
+    }
+  }
+
+  queue(group: string): string {
+    return `${this.exchange}.${group}`;
+  }
+
+  deadQueue(group: string): string {
+    return `${this.queue(group)}.dead`;
+  }
+
+  retryQueue(group: string, delayMs: number): string {
+    return `${this.queue(group)}.retry.${delayMs}`;
+  }
+
+  async declareExchange(channel: Channel): Promise<void> {
+    await channel.assertExchange(this.exchange, 'topic', { durable: true });
+    this.declared.exchanges.add(this.exchange);
+  }
+
+  async declareGroup(channel: Channel, group: string, types: readonly string[]): Promise<void> {
+    await this.declareExchange(channel);
+    const queue = this.queue(group);
+    await channel.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+    this.declared.queues.add(queue);
+    for (const type of types) await channel.bindQueue(queue, this.exchange, type);
+    await channel.assertQueue(this.deadQueue(group), { durable: true });
+    this.declared.queues.add(this.deadQueue(group));
+  }
+
+  async declareRetry(channel: Channel, group: string, delayMs: number): Promise<string> {
+    const name = this.retryQueue(group, delayMs);
+    await channel.assertQueue(name, {
+      durable: true,
+      arguments: { 'x-message-ttl': delayMs, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': this.queue(group) },
+    });
+    this.declared.queues.add(name);
+    return name;
+  }
+}
