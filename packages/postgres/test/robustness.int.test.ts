@@ -88,10 +88,14 @@ describe.skipIf(!available)('PostgreSQL store robustness', () => {
       const before = wakeUps;
       // A wake-up of the first notification's horizon follower may still land after this point,
       // so the reconnect is proven by the new backend, not by the count alone.
-      await waitFor(async () => {
-        const second = await listenerPid();
-        return second !== undefined && second !== first;
-      }, 'a new LISTEN connection', 10_000);
+      await waitFor(
+        async () => {
+          const second = await listenerPid();
+          return second !== undefined && second !== first;
+        },
+        'a new LISTEN connection',
+        10_000,
+      );
       // The listener wakes readers once it is back: events may have been missed meanwhile.
       await waitFor(() => wakeUps > before, 'the reconnect wake-up', 10_000);
 
