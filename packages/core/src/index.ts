@@ -62,4 +62,7 @@ export * from './processing/setupLock.js';
 export * from './processing/subscription.js';
 export * from './processing/tableSwap.js';
 export * from './queries/queryBus.js';
+export * from './transport/inMemoryBroker.js';
+export * from './transport/inMemoryTransport.js';
 export * from './transport/transport.js';
+export * from './transport/transportInput.js';

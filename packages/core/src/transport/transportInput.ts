@@ -1,0 +1,102 @@
+import { ValidationError } from '../domain/errors.js';
+import { toJson } from '../eventStore/toJson.js';
+import type { ConsumeOptions, OutgoingMessage, StartFrom } from './transport.js';
+
+/** ConsumeOptions with every default filled in, as the transports use them. */
+export interface ResolvedConsumeOptions {
+  readonly group: string;
+  readonly types: readonly string[];
+  readonly concurrency: number;
+  readonly maxDeliveries: number;
+  readonly retryDelayMs: (attempt: number) => number;
+  readonly startFrom: StartFrom;
+}
+
+/** The port's default backoff: 100 ms × 2^(n-1), capped at 30 s. */
+export function defaultRetryDelayMs(attempt: number): number {
+  return Math.min(30_000, 100 * 2 ** Math.max(0, attempt - 1));
+}
+
+const namePattern = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,199}$/;
+
+/**
+ * Group names and message types become broker names (JetStream subjects and durable names,
+ * AMQP queue names and routing keys), so they are held to what every broker accepts: letters,
+ * digits, `_`, `-`, and `.` as a separator (never leading), at most 200 characters.
+ */
+function checkName(value: unknown, what: string): string {
+  if (typeof value !== 'string' || !namePattern.test(value) || value.includes('..') || value.endsWith('.')) {
+    throw new ValidationError(`${what} must be 1–200 characters of letters, digits, '_', '-' and inner '.'`, { [what]: value });
+  }
+  return value;
+}
+
+export function resolveConsumeOptions(options: ConsumeOptions): ResolvedConsumeOptions {
+  const group = checkName(options.group, 'group');
+  if (!Array.isArray(options.types) || options.types.length === 0) {
+    throw new ValidationError('types must list at least one message type', { group });
+  }
+  const types = [...new Set(options.types.map((type) => checkName(type, 'type')))];
+  const concurrency = options.concurrency ?? 1;
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 10_000) {
+    throw new ValidationError('concurrency must be an integer from 1 to 10000', { group, concurrency });
+  }
+  const maxDeliveries = options.maxDeliveries ?? 5;
+  if (!Number.isInteger(maxDeliveries) || maxDeliveries < 1) {
+    throw new ValidationError('maxDeliveries must be a positive integer', { group, maxDeliveries });
+  }
+  const startFrom = options.startFrom ?? { kind: 'new' };
+  if (startFrom.kind === 'sequence' && (typeof startFrom.sequence !== 'bigint' || startFrom.sequence < 1n)) {
+    throw new ValidationError('startFrom.sequence must be a bigint of at least 1', { group });
+  }
+  if (startFrom.kind === 'time' && (!(startFrom.time instanceof Date) || Number.isNaN(startFrom.time.getTime()))) {
+    throw new ValidationError('startFrom.time must be a valid Date', { group });
+  }
+  const retryDelay = options.retryDelayMs ?? defaultRetryDelayMs;
+  // A delay function that returns garbage must not turn into a hot retry loop or a timer overflow.
+  const retryDelayMs = (attempt: number) => {
+    const delay = retryDelay(attempt);
+    return Number.isFinite(delay) ? Math.min(Math.max(0, Math.round(delay)), 2 ** 31 - 1) : 30_000;
+  };
+  return { group, types, concurrency, maxDeliveries, retryDelayMs, startFrom };
+}
+
+/** An OutgoingMessage checked and with its payload serialised once, ready for any transport. */
+export interface PreparedMessage {
+  readonly message: OutgoingMessage;
+  /** `data` as JSON text. */
+  readonly json: string;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/**
+ * Checks a whole batch before anything is published (bad input → ValidationError, nothing
+ * sent): ids and keys non-empty strings, types broker-safe names, schema versions positive
+ * integers, data plain JSON, headers strings.
+ */
+export function prepareMessages(messages: readonly OutgoingMessage[]): PreparedMessage[] {
+  if (!Array.isArray(messages)) throw new ValidationError('publish takes an array of messages');
+  return messages.map((message, index) => {
+    const at = `message ${index}`;
+    if (message === null || typeof message !== 'object') throw new ValidationError(`${at} is not an object`, { index });
+    if (typeof message.id !== 'string' || message.id.length === 0 || message.id.length > 256) {
+      throw new ValidationError(`${at}: id must be a string of 1–256 characters`, { index });
+    }
+    checkName(message.type, 'type');
+    if (typeof message.key !== 'string' || message.key.length === 0 || message.key.length > 256) {
+      throw new ValidationError(`${at}: key must be a string of 1–256 characters`, { index, id: message.id });
+    }
+    if (!Number.isInteger(message.schemaVersion) || message.schemaVersion < 1) {
+      throw new ValidationError(`${at}: schemaVersion must be a positive integer`, { index, id: message.id });
+    }
+    if (message.occurredAt !== undefined && (!(message.occurredAt instanceof Date) || Number.isNaN(message.occurredAt.getTime()))) {
+      throw new ValidationError(`${at}: occurredAt must be a valid Date`, { index, id: message.id });
+    }
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(message.headers ?? {})) {
+      if (typeof value !== 'string') throw new ValidationError(`${at}: header '${name}' is not a string`, { index, id: message.id });
+      headers[name] = value;
+    }
+    return { message, json: toJson(message.data, `${at} data`), headers };
+  });
+}
