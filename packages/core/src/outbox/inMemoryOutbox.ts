@@ -2,17 +2,17 @@ import { runAfterCommit, warnOnError } from '../eventStore/afterCommitCallbacks.
 import type { AppendLimits } from '../eventStore/appendLimits.js';
 import type { StoreTransaction } from '../eventStore/eventStore.js';
 import type { Outbox, OutboxEntry } from './outbox.js';
-import { type PreparedMessage, prepareOutgoingMessages } from './outgoingMessage.js';
+import { type PreparedOutgoingMessage, prepareOutgoingMessages } from './outgoingMessage.js';
 
 interface Row {
   sequence: bigint;
-  prepared: PreparedMessage;
+  prepared: PreparedOutgoingMessage;
   createdAt: Date;
   publishedAt?: Date;
 }
 
 interface Staged {
-  added: PreparedMessage[];
+  added: PreparedOutgoingMessage[];
   published: Set<bigint>;
   deleted: Set<bigint>;
 }

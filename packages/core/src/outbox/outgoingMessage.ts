@@ -6,7 +6,7 @@ import { toJson } from '../eventStore/toJson.js';
 import type { OutgoingMessage } from '../transport/transport.js';
 
 /** A message checked and serialised once, ready for any outbox adapter to write. */
-export interface PreparedMessage {
+export interface PreparedOutgoingMessage {
   id: string;
   type: string;
   schemaVersion: number;
@@ -36,10 +36,10 @@ export function prepareOutgoingMessages(
   messages: readonly OutgoingMessage[],
   now: Date,
   limits: Pick<AppendLimits, 'maxEventBytes'> = defaultAppendLimits,
-): PreparedMessage[] {
+): PreparedOutgoingMessage[] {
   if (!Array.isArray(messages)) throw new ValidationError('messages must be an array', { field: 'messages' });
   const seen = new Set<string>();
-  return messages.map((message, index): PreparedMessage => {
+  return messages.map((message, index): PreparedOutgoingMessage => {
     if (message === null || typeof message !== 'object') throw new ValidationError(`Message ${index} is not an object`, { index });
     assertValidName(message.id, `message ${index} id`);
     if (seen.has(message.id)) throw new ValidationError(`Message id ${message.id} appears twice in one batch`, { index });
