@@ -2,6 +2,7 @@ import { ValidationError } from '../domain/errors.js';
 import type { RecordedEvent } from '../domain/event.js';
 import { assertValidName } from '../eventStore/prepareAppend.js';
 import type { OutgoingMessage } from '../transport/transport.js';
+import { prepareMessages } from '../transport/transportInput.js';
 
 /** How one private domain event type becomes a public integration message. */
 export interface IntegrationMapping {
@@ -40,6 +41,8 @@ export function createMessageMapper(mappings: Readonly<Record<string, Integratio
   if (mappings === null || typeof mappings !== 'object') throw new ValidationError('mappings must be an object', { field: 'mappings' });
   for (const [eventType, mapping] of Object.entries(mappings)) {
     assertValidName(mapping.type, `mapping of ${eventType}: type`);
+    // The public type becomes a broker name (a subject, a routing key): checked by the transports' rule.
+    prepareMessages([{ id: 'x', type: mapping.type, schemaVersion: 1, key: 'x', data: null }]);
     const version = mapping.schemaVersion ?? 1;
     if (!Number.isSafeInteger(version) || version < 1) {
       throw new ValidationError(`mapping of ${eventType}: schemaVersion must be a whole number ≥ 1`, { eventType });

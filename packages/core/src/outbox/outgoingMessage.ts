@@ -4,6 +4,7 @@ import { type AppendLimits, defaultAppendLimits } from '../eventStore/appendLimi
 import { assertValidName } from '../eventStore/prepareAppend.js';
 import { toJson } from '../eventStore/toJson.js';
 import type { OutgoingMessage } from '../transport/transport.js';
+import { prepareMessages } from '../transport/transportInput.js';
 
 /** A message checked and serialised once, ready for any outbox adapter to write. */
 export interface PreparedOutgoingMessage {
@@ -38,6 +39,8 @@ export function prepareOutgoingMessages(
   limits: Pick<AppendLimits, 'maxEventBytes'> = defaultAppendLimits,
 ): PreparedOutgoingMessage[] {
   if (!Array.isArray(messages)) throw new ValidationError('messages must be an array', { field: 'messages' });
+  // What the transports would refuse must not get in: a row no broker accepts would stall the relay.
+  prepareMessages(messages);
   const seen = new Set<string>();
   return messages.map((message, index): PreparedOutgoingMessage => {
     if (message === null || typeof message !== 'object') throw new ValidationError(`Message ${index} is not an object`, { index });
