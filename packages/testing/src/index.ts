@@ -9,6 +9,8 @@ export * from './contracts/manualClock.js';
 export * from './contracts/messagingHarness.js';
 export * from './contracts/outboxContract.js';
 export * from './contracts/transportContract.js';
+export * from './processes/messagingCrashCases.js';
+export * from './processes/messagingCrashChild.js';
 export * from './processes/spawnStateReportingChild.js';
 export * from './services.js';
 export * from './specs/deciderSpecification.js';
