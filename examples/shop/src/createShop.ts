@@ -3,6 +3,8 @@ import { join, resolve } from 'node:path';
 import {
   type CheckpointStore,
   type EventStore,
+  type IdempotencyKeyStore,
+  type Inbox,
   projectorBatchMetrics,
   projectorRetryMetrics,
   type SqlTransaction,
@@ -12,10 +14,18 @@ import {
 import {
   createPostgresCheckpointStore,
   createPostgresEventStore,
+  createPostgresIdempotencyKeyStore,
+  createPostgresInbox,
   type PostgresTransaction,
   postgresConnectionDefaults,
 } from '@tidemark/postgres';
-import { createSqliteCheckpointStore, createSqliteEventStore, type SqliteTransaction } from '@tidemark/sqlite';
+import {
+  createSqliteCheckpointStore,
+  createSqliteEventStore,
+  createSqliteIdempotencyKeyStore,
+  createSqliteInbox,
+  type SqliteTransaction,
+} from '@tidemark/sqlite';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import pg from 'pg';
 import type { ShopConfig } from './config.js';
@@ -68,6 +78,9 @@ export class ShopStartError extends Error {
 interface OpenedStore<Tx extends SqlTx> {
   store: EventStore<Tx>;
   checkpoints: CheckpointStore<Tx>;
+  /** The same store's tables for Idempotency-Keys and the consumers' inbox: they commit with the events. */
+  idempotencyKeys: IdempotencyKeyStore<Tx>;
+  inbox: Inbox<Tx>;
   location: string;
   /** PostgreSQL: events committed but not yet readable (a long transaction holds the horizon). */
   visibility?: () => Promise<VisibilitySample>;
@@ -89,7 +102,15 @@ async function openStore(config: ShopOptions['config']): Promise<OpenedStore<Pos
       const store = await createPostgresEventStore({ pool, schema, createSchema: true });
       // Events committed behind a long transaction are lag too, and the horizon's age is the alarm.
       const visibility = () => store.visibilityLag();
-      return { store, checkpoints: createPostgresCheckpointStore(), location, visibility, close: () => pool.end() };
+      return {
+        store,
+        checkpoints: createPostgresCheckpointStore(),
+        idempotencyKeys: createPostgresIdempotencyKeyStore(),
+        inbox: createPostgresInbox(),
+        location,
+        visibility,
+        close: () => pool.end(),
+      };
     } catch (error) {
       await pool.end().catch(() => {});
       throw new ShopStartError('DATABASE_URL', `Cannot open DATABASE_URL (${location}): ${oneLine(error)}`);
@@ -100,7 +121,14 @@ async function openStore(config: ShopOptions['config']): Promise<OpenedStore<Pos
   try {
     mkdirSync(dataDir, { recursive: true });
     const store = createSqliteEventStore({ file });
-    return { store, checkpoints: createSqliteCheckpointStore(), location: file, close: async () => {} };
+    return {
+      store,
+      checkpoints: createSqliteCheckpointStore(),
+      idempotencyKeys: createSqliteIdempotencyKeyStore(),
+      inbox: createSqliteInbox(),
+      location: file,
+      close: async () => {},
+    };
   } catch (error) {
     throw new ShopStartError('DATA_DIR', `Invalid DATA_DIR ${JSON.stringify(config.dataDir)}: cannot open ${file}: ${oneLine(error)}`);
   }
@@ -147,6 +175,7 @@ export async function createShop(options: ShopOptions): Promise<Shop> {
     ...(logger && { logger }),
     readSide: { readModels, lag: monitoring.lag, readYourWritesTimeoutMs },
     metrics: { registry: metrics.registry, beforeScrape: () => monitoring.lag.measure() },
+    idempotencyKeys: opened.idempotencyKeys as IdempotencyKeyStore,
   });
 
   let stopMonitoring = () => {};

@@ -1,4 +1,4 @@
-import { type EventStore, stringifyWithPositions } from '@tidemark/core';
+import { type EventStore, type IdempotencyKeyStore, stringifyWithPositions } from '@tidemark/core';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { type MetricsRouteOptions, registerMetricsRoute } from '../monitoring/metricsRoute.js';
 import { createShopBuses } from '../shopMessages.js';
@@ -8,6 +8,7 @@ import { toHttpError } from './httpError.js';
 import { inventoryRoutes } from './inventoryRoutes.js';
 import { orderRoutes } from './orderRoutes.js';
 import { type ReadModelRoutesOptions, readModelRoutes } from './readModelRoutes.js';
+import { createShopCommandSender } from './shopCommandSender.js';
 
 export interface ShopAppOptions {
   /** The caller owns the store: closing the app does not close it (main.ts closes both, in order). */
@@ -20,6 +21,11 @@ export interface ShopAppOptions {
   readSide?: ReadModelRoutesOptions;
   /** GET /metrics. */
   metrics?: MetricsRouteOptions;
+  /**
+   * Where the write endpoints keep `Idempotency-Key`s: the store's own table, so a command's
+   * events and its key commit together. Without it a request with the header is refused (400).
+   */
+  idempotencyKeys?: IdempotencyKeyStore;
 }
 
 /** The shop's HTTP API over any EventStore, built only on tidemark's public API. */
@@ -29,6 +35,7 @@ export function buildShopApp(options: ShopAppOptions): FastifyInstance {
     ? Fastify({ loggerInstance: options.logger, ...common })
     : Fastify({ logger: false, ...common });
   const buses = createShopBuses(options.store);
+  const routeBuses = { commands: createShopCommandSender(options.store, buses.commands, options.idempotencyKeys), queries: buses.queries };
 
   // Many clients send `content-type: application/json` with an empty body on body-less commands
   // (place, cancel, close); treat that as no body instead of a 400. Everything else goes through
@@ -62,9 +69,9 @@ export function buildShopApp(options: ShopAppOptions): FastifyInstance {
   });
 
   app.get('/health', async () => ({ status: 'ok', headPosition: await options.store.headPosition() }));
-  bankAccountRoutes(app, buses);
-  orderRoutes(app, buses);
-  inventoryRoutes(app, buses);
+  bankAccountRoutes(app, routeBuses);
+  orderRoutes(app, routeBuses);
+  inventoryRoutes(app, routeBuses);
   if (options.readSide) readModelRoutes(app, options.readSide);
   if (options.metrics) registerMetricsRoute(app, options.metrics);
   return app;
