@@ -41,6 +41,7 @@ export * from './outbox/relayCursor.js';
 export * from './processing/checkpointRow.js';
 export * from './processing/checkpointStore.js';
 export * from './processing/deadLetterEvent.js';
+export * from './processing/expirySweeper.js';
 export * from './processing/failedEvents.js';
 export * from './processing/failureText.js';
 export * from './processing/fallbackReadRepository.js';

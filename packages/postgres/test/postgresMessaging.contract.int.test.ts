@@ -1,4 +1,11 @@
-import { idempotencyKeyContract, inboxContract, type MessagingHarness, outboxContract, serviceAvailable } from '@tidemark/testing';
+import {
+  idempotencyKeyContract,
+  inboxContract,
+  type MessagingHarness,
+  outboxContract,
+  outboxRelayContract,
+  serviceAvailable,
+} from '@tidemark/testing';
 import { describe } from 'vitest';
 import {
   createPostgresCheckpointStore,
@@ -26,4 +33,5 @@ describe.skipIf(!available)('postgres outbox, inbox and idempotency keys', () =>
   outboxContract('postgres', harness);
   inboxContract('postgres', harness);
   idempotencyKeyContract('postgres', harness);
+  outboxRelayContract('postgres', harness);
 });

@@ -1,4 +1,4 @@
-import { idempotencyKeyContract, inboxContract, type MessagingHarness, outboxContract } from '@tidemark/testing';
+import { idempotencyKeyContract, inboxContract, type MessagingHarness, outboxContract, outboxRelayContract } from '@tidemark/testing';
 import { afterAll } from 'vitest';
 import {
   createSqliteCheckpointStore,
@@ -25,3 +25,4 @@ const harness: MessagingHarness<SqliteTransaction> = {
 outboxContract('sqlite', harness);
 inboxContract('sqlite', harness);
 idempotencyKeyContract('sqlite', harness);
+outboxRelayContract('sqlite', harness);

@@ -8,6 +8,7 @@ export * from './contracts/leaseContract.js';
 export * from './contracts/manualClock.js';
 export * from './contracts/messagingHarness.js';
 export * from './contracts/outboxContract.js';
+export * from './contracts/outboxRelayContract.js';
 export * from './contracts/transportContract.js';
 export * from './processes/messagingCrashCases.js';
 export * from './processes/messagingCrashChild.js';

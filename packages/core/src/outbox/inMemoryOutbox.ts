@@ -95,7 +95,7 @@ export function createInMemoryOutbox(options: { limits?: Pick<AppendLimits, 'max
       const staged = staging.get(tx);
       const waiting = rows.filter((row) => !row.publishedAt && !staged?.published.has(row.sequence));
       const oldest = waiting[0];
-      return { backlog: waiting.length, ...(oldest && { oldestUnpublishedAt: oldest.createdAt }) };
+      return { backlog: waiting.length, ...(oldest && { oldestUnpublishedAt: oldest.createdAt }), retained: rows.length - waiting.length };
     },
     onAdded(listener) {
       listeners.add(listener);

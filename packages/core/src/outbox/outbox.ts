@@ -14,6 +14,8 @@ export interface OutboxStats {
   backlog: number;
   /** When the oldest of them was added (absent when the backlog is empty). */
   oldestUnpublishedAt?: Date;
+  /** Published messages kept until the retention period has passed. */
+  retained: number;
 }
 
 /**

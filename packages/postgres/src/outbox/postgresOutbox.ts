@@ -108,10 +108,17 @@ export function createPostgresOutbox(options: { limits?: Pick<AppendLimits, 'max
       );
     },
     async stats(tx) {
-      const [row] = await tx.sql.query<{ backlog: string; oldest: Date | null }>(
-        `SELECT count(*) AS backlog, min(created_at) AS oldest FROM ${table(tx)} WHERE published_at IS NULL`,
+      // Two index-only counts on the partial indexes.
+      const [row] = await tx.sql.query<{ backlog: string; oldest: Date | null; retained: string }>(
+        `SELECT (SELECT count(*) FROM ${table(tx)} WHERE published_at IS NULL) AS backlog,
+                (SELECT min(created_at) FROM ${table(tx)} WHERE published_at IS NULL) AS oldest,
+                (SELECT count(*) FROM ${table(tx)} WHERE published_at IS NOT NULL) AS retained`,
       );
-      return { backlog: Number(row?.backlog ?? 0), ...(row?.oldest && { oldestUnpublishedAt: row.oldest }) };
+      return {
+        backlog: Number(row?.backlog ?? 0),
+        ...(row?.oldest && { oldestUnpublishedAt: row.oldest }),
+        retained: Number(row?.retained ?? 0),
+      };
     },
     onAdded(listener) {
       listeners.add(listener);

@@ -29,6 +29,7 @@ function prepare(db: Database) {
     stats: db.prepare<[], { backlog: number; oldest: number | null }>(
       'SELECT count(*) AS backlog, min(created_at) AS oldest FROM tidemark_outbox WHERE published_at IS NULL',
     ),
+    retained: db.prepare<[], number>('SELECT count(*) FROM tidemark_outbox WHERE published_at IS NOT NULL').pluck(),
   };
 }
 
@@ -92,8 +93,10 @@ export function createSqliteOutbox(options: { limits?: Pick<AppendLimits, 'maxEv
       return statements(tx).deletePublished.run(before.getTime(), limit).changes;
     },
     async stats(tx) {
-      const row = statements(tx).stats.get() as { backlog: number; oldest: number | null };
-      return { backlog: row.backlog, ...(row.oldest !== null && { oldestUnpublishedAt: new Date(row.oldest) }) };
+      const s = statements(tx);
+      const row = s.stats.get() as { backlog: number; oldest: number | null };
+      const retained = s.retained.get() as number;
+      return { backlog: row.backlog, ...(row.oldest !== null && { oldestUnpublishedAt: new Date(row.oldest) }), retained };
     },
     onAdded(listener) {
       listeners.add(listener);

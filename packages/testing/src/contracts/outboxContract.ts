@@ -47,6 +47,7 @@ export function outboxContract<Tx extends StoreTransaction>(adapter: string, har
       expect(await store.transaction((tx) => outbox.stats(tx))).toEqual({
         backlog: 3,
         oldestUnpublishedAt: new Date('2026-01-01T00:00:00Z'),
+        retained: 0,
       });
     });
 
@@ -84,6 +85,7 @@ export function outboxContract<Tx extends StoreTransaction>(adapter: string, har
       });
       expect(await store.streamExists('order-9')).toBe(true);
       expect(await store.transaction((tx) => outbox.pending(tx, { limit: 10 }))).toHaveLength(1);
+      expect(await store.transaction((tx) => outbox.stats(tx))).toMatchObject({ backlog: 1, retained: 0 });
     });
 
     it('refuses bad input with a typed error and writes nothing of the batch', async () => {
@@ -136,7 +138,7 @@ export function outboxContract<Tx extends StoreTransaction>(adapter: string, har
       await store.transaction((tx) => outbox.markPublished(tx, [...inFlight]));
       const left = await store.transaction((tx) => outbox.pending(tx, { limit: 10 }));
       expect(left.map((e) => e.message.id)).toEqual([batch[2]?.id, batch[3]?.id]);
-      expect((await store.transaction((tx) => outbox.stats(tx))).backlog).toBe(2);
+      expect(await store.transaction((tx) => outbox.stats(tx))).toMatchObject({ backlog: 2, retained: 2 });
     });
 
     it('deletes published messages only once they are older than the cut-off', async () => {
