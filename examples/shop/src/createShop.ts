@@ -2,13 +2,18 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   type CheckpointStore,
+  createOutboxRelay,
   type EventStore,
   type IdempotencyKeyStore,
   type Inbox,
+  type Lease,
+  type OutboxRelay,
+  type Projector,
   projectorBatchMetrics,
   projectorRetryMetrics,
   type SqlTransaction,
   type StoreTransaction,
+  type Transport,
   type VisibilitySample,
 } from '@tidemark/core';
 import {
@@ -16,6 +21,7 @@ import {
   createPostgresEventStore,
   createPostgresIdempotencyKeyStore,
   createPostgresInbox,
+  createPostgresLease,
   type PostgresTransaction,
   postgresConnectionDefaults,
 } from '@tidemark/postgres';
@@ -24,12 +30,15 @@ import {
   createSqliteEventStore,
   createSqliteIdempotencyKeyStore,
   createSqliteInbox,
+  createSqliteLease,
   type SqliteTransaction,
 } from '@tidemark/sqlite';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import pg from 'pg';
 import type { ShopConfig } from './config.js';
 import { buildShopApp } from './http/buildShopApp.js';
+import { createFakeMailer, mailboxOf } from './messaging/fakeMailer.js';
+import { shopMessageMapper } from './messaging/shopMessageMapper.js';
 import { createPrometheusMetrics, type PrometheusMetrics } from './monitoring/prometheusMetrics.js';
 import { createShopMonitoring, type ShopMonitoring } from './monitoring/shopMonitoring.js';
 import { createRedisAccountCache, type RedisAccountCache } from './readModels/redisAccountCache.js';
@@ -47,6 +56,13 @@ export interface ShopOptions {
   monitoringIntervalMs?: number;
   /** Namespace of the Redis keys. Default 'shop:account:'. */
   redisPrefix?: string;
+  /**
+   * A broker (JetStream, RabbitMQ…) to publish the shop's integration messages to: a relay then
+   * follows the event log and publishes `shop.account.opened` and `shop.order.placed`, one
+   * active relay across instances (a lease). Absent: nothing leaves the process — the mailer
+   * still reads the log durably either way.
+   */
+  transport?: Transport;
 }
 
 export interface Shop {
@@ -56,6 +72,10 @@ export interface Shop {
   monitoring: ShopMonitoring;
   metrics: PrometheusMetrics;
   accountCache?: RedisAccountCache;
+  /** The fake mailer: the durable in-process consumer of account-opened and order-placed messages. */
+  mailer: Projector;
+  /** The relay to `transport`, when one was given. */
+  relay?: OutboxRelay;
   /** Where the events live, for the start-up log line (no password). */
   location: string;
   /** Starts the projectors (and the monitoring timer). Call before listening. */
@@ -81,6 +101,8 @@ interface OpenedStore<Tx extends SqlTx> {
   /** The same store's tables for Idempotency-Keys and the consumers' inbox: they commit with the events. */
   idempotencyKeys: IdempotencyKeyStore<Tx>;
   inbox: Inbox<Tx>;
+  /** A lease row in the same database: one active relay across instances. */
+  lease(name: string): Lease<Tx>;
   location: string;
   /** PostgreSQL: events committed but not yet readable (a long transaction holds the horizon). */
   visibility?: () => Promise<VisibilitySample>;
@@ -107,6 +129,7 @@ async function openStore(config: ShopOptions['config']): Promise<OpenedStore<Pos
         checkpoints: createPostgresCheckpointStore(),
         idempotencyKeys: createPostgresIdempotencyKeyStore(),
         inbox: createPostgresInbox(),
+        lease: (name) => createPostgresLease({ url, schema, name }),
         location,
         visibility,
         close: () => pool.end(),
@@ -126,6 +149,7 @@ async function openStore(config: ShopOptions['config']): Promise<OpenedStore<Pos
       checkpoints: createSqliteCheckpointStore(),
       idempotencyKeys: createSqliteIdempotencyKeyStore(),
       inbox: createSqliteInbox(),
+      lease: (name) => createSqliteLease({ file, name }),
       location: file,
       close: async () => {},
     };
@@ -163,9 +187,22 @@ export async function createShop(options: ShopOptions): Promise<Shop> {
     onRetry: projectorRetryMetrics(metrics),
     ...(accountCache && { accountCache: accountCache.accountCache }),
   });
+  const mailer = createFakeMailer({ store, checkpoints, inbox: opened.inbox as Inbox<SqlTx> });
+  const relay =
+    options.transport &&
+    createOutboxRelay<SqlTx>({
+      name: 'shop.integration',
+      store,
+      transport: options.transport,
+      source: { kind: 'log', checkpoints, mapper: shopMessageMapper },
+      lease: opened.lease('shop.integration') as Lease<SqlTx>,
+      metrics,
+      onError: (error) => logger?.warn({ err: error }, 'integration relay retrying'),
+    });
   const monitoring = createShopMonitoring({
     store,
-    readModels,
+    // The mailer's lag is watched like a read model's: it is a consumer behind the log.
+    readModels: { projectors: [...readModels.projectors, mailer], waitForPosition: readModels.waitForPosition },
     metrics,
     ...('visibility' in opened && { visibility: opened.visibility }),
     onAlert: (alert) => logger?.warn({ alert }, `alert: ${alert.message}`),
@@ -176,6 +213,7 @@ export async function createShop(options: ShopOptions): Promise<Shop> {
     readSide: { readModels, lag: monitoring.lag, readYourWritesTimeoutMs },
     metrics: { registry: metrics.registry, beforeScrape: () => monitoring.lag.measure() },
     idempotencyKeys: opened.idempotencyKeys as IdempotencyKeyStore,
+    mailbox: (recipient) => mailboxOf(store, recipient),
   });
 
   let stopMonitoring = () => {};
@@ -187,9 +225,13 @@ export async function createShop(options: ShopOptions): Promise<Shop> {
     monitoring,
     metrics,
     ...(accountCache && { accountCache }),
+    mailer,
+    ...(relay && { relay }),
     location: opened.location,
     async start() {
       await readModels.start();
+      await mailer.start();
+      await relay?.start();
       const interval = options.monitoringIntervalMs ?? 15_000;
       if (interval > 0) stopMonitoring = monitoring.start(interval);
     },
@@ -198,6 +240,8 @@ export async function createShop(options: ShopOptions): Promise<Shop> {
       closed ??= (async () => {
         await app.close(); // in-flight requests finish first…
         stopMonitoring();
+        await relay?.stop();
+        await mailer.stop();
         await readModels.stop(); // …then the projectors, after their transaction in flight…
         await accountCache?.close();
         await store.close(); // …and only then the database they all write to.

@@ -1,10 +1,12 @@
 import { type EventStore, type IdempotencyKeyStore, stringifyWithPositions } from '@tidemark/core';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { MailboxRow } from '../messaging/fakeMailer.js';
 import { type MetricsRouteOptions, registerMetricsRoute } from '../monitoring/metricsRoute.js';
 import { createShopBuses } from '../shopMessages.js';
 import { bankAccountRoutes } from './bankAccountRoutes.js';
 import { frameworkErrorOptions, shortPath } from './frameworkErrorOptions.js';
 import { toHttpError } from './httpError.js';
+import { idParams } from './httpSchemas.js';
 import { inventoryRoutes } from './inventoryRoutes.js';
 import { orderRoutes } from './orderRoutes.js';
 import { type ReadModelRoutesOptions, readModelRoutes } from './readModelRoutes.js';
@@ -26,6 +28,8 @@ export interface ShopAppOptions {
    * events and its key commit together. Without it a request with the header is refused (400).
    */
   idempotencyKeys?: IdempotencyKeyStore;
+  /** GET /mailbox/:recipient: what the fake mailer sent, oldest first. */
+  mailbox?: (recipient: string) => Promise<MailboxRow[]>;
 }
 
 /** The shop's HTTP API over any EventStore, built only on tidemark's public API. */
@@ -74,5 +78,12 @@ export function buildShopApp(options: ShopAppOptions): FastifyInstance {
   inventoryRoutes(app, routeBuses);
   if (options.readSide) readModelRoutes(app, options.readSide);
   if (options.metrics) registerMetricsRoute(app, options.metrics);
+  const { mailbox } = options;
+  if (mailbox) {
+    app.get('/mailbox/:id', async (request) => {
+      const { id } = idParams.parse(request.params);
+      return { mails: await mailbox(id) };
+    });
+  }
   return app;
 }

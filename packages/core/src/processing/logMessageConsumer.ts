@@ -15,6 +15,8 @@ export interface LogMessageConsumerOptions<Tx extends StoreTransaction> extends 
   types?: readonly string[];
   /** The effects, through `tx`: they commit with the inbox record and the checkpoint. */
   handle(message: DeliveredMessage, tx: Tx): Promise<void>;
+  /** Creates the tables the effects write to (idempotent), before the first message; like Projection.setup. */
+  setup?(tx: Tx): Promise<void>;
 }
 
 /**
@@ -26,7 +28,7 @@ export interface LogMessageConsumerOptions<Tx extends StoreTransaction> extends 
  * leases, failover, retries and dead letters come with it.
  */
 export function createLogMessageConsumer<Tx extends StoreTransaction>(options: LogMessageConsumerOptions<Tx>): Projector {
-  const { consumer, inbox, mapper, handle, types } = options;
+  const { consumer, inbox, mapper, handle, types, setup } = options;
   if (typeof handle !== 'function') throw new ValidationError('handle must be a function', { field: 'handle' });
   const wanted = types && new Set(types);
   return createProjector({
@@ -34,6 +36,7 @@ export function createLogMessageConsumer<Tx extends StoreTransaction>(options: L
     projection: {
       name: consumer,
       types: mapper.eventTypes.length > 0 ? mapper.eventTypes : ['tidemark.no-mapped-events'],
+      ...(setup && { setup: (tx: Tx) => setup(tx) }),
       async apply(events, tx) {
         for (const event of events) {
           const message = mapper.map(event);
