@@ -4,6 +4,7 @@ import {
   type CheckpointStore,
   createOutboxRelay,
   type EventStore,
+  type ExpirySweeper,
   type IdempotencyKeyStore,
   type Inbox,
   type Lease,
@@ -13,6 +14,7 @@ import {
   projectorRetryMetrics,
   type SqlTransaction,
   type StoreTransaction,
+  startExpirySweeper,
   type Transport,
   type VisibilitySample,
 } from '@tidemark/core';
@@ -216,6 +218,10 @@ export async function createShop(options: ShopOptions): Promise<Shop> {
     mailbox: (recipient) => mailboxOf(store, recipient),
   });
 
+  // Old idempotency keys and inbox records are swept on a timer: a client retries within a day,
+  // and no redelivery of the log consumers comes a week late.
+  let sweepers: ExpirySweeper[] = [];
+  const day = 24 * 60 * 60 * 1000;
   let stopMonitoring = () => {};
   let closed: Promise<void> | undefined;
   return {
@@ -232,6 +238,13 @@ export async function createShop(options: ShopOptions): Promise<Shop> {
       await readModels.start();
       await mailer.start();
       await relay?.start();
+      const onError = (error: unknown) => logger?.warn({ err: error }, 'expiry sweep failed');
+      const keys = opened.idempotencyKeys as IdempotencyKeyStore<SqlTx>;
+      const inbox = opened.inbox as Inbox<SqlTx>;
+      sweepers = [
+        startExpirySweeper<SqlTx>({ store, windowMs: day, expire: (tx, before, limit) => keys.expire(tx, before, limit), onError }),
+        startExpirySweeper<SqlTx>({ store, windowMs: 7 * day, expire: (tx, before, limit) => inbox.expire(tx, before, limit), onError }),
+      ];
       const interval = options.monitoringIntervalMs ?? 15_000;
       if (interval > 0) stopMonitoring = monitoring.start(interval);
     },
@@ -240,6 +253,7 @@ export async function createShop(options: ShopOptions): Promise<Shop> {
       closed ??= (async () => {
         await app.close(); // in-flight requests finish first…
         stopMonitoring();
+        for (const sweeper of sweepers) sweeper.stop();
         await relay?.stop();
         await mailer.stop();
         await readModels.stop(); // …then the projectors, after their transaction in flight…
