@@ -163,7 +163,7 @@ CREATE INDEX tidemark_inbox_processed_at ON ${s}.tidemark_inbox (processed_at);
     },
     {
       version: 9,
-      capability: 'idempotency-keys',
+      capability: 'idempotency_keys',
       name: 'idempotency keys of commands',
       sql: `
 CREATE TABLE ${s}.tidemark_idempotency_keys (

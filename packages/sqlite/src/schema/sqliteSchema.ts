@@ -107,7 +107,7 @@ export const sqliteMigrations: readonly SqliteMigration[] = [
   },
   {
     version: 6,
-    capability: 'idempotency-keys',
+    capability: 'idempotency_keys',
     name: 'idempotency keys of commands',
     statements: [
       'CREATE TABLE tidemark_idempotency_keys (scope TEXT NOT NULL, key TEXT NOT NULL, request_hash TEXT NOT NULL, result TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (scope, key)) STRICT, WITHOUT ROWID',
