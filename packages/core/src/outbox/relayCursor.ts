@@ -53,26 +53,29 @@ export function createTableRelayCursor<Tx extends StoreTransaction>(options: {
 }): RelayCursor<Tx> {
   const { store, outbox, batchSize, pollIntervalMs, signal } = options;
   const inFlight = new Set<bigint>();
+  // Listens for the cursor's whole life, so an add committed between a read and the sleep is
+  // not missed: the flag is set and the sleep is skipped.
   let added = false;
   let wake: (() => void) | undefined;
+  let unsubscribe = () => {};
   return {
-    async open() {},
+    async open() {
+      unsubscribe = outbox.onAdded(() => {
+        added = true;
+        wake?.();
+      });
+    },
     async next() {
       added = false;
       const entries = await store.transaction((tx) => outbox.pending(tx, { limit: batchSize, exclude: inFlight }));
       if (entries.length === 0) {
         if (added) return undefined;
-        const unsubscribe = outbox.onAdded(() => {
-          added = true;
-          wake?.();
-        });
         try {
           await sleep(pollIntervalMs, signal, (done) => {
             wake = done;
           });
         } finally {
           wake = undefined;
-          unsubscribe();
         }
         return undefined;
       }
@@ -87,7 +90,9 @@ export function createTableRelayCursor<Tx extends StoreTransaction>(options: {
       };
     },
     stats: () => store.transaction((tx) => outbox.stats(tx)),
-    async close() {},
+    async close() {
+      unsubscribe();
+    },
   };
 }
 
