@@ -92,6 +92,24 @@ describe.each(stores)('Idempotency-Key on the shop write endpoints (%s store)', 
     expect(placed.body.status).toBe('placed');
   });
 
+  it('answers a stale If-Match with 409 under a key too, and keeps the key unused', async () => {
+    const opened = await client.post('/accounts', { owner: 'Dan', initialDeposit: 10 });
+    await client.post(`/accounts/${opened.body.accountId}/deposits`, { amount: 1 });
+    const key = fresh('key-');
+    const stale = await client.post(
+      `/accounts/${opened.body.accountId}/deposits`,
+      { amount: 5 },
+      { 'idempotency-key': key, 'if-match': '"1"' },
+    );
+    expect(stale.status).toBe(409);
+    const fresh2 = await client.post(
+      `/accounts/${opened.body.accountId}/deposits`,
+      { amount: 5 },
+      { 'idempotency-key': key, 'if-match': '"2"' },
+    );
+    expect(fresh2.status).toBe(200);
+  });
+
   it('refuses a malformed key with 400 and writes nothing', async () => {
     const head = await store.headPosition();
     for (const key of ['x'.repeat(256), 'tab\there', 'é']) {

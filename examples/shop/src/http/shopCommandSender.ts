@@ -36,7 +36,9 @@ export function createShopCommandSender<Tx extends StoreTransaction>(
       const { idempotency } = context;
       if (!idempotency) return commands.send(type, payload, context.metadata);
       if (!keys) throw new ValidationError('This server does not accept Idempotency-Key', { header: 'idempotency-key' });
-      const outcome = await runIdempotent(store, keys, idempotency, async (tx) => {
+      // With If-Match a conflict is the client's answer (409), not a reason to run again.
+      const retry = context.expectedVersion === undefined;
+      const outcome = await runIdempotent(store, keys, { ...idempotency, retry }, async (tx) => {
         const result = await createShopBuses(tx).commands.send(type, payload, context.metadata);
         return JSON.parse(stringifyWithPositions(result)) as unknown;
       });
