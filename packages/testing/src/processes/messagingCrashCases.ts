@@ -28,11 +28,21 @@ export interface CrashCaseOptions<Tx extends StoreTransaction & SqlTransaction> 
   env: Record<string, string>;
   table: string;
   backend: string;
-  /** SIGKILLs. Default TIDEMARK_CHAOS_RUNS or 20. */
+  /** SIGKILLs. Default TIDEMARK_CHAOS_CONSUMER_KILLS / TIDEMARK_CHAOS_RELAY_KILLS, or 20. */
   runs?: number;
 }
 
-const defaultRuns = () => Number(process.env.TIDEMARK_CHAOS_RUNS ?? '20');
+/**
+ * Kills per case: 20 in CI, `TIDEMARK_CHAOS_<NAME>` under a full chaos run (≥ 100 consumer
+ * kills, ≥ 200 relay kills), the same convention as the transports' failure tests.
+ */
+function kills(name: 'CONSUMER_KILLS' | 'RELAY_KILLS'): number {
+  const raw = process.env[`TIDEMARK_CHAOS_${name}`];
+  if (raw === undefined || raw === '') return 20;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`TIDEMARK_CHAOS_${name} must be a whole number ≥ 1, not '${raw}'`);
+  return value;
+}
 const exited = (child: ReturnType<typeof spawnStateReportingChild>) =>
   new Promise<void>((resolve) => {
     if (child.process.exitCode !== null || child.process.signalCode !== null) resolve();
@@ -107,7 +117,7 @@ function inboxTable(tx: StoreTransaction & SqlTransaction): string {
 export async function consumerKillCase<Tx extends StoreTransaction & SqlTransaction>(
   options: CrashCaseOptions<Tx>,
 ): Promise<CrashCaseOutcome> {
-  const runs = options.runs ?? defaultRuns();
+  const runs = options.runs ?? kills('RELAY_KILLS');
   for (let run = 0; run < runs; run++) {
     // At least four batches of five: the kill batch (1–3) is always reached.
     await appendSome(options.store, run, 20);
@@ -137,7 +147,7 @@ export async function consumerKillCase<Tx extends StoreTransaction & SqlTransact
 export async function appendAndConsumeKillCase<Tx extends StoreTransaction & SqlTransaction>(
   options: CrashCaseOptions<Tx>,
 ): Promise<CrashCaseOutcome> {
-  const runs = options.runs ?? defaultRuns();
+  const runs = options.runs ?? kills('RELAY_KILLS');
   for (let run = 0; run < runs; run++) {
     const child = spawnStateReportingChild(options.fixture, { ...options.env, MODE: 'append-and-consume' });
     try {
