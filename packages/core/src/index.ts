@@ -33,6 +33,7 @@ export * from './monitoring/metrics.js';
 export * from './monitoring/projectionLagMonitor.js';
 export * from './monitoring/projectorMetrics.js';
 export * from './outbox/inMemoryOutbox.js';
+export * from './outbox/localOutboxDelivery.js';
 export * from './outbox/messageMapper.js';
 export * from './outbox/outbox.js';
 export * from './outbox/outboxRelay.js';

@@ -5,7 +5,10 @@ import {
   createInMemoryCheckpointStore,
   createInMemoryEventStore,
   createInMemoryInbox,
+  createInMemoryLeases,
+  createInMemoryOutbox,
   createInMemoryTransport,
+  createLocalOutboxDelivery,
   createLogMessageConsumer,
   createMessageMapper,
   type DeliveredMessage,
@@ -169,5 +172,72 @@ describe('createMessageMapper', () => {
       headers: { eventId: '0190c2a4-0000-7000-8000-000000000001', correlationId: 'corr', causationId: 'cause', userId: 'u' },
       occurredAt: new Date('2026-01-01T00:00:00Z'),
     });
+  });
+});
+
+describe('createLocalOutboxDelivery (the durable embedded consumer of an outbox table)', () => {
+  it('hands each message to the handler once, in order per key, marking it published in the same transaction', async () => {
+    const store = createInMemoryEventStore();
+    const outbox = createInMemoryOutbox();
+    const inbox = createInMemoryInbox();
+    const handled: string[] = [];
+    let failOn: string | undefined = 'k1-2';
+    const delivery = createLocalOutboxDelivery({
+      store,
+      outbox,
+      inbox,
+      consumer: 'mailer',
+      batchSize: 3,
+      pollIntervalMs: 10,
+      retry: { initialDelayMs: 1, maxDelayMs: 5 },
+      handle: async (message, tx) => {
+        if (message.id === failOn) {
+          failOn = undefined;
+          throw new Error('smtp down');
+        }
+        // An effect of the transaction: it counts only if the batch commits.
+        tx.afterCommit(() => handled.push(message.id));
+      },
+    });
+    await delivery.start();
+    for (let round = 0; round < 4; round++) {
+      await store.transaction((tx) =>
+        outbox.add(
+          tx,
+          ['k1', 'k2'].map((key) => ({ id: `${key}-${round}`, type: 'shop.order.placed', schemaVersion: 1, key, data: { round } })),
+        ),
+      );
+    }
+    // The same message added twice (a retried state change): the inbox lets it through once.
+    await store.transaction((tx) => outbox.add(tx, [{ id: 'k1-0', type: 'shop.order.placed', schemaVersion: 1, key: 'k1', data: {} }]));
+    await waitFor(async () => (await store.transaction((tx) => outbox.stats(tx))).backlog === 0, 'an empty outbox');
+    await delivery.stop();
+    expect(handled.filter((id) => id.startsWith('k1'))).toEqual(['k1-0', 'k1-1', 'k1-2', 'k1-3']);
+    expect(handled.filter((id) => id.startsWith('k2'))).toEqual(['k2-0', 'k2-1', 'k2-2', 'k2-3']);
+    expect(delivery.status()).toMatchObject({ state: 'stopped', delivered: 8 });
+  });
+
+  it('stands by while another instance holds the lease', async () => {
+    const store = createInMemoryEventStore();
+    const outbox = createInMemoryOutbox();
+    const leases = createInMemoryLeases();
+    const holder = leases.lease('outbox');
+    expect(await holder.acquire()).toBe(true);
+    const delivery = createLocalOutboxDelivery({
+      store,
+      outbox,
+      inbox: createInMemoryInbox(),
+      consumer: 'c',
+      lease: leases.lease('outbox'),
+      leaseRetryMs: 5,
+      handle: async () => {},
+    });
+    await delivery.start();
+    await store.transaction((tx) => outbox.add(tx, [{ id: 'm', type: 'shop.order.placed', schemaVersion: 1, key: 'k', data: {} }]));
+    await waitFor(() => delivery.status().state === 'standby', 'standby');
+    expect((await store.transaction((tx) => outbox.stats(tx))).backlog).toBe(1);
+    await holder.release();
+    await waitFor(async () => (await store.transaction((tx) => outbox.stats(tx))).backlog === 0, 'delivery after the hand-over');
+    await delivery.stop();
   });
 });
