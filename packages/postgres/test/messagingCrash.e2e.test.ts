@@ -5,10 +5,12 @@ import {
   type CrashCaseOutcome,
   consumerKillCase,
   createCrashTables,
+  outboxKillCase,
   serviceAvailable,
   serviceUrls,
 } from '@tidemark/testing';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createPostgresOutbox } from '../src/index.js';
 import { createStoreFactory, randomSchemaName } from './testSchemas.js';
 
 const available = await serviceAvailable('postgres');
@@ -38,4 +40,15 @@ describe.skipIf(!available)('PostgreSQL embedded messaging under SIGKILL (durabl
       expectExactlyOnce(await run({ store, fixture, env, table: `"${schema}".crash`, backend: 'postgres' }));
     });
   }
+
+  it('keeps state changes and their outbox messages together, and delivers each exactly once, when the process dies at random', async () => {
+    const schema = randomSchemaName();
+    const store = await stores.create({ schema });
+    const table = `"${schema}".crash`;
+    await createCrashTables(store, table);
+    const env = { URL: serviceUrls.postgres, SCHEMA: schema, TABLE: table };
+    const outcome = await outboxKillCase({ store, outbox: createPostgresOutbox(), fixture, env, table, backend: 'postgres' });
+    expect(outcome.outboxMessages).toBe(outcome.stateChanges);
+    expectExactlyOnce(outcome);
+  });
 });

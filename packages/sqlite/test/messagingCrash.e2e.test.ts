@@ -1,8 +1,8 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { appendAndConsumeKillCase, type CrashCaseOutcome, consumerKillCase, createCrashTables } from '@tidemark/testing';
+import { appendAndConsumeKillCase, type CrashCaseOutcome, consumerKillCase, createCrashTables, outboxKillCase } from '@tidemark/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createSqliteEventStore } from '../src/index.js';
+import { createSqliteEventStore, createSqliteOutbox } from '../src/index.js';
 import { tempSqliteFiles } from './tempSqliteFiles.js';
 
 const files = tempSqliteFiles('tidemark-messaging-crash-');
@@ -36,6 +36,26 @@ describe('SQLite embedded messaging under SIGKILL (durable consumer through the 
       expectExactlyOnce(
         await appendAndConsumeKillCase({ store, fixture, env: { FILE: file, TABLE: 'crash' }, table: 'crash', backend: 'sqlite' }),
       );
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('keeps state changes and their outbox messages together, and delivers each exactly once, when the process dies at random', async () => {
+    const file = files.next('outbox.db');
+    const store = createSqliteEventStore({ file });
+    await createCrashTables(store, 'crash');
+    try {
+      const outcome = await outboxKillCase({
+        store,
+        outbox: createSqliteOutbox(),
+        fixture,
+        env: { FILE: file, TABLE: 'crash' },
+        table: 'crash',
+        backend: 'sqlite',
+      });
+      expect(outcome.outboxMessages).toBe(outcome.stateChanges);
+      expectExactlyOnce(outcome);
     } finally {
       await store.close();
     }

@@ -1,4 +1,4 @@
-import type { EventStore, SqlTransaction, StoreTransaction } from '@tidemark/core';
+import type { EventStore, Outbox, SqlTransaction, StoreTransaction } from '@tidemark/core';
 import { crashConsumer } from './messagingCrashChild.js';
 import { spawnStateReportingChild } from './spawnStateReportingChild.js';
 
@@ -117,7 +117,7 @@ function inboxTable(tx: StoreTransaction & SqlTransaction): string {
 export async function consumerKillCase<Tx extends StoreTransaction & SqlTransaction>(
   options: CrashCaseOptions<Tx>,
 ): Promise<CrashCaseOutcome> {
-  const runs = options.runs ?? kills('RELAY_KILLS');
+  const runs = options.runs ?? kills('CONSUMER_KILLS');
   for (let run = 0; run < runs; run++) {
     // At least four batches of five: the kill batch (1–3) is always reached.
     await appendSome(options.store, run, 20);
@@ -160,4 +160,60 @@ export async function appendAndConsumeKillCase<Tx extends StoreTransaction & Sql
   }
   await drain(options as unknown as CrashCaseOptions<StoreTransaction & SqlTransaction>);
   return crashOutcome(options, 'embedded.sigkill', runs);
+}
+
+/**
+ * outbox.sigkill (state-stored entities, no broker): a child changes order rows and adds their
+ * messages in one transaction, in a loop, while its local delivery applies them through the
+ * inbox; it is killed at random `runs` times, then a last child drains the outbox. Every state
+ * change must have its message (atomicity), and every message exactly one effect.
+ */
+export async function outboxKillCase<Tx extends StoreTransaction & SqlTransaction>(
+  options: CrashCaseOptions<Tx> & { outbox: Outbox<Tx> },
+): Promise<CrashCaseOutcome & { stateChanges: number; outboxMessages: number }> {
+  const runs = options.runs ?? kills('RELAY_KILLS');
+  const { store, table, outbox } = options;
+  for (let run = 0; run < runs; run++) {
+    const child = spawnStateReportingChild(options.fixture, { ...options.env, MODE: 'outbox-append-and-deliver' });
+    try {
+      await child.waitForState('running', 60_000);
+      await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 300)); // the random kill point, not a synchronisation
+    } finally {
+      child.process.kill('SIGKILL');
+      await exited(child);
+    }
+  }
+  const drainer = spawnStateReportingChild(options.fixture, { ...options.env, MODE: 'outbox-drain' });
+  await drainer.waitForState('drained', 120_000);
+  await exited(drainer);
+  return store.transaction(async (tx) => {
+    const stats = await outbox.stats(tx);
+    const outboxMessages = stats.backlog + stats.retained;
+    const stateChanges = Number(
+      (await tx.sql.query<{ n: number | string | null }>(`SELECT sum(changes) AS n FROM ${table}_orders`))[0]?.n ?? 0,
+    );
+    const rows = await tx.sql.query<{ message_id: string; n: number | string }>(
+      `SELECT message_id, count(*) AS n FROM ${table}_effects GROUP BY message_id`,
+    );
+    const counter = Number((await tx.sql.query<{ applied: number | string }>(`SELECT applied FROM ${table}_counter`))[0]?.applied);
+    const inbox = Number(
+      (await tx.sql.query<{ n: number | string }>(`SELECT count(*) AS n FROM ${inboxTable(tx)} WHERE consumer = $1`, [crashConsumer]))[0]
+        ?.n,
+    );
+    const duplicateEffects =
+      rows.reduce((sum, row) => sum + Number(row.n) - 1, 0) + Math.max(0, counter - rows.reduce((sum, row) => sum + Number(row.n), 0));
+    return {
+      suite: 'chaos',
+      case: 'outbox.sigkill',
+      backend: options.backend,
+      runs,
+      sent: outboxMessages,
+      delivered: rows.length,
+      lost: outboxMessages - rows.length,
+      duplicateEffects,
+      inboxRecords: inbox,
+      stateChanges,
+      outboxMessages,
+    };
+  });
 }

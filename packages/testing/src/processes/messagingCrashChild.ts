@@ -1,10 +1,12 @@
 import {
   type CheckpointStore,
+  createLocalOutboxDelivery,
   createLogMessageConsumer,
   createMessageMapper,
   type EventStore,
   type Inbox,
   type MessageMapper,
+  type Outbox,
   type SqlTransaction,
   type StoreTransaction,
 } from '@tidemark/core';
@@ -23,6 +25,8 @@ export interface MessagingCrashChildOptions<Tx extends StoreTransaction & SqlTra
   checkpoints: CheckpointStore<Tx>;
   /** Effects table (unique per test): one row per application, never de-duplicated by a constraint. */
   table: string;
+  /** The store's outbox, for the state-stored cases (MODE outbox-…). */
+  outbox?: Outbox<Tx>;
 }
 
 const report = (state: string) => process.stdout.write(`${JSON.stringify({ state, pid: process.pid })}\n`);
@@ -45,6 +49,7 @@ export async function runMessagingCrashChild<Tx extends StoreTransaction & SqlTr
 ): Promise<void> {
   const { store, inbox, checkpoints, table } = options;
   const mode = process.env.MODE ?? 'consume';
+  if (mode.startsWith('outbox-')) return runOutboxChild(options, mode);
   const killPoint = process.env.KILL_POINT;
   const killBatch = Number(process.env.KILL_BATCH ?? '1');
   let batches = 0;
@@ -118,5 +123,55 @@ export async function createCrashTables<Tx extends StoreTransaction & SqlTransac
     await tx.sql.execute(`CREATE TABLE ${table}_effects (message_id TEXT NOT NULL)`);
     await tx.sql.execute(`CREATE TABLE ${table}_counter (one INTEGER PRIMARY KEY, applied BIGINT NOT NULL)`);
     await tx.sql.execute(`INSERT INTO ${table}_counter (one, applied) VALUES (1, 0)`);
+    await tx.sql.execute(`CREATE TABLE ${table}_orders (id TEXT PRIMARY KEY, changes BIGINT NOT NULL)`);
   });
+}
+
+/**
+ * The state-stored cases: `outbox-append-and-deliver` changes an order row and adds an outbox
+ * message in one transaction, in a loop, while the local delivery applies the messages through
+ * the inbox; the parent kills it at random. `outbox-drain` delivers until the outbox is empty.
+ */
+async function runOutboxChild<Tx extends StoreTransaction & SqlTransaction>(
+  options: MessagingCrashChildOptions<Tx>,
+  mode: string,
+): Promise<void> {
+  const { store, inbox, table } = options;
+  const outbox = options.outbox;
+  if (!outbox) throw new Error('the outbox cases need an outbox');
+  const delivery = createLocalOutboxDelivery({
+    store,
+    outbox,
+    inbox,
+    consumer: crashConsumer,
+    batchSize: 5,
+    pollIntervalMs: 20,
+    retry: { initialDelayMs: 5, maxDelayMs: 50 },
+    async handle(message, tx) {
+      await tx.sql.execute(`INSERT INTO ${table}_effects (message_id) VALUES ($1)`, [message.id]);
+      await tx.sql.execute(`UPDATE ${table}_counter SET applied = applied + 1 WHERE one = 1`);
+    },
+  });
+  await delivery.start();
+  report('running');
+  if (mode === 'outbox-append-and-deliver') {
+    for (let n = 0; ; n++) {
+      const order = `order-${process.pid}-${n % 7}`;
+      await store.transaction(async (tx) => {
+        // The state change and its message, in one transaction: both or neither survive a kill.
+        const changed = await tx.sql.execute(`UPDATE ${table}_orders SET changes = changes + 1 WHERE id = $1`, [order]);
+        if (changed === 0) await tx.sql.execute(`INSERT INTO ${table}_orders (id, changes) VALUES ($1, 1)`, [order]);
+        await outbox.add(tx, [{ id: `${process.pid}-${n}`, type: 'crash.order.changed', schemaVersion: 1, key: order, data: { n } }]);
+      });
+    }
+  }
+  for (;;) {
+    const { backlog } = await store.transaction((tx) => outbox.stats(tx));
+    if (backlog === 0) break;
+    await new Promise((resolve) => setTimeout(resolve, 20)); // polling the condition, not a synchronisation
+  }
+  await delivery.stop();
+  report('drained');
+  await store.close();
+  process.exit(0);
 }
