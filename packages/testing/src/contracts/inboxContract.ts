@@ -33,6 +33,20 @@ export function inboxContract<Tx extends StoreTransaction>(adapter: string, harn
       });
     });
 
+    it('lets one of several concurrent deliveries of a message through', async () => {
+      const { store, inbox } = await world();
+      const firsts = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          store.transaction(async (tx) => {
+            const first = await inbox.record(tx, 'mailer', 'm-race');
+            if (first) await tx.appendToStream(`effect-race-${i}`, [{ type: 'mail.sent', data: {} }]);
+            return first;
+          }),
+        ),
+      );
+      expect(firsts.filter(Boolean)).toHaveLength(1);
+    });
+
     it('forgets a record whose transaction rolled back, with the effects beside it', async () => {
       const { store, inbox } = await world();
       await expect(
