@@ -212,7 +212,7 @@ export async function createShop(options: ShopOptions): Promise<Shop> {
   const app = buildShopApp({
     store,
     ...(logger && { logger }),
-    readSide: { readModels, lag: monitoring.lag, readYourWritesTimeoutMs },
+    readSide: { readModels, lag: monitoring.lag, readYourWritesTimeoutMs, consumers: [mailer], ...(relay && { relays: [relay] }) },
     metrics: { registry: metrics.registry, beforeScrape: () => monitoring.lag.measure() },
     idempotencyKeys: opened.idempotencyKeys as IdempotencyKeyStore,
     mailbox: (recipient) => mailboxOf(store, recipient),

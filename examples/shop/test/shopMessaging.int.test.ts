@@ -43,6 +43,9 @@ describe('shop messaging (SQLite, the embedded default)', () => {
     // The consumer's lag is on /metrics beside the read models'.
     const metrics = await fetch(`${second.url}/metrics`).then((response) => response.text());
     expect(metrics).toMatch(/projection="shop\.mailer"/);
+    // And on /projections, as a consumer beside the read models.
+    const projections = (await second.client.get('/projections')).body;
+    expect(projections.consumers).toEqual([expect.objectContaining({ name: 'shop.mailer', state: 'running' })]);
   });
 
   it('publishes the public integration messages to a transport through the relay, with its backlog on /metrics', async () => {
@@ -74,5 +77,7 @@ describe('shop messaging (SQLite, the embedded default)', () => {
     const metrics = await fetch(`${running.url}/metrics`).then((response) => response.text());
     expect(metrics).toMatch(/tidemark_outbox_backlog_messages\{relay="shop\.integration",transport="in-memory"\} 0/);
     expect(metrics).toMatch(/tidemark_outbox_published_messages_total\{relay="shop\.integration",transport="in-memory"\} 1/);
+    const projections = (await running.client.get('/projections')).body;
+    expect(projections.relays).toEqual([expect.objectContaining({ name: 'shop.integration', state: 'running', published: 1, backlog: 0 })]);
   });
 });
