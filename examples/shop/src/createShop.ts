@@ -2,25 +2,46 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   type CheckpointStore,
+  createOutboxRelay,
   type EventStore,
+  type ExpirySweeper,
+  type IdempotencyKeyStore,
+  type Inbox,
+  type Lease,
+  type OutboxRelay,
+  type Projector,
   projectorBatchMetrics,
   projectorRetryMetrics,
   type SqlQueries,
   type SqlTransaction,
   type StoreTransaction,
+  startExpirySweeper,
+  type Transport,
   type VisibilitySample,
 } from '@tidemark/core';
 import {
   createPostgresCheckpointStore,
   createPostgresEventStore,
+  createPostgresIdempotencyKeyStore,
+  createPostgresInbox,
+  createPostgresLease,
   type PostgresTransaction,
   postgresConnectionDefaults,
 } from '@tidemark/postgres';
-import { createSqliteCheckpointStore, createSqliteEventStore, type SqliteTransaction } from '@tidemark/sqlite';
+import {
+  createSqliteCheckpointStore,
+  createSqliteEventStore,
+  createSqliteIdempotencyKeyStore,
+  createSqliteInbox,
+  createSqliteLease,
+  type SqliteTransaction,
+} from '@tidemark/sqlite';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import pg from 'pg';
 import type { ShopConfig } from './config.js';
 import { buildShopApp } from './http/buildShopApp.js';
+import { createFakeMailer, mailboxOf } from './messaging/fakeMailer.js';
+import { shopMessageMapper } from './messaging/shopMessageMapper.js';
 import { createPrometheusMetrics, type PrometheusMetrics } from './monitoring/prometheusMetrics.js';
 import { createShopMonitoring, type ShopMonitoring } from './monitoring/shopMonitoring.js';
 import { createRedisAccountCache, type RedisAccountCache } from './readModels/redisAccountCache.js';
@@ -38,6 +59,13 @@ export interface ShopOptions {
   monitoringIntervalMs?: number;
   /** Namespace of the Redis keys. Default 'shop:account:'. */
   redisPrefix?: string;
+  /**
+   * A broker (JetStream, RabbitMQ…) to publish the shop's integration messages to: a relay then
+   * follows the event log and publishes `shop.account.opened` and `shop.order.placed`, one
+   * active relay across instances (a lease). Absent: nothing leaves the process — the mailer
+   * still reads the log durably either way.
+   */
+  transport?: Transport;
 }
 
 export interface Shop {
@@ -47,6 +75,10 @@ export interface Shop {
   monitoring: ShopMonitoring;
   metrics: PrometheusMetrics;
   accountCache?: RedisAccountCache;
+  /** The fake mailer: the durable in-process consumer of account-opened and order-placed messages. */
+  mailer: Projector;
+  /** The relay to `transport`, when one was given. */
+  relay?: OutboxRelay;
   /** Where the events live, for the start-up log line (no password). */
   location: string;
   /** Starts the projectors (and the monitoring timer). Call before listening. */
@@ -69,6 +101,11 @@ export class ShopStartError extends Error {
 interface OpenedStore<Tx extends SqlTx> {
   store: EventStore<Tx> & { readonly queries: SqlQueries };
   checkpoints: CheckpointStore<Tx>;
+  /** The same store's tables for Idempotency-Keys and the consumers' inbox: they commit with the events. */
+  idempotencyKeys: IdempotencyKeyStore<Tx>;
+  inbox: Inbox<Tx>;
+  /** A lease row in the same database: one active relay across instances. */
+  lease(name: string): Lease<Tx>;
   location: string;
   /** PostgreSQL: events committed but not yet readable (a long transaction holds the horizon). */
   visibility?: () => Promise<VisibilitySample>;
@@ -90,7 +127,16 @@ async function openStore(config: ShopOptions['config']): Promise<OpenedStore<Pos
       const store = await createPostgresEventStore({ pool, schema, createSchema: true });
       // Events committed behind a long transaction are lag too, and the horizon's age is the alarm.
       const visibility = () => store.visibilityLag();
-      return { store, checkpoints: createPostgresCheckpointStore(), location, visibility, close: () => pool.end() };
+      return {
+        store,
+        checkpoints: createPostgresCheckpointStore(),
+        idempotencyKeys: createPostgresIdempotencyKeyStore(),
+        inbox: createPostgresInbox(),
+        lease: (name) => createPostgresLease({ url, schema, name }),
+        location,
+        visibility,
+        close: () => pool.end(),
+      };
     } catch (error) {
       await pool.end().catch(() => {});
       throw new ShopStartError('DATABASE_URL', `Cannot open DATABASE_URL (${location}): ${oneLine(error)}`);
@@ -101,7 +147,15 @@ async function openStore(config: ShopOptions['config']): Promise<OpenedStore<Pos
   try {
     mkdirSync(dataDir, { recursive: true });
     const store = createSqliteEventStore({ file });
-    return { store, checkpoints: createSqliteCheckpointStore(), location: file, close: async () => {} };
+    return {
+      store,
+      checkpoints: createSqliteCheckpointStore(),
+      idempotencyKeys: createSqliteIdempotencyKeyStore(),
+      inbox: createSqliteInbox(),
+      lease: (name) => createSqliteLease({ file, name }),
+      location: file,
+      close: async () => {},
+    };
   } catch (error) {
     throw new ShopStartError('DATA_DIR', `Invalid DATA_DIR ${JSON.stringify(config.dataDir)}: cannot open ${file}: ${oneLine(error)}`);
   }
@@ -136,9 +190,22 @@ export async function createShop(options: ShopOptions): Promise<Shop> {
     onRetry: projectorRetryMetrics(metrics),
     ...(accountCache && { accountCache: accountCache.accountCache }),
   });
+  const mailer = createFakeMailer({ store, checkpoints, inbox: opened.inbox as Inbox<SqlTx> });
+  const relay =
+    options.transport &&
+    createOutboxRelay<SqlTx>({
+      name: 'shop.integration',
+      store,
+      transport: options.transport,
+      source: { kind: 'log', checkpoints, mapper: shopMessageMapper },
+      lease: opened.lease('shop.integration') as Lease<SqlTx>,
+      metrics,
+      onError: (error) => logger?.warn({ err: error }, 'integration relay retrying'),
+    });
   const monitoring = createShopMonitoring({
     store,
-    readModels,
+    // The mailer's lag is watched like a read model's: it is a consumer behind the log.
+    readModels: { projectors: [...readModels.projectors, mailer], waitForPosition: readModels.waitForPosition },
     metrics,
     ...('visibility' in opened && { visibility: opened.visibility }),
     onAlert: (alert) => logger?.warn({ alert }, `alert: ${alert.message}`),
@@ -146,10 +213,16 @@ export async function createShop(options: ShopOptions): Promise<Shop> {
   const app = buildShopApp({
     store,
     ...(logger && { logger }),
-    readSide: { readModels, lag: monitoring.lag, readYourWritesTimeoutMs },
+    readSide: { readModels, lag: monitoring.lag, readYourWritesTimeoutMs, consumers: [mailer], ...(relay && { relays: [relay] }) },
     metrics: { registry: metrics.registry, beforeScrape: () => monitoring.lag.measure() },
+    idempotencyKeys: opened.idempotencyKeys as IdempotencyKeyStore,
+    mailbox: (recipient) => mailboxOf(store, recipient),
   });
 
+  // Old idempotency keys and inbox records are swept on a timer: a client retries within a day,
+  // and no redelivery of the log consumers comes a week late.
+  let sweepers: ExpirySweeper[] = [];
+  const day = 24 * 60 * 60 * 1000;
   let stopMonitoring = () => {};
   let closed: Promise<void> | undefined;
   return {
@@ -159,9 +232,20 @@ export async function createShop(options: ShopOptions): Promise<Shop> {
     monitoring,
     metrics,
     ...(accountCache && { accountCache }),
+    mailer,
+    ...(relay && { relay }),
     location: opened.location,
     async start() {
       await readModels.start();
+      await mailer.start();
+      await relay?.start();
+      const onError = (error: unknown) => logger?.warn({ err: error }, 'expiry sweep failed');
+      const keys = opened.idempotencyKeys as IdempotencyKeyStore<SqlTx>;
+      const inbox = opened.inbox as Inbox<SqlTx>;
+      sweepers = [
+        startExpirySweeper<SqlTx>({ store, windowMs: day, expire: (tx, before, limit) => keys.expire(tx, before, limit), onError }),
+        startExpirySweeper<SqlTx>({ store, windowMs: 7 * day, expire: (tx, before, limit) => inbox.expire(tx, before, limit), onError }),
+      ];
       const interval = options.monitoringIntervalMs ?? 15_000;
       if (interval > 0) stopMonitoring = monitoring.start(interval);
     },
@@ -170,6 +254,9 @@ export async function createShop(options: ShopOptions): Promise<Shop> {
       closed ??= (async () => {
         await app.close(); // in-flight requests finish first…
         stopMonitoring();
+        for (const sweeper of sweepers) sweeper.stop();
+        await relay?.stop();
+        await mailer.stop();
         await readModels.stop(); // …then the projectors, after their transaction in flight…
         await accountCache?.close();
         await store.close(); // …and only then the database they all write to.

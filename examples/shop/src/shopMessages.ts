@@ -1,4 +1,4 @@
-import { type CommandBus, createCommandBus, createQueryBus, type EventStore, type QueryBus } from '@tidemark/core';
+import { type CommandBus, createCommandBus, createQueryBus, type QueryBus, type StreamOperations } from '@tidemark/core';
 import { type BankAccountCommands, type BankAccountQueries, registerBankAccounts } from './bankAccounts/bankAccountMessages.js';
 import { type InventoryCommands, type InventoryQueries, registerInventory } from './inventory/inventoryMessages.js';
 import { type OrderCommands, type OrderQueries, registerOrders } from './orders/orderMessages.js';
@@ -12,8 +12,12 @@ export interface ShopBuses {
   queries: QueryBus<ShopQueries>;
 }
 
-/** Wires every bounded context onto one command bus and one query bus over the given store. */
-export function createShopBuses(store: EventStore): ShopBuses {
+/**
+ * Wires every bounded context onto one command bus and one query bus over the given store — or
+ * over one transaction of it (a command run with an idempotency key writes its events and the
+ * key in one transaction).
+ */
+export function createShopBuses(store: StreamOperations): ShopBuses {
   const commands = createCommandBus<ShopCommands>();
   const queries = createQueryBus<ShopQueries>();
   registerBankAccounts(store, commands, queries);

@@ -52,6 +52,7 @@ describe.skipIf(!postgres)('the shop read side over HTTP on PostgreSQL', () => {
       expect(rows.map((r) => r.table_name)).toEqual([
         'shop_account_balances',
         'shop_daily_order_stats',
+        'shop_mailbox',
         'shop_order_lines',
         'shop_order_list',
       ]);

@@ -4,6 +4,7 @@
  * @packageDocumentation
  * @module @tidemark/postgres
  */
+export * from './commands/postgresIdempotencyKeyStore.js';
 export * from './eventStore/isTransientPostgresError.js';
 export * from './eventStore/postgresEventStore.js';
 export * from './eventStore/postgresSqlExecutor.js';
@@ -11,8 +12,10 @@ export * from './eventStore/postgresTransaction.js';
 export * from './eventStore/streamOrderConflictError.js';
 export * from './eventStore/unnamedStatementsClient.js';
 export * from './monitoring/visibilityLag.js';
+export * from './outbox/postgresOutbox.js';
 export * from './processing/checkpointTables.js';
 export * from './processing/postgresCheckpointStore.js';
+export * from './processing/postgresInbox.js';
 export * from './processing/postgresLease.js';
 export * from './processing/postgresTableSwap.js';
 export * from './schema/migrate.js';

@@ -7,7 +7,9 @@ describe('the PostgreSQL migration registry', () => {
   it('numbers the steps 1, 2, 3… in order, each naming its capability', () => {
     expect(steps.map((step) => step.version)).toEqual(steps.map((_, index) => index + 1));
     for (const step of steps) expect(step.capability).toMatch(/^[a-z_]+$/);
-    expect(new Set(steps.map((step) => step.capability))).toEqual(new Set(['events', 'checkpoints', 'leases']));
+    expect(new Set(steps.map((step) => step.capability))).toEqual(
+      new Set(['events', 'checkpoints', 'leases', 'outbox', 'inbox', 'idempotency_keys']),
+    );
   });
 
   it('qualifies every table, index target and function it creates with the schema', () => {

@@ -4,12 +4,15 @@
  * @packageDocumentation
  * @module @tidemark/sqlite
  */
+export * from './commands/sqliteIdempotencyKeyStore.js';
 export * from './eventStore/isTransientSqliteError.js';
 export * from './eventStore/openSqliteDatabase.js';
 export * from './eventStore/rewritePlaceholders.js';
 export * from './eventStore/sqliteEventStore.js';
 export * from './eventStore/sqliteSqlExecutor.js';
+export * from './outbox/sqliteOutbox.js';
 export * from './processing/sqliteCheckpointStore.js';
+export * from './processing/sqliteInbox.js';
 export * from './processing/sqliteLease.js';
 export * from './processing/sqliteTableSwap.js';
 export * from './schema/migrateSqliteSchema.js';

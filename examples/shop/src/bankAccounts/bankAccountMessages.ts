@@ -1,4 +1,4 @@
-import type { CommandBus, EventStore, QueryBus, RecordedEvent } from '@tidemark/core';
+import type { CommandBus, QueryBus, RecordedEvent, StreamOperations } from '@tidemark/core';
 import { type CommandEnvelope, deciderCommandHandler, type WriteResult } from '../shared/deciderCommandHandler.js';
 import type { ShopCommands, ShopQueries } from '../shopMessages.js';
 import { bankAccountStreamId, type CloseAccount, type DepositFunds, type OpenAccount, type WithdrawFunds } from './bankAccountCommands.js';
@@ -36,7 +36,7 @@ export type BankAccountQueries = {
   'bank.account.history': { payload: { accountId: string }; result: RecordedEvent[] };
 };
 
-export function registerBankAccounts(store: EventStore, commands: CommandBus<ShopCommands>, queries: QueryBus<ShopQueries>): void {
+export function registerBankAccounts(store: StreamOperations, commands: CommandBus<ShopCommands>, queries: QueryBus<ShopQueries>): void {
   const handler = deciderCommandHandler(store, bankAccountDecider, (data) => bankAccountStreamId(data.accountId), bankAccountView);
   commands.register('bank.account.open', handler('bank.account.open'));
   commands.register('bank.account.deposit', handler('bank.account.deposit'));

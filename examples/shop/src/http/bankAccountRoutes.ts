@@ -1,9 +1,9 @@
 import { newId, type RecordedEvent } from '@tidemark/core';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { ShopBuses } from '../shopMessages.js';
 import { commandContext } from './commandContext.js';
 import { centsSchema, idParams, idSchema, textSchema } from './httpSchemas.js';
+import type { ShopRouteBuses } from './shopCommandSender.js';
 
 const openBody = z.strictObject({
   accountId: idSchema.optional(),
@@ -31,7 +31,7 @@ const historyEntry = (event: RecordedEvent) => ({
   metadata: event.metadata,
 });
 
-export function bankAccountRoutes(app: FastifyInstance, { commands, queries }: ShopBuses): void {
+export function bankAccountRoutes(app: FastifyInstance, { commands, queries }: ShopRouteBuses): void {
   app.post('/accounts', async (request, reply) => {
     const body = openBody.parse(request.body);
     const context = commandContext(request);
@@ -39,9 +39,10 @@ export function bankAccountRoutes(app: FastifyInstance, { commands, queries }: S
     const result = await commands.send(
       'bank.account.open',
       { data: { accountId, owner: body.owner, initialDeposit: body.initialDeposit }, expectedVersion: context.expectedVersion },
-      context.metadata,
+      context,
     );
-    return reply.code(201).header('location', `/accounts/${accountId}`).header('etag', `"${result.version}"`).send(result);
+    // From the result, not the id made above: a replayed Idempotency-Key answers with the first request's id.
+    return reply.code(201).header('location', `/accounts/${result.accountId}`).header('etag', `"${result.version}"`).send(result);
   });
 
   app.post('/accounts/:id/deposits', async (request, reply) => {
@@ -51,7 +52,7 @@ export function bankAccountRoutes(app: FastifyInstance, { commands, queries }: S
     const result = await commands.send(
       'bank.account.deposit',
       { data: { accountId: id, amount }, expectedVersion: context.expectedVersion },
-      context.metadata,
+      context,
     );
     return reply.header('etag', `"${result.version}"`).send(result);
   });
@@ -63,7 +64,7 @@ export function bankAccountRoutes(app: FastifyInstance, { commands, queries }: S
     const result = await commands.send(
       'bank.account.withdraw',
       { data: { accountId: id, amount }, expectedVersion: context.expectedVersion },
-      context.metadata,
+      context,
     );
     return reply.header('etag', `"${result.version}"`).send(result);
   });
@@ -74,7 +75,7 @@ export function bankAccountRoutes(app: FastifyInstance, { commands, queries }: S
     const result = await commands.send(
       'bank.account.close',
       { data: { accountId: id }, expectedVersion: context.expectedVersion },
-      context.metadata,
+      context,
     );
     return reply.header('etag', `"${result.version}"`).send(result);
   });

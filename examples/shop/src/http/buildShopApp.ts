@@ -1,13 +1,16 @@
-import { type EventStore, stringifyWithPositions } from '@tidemark/core';
+import { type EventStore, type IdempotencyKeyStore, stringifyWithPositions } from '@tidemark/core';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { MailboxRow } from '../messaging/fakeMailer.js';
 import { type MetricsRouteOptions, registerMetricsRoute } from '../monitoring/metricsRoute.js';
 import { createShopBuses } from '../shopMessages.js';
 import { bankAccountRoutes } from './bankAccountRoutes.js';
 import { frameworkErrorOptions, shortPath } from './frameworkErrorOptions.js';
 import { toHttpError } from './httpError.js';
+import { idParams } from './httpSchemas.js';
 import { inventoryRoutes } from './inventoryRoutes.js';
 import { orderRoutes } from './orderRoutes.js';
 import { type ReadModelRoutesOptions, readModelRoutes } from './readModelRoutes.js';
+import { createShopCommandSender } from './shopCommandSender.js';
 
 export interface ShopAppOptions {
   /** The caller owns the store: closing the app does not close it (main.ts closes both, in order). */
@@ -20,6 +23,13 @@ export interface ShopAppOptions {
   readSide?: ReadModelRoutesOptions;
   /** GET /metrics. */
   metrics?: MetricsRouteOptions;
+  /**
+   * Where the write endpoints keep `Idempotency-Key`s: the store's own table, so a command's
+   * events and its key commit together. Without it a request with the header is refused (400).
+   */
+  idempotencyKeys?: IdempotencyKeyStore;
+  /** GET /mailbox/:recipient: what the fake mailer sent, oldest first. */
+  mailbox?: (recipient: string) => Promise<MailboxRow[]>;
 }
 
 /** The shop's HTTP API over any EventStore, built only on tidemark's public API. */
@@ -29,6 +39,7 @@ export function buildShopApp(options: ShopAppOptions): FastifyInstance {
     ? Fastify({ loggerInstance: options.logger, ...common })
     : Fastify({ logger: false, ...common });
   const buses = createShopBuses(options.store);
+  const routeBuses = { commands: createShopCommandSender(options.store, buses.commands, options.idempotencyKeys), queries: buses.queries };
 
   // Many clients send `content-type: application/json` with an empty body on body-less commands
   // (place, cancel, close); treat that as no body instead of a 400. Everything else goes through
@@ -62,10 +73,17 @@ export function buildShopApp(options: ShopAppOptions): FastifyInstance {
   });
 
   app.get('/health', async () => ({ status: 'ok', headPosition: await options.store.headPosition() }));
-  bankAccountRoutes(app, buses);
-  orderRoutes(app, buses);
-  inventoryRoutes(app, buses);
+  bankAccountRoutes(app, routeBuses);
+  orderRoutes(app, routeBuses);
+  inventoryRoutes(app, routeBuses);
   if (options.readSide) readModelRoutes(app, options.readSide);
   if (options.metrics) registerMetricsRoute(app, options.metrics);
+  const { mailbox } = options;
+  if (mailbox) {
+    app.get('/mailbox/:id', async (request) => {
+      const { id } = idParams.parse(request.params);
+      return { mails: await mailbox(id) };
+    });
+  }
   return app;
 }

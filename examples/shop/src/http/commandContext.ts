@@ -5,6 +5,12 @@ import { z } from 'zod';
 export interface CommandContext {
   metadata: CommandMetadata;
   expectedVersion?: ExpectedVersion;
+  /**
+   * From an `Idempotency-Key` header: the key, and what it stands for — the route, its
+   * parameters, the body and If-Match as the client sent them (not the command, which may hold
+   * ids the server generated), so that a retry of the same request matches and any other is refused.
+   */
+  idempotency?: { key: string; scope: string; request: unknown };
 }
 
 // Header values end up in every event's metadata: keep them short and printable.
@@ -18,6 +24,13 @@ const headers = z.object({
   'x-correlation-id': headerValue.optional(),
   'x-user-id': headerValue.optional(),
   'if-match': z.string().optional(),
+  // Clients generate these (a UUID, typically): printable ASCII, at most 255 characters.
+  'idempotency-key': z
+    .string()
+    .min(1)
+    .max(255)
+    .regex(/^[\x20-\x7e]+$/, 'must be printable ASCII')
+    .optional(),
 });
 
 /** `If-Match: 3` or the ETag form `"3"` → version 3; `*` → the stream must exist. */
@@ -41,5 +54,14 @@ export function commandContext(request: FastifyRequest): CommandContext {
   if (parsed['x-correlation-id']) metadata.correlationId = parsed['x-correlation-id'];
   if (parsed['x-user-id']) metadata.userId = parsed['x-user-id'];
   const expectedVersion = parseIfMatch(parsed['if-match']);
-  return { metadata, ...(expectedVersion !== undefined && { expectedVersion }) };
+  const key = parsed['idempotency-key'];
+  const idempotency =
+    key === undefined
+      ? undefined
+      : {
+          key,
+          scope: `${request.method} ${request.routeOptions.url ?? request.url}`,
+          request: { params: { ...(request.params as object) }, body: request.body ?? null, ifMatch: parsed['if-match'] ?? null },
+        };
+  return { metadata, ...(expectedVersion !== undefined && { expectedVersion }), ...(idempotency && { idempotency }) };
 }

@@ -23,6 +23,7 @@ const statusByCode: Record<ErrorCode, number> = {
   duplicate_event_id: 409,
   // Old event ids with a new payload: as for an Idempotency-Key reused with another body.
   idempotency_conflict: 422,
+  idempotency_key_reused: 422,
   not_found: 404,
   // A rebuild refused up front (a view on the table): the operator must act first.
   rebuild_refused: 409,

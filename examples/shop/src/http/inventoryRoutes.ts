@@ -1,15 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { ShopBuses } from '../shopMessages.js';
 import { commandContext } from './commandContext.js';
 import { idSchema, quantitySchema } from './httpSchemas.js';
+import type { ShopRouteBuses } from './shopCommandSender.js';
 
 const skuParams = z.object({ sku: idSchema });
 const reservationParams = z.object({ sku: idSchema, orderId: idSchema });
 const receiptBody = z.strictObject({ quantity: quantitySchema });
 const reservationBody = z.strictObject({ orderId: idSchema, quantity: quantitySchema });
 
-export function inventoryRoutes(app: FastifyInstance, { commands, queries }: ShopBuses): void {
+export function inventoryRoutes(app: FastifyInstance, { commands, queries }: ShopRouteBuses): void {
   app.post('/inventory/:sku/receipts', async (request, reply) => {
     const { sku } = skuParams.parse(request.params);
     const { quantity } = receiptBody.parse(request.body);
@@ -17,7 +17,7 @@ export function inventoryRoutes(app: FastifyInstance, { commands, queries }: Sho
     const result = await commands.send(
       'inventory.item.receive',
       { data: { sku, quantity }, expectedVersion: context.expectedVersion },
-      context.metadata,
+      context,
     );
     return reply.header('etag', `"${result.version}"`).send(result);
   });
@@ -29,7 +29,7 @@ export function inventoryRoutes(app: FastifyInstance, { commands, queries }: Sho
     const result = await commands.send(
       'inventory.item.reserve',
       { data: { sku, orderId, quantity }, expectedVersion: context.expectedVersion },
-      context.metadata,
+      context,
     );
     return reply.header('etag', `"${result.version}"`).send(result);
   });
@@ -40,7 +40,7 @@ export function inventoryRoutes(app: FastifyInstance, { commands, queries }: Sho
     const result = await commands.send(
       'inventory.item.release',
       { data: { sku, orderId }, expectedVersion: context.expectedVersion },
-      context.metadata,
+      context,
     );
     return reply.header('etag', `"${result.version}"`).send(result);
   });

@@ -1,4 +1,4 @@
-import { maxPosition, NotFoundError, type ProjectionLagMonitor, parsePosition } from '@tidemark/core';
+import { maxPosition, NotFoundError, type OutboxRelay, type ProjectionLagMonitor, type Projector, parsePosition } from '@tidemark/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { ShopReadModels } from '../readModels/shopReadModels.js';
@@ -10,6 +10,10 @@ export interface ReadModelRoutesOptions {
   lag: ProjectionLagMonitor;
   /** How long a list waits for the read model to reach `minPosition`. Default 2000 ms. */
   readYourWritesTimeoutMs?: number;
+  /** Message consumers that follow the log (the mailer): shown beside the projections, with their lag. */
+  consumers?: readonly Projector[];
+  /** Relays to a broker: shown with their backlog. */
+  relays?: readonly OutboxRelay[];
 }
 
 // PostgreSQL positions are sparse and large (past 2^53 on an old cluster): decimal text of any
@@ -73,7 +77,7 @@ function minPositionOf(request: FastifyRequest, fromQuery: bigint | undefined): 
  * whether it got there (`caughtUp`); a single account falls back to its events instead.
  */
 export function readModelRoutes(app: FastifyInstance, options: ReadModelRoutesOptions): void {
-  const { readModels, lag } = options;
+  const { readModels, lag, consumers, relays } = options;
   const timeoutMs = options.readYourWritesTimeoutMs ?? 2000;
   const projector = (name: string) => {
     const found = readModels.projectors.find((p) => p.name === name);
@@ -124,28 +128,42 @@ export function readModelRoutes(app: FastifyInstance, options: ReadModelRoutesOp
     return {
       // Cluster-wide on PostgreSQL: a transaction open this long keeps every reader behind it.
       readableHorizon: first ? { ageSeconds: first.horizonAgeSeconds, invisibleEvents: first.invisibleEvents } : null,
-      projections: readModels.projectors.map((p) => {
-        const { name, checkpoint, state, error, lastError, eventsProcessed, eventsParked } = p.status();
-        const measured = lags.get(name);
+      projections: readModels.projectors.map((p) => view(p)),
+      consumers: (consumers ?? []).map((p) => view(p)),
+      relays: (relays ?? []).map((relay) => {
+        const { name, state, published, failures, lastError, backlog, oldestUnpublishedAt } = relay.status();
         return {
           name,
           state,
-          checkpoint,
-          eventsProcessed,
-          eventsParked,
-          lag: measured
-            ? {
-                events: measured.eventsBehind,
-                invisibleEvents: measured.invisibleEvents,
-                exact: measured.exact,
-                seconds: measured.secondsBehind,
-                head: measured.head,
-              }
-            : null,
-          error: error ?? null,
+          published,
+          failures,
+          backlog: backlog ?? null,
+          oldestUnpublishedAt: oldestUnpublishedAt ?? null,
           lastError: lastError ?? null,
         };
       }),
     };
+    function view(p: Projector) {
+      const { name, checkpoint, state, error, lastError, eventsProcessed, eventsParked } = p.status();
+      const measured = lags.get(name);
+      return {
+        name,
+        state,
+        checkpoint,
+        eventsProcessed,
+        eventsParked,
+        lag: measured
+          ? {
+              events: measured.eventsBehind,
+              invisibleEvents: measured.invisibleEvents,
+              exact: measured.exact,
+              seconds: measured.secondsBehind,
+              head: measured.head,
+            }
+          : null,
+        error: error ?? null,
+        lastError: lastError ?? null,
+      };
+    }
   });
 }

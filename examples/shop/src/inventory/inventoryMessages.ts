@@ -1,4 +1,4 @@
-import type { CommandBus, EventStore, QueryBus } from '@tidemark/core';
+import type { CommandBus, QueryBus, StreamOperations } from '@tidemark/core';
 import { type CommandEnvelope, deciderCommandHandler, type WriteResult } from '../shared/deciderCommandHandler.js';
 import type { ShopCommands, ShopQueries } from '../shopMessages.js';
 import { inventoryStreamId, type ReceiveStock, type ReleaseReservation, type ReserveStock } from './inventoryCommands.js';
@@ -31,7 +31,7 @@ export type InventoryQueries = {
   'inventory.item.get': { payload: { sku: string }; result: InventoryView & { version: number } };
 };
 
-export function registerInventory(store: EventStore, commands: CommandBus<ShopCommands>, queries: QueryBus<ShopQueries>): void {
+export function registerInventory(store: StreamOperations, commands: CommandBus<ShopCommands>, queries: QueryBus<ShopQueries>): void {
   const handler = deciderCommandHandler(store, inventoryDecider, (data) => inventoryStreamId(data.sku), inventoryView);
   commands.register('inventory.item.receive', handler('inventory.item.receive'));
   commands.register('inventory.item.reserve', handler('inventory.item.reserve'));

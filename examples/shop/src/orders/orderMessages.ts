@@ -1,4 +1,4 @@
-import type { CommandBus, EventStore, QueryBus } from '@tidemark/core';
+import type { CommandBus, QueryBus, StreamOperations } from '@tidemark/core';
 import { type CommandEnvelope, deciderCommandHandler, type WriteResult } from '../shared/deciderCommandHandler.js';
 import type { ShopCommands, ShopQueries } from '../shopMessages.js';
 import {
@@ -42,7 +42,7 @@ export type OrderQueries = {
   'sales.order.get': { payload: { orderId: string }; result: OrderView & { version: number } };
 };
 
-export function registerOrders(store: EventStore, commands: CommandBus<ShopCommands>, queries: QueryBus<ShopQueries>): void {
+export function registerOrders(store: StreamOperations, commands: CommandBus<ShopCommands>, queries: QueryBus<ShopQueries>): void {
   const handler = deciderCommandHandler(store, orderDecider, (data) => orderStreamId(data.orderId), orderView);
   commands.register('sales.order.create', handler('sales.order.create'));
   commands.register('sales.order.add_item', handler('sales.order.add_item'));

@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'concurrency'
   | 'duplicate_event_id'
   | 'idempotency_conflict'
+  | 'idempotency_key_reused'
   | 'nested_store_call'
   | 'store_busy'
   | 'not_found'
@@ -230,5 +231,15 @@ export class TransactionLimitError extends TidemarkError {
 export class StoreNotFoundError extends TidemarkError {
   constructor(where: string) {
     super('not_found', `${where} holds no tidemark store; pass createSchema: true (--create-schema) to create one`, { where });
+  }
+}
+
+/**
+ * A command's idempotency key was used before with a different request: the key names one
+ * request, so this is a client bug (a reused key), refused with nothing written (HTTP 422).
+ */
+export class IdempotencyKeyReusedError extends TidemarkError {
+  constructor(scope: string, key: string) {
+    super('idempotency_key_reused', `Idempotency key '${key}' was already used for a different request`, { scope, key });
   }
 }

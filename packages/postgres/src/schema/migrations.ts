@@ -124,6 +124,59 @@ CREATE TABLE ${s}.position_offset (
 INSERT INTO ${s}.position_offset (xid_offset) VALUES (0);
 ${appendToStreamSql(schema, true, true)}`,
     },
+    {
+      version: 7,
+      capability: 'outbox',
+      name: 'transactional outbox',
+      // The relay reads the oldest unpublished rows (partial index) and deletes published ones
+      // after the retention period (partial index on published_at). json keeps data byte for byte.
+      sql: `
+CREATE TABLE ${s}.tidemark_outbox (
+  sequence bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  message_id text NOT NULL,
+  type text NOT NULL,
+  schema_version integer NOT NULL,
+  key text NOT NULL,
+  data json NOT NULL,
+  headers json NOT NULL,
+  occurred_at timestamptz NOT NULL,
+  created_at timestamptz NOT NULL,
+  published_at timestamptz
+);
+CREATE INDEX tidemark_outbox_unpublished ON ${s}.tidemark_outbox (sequence) WHERE published_at IS NULL;
+CREATE INDEX tidemark_outbox_published ON ${s}.tidemark_outbox (published_at) WHERE published_at IS NOT NULL;
+`,
+    },
+    {
+      version: 8,
+      capability: 'inbox',
+      name: 'inbox of idempotent consumers',
+      sql: `
+CREATE TABLE ${s}.tidemark_inbox (
+  consumer text NOT NULL,
+  message_id text NOT NULL,
+  processed_at timestamptz NOT NULL,
+  PRIMARY KEY (consumer, message_id)
+);
+CREATE INDEX tidemark_inbox_processed_at ON ${s}.tidemark_inbox (processed_at);
+`,
+    },
+    {
+      version: 9,
+      capability: 'idempotency_keys',
+      name: 'idempotency keys of commands',
+      sql: `
+CREATE TABLE ${s}.tidemark_idempotency_keys (
+  scope text NOT NULL,
+  key text NOT NULL,
+  request_hash text NOT NULL,
+  result json NOT NULL,
+  created_at timestamptz NOT NULL,
+  PRIMARY KEY (scope, key)
+);
+CREATE INDEX tidemark_idempotency_keys_created_at ON ${s}.tidemark_idempotency_keys (created_at);
+`,
+    },
   ];
 }
 

@@ -72,6 +72,48 @@ export const sqliteMigrations: readonly SqliteMigration[] = [
       'CREATE TABLE tidemark_leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, token INTEGER NOT NULL, expires_at INTEGER NOT NULL) STRICT',
     ],
   },
+  {
+    version: 4,
+    capability: 'outbox',
+    name: 'transactional outbox',
+    statements: [
+      // AUTOINCREMENT: a sequence is never reused after published rows are deleted. Times are
+      // milliseconds since the epoch. The partial indexes keep the relay's "oldest unpublished"
+      // read and the retention delete off the published bulk.
+      `CREATE TABLE tidemark_outbox (
+        sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+        message_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        schema_version INTEGER NOT NULL,
+        key TEXT NOT NULL,
+        data TEXT NOT NULL,
+        headers TEXT NOT NULL,
+        occurred_at INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        published_at INTEGER
+      ) STRICT`,
+      'CREATE INDEX tidemark_outbox_unpublished ON tidemark_outbox (sequence) WHERE published_at IS NULL',
+      'CREATE INDEX tidemark_outbox_published ON tidemark_outbox (published_at) WHERE published_at IS NOT NULL',
+    ],
+  },
+  {
+    version: 5,
+    capability: 'inbox',
+    name: 'inbox of idempotent consumers',
+    statements: [
+      'CREATE TABLE tidemark_inbox (consumer TEXT NOT NULL, message_id TEXT NOT NULL, processed_at INTEGER NOT NULL, PRIMARY KEY (consumer, message_id)) STRICT, WITHOUT ROWID',
+      'CREATE INDEX tidemark_inbox_processed_at ON tidemark_inbox (processed_at)',
+    ],
+  },
+  {
+    version: 6,
+    capability: 'idempotency_keys',
+    name: 'idempotency keys of commands',
+    statements: [
+      'CREATE TABLE tidemark_idempotency_keys (scope TEXT NOT NULL, key TEXT NOT NULL, request_hash TEXT NOT NULL, result TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (scope, key)) STRICT, WITHOUT ROWID',
+      'CREATE INDEX tidemark_idempotency_keys_created_at ON tidemark_idempotency_keys (created_at)',
+    ],
+  },
 ];
 
 /** The schema version this code writes and understands. */

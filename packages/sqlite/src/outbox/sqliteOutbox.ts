@@ -1,0 +1,106 @@
+import { type AppendLimits, type Outbox, type OutboxEntry, prepareOutgoingMessages, runAfterCommit, warnOnError } from '@tidemark/core';
+import type { Database } from 'better-sqlite3';
+import type { SqliteTransaction } from '../eventStore/sqliteEventStore.js';
+
+interface OutboxRow {
+  sequence: number;
+  message_id: string;
+  type: string;
+  schema_version: number;
+  key: string;
+  data: string;
+  headers: string;
+  occurred_at: number;
+  created_at: number;
+}
+
+function prepare(db: Database) {
+  return {
+    insert: db.prepare<[string, string, number, string, string, string, number, number]>(
+      `INSERT INTO tidemark_outbox (message_id, type, schema_version, key, data, headers, occurred_at, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    pending: db.prepare<[number], OutboxRow>('SELECT * FROM tidemark_outbox WHERE published_at IS NULL ORDER BY sequence LIMIT ?'),
+    markPublished: db.prepare<[number, bigint]>('UPDATE tidemark_outbox SET published_at = ? WHERE sequence = ? AND published_at IS NULL'),
+    deletePublished: db.prepare<[number, number]>(
+      `DELETE FROM tidemark_outbox WHERE sequence IN (
+         SELECT sequence FROM tidemark_outbox WHERE published_at IS NOT NULL AND published_at < ? LIMIT ?)`,
+    ),
+    stats: db.prepare<[], { backlog: number; oldest: number | null }>(
+      'SELECT count(*) AS backlog, min(created_at) AS oldest FROM tidemark_outbox WHERE published_at IS NULL',
+    ),
+    retained: db.prepare<[], number>('SELECT count(*) FROM tidemark_outbox WHERE published_at IS NOT NULL').pluck(),
+  };
+}
+
+const toEntry = (row: OutboxRow): OutboxEntry => ({
+  sequence: BigInt(row.sequence),
+  createdAt: new Date(row.created_at),
+  message: {
+    id: row.message_id,
+    type: row.type,
+    schemaVersion: row.schema_version,
+    key: row.key,
+    data: JSON.parse(row.data),
+    headers: JSON.parse(row.headers),
+    occurredAt: new Date(row.occurred_at),
+  },
+});
+
+/**
+ * The outbox table in the SQLite file (migration 4), written through the caller's
+ * transaction. SQLite has one writer at a time, so sequence order is commit order.
+ */
+export function createSqliteOutbox(options: { limits?: Pick<AppendLimits, 'maxEventBytes'> } = {}): Outbox<SqliteTransaction> {
+  const prepared = new WeakMap<Database, ReturnType<typeof prepare>>();
+  const statements = (tx: SqliteTransaction) => {
+    let found = prepared.get(tx.db);
+    if (!found) {
+      found = prepare(tx.db);
+      prepared.set(tx.db, found);
+    }
+    return found;
+  };
+  const listeners = new Set<() => void>();
+  const notify = () => runAfterCommit([...listeners], warnOnError, 'outbox listener failed');
+
+  return {
+    async add(tx, messages) {
+      const now = tx.clock.now();
+      const batch = prepareOutgoingMessages(messages, now, options.limits);
+      if (batch.length === 0) return;
+      const { insert } = statements(tx);
+      for (const m of batch) {
+        insert.run(m.id, m.type, m.schemaVersion, m.key, m.dataJson, m.headersJson, m.occurredAt.getTime(), now.getTime());
+      }
+      tx.afterCommit(notify);
+    },
+    async pending(tx, { limit, exclude }) {
+      const rows = statements(tx).pending.all(limit + (exclude?.size ?? 0));
+      const entries: OutboxEntry[] = [];
+      for (const row of rows) {
+        if (entries.length >= limit) break;
+        if (!exclude?.has(BigInt(row.sequence))) entries.push(toEntry(row));
+      }
+      return entries;
+    },
+    async markPublished(tx, sequences) {
+      const { markPublished } = statements(tx);
+      const now = tx.clock.now().getTime();
+      for (const sequence of sequences) markPublished.run(now, sequence);
+    },
+    async deletePublished(tx, before, limit) {
+      return statements(tx).deletePublished.run(before.getTime(), limit).changes;
+    },
+    async stats(tx) {
+      const s = statements(tx);
+      const row = s.stats.get() as { backlog: number; oldest: number | null };
+      const retained = s.retained.get() as number;
+      return { backlog: row.backlog, ...(row.oldest !== null && { oldestUnpublishedAt: new Date(row.oldest) }), retained };
+    },
+    onAdded(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}

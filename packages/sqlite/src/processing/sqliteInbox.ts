@@ -1,0 +1,42 @@
+import { assertInboxKey, type Inbox } from '@tidemark/core';
+import type { Database } from 'better-sqlite3';
+import type { SqliteTransaction } from '../eventStore/sqliteEventStore.js';
+
+function prepare(db: Database) {
+  return {
+    record: db.prepare<[string, string, number]>(
+      'INSERT INTO tidemark_inbox (consumer, message_id, processed_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+    ),
+    has: db.prepare<[string, string], number>('SELECT 1 FROM tidemark_inbox WHERE consumer = ? AND message_id = ?').pluck(),
+    expire: db.prepare<[number, number]>(
+      `DELETE FROM tidemark_inbox WHERE (consumer, message_id) IN (
+         SELECT consumer, message_id FROM tidemark_inbox WHERE processed_at < ? LIMIT ?)`,
+    ),
+  };
+}
+
+/** The inbox table in the SQLite file (migration 5), written through the caller's transaction. */
+export function createSqliteInbox(): Inbox<SqliteTransaction> {
+  const prepared = new WeakMap<Database, ReturnType<typeof prepare>>();
+  const statements = (tx: SqliteTransaction) => {
+    let found = prepared.get(tx.db);
+    if (!found) {
+      found = prepare(tx.db);
+      prepared.set(tx.db, found);
+    }
+    return found;
+  };
+  return {
+    async record(tx, consumer, messageId) {
+      assertInboxKey(consumer, messageId);
+      return statements(tx).record.run(consumer, messageId, tx.clock.now().getTime()).changes === 1;
+    },
+    async has(tx, consumer, messageId) {
+      assertInboxKey(consumer, messageId);
+      return statements(tx).has.get(consumer, messageId) !== undefined;
+    },
+    async expire(tx, before, limit) {
+      return statements(tx).expire.run(before.getTime(), limit).changes;
+    },
+  };
+}
