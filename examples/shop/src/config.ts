@@ -10,6 +10,12 @@ export interface ShopConfig {
   database?: { url: string; schema: string };
   /** Redis cache-aside in front of the account balances. */
   redisUrl?: string;
+  /** NATS JetStream: the public integration messages are published there (a relay on the log). */
+  natsUrl?: string;
+  /** RabbitMQ: the mail notifications go through a work queue there instead of in-process. */
+  rabbitmqUrl?: string;
+  /** Names on the brokers: the JetStream stream (upper-cased), its subjects' prefix, the RabbitMQ exchange and queues. */
+  messagingPrefix: string;
 }
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -48,6 +54,15 @@ const envSchema = z.object({
       .default('shop'),
   ),
   REDIS_URL: z.preprocess(unsetIfEmpty, z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional()),
+  NATS_URL: z.preprocess(unsetIfEmpty, z.url({ protocol: /^(nats|tls)$/, error: 'must be a nats:// or tls:// URL' }).optional()),
+  RABBITMQ_URL: z.preprocess(unsetIfEmpty, z.url({ protocol: /^amqps?$/, error: 'must be an amqp:// or amqps:// URL' }).optional()),
+  MESSAGING_PREFIX: z.preprocess(
+    unsetIfEmpty,
+    z
+      .string()
+      .regex(/^[a-z][a-z0-9_]{0,31}$/, 'must be lower-case letters, digits and _, starting with a letter, at most 32')
+      .default('shop'),
+  ),
   LOG_LEVEL: z.preprocess(
     (value) => (typeof value === 'string' ? unsetIfEmpty(value.toLowerCase()) : value),
     z.enum(logLevels, { error: `must be one of ${logLevels.join(', ')}` }).default('info'),
@@ -78,6 +93,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     DATABASE_SCHEMA: env.DATABASE_SCHEMA,
     REDIS_URL: env.REDIS_URL,
     LOG_LEVEL: env.LOG_LEVEL,
+    NATS_URL: env.NATS_URL,
+    RABBITMQ_URL: env.RABBITMQ_URL,
+    MESSAGING_PREFIX: env.MESSAGING_PREFIX,
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -88,7 +106,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       `Invalid ${setting}${given === undefined ? '' : ` ${JSON.stringify(withoutPassword(given))}`}: ${issue?.message ?? 'invalid value'}`,
     );
   }
-  const { PORT, HOST, DATA_DIR, DATABASE_URL, DATABASE_SCHEMA, REDIS_URL, LOG_LEVEL } = parsed.data;
+  const { PORT, HOST, DATA_DIR, DATABASE_URL, DATABASE_SCHEMA, REDIS_URL, LOG_LEVEL, NATS_URL, RABBITMQ_URL, MESSAGING_PREFIX } =
+    parsed.data;
   return {
     port: PORT,
     host: HOST,
@@ -96,5 +115,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: LOG_LEVEL,
     ...(DATABASE_URL && { database: { url: DATABASE_URL, schema: DATABASE_SCHEMA } }),
     ...(REDIS_URL && { redisUrl: REDIS_URL }),
+    ...(NATS_URL && { natsUrl: NATS_URL }),
+    ...(RABBITMQ_URL && { rabbitmqUrl: RABBITMQ_URL }),
+    messagingPrefix: MESSAGING_PREFIX,
   };
 }

@@ -40,7 +40,8 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import pg from 'pg';
 import type { ShopConfig } from './config.js';
 import { buildShopApp } from './http/buildShopApp.js';
-import { createFakeMailer, mailboxOf } from './messaging/fakeMailer.js';
+import { createFakeMailer, createQueuedMailer, mailboxOf } from './messaging/fakeMailer.js';
+import { BrokerUnavailableError, openShopBrokers } from './messaging/shopBrokers.js';
 import { shopMessageMapper } from './messaging/shopMessageMapper.js';
 import { createPrometheusMetrics, type PrometheusMetrics } from './monitoring/prometheusMetrics.js';
 import { createShopMonitoring, type ShopMonitoring } from './monitoring/shopMonitoring.js';
@@ -50,7 +51,7 @@ import { createShopReadModels, type ShopReadModels } from './readModels/shopRead
 type SqlTx = StoreTransaction & SqlTransaction;
 
 export interface ShopOptions {
-  config: Pick<ShopConfig, 'dataDir' | 'database' | 'redisUrl'>;
+  config: Pick<ShopConfig, 'dataDir' | 'database' | 'redisUrl' | 'natsUrl' | 'rabbitmqUrl'> & { messagingPrefix?: string };
   /** pino; silent when absent (tests). */
   logger?: FastifyBaseLogger;
   /** How long a read with `minPosition` waits for its projector before answering from the events. Default 2000 ms. */
@@ -66,6 +67,11 @@ export interface ShopOptions {
    * still reads the log durably either way.
    */
   transport?: Transport;
+  /**
+   * A work queue (RabbitMQ…) for the mail notifications: a relay publishes them and the mailer
+   * consumes the queue through the inbox. Absent: the mailer reads the log in-process.
+   */
+  notifications?: Transport;
 }
 
 export interface Shop {
@@ -75,10 +81,12 @@ export interface Shop {
   monitoring: ShopMonitoring;
   metrics: PrometheusMetrics;
   accountCache?: RedisAccountCache;
-  /** The fake mailer: the durable in-process consumer of account-opened and order-placed messages. */
-  mailer: Projector;
-  /** The relay to `transport`, when one was given. */
+  /** The fake mailer as the durable in-process consumer of the log; absent when it consumes a notifications queue. */
+  mailer?: Projector;
+  /** The relay to `transport` (or NATS_URL), when there is one. */
   relay?: OutboxRelay;
+  /** The relay of the mail notifications to their queue (RABBITMQ_URL), when there is one. */
+  notificationRelay?: OutboxRelay;
   /** Where the events live, for the start-up log line (no password). */
   location: string;
   /** Starts the projectors (and the monitoring timer). Call before listening. */
@@ -169,7 +177,19 @@ async function openStore(config: ShopOptions['config']): Promise<OpenedStore<Pos
  */
 export async function createShop(options: ShopOptions): Promise<Shop> {
   const { config, logger } = options;
-  const opened = await openStore(config);
+  const brokers = await openShopBrokers({
+    ...(config.natsUrl && !options.transport && { natsUrl: config.natsUrl }),
+    ...(config.rabbitmqUrl && !options.notifications && { rabbitmqUrl: config.rabbitmqUrl }),
+    prefix: config.messagingPrefix ?? 'shop',
+  }).catch((error: unknown) => {
+    throw error instanceof BrokerUnavailableError ? new ShopStartError(error.setting, error.message) : error;
+  });
+  const integration = options.transport ?? brokers.integration;
+  const notifications = options.notifications ?? brokers.notifications;
+  const opened = await openStore(config).catch(async (error: unknown) => {
+    await brokers.close();
+    throw error;
+  });
   const { store, checkpoints } = opened;
   const metrics = createPrometheusMetrics();
   const readYourWritesTimeoutMs = options.readYourWritesTimeoutMs ?? 2000;
@@ -190,22 +210,30 @@ export async function createShop(options: ShopOptions): Promise<Shop> {
     onRetry: projectorRetryMetrics(metrics),
     ...(accountCache && { accountCache: accountCache.accountCache }),
   });
-  const mailer = createFakeMailer({ store, checkpoints, inbox: opened.inbox as Inbox<SqlTx> });
-  const relay =
-    options.transport &&
+  const inbox = opened.inbox as Inbox<SqlTx>;
+  // The relays follow the log from their checkpoints, one active instance each (a lease).
+  const relayTo = (name: string, transport: Transport) =>
     createOutboxRelay<SqlTx>({
-      name: 'shop.integration',
+      name,
       store,
-      transport: options.transport,
+      transport,
       source: { kind: 'log', checkpoints, mapper: shopMessageMapper },
-      lease: opened.lease('shop.integration') as Lease<SqlTx>,
+      lease: opened.lease(name) as Lease<SqlTx>,
       metrics,
-      onError: (error) => logger?.warn({ err: error }, 'integration relay retrying'),
+      onError: (error) => logger?.warn({ err: error, relay: name }, 'relay retrying'),
     });
+  const relay = integration && relayTo('shop.integration', integration);
+  const notificationRelay = notifications && relayTo('shop.notifications', notifications);
+  const mailer = notifications ? undefined : createFakeMailer({ store, checkpoints, inbox });
+  const queuedMailer = notifications && createQueuedMailer({ store, inbox, transport: notifications });
+  const relays = [relay, notificationRelay].filter((r): r is OutboxRelay => r !== undefined);
   const monitoring = createShopMonitoring({
     store,
     // The mailer's lag is watched like a read model's: it is a consumer behind the log.
-    readModels: { projectors: [...readModels.projectors, mailer], waitForPosition: readModels.waitForPosition },
+    readModels: {
+      projectors: mailer ? [...readModels.projectors, mailer] : readModels.projectors,
+      waitForPosition: readModels.waitForPosition,
+    },
     metrics,
     ...('visibility' in opened && { visibility: opened.visibility }),
     onAlert: (alert) => logger?.warn({ alert }, `alert: ${alert.message}`),
@@ -213,7 +241,7 @@ export async function createShop(options: ShopOptions): Promise<Shop> {
   const app = buildShopApp({
     store,
     ...(logger && { logger }),
-    readSide: { readModels, lag: monitoring.lag, readYourWritesTimeoutMs, consumers: [mailer], ...(relay && { relays: [relay] }) },
+    readSide: { readModels, lag: monitoring.lag, readYourWritesTimeoutMs, consumers: mailer ? [mailer] : [], relays },
     metrics: { registry: metrics.registry, beforeScrape: () => monitoring.lag.measure() },
     idempotencyKeys: opened.idempotencyKeys as IdempotencyKeyStore,
     mailbox: (recipient) => mailboxOf(store, recipient),
@@ -232,16 +260,17 @@ export async function createShop(options: ShopOptions): Promise<Shop> {
     monitoring,
     metrics,
     ...(accountCache && { accountCache }),
-    mailer,
+    ...(mailer && { mailer }),
     ...(relay && { relay }),
+    ...(notificationRelay && { notificationRelay }),
     location: opened.location,
     async start() {
       await readModels.start();
-      await mailer.start();
-      await relay?.start();
+      await mailer?.start();
+      await queuedMailer?.start();
+      for (const running of relays) await running.start();
       const onError = (error: unknown) => logger?.warn({ err: error }, 'expiry sweep failed');
       const keys = opened.idempotencyKeys as IdempotencyKeyStore<SqlTx>;
-      const inbox = opened.inbox as Inbox<SqlTx>;
       sweepers = [
         startExpirySweeper<SqlTx>({ store, windowMs: day, expire: (tx, before, limit) => keys.expire(tx, before, limit), onError }),
         startExpirySweeper<SqlTx>({ store, windowMs: 7 * day, expire: (tx, before, limit) => inbox.expire(tx, before, limit), onError }),
@@ -255,12 +284,14 @@ export async function createShop(options: ShopOptions): Promise<Shop> {
         await app.close(); // in-flight requests finish first…
         stopMonitoring();
         for (const sweeper of sweepers) sweeper.stop();
-        await relay?.stop();
-        await mailer.stop();
+        for (const running of relays) await running.stop();
+        await queuedMailer?.stop();
+        await mailer?.stop();
         await readModels.stop(); // …then the projectors, after their transaction in flight…
         await accountCache?.close();
         await store.close(); // …and only then the database they all write to.
         await opened.close();
+        await brokers.close();
       })();
       return closed;
     },

@@ -13,11 +13,13 @@ function configErrorOf(env: Record<string, string>): ConfigError {
 
 describe('shop configuration', () => {
   it('has defaults that work on a fresh machine', () => {
-    expect(loadConfig({})).toEqual({ port: 3000, host: '127.0.0.1', dataDir: './data', logLevel: 'info' });
+    expect(loadConfig({})).toEqual({ port: 3000, host: '127.0.0.1', dataDir: './data', logLevel: 'info', messagingPrefix: 'shop' });
   });
 
   it('treats empty values as unset', () => {
-    expect(loadConfig({ PORT: '', HOST: '', DATA_DIR: '', LOG_LEVEL: '' })).toEqual(loadConfig({}));
+    expect(loadConfig({ PORT: '', HOST: '', DATA_DIR: '', LOG_LEVEL: '', NATS_URL: '', RABBITMQ_URL: '', MESSAGING_PREFIX: '' })).toEqual(
+      loadConfig({}),
+    );
   });
 
   it('reads every setting', () => {
@@ -26,6 +28,7 @@ describe('shop configuration', () => {
       host: '0.0.0.0',
       dataDir: '/var/lib/shop',
       logLevel: 'debug',
+      messagingPrefix: 'shop',
     });
     expect(loadConfig({ PORT: '0' }).port).toBe(0);
     expect(loadConfig({ PORT: '65535' }).port).toBe(65535);
@@ -62,12 +65,27 @@ describe('shop configuration', () => {
     expect(loadConfig({ DATABASE_SCHEMA: 'other' }).database).toBeUndefined();
   });
 
+  it('switches the messages to NATS JetStream and RabbitMQ only when their URLs are given', () => {
+    expect(
+      loadConfig({ NATS_URL: 'nats://broker:4222', RABBITMQ_URL: 'amqp://guest:guest@mq:5672', MESSAGING_PREFIX: 'shop_eu' }),
+    ).toMatchObject({
+      natsUrl: 'nats://broker:4222',
+      rabbitmqUrl: 'amqp://guest:guest@mq:5672',
+      messagingPrefix: 'shop_eu',
+    });
+    expect(loadConfig({})).not.toHaveProperty('natsUrl');
+    expect(loadConfig({})).not.toHaveProperty('rabbitmqUrl');
+  });
+
   it.each([
     ['DATABASE_URL', 'mysql://db/shop'],
     ['DATABASE_URL', 'not a url'],
     ['DATABASE_SCHEMA', 'Shop-EU'],
     ['DATABASE_SCHEMA', 'x'.repeat(64)],
     ['REDIS_URL', 'http://cache:6379'],
+    ['NATS_URL', 'http://broker:4222'],
+    ['RABBITMQ_URL', 'nats://mq:5672'],
+    ['MESSAGING_PREFIX', 'Shop.EU'],
   ])('rejects %s=%j with one line naming the setting', (setting, value) => {
     const error = configErrorOf({ [setting]: value });
     expect(error.setting).toBe(setting);

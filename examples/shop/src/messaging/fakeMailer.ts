@@ -1,5 +1,7 @@
 import {
   type CheckpointStore,
+  type Consumer,
+  createIdempotentHandler,
   createLogMessageConsumer,
   type DeliveredMessage,
   type EventStore,
@@ -7,8 +9,9 @@ import {
   type Projector,
   type SqlTransaction,
   type StoreTransaction,
+  type Transport,
 } from '@tidemark/core';
-import { shopMessageMapper } from './shopMessageMapper.js';
+import { shopMessageMapper, shopMessageTypes } from './shopMessageMapper.js';
 
 type SqlTx = StoreTransaction & SqlTransaction;
 
@@ -41,6 +44,28 @@ function mailFor(message: DeliveredMessage): { recipient: string; subject: strin
   };
 }
 
+/** The mailbox table; idempotent, run in the consumer's set-up transaction. */
+async function setupMailbox(tx: SqlTx): Promise<void> {
+  await tx.sql.execute(`CREATE TABLE IF NOT EXISTS shop_mailbox (
+    message_id TEXT NOT NULL,
+    message_type TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    body TEXT NOT NULL,
+    sent_at TEXT NOT NULL
+  )`);
+  await tx.sql.execute('CREATE INDEX IF NOT EXISTS shop_mailbox_recipient ON shop_mailbox (recipient)');
+}
+
+/** "Sends" a mail: one row, in the transaction that also records the message in the inbox. */
+async function sendMail(message: DeliveredMessage, tx: SqlTx): Promise<void> {
+  const mail = mailFor(message);
+  await tx.sql.execute(
+    'INSERT INTO shop_mailbox (message_id, message_type, recipient, subject, body, sent_at) VALUES ($1, $2, $3, $4, $5, $6)',
+    [message.id, message.type, mail.recipient, mail.subject, mail.body, tx.clock.now().toISOString()],
+  );
+}
+
 /**
  * A fake mailer: "sends" the account-opened and order-placed mails by writing them to the
  * `shop_mailbox` table. It is the durable in-process consumer of the embedded default — the log
@@ -60,25 +85,43 @@ export function createFakeMailer(options: {
     inbox: options.inbox,
     mapper: shopMessageMapper,
     pollIntervalMs: 200,
-    async setup(tx) {
-      await tx.sql.execute(`CREATE TABLE IF NOT EXISTS shop_mailbox (
-        message_id TEXT NOT NULL,
-        message_type TEXT NOT NULL,
-        recipient TEXT NOT NULL,
-        subject TEXT NOT NULL,
-        body TEXT NOT NULL,
-        sent_at TEXT NOT NULL
-      )`);
-      await tx.sql.execute('CREATE INDEX IF NOT EXISTS shop_mailbox_recipient ON shop_mailbox (recipient)');
-    },
-    async handle(message, tx) {
-      const mail = mailFor(message);
-      await tx.sql.execute(
-        'INSERT INTO shop_mailbox (message_id, message_type, recipient, subject, body, sent_at) VALUES ($1, $2, $3, $4, $5, $6)',
-        [message.id, message.type, mail.recipient, mail.subject, mail.body, tx.clock.now().toISOString()],
+    setup: setupMailbox,
+    handle: sendMail,
+  });
+}
+
+export interface QueuedMailer {
+  start(): Promise<void>;
+  /** Stops taking messages; those in hand finish, unacknowledged ones go back to the queue. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The same mailer as a work-queue consumer (RabbitMQ with RABBITMQ_URL): the messages arrive
+ * through the transport's group `shop.mailer`, at least once, and the inbox turns that into one
+ * mail each — the mail row and the (consumer, message id) record commit together. Instances of
+ * the shop compete for the queue.
+ */
+export function createQueuedMailer(options: { store: EventStore<SqlTx>; inbox: Inbox<SqlTx>; transport: Transport }): QueuedMailer {
+  let consumer: Consumer | undefined;
+  return {
+    async start() {
+      if (consumer) return;
+      await options.store.transaction(async (tx) => {
+        await tx.lockForSetup();
+        await setupMailbox(tx);
+      });
+      consumer = await options.transport.consume(
+        { group: mailerName, types: shopMessageTypes, concurrency: 8 },
+        createIdempotentHandler<SqlTx>({ store: options.store, inbox: options.inbox, consumer: mailerName, handle: sendMail }),
       );
     },
-  });
+    async stop() {
+      const running = consumer;
+      consumer = undefined;
+      await running?.stop();
+    },
+  };
 }
 
 /** The mails of one recipient, oldest first. */
