@@ -10,6 +10,22 @@ const deposited = (n: number) => ({ type: 'account.deposited', data: { n } });
 /** Positions are (transaction id << 20) + k: appends committed together share the high part. */
 const transactionOf = (position: bigint) => position >> 20n;
 
+/** Until a statement on `schema`'s events waits for a stream's advisory lock. */
+function waitForLockWait(observer: pg.Client, schema: string): Promise<void> {
+  return waitFor(
+    async () => {
+      const result = await observer.query(
+        `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+          WHERE NOT l.granted AND l.locktype = 'advisory' AND strpos(a.query, $1) > 0`,
+        [`"${schema}".`],
+      );
+      return result.rows[0].n >= 1;
+    },
+    'the batch waiting for the stream lock',
+    10_000,
+  );
+}
+
 describe.skipIf(!available)('PostgreSQL group commit', () => {
   const stores = createStoreFactory();
   const clients: pg.Client[] = [];
@@ -127,18 +143,7 @@ describe.skipIf(!available)('PostgreSQL group commit', () => {
       store.appendToStream('mix-2', [deposited(2)], { expectedVersion: 'no_stream' }),
       store.appendToStream('mix-3', [deposited(3)], { expectedVersion: 'no_stream' }),
     ];
-    await waitFor(
-      async () => {
-        const result = await observer.query(
-          `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-            WHERE NOT l.granted AND l.locktype = 'advisory' AND strpos(a.query, $1) > 0`,
-          [`"${store.schema}".`],
-        );
-        return result.rows[0].n >= 1;
-      },
-      'the batch waiting for the stream lock',
-      10_000,
-    );
+    await waitForLockWait(observer, store.schema);
     // The batch's snapshot predates the transaction's commit: its version 1 of mix-1 is refused
     // by the unique index, the statement rolls back, and each append runs on its own.
     release();
@@ -223,18 +228,7 @@ describe.skipIf(!available)('PostgreSQL group commit', () => {
       (error: unknown) => error,
     );
     // Both travel in one statement: one session waits for the stream's lock.
-    await waitFor(
-      async () => {
-        const result = await observer.query(
-          `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-            WHERE NOT l.granted AND l.locktype = 'advisory' AND strpos(a.query, $1) > 0`,
-          [`"${store.schema}".`],
-        );
-        return result.rows[0].n >= 1;
-      },
-      'the batch waiting for the stream lock',
-      10_000,
-    );
+    await waitForLockWait(observer, store.schema);
     release();
     await slow;
     expect(await any).toMatchObject({ nextExpectedVersion: 2, written: true });

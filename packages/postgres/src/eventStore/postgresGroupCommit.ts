@@ -141,17 +141,7 @@ export function createPostgresGroupCommit(options: PostgresGroupCommitOptions): 
       });
       rows = result.rows;
     } catch (error) {
-      // The connection died with the statement on the wire: it may have committed, so running
-      // the appends again could write them twice. Each caller learns that the outcome is unknown.
-      const typed = toAutocommitError(error);
-      if (typed instanceof CommitOutcomeUnknownError) {
-        for (const item of batch) item.reject(typed);
-        return;
-      }
-      // The statement raised, so nothing of the batch was written: each append runs alone and
-      // meets its own outcome.
-      for (const item of batch) await runAlone(item);
-      return;
+      return afterBatchRaised(batch, error);
     }
     const outcomes: Array<AppendResult | { error: unknown }> = new Array(batch.length);
     const again: PendingAppend[] = [];
@@ -177,6 +167,19 @@ export function createPostgresGroupCommit(options: PostgresGroupCommitOptions): 
     for (const item of again) await runAlone(item);
   }
 
+  async function afterBatchRaised(batch: PendingAppend[], error: unknown): Promise<void> {
+    // The connection died with the statement on the wire: it may have committed, so running
+    // the appends again could write them twice. Each caller learns that the outcome is unknown.
+    const typed = toAutocommitError(error);
+    if (typed instanceof CommitOutcomeUnknownError) {
+      for (const item of batch) item.reject(typed);
+      return;
+    }
+    // The statement raised, so nothing of the batch was written: each append runs alone and
+    // meets its own outcome.
+    for (const item of batch) await runAlone(item);
+  }
+
   /** The common batch — distinct streams, no supplied ids — as one plain statement (plainGroupAppend.ts). */
   async function runPlainBatch(batch: PendingAppend[]): Promise<void> {
     let outcomes: Array<AppendResult | undefined>;
@@ -187,13 +190,7 @@ export function createPostgresGroupCommit(options: PostgresGroupCommitOptions): 
         batch.map((item) => item.rows),
       );
     } catch (error) {
-      const typed = toAutocommitError(error);
-      if (typed instanceof CommitOutcomeUnknownError) {
-        for (const item of batch) item.reject(typed);
-        return;
-      }
-      for (const item of batch) await runAlone(item);
-      return;
+      return afterBatchRaised(batch, error);
     }
     let highest = 0n;
     for (const outcome of outcomes) if (outcome) highest = maxPosition(highest, outcome.position);

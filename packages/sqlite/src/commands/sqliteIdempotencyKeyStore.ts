@@ -1,5 +1,6 @@
 import type { IdempotencyKeyStore } from '@tidemark/core';
 import type { Database } from 'better-sqlite3';
+import { preparedPerConnection } from '../eventStore/preparedPerConnection.js';
 import type { SqliteTransaction } from '../eventStore/sqliteEventStore.js';
 
 interface KeyRow {
@@ -28,15 +29,7 @@ function prepare(db: Database) {
  * one writer at a time (the store's transactions are BEGIN IMMEDIATE), so a claim needs no lock.
  */
 export function createSqliteIdempotencyKeyStore(): IdempotencyKeyStore<SqliteTransaction> {
-  const prepared = new WeakMap<Database, ReturnType<typeof prepare>>();
-  const statements = (tx: SqliteTransaction) => {
-    let found = prepared.get(tx.db);
-    if (!found) {
-      found = prepare(tx.db);
-      prepared.set(tx.db, found);
-    }
-    return found;
-  };
+  const statements = preparedPerConnection(prepare);
   return {
     async claim(tx, scope, key) {
       const row = statements(tx).find.get(scope, key);

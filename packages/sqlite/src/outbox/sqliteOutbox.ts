@@ -1,5 +1,6 @@
 import { type AppendLimits, type Outbox, type OutboxEntry, prepareOutgoingMessages, runAfterCommit, warnOnError } from '@tidemark/core';
 import type { Database } from 'better-sqlite3';
+import { preparedPerConnection } from '../eventStore/preparedPerConnection.js';
 import type { SqliteTransaction } from '../eventStore/sqliteEventStore.js';
 
 interface OutboxRow {
@@ -52,15 +53,7 @@ const toEntry = (row: OutboxRow): OutboxEntry => ({
  * transaction. SQLite has one writer at a time, so sequence order is commit order.
  */
 export function createSqliteOutbox(options: { limits?: Pick<AppendLimits, 'maxEventBytes'> } = {}): Outbox<SqliteTransaction> {
-  const prepared = new WeakMap<Database, ReturnType<typeof prepare>>();
-  const statements = (tx: SqliteTransaction) => {
-    let found = prepared.get(tx.db);
-    if (!found) {
-      found = prepare(tx.db);
-      prepared.set(tx.db, found);
-    }
-    return found;
-  };
+  const statements = preparedPerConnection(prepare);
   const listeners = new Set<() => void>();
   const notify = () => runAfterCommit([...listeners], warnOnError, 'outbox listener failed');
 

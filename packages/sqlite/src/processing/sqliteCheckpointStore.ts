@@ -9,6 +9,7 @@ import {
   parseDeadLetterEvent,
 } from '@tidemark/core';
 import type { Database } from 'better-sqlite3';
+import { preparedPerConnection } from '../eventStore/preparedPerConnection.js';
 import type { SqliteTransaction } from '../eventStore/sqliteEventStore.js';
 
 interface CheckpointRow {
@@ -87,15 +88,7 @@ function prepare(db: Database) {
  * once per connection and kept for every later transaction.
  */
 export function createSqliteCheckpointStore(): CheckpointStore<SqliteTransaction> {
-  const prepared = new WeakMap<Database, ReturnType<typeof prepare>>();
-  const statements = (tx: SqliteTransaction) => {
-    let found = prepared.get(tx.db);
-    if (!found) {
-      found = prepare(tx.db);
-      prepared.set(tx.db, found);
-    }
-    return found;
-  };
+  const statements = preparedPerConnection(prepare);
   // The store's clock, as every participant of the unit of work stamps its rows (tests set it).
   const now = (tx: SqliteTransaction) => tx.clock.now().toISOString();
 

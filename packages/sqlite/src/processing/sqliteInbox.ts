@@ -1,5 +1,6 @@
 import { assertInboxKey, type Inbox } from '@tidemark/core';
 import type { Database } from 'better-sqlite3';
+import { preparedPerConnection } from '../eventStore/preparedPerConnection.js';
 import type { SqliteTransaction } from '../eventStore/sqliteEventStore.js';
 
 function prepare(db: Database) {
@@ -17,15 +18,7 @@ function prepare(db: Database) {
 
 /** The inbox table in the SQLite file (migration 5), written through the caller's transaction. */
 export function createSqliteInbox(): Inbox<SqliteTransaction> {
-  const prepared = new WeakMap<Database, ReturnType<typeof prepare>>();
-  const statements = (tx: SqliteTransaction) => {
-    let found = prepared.get(tx.db);
-    if (!found) {
-      found = prepare(tx.db);
-      prepared.set(tx.db, found);
-    }
-    return found;
-  };
+  const statements = preparedPerConnection(prepare);
   return {
     async record(tx, consumer, messageId) {
       assertInboxKey(consumer, messageId);
