@@ -1,5 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { createIdempotentHandler, type EventStore, type Inbox, type SqlTransaction, type StoreTransaction, type Transport } from '@tidemark/core';
+import {
+  createIdempotentHandler,
+  type EventStore,
+  type Inbox,
+  type SqlTransaction,
+  type StoreTransaction,
+  type Transport,
+} from '@tidemark/core';
+import { reportChaos } from '../chaosReport.js';
 import { chaosSetting } from '../chaosSetting.js';
 import { waitFor } from '../waitFor.js';
 import { applyCrashEffect, crashGroup } from './brokerCrashChild.js';
@@ -58,6 +66,13 @@ function ownTable(tx: StoreTransaction & SqlTransaction, name: string): string {
   return schema ? `"${schema}".${name}` : name;
 }
 
+/** Hands a case's counts to `npm run chaos` (reportChaos) before the test asserts on them. */
+function reported<Outcome extends BrokerCrashOutcome>(outcome: Outcome): Outcome {
+  const { case: name, backend, runs, sent, delivered, lost, duplicateEffects } = outcome;
+  reportChaos({ case: name, backend, runs, sent, delivered, lost, duplicateEffects });
+  return outcome;
+}
+
 /** Counts, per message id written, the effect rows and inbox records the consumer left. */
 async function outcome<Tx extends StoreTransaction & SqlTransaction>(
   options: BrokerCrashCaseOptions<Tx>,
@@ -111,7 +126,12 @@ export async function relayBrokerKillCase<Tx extends StoreTransaction & SqlTrans
   const { store, inbox, transport, table } = options;
   const runs = options.runs ?? chaosSetting('RELAY_BROKER_KILLS', 20);
   const drainTimeoutMs = options.drainTimeoutMs ?? 120_000;
-  const handler = createIdempotentHandler({ store, inbox, consumer: crashConsumer, handle: (message, tx) => applyCrashEffect(tx, table, message.id) });
+  const handler = createIdempotentHandler({
+    store,
+    inbox,
+    consumer: crashConsumer,
+    handle: (message, tx) => applyCrashEffect(tx, table, message.id),
+  });
   // Subscribed before the first relay publishes: a work queue routes only to queues that exist.
   const consumer = await transport.consume({ ...crashGroup(transport), concurrency: 8 }, handler);
   try {
@@ -142,7 +162,7 @@ export async function relayBrokerKillCase<Tx extends StoreTransaction & SqlTrans
   const stateChanges = await store.transaction(async (tx) =>
     Number((await tx.sql.query<{ n: number | string | null }>(`SELECT sum(changes) AS n FROM ${table}_orders`))[0]?.n ?? 0),
   );
-  return { ...result, stateChanges, outboxMessages: written.outbox.length };
+  return reported({ ...result, stateChanges, outboxMessages: written.outbox.length });
 }
 
 /** Ids of every message written: public events of the log (a mapped event keeps its id) and outbox rows. */
@@ -157,7 +177,10 @@ async function writtenIds<Tx extends StoreTransaction & SqlTransaction>(
   return { events, outbox: rows.map((row) => row.message_id) };
 }
 
-async function appliedCount<Tx extends StoreTransaction & SqlTransaction>(options: BrokerCrashCaseOptions<Tx>, ids: readonly string[]): Promise<number> {
+async function appliedCount<Tx extends StoreTransaction & SqlTransaction>(
+  options: BrokerCrashCaseOptions<Tx>,
+  ids: readonly string[],
+): Promise<number> {
   const applied = await options.store.transaction((tx) =>
     tx.sql.query<{ message_id: string }>(`SELECT DISTINCT message_id FROM ${options.table}_effects`),
   );
@@ -228,5 +251,5 @@ export async function consumerBrokerKillCase<Tx extends StoreTransaction & SqlTr
   } finally {
     await kill(drainer);
   }
-  return outcome(options, 'consumer.sigkill', runs, ids);
+  return reported(await outcome(options, 'consumer.sigkill', runs, ids));
 }

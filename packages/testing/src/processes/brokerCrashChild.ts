@@ -64,7 +64,9 @@ export async function applyCrashEffect(tx: SqlTransaction, table: string, messag
  *   `after-commit` once that message's transaction committed, before the broker got its ack.
  *   Without KILL_POINT it consumes until killed (the parent's drain).
  */
-export async function runBrokerCrashChild<Tx extends StoreTransaction & SqlTransaction>(options: BrokerCrashChildOptions<Tx>): Promise<void> {
+export async function runBrokerCrashChild<Tx extends StoreTransaction & SqlTransaction>(
+  options: BrokerCrashChildOptions<Tx>,
+): Promise<void> {
   const mode = process.env.MODE ?? 'consume';
   const transport = await options.connect();
   if (mode === 'relay' || mode === 'relay-drain') return runRelays(options, transport, mode);
@@ -88,8 +90,9 @@ async function runRelays<Tx extends StoreTransaction & SqlTransaction>(
     for (let n = 0; ; n++) {
       // The log form: a public event and a private one the mapper drops.
       const stream = `thing-${n % 7}`;
+      const count = 1 + (n % 3);
       await store.appendToStream(stream, [
-        { type: 'crash.thing.happened', data: { n } },
+        ...Array.from({ length: count }, (_, i) => ({ type: 'crash.thing.happened', data: { n, i } })),
         ...(n % 3 === 0 ? [{ type: 'crash.private.noted', data: { n } }] : []),
       ]);
       // The table form: the state change and its message in one transaction, both or neither.
@@ -97,6 +100,7 @@ async function runRelays<Tx extends StoreTransaction & SqlTransaction>(
       await store.transaction(async (tx) => {
         const changed = await tx.sql.execute(`UPDATE ${table}_orders SET changes = changes + 1 WHERE id = $1`, [order]);
         if (changed === 0) await tx.sql.execute(`INSERT INTO ${table}_orders (id, changes) VALUES ($1, 1)`, [order]);
+        // One state change, one message: the test compares their counts.
         await outbox.add(tx, [{ id: randomUUID(), type: 'crash.order.changed', schemaVersion: 1, key: order, data: { n } }]);
       });
     }
@@ -114,7 +118,10 @@ async function runRelays<Tx extends StoreTransaction & SqlTransaction>(
   process.exit(0);
 }
 
-async function runConsumer<Tx extends StoreTransaction & SqlTransaction>(options: BrokerCrashChildOptions<Tx>, transport: Transport): Promise<void> {
+async function runConsumer<Tx extends StoreTransaction & SqlTransaction>(
+  options: BrokerCrashChildOptions<Tx>,
+  transport: Transport,
+): Promise<void> {
   const { store, inbox, table } = options;
   const killPoint = process.env.KILL_POINT;
   const killAt = Number(process.env.KILL_AT ?? '1');
