@@ -87,23 +87,27 @@ async function runRelays<Tx extends StoreTransaction & SqlTransaction>(
   await tableRelay.start();
   report('running');
   if (mode === 'relay') {
-    for (let n = 0; ; n++) {
-      // The log form: a public event and a private one the mapper drops.
-      const stream = `thing-${n % 7}`;
-      const count = 1 + (n % 3);
-      await store.appendToStream(stream, [
-        ...Array.from({ length: count }, (_, i) => ({ type: 'crash.thing.happened', data: { n, i } })),
-        ...(n % 3 === 0 ? [{ type: 'crash.private.noted', data: { n } }] : []),
-      ]);
-      // The table form: the state change and its message in one transaction, both or neither.
-      const order = `order-${n % 5}`;
-      await store.transaction(async (tx) => {
-        const changed = await tx.sql.execute(`UPDATE ${table}_orders SET changes = changes + 1 WHERE id = $1`, [order]);
-        if (changed === 0) await tx.sql.execute(`INSERT INTO ${table}_orders (id, changes) VALUES ($1, 1)`, [order]);
-        // One state change, one message: the test compares their counts.
-        await outbox.add(tx, [{ id: randomUUID(), type: 'crash.order.changed', schemaVersion: 1, key: order, data: { n } }]);
-      });
-    }
+    // Three writers at once: on PostgreSQL their transactions commit out of position order, which
+    // the log relay must not skip past.
+    const writer = async (w: number) => {
+      for (let n = 0; ; n++) {
+        // The log form: public events and, now and then, a private one the mapper drops.
+        const count = 1 + (n % 3);
+        await store.appendToStream(`thing-${w}-${n % 7}`, [
+          ...Array.from({ length: count }, (_, i) => ({ type: 'crash.thing.happened', data: { w, n, i } })),
+          ...(n % 3 === 0 ? [{ type: 'crash.private.noted', data: { w, n } }] : []),
+        ]);
+        // The table form: the state change and its message in one transaction, both or neither.
+        const order = `order-${w}-${n % 5}`;
+        await store.transaction(async (tx) => {
+          const changed = await tx.sql.execute(`UPDATE ${table}_orders SET changes = changes + 1 WHERE id = $1`, [order]);
+          if (changed === 0) await tx.sql.execute(`INSERT INTO ${table}_orders (id, changes) VALUES ($1, 1)`, [order]);
+          // One state change, one message: the test compares their counts.
+          await outbox.add(tx, [{ id: randomUUID(), type: 'crash.order.changed', schemaVersion: 1, key: order, data: { w, n } }]);
+        });
+      }
+    };
+    await Promise.all([0, 1, 2].map(writer)); // until the SIGKILL
   }
   for (;;) {
     const [log, rows] = [await logRelay.sample(), await tableRelay.sample()];
