@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import {
   chaosSetting,
+  reportChaos,
+  reportPoison,
   runPoisonScenario,
   runTransportOutage,
   serviceAvailable,
@@ -60,20 +62,9 @@ describe.skipIf(!available)('RabbitMQ under failure (connections cut by a TCP pr
       healBroker: () => proxy.restore(),
       drained: async () => (await readyCounts(publisher.declared().queues)).every((count) => count === 0),
     });
-    const { outages: runs, sent, delivered, lost, duplicateDeliveries, publishRetries } = result;
-    console.log(
-      JSON.stringify({
-        suite: 'chaos',
-        case: 'broker.outage',
-        backend: 'rabbitmq',
-        runs,
-        sent,
-        delivered,
-        lost,
-        duplicateDeliveries,
-        publishRetries,
-      }),
-    );
+    // The scenario's consumer applies an effect once per id, as an inbox does: duplicate deliveries are not effects.
+    const { outages: runs, sent, delivered, lost, effects } = result;
+    reportChaos({ case: 'broker.outage', backend: 'rabbitmq', runs, sent, delivered, lost, duplicateEffects: effects - delivered });
     expect(result.lost).toBe(0);
     expect(result.effects).toBe(result.sent);
     // With the consumer stopped, the queues hold nothing: no message stuck unacknowledged, in a retry queue or dead.
@@ -85,6 +76,7 @@ describe.skipIf(!available)('RabbitMQ under failure (connections cut by a TCP pr
     const transport = await open(serviceUrls.rabbitmq, `tidemark-poison-${randomUUID()}`);
     const maxDeliveries = 3;
     const result = await runPoisonScenario(transport, { messages: chaosSetting('POISON_MESSAGES', 200), poisonEvery: 20, maxDeliveries });
+    reportPoison(result, 'rabbitmq');
     expect(result.applied.size).toBe(result.sent - result.poison.length);
     expect(result.deadLetters.map((d) => d.message.id).sort()).toEqual([...result.poison].sort());
     for (const dead of result.deadLetters) {

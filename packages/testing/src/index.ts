@@ -20,6 +20,8 @@ export * from './contracts/messagingHarness.js';
 export * from './contracts/outboxContract.js';
 export * from './contracts/outboxRelayContract.js';
 export * from './contracts/transportContract.js';
+export * from './processes/brokerCrashCases.js';
+export * from './processes/brokerCrashChild.js';
 export * from './processes/messagingCrashCases.js';
 export * from './processes/messagingCrashChild.js';
 export * from './processes/spawnStateReportingChild.js';

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DeadLetteredMessage, OutgoingMessage, Transport } from '@tidemark/core';
+import { reportChaos } from '../chaosReport.js';
 import { waitFor } from '../waitFor.js';
 
 export interface PoisonScenarioResult {
@@ -60,4 +61,23 @@ export async function runPoisonScenario(
     await consumer.stop();
   }
   return { sent: messages.length, poison, applied, poisonAttempts, deadLetters };
+}
+
+/**
+ * Reports a poison run to `npm run chaos` (reportChaos), before the test asserts on it: runs are
+ * the poison messages; a message is delivered when its effect was applied (good) or it was
+ * dead-lettered (poison); a poison message dead-lettered twice counts as a duplicate.
+ */
+export function reportPoison(result: PoisonScenarioResult, backend: string): void {
+  const dead = new Set(result.deadLetters.map((letter) => letter.message.id));
+  const delivered = result.applied.size + [...dead].filter((id) => result.poison.includes(id)).length;
+  reportChaos({
+    case: 'poison',
+    backend,
+    runs: result.poison.length,
+    sent: result.sent,
+    delivered,
+    lost: result.sent - delivered,
+    duplicateEffects: result.deadLetters.length - dead.size,
+  });
 }

@@ -1,8 +1,9 @@
 import type { EventStore, Outbox, SqlTransaction, StoreTransaction } from '@tidemark/core';
+import { reportChaos } from '../chaosReport.js';
 import { crashConsumer } from './messagingCrashChild.js';
 import { spawnStateReportingChild } from './spawnStateReportingChild.js';
 
-/** One case's outcome, in the shape `npm run chaos` prints (one JSON line per case). */
+/** One case's outcome; the cases hand its counts to `npm run chaos` (reportChaos) themselves. */
 export interface CrashCaseOutcome {
   suite: 'chaos';
   case: string;
@@ -63,6 +64,13 @@ async function drain(options: CrashCaseOptions<StoreTransaction & SqlTransaction
   const child = spawnStateReportingChild(options.fixture, { ...options.env, MODE: 'drain' });
   await child.waitForState('drained', 120_000);
   await exited(child);
+}
+
+/** Hands a case's counts to `npm run chaos` (reportChaos) before the test asserts on them. */
+function reported<Outcome extends CrashCaseOutcome>(outcome: Outcome): Outcome {
+  const { case: name, backend, runs, sent, delivered, lost, duplicateEffects } = outcome;
+  reportChaos({ case: name, backend, runs, sent, delivered, lost, duplicateEffects });
+  return outcome;
 }
 
 /** What the database holds after a case: every mapped event's effect exactly once? */
@@ -136,7 +144,7 @@ export async function consumerKillCase<Tx extends StoreTransaction & SqlTransact
     }
   }
   await drain(options as unknown as CrashCaseOptions<StoreTransaction & SqlTransaction>);
-  return crashOutcome(options, 'consumer.sigkill', runs);
+  return reported(await crashOutcome(options, 'consumer.sigkill', runs));
 }
 
 /**
@@ -159,7 +167,7 @@ export async function appendAndConsumeKillCase<Tx extends StoreTransaction & Sql
     }
   }
   await drain(options as unknown as CrashCaseOptions<StoreTransaction & SqlTransaction>);
-  return crashOutcome(options, 'embedded.sigkill', runs);
+  return reported(await crashOutcome(options, 'embedded.sigkill', runs));
 }
 
 /**
@@ -186,7 +194,7 @@ export async function outboxKillCase<Tx extends StoreTransaction & SqlTransactio
   const drainer = spawnStateReportingChild(options.fixture, { ...options.env, MODE: 'outbox-drain' });
   await drainer.waitForState('drained', 120_000);
   await exited(drainer);
-  return store.transaction(async (tx) => {
+  const outcome: CrashCaseOutcome & { stateChanges: number; outboxMessages: number } = await store.transaction(async (tx) => {
     const stats = await outbox.stats(tx);
     const outboxMessages = stats.backlog + stats.retained;
     const stateChanges = Number(
@@ -216,4 +224,5 @@ export async function outboxKillCase<Tx extends StoreTransaction & SqlTransactio
       outboxMessages,
     };
   });
+  return reported(outcome);
 }
