@@ -1,0 +1,174 @@
+import { type Consumer, createIdempotentHandler, createLogMessageConsumer, createOutboxRelay, type DeliveredMessage } from '@tidemark/core';
+import { type BenchResult, benchResult } from './benchResult.js';
+import type { BenchBroker } from './outboxBrokers.js';
+import { depositMapper } from './outboxRelayCases.js';
+import type { BenchTx, OutboxBenchStore } from './outboxStores.js';
+import { benchMessageType } from './transportMessages.js';
+import type { WorkloadDefinition } from './workload.js';
+
+/** Appends scheduled per second (the issue's steady rate). */
+export const latencyRate = 1000;
+/** Messages a broker consumer handles at once (each in its own inbox transaction). */
+const brokerConcurrency = 32;
+const warmUpEvents = 50;
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until(done: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!done()) {
+    if (performance.now() > deadline) throw new Error(`${what} not done within ${timeoutMs} ms`);
+    await sleep(2);
+  }
+}
+
+/**
+ * Append → consumer effect committed, in an open model: append i is scheduled at t0 + i ms
+ * (1,000 events/s) and fired then whether or not earlier ones have finished, so a slow moment
+ * queues work as real traffic would instead of slowing the offered rate (no coordinated
+ * omission). Each append is one event in its own transaction (`appendToStream`); the consumer
+ * writes one effect row per message through the inbox (effect + inbox record [+ checkpoint] in
+ * one transaction). Latency = when that transaction committed − the scheduled time.
+ *
+ * Embedded (no broker): the durable in-process consumer reads the log from its checkpoint.
+ * With a broker: the log relay publishes to it and a consumer group applies each message
+ * through `createIdempotentHandler`.
+ *
+ * The baseline is the same percentile of the appends' own commits (scheduled time → the append
+ * resolved) in the same run: the ratio is what delivery adds on top of the durable write.
+ */
+export async function latencyCase(
+  bench: OutboxBenchStore,
+  broker: BenchBroker | undefined,
+  workload: WorkloadDefinition,
+  events: number,
+): Promise<BenchResult[]> {
+  const { store, inbox, checkpoints } = bench;
+  const effects = bench.table('bench_effects');
+  await store.transaction((tx) => tx.sql.execute(`CREATE TABLE ${effects} (message_id TEXT PRIMARY KEY, i INTEGER NOT NULL)`));
+
+  // Commit times of effects, by event index (negative indexes are the warm-up's).
+  const effectAt = new Map<number, number>();
+  let warmedUp = 0;
+  const committed = (i: number, at: number) => {
+    if (i < 0) warmedUp++;
+    else if (!effectAt.has(i)) effectAt.set(i, at);
+  };
+  const apply = async (message: DeliveredMessage, tx: BenchTx) => {
+    await tx.sql.execute(`INSERT INTO ${effects} (message_id, i) VALUES ($1, $2)`, [message.id, (message.data as { i: number }).i]);
+  };
+
+  let stopConsumer: () => Promise<void>;
+  let stopRelay = async () => {};
+  if (!broker) {
+    // Indexes applied in the batch transaction in flight, stamped once it committed.
+    const inFlight: number[] = [];
+    const consumer = createLogMessageConsumer({
+      consumer: 'bench-effects',
+      store,
+      checkpoints,
+      inbox,
+      mapper: depositMapper,
+      batchSize: 100,
+      async handle(message, tx) {
+        await apply(message, tx);
+        inFlight.push((message.data as { i: number }).i);
+      },
+      onBatch() {
+        const at = performance.now();
+        for (const i of inFlight.splice(0)) committed(i, at);
+      },
+    });
+    await consumer.start();
+    stopConsumer = () => consumer.stop();
+  } else {
+    const handler = createIdempotentHandler({ store, inbox, consumer: 'bench-effects', handle: apply });
+    const consumer: Consumer = await broker.transport.consume(
+      { group: 'bench-effects', types: [benchMessageType], concurrency: brokerConcurrency },
+      async (message) => {
+        await handler(message);
+        committed((message.data as { i: number }).i, performance.now());
+      },
+    );
+    stopConsumer = () => consumer.stop();
+    const relay = createOutboxRelay({
+      name: 'bench-latency-relay',
+      store,
+      transport: broker.transport,
+      source: { kind: 'log', checkpoints, mapper: depositMapper },
+      batchSize: 100,
+      metricsIntervalMs: 3_600_000,
+      cleanupIntervalMs: 3_600_000,
+      onError: (error) => console.error(`outbox: relay retrying: ${(error as Error).message}`),
+    });
+    await relay.start();
+    stopRelay = () => relay.stop();
+  }
+
+  const append = (i: number) =>
+    store.appendToStream(`account-${((i % 100) + 100) % 100}`, [{ type: 'MoneyDeposited', data: { ...workload.event(i).data, i } }]);
+  try {
+    // Warm-up, untimed: connections, JIT, the consumer's subscription.
+    for (let k = 1; k <= warmUpEvents; k++) await append(-k);
+    await until(() => warmedUp >= warmUpEvents, 30_000, 'warm-up');
+
+    const interval = 1000 / latencyRate;
+    const t0 = performance.now() + 20;
+    const scheduled = (i: number) => t0 + i * interval;
+    const appendedAt: number[] = new Array(events);
+    let failed = 0;
+    const pending: Promise<void>[] = [];
+    let next = 0;
+    while (next < events) {
+      const now = performance.now();
+      while (next < events && scheduled(next) <= now) {
+        const i = next++;
+        pending.push(
+          append(i).then(
+            () => {
+              appendedAt[i] = performance.now();
+            },
+            (error: unknown) => {
+              failed++;
+              console.error(`outbox: append ${i} failed: ${(error as Error).message}`);
+            },
+          ),
+        );
+      }
+      await sleep(1);
+    }
+    await Promise.all(pending);
+    await until(() => effectAt.size >= events - failed, 120_000, 'delivery of every effect');
+
+    const effectLatency: number[] = [];
+    const appendLatency: number[] = [];
+    for (let i = 0; i < events; i++) {
+      const done = effectAt.get(i);
+      const appended = appendedAt[i];
+      if (done !== undefined) effectLatency.push(done - scheduled(i));
+      if (appended !== undefined) appendLatency.push(appended - scheduled(i));
+    }
+    effectLatency.sort((a, b) => a - b);
+    appendLatency.sort((a, b) => a - b);
+    const backend = broker ? `${bench.name}+${broker.name}` : bench.name;
+    return [50, 99].map((p) =>
+      benchResult({
+        suite: 'outbox',
+        backend,
+        case: `append-to-effect.${latencyRate}ps.p${p}`,
+        value: percentile(effectLatency, p),
+        baseline: 'append-committed',
+        baselineValue: percentile(appendLatency, p),
+        unit: 'ms',
+      }),
+    );
+  } finally {
+    await stopRelay();
+    await stopConsumer();
+  }
+}
