@@ -1,5 +1,6 @@
 import { type Consumer, createIdempotentHandler, createLogMessageConsumer, createOutboxRelay, type DeliveredMessage } from '@tidemark/core';
 import { type BenchResult, benchResult } from './benchResult.js';
+import { latencies, openLoop, percentile, until } from './openLoop.js';
 import type { BenchBroker } from './outboxBrokers.js';
 import { depositMapper } from './outboxRelayCases.js';
 import type { BenchTx, OutboxBenchStore } from './outboxStores.js';
@@ -11,21 +12,6 @@ export const latencyRate = 1000;
 /** Messages a broker consumer handles at once (each in its own inbox transaction). */
 const brokerConcurrency = 32;
 const warmUpEvents = 50;
-
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(done: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!done()) {
-    if (performance.now() > deadline) throw new Error(`${what} not done within ${timeoutMs} ms`);
-    await sleep(2);
-  }
-}
 
 /**
  * Append → consumer effect committed, in an open model: append i is scheduled at t0 + i ms
@@ -117,44 +103,10 @@ export async function latencyCase(
     for (let k = 1; k <= warmUpEvents; k++) await append(-k);
     await until(() => warmedUp >= warmUpEvents, 30_000, 'warm-up');
 
-    const interval = 1000 / latencyRate;
-    const t0 = performance.now() + 20;
-    const scheduled = (i: number) => t0 + i * interval;
-    const appendedAt: number[] = new Array(events);
-    let failed = 0;
-    const pending: Promise<void>[] = [];
-    let next = 0;
-    while (next < events) {
-      const now = performance.now();
-      while (next < events && scheduled(next) <= now) {
-        const i = next++;
-        pending.push(
-          append(i).then(
-            () => {
-              appendedAt[i] = performance.now();
-            },
-            (error: unknown) => {
-              failed++;
-              console.error(`outbox: append ${i} failed: ${(error as Error).message}`);
-            },
-          ),
-        );
-      }
-      await sleep(1);
-    }
-    await Promise.all(pending);
-    await until(() => effectAt.size >= events - failed, 120_000, 'delivery of every effect');
-
-    const effectLatency: number[] = [];
-    const appendLatency: number[] = [];
-    for (let i = 0; i < events; i++) {
-      const done = effectAt.get(i);
-      const appended = appendedAt[i];
-      if (done !== undefined) effectLatency.push(done - scheduled(i));
-      if (appended !== undefined) appendLatency.push(appended - scheduled(i));
-    }
-    effectLatency.sort((a, b) => a - b);
-    appendLatency.sort((a, b) => a - b);
+    const run = await openLoop(events, latencyRate, append);
+    await until(() => effectAt.size >= events - run.failed, 120_000, 'delivery of every effect');
+    const effectLatency = latencies(run, events, (i) => effectAt.get(i));
+    const appendLatency = latencies(run, events, (i) => run.resolvedAt[i]);
     const backend = broker ? `${bench.name}+${broker.name}` : bench.name;
     return [50, 99].map((p) =>
       benchResult({

@@ -1,5 +1,6 @@
 import { createMessageMapper, createOutboxRelay, type OutgoingMessage } from '@tidemark/core';
 import { type BenchResult, benchResult } from './benchResult.js';
+import { until } from './openLoop.js';
 import type { BenchBroker } from './outboxBrokers.js';
 import type { OutboxBenchStore } from './outboxStores.js';
 import { benchMessageType } from './transportMessages.js';
@@ -10,15 +11,6 @@ export const depositMapper = createMessageMapper({
 });
 
 const warmUp = (m: OutgoingMessage): OutgoingMessage => ({ ...m, id: `warm-${m.id}` });
-
-/** Resolves once `done()` holds, checking every few milliseconds (the relay's status is in memory). */
-async function until(done: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!done()) {
-    if (performance.now() > deadline) throw new Error(`not drained within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-}
 
 /**
  * Relay throughput: the outbox (the table form, or the log form — the event log itself) is
@@ -84,7 +76,7 @@ export async function relayThroughputCase(
   started = performance.now();
   await relay.start();
   try {
-    await until(() => relay.status().published >= total, 600_000);
+    await until(() => relay.status().published >= total, 600_000, 'relay');
     const deadline = performance.now() + 600_000;
     while (!(await drained())) {
       if (performance.now() > deadline) throw new Error('relay did not drain the outbox within 600 s');

@@ -2,6 +2,7 @@ import type { BenchResult } from './benchResult.js';
 import { printResult } from './benchResult.js';
 import { type BenchBroker, openJetStreamBroker, openRabbitBroker } from './outboxBrokers.js';
 import { latencyCase, latencyRate } from './outboxLatencyCases.js';
+import { peerCases } from './outboxPeerCases.js';
 import { relayThroughputCase } from './outboxRelayCases.js';
 import { type OutboxBenchStore, openPostgresOutboxStore, openSqliteOutboxStore } from './outboxStores.js';
 import { batches } from './transportMessages.js';
@@ -29,7 +30,8 @@ async function onFresh<T>(
 /**
  * The outbox suite (issue 9): relay throughput to JetStream and RabbitMQ against the raw
  * clients' acknowledged publishing, for the outbox table and the log form on both stores; then
- * append → effect latency at a steady 1,000 events/s, embedded and through both brokers.
+ * append → effect latency at a steady 1,000 events/s, embedded and through both brokers; then the
+ * peer, graphile-worker, against the outbox table with the in-process consumer on PostgreSQL.
  * Each case gets its own schema or file, stream and queues. A case whose service is missing is
  * skipped with a message on stderr, as the transport suite does.
  */
@@ -70,6 +72,9 @@ export async function runOutboxSuite(workload: WorkloadDefinition, backends: rea
         () => onFresh(openPostgresOutboxStore, openBroker, (store, broker) => latencyCase(store, broker, workload, events)),
       ]);
     }
+  }
+  if (wanted.some(([name]) => name === 'postgres')) {
+    cases.push(['peer graphile-worker', () => peerCases(openPostgresOutboxStore, workload, events, latencyRate)]);
   }
   console.error(
     `outbox: ${cases.length} cases; relay: ${workload.cases.batch[1]} messages each; latency: ${events} appends at ${latencyRate}/s`,
