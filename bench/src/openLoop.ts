@@ -28,7 +28,12 @@ export interface OpenLoopRun {
  * earlier ones have finished, so a slow moment queues work as real traffic would instead of
  * lowering the offered rate (no coordinated omission). Resolves once every operation settled.
  */
-export async function openLoop(count: number, ratePerSecond: number, fire: (i: number) => Promise<unknown>): Promise<OpenLoopRun> {
+export async function openLoop(
+  count: number,
+  ratePerSecond: number,
+  fire: (i: number) => Promise<unknown>,
+  label: string,
+): Promise<OpenLoopRun> {
   const interval = 1000 / ratePerSecond;
   const t0 = performance.now() + 20;
   const scheduled = (i: number) => t0 + i * interval;
@@ -46,8 +51,8 @@ export async function openLoop(count: number, ratePerSecond: number, fire: (i: n
             resolvedAt[i] = performance.now();
           },
           (error: unknown) => {
-            failed++;
-            console.error(`operation ${i} failed: ${(error as Error).message}`);
+            // The first few in full, then only the count (a saturated server fails many alike).
+            if (++failed <= 3) console.error(`${label} ${i} failed: ${(error as Error).message}`);
           },
         ),
       );
@@ -55,6 +60,7 @@ export async function openLoop(count: number, ratePerSecond: number, fire: (i: n
     await sleep(1);
   }
   await Promise.all(pending);
+  if (failed > 0) console.error(`${label}: ${failed} of ${count} failed (left out of the latencies)`);
   return { scheduled, resolvedAt, failed };
 }
 

@@ -4,13 +4,12 @@ import { latencies, openLoop, percentile, until } from './openLoop.js';
 import type { BenchBroker } from './outboxBrokers.js';
 import { depositMapper } from './outboxRelayCases.js';
 import type { BenchTx, OutboxBenchStore } from './outboxStores.js';
+import { consumeConcurrency } from './transportConsumeCases.js';
 import { benchMessageType } from './transportMessages.js';
 import type { WorkloadDefinition } from './workload.js';
 
 /** Appends scheduled per second (the issue's steady rate). */
 export const latencyRate = 1000;
-/** Messages a broker consumer handles at once (each in its own inbox transaction). */
-const brokerConcurrency = 32;
 const warmUpEvents = 50;
 
 /**
@@ -73,9 +72,14 @@ export async function latencyCase(
     await consumer.start();
     stopConsumer = () => consumer.stop();
   } else {
-    const handler = createIdempotentHandler({ store, inbox, consumer: 'bench-effects', handle: apply });
+    // The consuming service has its own connections: its transactions do not wait for the producer's
+    // pool. It takes as many messages at once as the transport suite's consumers (64): with fewer,
+    // the JetStream consumer's pulls (as many messages as it has room for, each pull awaited)
+    // fell behind 1,000/s here.
+    const consumerStore = await bench.sibling();
+    const handler = createIdempotentHandler({ store: consumerStore, inbox, consumer: 'bench-effects', handle: apply });
     const consumer: Consumer = await broker.transport.consume(
-      { group: 'bench-effects', types: [benchMessageType], concurrency: brokerConcurrency },
+      { group: 'bench-effects', types: [benchMessageType], concurrency: consumeConcurrency },
       async (message) => {
         await handler(message);
         committed((message.data as { i: number }).i, performance.now());
@@ -103,7 +107,7 @@ export async function latencyCase(
     for (let k = 1; k <= warmUpEvents; k++) await append(-k);
     await until(() => warmedUp >= warmUpEvents, 30_000, 'warm-up');
 
-    const run = await openLoop(events, latencyRate, append);
+    const run = await openLoop(events, latencyRate, append, `${bench.name}${broker ? `+${broker.name}` : ''} append`);
     await until(() => effectAt.size >= events - run.failed, 120_000, 'delivery of every effect');
     const effectLatency = latencies(run, events, (i) => effectAt.get(i));
     const appendLatency = latencies(run, events, (i) => run.resolvedAt[i]);

@@ -163,13 +163,13 @@ async function drain(side: PeerSide, count: number): Promise<number> {
 }
 
 /** Steady rate, open model: latency from each production's due time to its effect committed. */
-async function steady(side: PeerSide, count: number, rate: number): Promise<number[]> {
+async function steady(side: PeerSide, count: number, rate: number, label: string): Promise<number[]> {
   const effectAt = new Map<number, number>();
   await side.start((i, at) => {
     if (!effectAt.has(i)) effectAt.set(i, at);
   });
   try {
-    const loop = await openLoop(count, rate, (i) => side.produce(count + i));
+    const loop = await openLoop(count, rate, (i) => side.produce(count + i), label);
     await until(() => effectAt.size >= count - loop.failed, 120_000, 'delivery of every effect');
     return latencies(loop, count, (i) => effectAt.get(count + i));
   } finally {
@@ -190,11 +190,11 @@ export async function peerCases(
   count: number,
   rate: number,
 ): Promise<BenchResult[]> {
-  const measure = async (make: (bench: OutboxBenchStore) => Promise<PeerSide>, cleanup: () => Promise<void>) => {
+  const measure = async (label: string, make: (bench: OutboxBenchStore) => Promise<PeerSide>, cleanup: () => Promise<void>) => {
     const bench = await open();
     try {
       const side = await make(bench);
-      return { rate: await drain(side, count), latency: await steady(side, count, rate) };
+      return { rate: await drain(side, count), latency: await steady(side, count, rate, `${label} state change`) };
     } finally {
       await bench.dispose().catch((error: unknown) => console.error(`outbox: cleanup failed: ${(error as Error).message}`));
       await cleanup().catch((error: unknown) => console.error(`outbox: cleanup failed: ${(error as Error).message}`));
@@ -202,10 +202,12 @@ export async function peerCases(
   };
   const graphileSchema = `bench_gw_${process.pid}_${Date.now().toString(36)}`;
   const theirs = await measure(
+    'graphile-worker',
     (bench) => graphileSide(bench, workload, graphileSchema),
     () => dropSchema(graphileSchema),
   );
   const ours = await measure(
+    'tidemark',
     (bench) => tidemarkSide(bench, workload),
     async () => {},
   );

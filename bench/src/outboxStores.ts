@@ -21,6 +21,11 @@ export interface OutboxBenchStore {
   checkpoints: CheckpointStore<Tx>;
   /** A table name for the bench's own tables, qualified with the store's schema where there is one. */
   table(name: string): string;
+  /**
+   * Another connection (pool) to the same storage, as the consuming service of a broker case would
+   * have: its transactions do not queue behind the producer's for a connection. Closed by dispose.
+   */
+  sibling(): Promise<EventStore<Tx>>;
   /** Closes the store and removes its schema or file. */
   dispose(): Promise<void>;
 }
@@ -32,6 +37,7 @@ const unique = () => `${process.pid}_${Date.now().toString(36)}_${counter++}`;
 export async function openPostgresOutboxStore(): Promise<OutboxBenchStore> {
   const schema = `bench_outbox_${unique()}`;
   const store = await createPostgresEventStore({ url: postgresUrl, schema, createSchema: true });
+  const siblings: Array<{ close(): Promise<void> }> = [];
   return {
     name: 'postgres',
     store: store,
@@ -39,7 +45,13 @@ export async function openPostgresOutboxStore(): Promise<OutboxBenchStore> {
     inbox: createPostgresInbox(),
     checkpoints: createPostgresCheckpointStore(),
     table: (name) => `${quote(schema)}.${quote(name)}`,
+    async sibling() {
+      const other = await createPostgresEventStore({ url: postgresUrl, schema });
+      siblings.push(other);
+      return other;
+    },
     async dispose() {
+      for (const other of siblings) await other.close();
       await store.close();
       const client = new pg.Client({ connectionString: postgresUrl, connectionTimeoutMillis: 3000 });
       await client.connect();
@@ -55,7 +67,9 @@ export async function openPostgresOutboxStore(): Promise<OutboxBenchStore> {
 /** SQLite in a file of a fresh temp directory (on disk, synchronous=FULL as by default), removed by dispose. */
 export async function openSqliteOutboxStore(): Promise<OutboxBenchStore> {
   const dir = mkdtempSync(join(tmpdir(), 'tidemark-bench-outbox-'));
-  const store = createSqliteEventStore({ file: join(dir, 'outbox.db') });
+  const file = join(dir, 'outbox.db');
+  const store = createSqliteEventStore({ file });
+  const siblings: Array<{ close(): Promise<void> }> = [];
   return {
     name: 'sqlite',
     store: store,
@@ -63,7 +77,13 @@ export async function openSqliteOutboxStore(): Promise<OutboxBenchStore> {
     inbox: createSqliteInbox(),
     checkpoints: createSqliteCheckpointStore(),
     table: (name) => `"${name}"`,
+    async sibling() {
+      const other = createSqliteEventStore({ file });
+      siblings.push(other);
+      return other;
+    },
     async dispose() {
+      for (const other of siblings) await other.close();
       await store.close();
       rmSync(dir, { recursive: true, force: true });
     },
