@@ -3,7 +3,8 @@ export interface BenchResult {
   suite: string;
   backend: string;
   case: string;
-  unit: 'events/s' | 'messages/s';
+  /** Rates, or milliseconds for the outbox suite's latency percentiles (lower is better). */
+  unit: 'events/s' | 'messages/s' | 'ms';
   value: number;
   baseline: string;
   /** Null when the baseline could not run (peer not installable); the line still reports ours. */
@@ -29,14 +30,16 @@ export function benchResult(fields: {
   unit?: BenchResult['unit'];
 }): BenchResult {
   const { suite, backend, value, baseline, baselineValue, rssMb, baselineRssMb } = fields;
+  // Latencies keep a decimal (a p50 of 3.4 ms), rates are whole.
+  const round = (v: number) => (fields.unit === 'ms' ? Math.round(v * 10) / 10 : Math.round(v));
   const result: BenchResult = {
     suite,
     backend,
     case: fields.case,
     unit: fields.unit ?? 'events/s',
-    value: Math.round(value),
+    value: round(value),
     baseline,
-    baselineValue: baselineValue === null ? null : Math.round(baselineValue),
+    baselineValue: baselineValue === null ? null : round(baselineValue),
     ratio: baselineValue === null || baselineValue === 0 ? null : Math.round((value / baselineValue) * 100) / 100,
   };
   if (rssMb !== undefined) result.rssMb = Math.round(rssMb);

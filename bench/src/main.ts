@@ -1,6 +1,7 @@
 import type { Backend } from './backend.js';
 import type { BenchResult } from './benchResult.js';
 import { medianResults } from './medianResults.js';
+import { runOutboxSuite } from './outboxSuite.js';
 import { runPeersSuite } from './peersSuite.js';
 import { postgresBackend } from './postgresBackend.js';
 import { runProjectionsSuite } from './projectionsSuite.js';
@@ -11,7 +12,7 @@ import { runTransportSuite } from './transportSuite.js';
 import { loadWorkload, scaleWorkload, type WorkloadDefinition } from './workload.js';
 
 const usage = `usage: npm run bench -- <suite…> [--quick] [--backend sqlite|postgres] [--rounds N]
-  suites: store, peers, projections, transport (outbox, sagas and e2e are not written yet)
+  suites: store, peers, projections, transport, outbox (sagas and e2e are not written yet)
   --quick (or BENCH_QUICK=1): a tenth of every count, to check the harness; not for BENCHMARKS.md
   --rounds N: run the suites N times; the table shows each case's median (JSON lines: every round)`;
 
@@ -20,6 +21,7 @@ const suites: Record<string, (workload: WorkloadDefinition, backends: readonly B
   peers: runPeersSuite,
   projections: runProjectionsSuite,
   transport: runTransportSuite,
+  outbox: runOutboxSuite,
 };
 
 const args = process.argv.slice(2);

@@ -30,10 +30,12 @@ export function medianResults(results: readonly BenchResult[]): BenchResult[] {
     const baselineValue = of((r) => r.baselineValue);
     const ratio = of((r) => r.ratio);
     const rssMb = of((r) => r.rssMb);
+    // Latencies (ms) keep a decimal, rates are whole, as in benchResult.
+    const round = (v: number) => (first.unit === 'ms' ? Math.round(v * 10) / 10 : Math.round(v));
     const result: BenchResult = {
       ...first,
-      value: Math.round(of((r) => r.value) ?? 0),
-      baselineValue: baselineValue === undefined ? null : Math.round(baselineValue),
+      value: round(of((r) => r.value) ?? 0),
+      baselineValue: baselineValue === undefined ? null : round(baselineValue),
       ratio: ratio === undefined ? null : Math.round(ratio * 100) / 100,
     };
     if (rssMb !== undefined) result.rssMb = Math.round(rssMb);
