@@ -67,7 +67,10 @@ export function createTableRelayCursor<Tx extends StoreTransaction>(options: {
     },
     async next() {
       added = false;
-      const entries = await store.transaction((tx) => outbox.pending(tx, { limit: batchSize, exclude: inFlight }));
+      // A copy, taken before the read: a batch confirmed while the read runs leaves the live set,
+      // but the read's snapshot may predate that commit and still see its rows as unpublished.
+      const exclude = new Set(inFlight);
+      const entries = await store.transaction((tx) => outbox.pending(tx, { limit: batchSize, exclude }));
       if (entries.length === 0) {
         if (added) return undefined;
         try {
