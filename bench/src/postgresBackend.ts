@@ -39,7 +39,13 @@ export function postgresBackend(): Backend {
       }
     },
     async openOurs() {
-      return createPostgresEventStore({ url: postgresUrl, schema: ours, poolSize, createSchema: true });
+      return createPostgresEventStore({
+        url: postgresUrl,
+        schema: ours,
+        poolSize,
+        createSchema: true,
+        groupCommit: process.env.BENCH_GROUP_COMMIT !== '0',
+      });
     },
     async openBaseline() {
       await admin((client) => client.query(schemaSql(raw)));

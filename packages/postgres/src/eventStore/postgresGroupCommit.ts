@@ -85,13 +85,14 @@ export function createPostgresGroupCommit(options: PostgresGroupCommitOptions): 
     while (inFlight < options.maxInFlight && queue.length > 0) {
       const batch = takeBatch();
       inFlight++;
-      const done = () => {
-        inFlight--;
-        if (queue.length > 0) schedule();
-        else if (inFlight === 0) releaseWaiters();
-      };
-      runBatch(batch).then(done, done);
+      runBatch(batch).then(batchDone, batchDone);
     }
+  }
+
+  function batchDone(): void {
+    inFlight--;
+    if (queue.length > 0) schedule();
+    else if (inFlight === 0) releaseWaiters();
   }
 
   function takeBatch(): PendingAppend[] {
@@ -210,6 +211,14 @@ export function createPostgresGroupCommit(options: PostgresGroupCommitOptions): 
       // Bad input fails here, for this caller alone, before it can join a batch.
       const rows = prepareAppendRows(settings, streamId, events, appendOptions);
       return new Promise<AppendResult>((resolve, reject) => {
+        if (inFlight === 0 && queue.length === 0) {
+          // Nothing on the wire: send it now, not a microtask later — the lone writer's path
+          // (a sequential writer measured ~6% slower through the queue). Appends arriving while
+          // it is out queue for the next slot as usual.
+          inFlight++;
+          runAlone({ rows, resolve, reject }).then(batchDone, batchDone);
+          return;
+        }
         queue.push({ rows, resolve, reject });
         schedule();
       });
