@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ChaosResult } from '@tidemark/testing';
 import { chaosSuites } from './chaosSuites.js';
 
 const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
@@ -54,23 +55,14 @@ for (const name of wanted) {
   if (code !== 0) failed = true;
 }
 
-interface Line {
-  case: string;
-  backend: string;
-  runs: number;
-  sent: number;
-  delivered: number;
-  lost: number;
-  duplicateEffects: number;
-}
-const reported: Line[] = existsSync(report)
+const reported: ChaosResult[] = existsSync(report)
   ? readFileSync(report, 'utf8')
       .split('\n')
       .filter((line) => line.trim() !== '')
-      .map((line) => JSON.parse(line) as Line)
+      .map((line) => JSON.parse(line) as ChaosResult)
   : [];
 // One line per case and backend: a test of several rounds reports each round.
-const byCase = new Map<string, Line>();
+const byCase = new Map<string, ChaosResult>();
 for (const line of reported) {
   const key = `${line.case} ${line.backend}`;
   const sum = byCase.get(key);

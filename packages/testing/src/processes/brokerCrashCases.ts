@@ -7,25 +7,15 @@ import {
   type StoreTransaction,
   type Transport,
 } from '@tidemark/core';
-import { reportChaos } from '../chaosReport.js';
+import { type ChaosResult, reportChaos } from '../chaosReport.js';
 import { chaosSetting } from '../chaosSetting.js';
 import { waitFor } from '../waitFor.js';
 import { applyCrashEffect, crashGroup } from './brokerCrashChild.js';
 import { crashConsumer } from './messagingCrashChild.js';
 import { type StateReportingChild, spawnStateReportingChild } from './spawnStateReportingChild.js';
 
-/** One broker crash case's outcome, counted on the database's rows (the fields reportChaos takes, and more). */
-export interface BrokerCrashOutcome {
-  case: string;
-  backend: string;
-  runs: number;
-  /** Messages written (mapped events plus outbox rows, or messages published). */
-  sent: number;
-  /** Of them, messages with at least one effect row. */
-  delivered: number;
-  lost: number;
-  /** Effect rows beyond the first per message, plus any counter excess. */
-  duplicateEffects: number;
+/** One broker crash case's outcome, counted on the database's rows (reportChaos's fields, and more). */
+export interface BrokerCrashOutcome extends ChaosResult {
   /** Inbox records of the consumer for the messages sent (must equal sent). */
   inboxRecords: number;
   /** The ids of the messages written, to check what the broker holds. */

@@ -1,21 +1,11 @@
 import type { EventStore, Outbox, SqlTransaction, StoreTransaction } from '@tidemark/core';
-import { reportChaos } from '../chaosReport.js';
+import { type ChaosResult, reportChaos } from '../chaosReport.js';
 import { crashConsumer } from './messagingCrashChild.js';
 import { spawnStateReportingChild } from './spawnStateReportingChild.js';
 
 /** One case's outcome; the cases hand its counts to `npm run chaos` (reportChaos) themselves. */
-export interface CrashCaseOutcome {
+export interface CrashCaseOutcome extends ChaosResult {
   suite: 'chaos';
-  case: string;
-  backend: string;
-  runs: number;
-  /** Public messages in the log (mapped events). */
-  sent: number;
-  /** Messages with at least one effect row. */
-  delivered: number;
-  lost: number;
-  /** Effect rows beyond the first per message, plus any counter excess. */
-  duplicateEffects: number;
   /** Inbox records of the consumer (must equal sent). */
   inboxRecords: number;
 }
