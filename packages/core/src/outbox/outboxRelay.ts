@@ -4,6 +4,7 @@ import type { EventStore, StoreTransaction } from '../eventStore/eventStore.js';
 import { type Metrics, noMetrics } from '../monitoring/metrics.js';
 import { CheckpointConflictError, type CheckpointStore } from '../processing/checkpointStore.js';
 import { type Lease, LeaseLostError } from '../processing/lease.js';
+import { type LeaseWatch, waitForLease, watchLease } from '../processing/leaseHolding.js';
 import { abortableDelay, backoffDelay, type RetryPolicy, resolveRetryPolicy } from '../processing/retryPolicy.js';
 import type { Transport } from '../transport/transport.js';
 import type { MessageMapper } from './messageMapper.js';
@@ -236,39 +237,23 @@ export function createOutboxRelay<Tx extends StoreTransaction>(options: OutboxRe
     }
   }
 
-  async function holdLease(signal: AbortSignal): Promise<boolean> {
-    if (!lease) return true;
-    while (!signal.aborted) {
-      if (await lease.acquire().catch(() => false)) return true;
-      current.state = 'standby';
-      await abortableDelay(leaseRetryMs, signal);
-    }
-    return false;
-  }
+  const holdLease = (signal: AbortSignal) =>
+    lease
+      ? waitForLease(
+          () => lease.acquire().catch(() => false),
+          leaseRetryMs,
+          signal,
+          () => {
+            current.state = 'standby';
+          },
+        )
+      : Promise.resolve(true);
 
   /** Renews the lease on a timer, samples metrics and cleans up; aborts the returned signal when the lease is lost. */
-  function watch(signal: AbortSignal): { signal: AbortSignal; lost: () => boolean; stop: () => void } {
-    const holding = new AbortController();
-    let lost = false;
-    let busy = false;
-    const onAbort = () => holding.abort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    const renewTimer =
-      lease &&
-      setInterval(() => {
-        if (busy || lost) return;
-        busy = true;
-        lease
-          .renew()
-          .catch(() => false)
-          .then((held) => {
-            busy = false;
-            if (held || signal.aborted) return;
-            lost = true;
-            current.state = 'standby';
-            holding.abort();
-          });
-      }, leaseRenewMs);
+  function watch(signal: AbortSignal): LeaseWatch {
+    const holding = watchLease(lease, leaseRenewMs, signal, () => {
+      current.state = 'standby';
+    });
     let sampling = false;
     const sampleTimer = setInterval(() => {
       if (sampling) return;
@@ -291,12 +276,11 @@ export function createOutboxRelay<Tx extends StoreTransaction>(options: OutboxRe
     }, cleanupIntervalMs);
     return {
       signal: holding.signal,
-      lost: () => lost,
+      lost: holding.lost,
       stop() {
-        if (renewTimer) clearInterval(renewTimer);
+        holding.stop();
         clearInterval(sampleTimer);
         clearInterval(cleanupTimer);
-        signal.removeEventListener('abort', onAbort);
       },
     };
   }

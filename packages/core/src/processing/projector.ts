@@ -6,6 +6,7 @@ import { maxPosition } from '../eventStore/position.js';
 import { resolveDurability, type TransactionDurability } from '../eventStore/transactionDurability.js';
 import { CheckpointConflictError, type CheckpointStore, type ProjectionFailure } from './checkpointStore.js';
 import { type Lease, LeaseLostError } from './lease.js';
+import { type LeaseWatch, waitForLease, watchLease } from './leaseHolding.js';
 import { createPositionWaiters } from './positionWaiters.js';
 import { liveTables, type Projection, projectionHandles } from './projection.js';
 import { abortableDelay, backoffDelay, type RetryPolicy, resolveRetryPolicy } from './retryPolicy.js';
@@ -300,59 +301,22 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
     throw new Halt(message);
   }
 
-  async function holdLease(signal: AbortSignal): Promise<boolean> {
-    if (!lease) return true;
-    while (!signal.aborted) {
-      if (await lease.acquire()) return true;
-      setState('standby');
-      await abortableDelay(leaseRetryMs, signal);
-    }
-    return false;
-  }
-
-  /**
-   * While holding the lease: renews it every leaseRenewMs, and on loss goes to standby and
-   * aborts the returned signal, ending the subscription. A batch stuck on a dead connection
-   * cannot be interrupted, but the state no longer claims `running`, and fencing keeps the batch
-   * from committing once it comes back.
-   */
-  function watchLease(signal: AbortSignal): { signal: AbortSignal; lost: () => boolean; stop: () => void } {
-    const holding = new AbortController();
-    if (!lease) return { signal, lost: () => false, stop: () => {} };
-    let lost = false;
-    let renewing = false;
-    const onAbort = () => holding.abort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    const timer = setInterval(() => {
-      if (renewing || lost) return;
-      renewing = true;
-      lease
-        .renew()
-        .catch(() => false)
-        .then((held) => {
-          renewing = false;
-          if (held || lost || signal.aborted) return;
-          lost = true;
-          setState('standby');
-          holding.abort();
-        });
-    }, leaseRenewMs);
-    return {
-      signal: holding.signal,
-      lost: () => lost,
-      stop() {
-        clearInterval(timer);
-        signal.removeEventListener('abort', onAbort);
-      },
-    };
-  }
+  const holdLease = (signal: AbortSignal) =>
+    lease
+      ? waitForLease(
+          () => lease.acquire(),
+          leaseRetryMs,
+          signal,
+          () => setState('standby'),
+        )
+      : Promise.resolve(true);
 
   async function run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      let watch: ReturnType<typeof watchLease> | undefined;
+      let watch: LeaseWatch | undefined;
       try {
         if (!(await holdLease(signal))) return;
-        watch = watchLease(signal);
+        watch = watchLease(lease, leaseRenewMs, signal, () => setState('standby'));
         const record = await store.transaction((tx) => checkpoints.load(name, tx));
         position = record?.position ?? 0n;
         current.checkpoint = position;
