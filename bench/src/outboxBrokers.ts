@@ -5,7 +5,7 @@ import type { OutgoingMessage, Transport } from '@tidemark/core';
 import { createNatsTransport } from '@tidemark/nats';
 import { createRabbitTransport } from '@tidemark/rabbitmq';
 import { connect as amqpConnect } from 'amqplib';
-import { benchMessageType, wireBody } from './transportMessages.js';
+import { benchMessageType, rawAmqpPublish, rawJetStreamPublish } from './transportMessages.js';
 
 const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const rabbitUrl = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -47,10 +47,7 @@ export async function openJetStreamBroker(): Promise<BenchBroker> {
     name: 'jetstream',
     baseline: 'raw-jetstream-async-ack',
     transport,
-    async rawPublish(batch) {
-      const now = new Date();
-      await Promise.all(batch.map((m) => js.publish(`benchoraw${unique}.${m.type}`, wireBody(m, now), { msgID: m.id })));
-    },
+    rawPublish: (batch) => rawJetStreamPublish(js, `benchoraw${unique}`, batch),
     async dispose() {
       await transport.close();
       for (const stream of [rawStream, ourStream, `${ourStream}_DLQ`]) await jsm.streams.delete(stream).catch(() => false);
@@ -84,19 +81,7 @@ export async function openRabbitBroker(): Promise<BenchBroker> {
     name: 'rabbitmq',
     baseline: 'raw-amqplib-confirms',
     transport,
-    async rawPublish(batch) {
-      const now = new Date();
-      for (const m of batch) {
-        channel.publish(rawExchange, m.type, Buffer.from(wireBody(m, now)), {
-          persistent: true,
-          messageId: m.id,
-          type: m.type,
-          contentType: 'application/json',
-          headers: { 'x-tidemark-attempt': 1 },
-        });
-      }
-      await channel.waitForConfirms();
-    },
+    rawPublish: (batch) => rawAmqpPublish(channel, rawExchange, batch),
     async dispose() {
       const declared = transport.declared();
       await transport.close();

@@ -5,7 +5,7 @@ import { createNatsTransport } from '@tidemark/nats';
 import { createRabbitTransport } from '@tidemark/rabbitmq';
 import { connect as amqpConnect } from 'amqplib';
 import { type BenchResult, benchResult } from './benchResult.js';
-import { batches, benchMessageType, wireBody } from './transportMessages.js';
+import { batches, benchMessageType, rawJetStreamPublish, wireBody } from './transportMessages.js';
 import type { WorkloadDefinition } from './workload.js';
 
 const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -43,10 +43,7 @@ export async function jetstreamConsumeCase(workload: WorkloadDefinition, caseNam
     });
     const js = jetstream(nc);
     const total = workload.cases.batch[1];
-    for (const batch of batches(workload)) {
-      const now = new Date();
-      await Promise.all(batch.map((m) => js.publish(`benchcraw${unique}.${m.type}`, wireBody(m, now), { msgID: m.id })));
-    }
+    for (const batch of batches(workload)) await rawJetStreamPublish(js, `benchcraw${unique}`, batch);
     for (const batch of batches(workload)) await ours.publish(batch);
 
     await jsm.consumers.add(rawStream, { durable_name: 'bench', ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All });

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import type { JetStreamClient } from '@nats-io/jetstream';
 import type { OutgoingMessage } from '@tidemark/core';
+import type { ConfirmChannel } from 'amqplib';
 import type { WorkloadDefinition } from './workload.js';
 
 export const benchMessageType = 'bench.money.deposited';
@@ -30,4 +32,25 @@ export function wireBody(message: OutgoingMessage, now: Date): string {
     headers: {},
     data: message.data,
   });
+}
+
+/** The JetStream baseline: the raw client publishing a batch asynchronously, awaiting every PubAck. */
+export async function rawJetStreamPublish(js: JetStreamClient, subjectPrefix: string, batch: readonly OutgoingMessage[]): Promise<void> {
+  const now = new Date();
+  await Promise.all(batch.map((m) => js.publish(`${subjectPrefix}.${m.type}`, wireBody(m, now), { msgID: m.id })));
+}
+
+/** The RabbitMQ baseline: persistent publishes on a confirm channel, awaiting the batch's confirms. */
+export async function rawAmqpPublish(channel: ConfirmChannel, exchange: string, batch: readonly OutgoingMessage[]): Promise<void> {
+  const now = new Date();
+  for (const m of batch) {
+    channel.publish(exchange, m.type, Buffer.from(wireBody(m, now)), {
+      persistent: true,
+      messageId: m.id,
+      type: m.type,
+      contentType: 'application/json',
+      headers: { 'x-tidemark-attempt': 1 },
+    });
+  }
+  await channel.waitForConfirms();
 }

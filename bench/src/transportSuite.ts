@@ -7,7 +7,7 @@ import { createRabbitTransport } from '@tidemark/rabbitmq';
 import { connect as amqpConnect } from 'amqplib';
 import { type BenchResult, benchResult, printResult } from './benchResult.js';
 import { consumeConcurrency, jetstreamConsumeCase, rabbitConsumeCase } from './transportConsumeCases.js';
-import { batches, benchMessageType, wireBody } from './transportMessages.js';
+import { batches, benchMessageType, rawAmqpPublish, rawJetStreamPublish } from './transportMessages.js';
 import type { WorkloadDefinition } from './workload.js';
 
 const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -66,10 +66,7 @@ async function jetstreamCase(workload: WorkloadDefinition, caseName: string): Pr
     const raw = batches(workload);
     const mine = batches(workload);
     const total = workload.cases.batch[1];
-    const rawBatch = async (batch: OutgoingMessage[]) => {
-      const now = new Date();
-      await Promise.all(batch.map((m) => js.publish(`benchraw${unique}.${m.type}`, wireBody(m, now), { msgID: m.id })));
-    };
+    const rawBatch = (batch: OutgoingMessage[]) => rawJetStreamPublish(js, `benchraw${unique}`, batch);
     // Untimed warm-up of both sides (connections, JIT), so neither pays it inside the timing.
     for (const batch of batches(workload).slice(0, 20)) await rawBatch(batch);
     await publishAll(ours, batches(workload).slice(0, 20));
@@ -114,19 +111,7 @@ async function rabbitCase(workload: WorkloadDefinition, caseName: string): Promi
     const raw = batches(workload);
     const mine = batches(workload);
     const total = workload.cases.batch[1];
-    const rawBatch = async (batch: OutgoingMessage[]) => {
-      const now = new Date();
-      for (const m of batch) {
-        channel.publish(rawExchange, m.type, Buffer.from(wireBody(m, now)), {
-          persistent: true,
-          messageId: m.id,
-          type: m.type,
-          contentType: 'application/json',
-          headers: { 'x-tidemark-attempt': 1 },
-        });
-      }
-      await channel.waitForConfirms();
-    };
+    const rawBatch = (batch: OutgoingMessage[]) => rawAmqpPublish(channel, rawExchange, batch);
     // Untimed warm-up of both sides (connections, JIT), so neither pays it inside the timing.
     for (const batch of batches(workload).slice(0, 20)) await rawBatch(batch);
     await publishAll(ours, batches(workload).slice(0, 20));
