@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { withoutPassword } from './shared/withoutPassword.js';
 
 /** DESIGN.md §8: every setting has a default that works on a fresh machine. */
 export interface ShopConfig {
@@ -79,9 +80,6 @@ export class ConfigError extends Error {
     this.setting = setting;
   }
 }
-
-/** The message goes to logs and terminals: a URL's password must not go with it. */
-const withoutPassword = (value: string) => value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^@/]*@/i, '$1:***@');
 
 /** Reads the shop's settings from the environment; throws ConfigError on the first wrong value. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): ShopConfig {

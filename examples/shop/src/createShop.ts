@@ -47,6 +47,7 @@ import { createPrometheusMetrics, type PrometheusMetrics } from './monitoring/pr
 import { createShopMonitoring, type ShopMonitoring } from './monitoring/shopMonitoring.js';
 import { createRedisAccountCache, type RedisAccountCache } from './readModels/redisAccountCache.js';
 import { createShopReadModels, type ShopReadModels } from './readModels/shopReadModels.js';
+import { oneLine } from './shared/oneLine.js';
 
 type SqlTx = StoreTransaction & SqlTransaction;
 
@@ -119,8 +120,6 @@ interface OpenedStore<Tx extends SqlTx> {
   visibility?: () => Promise<VisibilitySample>;
   close(): Promise<void>;
 }
-
-const oneLine = (error: unknown): string => (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ');
 
 async function openStore(config: ShopOptions['config']): Promise<OpenedStore<PostgresTransaction> | OpenedStore<SqliteTransaction>> {
   if (config.database) {

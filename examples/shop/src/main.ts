@@ -1,8 +1,7 @@
 import { pino } from 'pino';
 import { ConfigError, loadConfig } from './config.js';
 import { createShop, type Shop, ShopStartError } from './createShop.js';
-
-const oneLine = (error: unknown): string => (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ');
+import { oneLine } from './shared/oneLine.js';
 
 /** One line naming the setting, and no stack: a wrong setting is the operator's to fix, not our bug. */
 function failStart(message: string): never {

@@ -1,6 +1,8 @@
 import type { Transport } from '@tidemark/core';
 import { createNatsTransport } from '@tidemark/nats';
 import { createRabbitTransport } from '@tidemark/rabbitmq';
+import { oneLine } from '../shared/oneLine.js';
+import { withoutPassword } from '../shared/withoutPassword.js';
 import { mailerName } from './fakeMailer.js';
 import { shopMessageTypes } from './shopMessageMapper.js';
 
@@ -22,9 +24,6 @@ export class BrokerUnavailableError extends Error {
     this.name = 'BrokerUnavailableError';
   }
 }
-
-const withoutPassword = (url: string) => url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^@/]*@/i, '$1:***@');
-const oneLine = (error: unknown) => (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ');
 
 /**
  * Connects to the brokers the configuration names. `prefix` names everything on them: the
