@@ -1,5 +1,6 @@
 import type { Projection, SqlQueries, SqlTransaction, StoreTransaction } from '@tidemark/core';
 import { type BankAccountEvent, bankAccountEventTypes } from '../bankAccounts/bankAccountEvents.js';
+import { chunks, placeholders } from './sqlValues.js';
 
 type SqlTx = StoreTransaction & SqlTransaction;
 
@@ -97,8 +98,6 @@ export const accountBalanceProjection: Projection<SqlTx> = {
         rows.flat(),
       );
     }
-    // VALUES columns are column1…column5 in both dialects (SQLite has no derived column lists);
-    // the casts give PostgreSQL the parameters' types.
     for (const rows of chunks(changed)) {
       await tx.sql.execute(
         `UPDATE ${balances}
@@ -111,26 +110,6 @@ export const accountBalanceProjection: Projection<SqlTx> = {
     }
   },
 };
-
-/** Rows per statement: 100 accounts × 6 parameters stays far below either dialect's limit. */
-const rowsPerStatement = 100;
-
-function* chunks(rows: unknown[][]): Generator<unknown[][]> {
-  for (let i = 0; i < rows.length; i += rowsPerStatement) yield rows.slice(i, i + rowsPerStatement);
-}
-
-/** `($1, $2, …), ($n+1, …)` for `rows` of `width` values, each cast when `types` are given. */
-function placeholders(rows: readonly unknown[][], width: number, types?: readonly string[]): string {
-  return rows
-    .map((_, r) => {
-      const cells = Array.from({ length: width }, (_, c) => {
-        const placeholder = `$${r * width + c + 1}`;
-        return types ? `CAST(${placeholder} AS ${types[c]})` : placeholder;
-      });
-      return `(${cells.join(', ')})`;
-    })
-    .join(', ');
-}
 
 export async function findAccountBalance(sql: SqlQueries, accountId: string): Promise<AccountBalanceRow | undefined> {
   const rows = await sql.query(`SELECT * FROM shop_account_balances WHERE account_id = $1`, [accountId]);

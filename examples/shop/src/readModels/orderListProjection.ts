@@ -1,6 +1,7 @@
-import type { Projection, RecordedEvent, SqlExecutor, SqlQueries, SqlTransaction, StoreTransaction } from '@tidemark/core';
+import type { Projection, RecordedEvent, SqlQueries, SqlTransaction, StoreTransaction } from '@tidemark/core';
 import type { OrderEvent, OrderLine } from '../orders/orderEvents.js';
 import { orderEventTypes } from '../orders/orderEvents.js';
+import { chunks, placeholders } from './sqlValues.js';
 
 type SqlTx = StoreTransaction & SqlTransaction;
 
@@ -23,7 +24,9 @@ const orderIdOf = (event: RecordedEvent) => event.streamId.slice('order-'.length
 /**
  * The order list per customer, newest first. Items live in a line table so that removing a
  * line can be applied without reading the order's stream; the list row's count and total are
- * recomputed from it in SQL. Dialect-neutral SQL: it runs unchanged on SQLite and PostgreSQL.
+ * recomputed from it in SQL. Each batch is folded per order and per line first, then written
+ * with a few multi-row statements. Dialect-neutral SQL: it runs unchanged on SQLite and
+ * PostgreSQL.
  */
 export const orderListProjection: Projection<SqlTx> = {
   name: 'shop.order_list',
@@ -58,62 +61,147 @@ export const orderListProjection: Projection<SqlTx> = {
     const list = tables.name('shop_order_list');
     const lines = tables.name('shop_order_lines');
     const sql = tx.sql;
-    for (const raw of events) {
-      // The union discriminates on a DomainEvent, not on RecordedEvent's separate type and data fields.
-      const event = { type: raw.type, data: raw.data } as OrderEvent;
-      const orderId = orderIdOf(raw);
-      const at = raw.recordedAt.toISOString();
-      switch (event.type) {
-        case 'sales.order.created':
-          await sql.execute(
-            `INSERT INTO ${list} (order_id, customer_id, status, item_count, total, created_at, created_position, last_position)
-             VALUES ($1, $2, 'draft', 0, 0, $3, $4, $4)`,
-            [orderId, event.data.customerId, at, raw.position],
-          );
-          break;
-        case 'sales.order.item_added': {
-          const line: OrderLine = event.data;
-          await sql.execute(
-            `INSERT INTO ${lines} (order_id, sku, quantity, unit_price) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (order_id, sku) DO UPDATE SET quantity = ${lines}.quantity + excluded.quantity`,
-            [orderId, line.sku, line.quantity, line.unitPrice],
-          );
-          await recomputeTotals(sql, list, lines, orderId, raw.position);
-          break;
-        }
-        case 'sales.order.item_removed':
-          await sql.execute(`DELETE FROM ${lines} WHERE order_id = $1 AND sku = $2`, [orderId, event.data.sku]);
-          await recomputeTotals(sql, list, lines, orderId, raw.position);
-          break;
-        case 'sales.order.placed':
-          await sql.execute(`UPDATE ${list} SET status = 'placed', total = $2, placed_at = $3, last_position = $4 WHERE order_id = $1`, [
-            orderId,
-            event.data.total,
-            at,
-            raw.position,
-          ]);
-          break;
-        case 'sales.order.cancelled':
-          await sql.execute(`UPDATE ${list} SET status = 'cancelled', cancelled_at = $2, last_position = $3 WHERE order_id = $1`, [
-            orderId,
-            at,
-            raw.position,
-          ]);
-          break;
-      }
+    const batch = foldOrderBatch(events);
+    // A few statements per batch, not one or two per event: the batch's transaction holds
+    // PostgreSQL's readable horizon for as long as it runs (see accountBalanceProjection).
+    // Order matters: orders exist before their lines, lines before the totals recomputed from
+    // them, and the status (with the total as placed) comes last.
+    for (const rows of chunks(batch.created)) {
+      await sql.execute(
+        `INSERT INTO ${list} (order_id, customer_id, status, item_count, total, created_at, created_position, last_position)
+         SELECT v.column1, v.column2, 'draft', 0, 0, v.column3, v.column4, v.column4
+           FROM (VALUES ${placeholders(rows, 4, ['TEXT', 'TEXT', 'TEXT', 'BIGINT'])}) AS v`,
+        rows.flat(),
+      );
+    }
+    for (const rows of chunks(batch.linesCleared)) {
+      await sql.execute(`DELETE FROM ${lines} WHERE (order_id, sku) IN (VALUES ${placeholders(rows, 2, ['TEXT', 'TEXT'])})`, rows.flat());
+    }
+    for (const rows of chunks(batch.linesAdded)) {
+      // One row per (order, sku) per statement: PostgreSQL refuses to update a row twice in one upsert.
+      await sql.execute(
+        `INSERT INTO ${lines} (order_id, sku, quantity, unit_price) VALUES ${placeholders(rows, 4, ['TEXT', 'TEXT', 'BIGINT', 'BIGINT'])}
+         ON CONFLICT (order_id, sku) DO UPDATE SET quantity = ${lines}.quantity + excluded.quantity`,
+        rows.flat(),
+      );
+    }
+    for (const rows of chunks(batch.totalsChanged)) {
+      await sql.execute(
+        `UPDATE ${list} SET
+           item_count = (SELECT COALESCE(SUM(quantity), 0) FROM ${lines} WHERE ${lines}.order_id = v.column1),
+           total = (SELECT COALESCE(SUM(quantity * unit_price), 0) FROM ${lines} WHERE ${lines}.order_id = v.column1),
+           last_position = v.column2
+         FROM (VALUES ${placeholders(rows, 2, ['TEXT', 'BIGINT'])}) AS v
+         WHERE ${list}.order_id = v.column1`,
+        rows.flat(),
+      );
+    }
+    for (const rows of chunks(batch.statusChanged)) {
+      await sql.execute(
+        `UPDATE ${list} SET
+           status = v.column2, total = COALESCE(v.column3, ${list}.total),
+           placed_at = COALESCE(v.column4, ${list}.placed_at), cancelled_at = COALESCE(v.column5, ${list}.cancelled_at),
+           last_position = v.column6
+         FROM (VALUES ${placeholders(rows, 6, ['TEXT', 'TEXT', 'BIGINT', 'TEXT', 'TEXT', 'BIGINT'])}) AS v
+         WHERE ${list}.order_id = v.column1`,
+        rows.flat(),
+      );
     }
   },
 };
 
-async function recomputeTotals(sql: SqlExecutor, list: string, lines: string, orderId: string, position: bigint): Promise<void> {
-  await sql.execute(
-    `UPDATE ${list} SET
-       item_count = (SELECT COALESCE(SUM(quantity), 0) FROM ${lines} WHERE order_id = $1),
-       total = (SELECT COALESCE(SUM(quantity * unit_price), 0) FROM ${lines} WHERE order_id = $1),
-       last_position = $2
-     WHERE order_id = $1`,
-    [orderId, position],
-  );
+/** One order's changes within a batch. */
+interface PendingOrder {
+  /** Position of the order's last event in the batch: every row the batch touches ends there. */
+  lastPosition: bigint;
+  linesChanged: boolean;
+  status?: { status: 'placed' | 'cancelled'; total?: number; placedAt?: string; cancelledAt?: string };
+}
+
+/** One (order, sku) line's net change within a batch: cleared (removed) first, then added to. */
+interface PendingLine {
+  orderId: string;
+  sku: string;
+  cleared: boolean;
+  added: number;
+  unitPrice?: number;
+}
+
+/** A batch of order events reduced to the rows each statement needs. */
+interface OrderBatch {
+  created: unknown[][];
+  linesCleared: unknown[][];
+  linesAdded: unknown[][];
+  totalsChanged: unknown[][];
+  statusChanged: unknown[][];
+}
+
+/**
+ * Folds a batch per order and per line, so that each table is written once per key: a remove
+ * followed by adds becomes "clear, then add the rest" (the price of the first add after the
+ * remove, as when applied one by one), adds alone accumulate onto the existing line.
+ */
+function foldOrderBatch(events: readonly RecordedEvent[]): OrderBatch {
+  const created: unknown[][] = [];
+  const orders = new Map<string, PendingOrder>();
+  const lines = new Map<string, PendingLine>();
+  for (const raw of events) {
+    // The union discriminates on a DomainEvent, not on RecordedEvent's separate type and data fields.
+    const event = { type: raw.type, data: raw.data } as OrderEvent;
+    const orderId = orderIdOf(raw);
+    const order = orders.get(orderId) ?? { lastPosition: raw.position, linesChanged: false };
+    orders.set(orderId, order);
+    order.lastPosition = raw.position;
+    const at = raw.recordedAt.toISOString();
+    switch (event.type) {
+      case 'sales.order.created':
+        created.push([orderId, event.data.customerId, at, raw.position]);
+        break;
+      case 'sales.order.item_added': {
+        const added: OrderLine = event.data;
+        const key = JSON.stringify([orderId, added.sku]);
+        const line = lines.get(key) ?? { orderId, sku: added.sku, cleared: false, added: 0 };
+        lines.set(key, line);
+        line.added += added.quantity;
+        line.unitPrice ??= added.unitPrice;
+        order.linesChanged = true;
+        break;
+      }
+      case 'sales.order.item_removed':
+        lines.set(JSON.stringify([orderId, event.data.sku]), { orderId, sku: event.data.sku, cleared: true, added: 0 });
+        order.linesChanged = true;
+        break;
+      case 'sales.order.placed':
+        order.status = { ...order.status, status: 'placed', total: event.data.total, placedAt: at };
+        break;
+      case 'sales.order.cancelled':
+        order.status = { ...order.status, status: 'cancelled', cancelledAt: at };
+        break;
+    }
+  }
+  const linesCleared: unknown[][] = [];
+  const linesAdded: unknown[][] = [];
+  for (const line of lines.values()) {
+    if (line.cleared) linesCleared.push([line.orderId, line.sku]);
+    if (line.added > 0) linesAdded.push([line.orderId, line.sku, line.added, line.unitPrice]);
+  }
+  const totalsChanged: unknown[][] = [];
+  const statusChanged: unknown[][] = [];
+  for (const [orderId, order] of orders) {
+    if (order.linesChanged) totalsChanged.push([orderId, order.lastPosition]);
+    const status = order.status;
+    if (status) {
+      statusChanged.push([
+        orderId,
+        status.status,
+        status.total ?? null,
+        status.placedAt ?? null,
+        status.cancelledAt ?? null,
+        order.lastPosition,
+      ]);
+    }
+  }
+  return { created, linesCleared, linesAdded, totalsChanged, statusChanged };
 }
 
 function toRow(row: Record<string, unknown>): OrderListRow {

@@ -1,13 +1,22 @@
 import type { EventStore, SqlTransaction, StoreTransaction } from '@tidemark/core';
 
-/** Everything the read models hold, in a canonical order, for comparing two builds. */
-export async function readModelDump(store: EventStore<StoreTransaction & SqlTransaction>): Promise<unknown> {
-  return store.transaction(async (tx) => ({
-    orders: (await tx.sql.query('SELECT * FROM shop_order_list ORDER BY order_id')).map(normalise),
-    lines: (await tx.sql.query('SELECT * FROM shop_order_lines ORDER BY order_id, sku')).map(normalise),
-    stats: (await tx.sql.query('SELECT * FROM shop_daily_order_stats ORDER BY day')).map(normalise),
-    balances: (await tx.sql.query('SELECT * FROM shop_account_balances ORDER BY account_id')).map(normalise),
-  }));
+const tables = {
+  orders: 'SELECT * FROM shop_order_list ORDER BY order_id',
+  lines: 'SELECT * FROM shop_order_lines ORDER BY order_id, sku',
+  stats: 'SELECT * FROM shop_daily_order_stats ORDER BY day',
+  balances: 'SELECT * FROM shop_account_balances ORDER BY account_id',
+};
+
+/** Everything the read models hold (or the `parts` named), in a canonical order, for comparing two builds. */
+export async function readModelDump(
+  store: EventStore<StoreTransaction & SqlTransaction>,
+  parts: readonly (keyof typeof tables)[] = Object.keys(tables) as (keyof typeof tables)[],
+): Promise<unknown> {
+  return store.transaction(async (tx) => {
+    const dump: Record<string, unknown> = {};
+    for (const part of parts) dump[part] = (await tx.sql.query(tables[part])).map(normalise);
+    return dump;
+  });
 }
 
 const bigintColumns = new Set([
