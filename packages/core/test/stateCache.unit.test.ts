@@ -26,9 +26,13 @@ const account: Decider<Command, Event, Account> = {
 /** The in-memory store, counting how often each read path runs and how many events it returned. */
 function countingStore() {
   const store = createInMemoryEventStore();
-  const counts = { aggregates: 0, tailReads: 0, tailEvents: 0 };
+  const counts = { aggregates: 0, tailReads: 0, tailEvents: 0, appends: 0 };
   const counted: EventStore = {
     ...store,
+    async appendToStream(streamId, events, options) {
+      counts.appends++;
+      return store.appendToStream(streamId, events, options);
+    },
     async aggregateStream(streamId, evolver, options) {
       counts.aggregates++;
       return store.aggregateStream(streamId, evolver, options);
@@ -44,16 +48,29 @@ function countingStore() {
 }
 
 describe('state cache', () => {
-  it('folds a stream once, then reads only what was written after the cached version', async () => {
+  it("folds a stream once, then decides on the cached state: the append's expected version proves it current", async () => {
     const { store, counts } = countingStore();
     const cache = createStateCache();
     for (let i = 1; i <= 50; i++) await handleCommand(store, account, 'a-1', { type: 'deposit', amount: i }, { cache });
     expect(counts.aggregates).toBe(1);
-    expect(counts.tailReads).toBe(49);
-    // Every later command found the cache current: no event was read twice.
-    expect(counts.tailEvents).toBe(0);
+    expect(counts.tailReads).toBe(0);
     const result = await handleCommand(store, account, 'a-1', { type: 'withdraw', amount: 1275 }, { cache });
     expect(result.state).toEqual({ balance: 0, events: 51 });
+    // A rejection is only answered after reading the tail: the cached state might be stale.
+    await expect(handleCommand(store, account, 'a-1', { type: 'withdraw', amount: 1 }, { cache })).rejects.toBeInstanceOf(
+      InsufficientFunds,
+    );
+    expect(counts.tailReads).toBe(1);
+  });
+
+  it('lets commands on one stream take turns instead of conflicting with each other', async () => {
+    const { store, counts } = countingStore();
+    const cache = createStateCache();
+    await handleCommand(store, account, 'hot', { type: 'deposit', amount: 1 }, { cache });
+    await Promise.all(Array.from({ length: 20 }, () => handleCommand(store, account, 'hot', { type: 'deposit', amount: 1 }, { cache })));
+    // One append per command: none was refused for a version another of them had taken.
+    expect(counts.appends).toBe(21);
+    expect(cache.get(store, account, 'hot')?.version).toBe(21);
   });
 
   it('picks up what another writer appended since, so decisions see the whole stream', async () => {

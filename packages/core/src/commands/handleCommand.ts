@@ -39,8 +39,9 @@ export interface HandleCommandOptions {
   retry?: RetryOptions;
   /**
    * Keep the stream's state in memory between commands (createStateCache): a command then
-   * reads only the events written since, instead of folding the whole stream. Not used inside
-   * a transaction, which may still roll back.
+   * decides on the cached state, and reads only the events written since when the append says
+   * someone else wrote, instead of folding the whole stream. Commands on one stream through one
+   * cache take turns. Not used inside a transaction, which may still roll back.
    */
   cache?: StateCache;
 }
@@ -87,11 +88,30 @@ export async function handleCommand<Command, Event extends DomainEvent, State>(
 ): Promise<CommandResult<State>> {
   const metadata = eventMetadata(options.metadata);
   const cache = isTransaction(store) ? undefined : options.cache;
-  const once = async (): Promise<CommandResult<State>> => {
-    const { state, version } = cache
-      ? await loadThroughCache(cache, store, decider, streamId)
-      : await store.aggregateStream(streamId, decider);
-    const decided = decider.decide(command, state);
+  /** The state to decide on, and whether it was read from the stream (not only taken from the cache). */
+  const load = async (verified: boolean): Promise<{ state: State; version: number; verified: boolean }> => {
+    if (!cache) return { ...(await store.aggregateStream(streamId, decider)), verified: true };
+    const cached = verified ? undefined : cache.get(store, decider, streamId);
+    return cached ? { ...cached, verified: false } : { ...(await loadThroughCache(cache, store, decider, streamId)), verified: true };
+  };
+  const once = async (attempt: number): Promise<CommandResult<State>> => {
+    // The first attempt trusts the cache: the append's expected version proves it current. With
+    // the caller's own expectedVersion it would not (the append checks the caller's version, not
+    // the state's), and a retry follows a conflict, which says the cache is behind.
+    let { state, version, verified } = await load(attempt > 1 || options.expectedVersion !== undefined);
+    let decided: Event[];
+    try {
+      decided = decider.decide(command, state);
+    } catch (error) {
+      if (verified) throw error;
+      // A rejection must not come from a stale entry: decide again on the stream's tail.
+      ({ state, version, verified } = await load(true));
+      decided = decider.decide(command, state);
+    }
+    if (decided.length === 0 && !verified) {
+      ({ state, version, verified } = await load(true));
+      decided = decider.decide(command, state);
+    }
     if (decided.length === 0) return { state, events: [], nextExpectedVersion: version, position: 0n };
     const result = await store.appendToStream(
       streamId,
@@ -115,8 +135,9 @@ export async function handleCommand<Command, Event extends DomainEvent, State>(
       position: result.position,
     };
   };
-  if (isTransaction(store)) return once();
+  if (isTransaction(store)) return once(1);
   // With the caller's expectedVersion a conflict is the caller's answer (409), not ours to retry.
   const retryable = options.expectedVersion === undefined ? isRetryableFailure : isTransientFailure;
-  return retryUnitOfWork(once, resolveRetryOptions(options.retry, { maxAttempts: Number.POSITIVE_INFINITY }), retryable);
+  const run = () => retryUnitOfWork(once, resolveRetryOptions(options.retry, { maxAttempts: Number.POSITIVE_INFINITY }), retryable);
+  return cache ? cache.exclusive(store, decider, streamId, run) : run();
 }

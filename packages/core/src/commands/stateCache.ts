@@ -15,14 +15,20 @@ export interface CachedState<State> {
 
 /**
  * Decider states kept in memory between commands (handleCommand's `cache` option), so that a
- * command on a busy stream reads only the events written since the cached version instead of
- * folding the whole stream again: without it the cost of every command grows with the stream.
+ * command on a busy stream does not fold the whole stream again: without it the cost of every
+ * command grows with the stream.
  *
- * Correct with any number of writers and processes: the cache is only a starting point. Each
- * load reads the stream's tail after the cached version (usually nothing), and the append still
- * carries the loaded version as its expected version, so a stale entry costs a short read, never
- * a wrong decision. Only committed state is stored: loads through a transaction bypass the cache,
- * and an entry advances only after the append resolved.
+ * Correct with any number of writers and processes: the cache is only a starting point. A
+ * command decides on the cached state and appends with the cached version as its expected
+ * version, so when another writer has moved the stream on the append conflicts and the command
+ * runs again on the stream's tail read after the cached version — a stale entry costs one more
+ * round, never a wrong decision. A rejection or an empty decision is only answered once a read
+ * of the tail has shown the state it was made on to be current. Only committed state is stored:
+ * loads through a transaction bypass the cache, and an entry advances only after the append
+ * resolved.
+ *
+ * Commands on one stream through one cache take turns (`exclusive`): in a single process they
+ * would otherwise conflict with each other, and each conflict costs a wasted append and a reload.
  *
  * States are shared between the cache and the callers: `evolve` must return new state rather than
  * mutate the one it is given (the decider contract), and callers must not mutate the state a
@@ -33,6 +39,8 @@ export interface StateCache {
   get<State>(store: StreamOperations, evolver: Evolver<never, State>, streamId: string): CachedState<State> | undefined;
   set<State>(store: StreamOperations, evolver: Evolver<never, State>, streamId: string, entry: CachedState<State>): void;
   delete(store: StreamOperations, evolver: Evolver<never, unknown>, streamId: string): void;
+  /** Runs `work` once every earlier `exclusive` call for the same stream has settled. */
+  exclusive<T>(store: StreamOperations, evolver: Evolver<never, unknown>, streamId: string, work: () => Promise<T>): Promise<T>;
   clear(): void;
   readonly size: number;
 }
@@ -42,6 +50,8 @@ export function createStateCache(options: StateCacheOptions = {}): StateCache {
   if (!Number.isSafeInteger(maxStreams) || maxStreams < 1) throw new RangeError('maxStreams must be a whole number ≥ 1');
   // Map keeps insertion order: re-inserting on every hit makes the first key the least recently used.
   const entries = new Map<string, CachedState<unknown>>();
+  /** Per stream, the settling of the last command queued on it; removed when the queue drains. */
+  const turns = new Map<string, Promise<unknown>>();
   // Stores and deciders are told apart by identity; a number per object keeps the key a string.
   const ids = new WeakMap<object, number>();
   let nextId = 0;
@@ -75,6 +85,19 @@ export function createStateCache(options: StateCacheOptions = {}): StateCache {
     },
     delete(store, evolver, streamId) {
       entries.delete(keyOf(store, evolver, streamId));
+    },
+    exclusive(store, evolver, streamId, work) {
+      const key = keyOf(store, evolver, streamId);
+      const run = (turns.get(key) ?? Promise.resolve()).then(work);
+      const settled = run.then(
+        () => undefined,
+        () => undefined,
+      );
+      turns.set(key, settled);
+      void settled.then(() => {
+        if (turns.get(key) === settled) turns.delete(key);
+      });
+      return run;
     },
     clear() {
       entries.clear();
