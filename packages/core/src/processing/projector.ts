@@ -71,6 +71,8 @@ export interface ProjectorOptions<Tx extends StoreTransaction> {
   batchSize?: number;
   /** Bounded fallback when no append notification arrives. Default 1000. */
   pollIntervalMs?: number;
+  /** While the log keeps moving, read at most once per this many ms (see SubscribeOptions). Default 5. */
+  minReadIntervalMs?: number;
   /**
    * Backoff for failures. Only errors thrown by the projection's own `apply` count toward
    * `maxAttempts`; the store's transient errors (see EventStore.isTransient) and every error
@@ -329,6 +331,7 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
           after: position,
           batchSize: options.batchSize ?? 100,
           pollIntervalMs: options.pollIntervalMs ?? 1000,
+          ...(options.minReadIntervalMs !== undefined && { minReadIntervalMs: options.minReadIntervalMs }),
           signal: watch.signal,
           ...(projection.types && { types: projection.types }),
           ...(projection.categories && { categories: projection.categories }),

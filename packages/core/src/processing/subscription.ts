@@ -15,6 +15,14 @@ export interface SubscribeOptions {
    * arrives (notifications can be lost, e.g. from another process). Default 1000.
    */
   pollIntervalMs?: number;
+  /**
+   * While the log keeps moving, a caught-up subscription reads at most once per this many
+   * milliseconds, so that under a stream of small commits each read carries several of them
+   * instead of one (every read is a query, and on a busy server the readers' queries compete
+   * with the writers'). A read after a quiet spell still starts at once; catching up is never
+   * slowed. Default 5; 0 reads at every wake-up.
+   */
+  minReadIntervalMs?: number;
   /** Ends the iteration (cleanly, without throwing) when aborted. */
   signal?: AbortSignal;
 }
@@ -52,6 +60,10 @@ export async function* subscribe<Tx extends StoreTransaction>(
 ): AsyncGenerator<SubscriptionBatch, void, undefined> {
   const batchSize = positive(options.batchSize, 100, 'batchSize');
   const pollIntervalMs = positive(options.pollIntervalMs, 1000, 'pollIntervalMs');
+  const minReadIntervalMs = options.minReadIntervalMs ?? 5;
+  if (!Number.isSafeInteger(minReadIntervalMs) || minReadIntervalMs < 0) {
+    throw new ValidationError('minReadIntervalMs must be a whole number ≥ 0', { field: 'minReadIntervalMs' });
+  }
   const signal = options.signal;
   let position = options.after ?? 0n;
   if (typeof position !== 'bigint' || position < 0n) throw new ValidationError('after must be a bigint ≥ 0n', { field: 'after' });
@@ -67,8 +79,16 @@ export async function* subscribe<Tx extends StoreTransaction>(
   });
   const onAbort = () => wake?.();
   signal?.addEventListener('abort', onAbort);
+  /** When the last read that reached the end of the log started; undefined while catching up. */
+  let caughtUpReadAt: number | undefined;
   try {
     while (!signal?.aborted) {
+      if (caughtUpReadAt !== undefined && minReadIntervalMs > 0) {
+        const early = caughtUpReadAt + minReadIntervalMs - performance.now();
+        if (early > 0) await pause(early, signal);
+        if (signal?.aborted) break;
+      }
+      const readAt = performance.now();
       appended = false;
       // Read the head first: every event at or below it is readable now, so once readAll is
       // exhausted the subscription has seen everything up to it (positions may be sparse).
@@ -77,6 +97,7 @@ export async function* subscribe<Tx extends StoreTransaction>(
       const readOptions = { after: position, limit: batchSize, batchSize, ...filters(options) };
       for await (const event of store.readAll(readOptions)) events.push(event);
       const full = events.length === batchSize;
+      caughtUpReadAt = full ? undefined : readAt;
       const last = events.length > 0 ? (events[events.length - 1] as RecordedEvent).position : position;
       const checkpoint = full ? last : maxPosition(maxPosition(last, head), position);
       // Yield when there is news — or once, empty, to say the end was reached when the last batch
@@ -102,6 +123,19 @@ export async function* subscribe<Tx extends StoreTransaction>(
     unsubscribe();
     signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/** Sleeps `ms`, or less when `signal` aborts; append wake-ups do not cut it short. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done);
+  });
 }
 
 function filters(options: SubscribeOptions): { types?: readonly string[]; categories?: readonly string[] } {
