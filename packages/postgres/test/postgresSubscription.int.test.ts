@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type SubscriptionBatch, subscribe } from '@tidemark/core';
-import { serviceAvailable, serviceUrls } from '@tidemark/testing';
+import { serviceAvailable, serviceUrls, waitFor } from '@tidemark/testing';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { createPostgresEventStore } from '../src/index.js';
@@ -14,7 +14,13 @@ describe.skipIf(!available)('subscribe on PostgreSQL', () => {
     const writer = await createPostgresEventStore({ url: serviceUrls.postgres, schema, poolSize: 2 });
     const controller = new AbortController();
     try {
-      for (let i = 0; i < 7; i++) await writer.appendToStream(`acc-${i}`, [{ type: 'test.amount.added', data: { amount: i } }]);
+      let written = 0n;
+      for (let i = 0; i < 7; i++) {
+        written = (await writer.appendToStream(`acc-${i}`, [{ type: 'test.amount.added', data: { amount: i } }])).position;
+      }
+      // Another instance's commits become readable once the server-wide horizon passes them: a
+      // transaction elsewhere on a shared server (another test file) can hold them back a while.
+      await waitFor(async () => (await reader.headPosition()) >= written, 'the seven events to be readable', 30_000);
       const batches: SubscriptionBatch[] = [];
       let resolveLive: () => void = () => {};
       const live = new Promise<void>((resolve) => {

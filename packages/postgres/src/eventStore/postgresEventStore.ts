@@ -485,15 +485,25 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     readAll,
     async headPosition() {
       assertOpen();
+      // The head and the horizon come from one statement (one snapshot): when the horizon has
+      // already passed this instance's own commits, that one round trip is the whole answer.
+      const target = ownCommitted;
+      const readHead = async () => {
+        const result = await pool
+          .query({
+            name: `${settings.statementName}:head`,
+            text: `SELECT coalesce(max(position), 0)::text AS head, (${readableHorizonSql(quotedSchema)})::text AS horizon
+                     FROM ${quotedSchema}.events WHERE position < ${readableHorizonSql(quotedSchema)}`,
+            types: eventTypes,
+          })
+          .catch(rethrowTyped);
+        seenHorizon = maxPosition(seenHorizon, BigInt(result.rows[0].horizon as string));
+        return BigInt(result.rows[0].head as string);
+      };
+      const head = await readHead();
+      if (target === 0n || target < seenHorizon) return head;
       await awaitOwnWrites();
-      const result = await pool
-        .query({
-          name: `${settings.statementName}:head`,
-          text: `SELECT coalesce(max(position), 0)::text AS head FROM ${quotedSchema}.events WHERE position < ${readableHorizonSql(quotedSchema)}`,
-          types: eventTypes,
-        })
-        .catch(rethrowTyped);
-      return BigInt(result.rows[0].head as string);
+      return readHead();
     },
     transaction,
     onAppended(listener) {
