@@ -157,6 +157,15 @@ export class InMemoryBroker {
     }
   }
 
+  /** Entries of a group no consumer holds: queued behind their key, ready, or waiting out a retry delay. */
+  waiting(group: string): number {
+    let count = 0;
+    for (const queue of this.groups.get(group)?.keys.values() ?? []) {
+      for (const entry of queue.entries) if (entry.holder === undefined) count++;
+    }
+    return count;
+  }
+
   deadLetters(group: string, limit: number): DeadLetteredMessage[] {
     return (this.groups.get(group)?.deadLetters ?? []).slice(0, limit);
   }

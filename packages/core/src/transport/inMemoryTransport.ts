@@ -49,6 +49,10 @@ export function createInMemoryTransport(options: InMemoryTransportOptions = {}):
       open();
       return broker.deadLetters(group, deadLetterOptions?.limit ?? 1000);
     },
+    async waiting(group) {
+      open();
+      return broker.waiting(group);
+    },
     async close() {
       if (closed) return;
       closed = true;

@@ -98,6 +98,13 @@ export interface Transport {
   consume(options: ConsumeOptions, handler: MessageHandler): Promise<Consumer>;
   /** Dead-lettered messages of a group, oldest first. */
   deadLetters(group: string, options?: { limit?: number }): Promise<DeadLetteredMessage[]>;
+  /**
+   * A consumer group's lag in messages: those published to it that wait for a consumer, not
+   * counting the ones in a consumer's hands. JetStream counts what the group's consumer has not
+   * yet delivered; RabbitMQ the ready messages of the group's queue (a message waiting out a
+   * retry delay is not ready). 0 for a group that does not exist.
+   */
+  waiting(group: string): Promise<number>;
   close(): Promise<void>;
 }
 

@@ -169,6 +169,14 @@ export async function createNatsTransport(options: NatsTransportOptions): Promis
         }
         return found;
       },
+      async waiting(group) {
+        open();
+        const info = await jsm.consumers.info(names.stream, names.durable(group)).catch((error: unknown) => {
+          if (error instanceof JetStreamApiError && error.status === 404) return null;
+          throw error;
+        });
+        return info?.num_pending ?? 0;
+      },
       async close() {
         if (closed) return;
         closed = true;

@@ -147,6 +147,21 @@ export async function createRabbitTransport(options: RabbitTransportOptions): Pr
       }
       return found;
     },
+    async waiting(group) {
+      open();
+      const model = await connection.up();
+      // A channel of its own: checking a queue that does not exist closes the channel.
+      const channel = await model.createChannel();
+      channel.on('error', () => {});
+      try {
+        return (await channel.checkQueue(topology.queue(group))).messageCount;
+      } catch (error) {
+        if ((error as { code?: number }).code !== 404) throw error;
+        return 0;
+      } finally {
+        await channel.close().catch(() => {});
+      }
+    },
     async close() {
       if (closed) return;
       closed = true;

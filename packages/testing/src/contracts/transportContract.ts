@@ -186,6 +186,20 @@ export function transportContract(adapter: string, harness: TransportHarness): v
       expect(next.seen.map((m) => m.id)).toEqual(sent.slice(1).map((m) => m.id));
     });
 
+    it('counts the messages waiting for a group: published to it and not yet taken, down to 0 once handled', async () => {
+      const { transport } = await world();
+      const first = await collect(transport, { group: 'lagging', types: [type] });
+      await first.consumer.stop();
+      const sent = Array.from({ length: 5 }, (_, i) => message(`lag-${i}`, i));
+      await transport.publish(sent);
+      // The group exists and nobody consumes it: everything published to it waits.
+      await waitFor(async () => (await transport.waiting('lagging')) === 5, 'five messages waiting', patience);
+      const next = await collect(transport, { group: 'lagging', types: [type] });
+      await waitFor(() => next.seen.length === 5, 'the five handled', patience);
+      await waitFor(async () => (await transport.waiting('lagging')) === 0, 'nothing waiting', patience);
+      expect(await transport.waiting('contract-no-such-group')).toBe(0);
+    });
+
     it('keeps each key in publish order within a consumer, never starting a key’s next message before the previous one settles (concurrency 4)', async () => {
       const { transport } = await world();
       const active = new Set<string>();
