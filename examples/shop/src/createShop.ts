@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   type CheckpointStore,
+  createConsumerLagMonitor,
   createOutboxRelay,
   type EventStore,
   type ExpirySweeper,
@@ -40,7 +41,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import pg from 'pg';
 import type { ShopConfig } from './config.js';
 import { buildShopApp } from './http/buildShopApp.js';
-import { createFakeMailer, createQueuedMailer, mailboxOf } from './messaging/fakeMailer.js';
+import { createFakeMailer, createQueuedMailer, mailboxOf, mailerName } from './messaging/fakeMailer.js';
 import { BrokerUnavailableError, openShopBrokers } from './messaging/shopBrokers.js';
 import { shopMessageMapper } from './messaging/shopMessageMapper.js';
 import { createPrometheusMetrics, type PrometheusMetrics } from './monitoring/prometheusMetrics.js';
@@ -237,11 +238,16 @@ export async function createShop(options: ShopOptions): Promise<Shop> {
     ...('visibility' in opened && { visibility: opened.visibility }),
     onAlert: (alert) => logger?.warn({ alert }, `alert: ${alert.message}`),
   });
+  // The mailer's queue: its backlog on the broker, beside the read models' lag.
+  const consumerLag = notifications && createConsumerLagMonitor({ metrics, consumers: [{ transport: notifications, group: mailerName }] });
   const app = buildShopApp({
     store,
     ...(logger && { logger }),
     readSide: { readModels, lag: monitoring.lag, readYourWritesTimeoutMs, consumers: mailer ? [mailer] : [], relays },
-    metrics: { registry: metrics.registry, beforeScrape: () => monitoring.lag.measure() },
+    metrics: {
+      registry: metrics.registry,
+      beforeScrape: () => Promise.all([monitoring.lag.measure(), consumerLag?.measure()]),
+    },
     idempotencyKeys: opened.idempotencyKeys as IdempotencyKeyStore,
     mailbox: (recipient) => mailboxOf(store, recipient),
   });

@@ -100,5 +100,8 @@ describe.skipIf(!rabbitmq)('the shop with RABBITMQ_URL', () => {
     await waitFor(async () => (await second.client.get('/mailbox/Sol')).body.mails.length === 1, 'the mail for Sol', 15_000);
     // The restarted relay and consumer sent nothing twice.
     expect((await second.client.get('/mailbox/Rai')).body.mails).toHaveLength(1);
+    // The mailer's queue backlog is on /metrics, measured at the scrape: nothing waits now.
+    const metrics = await fetch(`${second.url}/metrics`).then((response) => response.text());
+    expect(metrics).toContain(`tidemark_consumer_waiting_messages{group="${mailerName}",transport="rabbitmq"} 0`);
   });
 });

@@ -35,6 +35,7 @@ export * from './eventStore/transactionDurability.js';
 export * from './eventStore/writtenAppendResult.js';
 export * from './monitoring/alert.js';
 export * from './monitoring/consistencyMonitor.js';
+export * from './monitoring/consumerLagMonitor.js';
 export * from './monitoring/inMemoryMetrics.js';
 export * from './monitoring/lagProbe.js';
 export * from './monitoring/metrics.js';
