@@ -76,7 +76,8 @@ export async function* subscribe<Tx extends StoreTransaction>(
       const events: RecordedEvent[] = [];
       const readOptions = { after: position, limit: batchSize, batchSize, ...filters(options) };
       for await (const event of store.readAll(readOptions)) events.push(event);
-      const full = events.length === batchSize;
+      // ≥: an upcaster that splits an event can return more events than rows read.
+      const full = events.length >= batchSize;
       const last = events.length > 0 ? (events[events.length - 1] as RecordedEvent).position : position;
       const checkpoint = full ? last : maxPosition(maxPosition(last, head), position);
       // Yield when there is news — or once, empty, to say the end was reached when the last batch

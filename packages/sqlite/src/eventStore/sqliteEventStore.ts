@@ -1,8 +1,8 @@
 import { statSync } from 'node:fs';
 import {
   type AppendHook,
-  type AppendOptions,
   type AppendLimits,
+  type AppendOptions,
   type AppendResult,
   assertAppendAllowed,
   type Clock,
