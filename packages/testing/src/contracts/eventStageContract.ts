@@ -1,7 +1,9 @@
+import type { StandardJSONSchemaV1, StandardSchemaV1 } from '@standard-schema/spec';
 import {
   createEventRegistry,
   type EventStage,
   type EventStore,
+  IncompatibleSchemaError,
   type NewEvent,
   type RecordedEvent,
   UnknownEventTypeError,
@@ -43,6 +45,25 @@ function wrapping(key: string, mode: 'sync' | 'async', calls: { write: number; r
           return { ...event, data: data[key] };
         }),
       );
+    },
+  };
+}
+
+/** A Standard Schema (with its JSON Schema) of an object whose listed keys are required strings: no library needed. */
+function stringKeys(...keys: string[]): StandardSchemaV1 & StandardJSONSchemaV1 {
+  return {
+    '~standard': {
+      version: 1,
+      vendor: 'tidemark-contract',
+      validate(value) {
+        const data = value as Record<string, unknown>;
+        const missing = keys.filter((key) => typeof data?.[key] !== 'string');
+        return missing.length === 0 ? { value } : { issues: missing.map((key) => ({ message: 'expected a string', path: [key] })) };
+      },
+      jsonSchema: {
+        input: () => ({ type: 'object', required: keys, properties: Object.fromEntries(keys.map((key) => [key, { type: 'string' }])) }),
+        output: () => ({ type: 'object', required: keys }),
+      },
     },
   };
 }
@@ -165,6 +186,40 @@ export function eventStageContract(harness: EventStoreHarness): void {
       const after = await storeSnapshot(store, (settled[0] as PromiseFulfilledResult<{ position: bigint }>).value.position);
       expect(after.ids.slice(0, before.ids.length)).toEqual(before.ids);
       expect(after.ids).toHaveLength(before.ids.length + 1);
+    });
+
+    it('keeps a schema registry with the events: new versions must read the stored older ones, registered ones cannot change', async () => {
+      const v1 = stringKeys('owner');
+      const v2 = stringKeys('owner', 'currency');
+      const store = await open({ stages: [createEventRegistry().event('account.opened', { versions: { 1: v1 } }).stage] });
+      await createEventRegistry()
+        .event('account.opened', { versions: { 1: v1 } })
+        .registerWith(store);
+      await store.appendToStream('account-1', [{ type: 'account.opened', data: { owner: 'ann' } }]);
+      const noUpcaster = createEventRegistry().event('account.opened', { versions: { 1: v1, 2: v2 } });
+      const refused = await noUpcaster.registerWith(store).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(IncompatibleSchemaError);
+      expect((refused as IncompatibleSchemaError).failures).toEqual([
+        expect.objectContaining({
+          type: 'account.opened',
+          version: 2,
+          fromVersion: 1,
+          issues: [{ path: 'currency', message: 'expected a string' }],
+        }),
+      ]);
+      const changed = createEventRegistry().event('account.opened', { versions: { 1: stringKeys('holder') } });
+      await expect(changed.registerWith(store)).rejects.toThrow(IncompatibleSchemaError);
+      const upcast = createEventRegistry().event('account.opened', {
+        versions: { 1: v1, 2: v2 },
+        upcasters: { 1: (data: { owner: string }) => ({ ...data, currency: 'USD' }) },
+      });
+      expect(await upcast.registerWith(store)).toEqual({ added: [{ type: 'account.opened', version: 2 }], unchanged: 1 });
+      const entries = (await store.eventSchemas?.list()) ?? [];
+      expect(entries.map((e) => [e.type, e.version, e.fingerprint?.length, e.jsonSchema])).toEqual([
+        ['account.opened', 1, 64, { type: 'object', required: ['owner'], properties: { owner: { type: 'string' } } }],
+        ['account.opened', 2, 64, expect.objectContaining({ required: ['owner', 'currency'] })],
+      ]);
+      expect(entries[0]?.registeredAt).toBeInstanceOf(Date);
     });
   });
 }
