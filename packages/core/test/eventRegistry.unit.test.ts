@@ -21,7 +21,7 @@ async function readAll(store: EventStore, types?: readonly string[]): Promise<Re
 function shopRegistry() {
   return createEventRegistry({ strict: true })
     .event('order.created', {
-      versions: { 1: z.object({ orderId: z.string() }), 2: z.object({ orderId: z.string(), currency: z.string().length(3) }) },
+      versions: { 1: z.strictObject({ orderId: z.string() }), 2: z.object({ orderId: z.string(), currency: z.string().length(3) }) },
       upcasters: { 1: (data: { orderId: string }) => ({ ...data, currency: 'USD' }) },
     })
     .event('item.added', {
@@ -40,7 +40,7 @@ describe('upcasting', () => {
     await store.appendToStream('order-1', [
       { type: 'order.created', schemaVersion: 1, data: { orderId: 'o1' } },
       { type: 'item.added', schemaVersion: 1, data: { sku: 'a', price: 5 } },
-      { type: 'item.added', data: { sku: 'b', price: 7, discount: 2 } },
+      { type: 'item.added', schemaVersion: 2, data: { sku: 'b', price: 7, discount: 2 } },
     ]);
     const events = await store.readStream('order-1');
     expect(events.map((e) => [e.type, e.schemaVersion, e.data])).toEqual([
@@ -115,8 +115,8 @@ describe('schemas on append', () => {
     const store = createInMemoryEventStore({ stages: [shopRegistry().stage] });
     const error = await store
       .appendToStream('order-1', [
-        { type: 'order.created', data: { orderId: 'o1', currency: 'EUR' } },
-        { type: 'item.added', data: { sku: 'a', price: 'five', discount: 0 } },
+        { type: 'order.created', schemaVersion: 2, data: { orderId: 'o1', currency: 'EUR' } },
+        { type: 'item.added', schemaVersion: 2, data: { sku: 'a', price: 'five', discount: 0 } },
       ])
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(EventSchemaError);
@@ -125,10 +125,14 @@ describe('schemas on append', () => {
     expect(await store.headPosition()).toBe(0n);
   });
 
-  it('stamps events naming no version with the latest, and refuses unknown types (strict) and unknown versions', async () => {
+  it('takes an event naming no version as v1, and refuses unknown types (strict) and unknown versions', async () => {
     const store = createInMemoryEventStore({ stages: [shopRegistry().stage] });
-    const result = await store.appendToStream('order-1', [{ type: 'order.created', data: { orderId: 'o1', currency: 'EUR' } }]);
-    expect(result.events[0]?.schemaVersion).toBe(2);
+    // v1 data, validated against v1, read as v2.
+    const result = await store.appendToStream('order-1', [{ type: 'order.created', data: { orderId: 'o1' } }]);
+    expect(result.events[0]).toMatchObject({ schemaVersion: 2, data: { orderId: 'o1', currency: 'USD' } });
+    await expect(store.appendToStream('order-1', [{ type: 'order.created', data: { orderId: 'o1', currency: 'EUR' } }])).rejects.toThrow(
+      EventSchemaError,
+    );
     await expect(store.appendToStream('order-1', [{ type: 'order.shipped', data: {} }])).rejects.toThrow(UnknownEventTypeError);
     await expect(store.appendToStream('order-1', [{ type: 'order.created', schemaVersion: 3, data: {} }])).rejects.toThrow(
       UnknownEventTypeError,

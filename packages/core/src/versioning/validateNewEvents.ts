@@ -9,13 +9,13 @@ export interface ValidateOptions {
 }
 
 /**
- * The write side of the registry, on one append: each event of a registered type gets its
- * type's latest version when it names none, and must match that version's schema. Any failure
- * throws before the store serialises anything, so nothing of the append is written.
+ * The write side of the registry, on one append: each event of a registered type must match the
+ * schema of its version (1 when it names none, as everywhere in tidemark: code writing a newer
+ * shape says so). Any failure throws before the store serialises anything, so nothing of the
+ * append is written. The events pass through unchanged (the same array).
  */
 export function createValidation(chains: ReadonlyMap<string, EventChain>, options: ValidateOptions) {
   return function validate(events: readonly NewEvent[], streamId: string): readonly NewEvent[] | Promise<readonly NewEvent[]> {
-    let out: NewEvent[] | undefined;
     const pending: Array<Promise<void>> = [];
     for (let index = 0; index < events.length; index++) {
       const event = events[index] as NewEvent;
@@ -28,10 +28,9 @@ export function createValidation(chains: ReadonlyMap<string, EventChain>, option
             streamId,
           });
         }
-        out?.push(event);
         continue;
       }
-      const schemaVersion = event.schemaVersion ?? chain.latest;
+      const schemaVersion = event.schemaVersion ?? 1;
       if (!(Number.isSafeInteger(schemaVersion) && schemaVersion >= 1 && schemaVersion <= chain.latest)) {
         throw new UnknownEventTypeError(
           `Event ${index} (${event.type}) has schema version ${String(schemaVersion)}; the event registry knows v1 to v${chain.latest}`,
@@ -47,14 +46,7 @@ export function createValidation(chains: ReadonlyMap<string, EventChain>, option
         if (issues instanceof Promise) pending.push(issues.then(fail));
         else fail(issues);
       }
-      if (event.schemaVersion === undefined) {
-        out ??= events.slice(0, index);
-        out.push({ ...event, schemaVersion });
-      } else {
-        out?.push(event);
-      }
     }
-    const result = out ?? events;
-    return pending.length > 0 ? Promise.all(pending).then(() => result) : result;
+    return pending.length > 0 ? Promise.all(pending).then(() => events) : events;
   };
 }
