@@ -7,6 +7,7 @@ import {
   type EventStore,
   IncompatibleSchemaError,
   type RecordedEvent,
+  subscribe,
   UnknownEventTypeError,
   UpcasterChainError,
 } from '../src/index.js';
@@ -107,6 +108,30 @@ describe('upcasting', () => {
     const opened = await readAll(store, ['account.opened']);
     expect(opened.map((e) => [e.type, e.schemaVersion, e.data])).toEqual([['account.opened', 2, { owner: 'ann', currency: 'USD' }]]);
     expect((await readAll(store, ['cart.item_removed'])).map((e) => e.type)).toEqual(['cart.item_removed']);
+  });
+});
+
+describe('split events downstream', () => {
+  it('a subscription whose batches grow past batchSize through splits still delivers every event once', async () => {
+    const registry = createEventRegistry().event('pair.recorded', {
+      versions: { 1: null },
+      becomes: {
+        types: ['half.recorded'],
+        events: (data: { n: number }) => [
+          { type: 'half.recorded', data: { n: data.n, half: 1 } },
+          { type: 'half.recorded', data: { n: data.n, half: 2 } },
+        ],
+      },
+    });
+    const store = createInMemoryEventStore({ stages: [registry.stage] });
+    for (let n = 1; n <= 5; n++) await store.appendToStream(`pair-${n}`, [{ type: 'pair.recorded', data: { n } }]);
+    const controller = new AbortController();
+    const seen: string[] = [];
+    for await (const batch of subscribe(store, { batchSize: 3, signal: controller.signal })) {
+      seen.push(...batch.events.map((event) => `${(event.data as { n: number }).n}.${(event.data as { half: number }).half}`));
+      if (batch.caughtUp) controller.abort();
+    }
+    expect(seen).toEqual(['1.1', '1.2', '2.1', '2.2', '3.1', '3.2', '4.1', '4.2', '5.1', '5.2']);
   });
 });
 
