@@ -1,3 +1,4 @@
+import type { EventStage, EventStore } from '@tidemark/core';
 import type { WorkloadTarget } from './workloadCases.js';
 
 export interface ClosableTarget extends WorkloadTarget {
@@ -15,8 +16,11 @@ export interface Backend {
   callers?: number;
   /** Why the backend cannot run here (adapter or server missing), or undefined when it can. */
   unavailable(): Promise<string | undefined>;
-  /** tidemark's store on fresh, empty storage. */
-  openOurs(): Promise<ClosableTarget>;
+  /**
+   * tidemark's store on fresh, empty storage. `name` opens another one beside it (its own file or
+   * schema, removed by cleanup) with the given pipeline `stages`: the versioning cases compare two.
+   */
+  openOurs(options?: { name?: string; stages?: readonly EventStage[] }): Promise<ClosableTarget & EventStore>;
   /** The raw-driver baseline on its own fresh storage, created with the adapter's DDL. */
   openBaseline(): Promise<ClosableTarget>;
   /** Removes every file or schema this backend created. */

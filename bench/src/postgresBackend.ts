@@ -17,6 +17,7 @@ export function postgresBackend(): Backend {
   const stamp = `${process.pid}_${Date.now().toString(36)}`;
   const ours = `bench_${stamp}`;
   const raw = `bench_${stamp}_raw`;
+  const schemas = new Set([ours, raw]);
   const admin = async <T>(work: (client: pg.Client) => Promise<T>): Promise<T> => {
     const client = new pg.Client({ connectionString: postgresUrl, connectionTimeoutMillis: 3000 });
     await client.connect();
@@ -38,10 +39,13 @@ export function postgresBackend(): Backend {
         return `PostgreSQL is not reachable at ${new URL(postgresUrl).host}: ${(error as Error).message}`;
       }
     },
-    async openOurs() {
+    async openOurs(options) {
+      const schema = options?.name ? `${ours}_${options.name}` : ours;
+      schemas.add(schema);
       return createPostgresEventStore({
         url: postgresUrl,
-        schema: ours,
+        schema,
+        stages: options?.stages ?? [],
         poolSize,
         createSchema: true,
         groupCommit: process.env.BENCH_GROUP_COMMIT !== '0',
@@ -53,7 +57,7 @@ export function postgresBackend(): Backend {
     },
     async cleanup() {
       await admin(async (client) => {
-        for (const schema of [ours, raw]) await client.query(`DROP SCHEMA IF EXISTS ${quote(schema)} CASCADE`);
+        for (const schema of schemas) await client.query(`DROP SCHEMA IF EXISTS ${quote(schema)} CASCADE`);
       });
     },
   };

@@ -23,8 +23,8 @@ export function sqliteBackend(): Backend {
     async unavailable() {
       return undefined;
     },
-    async openOurs() {
-      return createSqliteEventStore({ file: join(directory(), 'tidemark.db') });
+    async openOurs(options) {
+      return createSqliteEventStore({ file: join(directory(), `${options?.name ?? 'tidemark'}.db`), stages: options?.stages ?? [] });
     },
     async openBaseline() {
       return openRawSqliteStore(join(directory(), 'raw.db'), sqliteSchemaStatements, 'events');

@@ -4,6 +4,7 @@ import {
   type CheckpointStore,
   createConsumerLagMonitor,
   createOutboxRelay,
+  type EventRegistry,
   type EventStore,
   type ExpirySweeper,
   type IdempotencyKeyStore,
@@ -49,6 +50,7 @@ import { createShopMonitoring, type ShopMonitoring } from './monitoring/shopMoni
 import { createRedisAccountCache, type RedisAccountCache } from './readModels/redisAccountCache.js';
 import { createShopReadModels, type ShopReadModels } from './readModels/shopReadModels.js';
 import { oneLine } from './shared/oneLine.js';
+import { createShopEventRegistry } from './shopEventRegistry.js';
 
 type SqlTx = StoreTransaction & SqlTransaction;
 
@@ -122,7 +124,10 @@ interface OpenedStore<Tx extends SqlTx> {
   close(): Promise<void>;
 }
 
-async function openStore(config: ShopOptions['config']): Promise<OpenedStore<PostgresTransaction> | OpenedStore<SqliteTransaction>> {
+async function openStore(
+  config: ShopOptions['config'],
+  registry: EventRegistry,
+): Promise<OpenedStore<PostgresTransaction> | OpenedStore<SqliteTransaction>> {
   if (config.database) {
     const { url, schema } = config.database;
     const where = new URL(url);
@@ -132,7 +137,7 @@ async function openStore(config: ShopOptions['config']): Promise<OpenedStore<Pos
     const pool = new pg.Pool({ connectionString: url, max: 10, ...postgresConnectionDefaults, options: `-c search_path=${schema}` });
     pool.on('error', () => {}); // an idle client losing its server: the next query reports it
     try {
-      const store = await createPostgresEventStore({ pool, schema, createSchema: true });
+      const store = await createPostgresEventStore({ pool, schema, createSchema: true, stages: [registry.stage] });
       // Events committed behind a long transaction are lag too, and the horizon's age is the alarm.
       const visibility = () => store.visibilityLag();
       return {
@@ -154,7 +159,7 @@ async function openStore(config: ShopOptions['config']): Promise<OpenedStore<Pos
   const file = join(dataDir, 'shop.db');
   try {
     mkdirSync(dataDir, { recursive: true });
-    const store = createSqliteEventStore({ file });
+    const store = createSqliteEventStore({ file, stages: [registry.stage] });
     return {
       store,
       checkpoints: createSqliteCheckpointStore(),
@@ -186,7 +191,15 @@ export async function createShop(options: ShopOptions): Promise<Shop> {
   });
   const integration = options.transport ?? brokers.integration;
   const notifications = options.notifications ?? brokers.notifications;
-  const opened = await openStore(config).catch(async (error: unknown) => {
+  const registry = createShopEventRegistry();
+  const opened = await openStore(config, registry).catch(async (error: unknown) => {
+    await brokers.close();
+    throw error;
+  });
+  // Records the event versions with the events; refuses to start on a version that cannot read the stored ones.
+  await registry.registerWith(opened.store).catch(async (error: unknown) => {
+    await opened.store.close();
+    await opened.close();
     await brokers.close();
     throw error;
   });

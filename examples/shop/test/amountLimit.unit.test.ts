@@ -40,7 +40,11 @@ describe('the amount limit (issue 8 item 12): no accepted command makes a value 
   const deposit = (n: number): BankAccountCommand => ({ type: 'bank.account.deposit', data: { accountId, amount: n } });
 
   it('a deposit that would take a balance past the limit is a 422 rule, not a silent loss', () => {
-    const opened: BankAccountEvent = { type: 'bank.account.opened', data: { accountId, owner: 'o', initialDeposit: amountLimit - 5 } };
+    const opened: BankAccountEvent = {
+      type: 'bank.account.opened',
+      schemaVersion: 2,
+      data: { accountId, owner: 'o', initialDeposit: amountLimit - 5, currency: 'USD' },
+    };
     DeciderSpecification.for(bankAccountDecider)
       .given([opened])
       .when(deposit(5))
@@ -121,7 +125,7 @@ describe('the amount limit (issue 8 item 12): no accepted command makes a value 
     );
     DeciderSpecification.for(orderDecider)
       .given([
-        { type: 'sales.order.created', data: { orderId, customerId: 'c' } },
+        { type: 'sales.order.created', schemaVersion: 2, data: { orderId, customerId: 'c', currency: 'USD' } },
         { type: 'sales.order.item_added', data: { sku: 'a', quantity: 1, unitPrice: amountLimit } },
       ])
       .when({ type: 'sales.order.add_item', data: { orderId, sku: 'b', quantity: 1, unitPrice: 1 } })

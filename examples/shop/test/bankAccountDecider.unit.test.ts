@@ -17,7 +17,8 @@ import type { BankAccountEvent } from '../src/bankAccounts/bankAccountEvents.js'
 const accountId = '12345';
 const opened = (initialDeposit: number): BankAccountEvent => ({
   type: 'bank.account.opened',
-  data: { accountId, owner: 'alice', initialDeposit },
+  schemaVersion: 2,
+  data: { accountId, owner: 'alice', initialDeposit, currency: 'USD' },
 });
 const deposited = (amount: number): BankAccountEvent => ({ type: 'bank.account.funds_deposited', data: { amount } });
 const withdrawn = (amount: number): BankAccountEvent => ({ type: 'bank.account.funds_withdrawn', data: { amount } });

@@ -15,7 +15,7 @@ import {
 import type { OrderEvent } from '../src/orders/orderEvents.js';
 
 const orderId = 'ORD-001';
-const created: OrderEvent = { type: 'sales.order.created', data: { orderId, customerId: 'c-1' } };
+const created: OrderEvent = { type: 'sales.order.created', schemaVersion: 2, data: { orderId, customerId: 'c-1', currency: 'USD' } };
 const added = (sku: string, quantity: number, unitPrice: number): OrderEvent => ({
   type: 'sales.order.item_added',
   data: { sku, quantity, unitPrice },

@@ -88,12 +88,13 @@ describe.each(stores)('shop HTTP API on the %s store', (_name, makeStore) => {
 
     const history = await client.get(`/accounts/${accountId}/history`);
     expect(history.body.events.map((e: { type: string; version: number; data: unknown }) => [e.type, e.version, e.data])).toEqual([
-      ['bank.account.opened', 1, { accountId, owner: 'alice', initialDeposit: 100_000 }],
+      ['bank.account.opened', 1, { accountId, owner: 'alice', initialDeposit: 100_000, currency: 'USD' }],
       ['bank.account.funds_deposited', 2, { amount: 50_000 }],
       ['bank.account.funds_withdrawn', 3, { amount: 20_000 }],
     ]);
+    // bank.account.opened is at v2 (it records the currency), the others at v1.
+    expect(history.body.events.map((e: { schemaVersion: number }) => e.schemaVersion)).toEqual([2, 1, 1]);
     for (const event of history.body.events) {
-      expect(event.schemaVersion).toBe(1);
       expect(event.metadata).toMatchObject({ userId: 'alice', correlationId: `corr-${accountId}`, causationId: expect.any(String) });
     }
     // Each request is its own command: distinct causation ids.

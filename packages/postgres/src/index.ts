@@ -6,6 +6,7 @@
  */
 export * from './commands/postgresIdempotencyKeyStore.js';
 export * from './eventStore/isTransientPostgresError.js';
+export * from './eventStore/postgresEventSchemaStore.js';
 export * from './eventStore/postgresEventStore.js';
 export * from './eventStore/postgresSqlExecutor.js';
 export * from './eventStore/postgresTransaction.js';

@@ -8,6 +8,7 @@ export * from './commands/sqliteIdempotencyKeyStore.js';
 export * from './eventStore/isTransientSqliteError.js';
 export * from './eventStore/openSqliteDatabase.js';
 export * from './eventStore/rewritePlaceholders.js';
+export * from './eventStore/sqliteEventSchemaStore.js';
 export * from './eventStore/sqliteEventStore.js';
 export * from './eventStore/sqliteSqlExecutor.js';
 export * from './outbox/sqliteOutbox.js';

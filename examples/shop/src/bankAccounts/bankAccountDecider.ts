@@ -1,6 +1,7 @@
 import type { Decider } from '@tidemark/core';
 import { amountLimit, fitsAmountLimit } from '../shared/amountLimit.js';
 import { isCleanText } from '../shared/cleanText.js';
+import { shopCurrency } from '../shared/shopCurrency.js';
 import type { BankAccountCommand } from './bankAccountCommands.js';
 import {
   AccountAlreadyOpenError,
@@ -12,7 +13,7 @@ import {
   InvalidOwnerError,
   NonZeroBalanceError,
 } from './bankAccountErrors.js';
-import type { BankAccountEvent } from './bankAccountEvents.js';
+import { type BankAccountEvent, bankAccountEventTypes } from './bankAccountEvents.js';
 
 export interface BankAccountState {
   status: 'none' | 'open' | 'closed';
@@ -46,7 +47,7 @@ export const bankAccountDecider: Decider<BankAccountCommand, BankAccountEvent, B
         if (!isCleanText(owner, 200)) throw new InvalidOwnerError();
         if (!isCents(initialDeposit, true)) throw new InvalidAmountError('initialDeposit', initialDeposit);
         if (!fitsAmountLimit(0, initialDeposit)) throw new BalanceLimitError(accountId, 0, initialDeposit, amountLimit);
-        return [{ type: 'bank.account.opened', data: { accountId, owner, initialDeposit } }];
+        return [{ ...bankAccountEventTypes.opened, data: { accountId, owner, initialDeposit, currency: shopCurrency } }];
       }
       case 'bank.account.deposit': {
         assertOpen(state, command.data.accountId);

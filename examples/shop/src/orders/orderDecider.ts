@@ -1,6 +1,7 @@
 import type { Decider } from '@tidemark/core';
 import { amountLimit, fitsAmountLimit } from '../shared/amountLimit.js';
 import { isCleanText } from '../shared/cleanText.js';
+import { shopCurrency } from '../shared/shopCurrency.js';
 import type { OrderCommand } from './orderCommands.js';
 import {
   EmptyOrderError,
@@ -13,7 +14,7 @@ import {
   OrderNotDraftError,
   OrderNotFoundError,
 } from './orderErrors.js';
-import type { OrderEvent, OrderLine } from './orderEvents.js';
+import { type OrderEvent, type OrderLine, orderEventTypes } from './orderEvents.js';
 
 export type OrderStatus = 'none' | 'draft' | 'placed' | 'cancelled';
 
@@ -43,7 +44,7 @@ export const orderDecider: Decider<OrderCommand, OrderEvent, OrderState> = {
       case 'sales.order.create': {
         const { orderId, customerId } = command.data;
         if (state.status !== 'none') throw new OrderAlreadyExistsError(orderId);
-        return [{ type: 'sales.order.created', data: { orderId, customerId } }];
+        return [{ ...orderEventTypes.created, data: { orderId, customerId, currency: shopCurrency } }];
       }
       case 'sales.order.add_item': {
         const { orderId, sku, quantity, unitPrice } = command.data;

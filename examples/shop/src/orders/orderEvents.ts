@@ -2,7 +2,8 @@ import type { DomainEvent } from '@tidemark/core';
 
 /** Event names (`domain.entity.action`, past tense) with their schema version beside them (DESIGN.md §3). */
 export const orderEventTypes = {
-  created: { type: 'sales.order.created', schemaVersion: 1 },
+  /** v2 added `currency`; v1 events (no currency) are read as 'USD'. */
+  created: { type: 'sales.order.created', schemaVersion: 2 },
   itemAdded: { type: 'sales.order.item_added', schemaVersion: 1 },
   itemRemoved: { type: 'sales.order.item_removed', schemaVersion: 1 },
   placed: { type: 'sales.order.placed', schemaVersion: 1 },
@@ -16,7 +17,12 @@ export interface OrderLine {
   unitPrice: number;
 }
 
-export type OrderCreated = DomainEvent<'sales.order.created', { orderId: string; customerId: string }>;
+export interface OrderCreatedV1 {
+  orderId: string;
+  customerId: string;
+}
+/** The latest version (v2), the only one handlers see. */
+export type OrderCreated = DomainEvent<'sales.order.created', OrderCreatedV1 & { currency: string }>;
 export type OrderItemAdded = DomainEvent<'sales.order.item_added', OrderLine>;
 export type OrderItemRemoved = DomainEvent<'sales.order.item_removed', { sku: string }>;
 /**

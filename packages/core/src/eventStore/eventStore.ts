@@ -2,6 +2,7 @@ import type { TransactionOptions } from '../concurrency/retryUnitOfWork.js';
 import type { Clock } from '../domain/clock.js';
 import type { Evolver } from '../domain/decider.js';
 import type { DomainEvent, NewEvent, RecordedEvent } from '../domain/event.js';
+import type { EventSchemaStore } from '../versioning/eventSchemaStore.js';
 import type { ExpectedVersion } from './expectedVersion.js';
 
 export interface AppendOptions {
@@ -149,5 +150,7 @@ export interface EventStore<Tx extends StoreTransaction = StoreTransaction> exte
    * core stays dialect-free. Projectors never count such errors against an event. Absent: none is.
    */
   isTransient?(error: unknown): boolean;
+  /** The schema registry kept with the events (a table of the store's migrations): see EventRegistry.registerWith. */
+  readonly eventSchemas?: EventSchemaStore;
   close(): Promise<void>;
 }

@@ -6,6 +6,9 @@ import { systemClock } from '../domain/clock.js';
 import { ValidationError } from '../domain/errors.js';
 import type { EventMetadata, NewEvent, RecordedEvent } from '../domain/event.js';
 import { streamCategory } from '../domain/event.js';
+import { createEventPipeline, isPromiseLike } from '../versioning/eventPipeline.js';
+import type { EventStage } from '../versioning/eventStage.js';
+import { createInMemoryEventSchemaStore } from '../versioning/inMemoryEventSchemaStore.js';
 import { type ErrorReporter, runAfterCommit, warnOnError } from './afterCommitCallbacks.js';
 import { checkAggregateOptions, foldEvents } from './aggregate.js';
 import { type AppendLimits, defaultAppendLimits } from './appendLimits.js';
@@ -23,6 +26,8 @@ export interface InMemoryEventStoreOptions {
   clock?: Clock;
   /** Receives failures of afterCommit callbacks and onAppended listeners. Default: a process warning. */
   onError?: ErrorReporter;
+  /** The event pipeline (upcasting and validation, then encryption): see EventStage. */
+  stages?: readonly EventStage[];
 }
 
 export type InMemoryTransaction = StoreTransaction;
@@ -62,6 +67,7 @@ function toRecorded(row: Row): RecordedEvent {
 export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}): EventStore<InMemoryTransaction> {
   const limits = { ...defaultAppendLimits, ...options.limits };
   const clock = options.clock ?? systemClock;
+  const pipeline = createEventPipeline(options.stages);
   const log: Row[] = [];
   const streams = new Map<string, Row[]>();
   const ids = new Map<string, Row>();
@@ -105,7 +111,14 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
         clock,
         async appendToStream(streamId: string, events: readonly NewEvent[], appendOptions?: AppendOptions): Promise<AppendResult> {
           assertAppendAllowed(durability);
-          const prepared = prepareAppend(streamId, events, appendOptions, limits, options.defaultMetadata);
+          const written = pipeline.write(events, streamId);
+          const prepared = prepareAppend(
+            streamId,
+            isPromiseLike(written) ? await written : written,
+            appendOptions,
+            limits,
+            options.defaultMetadata,
+          );
           if (prepared.anyIdSupplied) {
             const found = new Map<string, Row>();
             for (const event of prepared.events) {
@@ -137,8 +150,11 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
           );
           const before = staged;
           staged = [...staged, ...rows];
-          const recorded = rows.map(toRecorded);
+          let recorded = rows.map(toRecorded);
           try {
+            // Hooks and the caller see the events as readers will (decrypted, upcast).
+            const read = pipeline.read(recorded);
+            recorded = isPromiseLike(read) ? await read : read;
             // Hooks write in the same unit of work; a failing hook undoes this append alone.
             for (const hook of hooks) await hook(recorded, tx);
           } catch (error) {
@@ -182,16 +198,25 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
     async *readAll(readOptions) {
       assertOpen();
       const range = resolveAllRange(readOptions);
+      const types = range.types && pipeline.storedTypes(range.types);
       let delivered = 0;
+      let page: RecordedEvent[] = [];
       // Positions are dense: position p lives at index p - 1. Re-read the length each step
-      // so events committed while iterating are included.
+      // so events committed while iterating are included. Pages of batchSize go through the
+      // stages together, as in the other stores.
       for (let index = Number(range.after); index < log.length && delivered < range.limit; index++) {
         const row = log[index] as Row;
-        if (range.types && !range.types.includes(row.type)) continue;
+        if (types && !types.includes(row.type)) continue;
         if (range.categories && !range.categories.includes(streamCategory(row.streamId))) continue;
         delivered++;
-        yield toRecorded(row);
+        page.push(toRecorded(row));
+        if (page.length < range.batchSize) continue;
+        const staged = pipeline.readPage(page, range.types);
+        page = [];
+        yield* isPromiseLike(staged) ? await staged : staged;
       }
+      const staged = pipeline.readPage(page, range.types);
+      yield* isPromiseLike(staged) ? await staged : staged;
     },
     headPosition: async () => BigInt(log.length),
     transaction,
@@ -200,6 +225,15 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
       return () => listeners.delete(listener);
     },
     addAppendHook: (hook) => void hooks.push(hook),
+    eventSchemas: createInMemoryEventSchemaStore(clock, async (type, schemaVersion, limit) => {
+      assertOpen();
+      const rows: RecordedEvent[] = [];
+      for (let index = log.length - 1; index >= 0 && rows.length < limit; index--) {
+        const row = log[index] as Row;
+        if (row.type === type && row.schemaVersion === schemaVersion) rows.push(toRecorded(row));
+      }
+      return pipeline.read(rows);
+    }),
     async close() {
       closed = true;
     },
@@ -213,7 +247,8 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
         const range = resolveStreamRange(readOptions);
         const rows = rowsOf(streamId).filter((row) => row.version >= range.low && row.version <= range.high);
         if (range.direction === 'backwards') rows.reverse();
-        return rows.slice(0, range.limit).map(toRecorded);
+        const events = rows.slice(0, range.limit).map(toRecorded);
+        return range.direction === 'backwards' ? pipeline.readBackwards(events) : pipeline.read(events);
       },
       async streamExists(streamId) {
         assertOpen();
@@ -224,7 +259,8 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
         assertOpen();
         assertValidStreamId(streamId);
         checkAggregateOptions(aggregateOptions);
-        return foldEvents(rowsOf(streamId).map(toRecorded), evolver, aggregateOptions);
+        const read = pipeline.read(rowsOf(streamId).map(toRecorded));
+        return foldEvents(isPromiseLike(read) ? await read : read, evolver, aggregateOptions);
       },
     };
   }

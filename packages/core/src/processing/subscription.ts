@@ -96,7 +96,8 @@ export async function* subscribe<Tx extends StoreTransaction>(
       const events: RecordedEvent[] = [];
       const readOptions = { after: position, limit: batchSize, batchSize, ...filters(options) };
       for await (const event of store.readAll(readOptions)) events.push(event);
-      const full = events.length === batchSize;
+      // ≥: an upcaster that splits an event can return more events than rows read.
+      const full = events.length >= batchSize;
       caughtUpReadAt = full ? undefined : readAt;
       const last = events.length > 0 ? (events[events.length - 1] as RecordedEvent).position : position;
       const checkpoint = full ? last : maxPosition(maxPosition(last, head), position);

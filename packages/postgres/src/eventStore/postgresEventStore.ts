@@ -3,11 +3,14 @@ import {
   type AppendLimits,
   type Clock,
   CommitOutcomeUnknownError,
+  createEventPipeline,
   createTransactionScope,
   defaultAppendLimits,
   type ErrorReporter,
   type EventMetadata,
+  type EventStage,
   type EventStore,
+  isPromiseLike,
   isTransientFailure,
   maxPosition,
   type RecordedEvent,
@@ -36,8 +39,9 @@ import { eventTypes, toRecordedEvent } from './eventRows.js';
 import { createHorizonFollower } from './horizonFollower.js';
 import { isTransientPostgresError } from './isTransientPostgresError.js';
 import { createNotificationListener } from './notificationListener.js';
+import { createPostgresEventSchemaStore } from './postgresEventSchemaStore.js';
 import { createPostgresGroupCommit } from './postgresGroupCommit.js';
-import { createPostgresTransaction, type PostgresTransaction } from './postgresTransaction.js';
+import { createPostgresTransaction, type PostgresTransaction, type PostgresTransactionHandle } from './postgresTransaction.js';
 import { readAllStatement } from './readAllStatement.js';
 import { readableHorizonSql } from './readableHorizon.js';
 import { createStreamReads } from './streamReads.js';
@@ -118,6 +122,8 @@ export interface PostgresEventStoreOptions {
    * is sent at once. false: one statement and commit per append.
    */
   groupCommit?: boolean;
+  /** The event pipeline (upcasting and validation, then encryption): see EventStage. */
+  stages?: readonly EventStage[];
 }
 
 /**
@@ -230,6 +236,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     clock: options.clock ?? systemClock,
   };
   const hooks: AppendHook<PostgresTransaction>[] = [];
+  const pipeline = createEventPipeline(options.stages);
   // Here a store call inside a transaction would not hang — it would take another connection —
   // but it would run outside the unit of work, or wait for a stream lock the transaction holds:
   // refused as on the embedded stores, where it would wait forever.
@@ -303,6 +310,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     },
     quotedSchema,
     settings.statementName,
+    pipeline,
   );
   const committedReads: typeof reads = {
     readStream: (streamId, readOptions) => reads.readStream(streamId, readOptions).catch(rethrowTyped),
@@ -319,7 +327,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
    * destroyed when its connection is in doubt, and the process lives.
    */
   async function runTransaction<T>(
-    work: (tx: PostgresTransaction) => Promise<T>,
+    work: (tx: PostgresTransaction, handle: PostgresTransactionHandle) => Promise<T>,
     savepoints: boolean,
     durability: TransactionDurability = 'full',
   ): Promise<T> {
@@ -346,6 +354,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       maxStreamsPerTransaction,
       connection: watched,
       durability,
+      pipeline,
     });
     const rolledBack = (error: unknown): never => {
       runAfterCommit(handle.afterRollback, onError, 'afterRollback callback failed');
@@ -353,7 +362,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     };
     let result: T;
     try {
-      result = await scope.run(() => work(handle.tx));
+      result = await scope.run(() => work(handle.tx, handle));
     } catch (error) {
       handle.finish();
       watched.check(error);
@@ -413,7 +422,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     if (range.types?.length === 0 || range.categories?.length === 0) return;
     // Deduplicated: each value is its own index range scan, and a repeated one would deliver its events twice.
     const statement = readAllStatement(quotedSchema, settings.statementName, {
-      types: range.types && [...new Set(range.types)],
+      types: range.types && [...new Set(pipeline.storedTypes(range.types))],
       categories: range.categories && [...new Set(range.categories)],
     });
     let after = range.after;
@@ -430,11 +439,19 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
           types: eventTypes,
         })
         .catch(rethrowTyped);
-      for (const row of result.rows) {
-        const event = toRecordedEvent(row);
-        after = event.position;
-        remaining--;
-        yield event;
+      if (pipeline.reads) {
+        const events = result.rows.map((row) => toRecordedEvent(row));
+        if (events.length > 0) after = (events[events.length - 1] as RecordedEvent).position;
+        remaining -= events.length;
+        const page = pipeline.readPage(events, range.types);
+        yield* isPromiseLike(page) ? await page : page;
+      } else {
+        for (const row of result.rows) {
+          const event = toRecordedEvent(row);
+          after = event.position;
+          remaining--;
+          yield event;
+        }
       }
       // A short batch: nothing more is readable now. Events committed later are for the next call.
       if (result.rows.length < batch) return;
@@ -456,22 +473,25 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       },
     },
     ...committedReads,
-    async appendToStream(streamId, events, appendOptions) {
+    async appendToStream(streamId, input, appendOptions) {
       assertOpen();
       scope.assertOutside('appendToStream');
+      const written = pipeline.write(input, streamId);
+      const events = isPromiseLike(written) ? await written : written;
       if (hooks.length > 0) {
         return retryUnitOfWork(
-          () => runTransaction((tx) => tx.appendToStream(streamId, events, appendOptions), false),
+          () => runTransaction((_tx, handle) => handle.appendStaged(streamId, events, appendOptions), false),
           appendRetry,
           isTransientFailure,
         );
       }
       if (groupCommit) {
-        return retryUnitOfWork(
+        const result = await retryUnitOfWork(
           () => groupCommit.append(streamId, events, appendOptions).catch(rethrowAutocommit),
           appendRetry,
           isTransientFailure,
         );
+        return pipeline.readResult(result);
       }
       // Autocommit: one statement is the whole transaction, one round trip (see autocommitAppend.ts).
       const result = await retryUnitOfWork(
@@ -480,7 +500,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
         isTransientFailure,
       );
       if (result.written) committed(result.position);
-      return result;
+      return pipeline.readResult(result);
     },
     readAll,
     async headPosition() {
@@ -517,6 +537,17 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     addAppendHook(hook) {
       hooks.push(hook);
     },
+    eventSchemas: createPostgresEventSchemaStore({
+      pool: () => {
+        assertOpen();
+        return pool;
+      },
+      quotedSchema,
+      statementName: settings.statementName,
+      transaction: (work) => transaction(work),
+      clock: settings.clock,
+      pipeline,
+    }),
     isTransient: isTransientPostgresError,
     visibilityLag() {
       assertOpen();

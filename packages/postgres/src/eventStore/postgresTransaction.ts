@@ -1,9 +1,13 @@
 import {
   type AppendHook,
+  type AppendOptions,
   type AppendResult,
   assertAppendAllowed,
   type Clock,
+  type EventPipeline,
+  isPromiseLike,
   maxPosition,
+  type NewEvent,
   type SqlExecutor,
   type SqlTransaction,
   type StoreTransaction,
@@ -37,6 +41,8 @@ export interface PostgresTransactionHandle {
   readonly lastPosition: bigint;
   /** Makes every later call on the transaction throw: its client is back in the pool. */
   finish(): void;
+  /** tx.appendToStream for events already through the write stages (the store's own hooked appends). */
+  appendStaged(streamId: string, events: readonly NewEvent[], appendOptions: AppendOptions | undefined): Promise<AppendResult>;
 }
 
 export interface PostgresTransactionOptions {
@@ -53,10 +59,12 @@ export interface PostgresTransactionOptions {
   connection: WatchedClient;
   /** 'relaxed': committed with synchronous_commit off, and appends refused. */
   durability: TransactionDurability;
+  /** The store's stages: appends are written through them, their results read through them. */
+  pipeline: EventPipeline;
 }
 
 export function createPostgresTransaction(options: PostgresTransactionOptions): PostgresTransactionHandle {
-  const { client, settings, hooks } = options;
+  const { client, settings, hooks, pipeline } = options;
   let finished = false;
   let lastPosition = 0n;
   let savepointCounter = 0;
@@ -108,6 +116,7 @@ export function createPostgresTransaction(options: PostgresTransactionOptions): 
     },
     settings.quotedSchema,
     settings.statementName,
+    pipeline,
   );
   const typedReads: StreamReads = {
     readStream: (streamId, readOptions) => typed(reads.readStream(streamId, readOptions)),
@@ -128,29 +137,8 @@ export function createPostgresTransaction(options: PostgresTransactionOptions): 
     },
     async appendToStream(streamId, events, appendOptions): Promise<AppendResult> {
       assertUsable();
-      assertAppendAllowed(options.durability);
-      reserveStreamLock(streamId);
-      if (hooks.length === 0) {
-        // No hook can fail after the function returned, and the function reports conflicts as
-        // statuses without raising, so the transaction stays usable without a savepoint.
-        const result = await typed(appendEvents(client, settings, streamId, events, appendOptions));
-        if (result.written) lastPosition = maxPosition(lastPosition, result.position);
-        return result;
-      }
-      // A throwing hook must undo this append alone, as in the other stores.
-      const savepoint = options.savepoints ? `tidemark_append_${++savepointCounter}` : undefined;
-      if (savepoint) await typed(client.query(`SAVEPOINT ${savepoint}`));
-      let result: AppendResult;
-      try {
-        result = await typed(appendEvents(client, settings, streamId, events, appendOptions));
-        if (result.written) for (const hook of hooks) await hook(result.events, tx);
-      } catch (error) {
-        if (savepoint) await typed(client.query(`ROLLBACK TO SAVEPOINT ${savepoint}`));
-        throw error;
-      }
-      if (savepoint) await typed(client.query(`RELEASE SAVEPOINT ${savepoint}`));
-      if (result.written) lastPosition = maxPosition(lastPosition, result.position);
-      return result;
+      const written = pipeline.write(events, streamId);
+      return appendStaged(streamId, isPromiseLike(written) ? await written : written, appendOptions);
     },
     afterCommit: (callback) => {
       assertUsable();
@@ -162,7 +150,43 @@ export function createPostgresTransaction(options: PostgresTransactionOptions): 
     },
   };
 
+  async function appendStaged(
+    streamId: string,
+    events: readonly NewEvent[],
+    appendOptions: AppendOptions | undefined,
+  ): Promise<AppendResult> {
+    assertUsable();
+    assertAppendAllowed(options.durability);
+    reserveStreamLock(streamId);
+    if (hooks.length === 0) {
+      // No hook can fail after the function returned, and the function reports conflicts as
+      // statuses without raising, so the transaction stays usable without a savepoint.
+      const result = await typed(appendEvents(client, settings, streamId, events, appendOptions));
+      if (result.written) lastPosition = maxPosition(lastPosition, result.position);
+      return pipeline.readResult(result);
+    }
+    // A throwing hook must undo this append alone, as in the other stores.
+    const savepoint = options.savepoints ? `tidemark_append_${++savepointCounter}` : undefined;
+    if (savepoint) await typed(client.query(`SAVEPOINT ${savepoint}`));
+    let result: AppendResult;
+    try {
+      result = await typed(appendEvents(client, settings, streamId, events, appendOptions));
+      if (result.written) {
+        // Hooks and the caller see the events as readers will (decrypted, upcast).
+        result = await pipeline.readResult(result);
+        for (const hook of hooks) await hook(result.events, tx);
+      }
+    } catch (error) {
+      if (savepoint) await typed(client.query(`ROLLBACK TO SAVEPOINT ${savepoint}`));
+      throw error;
+    }
+    if (savepoint) await typed(client.query(`RELEASE SAVEPOINT ${savepoint}`));
+    if (result.written) lastPosition = maxPosition(lastPosition, result.position);
+    return result;
+  }
+
   const handle: PostgresTransactionHandle = {
+    appendStaged,
     tx,
     afterCommit: [],
     afterRollback: [],

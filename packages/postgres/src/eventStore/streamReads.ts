@@ -1,4 +1,12 @@
-import { assertValidStreamId, checkAggregateOptions, foldEvents, resolveStreamRange, type StreamOperations } from '@tidemark/core';
+import {
+  assertValidStreamId,
+  checkAggregateOptions,
+  type EventPipeline,
+  foldEvents,
+  isPromiseLike,
+  resolveStreamRange,
+  type StreamOperations,
+} from '@tidemark/core';
 import type pg from 'pg';
 import { eventTypes, packedStreamEvent, toRecordedEvent } from './eventRows.js';
 import { foldColumns, foldTypes, toFoldedEvent } from './foldRows.js';
@@ -10,7 +18,12 @@ export type StreamReads = Omit<StreamOperations, 'appendToStream'>;
  * (on its client: its own uncommitted appends included). Per-stream reads need no visibility
  * horizon: a stream's versions are contiguous and its writers serialise on the stream's lock.
  */
-export function createStreamReads(runner: () => pg.Pool | pg.ClientBase, quotedSchema: string, statementPrefix: string): StreamReads {
+export function createStreamReads(
+  runner: () => pg.Pool | pg.ClientBase,
+  quotedSchema: string,
+  statementPrefix: string,
+  pipeline: EventPipeline,
+): StreamReads {
   const events = `${quotedSchema}.events`;
   const readForwards = `SELECT ${packedStreamEvent} FROM ${events}
      WHERE stream_id = $1 AND version BETWEEN $2 AND $3 ORDER BY version LIMIT $4`;
@@ -37,7 +50,8 @@ export function createStreamReads(runner: () => pg.Pool | pg.ClientBase, quotedS
         rowMode: 'array',
         types: eventTypes,
       });
-      return result.rows.map((row) => toRecordedEvent(row, streamId));
+      const events = result.rows.map((row) => toRecordedEvent(row, streamId));
+      return backwards ? pipeline.readBackwards(events) : pipeline.read(events);
     },
     async streamExists(streamId) {
       assertValidStreamId(streamId);
@@ -60,11 +74,10 @@ export function createStreamReads(runner: () => pg.Pool | pg.ClientBase, quotedS
             }
           : { name: `${statementPrefix}:aggregate`, text: aggregate, values: [streamId, upTo], rowMode: 'array', types: foldTypes },
       );
-      return foldEvents(
-        result.rows.map((row) => toFoldedEvent(row, streamId)),
-        evolver,
-        options,
-      );
+      const events = result.rows.map((row) => toFoldedEvent(row, streamId));
+      // The SQL already cut at upToVersion / asOf: the stages see exactly the events folded.
+      const read = pipeline.read(events);
+      return foldEvents(isPromiseLike(read) ? await read : read, evolver, options);
     },
   };
 }

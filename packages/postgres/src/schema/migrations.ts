@@ -177,6 +177,22 @@ CREATE TABLE ${s}.tidemark_idempotency_keys (
 CREATE INDEX tidemark_idempotency_keys_created_at ON ${s}.tidemark_idempotency_keys (created_at);
 `,
     },
+    {
+      version: 10,
+      capability: 'event_schemas',
+      name: 'schema registry of event types and versions',
+      // fingerprint: sha-256 of the canonical JSON Schema, NULL when the schema cannot produce one.
+      sql: `
+CREATE TABLE ${s}.tidemark_event_schemas (
+  type text NOT NULL,
+  version integer NOT NULL,
+  fingerprint text,
+  json_schema jsonb,
+  registered_at timestamptz NOT NULL,
+  PRIMARY KEY (type, version)
+);
+`,
+    },
   ];
 }
 

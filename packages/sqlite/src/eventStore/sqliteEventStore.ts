@@ -2,13 +2,18 @@ import { statSync } from 'node:fs';
 import {
   type AppendHook,
   type AppendLimits,
+  type AppendOptions,
   type AppendResult,
   assertAppendAllowed,
   type Clock,
+  createEventPipeline,
   defaultAppendLimits,
   type ErrorReporter,
   type EventMetadata,
+  type EventStage,
   type EventStore,
+  isPromiseLike,
+  type NewEvent,
   type PreparedAppend,
   prepareAppend,
   type RecordedEvent,
@@ -32,6 +37,7 @@ import { sqliteMigrations } from '../schema/sqliteSchema.js';
 import { isTransientSqliteError } from './isTransientSqliteError.js';
 import { isMemoryDatabase, openSqliteDatabase } from './openSqliteDatabase.js';
 import { createSqliteAppendWriter } from './sqliteAppendWriter.js';
+import { createSqliteEventSchemaStore } from './sqliteEventSchemaStore.js';
 import { createSqliteGroupCommit } from './sqliteGroupCommit.js';
 import { toRecordedEvent } from './sqliteRowMapping.js';
 import { createSqliteSqlExecutor } from './sqliteSqlExecutor.js';
@@ -72,6 +78,8 @@ export interface SqliteEventStoreOptions {
    * transaction per append. See sqliteGroupCommit.ts.
    */
   groupCommit?: boolean;
+  /** The event pipeline (upcasting and validation, then encryption): see EventStage. */
+  stages?: readonly EventStage[];
 }
 
 /** The SQLite event store, with its WAL exposed for monitoring. */
@@ -118,6 +126,7 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
   }
   const limits = { ...defaultAppendLimits, ...options.limits };
   const clock = options.clock ?? systemClock;
+  const pipeline = createEventPipeline(options.stages);
 
   const walCheckpointIdleMs = options.walCheckpointIdleMs ?? 1000;
   if (!(walCheckpointIdleMs > 0)) throw new ValidationError('walCheckpointIdleMs must be > 0', { field: 'walCheckpointIdleMs' });
@@ -217,6 +226,9 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
     if (db.inTransaction) rollback.run();
   }
 
+  /** An append whose events already went through the write stages (the group commit's hooked batches). */
+  type StagedAppend = (streamId: string, events: readonly NewEvent[], appendOptions: AppendOptions | undefined) => Promise<AppendResult>;
+
   async function transaction<T>(work: (tx: SqliteTransaction) => Promise<T>, transactionOptions?: TransactionOptions): Promise<T> {
     // async: a closed store rejects, as every other operation does, instead of throwing synchronously.
     assertOpen();
@@ -227,7 +239,10 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
     return retryUnitOfWork(() => runOnce(work, durability), retry);
   }
 
-  function runOnce<T>(work: (tx: SqliteTransaction) => Promise<T>, durability: TransactionDurability): Promise<T> {
+  function runOnce<T>(
+    work: (tx: SqliteTransaction, appendStaged: StagedAppend) => Promise<T>,
+    durability: TransactionDurability,
+  ): Promise<T> {
     // SQLite refuses to change the level inside a transaction; the mutex keeps every other
     // write off this connection until it is restored.
     const relax = durability === 'relaxed' && synchronous === 'FULL';
@@ -241,7 +256,10 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
     });
   }
 
-  async function runLocked<T>(work: (tx: SqliteTransaction) => Promise<T>, durability: TransactionDurability): Promise<T> {
+  async function runLocked<T>(
+    work: (tx: SqliteTransaction, appendStaged: StagedAppend) => Promise<T>,
+    durability: TransactionDurability,
+  ): Promise<T> {
     try {
       begin.run();
     } catch (error) {
@@ -253,6 +271,33 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
     const onRollback: Array<() => void> = [];
     const assertActive = () => {
       if (finished) throw new ValidationError('This transaction has already committed or rolled back');
+    };
+    const appendStaged: StagedAppend = async (streamId, events, appendOptions) => {
+      assertActive();
+      assertAppendAllowed(durability);
+      const prepared = prepareAppend(streamId, events, appendOptions, limits, options.defaultMetadata);
+      // A savepoint per append: a throwing hook (or a conflict) undoes this append alone and
+      // leaves the rest of the transaction to the caller.
+      writes.savepoint.run();
+      let result: AppendResult;
+      try {
+        result = writeAppend(prepared);
+        if (result.written) {
+          // Hooks and the caller see the events as readers will (decrypted, upcast).
+          const read = pipeline.readResult(result);
+          result = isPromiseLike(read) ? await read : read;
+          for (const hook of hooks) await hook(result.events, tx);
+        }
+      } catch (error) {
+        if (db.inTransaction) {
+          writes.rollbackToSavepoint.run();
+          writes.releaseSavepoint.run();
+        }
+        throw error;
+      }
+      writes.releaseSavepoint.run();
+      if (result.written) wrote = true;
+      return result;
     };
     const tx: SqliteTransaction = {
       db,
@@ -269,35 +314,18 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
       },
       // One write transaction at a time on SQLite: set-ups cannot race.
       lockForSetup: async () => assertActive(),
-      ...createSqliteStreamReads(writes, assertActive),
+      ...createSqliteStreamReads(writes, assertActive, pipeline),
       async appendToStream(streamId, events, appendOptions) {
         assertActive();
-        assertAppendAllowed(durability);
-        const prepared = prepareAppend(streamId, events, appendOptions, limits, options.defaultMetadata);
-        // A savepoint per append: a throwing hook (or a conflict) undoes this append alone and
-        // leaves the rest of the transaction to the caller.
-        writes.savepoint.run();
-        let result: AppendResult;
-        try {
-          result = writeAppend(prepared);
-          if (result.written) for (const hook of hooks) await hook(result.events, tx);
-        } catch (error) {
-          if (db.inTransaction) {
-            writes.rollbackToSavepoint.run();
-            writes.releaseSavepoint.run();
-          }
-          throw error;
-        }
-        writes.releaseSavepoint.run();
-        if (result.written) wrote = true;
-        return result;
+        const written = pipeline.write(events, streamId);
+        return appendStaged(streamId, isPromiseLike(written) ? await written : written, appendOptions);
       },
       afterCommit: (callback) => void onCommit.push(callback),
       afterRollback: (callback) => void onRollback.push(callback),
     };
     let result: T;
     try {
-      result = await scope.run(() => work(tx));
+      result = await scope.run(() => work(tx, appendStaged));
       finished = true;
       commit.run();
     } catch (error) {
@@ -324,11 +352,12 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
           hooked: () => hooks.length > 0,
           // Not `transaction`: appends accepted before close() still commit while it waits for them.
           appendInTransaction: (work) =>
-            runOnce((tx) => work((item) => tx.appendToStream(item.streamId, item.events, item.options)), 'full'),
+            runOnce((_tx, appendStaged) => work((item) => appendStaged(item.streamId, item.events, item.options)), 'full'),
           notifyAppended: () => {
             wroteToWal();
             notifyAppended();
           },
+          finish: (result) => pipeline.readResult(result),
         });
 
   function appendNow(prepared: PreparedAppend): AppendResult {
@@ -343,6 +372,25 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
     return result;
   }
 
+  /** An autocommit append, its events through the write stages already. */
+  async function appendWritten(
+    streamId: string,
+    events: readonly NewEvent[],
+    appendOptions: AppendOptions | undefined,
+  ): Promise<AppendResult> {
+    if (groupCommit) {
+      return groupCommit.append(streamId, events, appendOptions).catch((error: unknown) => {
+        throw storeBusy(error, file, busyTimeoutMs);
+      });
+    }
+    // Hooks may await, so they need the async transaction (and its mutex).
+    if (hooks.length > 0) return runOnce((_tx, appendStaged) => appendStaged(streamId, events, appendOptions), 'full');
+    const prepared = prepareAppend(streamId, events, appendOptions, limits, options.defaultMetadata);
+    // The mutex is free unless a transaction is open or queued: then wait our turn.
+    if (mutex.locked) return mutex.run(async () => pipeline.readResult(appendNow(prepared)));
+    return pipeline.readResult(appendNow(prepared));
+  }
+
   /** Prepared once per filter shape (how many types, how many categories): values are bound. */
   function filteredReadAllFor(typeCount: number, categoryCount: number): FilteredReadAll {
     const key = `${typeCount}:${categoryCount}`;
@@ -354,7 +402,7 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
     return filtered;
   }
 
-  const committedReads = createSqliteStreamReads(reads, assertOpen);
+  const committedReads = createSqliteStreamReads(reads, assertOpen, pipeline);
 
   return {
     queries: {
@@ -368,17 +416,8 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
     async appendToStream(streamId, events, appendOptions) {
       assertOpen();
       scope.assertOutside('appendToStream');
-      if (groupCommit) {
-        return groupCommit.append(streamId, events, appendOptions).catch((error: unknown) => {
-          throw storeBusy(error, file, busyTimeoutMs);
-        });
-      }
-      // Hooks may await, so they need the async transaction (and its mutex).
-      if (hooks.length > 0) return transaction((tx) => tx.appendToStream(streamId, events, appendOptions));
-      const prepared = prepareAppend(streamId, events, appendOptions, limits, options.defaultMetadata);
-      // The mutex is free unless a transaction is open or queued: then wait our turn.
-      if (mutex.locked) return mutex.run(async () => appendNow(prepared));
-      return appendNow(prepared);
+      const written = pipeline.write(events, streamId);
+      return appendWritten(streamId, isPromiseLike(written) ? await written : written, appendOptions);
     },
 
     async *readAll(readOptions): AsyncGenerator<RecordedEvent> {
@@ -388,7 +427,7 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
       if (range.types?.length === 0 || range.categories?.length === 0) return;
       // Deduplicated: each category or type becomes its own UNION ALL branch, and a repeated one
       // would deliver its events twice.
-      const types = [...new Set(range.types ?? [])];
+      const types = [...new Set(range.types ? pipeline.storedTypes(range.types) : [])];
       const categories = [...new Set(range.categories ?? [])];
       const filtered = types.length + categories.length > 0 ? filteredReadAllFor(types.length, categories.length) : undefined;
       let after = range.after;
@@ -403,7 +442,8 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
           filtered ? filtered.statement.all(...filtered.parameters(after, types, categories, size)) : reads.readAll.all(after, size),
         );
         if (rows.length === 0) return;
-        for (const row of rows) yield toRecordedEvent(row);
+        const page = pipeline.readPage(rows.map(toRecordedEvent), range.types);
+        yield* isPromiseLike(page) ? await page : page;
         remaining -= rows.length;
         after = BigInt(rows[rows.length - 1]![0]);
       }
@@ -422,6 +462,14 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
     },
 
     addAppendHook: (hook) => void hooks.push(hook),
+
+    eventSchemas: createSqliteEventSchemaStore({
+      readDb,
+      inTransaction: (write) => transaction(async (tx) => write(tx.db)),
+      whenReadable,
+      clock,
+      pipeline,
+    }),
 
     walSize() {
       if (!walFile) return 0;

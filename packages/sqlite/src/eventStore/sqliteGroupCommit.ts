@@ -10,7 +10,7 @@ export interface PendingAppend {
   options: AppendOptions | undefined;
   /** Prepared (validated, ids assigned) on arrival on the synchronous path; hooked appends prepare inside their transaction. */
   prepared: PreparedAppend | undefined;
-  resolve(result: AppendResult): void;
+  resolve(result: AppendResult | Promise<AppendResult>): void;
   reject(error: unknown): void;
 }
 
@@ -26,6 +26,8 @@ export interface SqliteGroupCommitOptions {
   /** Runs hooked appends in the store's own transaction (savepoint per append, hooks, wake-ups). */
   appendInTransaction(work: (append: (item: PendingAppend) => Promise<AppendResult>) => Promise<void>): Promise<void>;
   notifyAppended(): void;
+  /** A written result as its caller gets it (its events read through the store's stages); synchronous batches only, hooked ones read in their transaction. */
+  finish(result: AppendResult): AppendResult | Promise<AppendResult>;
 }
 
 export interface SqliteGroupCommit {
@@ -135,8 +137,15 @@ export function createSqliteGroupCommit(options: SqliteGroupCommitOptions): Sqli
     if (outcomes.some((outcome) => 'written' in outcome && outcome.written)) options.notifyAppended();
     batch.forEach((item, i) => {
       const outcome = outcomes[i]!;
-      if ('error' in outcome) item.reject(outcome.error);
-      else item.resolve(outcome);
+      if ('error' in outcome) {
+        item.reject(outcome.error);
+        return;
+      }
+      try {
+        item.resolve(options.finish(outcome));
+      } catch (error) {
+        item.reject(error);
+      }
     });
   }
 

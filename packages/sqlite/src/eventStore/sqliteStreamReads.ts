@@ -3,6 +3,9 @@ import {
   assertValidStreamId,
   checkAggregateOptions,
   type DomainEvent,
+  type EventPipeline,
+  isPromiseLike,
+  type RecordedEvent,
   resolveStreamRange,
   type StreamOperations,
 } from '@tidemark/core';
@@ -20,14 +23,15 @@ export type StreamReads = Omit<StreamOperations, 'appendToStream'>;
  * events only) or, inside a transaction, the writer (which also sees the transaction's own
  * appends). `enter` runs before each read: it throws once the owner is closed or finished.
  */
-export function createSqliteStreamReads(statements: SqliteStatements, enter: () => void): StreamReads {
+export function createSqliteStreamReads(statements: SqliteStatements, enter: () => void, pipeline: EventPipeline): StreamReads {
   return {
     async readStream(streamId, options) {
       enter();
       assertValidStreamId(streamId);
       const range = resolveStreamRange(options);
       const statement = range.direction === 'forwards' ? statements.readForwards : statements.readBackwards;
-      return statement.all(streamId, range.low, range.high, range.limit).map(toRecordedEvent);
+      const events = statement.all(streamId, range.low, range.high, range.limit).map(toRecordedEvent);
+      return range.direction === 'forwards' ? pipeline.read(events) : pipeline.readBackwards(events);
     },
     async streamExists(streamId) {
       enter();
@@ -55,10 +59,22 @@ export function createSqliteStreamReads(statements: SqliteStatements, enter: () 
       fold: while (low <= upTo) {
         const high = Math.min(upTo, low + foldPageSize - 1);
         const rows = statements.foldPage.all(streamId, low, high);
-        for (const row of rows) {
-          if (row[7] > asOf) break fold;
-          state = evolver.evolve(state, toFoldedEvent(row, streamId) as unknown as Event);
-          version = row[2];
+        if (pipeline.reads) {
+          // The stages see the page as one batch; a row past asOf ends the fold after it.
+          const cut = rows.findIndex((row) => row[7] > asOf);
+          const page = (cut === -1 ? rows : rows.slice(0, cut)).map((row) => toFoldedEvent(row, streamId));
+          const read = pipeline.read(page);
+          for (const event of isPromiseLike(read) ? await read : (read as RecordedEvent[])) {
+            state = evolver.evolve(state, event as unknown as Event);
+            version = event.version;
+          }
+          if (cut !== -1) break;
+        } else {
+          for (const row of rows) {
+            if (row[7] > asOf) break fold;
+            state = evolver.evolve(state, toFoldedEvent(row, streamId) as unknown as Event);
+            version = row[2];
+          }
         }
         if (rows.length < high - low + 1) break;
         low = high + 1;

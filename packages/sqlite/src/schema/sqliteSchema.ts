@@ -114,6 +114,16 @@ export const sqliteMigrations: readonly SqliteMigration[] = [
       'CREATE INDEX tidemark_idempotency_keys_created_at ON tidemark_idempotency_keys (created_at)',
     ],
   },
+  {
+    version: 7,
+    capability: 'event_schemas',
+    name: 'schema registry of event types and versions',
+    statements: [
+      // One row per registered (type, version): the fingerprint of its JSON Schema (NULL when the
+      // schema cannot produce one), the JSON Schema text, when it was registered (ms since the epoch).
+      'CREATE TABLE tidemark_event_schemas (type TEXT NOT NULL, version INTEGER NOT NULL, fingerprint TEXT, json_schema TEXT, registered_at INTEGER NOT NULL, PRIMARY KEY (type, version)) STRICT, WITHOUT ROWID',
+    ],
+  },
 ];
 
 /** The schema version this code writes and understands. */

@@ -2,6 +2,7 @@ import { describe } from 'vitest';
 import { appendContract } from './appendContract.js';
 import { badInputContract } from './badInputContract.js';
 import { concurrencyContract } from './concurrencyContract.js';
+import { eventStageContract } from './eventStageContract.js';
 import type { EventStoreHarness } from './eventStoreHarness.js';
 import { expectedVersionContract } from './expectedVersionContract.js';
 import { useHarness } from './harnessLifetime.js';
@@ -30,5 +31,6 @@ export function eventStoreContract(name: string, harness: EventStoreHarness): vo
     transactionContract(harness);
     unitOfWorkContract(harness);
     badInputContract(harness);
+    eventStageContract(harness);
   });
 }

@@ -1,4 +1,4 @@
-import type { AppendLimits, Clock, ErrorReporter, EventStore } from '@tidemark/core';
+import type { AppendLimits, Clock, ErrorReporter, EventStage, EventStore } from '@tidemark/core';
 
 /** What the contract asks of an adapter's store factory. */
 export interface EventStoreHarnessOptions {
@@ -8,6 +8,8 @@ export interface EventStoreHarnessOptions {
   limits?: Partial<AppendLimits>;
   /** Receives failures of afterCommit callbacks and onAppended listeners. */
   onError?: ErrorReporter;
+  /** The event pipeline: the adapter passes it to its factory's `stages` option. */
+  stages?: readonly EventStage[];
 }
 
 /**
