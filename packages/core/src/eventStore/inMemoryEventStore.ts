@@ -6,6 +6,7 @@ import { systemClock } from '../domain/clock.js';
 import { ValidationError } from '../domain/errors.js';
 import type { EventMetadata, NewEvent, RecordedEvent } from '../domain/event.js';
 import { streamCategory } from '../domain/event.js';
+import { StreamDeletedError, StreamNotFoundError, StreamTruncatedError } from '../domain/streamLifecycleErrors.js';
 import { type ErrorReporter, runAfterCommit, warnOnError } from './afterCommitCallbacks.js';
 import { checkAggregateOptions, foldEvents } from './aggregate.js';
 import { type AppendLimits, defaultAppendLimits } from './appendLimits.js';
@@ -14,6 +15,7 @@ import { assertExpectedVersion } from './expectedVersion.js';
 import { assertRetryPayload, detectRetry } from './idempotentAppend.js';
 import { assertValidStreamId, prepareAppend } from './prepareAppend.js';
 import { resolveAllRange, resolveStreamRange } from './readOptions.js';
+import { checkTruncate } from './streamLifecycle.js';
 import { assertAppendAllowed, resolveDurability, type TransactionDurability } from './transactionDurability.js';
 
 export interface InMemoryEventStoreOptions {
@@ -62,9 +64,13 @@ function toRecorded(row: Row): RecordedEvent {
 export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}): EventStore<InMemoryTransaction> {
   const limits = { ...defaultAppendLimits, ...options.limits };
   const clock = options.clock ?? systemClock;
-  const log: Row[] = [];
+  // Archived (truncated) events leave a hole, so that position p still lives at index p - 1.
+  const log: Array<Row | undefined> = [];
   const streams = new Map<string, Row[]>();
   const ids = new Map<string, Row>();
+  const deleted = new Set<string>();
+  /** Streams whose events before a version were archived: stream id → first remaining version. */
+  const firstVersions = new Map<string, number>();
   const hooks: AppendHook<InMemoryTransaction>[] = [];
   const listeners = new Set<() => void>();
   const mutex = createMutex();
@@ -118,8 +124,11 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
               return { streamId, ...retry, written: false, events: [] };
             }
           }
-          const current = rowsOf(streamId).length;
+          const existing = rowsOf(streamId);
+          // Not the count: archiving removes a stream's first events, never its last.
+          const current = existing.length === 0 ? 0 : (existing[existing.length - 1] as Row).version;
           assertExpectedVersion(streamId, prepared.expectedVersion, current);
+          if (deleted.has(streamId)) throw new StreamDeletedError(streamId);
           const recordedAt = clock.now().getTime();
           const first = log.length + staged.length + 1;
           const rows = prepared.events.map(
@@ -186,7 +195,8 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
       // Positions are dense: position p lives at index p - 1. Re-read the length each step
       // so events committed while iterating are included.
       for (let index = Number(range.after); index < log.length && delivered < range.limit; index++) {
-        const row = log[index] as Row;
+        const row = log[index];
+        if (row === undefined) continue;
         if (range.types && !range.types.includes(row.type)) continue;
         if (range.categories && !range.categories.includes(streamCategory(row.streamId))) continue;
         delivered++;
@@ -200,30 +210,65 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
       return () => listeners.delete(listener);
     },
     addAppendHook: (hook) => void hooks.push(hook),
+    async tombstoneStream(streamId) {
+      assertOpen();
+      assertValidStreamId(streamId);
+      scope.assertOutside('tombstoneStream');
+      await mutex.run(async () => {
+        if (!streams.has(streamId)) throw new StreamNotFoundError(streamId);
+        deleted.add(streamId);
+      });
+    },
+    async truncateStream(streamId, truncateOptions) {
+      assertOpen();
+      assertValidStreamId(streamId);
+      scope.assertOutside('truncateStream');
+      return mutex.run(async () => {
+        const rows = streams.get(streamId) ?? [];
+        const current = rows.length === 0 ? 0 : (rows[rows.length - 1] as Row).version;
+        const before = checkTruncate(streamId, truncateOptions, current, deleted.has(streamId));
+        const removed = rows.filter((row) => row.version < before);
+        for (const row of removed) {
+          log[Number(row.position) - 1] = undefined;
+          ids.delete(row.id);
+        }
+        streams.set(
+          streamId,
+          rows.filter((row) => row.version >= before),
+        );
+        const firstVersion = Math.max(before, firstVersions.get(streamId) ?? 1);
+        firstVersions.set(streamId, firstVersion);
+        return { removed: removed.length, firstVersion };
+      });
+    },
     async close() {
       closed = true;
     },
   };
 
   function readOperations(rowsOf: (streamId: string) => readonly Row[]): Omit<StreamOperations, 'appendToStream'> {
+    const assertReadable = (streamId: string) => {
+      assertOpen();
+      assertValidStreamId(streamId);
+      if (deleted.has(streamId)) throw new StreamDeletedError(streamId);
+    };
     return {
       async readStream(streamId, readOptions) {
-        assertOpen();
-        assertValidStreamId(streamId);
+        assertReadable(streamId);
         const range = resolveStreamRange(readOptions);
         const rows = rowsOf(streamId).filter((row) => row.version >= range.low && row.version <= range.high);
         if (range.direction === 'backwards') rows.reverse();
         return rows.slice(0, range.limit).map(toRecorded);
       },
       async streamExists(streamId) {
-        assertOpen();
-        assertValidStreamId(streamId);
+        assertReadable(streamId);
         return rowsOf(streamId).length > 0;
       },
       async aggregateStream(streamId, evolver, aggregateOptions) {
-        assertOpen();
-        assertValidStreamId(streamId);
+        assertReadable(streamId);
         checkAggregateOptions(aggregateOptions);
+        const firstVersion = firstVersions.get(streamId);
+        if (firstVersion !== undefined) throw new StreamTruncatedError(streamId, firstVersion);
         return foldEvents(rowsOf(streamId).map(toRecorded), evolver, aggregateOptions);
       },
     };

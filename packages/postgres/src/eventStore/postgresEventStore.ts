@@ -37,6 +37,7 @@ import { createHorizonFollower } from './horizonFollower.js';
 import { isTransientPostgresError } from './isTransientPostgresError.js';
 import { createNotificationListener } from './notificationListener.js';
 import { createPostgresGroupCommit } from './postgresGroupCommit.js';
+import { tombstonePostgresStream, truncatePostgresStream } from './postgresStreamLifecycle.js';
 import { createPostgresTransaction, type PostgresTransaction } from './postgresTransaction.js';
 import { readAllStatement } from './readAllStatement.js';
 import { readableHorizonSql } from './readableHorizon.js';
@@ -507,6 +508,10 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     addAppendHook(hook) {
       hooks.push(hook);
     },
+    tombstoneStream: (streamId) =>
+      runTransaction((tx) => tombstonePostgresStream(tx.client, schema, streamId, settings.clock.now()), false),
+    truncateStream: (streamId, truncateOptions) =>
+      runTransaction((tx) => truncatePostgresStream(tx.client, schema, streamId, truncateOptions), false),
     isTransient: isTransientPostgresError,
     visibilityLag() {
       assertOpen();

@@ -10,9 +10,11 @@ import {
   type PreparedAppend,
   type StoredEventPayload,
   type StoredEventRef,
+  StreamDeletedError,
   writtenAppendResult,
 } from '@tidemark/core';
 import type { SqliteStatements } from './sqliteStatements.js';
+import { streamDeletedAbort } from './sqliteStreamLifecycle.js';
 
 /**
  * Writes one prepared append on a connection that already holds the write lock (inside
@@ -80,7 +82,10 @@ export function createSqliteAppendWriter(
  * errors the check would have raised.
  */
 function translateConstraintError(error: unknown, prepared: PreparedAppend, current: number, eventId: string): unknown {
-  if (!(error instanceof Error) || (error as { code?: unknown }).code !== 'SQLITE_CONSTRAINT_UNIQUE') return error;
+  if (!(error instanceof Error)) return error;
+  const code = (error as { code?: unknown }).code;
+  if (code === 'SQLITE_CONSTRAINT_TRIGGER' && error.message === streamDeletedAbort) return new StreamDeletedError(prepared.streamId);
+  if (code !== 'SQLITE_CONSTRAINT_UNIQUE') return error;
   if (error.message.includes('events.stream_id')) {
     return new ConcurrencyError(prepared.streamId, prepared.expectedVersion, current);
   }

@@ -36,6 +36,7 @@ import { createSqliteGroupCommit } from './sqliteGroupCommit.js';
 import { toRecordedEvent } from './sqliteRowMapping.js';
 import { createSqliteSqlExecutor } from './sqliteSqlExecutor.js';
 import { type FilteredReadAll, prepareFilteredReadAll, prepareSqliteStatements } from './sqliteStatements.js';
+import { createSqliteStreamLifecycle } from './sqliteStreamLifecycle.js';
 import { createSqliteStreamReads } from './sqliteStreamReads.js';
 import { acquireSqliteWriterLock } from './sqliteWriterLock.js';
 import { storeBusy } from './storeBusy.js';
@@ -355,6 +356,7 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
   }
 
   const committedReads = createSqliteStreamReads(reads, assertOpen);
+  const lifecycle = createSqliteStreamLifecycle(db);
 
   return {
     queries: {
@@ -422,6 +424,10 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
     },
 
     addAppendHook: (hook) => void hooks.push(hook),
+
+    // Through a write transaction: after every append queued before, under the write lock.
+    tombstoneStream: (streamId) => transaction(async (tx) => lifecycle.tombstone(streamId, tx.clock.now().getTime())),
+    truncateStream: (streamId, truncateOptions) => transaction(async () => lifecycle.truncate(streamId, truncateOptions)),
 
     walSize() {
       if (!walFile) return 0;

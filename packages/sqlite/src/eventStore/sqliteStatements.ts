@@ -1,6 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { sqliteInsertEventSql } from '../schema/sqliteSchema.js';
 import { type EventRow, eventColumns, type FoldRow, foldColumns } from './sqliteRowMapping.js';
+import { streamLifecycleSql } from './sqliteStreamLifecycle.js';
 
 /**
  * Statements prepared once per connection: preparing is far dearer than running, and the hot
@@ -22,6 +23,8 @@ export interface SqliteStatements {
   headPosition: Statement<[], number>;
   /** (after, limit) → event rows raw, unfiltered. */
   readAll: Statement<[bigint, number], EventRow>;
+  /** (streamId) → [deleted, firstVersion] raw, undefined for an ordinary stream. */
+  streamLifecycle: Statement<[string], [number, number]>;
   savepoint: Statement<[]>;
   releaseSavepoint: Statement<[]>;
   rollbackToSavepoint: Statement<[]>;
@@ -56,6 +59,7 @@ export function prepareSqliteStatements(db: Database): SqliteStatements {
     readAll: db
       .prepare<[bigint, number], EventRow>(`SELECT ${eventColumns} FROM events WHERE position > ? ORDER BY position LIMIT ?`)
       .raw(),
+    streamLifecycle: db.prepare<[string], [number, number]>(streamLifecycleSql).raw(),
     // One fixed name: savepoints nest as a stack, so an append made from inside a hook still
     // releases or rolls back only its own.
     savepoint: db.prepare('SAVEPOINT tidemark_append'),

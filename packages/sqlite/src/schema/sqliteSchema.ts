@@ -1,3 +1,4 @@
+import { sqliteStreamLifecycleTables } from '../eventStore/sqliteStreamLifecycle.js';
 import { sqliteCheckpointTables } from '../processing/sqliteCheckpointTables.js';
 
 /**
@@ -112,6 +113,26 @@ export const sqliteMigrations: readonly SqliteMigration[] = [
     statements: [
       'CREATE TABLE tidemark_idempotency_keys (scope TEXT NOT NULL, key TEXT NOT NULL, request_hash TEXT NOT NULL, result TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (scope, key)) STRICT, WITHOUT ROWID',
       'CREATE INDEX tidemark_idempotency_keys_created_at ON tidemark_idempotency_keys (created_at)',
+    ],
+  },
+  { version: 7, capability: 'stream_lifecycle', name: 'tombstoned and archived streams', statements: sqliteStreamLifecycleTables },
+  {
+    version: 8,
+    capability: 'snapshots',
+    name: 'snapshots of stream states',
+    statements: [
+      // Every snapshot is kept (a temporal load wants the latest before its target); the key
+      // makes that lookup one descending seek. Times are milliseconds since the epoch.
+      `CREATE TABLE tidemark_snapshots (
+        stream_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        stream_version INTEGER NOT NULL,
+        position INTEGER NOT NULL,
+        recorded_at INTEGER NOT NULL,
+        schema_version INTEGER NOT NULL,
+        payload BLOB NOT NULL,
+        PRIMARY KEY (stream_id, name, stream_version)
+      ) STRICT, WITHOUT ROWID`,
     ],
   },
 ];

@@ -8,6 +8,7 @@ import { useHarness } from './harnessLifetime.js';
 import { idempotencyContract } from './idempotencyContract.js';
 import { readAllContract } from './readAllContract.js';
 import { readStreamContract } from './readStreamContract.js';
+import { streamLifecycleContract } from './streamLifecycleContract.js';
 import { temporalContract } from './temporalContract.js';
 import { transactionContract } from './transactionContract.js';
 import { unitOfWorkContract } from './unitOfWorkContract.js';
@@ -30,5 +31,6 @@ export function eventStoreContract(name: string, harness: EventStoreHarness): vo
     transactionContract(harness);
     unitOfWorkContract(harness);
     badInputContract(harness);
+    streamLifecycleContract(harness);
   });
 }
