@@ -53,7 +53,13 @@ export function takeSnapshotInBackground<State>(
   const streams = writing;
   const done = new Promise<void>((resolve) => setImmediate(resolve))
     .then(() => takeSnapshot(policy, streamId, state, at))
-    .catch((error: unknown) => policy.onError(error, { streamId, name: policy.name, reason: 'save_failed', streamVersion: at.version }))
+    .catch((error: unknown) => {
+      try {
+        policy.onError(error, { streamId, name: policy.name, reason: 'save_failed', streamVersion: at.version });
+      } catch {
+        // A throwing reporter must not become an unhandled rejection nobody awaits.
+      }
+    })
     .finally(() => streams.delete(key));
   streams.set(key, done);
 }

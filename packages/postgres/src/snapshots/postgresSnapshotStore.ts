@@ -50,7 +50,8 @@ export function createPostgresSnapshotStore(options: PostgresSnapshotStoreOption
       checkSnapshotQuery(query);
       const result = await store.pool.query<SnapshotRow>({
         name: `${name}:load`,
-        text: `SELECT stream_version::text, position::text, recorded_at, schema_version, payload FROM ${table}
+        // int8 columns arrive as decimal strings (pg's default), exact for bigints.
+        text: `SELECT stream_version, position, recorded_at, schema_version, payload FROM ${table}
                WHERE stream_id = $1 AND name = $2 AND stream_version <= $3 AND ($4::timestamptz IS NULL OR recorded_at <= $4)
                ORDER BY stream_version DESC LIMIT 1`,
         values: [streamId, snapshotName, query?.maxVersion ?? Number.MAX_SAFE_INTEGER, query?.asOf ?? null],
