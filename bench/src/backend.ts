@@ -1,3 +1,4 @@
+import type { SnapshotStore } from '@tidemark/core';
 import type { WorkloadTarget } from './workloadCases.js';
 
 export interface ClosableTarget extends WorkloadTarget {
@@ -19,6 +20,8 @@ export interface Backend {
   openOurs(): Promise<ClosableTarget>;
   /** The raw-driver baseline on its own fresh storage, created with the adapter's DDL. */
   openBaseline(): Promise<ClosableTarget>;
+  /** The snapshot store beside the store `openOurs` returned (the snapshot cases). */
+  snapshots(ours: ClosableTarget): SnapshotStore;
   /** Removes every file or schema this backend created. */
   cleanup(): Promise<void>;
 }

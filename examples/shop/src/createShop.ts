@@ -12,9 +12,11 @@ import {
   type Projector,
   projectorBatchMetrics,
   projectorRetryMetrics,
+  type SnapshotStore,
   type SqlQueries,
   type SqlTransaction,
   type StoreTransaction,
+  snapshotsSettled,
   startExpirySweeper,
   type Transport,
   type VisibilitySample,
@@ -25,6 +27,7 @@ import {
   createPostgresIdempotencyKeyStore,
   createPostgresInbox,
   createPostgresLease,
+  createPostgresSnapshotStore,
   type PostgresTransaction,
   postgresConnectionDefaults,
 } from '@tidemark/postgres';
@@ -34,6 +37,7 @@ import {
   createSqliteIdempotencyKeyStore,
   createSqliteInbox,
   createSqliteLease,
+  createSqliteSnapshotStore,
   type SqliteTransaction,
 } from '@tidemark/sqlite';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
@@ -115,6 +119,8 @@ interface OpenedStore<Tx extends SqlTx> {
   inbox: Inbox<Tx>;
   /** A lease row in the same database: one active relay across instances. */
   lease(name: string): Lease<Tx>;
+  /** The bank accounts' snapshots, in the same database. */
+  snapshots: SnapshotStore;
   location: string;
   /** PostgreSQL: events committed but not yet readable (a long transaction holds the horizon). */
   visibility?: () => Promise<VisibilitySample>;
@@ -140,6 +146,7 @@ async function openStore(config: ShopOptions['config']): Promise<OpenedStore<Pos
         idempotencyKeys: createPostgresIdempotencyKeyStore(),
         inbox: createPostgresInbox(),
         lease: (name) => createPostgresLease({ url, schema, name }),
+        snapshots: createPostgresSnapshotStore({ store }),
         location,
         visibility,
         close: () => pool.end(),
@@ -160,6 +167,7 @@ async function openStore(config: ShopOptions['config']): Promise<OpenedStore<Pos
       idempotencyKeys: createSqliteIdempotencyKeyStore(),
       inbox: createSqliteInbox(),
       lease: (name) => createSqliteLease({ file, name }),
+      snapshots: createSqliteSnapshotStore({ store }),
       location: file,
       close: async () => {},
     };
@@ -244,6 +252,7 @@ export async function createShop(options: ShopOptions): Promise<Shop> {
     metrics: { registry: metrics.registry, beforeScrape: () => monitoring.lag.measure() },
     idempotencyKeys: opened.idempotencyKeys as IdempotencyKeyStore,
     mailbox: (recipient) => mailboxOf(store, recipient),
+    snapshots: opened.snapshots,
   });
 
   // Old idempotency keys and inbox records are swept on a timer: a client retries within a day,
@@ -288,6 +297,7 @@ export async function createShop(options: ShopOptions): Promise<Shop> {
         await mailer?.stop();
         await readModels.stop(); // …then the projectors, after their transaction in flight…
         await accountCache?.close();
+        await snapshotsSettled(opened.snapshots); // snapshots being written still reach the store
         await store.close(); // …and only then the database they all write to.
         await opened.close();
         await brokers.close();

@@ -269,7 +269,7 @@ export function snapshotStoreContract(adapter: string, harness: SnapshotStoreHar
 
     it('answers "what was the balance at 10 AM yesterday?" and the history since', async () => {
       const clock = createManualClock(new Date('2026-03-01T08:00:00.000Z'));
-      const { events, policy, problems } = await world(clock);
+      const { events, policy } = await world(clock);
       // One deposit of 1..24 each hour from 08:00, every command through handleCommand.
       for (let i = 1; i <= 24; i++) {
         await handleCommand(events, account, 'account-1', { type: 'deposit', amount: i }, { snapshots: policy({ every: 5 }) });
