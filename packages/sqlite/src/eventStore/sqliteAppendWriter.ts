@@ -14,7 +14,6 @@ import {
   writtenAppendResult,
 } from '@tidemark/core';
 import type { SqliteStatements } from './sqliteStatements.js';
-import { streamDeletedAbort } from './sqliteStreamLifecycle.js';
 
 /**
  * Writes one prepared append on a connection that already holds the write lock (inside
@@ -29,7 +28,7 @@ export function createSqliteAppendWriter(
   clock: Clock,
   defaultMetadata: EventMetadata | undefined,
 ): SqliteAppendWriter {
-  const { eventById, streamVersion, insertEvent } = statements;
+  const { eventById, appendHead, insertEvent } = statements;
   return (prepared) => {
     const { streamId, events } = prepared;
     // Only caller-chosen ids can already exist; generated ones are fresh UUIDv7s.
@@ -49,8 +48,10 @@ export function createSqliteAppendWriter(
         return { streamId, ...retry, written: false, events: [] };
       }
     }
-    const current = streamVersion.get(streamId) ?? 0;
+    const [version, deleted] = appendHead.get(streamId, streamId) ?? [null, null];
+    const current = version ?? 0;
     assertExpectedVersion(streamId, prepared.expectedVersion, current);
+    if (deleted === 1) throw new StreamDeletedError(streamId);
     const recordedAt = clock.now().getTime();
     let position = 0;
     let i = 0;
@@ -82,10 +83,7 @@ export function createSqliteAppendWriter(
  * errors the check would have raised.
  */
 function translateConstraintError(error: unknown, prepared: PreparedAppend, current: number, eventId: string): unknown {
-  if (!(error instanceof Error)) return error;
-  const code = (error as { code?: unknown }).code;
-  if (code === 'SQLITE_CONSTRAINT_TRIGGER' && error.message === streamDeletedAbort) return new StreamDeletedError(prepared.streamId);
-  if (code !== 'SQLITE_CONSTRAINT_UNIQUE') return error;
+  if (!(error instanceof Error) || (error as { code?: unknown }).code !== 'SQLITE_CONSTRAINT_UNIQUE') return error;
   if (error.message.includes('events.stream_id')) {
     return new ConcurrencyError(prepared.streamId, prepared.expectedVersion, current);
   }

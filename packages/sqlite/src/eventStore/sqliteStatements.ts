@@ -10,6 +10,8 @@ import { streamLifecycleSql } from './sqliteStreamLifecycle.js';
 export interface SqliteStatements {
   /** (streamId) → the stream's version, or undefined when it has no events. */
   streamVersion: Statement<[string], number>;
+  /** (streamId, streamId) → [version or null, 1 when tombstoned or null]: what an append checks, in one statement. */
+  appendHead: Statement<[string, string], [number | null, number | null]>;
   /** (id) → [streamId, version, position] raw. */
   /** id → stream_id, version, position, type, schema_version, data, metadata. */
   eventById: Statement<[string], [string, number, number, string, number, string, string]>;
@@ -34,6 +36,11 @@ export function prepareSqliteStatements(db: Database): SqliteStatements {
   return {
     // The top entry of the (stream_id, version) index: one seek, no scan.
     streamVersion: db.prepare<[string], number>('SELECT max(version) FROM events WHERE stream_id = ?').pluck(),
+    appendHead: db
+      .prepare<[string, string], [number | null, number | null]>(
+        'SELECT (SELECT max(version) FROM events WHERE stream_id = ?), (SELECT 1 FROM tidemark_streams WHERE stream_id = ? AND deleted_at IS NOT NULL)',
+      )
+      .raw(),
     eventById: db
       .prepare<[string], [string, number, number, string, number, string, string]>(
         'SELECT stream_id, version, position, type, schema_version, data, metadata FROM events WHERE id = ?',
