@@ -2,12 +2,16 @@ import {
   createInMemoryEventStore,
   createInMemorySnapshotStore,
   type Decider,
+  decodeSnapshotState,
+  encodeSnapshotState,
   handleCommand,
+  jsonSnapshotSerializer,
   loadAggregate,
   type SnapshotProblem,
   type SnapshotSerializer,
   type SnapshotStore,
   snapshotsSettled,
+  streamHistory,
   ValidationError,
 } from '@tidemark/core';
 import { describe, expect, it } from 'vitest';
@@ -113,5 +117,33 @@ describe('snapshots with handleCommand', () => {
       );
     }
     expect(await events.streamExists('visits-1')).toBe(false);
+  });
+});
+
+describe('snapshot payloads and long histories', () => {
+  it('compresses the state and gives it back as it was', () => {
+    const state = { ledger: Array.from({ length: 1000 }, (_, i) => ({ id: i, kind: 'deposit', amount: 10 })) };
+    const payload = encodeSnapshotState(state, jsonSnapshotSerializer);
+    expect(payload.byteLength).toBeLessThan(JSON.stringify(state).length / 5);
+    expect(decodeSnapshotState(payload, jsonSnapshotSerializer)).toEqual(state);
+  });
+
+  it('folds a history longer than one read page, with the state after each event', async () => {
+    let now = Date.parse('2026-01-01T00:00:00.000Z');
+    const events = createInMemoryEventStore({ clock: { now: () => new Date(now) } });
+    for (let i = 0; i < 2500; i++) {
+      await events.appendToStream('counter-1', [{ type: 'counter.added', data: { by: 1 } }]);
+      now += 1000;
+    }
+    const counter = { initialState: () => 0, evolve: (total: number) => total + 1 };
+    const seen: Array<[number, number]> = [];
+    const from = new Date(Date.parse('2026-01-01T00:00:00.000Z') + 99_500);
+    for await (const { event, state } of streamHistory(events, 'counter-1', counter, { from, to: new Date(now) })) {
+      seen.push([event.version, state]);
+    }
+    expect(seen).toHaveLength(2400);
+    expect(seen[0]).toEqual([101, 101]);
+    expect(seen.every(([version, state]) => version === state)).toBe(true);
+    expect(seen.at(-1)).toEqual([2500, 2500]);
   });
 });

@@ -8,7 +8,7 @@ import { useHarness } from './harnessLifetime.js';
 import { idempotencyContract } from './idempotencyContract.js';
 import { readAllContract } from './readAllContract.js';
 import { readStreamContract } from './readStreamContract.js';
-import { streamLifecycleContract } from './streamLifecycleContract.js';
+import { streamLifecycleContract, streamLifecycleModelContract } from './streamLifecycleContract.js';
 import { temporalContract } from './temporalContract.js';
 import { transactionContract } from './transactionContract.js';
 import { unitOfWorkContract } from './unitOfWorkContract.js';
@@ -32,5 +32,6 @@ export function eventStoreContract(name: string, harness: EventStoreHarness): vo
     unitOfWorkContract(harness);
     badInputContract(harness);
     streamLifecycleContract(harness);
+    streamLifecycleModelContract(harness);
   });
 }

@@ -1,4 +1,5 @@
 import { StreamDeletedError, StreamNotFoundError, StreamTruncatedError, ValidationError } from '@tidemark/core';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { EventStoreHarness } from './eventStoreHarness.js';
 import { caught, expectUnchanged, readAllEvents, storeSnapshot, waitForHead } from './storeSnapshot.js';
@@ -98,6 +99,86 @@ export function streamLifecycleContract(harness: EventStoreHarness): void {
       await store.tombstoneStream('counter-1');
       await expect(store.truncateStream('counter-1', { beforeVersion: 2 })).rejects.toBeInstanceOf(StreamDeletedError);
       await expectUnchanged(store, before);
+    });
+  });
+}
+
+type LifecycleOp =
+  | { kind: 'append'; stream: number; count: number }
+  | { kind: 'tombstone'; stream: number }
+  | { kind: 'truncate'; stream: number; before: number };
+
+const lifecycleOp: fc.Arbitrary<LifecycleOp> = fc.oneof(
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('append' as const), stream: fc.nat(1), count: fc.integer({ min: 1, max: 3 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('tombstone' as const), stream: fc.nat(1) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant('truncate' as const), stream: fc.nat(1), before: fc.integer({ min: 2, max: 8 }) }),
+  },
+);
+
+/**
+ * Any sequence of appends, tombstones and truncations against a model: every call succeeds or
+ * fails exactly when the model says, and afterwards every stream reads back as the model holds it.
+ */
+export function streamLifecycleModelContract(harness: EventStoreHarness): void {
+  describe('stream lifecycle against a model (property)', () => {
+    const open = useStores(harness, 'all');
+    let run = 0;
+
+    it('agrees with the model on versions, errors and what reads return', async () => {
+      const store = await open();
+      await fc.assert(
+        fc.asyncProperty(fc.array(lifecycleOp, { maxLength: 12 }), async (ops) => {
+          run++;
+          const ids = [`life${run}-a`, `life${run}-b`];
+          const model = ids.map(() => ({ version: 0, first: 1, deleted: false }));
+          for (const op of ops) {
+            const id = ids[op.stream] as string;
+            const m = model[op.stream] as (typeof model)[number];
+            if (op.kind === 'append') {
+              const attempt = store.appendToStream(
+                id,
+                Array.from({ length: op.count }, (_, i) => tick(i)),
+                { expectedVersion: m.version },
+              );
+              if (m.deleted) await expect(attempt).rejects.toBeInstanceOf(StreamDeletedError);
+              else {
+                expect((await attempt).nextExpectedVersion).toBe(m.version + op.count);
+                m.version += op.count;
+              }
+            } else if (op.kind === 'tombstone') {
+              const attempt = store.tombstoneStream(id);
+              if (m.version === 0) await expect(attempt).rejects.toBeInstanceOf(StreamNotFoundError);
+              else {
+                await attempt;
+                m.deleted = true;
+              }
+            } else {
+              const attempt = store.truncateStream(id, { beforeVersion: op.before });
+              if (m.version === 0) await expect(attempt).rejects.toBeInstanceOf(StreamNotFoundError);
+              else if (m.deleted) await expect(attempt).rejects.toBeInstanceOf(StreamDeletedError);
+              else if (op.before > m.version) await expect(attempt).rejects.toBeInstanceOf(ValidationError);
+              else {
+                m.first = Math.max(m.first, op.before);
+                expect(await attempt).toMatchObject({ firstVersion: m.first });
+              }
+            }
+          }
+          for (const [i, id] of ids.entries()) {
+            const m = model[i] as (typeof model)[number];
+            if (m.deleted) {
+              await expect(store.readStream(id)).rejects.toBeInstanceOf(StreamDeletedError);
+              continue;
+            }
+            const versions = (await store.readStream(id)).map((e) => e.version);
+            expect(versions).toEqual(m.version === 0 ? [] : Array.from({ length: m.version - m.first + 1 }, (_, k) => m.first + k));
+            if (m.first > 1) await expect(store.aggregateStream(id, counter)).rejects.toBeInstanceOf(StreamTruncatedError);
+            else expect((await store.aggregateStream(id, counter)).version).toBe(m.version);
+          }
+        }),
+        { numRuns: 25 },
+      );
     });
   });
 }
