@@ -1,4 +1,4 @@
-import type { EventStage, EventStore } from '@tidemark/core';
+import type { EventStage, EventStore, SnapshotStore } from '@tidemark/core';
 import type { WorkloadTarget } from './workloadCases.js';
 
 export interface ClosableTarget extends WorkloadTarget {
@@ -23,6 +23,8 @@ export interface Backend {
   openOurs(options?: { name?: string; stages?: readonly EventStage[] }): Promise<ClosableTarget & EventStore>;
   /** The raw-driver baseline on its own fresh storage, created with the adapter's DDL. */
   openBaseline(): Promise<ClosableTarget>;
+  /** The snapshot store beside the store `openOurs` returned (the snapshot cases). */
+  snapshots(ours: ClosableTarget): SnapshotStore;
   /** Removes every file or schema this backend created. */
   cleanup(): Promise<void>;
 }

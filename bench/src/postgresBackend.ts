@@ -1,4 +1,4 @@
-import { createPostgresEventStore, schemaSql } from '@tidemark/postgres';
+import { createPostgresEventStore, createPostgresSnapshotStore, type PostgresEventStore, schemaSql } from '@tidemark/postgres';
 import pg from 'pg';
 import type { Backend } from './backend.js';
 import { openRawPgStore, quote, rawPgBaseline } from './rawPgStore.js';
@@ -55,6 +55,7 @@ export function postgresBackend(): Backend {
       await admin((client) => client.query(schemaSql(raw)));
       return openRawPgStore({ url: postgresUrl, schema: raw, table: 'events', poolSize });
     },
+    snapshots: (ours) => createPostgresSnapshotStore({ store: ours as PostgresEventStore }),
     async cleanup() {
       await admin(async (client) => {
         for (const schema of schemas) await client.query(`DROP SCHEMA IF EXISTS ${quote(schema)} CASCADE`);

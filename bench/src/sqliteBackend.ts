@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSqliteEventStore, sqliteSchemaStatements } from '@tidemark/sqlite';
+import { createSqliteEventStore, createSqliteSnapshotStore, type SqliteEventStore, sqliteSchemaStatements } from '@tidemark/sqlite';
 import type { Backend } from './backend.js';
 import { openRawSqliteStore, rawSqliteBaseline } from './rawSqliteStore.js';
 
@@ -29,6 +29,7 @@ export function sqliteBackend(): Backend {
     async openBaseline() {
       return openRawSqliteStore(join(directory(), 'raw.db'), sqliteSchemaStatements, 'events');
     },
+    snapshots: (ours) => createSqliteSnapshotStore({ store: ours as SqliteEventStore }),
     async cleanup() {
       if (dir) rmSync(dir, { recursive: true, force: true });
       dir = undefined;

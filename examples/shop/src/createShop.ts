@@ -14,9 +14,11 @@ import {
   type Projector,
   projectorBatchMetrics,
   projectorRetryMetrics,
+  type SnapshotStore,
   type SqlQueries,
   type SqlTransaction,
   type StoreTransaction,
+  snapshotsSettled,
   startExpirySweeper,
   type Transport,
   type VisibilitySample,
@@ -27,6 +29,7 @@ import {
   createPostgresIdempotencyKeyStore,
   createPostgresInbox,
   createPostgresLease,
+  createPostgresSnapshotStore,
   type PostgresTransaction,
   postgresConnectionDefaults,
 } from '@tidemark/postgres';
@@ -36,6 +39,7 @@ import {
   createSqliteIdempotencyKeyStore,
   createSqliteInbox,
   createSqliteLease,
+  createSqliteSnapshotStore,
   type SqliteTransaction,
 } from '@tidemark/sqlite';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
@@ -118,6 +122,8 @@ interface OpenedStore<Tx extends SqlTx> {
   inbox: Inbox<Tx>;
   /** A lease row in the same database: one active relay across instances. */
   lease(name: string): Lease<Tx>;
+  /** The bank accounts' snapshots, in the same database. */
+  snapshots: SnapshotStore;
   location: string;
   /** PostgreSQL: events committed but not yet readable (a long transaction holds the horizon). */
   visibility?: () => Promise<VisibilitySample>;
@@ -146,6 +152,7 @@ async function openStore(
         idempotencyKeys: createPostgresIdempotencyKeyStore(),
         inbox: createPostgresInbox(),
         lease: (name) => createPostgresLease({ url, schema, name }),
+        snapshots: createPostgresSnapshotStore({ store }),
         location,
         visibility,
         close: () => pool.end(),
@@ -166,6 +173,7 @@ async function openStore(
       idempotencyKeys: createSqliteIdempotencyKeyStore(),
       inbox: createSqliteInbox(),
       lease: (name) => createSqliteLease({ file, name }),
+      snapshots: createSqliteSnapshotStore({ store }),
       location: file,
       close: async () => {},
     };
@@ -263,6 +271,7 @@ export async function createShop(options: ShopOptions): Promise<Shop> {
     },
     idempotencyKeys: opened.idempotencyKeys as IdempotencyKeyStore,
     mailbox: (recipient) => mailboxOf(store, recipient),
+    snapshots: opened.snapshots,
   });
 
   // Old idempotency keys and inbox records are swept on a timer: a client retries within a day,
@@ -307,6 +316,7 @@ export async function createShop(options: ShopOptions): Promise<Shop> {
         await mailer?.stop();
         await readModels.stop(); // …then the projectors, after their transaction in flight…
         await accountCache?.close();
+        await snapshotsSettled(opened.snapshots); // snapshots being written still reach the store
         await store.close(); // …and only then the database they all write to.
         await opened.close();
         await brokers.close();

@@ -19,6 +19,8 @@ export * from './contracts/manualClock.js';
 export * from './contracts/messagingHarness.js';
 export * from './contracts/outboxContract.js';
 export * from './contracts/outboxRelayContract.js';
+export * from './contracts/snapshotStoreContract.js';
+export * from './contracts/streamLifecycleContract.js';
 export * from './contracts/transportContract.js';
 export * from './processes/brokerCrashCases.js';
 export * from './processes/brokerCrashChild.js';

@@ -20,6 +20,11 @@ const temporalQuery = z.object({
     .optional(),
 });
 
+const historyWindow = z.object({
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+});
+
 const historyEntry = (event: RecordedEvent) => ({
   id: event.id,
   type: event.type,
@@ -92,8 +97,23 @@ export function bankAccountRoutes(app: FastifyInstance, { commands, queries }: S
     return reply.header('etag', `"${account.version}"`).send(account);
   });
 
+  // Every event, or with `?from=&to=` (ISO times) the window between them: the balance as of
+  // `from`, then each event up to `to` with the balance after it.
   app.get('/accounts/:id/history', async (request) => {
     const { id } = idParams.parse(request.params);
+    const window = historyWindow.parse(request.query);
+    if (window.from !== undefined || window.to !== undefined) {
+      const from = new Date(window.from ?? 0);
+      const to = window.to === undefined ? new Date() : new Date(window.to);
+      const { opening, entries } = await queries.ask('bank.account.historyBetween', { accountId: id, from, to });
+      return {
+        accountId: id,
+        from: from.toISOString(),
+        to: to.toISOString(),
+        opening: opening ?? null,
+        events: entries.map(({ event, state }) => ({ ...historyEntry(event), balance: state.balance })),
+      };
+    }
     const events = await queries.ask('bank.account.history', { accountId: id });
     return { accountId: id, events: events.map(historyEntry) };
   });

@@ -1,4 +1,10 @@
-import { type EventStore, type IdempotencyKeyStore, stringifyWithPositions } from '@tidemark/core';
+import {
+  createInMemorySnapshotStore,
+  type EventStore,
+  type IdempotencyKeyStore,
+  type SnapshotStore,
+  stringifyWithPositions,
+} from '@tidemark/core';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { MailboxRow } from '../messaging/fakeMailer.js';
 import { type MetricsRouteOptions, registerMetricsRoute } from '../monitoring/metricsRoute.js';
@@ -30,6 +36,11 @@ export interface ShopAppOptions {
   idempotencyKeys?: IdempotencyKeyStore;
   /** GET /mailbox/:recipient: what the fake mailer sent, oldest first. */
   mailbox?: (recipient: string) => Promise<MailboxRow[]>;
+  /**
+   * Where bank accounts keep their snapshots (every 100 events): the store's own table in
+   * production (createShop). Default: in memory, for an in-memory store.
+   */
+  snapshots?: SnapshotStore;
 }
 
 /** The shop's HTTP API over any EventStore, built only on tidemark's public API. */
@@ -38,8 +49,12 @@ export function buildShopApp(options: ShopAppOptions): FastifyInstance {
   const app: FastifyInstance = options.logger
     ? Fastify({ loggerInstance: options.logger, ...common })
     : Fastify({ logger: false, ...common });
-  const buses = createShopBuses(options.store);
-  const routeBuses = { commands: createShopCommandSender(options.store, buses.commands, options.idempotencyKeys), queries: buses.queries };
+  const snapshots = options.snapshots ?? createInMemorySnapshotStore();
+  const buses = createShopBuses(options.store, snapshots);
+  const routeBuses = {
+    commands: createShopCommandSender(options.store, buses.commands, options.idempotencyKeys, snapshots),
+    queries: buses.queries,
+  };
 
   // Many clients send `content-type: application/json` with an empty body on body-less commands
   // (place, cancel, close); treat that as no body instead of a 400. Everything else goes through

@@ -38,6 +38,10 @@ const statusByCode: Record<ErrorCode, number> = {
   store_busy: 503,
   // The server is busy or its database unreachable for now: the client may try again later.
   retries_exhausted: 503,
+  // A tombstoned stream: gone for good.
+  stream_deleted: 410,
+  // State asked for before an archived point that no snapshot covers: nothing to answer with.
+  stream_truncated: 410,
   transaction_conflict: 503,
   connection_lost: 503,
   commit_outcome_unknown: 503,

@@ -3,6 +3,7 @@ import {
   type EventStore,
   type IdempotencyKeyStore,
   runIdempotent,
+  type SnapshotStore,
   type StoreTransaction,
   stringifyWithPositions,
   ValidationError,
@@ -30,6 +31,7 @@ export function createShopCommandSender<Tx extends StoreTransaction>(
   store: EventStore<Tx>,
   commands: CommandBus<ShopCommands>,
   keys: IdempotencyKeyStore<Tx> | undefined,
+  snapshots: SnapshotStore,
 ): ShopCommandSender {
   return {
     async send(type, payload, context) {
@@ -39,7 +41,7 @@ export function createShopCommandSender<Tx extends StoreTransaction>(
       // With If-Match a conflict is the client's answer (409), not a reason to run again.
       const retry = context.expectedVersion === undefined;
       const outcome = await runIdempotent(store, keys, { ...idempotency, retry }, async (tx) => {
-        const result = await createShopBuses(tx).commands.send(type, payload, context.metadata);
+        const result = await createShopBuses(tx, snapshots).commands.send(type, payload, context.metadata);
         return JSON.parse(stringifyWithPositions(result)) as unknown;
       });
       return outcome.result as ShopCommands[typeof type]['result'];

@@ -5,6 +5,7 @@ import {
   type DomainEvent,
   type ExpectedVersion,
   handleCommand,
+  type SnapshotOptions,
   type StreamOperations,
 } from '@tidemark/core';
 
@@ -24,13 +25,15 @@ type CommandShape = { type: string; data: unknown };
  * command `{ type: K, data }`, run through handleCommand (load → decide → append, retried on a
  * conflict unless the caller pinned a version). One place, so every context writes the same way.
  * The streams' states stay in memory between commands (a state cache): a command on a busy
- * account reads the few events written since, not the whole history.
+ * account reads the few events written since, not the whole history. With `snapshots`, a stream
+ * the cache does not hold (a new process, an evicted account) loads from its latest snapshot.
  */
 export function deciderCommandHandler<Command extends CommandShape, Event extends DomainEvent, State, View>(
   store: StreamOperations,
   decider: Decider<Command, Event, State>,
   streamIdOf: (data: Command['data']) => string,
   view: (state: State) => View,
+  options: { snapshots?: SnapshotOptions<State> } = {},
 ) {
   const cache = createStateCache();
   return <K extends Command['type']>(type: K) =>
@@ -39,6 +42,7 @@ export function deciderCommandHandler<Command extends CommandShape, Event extend
       const result = await handleCommand(store, decider, streamIdOf(envelope.data), command, {
         metadata,
         cache,
+        ...(options.snapshots && { snapshots: options.snapshots }),
         ...(envelope.expectedVersion !== undefined && { expectedVersion: envelope.expectedVersion }),
       });
       return { ...view(result.state), version: result.nextExpectedVersion, position: result.position };

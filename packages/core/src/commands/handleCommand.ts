@@ -9,6 +9,9 @@ import type { Decider } from '../domain/decider.js';
 import type { DomainEvent, EventMetadata, RecordedEvent } from '../domain/event.js';
 import type { StoreTransaction, StreamOperations } from '../eventStore/eventStore.js';
 import type { ExpectedVersion } from '../eventStore/expectedVersion.js';
+import { loadAggregate } from '../snapshots/loadAggregate.js';
+import { resolveSnapshotOptions, type SnapshotOptions } from '../snapshots/snapshotOptions.js';
+import { takeSnapshotInBackground } from '../snapshots/takeSnapshot.js';
 import { loadThroughCache, type StateCache } from './stateCache.js';
 
 /** Who asked, and why: propagated into every event the command causes. */
@@ -21,7 +24,7 @@ export interface CommandMetadata {
   traceparent?: string;
 }
 
-export interface HandleCommandOptions {
+export interface HandleCommandOptions<State = unknown> {
   /**
    * The version the caller saw (an HTTP If-Match, say). When given, a conflict is the caller's
    * to resolve and is never retried.
@@ -44,6 +47,14 @@ export interface HandleCommandOptions {
    * cache take turns. Not used inside a transaction, which may still roll back.
    */
   cache?: StateCache;
+  /**
+   * Load from the latest valid snapshot instead of the first event, and snapshot the state every
+   * `every` events (default 100). Snapshots are taken after the append committed, in the
+   * background: the command never waits for one, a failure is reported to `onError`. With
+   * `cache` too, the cache answers first and snapshots serve its misses (a new process, an
+   * evicted stream).
+   */
+  snapshots?: SnapshotOptions<State>;
 }
 
 export interface CommandResult<State> {
@@ -84,17 +95,27 @@ export async function handleCommand<Command, Event extends DomainEvent, State>(
   decider: Decider<Command, Event, State>,
   streamId: string,
   command: Command,
-  options: HandleCommandOptions = {},
+  options: HandleCommandOptions<State> = {},
 ): Promise<CommandResult<State>> {
   const metadata = eventMetadata(options.metadata);
   const cache = isTransaction(store) ? undefined : options.cache;
+  const snapshots = options.snapshots === undefined ? undefined : resolveSnapshotOptions(options.snapshots);
+  // The snapshot version a load from the store started from (undefined: the cache answered).
+  let snapshotVersion: number | undefined;
+  const loadFromStore = async () => {
+    const loaded = await loadAggregate(store, streamId, decider, snapshots ? { snapshots } : {});
+    snapshotVersion = loaded.snapshotVersion;
+    return loaded;
+  };
   /** The state to decide on, and whether it was read from the stream (not only taken from the cache). */
   const load = async (verified: boolean): Promise<{ state: State; version: number; verified: boolean }> => {
-    if (!cache) return { ...(await store.aggregateStream(streamId, decider)), verified: true };
+    if (!cache) return { ...(await loadFromStore()), verified: true };
     const cached = verified ? undefined : cache.get(store, decider, streamId);
-    return cached ? { ...cached, verified: false } : { ...(await loadThroughCache(cache, store, decider, streamId)), verified: true };
+    if (cached) return { ...cached, verified: false };
+    return { ...(await loadThroughCache(cache, store, decider, streamId, loadFromStore)), verified: true };
   };
   const once = async (attempt: number): Promise<CommandResult<State>> => {
+    snapshotVersion = undefined;
     // The first attempt trusts the cache: the append's expected version proves it current. With
     // the caller's own expectedVersion it would not (the append checks the caller's version, not
     // the state's), and a retry follows a conflict, which says the cache is behind.
@@ -127,6 +148,20 @@ export async function handleCommand<Command, Event extends DomainEvent, State>(
     // Only when our events follow the loaded version directly (an `any` append may land later).
     if (cache && result.written && result.events[0]?.version === version + 1) {
       cache.set(store, decider, streamId, { state: next, version: result.nextExpectedVersion });
+    }
+    const last = result.events[result.events.length - 1];
+    if (snapshots && last && result.written && result.events[0]?.version === version + 1) {
+      const { every } = snapshots;
+      // A multiple of `every` was passed, or the load replayed `every` events or more past its
+      // snapshot (none yet, or a stale one): either way the next load should start later.
+      const due =
+        Math.floor(last.version / every) > Math.floor(version / every) ||
+        (snapshotVersion !== undefined && last.version - snapshotVersion >= every);
+      if (due) {
+        const take = () => takeSnapshotInBackground(snapshots, streamId, next, last);
+        if (isTransaction(store)) store.afterCommit(take);
+        else take();
+      }
     }
     return {
       state: next,

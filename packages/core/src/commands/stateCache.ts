@@ -117,10 +117,12 @@ export async function loadThroughCache<Event extends DomainEvent, State>(
   store: StreamOperations,
   evolver: Evolver<Event, State>,
   streamId: string,
+  /** How a miss loads the state: the whole stream by default, loadAggregate with snapshots say. */
+  loadMissing: () => Promise<CachedState<State>> = () => store.aggregateStream(streamId, evolver),
 ): Promise<CachedState<State>> {
   const cached = cache.get(store, evolver, streamId);
   if (cached === undefined) {
-    const { state, version } = await store.aggregateStream(streamId, evolver);
+    const { state, version } = await loadMissing();
     if (version > 0) cache.set(store, evolver, streamId, { state, version });
     return { state, version };
   }
@@ -129,7 +131,7 @@ export async function loadThroughCache<Event extends DomainEvent, State>(
   // Versions are contiguous; should the tail not continue the entry, trust the stream, not the cache.
   if (tail[0]!.version !== cached.version + 1) {
     cache.delete(store, evolver, streamId);
-    return loadThroughCache(cache, store, evolver, streamId);
+    return loadThroughCache(cache, store, evolver, streamId, loadMissing);
   }
   let { state, version } = cached;
   for (const event of tail) {

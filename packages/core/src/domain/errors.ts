@@ -20,7 +20,9 @@ export type ErrorCode =
   | 'commit_outcome_unknown'
   | 'transaction_conflict'
   | 'retries_exhausted'
-  | 'transaction_limit';
+  | 'transaction_limit'
+  | 'stream_deleted'
+  | 'stream_truncated';
 
 export class TidemarkError extends Error {
   readonly code: ErrorCode;

@@ -4,6 +4,7 @@ import type { Evolver } from '../domain/decider.js';
 import type { DomainEvent, NewEvent, RecordedEvent } from '../domain/event.js';
 import type { EventSchemaStore } from '../versioning/eventSchemaStore.js';
 import type { ExpectedVersion } from './expectedVersion.js';
+import type { StreamLifecycle } from './streamLifecycle.js';
 
 export interface AppendOptions {
   expectedVersion?: ExpectedVersion;
@@ -114,7 +115,7 @@ export interface StoreTransaction extends StreamOperations {
  */
 export type AppendHook<Tx extends StoreTransaction> = (events: readonly RecordedEvent[], tx: Tx) => void | Promise<void>;
 
-export interface EventStore<Tx extends StoreTransaction = StoreTransaction> extends StreamOperations {
+export interface EventStore<Tx extends StoreTransaction = StoreTransaction> extends StreamOperations, StreamLifecycle {
   /** The whole log in global order, fetched in batches: memory stays constant however long it is. */
   readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent>;
   /** Position of the last event a reader can see now (0n for an empty store). */

@@ -6,6 +6,7 @@ import { systemClock } from '../domain/clock.js';
 import { ValidationError } from '../domain/errors.js';
 import type { EventMetadata, NewEvent, RecordedEvent } from '../domain/event.js';
 import { streamCategory } from '../domain/event.js';
+import { StreamDeletedError, StreamNotFoundError, StreamTruncatedError } from '../domain/streamLifecycleErrors.js';
 import { createEventPipeline, isPromiseLike } from '../versioning/eventPipeline.js';
 import type { EventStage } from '../versioning/eventStage.js';
 import { createInMemoryEventSchemaStore } from '../versioning/inMemoryEventSchemaStore.js';
@@ -17,6 +18,7 @@ import { assertExpectedVersion } from './expectedVersion.js';
 import { assertRetryPayload, detectRetry } from './idempotentAppend.js';
 import { assertValidStreamId, prepareAppend } from './prepareAppend.js';
 import { resolveAllRange, resolveStreamRange } from './readOptions.js';
+import { checkTruncate } from './streamLifecycle.js';
 import { assertAppendAllowed, resolveDurability, type TransactionDurability } from './transactionDurability.js';
 
 export interface InMemoryEventStoreOptions {
@@ -68,9 +70,13 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
   const limits = { ...defaultAppendLimits, ...options.limits };
   const clock = options.clock ?? systemClock;
   const pipeline = createEventPipeline(options.stages);
-  const log: Row[] = [];
+  // Archived (truncated) events leave a hole, so that position p still lives at index p - 1.
+  const log: Array<Row | undefined> = [];
   const streams = new Map<string, Row[]>();
   const ids = new Map<string, Row>();
+  const deleted = new Set<string>();
+  /** Streams whose events before a version were archived: stream id → first remaining version. */
+  const firstVersions = new Map<string, number>();
   const hooks: AppendHook<InMemoryTransaction>[] = [];
   const listeners = new Set<() => void>();
   const mutex = createMutex();
@@ -131,8 +137,11 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
               return { streamId, ...retry, written: false, events: [] };
             }
           }
-          const current = rowsOf(streamId).length;
+          const existing = rowsOf(streamId);
+          // Not the count: archiving removes a stream's first events, never its last.
+          const current = existing.length === 0 ? 0 : (existing[existing.length - 1] as Row).version;
           assertExpectedVersion(streamId, prepared.expectedVersion, current);
+          if (deleted.has(streamId)) throw new StreamDeletedError(streamId);
           const recordedAt = clock.now().getTime();
           const first = log.length + staged.length + 1;
           const rows = prepared.events.map(
@@ -205,7 +214,8 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
       // so events committed while iterating are included. Pages of batchSize go through the
       // stages together, as in the other stores.
       for (let index = Number(range.after); index < log.length && delivered < range.limit; index++) {
-        const row = log[index] as Row;
+        const row = log[index];
+        if (row === undefined) continue;
         if (types && !types.includes(row.type)) continue;
         if (range.categories && !range.categories.includes(streamCategory(row.streamId))) continue;
         delivered++;
@@ -229,21 +239,56 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
       assertOpen();
       const rows: RecordedEvent[] = [];
       for (let index = log.length - 1; index >= 0 && rows.length < limit; index--) {
-        const row = log[index] as Row;
-        if (row.type === type && row.schemaVersion === schemaVersion) rows.push(toRecorded(row));
+        const row = log[index];
+        if (row && row.type === type && row.schemaVersion === schemaVersion) rows.push(toRecorded(row));
       }
       return pipeline.read(rows);
     }),
+    async tombstoneStream(streamId) {
+      assertOpen();
+      assertValidStreamId(streamId);
+      scope.assertOutside('tombstoneStream');
+      await mutex.run(async () => {
+        if (!streams.has(streamId)) throw new StreamNotFoundError(streamId);
+        deleted.add(streamId);
+      });
+    },
+    async truncateStream(streamId, truncateOptions) {
+      assertOpen();
+      assertValidStreamId(streamId);
+      scope.assertOutside('truncateStream');
+      return mutex.run(async () => {
+        const rows = streams.get(streamId) ?? [];
+        const current = rows.length === 0 ? 0 : (rows[rows.length - 1] as Row).version;
+        const before = checkTruncate(streamId, truncateOptions, current, deleted.has(streamId));
+        const removed = rows.filter((row) => row.version < before);
+        for (const row of removed) {
+          log[Number(row.position) - 1] = undefined;
+          ids.delete(row.id);
+        }
+        streams.set(
+          streamId,
+          rows.filter((row) => row.version >= before),
+        );
+        const firstVersion = Math.max(before, firstVersions.get(streamId) ?? 1);
+        firstVersions.set(streamId, firstVersion);
+        return { removed: removed.length, firstVersion };
+      });
+    },
     async close() {
       closed = true;
     },
   };
 
   function readOperations(rowsOf: (streamId: string) => readonly Row[]): Omit<StreamOperations, 'appendToStream'> {
+    const assertReadable = (streamId: string) => {
+      assertOpen();
+      assertValidStreamId(streamId);
+      if (deleted.has(streamId)) throw new StreamDeletedError(streamId);
+    };
     return {
       async readStream(streamId, readOptions) {
-        assertOpen();
-        assertValidStreamId(streamId);
+        assertReadable(streamId);
         const range = resolveStreamRange(readOptions);
         const rows = rowsOf(streamId).filter((row) => row.version >= range.low && row.version <= range.high);
         if (range.direction === 'backwards') rows.reverse();
@@ -251,14 +296,14 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
         return range.direction === 'backwards' ? pipeline.readBackwards(events) : pipeline.read(events);
       },
       async streamExists(streamId) {
-        assertOpen();
-        assertValidStreamId(streamId);
+        assertReadable(streamId);
         return rowsOf(streamId).length > 0;
       },
       async aggregateStream(streamId, evolver, aggregateOptions) {
-        assertOpen();
-        assertValidStreamId(streamId);
+        assertReadable(streamId);
         checkAggregateOptions(aggregateOptions);
+        const firstVersion = firstVersions.get(streamId);
+        if (firstVersion !== undefined) throw new StreamTruncatedError(streamId, firstVersion);
         const read = pipeline.read(rowsOf(streamId).map(toRecorded));
         return foldEvents(isPromiseLike(read) ? await read : read, evolver, aggregateOptions);
       },

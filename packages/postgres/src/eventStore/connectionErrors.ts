@@ -1,5 +1,6 @@
 import { CommitOutcomeUnknownError, ConnectionLostError, TidemarkError, TransactionConflictError } from '@tidemark/core';
 import type pg from 'pg';
+import { toLifecycleError } from './postgresStreamLifecycle.js';
 
 /**
  * SQLSTATEs of a session the server ended (admin shutdown, crash shutdown, cannot connect now,
@@ -34,6 +35,8 @@ function failedBeforeSending(error: unknown): boolean {
  */
 export function toTypedError(error: unknown, lost = false): unknown {
   if (error instanceof TidemarkError) return error;
+  const lifecycle = toLifecycleError(error);
+  if (lifecycle) return lifecycle;
   const code = (error as { code?: unknown } | null)?.code;
   if (code === '40001' || code === '40P01') {
     return new TransactionConflictError(

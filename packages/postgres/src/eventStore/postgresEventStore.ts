@@ -41,6 +41,7 @@ import { isTransientPostgresError } from './isTransientPostgresError.js';
 import { createNotificationListener } from './notificationListener.js';
 import { createPostgresEventSchemaStore } from './postgresEventSchemaStore.js';
 import { createPostgresGroupCommit } from './postgresGroupCommit.js';
+import { tombstonePostgresStream, truncatePostgresStream } from './postgresStreamLifecycle.js';
 import { createPostgresTransaction, type PostgresTransaction, type PostgresTransactionHandle } from './postgresTransaction.js';
 import { readAllStatement } from './readAllStatement.js';
 import { readableHorizonSql } from './readableHorizon.js';
@@ -548,6 +549,10 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       clock: settings.clock,
       pipeline,
     }),
+    tombstoneStream: (streamId) =>
+      runTransaction((tx) => tombstonePostgresStream(tx.client, schema, streamId, settings.clock.now()), false),
+    truncateStream: (streamId, truncateOptions) =>
+      runTransaction((tx) => truncatePostgresStream(tx.client, schema, streamId, truncateOptions), false),
     isTransient: isTransientPostgresError,
     visibilityLag() {
       assertOpen();

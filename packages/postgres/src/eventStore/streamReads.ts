@@ -25,16 +25,19 @@ export function createStreamReads(
   pipeline: EventPipeline,
 ): StreamReads {
   const events = `${quotedSchema}.events`;
+  // Raises for a deleted stream (and, with true, an archived beginning): see postgresStreamLifecycle.ts.
+  const readable = `(SELECT ${quotedSchema}.tidemark_stream_readable($1, false))`;
+  const foldable = `(SELECT ${quotedSchema}.tidemark_stream_readable($1, true))`;
   const readForwards = `SELECT ${packedStreamEvent} FROM ${events}
-     WHERE stream_id = $1 AND version BETWEEN $2 AND $3 ORDER BY version LIMIT $4`;
+     WHERE stream_id = $1 AND version BETWEEN $2 AND $3 AND ${readable} ORDER BY version LIMIT $4`;
   const readBackwards = `SELECT ${packedStreamEvent} FROM ${events}
-     WHERE stream_id = $1 AND version BETWEEN $2 AND $3 ORDER BY version DESC LIMIT $4`;
-  const exists = `SELECT EXISTS (SELECT 1 FROM ${events} WHERE stream_id = $1) AS exists`;
-  const aggregate = `SELECT ${foldColumns} FROM ${events} WHERE stream_id = $1 AND version <= $2 ORDER BY version`;
+     WHERE stream_id = $1 AND version BETWEEN $2 AND $3 AND ${readable} ORDER BY version DESC LIMIT $4`;
+  const exists = `SELECT ${readable} AND EXISTS (SELECT 1 FROM ${events} WHERE stream_id = $1) AS exists`;
+  const aggregate = `SELECT ${foldColumns} FROM ${events} WHERE stream_id = $1 AND version <= $2 AND ${foldable} ORDER BY version`;
   // foldEvents stops at the first event recorded after asOf (a clock may step back), so the SQL
   // cuts at that event's version rather than filtering on recorded_at row by row.
   const aggregateAsOf = `SELECT ${foldColumns} FROM ${events}
-     WHERE stream_id = $1 AND version <= $2
+     WHERE stream_id = $1 AND version <= $2 AND ${foldable}
        AND version < coalesce((SELECT version FROM ${events} WHERE stream_id = $1 AND recorded_at > $3 ORDER BY version LIMIT 1), $2 + 1)
      ORDER BY version`;
 

@@ -1,3 +1,4 @@
+import { streamLifecycleSql } from '../eventStore/postgresStreamLifecycle.js';
 import { checkpointTablesSql } from '../processing/checkpointTables.js';
 import { assertValidSchemaName, quoteIdentifier } from './schemaName.js';
 
@@ -190,6 +191,26 @@ CREATE TABLE ${s}.tidemark_event_schemas (
   json_schema jsonb,
   registered_at timestamptz NOT NULL,
   PRIMARY KEY (type, version)
+);
+`,
+    },
+    { version: 11, capability: 'stream_lifecycle', name: 'tombstoned and archived streams', sql: streamLifecycleSql(schema) },
+    {
+      version: 12,
+      capability: 'snapshots',
+      name: 'snapshots of stream states',
+      // Every snapshot is kept (a temporal load wants the latest before its target); the key
+      // makes that lookup one backward index seek.
+      sql: `
+CREATE TABLE ${s}.tidemark_snapshots (
+  stream_id text NOT NULL,
+  name text NOT NULL,
+  stream_version bigint NOT NULL,
+  position bigint NOT NULL,
+  recorded_at timestamptz NOT NULL,
+  schema_version integer NOT NULL,
+  payload bytea NOT NULL,
+  PRIMARY KEY (stream_id, name, stream_version)
 );
 `,
     },

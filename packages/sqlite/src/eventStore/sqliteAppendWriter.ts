@@ -10,6 +10,7 @@ import {
   type PreparedAppend,
   type StoredEventPayload,
   type StoredEventRef,
+  StreamDeletedError,
   writtenAppendResult,
 } from '@tidemark/core';
 import type { SqliteStatements } from './sqliteStatements.js';
@@ -27,7 +28,7 @@ export function createSqliteAppendWriter(
   clock: Clock,
   defaultMetadata: EventMetadata | undefined,
 ): SqliteAppendWriter {
-  const { eventById, streamVersion, insertEvent } = statements;
+  const { eventById, appendHead, insertEvent } = statements;
   return (prepared) => {
     const { streamId, events } = prepared;
     // Only caller-chosen ids can already exist; generated ones are fresh UUIDv7s.
@@ -47,8 +48,10 @@ export function createSqliteAppendWriter(
         return { streamId, ...retry, written: false, events: [] };
       }
     }
-    const current = streamVersion.get(streamId) ?? 0;
+    const [version, deleted] = appendHead.get(streamId, streamId) ?? [null, null];
+    const current = version ?? 0;
     assertExpectedVersion(streamId, prepared.expectedVersion, current);
+    if (deleted === 1) throw new StreamDeletedError(streamId);
     const recordedAt = clock.now().getTime();
     let position = 0;
     let i = 0;

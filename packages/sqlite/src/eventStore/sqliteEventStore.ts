@@ -42,6 +42,7 @@ import { createSqliteGroupCommit } from './sqliteGroupCommit.js';
 import { toRecordedEvent } from './sqliteRowMapping.js';
 import { createSqliteSqlExecutor } from './sqliteSqlExecutor.js';
 import { type FilteredReadAll, prepareFilteredReadAll, prepareSqliteStatements } from './sqliteStatements.js';
+import { createSqliteStreamLifecycle } from './sqliteStreamLifecycle.js';
 import { createSqliteStreamReads } from './sqliteStreamReads.js';
 import { acquireSqliteWriterLock } from './sqliteWriterLock.js';
 import { storeBusy } from './storeBusy.js';
@@ -403,6 +404,7 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
   }
 
   const committedReads = createSqliteStreamReads(reads, assertOpen, pipeline);
+  const lifecycle = createSqliteStreamLifecycle(db);
 
   return {
     queries: {
@@ -470,6 +472,9 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
       clock,
       pipeline,
     }),
+    // Through a write transaction: after every append queued before, under the write lock.
+    tombstoneStream: (streamId) => transaction(async (tx) => lifecycle.tombstone(streamId, tx.clock.now().getTime())),
+    truncateStream: (streamId, truncateOptions) => transaction(async () => lifecycle.truncate(streamId, truncateOptions)),
 
     walSize() {
       if (!walFile) return 0;

@@ -1,6 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { sqliteInsertEventSql } from '../schema/sqliteSchema.js';
 import { type EventRow, eventColumns, type FoldRow, foldColumns } from './sqliteRowMapping.js';
+import { streamLifecycleSql } from './sqliteStreamLifecycle.js';
 
 /**
  * Statements prepared once per connection: preparing is far dearer than running, and the hot
@@ -9,6 +10,8 @@ import { type EventRow, eventColumns, type FoldRow, foldColumns } from './sqlite
 export interface SqliteStatements {
   /** (streamId) → the stream's version, or undefined when it has no events. */
   streamVersion: Statement<[string], number>;
+  /** (streamId, streamId) → [version or null, 1 when tombstoned or null]: what an append checks, in one statement. */
+  appendHead: Statement<[string, string], [number | null, number | null]>;
   /** (id) → [streamId, version, position] raw. */
   /** id → stream_id, version, position, type, schema_version, data, metadata. */
   eventById: Statement<[string], [string, number, number, string, number, string, string]>;
@@ -22,6 +25,8 @@ export interface SqliteStatements {
   headPosition: Statement<[], number>;
   /** (after, limit) → event rows raw, unfiltered. */
   readAll: Statement<[bigint, number], EventRow>;
+  /** (streamId) → [deleted, firstVersion] raw, undefined for an ordinary stream. */
+  streamLifecycle: Statement<[string], [number, number]>;
   savepoint: Statement<[]>;
   releaseSavepoint: Statement<[]>;
   rollbackToSavepoint: Statement<[]>;
@@ -31,6 +36,11 @@ export function prepareSqliteStatements(db: Database): SqliteStatements {
   return {
     // The top entry of the (stream_id, version) index: one seek, no scan.
     streamVersion: db.prepare<[string], number>('SELECT max(version) FROM events WHERE stream_id = ?').pluck(),
+    appendHead: db
+      .prepare<[string, string], [number | null, number | null]>(
+        'SELECT (SELECT max(version) FROM events WHERE stream_id = ?), (SELECT 1 FROM tidemark_streams WHERE stream_id = ? AND deleted_at IS NOT NULL)',
+      )
+      .raw(),
     eventById: db
       .prepare<[string], [string, number, number, string, number, string, string]>(
         'SELECT stream_id, version, position, type, schema_version, data, metadata FROM events WHERE id = ?',
@@ -56,6 +66,7 @@ export function prepareSqliteStatements(db: Database): SqliteStatements {
     readAll: db
       .prepare<[bigint, number], EventRow>(`SELECT ${eventColumns} FROM events WHERE position > ? ORDER BY position LIMIT ?`)
       .raw(),
+    streamLifecycle: db.prepare<[string], [number, number]>(streamLifecycleSql).raw(),
     // One fixed name: savepoints nest as a stack, so an append made from inside a hook still
     // releases or rolls back only its own.
     savepoint: db.prepare('SAVEPOINT tidemark_append'),

@@ -8,8 +8,10 @@ import {
   type RecordedEvent,
   resolveStreamRange,
   type StreamOperations,
+  StreamTruncatedError,
 } from '@tidemark/core';
 import { toFoldedEvent, toRecordedEvent } from './sqliteRowMapping.js';
+import { assertStreamReadable } from './sqliteStreamLifecycle.js';
 
 /** Events folded per query: big enough to amortise the query, small enough to bound memory. */
 const foldPageSize = 1000;
@@ -24,11 +26,14 @@ export type StreamReads = Omit<StreamOperations, 'appendToStream'>;
  * appends). `enter` runs before each read: it throws once the owner is closed or finished.
  */
 export function createSqliteStreamReads(statements: SqliteStatements, enter: () => void, pipeline: EventPipeline): StreamReads {
+  /** Throws for a deleted stream; returns the first version it keeps (1 unless archived). */
+  const readable = (streamId: string) => assertStreamReadable(statements.streamLifecycle.get(streamId), streamId);
   return {
     async readStream(streamId, options) {
       enter();
       assertValidStreamId(streamId);
       const range = resolveStreamRange(options);
+      readable(streamId);
       const statement = range.direction === 'forwards' ? statements.readForwards : statements.readBackwards;
       const events = statement.all(streamId, range.low, range.high, range.limit).map(toRecordedEvent);
       return range.direction === 'forwards' ? pipeline.read(events) : pipeline.readBackwards(events);
@@ -36,6 +41,7 @@ export function createSqliteStreamReads(statements: SqliteStatements, enter: () 
     async streamExists(streamId) {
       enter();
       assertValidStreamId(streamId);
+      readable(streamId);
       return statements.streamVersion.get(streamId) != null;
     },
     async aggregateStream<Event extends DomainEvent, State>(
@@ -46,6 +52,8 @@ export function createSqliteStreamReads(statements: SqliteStatements, enter: () 
       enter();
       assertValidStreamId(streamId);
       checkAggregateOptions(options);
+      const firstVersion = readable(streamId);
+      if (firstVersion > 1) throw new StreamTruncatedError(streamId, firstVersion);
       const upTo = options?.upToVersion ?? Number.MAX_SAFE_INTEGER;
       const asOf = options?.asOf?.getTime() ?? Number.POSITIVE_INFINITY;
       let state = evolver.initialState();

@@ -1,3 +1,4 @@
+import { sqliteStreamLifecycleTables } from '../eventStore/sqliteStreamLifecycle.js';
 import { sqliteCheckpointTables } from '../processing/sqliteCheckpointTables.js';
 
 /**
@@ -122,6 +123,26 @@ export const sqliteMigrations: readonly SqliteMigration[] = [
       // One row per registered (type, version): the fingerprint of its JSON Schema (NULL when the
       // schema cannot produce one), the JSON Schema text, when it was registered (ms since the epoch).
       'CREATE TABLE tidemark_event_schemas (type TEXT NOT NULL, version INTEGER NOT NULL, fingerprint TEXT, json_schema TEXT, registered_at INTEGER NOT NULL, PRIMARY KEY (type, version)) STRICT, WITHOUT ROWID',
+    ],
+  },
+  { version: 8, capability: 'stream_lifecycle', name: 'tombstoned and archived streams', statements: sqliteStreamLifecycleTables },
+  {
+    version: 9,
+    capability: 'snapshots',
+    name: 'snapshots of stream states',
+    statements: [
+      // Every snapshot is kept (a temporal load wants the latest before its target); the key
+      // makes that lookup one descending seek. Times are milliseconds since the epoch.
+      `CREATE TABLE tidemark_snapshots (
+        stream_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        stream_version INTEGER NOT NULL,
+        position INTEGER NOT NULL,
+        recorded_at INTEGER NOT NULL,
+        schema_version INTEGER NOT NULL,
+        payload BLOB NOT NULL,
+        PRIMARY KEY (stream_id, name, stream_version)
+      ) STRICT, WITHOUT ROWID`,
     ],
   },
 ];

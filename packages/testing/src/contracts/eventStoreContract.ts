@@ -9,6 +9,7 @@ import { useHarness } from './harnessLifetime.js';
 import { idempotencyContract } from './idempotencyContract.js';
 import { readAllContract } from './readAllContract.js';
 import { readStreamContract } from './readStreamContract.js';
+import { streamLifecycleContract, streamLifecycleModelContract } from './streamLifecycleContract.js';
 import { temporalContract } from './temporalContract.js';
 import { transactionContract } from './transactionContract.js';
 import { unitOfWorkContract } from './unitOfWorkContract.js';
@@ -32,5 +33,7 @@ export function eventStoreContract(name: string, harness: EventStoreHarness): vo
     unitOfWorkContract(harness);
     badInputContract(harness);
     eventStageContract(harness);
+    streamLifecycleContract(harness);
+    streamLifecycleModelContract(harness);
   });
 }

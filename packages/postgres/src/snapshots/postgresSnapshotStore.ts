@@ -1,0 +1,76 @@
+import { assertValidStreamId, checkSnapshot, checkSnapshotQuery, type SnapshotStore } from '@tidemark/core';
+import type { PostgresEventStore } from '../eventStore/postgresEventStore.js';
+import { quoteIdentifier } from '../schema/schemaName.js';
+
+export interface PostgresSnapshotStoreOptions {
+  /** The event store whose schema holds the snapshots (its migrations create the table) and whose pool runs them. */
+  store: PostgresEventStore;
+}
+
+interface SnapshotRow {
+  stream_version: string;
+  position: string;
+  recorded_at: Date;
+  schema_version: number;
+  payload: Buffer;
+}
+
+/**
+ * Snapshots in the event store's schema, each statement in autocommit on the store's pool: a
+ * snapshot is taken after the command's commit and belongs to no unit of work. Loads are one
+ * backward seek on the primary key.
+ */
+export function createPostgresSnapshotStore(options: PostgresSnapshotStoreOptions): SnapshotStore {
+  const { store } = options;
+  const table = `${quoteIdentifier(store.schema)}.tidemark_snapshots`;
+  const name = `tidemark:${store.schema}:snapshot`;
+  return {
+    async save(snapshot) {
+      checkSnapshot(snapshot);
+      await store.pool.query({
+        name: `${name}:save`,
+        text: `INSERT INTO ${table} (stream_id, name, stream_version, position, recorded_at, schema_version, payload)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)
+               ON CONFLICT (stream_id, name, stream_version) DO UPDATE SET
+                 position = excluded.position, recorded_at = excluded.recorded_at,
+                 schema_version = excluded.schema_version, payload = excluded.payload`,
+        values: [
+          snapshot.streamId,
+          snapshot.name,
+          snapshot.streamVersion,
+          snapshot.position.toString(),
+          snapshot.recordedAt,
+          snapshot.schemaVersion,
+          Buffer.from(snapshot.payload.buffer, snapshot.payload.byteOffset, snapshot.payload.byteLength),
+        ],
+      });
+    },
+    async load(streamId, snapshotName, query) {
+      assertValidStreamId(streamId);
+      checkSnapshotQuery(query);
+      const result = await store.pool.query<SnapshotRow>({
+        name: `${name}:load`,
+        // int8 columns arrive as decimal strings (pg's default), exact for bigints.
+        text: `SELECT stream_version, position, recorded_at, schema_version, payload FROM ${table}
+               WHERE stream_id = $1 AND name = $2 AND stream_version <= $3 AND ($4::timestamptz IS NULL OR recorded_at <= $4)
+               ORDER BY stream_version DESC LIMIT 1`,
+        values: [streamId, snapshotName, query?.maxVersion ?? Number.MAX_SAFE_INTEGER, query?.asOf ?? null],
+      });
+      const row = result.rows[0];
+      if (row === undefined) return undefined;
+      return {
+        streamId,
+        name: snapshotName,
+        streamVersion: Number(row.stream_version),
+        position: BigInt(row.position),
+        recordedAt: row.recorded_at,
+        schemaVersion: row.schema_version,
+        payload: row.payload,
+      };
+    },
+    async deleteStream(streamId) {
+      assertValidStreamId(streamId);
+      await store.pool.query({ name: `${name}:delete`, text: `DELETE FROM ${table} WHERE stream_id = $1`, values: [streamId] });
+    },
+  };
+}
