@@ -1,0 +1,133 @@
+import { ValidationError } from '../domain/errors.js';
+import { type ErrorReporter, warnOnError } from '../eventStore/afterCommitCallbacks.js';
+import type { EventStore } from '../eventStore/eventStore.js';
+import type { EventStage } from '../versioning/eventStage.js';
+import { createKeyCache } from './keyCache.js';
+import type { KeyDeletion, KeyStore } from './keyStore.js';
+import type { PersonalDataDeclarations } from './personalData.js';
+import { createPersonalDataStage, indexDeclarations } from './personalDataStage.js';
+
+/** The event `forget` appends, so that projections (in every process) learn a subject was forgotten. */
+export const subjectForgottenEventType = 'privacy.subject.forgotten';
+/** The stream of those events. */
+export const forgottenSubjectsStreamId = 'privacy-forgotten';
+
+/** The data of a `privacy.subject.forgotten` event, and what onForgotten listeners receive. */
+export interface ForgottenSubject {
+  subjectId: string;
+  /** The streams whose events held the subject's personal data: their snapshots and cached states are copies to erase. */
+  streamIds: string[];
+}
+
+export interface ForgetResult extends ForgottenSubject {
+  /** 'deleted' the first time; 'already_forgotten' after that (forget is idempotent); 'unknown' for a subject never seen. */
+  status: KeyDeletion;
+  /** Position of the `privacy.subject.forgotten` event appended this time (none when the key was already gone): wait for it to have read models caught up. */
+  position?: bigint;
+}
+
+export type ForgottenListener = (forgotten: ForgottenSubject) => void | Promise<void>;
+
+export interface CryptoShreddingOptions {
+  keyStore: KeyStore;
+  /** Which event types carry personal data, whose, and in which fields (see PersonalDataDeclarations). */
+  personalData: PersonalDataDeclarations;
+  /**
+   * How long a key (or its absence) is remembered in memory. This process's own `forget` evicts
+   * at once; a forget in ANOTHER process is noticed here within this bound, so it is the bound
+   * on how long another process can still decrypt a forgotten subject. Default 5000 ms.
+   */
+  keyCacheTtlMs?: number;
+  /** Keys kept in memory at most. Default 10,000. */
+  maxCachedKeys?: number;
+  /** Hears about ciphertext that fails authentication (it reads as redacted). Default: a process warning. */
+  onError?: ErrorReporter;
+}
+
+export interface CryptoShredding {
+  /** The event stage: pass it last in the store's `stages` (after upcasting and validation). */
+  readonly stage: EventStage;
+  /**
+   * The store whose log `forget` searches for the subject's streams and appends
+   * `privacy.subject.forgotten` to. Separate from the options because the store itself is
+   * built with this object's stage.
+   */
+  attachStore(store: EventStore): void;
+  /**
+   * Forgets a data subject: destroys its key (every personal field of its events now reads as
+   * the redaction marker), finds the streams holding its data, appends
+   * `privacy.subject.forgotten` (the first time) and tells the onForgotten listeners, which
+   * erase the copies — snapshots, cached states, caches. Idempotent: calling it again re-runs
+   * the search and the listeners (a listener that failed the first time gets another go) but
+   * appends nothing. Rejects when a listener fails, after all of them ran.
+   */
+  forget(subjectId: string): Promise<ForgetResult>;
+  /** Registers a listener for every forget of this process; returns the unsubscribe function. */
+  onForgotten(listener: ForgottenListener): () => void;
+}
+
+export function createCryptoShredding(options: CryptoShreddingOptions): CryptoShredding {
+  const keyCacheTtlMs = options.keyCacheTtlMs ?? 5000;
+  if (!(keyCacheTtlMs >= 0)) throw new ValidationError('keyCacheTtlMs must be ≥ 0', { field: 'keyCacheTtlMs' });
+  const maxCachedKeys = options.maxCachedKeys ?? 10_000;
+  if (!Number.isSafeInteger(maxCachedKeys) || maxCachedKeys < 1) throw new ValidationError('maxCachedKeys must be a whole number ≥ 1', { field: 'maxCachedKeys' });
+  const declarations = indexDeclarations(options.personalData);
+  const cache = createKeyCache(keyCacheTtlMs, maxCachedKeys);
+  const { keyStore } = options;
+  const stage = createPersonalDataStage({ keyStore, declarations, cache, onError: options.onError ?? warnOnError });
+  const listeners = new Set<ForgottenListener>();
+  let store: EventStore | undefined;
+
+  /** Every stream with an event of a declared type whose subject is this one: its clear subject field, read from the log. */
+  async function streamsOf(subjectId: string, log: EventStore): Promise<string[]> {
+    const streams = new Set<string>();
+    for await (const event of log.readAll({ types: declarations.types })) {
+      const declaration = declarations.find(event.type, event.schemaVersion);
+      if (!declaration || streams.has(event.streamId)) continue;
+      let subject: unknown;
+      try {
+        subject = declaration.subject(event.data as Record<string, unknown>);
+      } catch {
+        continue; // an event the append would have refused, written before shredding was on
+      }
+      if (subject === subjectId) streams.add(event.streamId);
+    }
+    return [...streams];
+  }
+
+  return {
+    stage,
+    attachStore(attached) {
+      store = attached;
+    },
+    async forget(subjectId) {
+      if (typeof subjectId !== 'string' || subjectId === '') throw new ValidationError('forget needs a subject id (a non-empty string)', { field: 'subjectId' });
+      if (!store) throw new ValidationError('forget needs the store: call attachStore(store) once the store is created', { field: 'store' });
+      const status = await keyStore.deleteKey(subjectId);
+      cache.delete(subjectId);
+      // After the key is gone: an append racing with this forget either committed already (and
+      // is found) or was encrypted with a key that no longer exists.
+      const streamIds = await streamsOf(subjectId, store);
+      const forgotten: ForgottenSubject = { subjectId, streamIds };
+      let position: bigint | undefined;
+      if (status === 'deleted') {
+        const appended = await store.appendToStream(forgottenSubjectsStreamId, [{ type: subjectForgottenEventType, data: forgotten }]);
+        position = appended.position;
+      }
+      const failures: unknown[] = [];
+      for (const listener of listeners) {
+        try {
+          await listener(forgotten);
+        } catch (error) {
+          failures.push(error);
+        }
+      }
+      if (failures.length > 0) throw failures[0];
+      return { ...forgotten, status, ...(position !== undefined && { position }) };
+    },
+    onForgotten(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}
