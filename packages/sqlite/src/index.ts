@@ -11,6 +11,7 @@ export * from './eventStore/rewritePlaceholders.js';
 export * from './eventStore/sqliteEventStore.js';
 export * from './eventStore/sqliteSqlExecutor.js';
 export * from './outbox/sqliteOutbox.js';
+export * from './privacy/sqliteKeyStore.js';
 export * from './processing/sqliteCheckpointStore.js';
 export * from './processing/sqliteInbox.js';
 export * from './processing/sqliteLease.js';

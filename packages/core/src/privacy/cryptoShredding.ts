@@ -70,7 +70,8 @@ export function createCryptoShredding(options: CryptoShreddingOptions): CryptoSh
   const keyCacheTtlMs = options.keyCacheTtlMs ?? 5000;
   if (!(keyCacheTtlMs >= 0)) throw new ValidationError('keyCacheTtlMs must be ≥ 0', { field: 'keyCacheTtlMs' });
   const maxCachedKeys = options.maxCachedKeys ?? 10_000;
-  if (!Number.isSafeInteger(maxCachedKeys) || maxCachedKeys < 1) throw new ValidationError('maxCachedKeys must be a whole number ≥ 1', { field: 'maxCachedKeys' });
+  if (!Number.isSafeInteger(maxCachedKeys) || maxCachedKeys < 1)
+    throw new ValidationError('maxCachedKeys must be a whole number ≥ 1', { field: 'maxCachedKeys' });
   const declarations = indexDeclarations(options.personalData);
   const cache = createKeyCache(keyCacheTtlMs, maxCachedKeys);
   const { keyStore } = options;
@@ -101,8 +102,10 @@ export function createCryptoShredding(options: CryptoShreddingOptions): CryptoSh
       store = attached;
     },
     async forget(subjectId) {
-      if (typeof subjectId !== 'string' || subjectId === '') throw new ValidationError('forget needs a subject id (a non-empty string)', { field: 'subjectId' });
-      if (!store) throw new ValidationError('forget needs the store: call attachStore(store) once the store is created', { field: 'store' });
+      if (typeof subjectId !== 'string' || subjectId === '')
+        throw new ValidationError('forget needs a subject id (a non-empty string)', { field: 'subjectId' });
+      if (!store)
+        throw new ValidationError('forget needs the store: call attachStore(store) once the store is created', { field: 'store' });
       const status = await keyStore.deleteKey(subjectId);
       cache.delete(subjectId);
       // After the key is gone: an append racing with this forget either committed already (and

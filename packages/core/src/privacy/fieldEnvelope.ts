@@ -39,7 +39,12 @@ function ivFor(key: SubjectKey, field: string, plaintext: string, eventId: strin
   return createHmac('sha256', key.material).update(`${eventId}\u0000${field}\u0000${plaintext}`).digest().subarray(0, 12);
 }
 
-export function encryptField(value: unknown, key: SubjectKey, field: string, eventId: string | undefined): { [encryptedFieldKey]: FieldEnvelope } {
+export function encryptField(
+  value: unknown,
+  key: SubjectKey,
+  field: string,
+  eventId: string | undefined,
+): { [encryptedFieldKey]: FieldEnvelope } {
   const plaintext = JSON.stringify(value);
   const iv = ivFor(key, field, plaintext, eventId);
   const cipher = createCipheriv('aes-256-gcm', key.material, iv);

@@ -1,6 +1,6 @@
-import type { ErrorReporter } from '../eventStore/afterCommitCallbacks.js';
 import type { NewEvent, RecordedEvent } from '../domain/event.js';
 import { isWellFormed } from '../domain/isWellFormed.js';
+import type { ErrorReporter } from '../eventStore/afterCommitCallbacks.js';
 import type { EventStage } from '../versioning/eventStage.js';
 import { decryptField, encryptField, envelopeOf, type FieldEnvelope } from './fieldEnvelope.js';
 import type { KeyCache } from './keyCache.js';
@@ -42,7 +42,10 @@ export function indexDeclarations(declarations: PersonalDataDeclarations): Decla
     if (typeof declaration?.subject !== 'function' || !Array.isArray(declaration.fields) || declaration.fields.length === 0) {
       throw new RangeError(`personalData['${name}'] needs a subject function and at least one field`);
     }
-    byName.set(name, { subject: declaration.subject, fields: declaration.fields.map((field) => ({ name: field, path: parseFieldPath(field) })) });
+    byName.set(name, {
+      subject: declaration.subject,
+      fields: declaration.fields.map((field) => ({ name: field, path: parseFieldPath(field) })),
+    });
     types.add(name.replace(/\.v[1-9]\d*$/, ''));
   }
   // Most events carry no personal data: one failed lookup (or two) and they pass untouched.
@@ -62,7 +65,8 @@ function subjectOf(declaration: CompiledDeclaration, event: NewEvent, index: num
   }
   if (subject === undefined || subject === null || subject === '') throw new MissingSubjectIdError(event.type, index);
   if (typeof subject !== 'string') throw new InvalidSubjectIdError(event.type, index, `a ${typeof subject}, not a string`);
-  if (subject.length > maxSubjectIdLength) throw new InvalidSubjectIdError(event.type, index, `longer than ${maxSubjectIdLength} characters`);
+  if (subject.length > maxSubjectIdLength)
+    throw new InvalidSubjectIdError(event.type, index, `longer than ${maxSubjectIdLength} characters`);
   // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point.
   if (/[\u0000-\u001f\u007f]/.test(subject) || !isWellFormed(subject)) {
     throw new InvalidSubjectIdError(event.type, index, 'control characters or malformed Unicode');
