@@ -67,7 +67,6 @@ function subjectOf(declaration: CompiledDeclaration, event: NewEvent, index: num
   if (typeof subject !== 'string') throw new InvalidSubjectIdError(event.type, index, `a ${typeof subject}, not a string`);
   if (subject.length > maxSubjectIdLength)
     throw new InvalidSubjectIdError(event.type, index, `longer than ${maxSubjectIdLength} characters`);
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point.
   if (/[\u0000-\u001f\u007f]/.test(subject) || !isWellFormed(subject)) {
     throw new InvalidSubjectIdError(event.type, index, 'control characters or malformed Unicode');
   }
@@ -182,7 +181,7 @@ export function createPersonalDataStage({ keyStore, declarations, cache, onError
   return {
     write(events) {
       const subjects: (string | undefined)[] = [];
-      let missing: string[] | undefined;
+      const missing: string[] = [];
       for (let i = 0; i < events.length; i++) {
         const event = events[i]!;
         const declaration = declarations.find(event.type, event.schemaVersion ?? 1);
@@ -193,9 +192,9 @@ export function createPersonalDataStage({ keyStore, declarations, cache, onError
         const subject = subjectOf(declaration, event, i);
         subjects.push(subject);
         // A cached "no key" is no use for writing: the key is made on first use.
-        if (!cache.get(subject)) (missing ??= []).push(subject);
+        if (!cache.get(subject)) missing.push(subject);
       }
-      if (!missing) return encrypt(events, subjects, cached);
+      if (missing.length === 0) return encrypt(events, subjects, cached);
       return fetchKeys(missing, (subject) => keyStore.getOrCreateKey(subject)).then((fetched) =>
         encrypt(events, subjects, withFetched(fetched)),
       );

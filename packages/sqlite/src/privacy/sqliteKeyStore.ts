@@ -1,5 +1,4 @@
 import { type KeyStore, newSubjectKey, type SubjectKey, ValidationError } from '@tidemark/core';
-import type Database from 'better-sqlite3';
 import { isMemoryDatabase, openSqliteDatabase } from '../eventStore/openSqliteDatabase.js';
 import { acquireSqliteWriterLock } from '../eventStore/sqliteWriterLock.js';
 import { storeBusy } from '../eventStore/storeBusy.js';
