@@ -54,6 +54,7 @@ export * from './privacy/keyStore.js';
 export * from './privacy/personalData.js';
 export * from './privacy/personalDataStage.js';
 export * from './privacy/privacyErrors.js';
+export * from './privacy/redactDeadLetters.js';
 export * from './processing/checkpointRow.js';
 export * from './processing/checkpointStore.js';
 export * from './processing/deadLetterEvent.js';

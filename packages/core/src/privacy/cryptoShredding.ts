@@ -1,11 +1,13 @@
 import { ValidationError } from '../domain/errors.js';
+import type { RecordedEvent } from '../domain/event.js';
 import { type ErrorReporter, warnOnError } from '../eventStore/afterCommitCallbacks.js';
 import type { EventStore } from '../eventStore/eventStore.js';
 import type { EventStage } from '../versioning/eventStage.js';
 import { createKeyCache } from './keyCache.js';
 import type { KeyDeletion, KeyStore } from './keyStore.js';
 import type { PersonalDataDeclarations } from './personalData.js';
-import { createPersonalDataStage, indexDeclarations } from './personalDataStage.js';
+import { valueAt, withValueAt } from './personalDataPaths.js';
+import { createPersonalDataStage, indexDeclarations, redactedMarker } from './personalDataStage.js';
 
 /** The event `forget` appends, so that projections (in every process) learn a subject was forgotten. */
 export const subjectForgottenEventType = 'privacy.subject.forgotten';
@@ -62,8 +64,22 @@ export interface CryptoShredding {
    * appends nothing. Rejects when a listener fails, after all of them ran.
    */
   forget(subjectId: string): Promise<ForgetResult>;
+  /**
+   * The event with the subject's personal fields replaced by the redaction marker (decrypted or
+   * not): for copies of decrypted events kept outside the log, such as dead letters.
+   */
+  redact<E extends RecordedEvent>(event: E, subjectId: string): E;
   /** Registers a listener for every forget of this process; returns the unsubscribe function. */
   onForgotten(listener: ForgottenListener): () => void;
+}
+
+/** The subject of a stored event; undefined for one the append would have refused (written before shredding was on). */
+function subjectOfStored(declaration: { subject(data: Record<string, unknown>): unknown }, event: RecordedEvent): unknown {
+  try {
+    return declaration.subject(event.data as Record<string, unknown>);
+  } catch {
+    return undefined;
+  }
 }
 
 export function createCryptoShredding(options: CryptoShreddingOptions): CryptoShredding {
@@ -84,14 +100,7 @@ export function createCryptoShredding(options: CryptoShreddingOptions): CryptoSh
     const streams = new Set<string>();
     for await (const event of log.readAll({ types: declarations.types })) {
       const declaration = declarations.find(event.type, event.schemaVersion);
-      if (!declaration || streams.has(event.streamId)) continue;
-      let subject: unknown;
-      try {
-        subject = declaration.subject(event.data as Record<string, unknown>);
-      } catch {
-        continue; // an event the append would have refused, written before shredding was on
-      }
-      if (subject === subjectId) streams.add(event.streamId);
+      if (declaration && !streams.has(event.streamId) && subjectOfStored(declaration, event) === subjectId) streams.add(event.streamId);
     }
     return [...streams];
   }
@@ -127,6 +136,15 @@ export function createCryptoShredding(options: CryptoShreddingOptions): CryptoSh
       }
       if (failures.length > 0) throw failures[0];
       return { ...forgotten, status, ...(position !== undefined && { position }) };
+    },
+    redact(event, subjectId) {
+      const declaration = declarations.find(event.type, event.schemaVersion);
+      if (!declaration || subjectOfStored(declaration, event) !== subjectId) return event;
+      let data = event.data;
+      for (const field of declaration.fields) {
+        if (valueAt(data, field.path) !== undefined) data = withValueAt(data, field.path, redactedMarker);
+      }
+      return { ...event, data };
     },
     onForgotten(listener) {
       listeners.add(listener);
