@@ -54,7 +54,7 @@ describe('crypto-shredding stage', () => {
     const text = JSON.stringify(stored?.data);
     for (const plaintext of ['Ada Lovelace', 'ada@example.com', '12 Analytical Row']) expect(text).not.toContain(plaintext);
     expect(stored?.data).toMatchObject({ accountId: 'a-1', ownerId: 'cust-1', address: { city: 'London' } });
-    expect((stored?.data as { owner: object }).owner).toHaveProperty([encryptedFieldKey]);
+    expect((stored!.data as { owner: object }).owner).toHaveProperty([encryptedFieldKey]);
     expect((await read('account-1'))[0]?.data).toEqual({
       accountId: 'a-1',
       ownerId: 'cust-1',
