@@ -33,6 +33,12 @@ export interface StateCache {
   get<State>(store: StreamOperations, evolver: Evolver<never, State>, streamId: string): CachedState<State> | undefined;
   set<State>(store: StreamOperations, evolver: Evolver<never, State>, streamId: string, entry: CachedState<State>): void;
   delete(store: StreamOperations, evolver: Evolver<never, unknown>, streamId: string): void;
+  /**
+   * Drops every cached state of these streams, whatever the store or decider: states hold
+   * decrypted personal data, so a crypto-shredding `onForgotten` listener evicts the forgotten
+   * subject's streams here (`({ streamIds }) => cache.deleteStreams(streamIds)`).
+   */
+  deleteStreams(streamIds: readonly string[]): void;
   clear(): void;
   readonly size: number;
 }
@@ -75,6 +81,13 @@ export function createStateCache(options: StateCacheOptions = {}): StateCache {
     },
     delete(store, evolver, streamId) {
       entries.delete(keyOf(store, evolver, streamId));
+    },
+    deleteStreams(streamIds) {
+      const streams = new Set(streamIds);
+      for (const key of [...entries.keys()]) {
+        // keyOf's `store:evolver:` prefix ends at the second ':'; the stream id may hold more.
+        if (streams.has(key.slice(key.indexOf(':', key.indexOf(':') + 1) + 1))) entries.delete(key);
+      }
     },
     clear() {
       entries.clear();
