@@ -15,7 +15,7 @@ export interface SqliteKeyStore extends KeyStore {
   /**
    * Copies the WAL into the database file and truncates it to zero bytes, so that the frames
    * holding a deleted key (or erased read-model rows) leave the disk; false when a reader kept
-   * it from finishing within the busy timeout (the store's own idle checkpoint tries again).
+   * it from finishing (the store's own idle checkpoint tries again when writes go quiet).
    * deleteKey runs it; call it again once read models have erased a forgotten subject.
    */
   checkpointWal(): Promise<boolean>;
@@ -81,11 +81,16 @@ export function createSqliteKeyStore(options: SqliteKeyStoreOptions): SqliteKeyS
 
   async function truncateWal(): Promise<boolean> {
     return lock.mutex.run(async () => {
+      // No busy wait: better-sqlite3 would block the event loop, and with it a reader of this
+      // process that is in the way. A busy WAL is left to the store's idle checkpoint.
+      db.pragma('busy_timeout = 0');
       try {
         const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
         return result?.busy === 0;
       } catch {
         return false;
+      } finally {
+        db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`);
       }
     });
   }
