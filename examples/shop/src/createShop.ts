@@ -2,7 +2,10 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   type CheckpointStore,
+  type CryptoShredding,
+  createCryptoShredding,
   createOutboxRelay,
+  createStateCache,
   type EventStore,
   type ExpirySweeper,
   type IdempotencyKeyStore,
@@ -12,6 +15,7 @@ import {
   type Projector,
   projectorBatchMetrics,
   projectorRetryMetrics,
+  redactDeadLetters,
   type SqlQueries,
   type SqlTransaction,
   type StoreTransaction,
@@ -24,6 +28,7 @@ import {
   createPostgresEventStore,
   createPostgresIdempotencyKeyStore,
   createPostgresInbox,
+  createPostgresKeyStore,
   createPostgresLease,
   type PostgresTransaction,
   postgresConnectionDefaults,
@@ -33,13 +38,16 @@ import {
   createSqliteEventStore,
   createSqliteIdempotencyKeyStore,
   createSqliteInbox,
+  createSqliteKeyStore,
   createSqliteLease,
   type SqliteTransaction,
 } from '@tidemark/sqlite';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import pg from 'pg';
+import { shopPersonalData } from './bankAccounts/bankAccountPersonalData.js';
 import type { ShopConfig } from './config.js';
 import { buildShopApp } from './http/buildShopApp.js';
+import type { ForgetCustomer } from './http/customerRoutes.js';
 import { createFakeMailer, createQueuedMailer, mailboxOf } from './messaging/fakeMailer.js';
 import { BrokerUnavailableError, openShopBrokers } from './messaging/shopBrokers.js';
 import { shopMessageMapper } from './messaging/shopMessageMapper.js';
@@ -116,6 +124,10 @@ interface OpenedStore<Tx extends SqlTx> {
   /** A lease row in the same database: one active relay across instances. */
   lease(name: string): Lease<Tx>;
   location: string;
+  /** Crypto-shredding of the owners' personal data, with its key store in the same database. */
+  privacy: CryptoShredding;
+  /** After a customer is forgotten and the read models erased it: SQLite truncates its WAL (their old pages). */
+  compact?: () => Promise<unknown>;
   /** PostgreSQL: events committed but not yet readable (a long transaction holds the horizon). */
   visibility?: () => Promise<VisibilitySample>;
   close(): Promise<void>;
@@ -130,8 +142,11 @@ async function openStore(config: ShopOptions['config']): Promise<OpenedStore<Pos
     // events, in the store's schema (tidemark's own tables are always schema-qualified).
     const pool = new pg.Pool({ connectionString: url, max: 10, ...postgresConnectionDefaults, options: `-c search_path=${schema}` });
     pool.on('error', () => {}); // an idle client losing its server: the next query reports it
+    const keyStore = createPostgresKeyStore({ pool, schema });
+    const privacy = createCryptoShredding({ keyStore, personalData: shopPersonalData });
     try {
       const store = await createPostgresEventStore({ pool, schema, createSchema: true });
+      privacy.attachStore(store);
       // Events committed behind a long transaction are lag too, and the horizon's age is the alarm.
       const visibility = () => store.visibilityLag();
       return {
@@ -141,6 +156,7 @@ async function openStore(config: ShopOptions['config']): Promise<OpenedStore<Pos
         inbox: createPostgresInbox(),
         lease: (name) => createPostgresLease({ url, schema, name }),
         location,
+        privacy,
         visibility,
         close: () => pool.end(),
       };
@@ -153,7 +169,16 @@ async function openStore(config: ShopOptions['config']): Promise<OpenedStore<Pos
   const file = join(dataDir, 'shop.db');
   try {
     mkdirSync(dataDir, { recursive: true });
-    const store = createSqliteEventStore({ file });
+    const keyStore = createSqliteKeyStore({ file });
+    const privacy = createCryptoShredding({ keyStore, personalData: shopPersonalData });
+    let store: ReturnType<typeof createSqliteEventStore>;
+    try {
+      store = createSqliteEventStore({ file });
+    } catch (error) {
+      keyStore.close();
+      throw error;
+    }
+    privacy.attachStore(store);
     return {
       store,
       checkpoints: createSqliteCheckpointStore(),
@@ -161,11 +186,42 @@ async function openStore(config: ShopOptions['config']): Promise<OpenedStore<Pos
       inbox: createSqliteInbox(),
       lease: (name) => createSqliteLease({ file, name }),
       location: file,
-      close: async () => {},
+      privacy,
+      compact: () => keyStore.checkpointWal(),
+      close: async () => keyStore.close(),
     };
   } catch (error) {
     throw new ShopStartError('DATA_DIR', `Invalid DATA_DIR ${JSON.stringify(config.dataDir)}: cannot open ${file}: ${oneLine(error)}`);
   }
+}
+
+/**
+ * Forgetting a customer in the shop: the key goes (the events' owner name and e-mail read as
+ * redacted from then on), and the copies follow — the accounts' cached decider states and the
+ * dead letters here, the read models and the mails when their consumers reach the
+ * `privacy.subject.forgotten` event (waited for, so that the answer can say they did), the
+ * Redis entries with the balance projection's batch. Then SQLite's WAL is truncated, so the
+ * erased rows' old pages leave the disk.
+ */
+function forgetting(opened: OpenedStore<SqlTx>, readModels: ShopReadModels, mailer: Projector | undefined, timeoutMs: number) {
+  const { store, privacy } = opened;
+  const checkpoints = opened.checkpoints;
+  const accountStates = createStateCache();
+  privacy.onForgotten(({ streamIds }) => accountStates.deleteStreams(streamIds));
+  privacy.onForgotten(async (forgotten) => {
+    await store.transaction((tx) => redactDeadLetters(checkpoints, tx, forgotten, privacy));
+  });
+  const forget: ForgetCustomer = async (customerId) => {
+    const result = await privacy.forget(customerId);
+    const position = result.position ?? (await store.headPosition());
+    const reached = await Promise.all([
+      readModels.waitForPosition(position, timeoutMs),
+      mailer ? mailer.waitForPosition(position, { timeoutMs }) : true,
+    ]);
+    await opened.compact?.();
+    return { ...result, readModelsUpToDate: reached.every(Boolean) };
+  };
+  return { forget, accountStates };
 }
 
 /**
@@ -237,6 +293,7 @@ export async function createShop(options: ShopOptions): Promise<Shop> {
     ...('visibility' in opened && { visibility: opened.visibility }),
     onAlert: (alert) => logger?.warn({ alert }, `alert: ${alert.message}`),
   });
+  const forget = forgetting(opened, readModels, mailer, readYourWritesTimeoutMs);
   const app = buildShopApp({
     store,
     ...(logger && { logger }),
@@ -244,6 +301,11 @@ export async function createShop(options: ShopOptions): Promise<Shop> {
     metrics: { registry: metrics.registry, beforeScrape: () => monitoring.lag.measure() },
     idempotencyKeys: opened.idempotencyKeys as IdempotencyKeyStore,
     mailbox: (recipient) => mailboxOf(store, recipient),
+    privacy: {
+      forget: forget.forget,
+      prepareSubject: async (subjectId) => void (await opened.privacy.ensureKeys([subjectId])),
+      accountStates: forget.accountStates,
+    },
   });
 
   // Old idempotency keys and inbox records are swept on a timer: a client retries within a day,

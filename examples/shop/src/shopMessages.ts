@@ -1,4 +1,4 @@
-import { type CommandBus, createCommandBus, createQueryBus, type QueryBus, type StreamOperations } from '@tidemark/core';
+import { type CommandBus, createCommandBus, createQueryBus, type QueryBus, type StateCache, type StreamOperations } from '@tidemark/core';
 import { type BankAccountCommands, type BankAccountQueries, registerBankAccounts } from './bankAccounts/bankAccountMessages.js';
 import { type InventoryCommands, type InventoryQueries, registerInventory } from './inventory/inventoryMessages.js';
 import { type OrderCommands, type OrderQueries, registerOrders } from './orders/orderMessages.js';
@@ -15,12 +15,13 @@ export interface ShopBuses {
 /**
  * Wires every bounded context onto one command bus and one query bus over the given store — or
  * over one transaction of it (a command run with an idempotency key writes its events and the
- * key in one transaction).
+ * key in one transaction). `accountStates` caches the accounts' decider states between commands
+ * (shared, so that forgetting a customer can evict them).
  */
-export function createShopBuses(store: StreamOperations): ShopBuses {
+export function createShopBuses(store: StreamOperations, accountStates?: StateCache): ShopBuses {
   const commands = createCommandBus<ShopCommands>();
   const queries = createQueryBus<ShopQueries>();
-  registerBankAccounts(store, commands, queries);
+  registerBankAccounts(store, commands, queries, accountStates);
   registerOrders(store, commands, queries);
   registerInventory(store, commands, queries);
   return { commands, queries };

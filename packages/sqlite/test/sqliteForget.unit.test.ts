@@ -1,11 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import {
-  createCryptoShredding,
-  type NewEvent,
-  type RecordedEvent,
-  redactDeadLetters,
-  redactedMarker,
-} from '@tidemark/core';
+import { createCryptoShredding, type NewEvent, type RecordedEvent, redactDeadLetters, redactedMarker } from '@tidemark/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSqliteCheckpointStore, createSqliteEventStore, createSqliteKeyStore } from '../src/index.js';
 import { tempSqliteFiles } from './tempSqliteFiles.js';
@@ -73,7 +67,9 @@ describe('forgetting a subject on SQLite', () => {
 
       shredding.onForgotten((forgotten) =>
         store.transaction(async (tx) => {
-          tx.db.prepare('UPDATE customers SET name = ?, email = ? WHERE customer_id = ?').run(redactedMarker, redactedMarker, forgotten.subjectId);
+          tx.db
+            .prepare('UPDATE customers SET name = ?, email = ? WHERE customer_id = ?')
+            .run(redactedMarker, redactedMarker, forgotten.subjectId);
           await redactDeadLetters(checkpoints, tx, forgotten, shredding);
         }),
       );

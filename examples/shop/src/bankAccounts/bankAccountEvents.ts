@@ -12,7 +12,15 @@ export const bankAccountEventTypes = {
 } as const;
 
 /** Amounts are integer cents: money is never a float. */
-export type AccountOpened = DomainEvent<'bank.account.opened', { accountId: string; owner: string; initialDeposit: number }>;
+/**
+ * The owner's name and e-mail are personal data of the customer (`customerId`, the data
+ * subject): encrypted at rest, erased by forgetting the customer (bankAccountPersonalData.ts).
+ * Without a customerId the account is its own data subject.
+ */
+export type AccountOpened = DomainEvent<
+  'bank.account.opened',
+  { accountId: string; owner: string; initialDeposit: number; customerId?: string; email?: string }
+>;
 export type FundsDeposited = DomainEvent<'bank.account.funds_deposited', { amount: number }>;
 export type FundsWithdrawn = DomainEvent<'bank.account.funds_withdrawn', { amount: number }>;
 export type AccountClosed = DomainEvent<'bank.account.closed', Record<string, never>>;

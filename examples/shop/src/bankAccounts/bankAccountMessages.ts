@@ -1,4 +1,4 @@
-import type { CommandBus, QueryBus, RecordedEvent, StreamOperations } from '@tidemark/core';
+import type { CommandBus, QueryBus, RecordedEvent, StateCache, StreamOperations } from '@tidemark/core';
 import { type CommandEnvelope, deciderCommandHandler, type WriteResult } from '../shared/deciderCommandHandler.js';
 import type { ShopCommands, ShopQueries } from '../shopMessages.js';
 import { bankAccountStreamId, type CloseAccount, type DepositFunds, type OpenAccount, type WithdrawFunds } from './bankAccountCommands.js';
@@ -7,7 +7,11 @@ import { BankAccountNotFoundError } from './bankAccountErrors.js';
 
 export interface BankAccountView {
   accountId: string;
+  /** The customer it was opened for, if any (the data subject of `owner` and `email`). */
+  customerId?: string;
+  /** '[redacted]' once the customer is forgotten. */
   owner: string;
+  email?: string;
   status: 'open' | 'closed';
   /** Integer cents. */
   balance: number;
@@ -15,7 +19,9 @@ export interface BankAccountView {
 
 export const bankAccountView = (state: BankAccountState): BankAccountView => ({
   accountId: state.accountId,
+  ...(state.customerId !== undefined && { customerId: state.customerId }),
   owner: state.owner,
+  ...(state.email !== undefined && { email: state.email }),
   status: state.status === 'closed' ? 'closed' : 'open',
   balance: state.balance,
 });
@@ -36,8 +42,19 @@ export type BankAccountQueries = {
   'bank.account.history': { payload: { accountId: string }; result: RecordedEvent[] };
 };
 
-export function registerBankAccounts(store: StreamOperations, commands: CommandBus<ShopCommands>, queries: QueryBus<ShopQueries>): void {
-  const handler = deciderCommandHandler(store, bankAccountDecider, (data) => bankAccountStreamId(data.accountId), bankAccountView);
+export function registerBankAccounts(
+  store: StreamOperations,
+  commands: CommandBus<ShopCommands>,
+  queries: QueryBus<ShopQueries>,
+  stateCache?: StateCache,
+): void {
+  const handler = deciderCommandHandler(
+    store,
+    bankAccountDecider,
+    (data) => bankAccountStreamId(data.accountId),
+    bankAccountView,
+    stateCache,
+  );
   commands.register('bank.account.open', handler('bank.account.open'));
   commands.register('bank.account.deposit', handler('bank.account.deposit'));
   commands.register('bank.account.withdraw', handler('bank.account.withdraw'));

@@ -1,9 +1,10 @@
-import { type EventStore, type IdempotencyKeyStore, stringifyWithPositions } from '@tidemark/core';
+import { type EventStore, type IdempotencyKeyStore, type StateCache, stringifyWithPositions } from '@tidemark/core';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { MailboxRow } from '../messaging/fakeMailer.js';
 import { type MetricsRouteOptions, registerMetricsRoute } from '../monitoring/metricsRoute.js';
 import { createShopBuses } from '../shopMessages.js';
-import { bankAccountRoutes } from './bankAccountRoutes.js';
+import { bankAccountRoutes, type PrepareSubject } from './bankAccountRoutes.js';
+import { customerRoutes, type ForgetCustomer } from './customerRoutes.js';
 import { frameworkErrorOptions, shortPath } from './frameworkErrorOptions.js';
 import { toHttpError } from './httpError.js';
 import { idParams } from './httpSchemas.js';
@@ -30,6 +31,13 @@ export interface ShopAppOptions {
   idempotencyKeys?: IdempotencyKeyStore;
   /** GET /mailbox/:recipient: what the fake mailer sent, oldest first. */
   mailbox?: (recipient: string) => Promise<MailboxRow[]>;
+  /** Crypto-shredding of the account owners' personal data: DELETE /customers/:id/personal-data. */
+  privacy?: {
+    forget: ForgetCustomer;
+    prepareSubject: PrepareSubject;
+    /** The accounts' decider states between commands, shared so that forgetting can evict them. */
+    accountStates: StateCache;
+  };
 }
 
 /** The shop's HTTP API over any EventStore, built only on tidemark's public API. */
@@ -38,8 +46,12 @@ export function buildShopApp(options: ShopAppOptions): FastifyInstance {
   const app: FastifyInstance = options.logger
     ? Fastify({ loggerInstance: options.logger, ...common })
     : Fastify({ logger: false, ...common });
-  const buses = createShopBuses(options.store);
-  const routeBuses = { commands: createShopCommandSender(options.store, buses.commands, options.idempotencyKeys), queries: buses.queries };
+  const accountStates = options.privacy?.accountStates;
+  const buses = createShopBuses(options.store, accountStates);
+  const routeBuses = {
+    commands: createShopCommandSender(options.store, buses.commands, options.idempotencyKeys),
+    queries: buses.queries,
+  };
 
   // Many clients send `content-type: application/json` with an empty body on body-less commands
   // (place, cancel, close); treat that as no body instead of a 400. Everything else goes through
@@ -73,7 +85,8 @@ export function buildShopApp(options: ShopAppOptions): FastifyInstance {
   });
 
   app.get('/health', async () => ({ status: 'ok', headPosition: await options.store.headPosition() }));
-  bankAccountRoutes(app, routeBuses);
+  bankAccountRoutes(app, routeBuses, options.privacy?.prepareSubject);
+  if (options.privacy) customerRoutes(app, options.privacy.forget);
   orderRoutes(app, routeBuses);
   inventoryRoutes(app, routeBuses);
   if (options.readSide) readModelRoutes(app, options.readSide);

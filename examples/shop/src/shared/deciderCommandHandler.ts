@@ -5,6 +5,7 @@ import {
   type DomainEvent,
   type ExpectedVersion,
   handleCommand,
+  type StateCache,
   type StreamOperations,
 } from '@tidemark/core';
 
@@ -24,15 +25,16 @@ type CommandShape = { type: string; data: unknown };
  * command `{ type: K, data }`, run through handleCommand (load → decide → append, retried on a
  * conflict unless the caller pinned a version). One place, so every context writes the same way.
  * The streams' states stay in memory between commands (a state cache): a command on a busy
- * account reads the few events written since, not the whole history.
+ * account reads the few events written since, not the whole history. Pass `cache` to share it
+ * (the shop evicts a forgotten customer's states from it).
  */
 export function deciderCommandHandler<Command extends CommandShape, Event extends DomainEvent, State, View>(
   store: StreamOperations,
   decider: Decider<Command, Event, State>,
   streamIdOf: (data: Command['data']) => string,
   view: (state: State) => View,
+  cache: StateCache = createStateCache(),
 ) {
-  const cache = createStateCache();
   return <K extends Command['type']>(type: K) =>
     async (envelope: CommandEnvelope<Extract<Command, { type: K }>['data']>, metadata: CommandMetadata): Promise<WriteResult<View>> => {
       const command = { type, data: envelope.data } as unknown as Command;

@@ -65,6 +65,12 @@ export interface CryptoShredding {
    */
   forget(subjectId: string): Promise<ForgetResult>;
   /**
+   * Creates (or loads) the subjects' keys now and caches them. For a subject's first event
+   * appended inside `store.transaction(...)` on SQLite, whose key store cannot create a key
+   * while that transaction holds the file's write lock: call it before the transaction.
+   */
+  ensureKeys(subjectIds: readonly string[]): Promise<void>;
+  /**
    * The event with the subject's personal fields replaced by the redaction marker (decrypted or
    * not): for copies of decrypted events kept outside the log, such as dead letters.
    */
@@ -136,6 +142,13 @@ export function createCryptoShredding(options: CryptoShreddingOptions): CryptoSh
       }
       if (failures.length > 0) throw failures[0];
       return { ...forgotten, status, ...(position !== undefined && { position }) };
+    },
+    async ensureKeys(subjectIds) {
+      await Promise.all(
+        subjectIds.map(async (subjectId) => {
+          if (!cache.get(subjectId)) cache.set(subjectId, await keyStore.getOrCreateKey(subjectId));
+        }),
+      );
     },
     redact(event, subjectId) {
       const declaration = declarations.find(event.type, event.schemaVersion);
