@@ -1,3 +1,4 @@
+import type { KeyStore } from '@tidemark/core';
 import type { WorkloadTarget } from './workloadCases.js';
 
 export interface ClosableTarget extends WorkloadTarget {
@@ -17,6 +18,8 @@ export interface Backend {
   unavailable(): Promise<string | undefined>;
   /** tidemark's store on fresh, empty storage. */
   openOurs(): Promise<ClosableTarget>;
+  /** A key store (crypto-shredding) on the storage of `openOurs`: its file or schema. */
+  openKeyStore(): Promise<KeyStore & { close(): unknown }>;
   /** The raw-driver baseline on its own fresh storage, created with the adapter's DDL. */
   openBaseline(): Promise<ClosableTarget>;
   /** Removes every file or schema this backend created. */

@@ -1,4 +1,4 @@
-import { createPostgresEventStore, schemaSql } from '@tidemark/postgres';
+import { createPostgresEventStore, createPostgresKeyStore, schemaSql } from '@tidemark/postgres';
 import pg from 'pg';
 import type { Backend } from './backend.js';
 import { openRawPgStore, quote, rawPgBaseline } from './rawPgStore.js';
@@ -46,6 +46,9 @@ export function postgresBackend(): Backend {
         createSchema: true,
         groupCommit: process.env.BENCH_GROUP_COMMIT !== '0',
       });
+    },
+    async openKeyStore() {
+      return createPostgresKeyStore({ url: postgresUrl, schema: ours });
     },
     async openBaseline() {
       await admin((client) => client.query(schemaSql(raw)));

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSqliteEventStore, sqliteSchemaStatements } from '@tidemark/sqlite';
+import { createSqliteEventStore, createSqliteKeyStore, sqliteSchemaStatements } from '@tidemark/sqlite';
 import type { Backend } from './backend.js';
 import { openRawSqliteStore, rawSqliteBaseline } from './rawSqliteStore.js';
 
@@ -25,6 +25,9 @@ export function sqliteBackend(): Backend {
     },
     async openOurs() {
       return createSqliteEventStore({ file: join(directory(), 'tidemark.db') });
+    },
+    async openKeyStore() {
+      return createSqliteKeyStore({ file: join(directory(), 'tidemark.db') });
     },
     async openBaseline() {
       return openRawSqliteStore(join(directory(), 'raw.db'), sqliteSchemaStatements, 'events');

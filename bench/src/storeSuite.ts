@@ -1,6 +1,7 @@
 import type { Backend, ClosableTarget } from './backend.js';
 import { type BenchResult, benchResult, printResult } from './benchResult.js';
 import { type Measurement, measure } from './measure.js';
+import { runPrivacyCases } from './privacyCases.js';
 import type { WorkloadDefinition } from './workload.js';
 import { type WorkloadCase, warmUp, workloadCases } from './workloadCases.js';
 
@@ -45,6 +46,7 @@ export async function runStoreSuite(workload: WorkloadDefinition, backends: read
         printResult(result);
         results.push(result);
       }
+      results.push(...(await runPrivacyCases(workload, backend, ours, await backend.openKeyStore())));
     } finally {
       for (const target of opened.reverse()) await target.close();
       await backend.cleanup();

@@ -11,7 +11,8 @@ export interface Target {
   /** A case name, or a pattern for a family of cases (the outbox relay's batch sizes). */
   case: string | RegExp;
   /** `raw` for the raw-driver baseline, `emmett` or `graphile` for a peer; absent for an absolute value. */
-  against?: 'raw' | 'emmett' | 'graphile';
+  /** `tidemark` for tidemark itself without the feature measured. */
+  against?: 'raw' | 'emmett' | 'graphile' | 'tidemark';
   minimum?: number;
   /** An upper bound instead (latencies): met when the value (or, with `against`, the ratio) is at most this. */
   maximum?: number;
@@ -48,11 +49,13 @@ export const targets: readonly Target[] = [
   // Issue 9's peer: tidemark's outbox table → in-process consumer ≥ graphile-worker in messages/s, ≤ it in p99.
   { backend: 'postgres', case: 'peer.outbox-table.drain', against: 'graphile', minimum: 1 },
   { backend: 'postgres', case: /^peer\.outbox-table\.\d+ps\.p99$/, against: 'graphile', maximum: 1 },
+  // Issue 10: appends with personal data encrypted (crypto-shredding) against the same appends in clear.
+  ...['sqlite', 'postgres'].map((backend): Target => ({ backend, case: 'append.single.encrypted', against: 'tidemark', minimum: 0.8 })),
 ];
 
 /** "met", "MISSED by 12%" or "" for each target that applies to the line. */
 export function checkTargets(result: BenchResult): string {
-  const against = (['raw', 'emmett', 'graphile'] as const).find((name) => result.baseline.startsWith(`${name}-`));
+  const against = (['raw', 'emmett', 'graphile', 'tidemark'] as const).find((name) => result.baseline.startsWith(`${name}-`));
   return targets
     .filter(
       (t) =>

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomFillSync } from 'node:crypto';
 import type { SubjectKey } from './keyStore.js';
 
 /** The one key of an encrypted field's value: `{ "tidemark:encrypted": { … } }`. */
@@ -18,6 +18,22 @@ export interface FieldEnvelope {
 }
 
 const tagBytes = 16;
+const ivBytes = 12;
+
+// Random IVs are cut from a pool refilled from the CSPRNG 4,096 at a time: one randomBytes call
+// per field costs more than the encryption itself. Each IV is used once, as GCM requires.
+const ivPool = Buffer.alloc(ivBytes * 4096);
+let ivOffset = ivPool.length;
+
+function randomIv(): Buffer {
+  if (ivOffset === ivPool.length) {
+    randomFillSync(ivPool);
+    ivOffset = 0;
+  }
+  const iv = Buffer.from(ivPool.subarray(ivOffset, ivOffset + ivBytes));
+  ivOffset += ivBytes;
+  return iv;
+}
 
 /**
  * Binds the ciphertext to its subject, its key and its field: moved to another field or to
@@ -35,8 +51,8 @@ function associatedData(key: SubjectKey, field: string): Buffer {
  * different plaintexts never share an IV under one key (the one thing GCM must never do).
  */
 function ivFor(key: SubjectKey, field: string, plaintext: string, eventId: string | undefined): Buffer {
-  if (eventId === undefined) return randomBytes(12);
-  return createHmac('sha256', key.material).update(`${eventId}\u0000${field}\u0000${plaintext}`).digest().subarray(0, 12);
+  if (eventId === undefined) return randomIv();
+  return createHmac('sha256', key.material).update(`${eventId}\u0000${field}\u0000${plaintext}`).digest().subarray(0, ivBytes);
 }
 
 export function encryptField(
@@ -67,7 +83,7 @@ export function envelopeOf(value: unknown): FieldEnvelope | undefined {
 export function decryptField(envelope: FieldEnvelope, key: SubjectKey, field: string): unknown {
   const iv = Buffer.from(envelope.iv, 'base64');
   const sealed = Buffer.from(envelope.ct, 'base64');
-  if (iv.length !== 12 || sealed.length < tagBytes) throw new Error('malformed envelope');
+  if (iv.length !== ivBytes || sealed.length < tagBytes) throw new Error('malformed envelope');
   const decipher = createDecipheriv('aes-256-gcm', key.material, iv, { authTagLength: tagBytes });
   decipher.setAAD(associatedData(key, field));
   decipher.setAuthTag(sealed.subarray(sealed.length - tagBytes));
