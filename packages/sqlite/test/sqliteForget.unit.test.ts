@@ -92,4 +92,35 @@ describe('forgetting a subject on SQLite', () => {
       await store.close();
     }
   });
+
+  it('announces a forget whose first attempt failed after deleting the key, when it is called again', async () => {
+    const file = files.next();
+    const keyStore = createSqliteKeyStore({ file });
+    const personalData = { 'customer.registered': { subject: (data: { customerId: string }) => data.customerId, fields: ['name'] } };
+    const shredding = createCryptoShredding({ keyStore, personalData });
+    const first = createSqliteEventStore({ file });
+    shredding.attachStore(first);
+    await first.appendToStream(
+      'customer-y',
+      await shredding.stage.write!([{ type: 'customer.registered', data: { customerId: 'cust-y', name } }], 'customer-y'),
+    );
+    // The store goes away mid-forget (a shutdown): the key is deleted, nothing announced.
+    await first.close();
+    await expect(shredding.forget('cust-y')).rejects.toThrow();
+    expect(await keyStore.findKey('cust-y')).toBeUndefined();
+    const second = createSqliteEventStore({ file });
+    try {
+      shredding.attachStore(second);
+      expect(await second.readStream('privacy-forgotten')).toEqual([]);
+      expect(await shredding.forget('cust-y')).toMatchObject({ status: 'already_forgotten', streamIds: ['customer-y'] });
+      expect((await second.readStream('privacy-forgotten')).map((event) => event.data)).toEqual([
+        { subjectId: 'cust-y', streamIds: ['customer-y'] },
+      ]);
+      await shredding.forget('cust-y');
+      expect(await second.readStream('privacy-forgotten')).toHaveLength(1);
+    } finally {
+      keyStore.close();
+      await second.close();
+    }
+  });
 });

@@ -60,8 +60,9 @@ export interface CryptoShredding {
    * the redaction marker), finds the streams holding its data, appends
    * `privacy.subject.forgotten` (the first time) and tells the onForgotten listeners, which
    * erase the copies — snapshots, cached states, caches. Idempotent: calling it again re-runs
-   * the search and the listeners (a listener that failed the first time gets another go) but
-   * appends nothing. Rejects when a listener fails, after all of them ran.
+   * the search and the listeners (a listener that failed the first time gets another go) and
+   * appends only an announcement that is missing (a first call that failed after deleting the
+   * key). Rejects when a listener fails, after all of them ran.
    */
   forget(subjectId: string): Promise<ForgetResult>;
   /**
@@ -111,6 +112,12 @@ export function createCryptoShredding(options: CryptoShreddingOptions): CryptoSh
     return [...streams];
   }
 
+  /** Whether the log already announces that this subject was forgotten. */
+  async function announced(subjectId: string, log: EventStore): Promise<boolean> {
+    const events = await log.readStream(forgottenSubjectsStreamId, { direction: 'backwards' });
+    return events.some((event) => (event.data as ForgottenSubject).subjectId === subjectId);
+  }
+
   return {
     stage,
     attachStore(attached) {
@@ -128,7 +135,8 @@ export function createCryptoShredding(options: CryptoShreddingOptions): CryptoSh
       const streamIds = await streamsOf(subjectId, store);
       const forgotten: ForgottenSubject = { subjectId, streamIds };
       let position: bigint | undefined;
-      if (status === 'deleted') {
+      // A forget that failed after deleting the key (before announcing it) announces it now.
+      if (status === 'deleted' || (status === 'already_forgotten' && !(await announced(subjectId, store)))) {
         const appended = await store.appendToStream(forgottenSubjectsStreamId, [{ type: subjectForgottenEventType, data: forgotten }]);
         position = appended.position;
       }
