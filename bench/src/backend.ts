@@ -1,4 +1,4 @@
-import type { EventStage, EventStore, SnapshotStore } from '@tidemark/core';
+import type { EventStage, EventStore, KeyStore, SnapshotStore } from '@tidemark/core';
 import type { WorkloadTarget } from './workloadCases.js';
 
 export interface ClosableTarget extends WorkloadTarget {
@@ -21,6 +21,8 @@ export interface Backend {
    * schema, removed by cleanup) with the given pipeline `stages`: the versioning cases compare two.
    */
   openOurs(options?: { name?: string; stages?: readonly EventStage[] }): Promise<ClosableTarget & EventStore>;
+  /** A key store (crypto-shredding) on the storage of `openOurs`: its file or schema. */
+  openKeyStore(): Promise<KeyStore & { close(): unknown }>;
   /** The raw-driver baseline on its own fresh storage, created with the adapter's DDL. */
   openBaseline(): Promise<ClosableTarget>;
   /** The snapshot store beside the store `openOurs` returned (the snapshot cases). */

@@ -1,4 +1,10 @@
-import { createPostgresEventStore, createPostgresSnapshotStore, type PostgresEventStore, schemaSql } from '@tidemark/postgres';
+import {
+  createPostgresEventStore,
+  createPostgresKeyStore,
+  createPostgresSnapshotStore,
+  type PostgresEventStore,
+  schemaSql,
+} from '@tidemark/postgres';
 import pg from 'pg';
 import type { Backend } from './backend.js';
 import { openRawPgStore, quote, rawPgBaseline } from './rawPgStore.js';
@@ -50,6 +56,9 @@ export function postgresBackend(): Backend {
         createSchema: true,
         groupCommit: process.env.BENCH_GROUP_COMMIT !== '0',
       });
+    },
+    async openKeyStore() {
+      return createPostgresKeyStore({ url: postgresUrl, schema: ours });
     },
     async openBaseline() {
       await admin((client) => client.query(schemaSql(raw)));

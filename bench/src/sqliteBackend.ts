@@ -1,7 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSqliteEventStore, createSqliteSnapshotStore, type SqliteEventStore, sqliteSchemaStatements } from '@tidemark/sqlite';
+import {
+  createSqliteEventStore,
+  createSqliteKeyStore,
+  createSqliteSnapshotStore,
+  type SqliteEventStore,
+  sqliteSchemaStatements,
+} from '@tidemark/sqlite';
 import type { Backend } from './backend.js';
 import { openRawSqliteStore, rawSqliteBaseline } from './rawSqliteStore.js';
 
@@ -25,6 +31,9 @@ export function sqliteBackend(): Backend {
     },
     async openOurs(options) {
       return createSqliteEventStore({ file: join(directory(), `${options?.name ?? 'tidemark'}.db`), stages: options?.stages ?? [] });
+    },
+    async openKeyStore() {
+      return createSqliteKeyStore({ file: join(directory(), 'tidemark.db') });
     },
     async openBaseline() {
       return openRawSqliteStore(join(directory(), 'raw.db'), sqliteSchemaStatements, 'events');

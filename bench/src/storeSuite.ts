@@ -1,6 +1,7 @@
 import type { Backend, ClosableTarget } from './backend.js';
 import { type BenchResult, benchResult, printResult } from './benchResult.js';
 import { type Measurement, measure } from './measure.js';
+import { runPrivacyCases } from './privacyCases.js';
 import { runSnapshotCases } from './snapshotCases.js';
 import { runVersioningCases } from './versioningCases.js';
 import type { WorkloadDefinition } from './workload.js';
@@ -49,6 +50,7 @@ export async function runStoreSuite(workload: WorkloadDefinition, backends: read
       }
       results.push(...(await runVersioningCases(workload, backend)));
       results.push(...(await runSnapshotCases(backend.name, ours, backend.snapshots(ours), workload)));
+      results.push(...(await runPrivacyCases(workload, backend, ours, await backend.openKeyStore())));
     } finally {
       for (const target of opened.reverse()) await target.close();
       await backend.cleanup();

@@ -54,6 +54,8 @@ export const targets: readonly Target[] = [
     { backend, case: 'read.upcast', against: 'tidemark', minimum: 0.85 },
     { backend, case: 'append.single.validated', against: 'tidemark', minimum: 0.9 },
   ]),
+  // Issue 10: appends with personal data encrypted (crypto-shredding) against the same appends in clear.
+  ...['sqlite', 'postgres'].map((backend): Target => ({ backend, case: 'append.single.encrypted', against: 'tidemark', minimum: 0.8 })),
 ];
 
 /** "met", "MISSED by 12%" or "" for each target that applies to the line. */

@@ -12,7 +12,7 @@ afterAll(() => clearSamples(dir));
 
 describe('the samples of docs/*.md', () => {
   it('are found in every guide', () => {
-    for (const doc of ['getting-started.md', 'concepts.md', 'sqlite.md', 'postgres.md', 'redis.md', 'operations.md']) {
+    for (const doc of ['getting-started.md', 'concepts.md', 'sqlite.md', 'postgres.md', 'redis.md', 'operations.md', 'privacy.md']) {
       expect(samples.filter((sample) => sample.doc === doc).length, doc).toBeGreaterThan(0);
     }
   });

@@ -2,8 +2,11 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   type CheckpointStore,
+  type CryptoShredding,
   createConsumerLagMonitor,
+  createCryptoShredding,
   createOutboxRelay,
+  createStateCache,
   type EventRegistry,
   type EventStore,
   type ExpirySweeper,
@@ -14,6 +17,7 @@ import {
   type Projector,
   projectorBatchMetrics,
   projectorRetryMetrics,
+  redactDeadLetters,
   type SnapshotStore,
   type SqlQueries,
   type SqlTransaction,
@@ -28,6 +32,7 @@ import {
   createPostgresEventStore,
   createPostgresIdempotencyKeyStore,
   createPostgresInbox,
+  createPostgresKeyStore,
   createPostgresLease,
   createPostgresSnapshotStore,
   type PostgresTransaction,
@@ -38,14 +43,17 @@ import {
   createSqliteEventStore,
   createSqliteIdempotencyKeyStore,
   createSqliteInbox,
+  createSqliteKeyStore,
   createSqliteLease,
   createSqliteSnapshotStore,
   type SqliteTransaction,
 } from '@tidemark/sqlite';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import pg from 'pg';
+import { shopPersonalData } from './bankAccounts/bankAccountPersonalData.js';
 import type { ShopConfig } from './config.js';
 import { buildShopApp } from './http/buildShopApp.js';
+import type { ForgetCustomer } from './http/customerRoutes.js';
 import { createFakeMailer, createQueuedMailer, mailboxOf, mailerName } from './messaging/fakeMailer.js';
 import { BrokerUnavailableError, openShopBrokers } from './messaging/shopBrokers.js';
 import { shopMessageMapper } from './messaging/shopMessageMapper.js';
@@ -125,6 +133,10 @@ interface OpenedStore<Tx extends SqlTx> {
   /** The bank accounts' snapshots, in the same database. */
   snapshots: SnapshotStore;
   location: string;
+  /** Crypto-shredding of the owners' personal data, with its key store in the same database. */
+  privacy: CryptoShredding;
+  /** After a customer is forgotten and the read models erased it: SQLite truncates its WAL (their old pages). */
+  compact?: () => Promise<unknown>;
   /** PostgreSQL: events committed but not yet readable (a long transaction holds the horizon). */
   visibility?: () => Promise<VisibilitySample>;
   close(): Promise<void>;
@@ -142,8 +154,12 @@ async function openStore(
     // events, in the store's schema (tidemark's own tables are always schema-qualified).
     const pool = new pg.Pool({ connectionString: url, max: 10, ...postgresConnectionDefaults, options: `-c search_path=${schema}` });
     pool.on('error', () => {}); // an idle client losing its server: the next query reports it
+    const keyStore = createPostgresKeyStore({ pool, schema });
+    const privacy = createCryptoShredding({ keyStore, personalData: shopPersonalData });
     try {
-      const store = await createPostgresEventStore({ pool, schema, createSchema: true, stages: [registry.stage] });
+      // Validated and upcast by the registry, then encrypted: on read, decrypted, then upcast.
+      const store = await createPostgresEventStore({ pool, schema, createSchema: true, stages: [registry.stage, privacy.stage] });
+      privacy.attachStore(store);
       // Events committed behind a long transaction are lag too, and the horizon's age is the alarm.
       const visibility = () => store.visibilityLag();
       return {
@@ -154,6 +170,7 @@ async function openStore(
         lease: (name) => createPostgresLease({ url, schema, name }),
         snapshots: createPostgresSnapshotStore({ store }),
         location,
+        privacy,
         visibility,
         close: () => pool.end(),
       };
@@ -166,7 +183,17 @@ async function openStore(
   const file = join(dataDir, 'shop.db');
   try {
     mkdirSync(dataDir, { recursive: true });
-    const store = createSqliteEventStore({ file, stages: [registry.stage] });
+    const keyStore = createSqliteKeyStore({ file });
+    const privacy = createCryptoShredding({ keyStore, personalData: shopPersonalData });
+    let store: ReturnType<typeof createSqliteEventStore>;
+    try {
+      // Validated and upcast by the registry, then encrypted: on read, decrypted, then upcast.
+      store = createSqliteEventStore({ file, stages: [registry.stage, privacy.stage] });
+    } catch (error) {
+      keyStore.close();
+      throw error;
+    }
+    privacy.attachStore(store);
     return {
       store,
       checkpoints: createSqliteCheckpointStore(),
@@ -175,11 +202,46 @@ async function openStore(
       lease: (name) => createSqliteLease({ file, name }),
       snapshots: createSqliteSnapshotStore({ store }),
       location: file,
-      close: async () => {},
+      privacy,
+      compact: () => keyStore.checkpointWal(),
+      close: async () => keyStore.close(),
     };
   } catch (error) {
     throw new ShopStartError('DATA_DIR', `Invalid DATA_DIR ${JSON.stringify(config.dataDir)}: cannot open ${file}: ${oneLine(error)}`);
   }
+}
+
+/**
+ * Forgetting a customer in the shop: the key goes (the events' owner name and e-mail read as
+ * redacted from then on), and the copies follow — the accounts' cached decider states, their
+ * snapshots and the dead letters here, the read models and the mails when their consumers reach the
+ * `privacy.subject.forgotten` event (waited for, so that the answer can say they did), the
+ * Redis entries with the balance projection's batch. Then SQLite's WAL is truncated, so the
+ * erased rows' old pages leave the disk.
+ */
+function forgetting(opened: OpenedStore<SqlTx>, readModels: ShopReadModels, mailer: Projector | undefined, timeoutMs: number) {
+  const { store, privacy } = opened;
+  const checkpoints = opened.checkpoints;
+  const accountStates = createStateCache();
+  privacy.onForgotten(({ streamIds }) => accountStates.deleteStreams(streamIds));
+  // Snapshots hold decrypted states: a forgotten customer's accounts start again from their events.
+  privacy.onForgotten(async ({ streamIds }) => {
+    for (const streamId of streamIds) await opened.snapshots.deleteStream(streamId);
+  });
+  privacy.onForgotten(async (forgotten) => {
+    await store.transaction((tx) => redactDeadLetters(checkpoints, tx, forgotten, privacy));
+  });
+  const forget: ForgetCustomer = async (customerId) => {
+    const result = await privacy.forget(customerId);
+    const position = result.position ?? (await store.headPosition());
+    const reached = await Promise.all([
+      readModels.waitForPosition(position, timeoutMs),
+      mailer ? mailer.waitForPosition(position, { timeoutMs }) : true,
+    ]);
+    await opened.compact?.();
+    return { ...result, readModelsUpToDate: reached.every(Boolean) };
+  };
+  return { forget, accountStates };
 }
 
 /**
@@ -261,6 +323,7 @@ export async function createShop(options: ShopOptions): Promise<Shop> {
   });
   // The mailer's queue: its backlog on the broker, beside the read models' lag.
   const consumerLag = notifications && createConsumerLagMonitor({ metrics, consumers: [{ transport: notifications, group: mailerName }] });
+  const forget = forgetting(opened, readModels, mailer, readYourWritesTimeoutMs);
   const app = buildShopApp({
     store,
     ...(logger && { logger }),
@@ -272,6 +335,11 @@ export async function createShop(options: ShopOptions): Promise<Shop> {
     idempotencyKeys: opened.idempotencyKeys as IdempotencyKeyStore,
     mailbox: (recipient) => mailboxOf(store, recipient),
     snapshots: opened.snapshots,
+    privacy: {
+      forget: forget.forget,
+      prepareSubject: async (subjectId) => void (await opened.privacy.ensureKeys([subjectId])),
+      accountStates: forget.accountStates,
+    },
   });
 
   // Old idempotency keys and inbox records are swept on a timer: a client retries within a day,

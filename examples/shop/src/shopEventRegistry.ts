@@ -15,7 +15,17 @@ const cents = z.number().int().nonnegative();
 export function createShopEventRegistry(): EventRegistry {
   return createEventRegistry()
     .event('bank.account.opened', {
-      versions: { 1: null, 2: z.strictObject({ accountId: z.string(), owner: z.string(), initialDeposit: cents, currency }) },
+      versions: {
+        1: null,
+        2: z.strictObject({
+          accountId: z.string(),
+          customerId: z.string().optional(),
+          owner: z.string(),
+          email: z.string().optional(),
+          initialDeposit: cents,
+          currency,
+        }),
+      },
       upcasters: { 1: (data: AccountOpenedV1) => ({ ...data, currency: shopCurrency }) },
     })
     .event('sales.order.created', {

@@ -52,7 +52,9 @@ describe.skipIf(!postgres)('the shop read side over HTTP on PostgreSQL', () => {
       expect(rows.map((r) => r.table_name)).toEqual([
         'shop_account_balances',
         'shop_daily_order_stats',
+        'shop_forgotten_customers',
         'shop_mailbox',
+        'shop_mailbox_customers',
         'shop_order_lines',
         'shop_order_list',
       ]);

@@ -127,6 +127,24 @@ describe('state cache', () => {
     expect(() => createStateCache({ maxStreams: 0 })).toThrow(RangeError);
   });
 
+  it('drops every state of the streams named, for any store and decider (a forgotten subject’s)', () => {
+    const one = countingStore().store;
+    const two = countingStore().store;
+    const other: Decider<Command, Event, Account> = { ...account };
+    const cache = createStateCache();
+    const entry = { state: { balance: 1, events: 1 }, version: 1 };
+    cache.set(one, account, 'account-1:x', entry);
+    cache.set(two, other, 'account-1:x', entry);
+    cache.set(one, account, 'account-2', entry);
+    cache.set(one, account, 'x', entry);
+    cache.deleteStreams(['account-1:x', 'x']);
+    expect(cache.get(one, account, 'account-1:x')).toBeUndefined();
+    expect(cache.get(two, other, 'account-1:x')).toBeUndefined();
+    expect(cache.get(one, account, 'x')).toBeUndefined();
+    expect(cache.get(one, account, 'account-2')).toBe(entry);
+    expect(cache.size).toBe(1);
+  });
+
   it('tells stores and deciders apart', async () => {
     const one = countingStore().store;
     const two = countingStore().store;

@@ -15,6 +15,7 @@ export * from './eventStore/streamOrderConflictError.js';
 export * from './eventStore/unnamedStatementsClient.js';
 export * from './monitoring/visibilityLag.js';
 export * from './outbox/postgresOutbox.js';
+export * from './privacy/postgresKeyStore.js';
 export * from './processing/checkpointTables.js';
 export * from './processing/postgresCheckpointStore.js';
 export * from './processing/postgresInbox.js';

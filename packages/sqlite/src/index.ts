@@ -13,6 +13,7 @@ export * from './eventStore/sqliteEventStore.js';
 export * from './eventStore/sqliteSqlExecutor.js';
 export * from './eventStore/sqliteStreamLifecycle.js';
 export * from './outbox/sqliteOutbox.js';
+export * from './privacy/sqliteKeyStore.js';
 export * from './processing/sqliteCheckpointStore.js';
 export * from './processing/sqliteInbox.js';
 export * from './processing/sqliteLease.js';

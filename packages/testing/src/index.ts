@@ -14,6 +14,8 @@ export * from './contracts/eventStoreHarness.js';
 export * from './contracts/eventStoreModelContract.js';
 export * from './contracts/idempotencyKeyContract.js';
 export * from './contracts/inboxContract.js';
+export * from './contracts/keyStoreContract.js';
+export * from './contracts/keyStoreHarness.js';
 export * from './contracts/leaseContract.js';
 export * from './contracts/manualClock.js';
 export * from './contracts/messagingHarness.js';

@@ -10,6 +10,8 @@ import {
   BankAccountNotFoundError,
   InsufficientFundsError,
   InvalidAmountError,
+  InvalidCustomerIdError,
+  InvalidEmailError,
   InvalidOwnerError,
   NonZeroBalanceError,
 } from './bankAccountErrors.js';
@@ -18,10 +20,17 @@ import { type BankAccountEvent, bankAccountEventTypes } from './bankAccountEvent
 export interface BankAccountState {
   status: 'none' | 'open' | 'closed';
   accountId: string;
+  /** The customer the owner's name and e-mail belong to, when the account was opened for one. */
+  customerId?: string;
   owner: string;
+  email?: string;
   /** Integer cents; never negative, never past amountLimit. */
   balance: number;
 }
+
+/** A plausible address (one '@', something either side, no spaces); delivery is the real check. */
+const isEmail = (email: unknown): boolean =>
+  typeof email === 'string' && email.length <= 254 && isCleanText(email, 254) && /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email);
 
 const isCents = (amount: unknown, allowZero: boolean): amount is number =>
   typeof amount === 'number' && Number.isSafeInteger(amount) && (allowZero ? amount >= 0 : amount > 0);
@@ -42,12 +51,26 @@ export const bankAccountDecider: Decider<BankAccountCommand, BankAccountEvent, B
   decide(command, state) {
     switch (command.type) {
       case 'bank.account.open': {
-        const { accountId, owner, initialDeposit } = command.data;
+        const { accountId, owner, initialDeposit, customerId, email } = command.data;
         if (state.status !== 'none') throw new AccountAlreadyOpenError(accountId);
         if (!isCleanText(owner, 200)) throw new InvalidOwnerError();
+        if (customerId !== undefined && !isCleanText(customerId, 64)) throw new InvalidCustomerIdError();
+        if (email !== undefined && !isEmail(email)) throw new InvalidEmailError();
         if (!isCents(initialDeposit, true)) throw new InvalidAmountError('initialDeposit', initialDeposit);
         if (!fitsAmountLimit(0, initialDeposit)) throw new BalanceLimitError(accountId, 0, initialDeposit, amountLimit);
-        return [{ ...bankAccountEventTypes.opened, data: { accountId, owner, initialDeposit, currency: shopCurrency } }];
+        return [
+          {
+            ...bankAccountEventTypes.opened,
+            data: {
+              accountId,
+              ...(customerId !== undefined && { customerId }),
+              owner,
+              ...(email !== undefined && { email }),
+              initialDeposit,
+              currency: shopCurrency,
+            },
+          },
+        ];
       }
       case 'bank.account.deposit': {
         assertOpen(state, command.data.accountId);
@@ -77,7 +100,14 @@ export const bankAccountDecider: Decider<BankAccountCommand, BankAccountEvent, B
   evolve(state, event) {
     switch (event.type) {
       case 'bank.account.opened':
-        return { status: 'open', accountId: event.data.accountId, owner: event.data.owner, balance: event.data.initialDeposit };
+        return {
+          status: 'open',
+          accountId: event.data.accountId,
+          ...(event.data.customerId !== undefined && { customerId: event.data.customerId }),
+          owner: event.data.owner,
+          ...(event.data.email !== undefined && { email: event.data.email }),
+          balance: event.data.initialDeposit,
+        };
       case 'bank.account.funds_deposited':
         return { ...state, balance: state.balance + event.data.amount };
       case 'bank.account.funds_withdrawn':

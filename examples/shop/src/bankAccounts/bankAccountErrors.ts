@@ -34,6 +34,18 @@ export class InvalidOwnerError extends DomainError {
   }
 }
 
+export class InvalidCustomerIdError extends DomainError {
+  constructor() {
+    super('customerId must be 1 to 64 characters of well-formed text without control characters', { field: 'customerId' });
+  }
+}
+
+export class InvalidEmailError extends DomainError {
+  constructor() {
+    super('email must be an e-mail address of at most 254 characters', { field: 'email' });
+  }
+}
+
 export class InvalidAmountError extends DomainError {
   constructor(field: string, amount: unknown) {
     super(`${field} must be a whole number of cents greater than zero`, { field, amount });

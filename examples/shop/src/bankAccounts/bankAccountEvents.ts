@@ -14,10 +14,17 @@ export const bankAccountEventTypes = {
 } as const;
 
 /** Amounts are integer cents: money is never a float. */
+/**
+ * The owner's name and e-mail are personal data of the customer (`customerId`, the data
+ * subject): encrypted at rest, erased by forgetting the customer (bankAccountPersonalData.ts).
+ * Without a customerId the account is its own data subject.
+ */
 export interface AccountOpenedV1 {
   accountId: string;
   owner: string;
   initialDeposit: number;
+  customerId?: string;
+  email?: string;
 }
 /** The latest version (v2), the only one handlers see. */
 export type AccountOpened = DomainEvent<'bank.account.opened', AccountOpenedV1 & { currency: string }>;

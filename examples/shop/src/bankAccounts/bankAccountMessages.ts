@@ -6,6 +6,7 @@ import {
   type RecordedEvent,
   type SnapshotOptions,
   type SnapshotStore,
+  type StateCache,
   type StreamOperations,
   streamHistory,
 } from '@tidemark/core';
@@ -17,7 +18,11 @@ import { BankAccountNotFoundError } from './bankAccountErrors.js';
 
 export interface BankAccountView {
   accountId: string;
+  /** The customer it was opened for, if any (the data subject of `owner` and `email`). */
+  customerId?: string;
+  /** '[redacted]' once the customer is forgotten. */
   owner: string;
+  email?: string;
   status: 'open' | 'closed';
   /** Integer cents. */
   balance: number;
@@ -25,7 +30,9 @@ export interface BankAccountView {
 
 export const bankAccountView = (state: BankAccountState): BankAccountView => ({
   accountId: state.accountId,
+  ...(state.customerId !== undefined && { customerId: state.customerId }),
   owner: state.owner,
+  ...(state.email !== undefined && { email: state.email }),
   status: state.status === 'closed' ? 'closed' : 'open',
   balance: state.balance,
 });
@@ -62,10 +69,12 @@ export function registerBankAccounts(
   commands: CommandBus<ShopCommands>,
   queries: QueryBus<ShopQueries>,
   snapshotStore: SnapshotStore,
+  stateCache?: StateCache,
 ): void {
   const snapshots = bankAccountSnapshots(snapshotStore);
   const handler = deciderCommandHandler(store, bankAccountDecider, (data) => bankAccountStreamId(data.accountId), bankAccountView, {
     snapshots,
+    ...(stateCache && { cache: stateCache }),
   });
   commands.register('bank.account.open', handler('bank.account.open'));
   commands.register('bank.account.deposit', handler('bank.account.deposit'));

@@ -7,7 +7,10 @@ import type { ShopRouteBuses } from './shopCommandSender.js';
 
 const openBody = z.strictObject({
   accountId: idSchema.optional(),
+  /** The data subject of the owner's name and e-mail; absent, the account is its own. */
+  customerId: idSchema.optional(),
   owner: textSchema(200),
+  email: z.email().max(254).optional(),
   initialDeposit: centsSchema.nonnegative(),
 });
 const amountBody = z.strictObject({ amount: centsSchema.positive() });
@@ -36,16 +39,26 @@ const historyEntry = (event: RecordedEvent) => ({
   metadata: event.metadata,
 });
 
-export function bankAccountRoutes(app: FastifyInstance, { commands, queries }: ShopRouteBuses): void {
+/**
+ * Makes sure the data subject has its key before the command runs: a command with an
+ * Idempotency-Key runs in a transaction, where a key store on SQLite cannot create one.
+ */
+export type PrepareSubject = (subjectId: string) => Promise<void>;
+
+export function bankAccountRoutes(app: FastifyInstance, { commands, queries }: ShopRouteBuses, prepareSubject?: PrepareSubject): void {
   app.post('/accounts', async (request, reply) => {
     const body = openBody.parse(request.body);
     const context = commandContext(request);
     const accountId = body.accountId ?? newId();
-    const result = await commands.send(
-      'bank.account.open',
-      { data: { accountId, owner: body.owner, initialDeposit: body.initialDeposit }, expectedVersion: context.expectedVersion },
-      context,
-    );
+    await prepareSubject?.(body.customerId ?? accountId);
+    const data = {
+      accountId,
+      owner: body.owner,
+      initialDeposit: body.initialDeposit,
+      ...(body.customerId !== undefined && { customerId: body.customerId }),
+      ...(body.email !== undefined && { email: body.email }),
+    };
+    const result = await commands.send('bank.account.open', { data, expectedVersion: context.expectedVersion }, context);
     // From the result, not the id made above: a replayed Idempotency-Key answers with the first request's id.
     return reply.code(201).header('location', `/accounts/${result.accountId}`).header('etag', `"${result.version}"`).send(result);
   });

@@ -3,13 +3,15 @@ import {
   type EventStore,
   type IdempotencyKeyStore,
   type SnapshotStore,
+  type StateCache,
   stringifyWithPositions,
 } from '@tidemark/core';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { MailboxRow } from '../messaging/fakeMailer.js';
 import { type MetricsRouteOptions, registerMetricsRoute } from '../monitoring/metricsRoute.js';
 import { createShopBuses } from '../shopMessages.js';
-import { bankAccountRoutes } from './bankAccountRoutes.js';
+import { bankAccountRoutes, type PrepareSubject } from './bankAccountRoutes.js';
+import { customerRoutes, type ForgetCustomer } from './customerRoutes.js';
 import { frameworkErrorOptions, shortPath } from './frameworkErrorOptions.js';
 import { toHttpError } from './httpError.js';
 import { idParams } from './httpSchemas.js';
@@ -41,6 +43,13 @@ export interface ShopAppOptions {
    * production (createShop). Default: in memory, for an in-memory store.
    */
   snapshots?: SnapshotStore;
+  /** Crypto-shredding of the account owners' personal data: DELETE /customers/:id/personal-data. */
+  privacy?: {
+    forget: ForgetCustomer;
+    prepareSubject: PrepareSubject;
+    /** The accounts' decider states between commands, shared so that forgetting can evict them. */
+    accountStates: StateCache;
+  };
 }
 
 /** The shop's HTTP API over any EventStore, built only on tidemark's public API. */
@@ -50,7 +59,8 @@ export function buildShopApp(options: ShopAppOptions): FastifyInstance {
     ? Fastify({ loggerInstance: options.logger, ...common })
     : Fastify({ logger: false, ...common });
   const snapshots = options.snapshots ?? createInMemorySnapshotStore();
-  const buses = createShopBuses(options.store, snapshots);
+  const accountStates = options.privacy?.accountStates;
+  const buses = createShopBuses(options.store, snapshots, accountStates);
   const routeBuses = {
     commands: createShopCommandSender(options.store, buses.commands, options.idempotencyKeys, snapshots),
     queries: buses.queries,
@@ -88,7 +98,8 @@ export function buildShopApp(options: ShopAppOptions): FastifyInstance {
   });
 
   app.get('/health', async () => ({ status: 'ok', headPosition: await options.store.headPosition() }));
-  bankAccountRoutes(app, routeBuses);
+  bankAccountRoutes(app, routeBuses, options.privacy?.prepareSubject);
+  if (options.privacy) customerRoutes(app, options.privacy.forget);
   orderRoutes(app, routeBuses);
   inventoryRoutes(app, routeBuses);
   if (options.readSide) readModelRoutes(app, options.readSide);

@@ -7,6 +7,7 @@ import {
   type EventStore,
   type Inbox,
   type Projector,
+  redactedMarker,
   type SqlTransaction,
   type StoreTransaction,
   type Transport,
@@ -55,15 +56,48 @@ async function setupMailbox(tx: SqlTx): Promise<void> {
     sent_at TEXT NOT NULL
   )`);
   await tx.sql.execute('CREATE INDEX IF NOT EXISTS shop_mailbox_recipient ON shop_mailbox (recipient)');
+  // Whose personal data each account mail holds, and who was forgotten: tables of their own, so
+  // that a mailbox made before customers existed keeps working as it is.
+  await tx.sql.execute('CREATE TABLE IF NOT EXISTS shop_mailbox_customers (message_id TEXT PRIMARY KEY, customer_id TEXT NOT NULL)');
+  await tx.sql.execute('CREATE INDEX IF NOT EXISTS shop_mailbox_customers_customer ON shop_mailbox_customers (customer_id)');
+  await tx.sql.execute('CREATE TABLE IF NOT EXISTS shop_forgotten_customers (customer_id TEXT PRIMARY KEY)');
+}
+
+/**
+ * A forgotten customer's mails keep their existence (what was sent, when) but lose the owner's
+ * name, in the recipient and the body. Remembered, so that a mail whose message arrives after
+ * the forgetting — a work queue does not keep their order — is written redacted too.
+ */
+async function forgetCustomer(customerId: string, tx: SqlTx): Promise<void> {
+  await tx.sql.execute('INSERT INTO shop_forgotten_customers (customer_id) VALUES ($1) ON CONFLICT DO NOTHING', [customerId]);
+  await tx.sql.execute(
+    'UPDATE shop_mailbox SET recipient = $1, body = $1 WHERE message_id IN (SELECT message_id FROM shop_mailbox_customers WHERE customer_id = $2)',
+    [redactedMarker, customerId],
+  );
 }
 
 /** "Sends" a mail: one row, in the transaction that also records the message in the inbox. */
 async function sendMail(message: DeliveredMessage, tx: SqlTx): Promise<void> {
+  if (message.type === 'shop.customer.forgotten') return forgetCustomer((message.data as { customerId: string }).customerId, tx);
   const mail = mailFor(message);
+  const customerId = message.type === 'shop.account.opened' ? (message.data as { customerId?: string }).customerId : undefined;
+  const forgotten =
+    customerId !== undefined &&
+    (await tx.sql.query('SELECT 1 AS found FROM shop_forgotten_customers WHERE customer_id = $1', [customerId])).length > 0;
   await tx.sql.execute(
     'INSERT INTO shop_mailbox (message_id, message_type, recipient, subject, body, sent_at) VALUES ($1, $2, $3, $4, $5, $6)',
-    [message.id, message.type, mail.recipient, mail.subject, mail.body, tx.clock.now().toISOString()],
+    [
+      message.id,
+      message.type,
+      forgotten ? redactedMarker : mail.recipient,
+      mail.subject,
+      forgotten ? redactedMarker : mail.body,
+      tx.clock.now().toISOString(),
+    ],
   );
+  if (customerId !== undefined) {
+    await tx.sql.execute('INSERT INTO shop_mailbox_customers (message_id, customer_id) VALUES ($1, $2)', [message.id, customerId]);
+  }
 }
 
 /**

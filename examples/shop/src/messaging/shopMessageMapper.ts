@@ -1,18 +1,27 @@
-import { createMessageMapper, type MessageMapper } from '@tidemark/core';
+import { createMessageMapper, type ForgottenSubject, type MessageMapper, subjectForgottenEventType } from '@tidemark/core';
 import type { AccountOpened } from '../bankAccounts/bankAccountEvents.js';
 import type { OrderPlaced } from '../orders/orderEvents.js';
 
 /**
  * The shop's public contract: which private domain events leave the service, under which public
- * names and shapes. Only these two do; the initial deposit and the order lines stay internal
- * (a mail needs the owner's name and the order's total and size, nothing more).
+ * names and shapes. Only these three do; the initial deposit and the order lines stay internal
+ * (a mail needs the owner's name and the order's total and size, nothing more). A forgotten
+ * customer is announced too, so that every consumer erases its copies of the owner's name.
  */
 export const shopMessageMapper: MessageMapper = createMessageMapper({
   'bank.account.opened': {
     type: 'shop.account.opened',
     data: (event) => {
-      const { accountId, owner } = event.data as AccountOpened['data'];
-      return { accountId, owner };
+      const { accountId, owner, customerId } = event.data as AccountOpened['data'];
+      return { accountId, owner, customerId: customerId ?? accountId };
+    },
+  },
+  [subjectForgottenEventType]: {
+    type: 'shop.customer.forgotten',
+    data: (event) => {
+      const { subjectId, streamIds } = event.data as ForgottenSubject;
+      const accountIds = streamIds.filter((id) => id.startsWith('account-')).map((id) => id.slice('account-'.length));
+      return { customerId: subjectId, accountIds };
     },
   },
   'sales.order.placed': {
@@ -25,4 +34,4 @@ export const shopMessageMapper: MessageMapper = createMessageMapper({
 });
 
 /** The public message types, for consumers and the relay's transport. */
-export const shopMessageTypes = ['shop.account.opened', 'shop.order.placed'] as const;
+export const shopMessageTypes = ['shop.account.opened', 'shop.order.placed', 'shop.customer.forgotten'] as const;

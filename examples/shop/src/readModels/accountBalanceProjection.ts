@@ -1,4 +1,12 @@
-import type { Projection, SqlQueries, SqlTransaction, StoreTransaction } from '@tidemark/core';
+import {
+  type ForgottenSubject,
+  type Projection,
+  redactedMarker,
+  type SqlQueries,
+  type SqlTransaction,
+  type StoreTransaction,
+  subjectForgottenEventType,
+} from '@tidemark/core';
 import { type BankAccountEvent, bankAccountEventTypes } from '../bankAccounts/bankAccountEvents.js';
 import { chunks, placeholders } from './sqlValues.js';
 
@@ -27,12 +35,14 @@ interface PendingAccount {
 /**
  * The account balance view of seed 003 ("balance = CREATED + DEPOSIT − WITHDRAWAL"): one row
  * per account, moved by relative updates, so an event applied twice would show as a wrong
- * balance (and a version that disagrees with the stream).
+ * balance (and a version that disagrees with the stream). The owner's name is personal data:
+ * when its customer is forgotten (`privacy.subject.forgotten`), the row's owner becomes the
+ * redaction marker — and a rebuild reads it redacted from the events themselves.
  */
 export const accountBalanceProjection: Projection<SqlTx> = {
   name: 'shop.account_balances',
   // Filter by type rather than category: the types are unique to accounts, and a type filter reads faster on PostgreSQL.
-  types: Object.values(bankAccountEventTypes).map((t) => t.type),
+  types: [...Object.values(bankAccountEventTypes).map((t) => t.type), subjectForgottenEventType],
   tables: ['shop_account_balances'],
   async setup(tx, tables) {
     await tx.sql.execute(`CREATE TABLE IF NOT EXISTS ${tables.name('shop_account_balances')} (
@@ -49,7 +59,14 @@ export const accountBalanceProjection: Projection<SqlTx> = {
     // Fold the batch per account first, then one statement per account: on PostgreSQL every
     // statement is a round trip, and a batch of deposits to one account needs only one.
     const pending = new Map<string, PendingAccount>();
+    const forgottenAccounts: string[] = [];
     for (const raw of events) {
+      if (raw.type === subjectForgottenEventType) {
+        for (const streamId of (raw.data as ForgottenSubject).streamIds) {
+          if (streamId.startsWith('account-')) forgottenAccounts.push(streamId.slice('account-'.length));
+        }
+        continue;
+      }
       // The union discriminates on a DomainEvent, not on RecordedEvent's separate type and data fields.
       const event = { type: raw.type, data: raw.data } as BankAccountEvent;
       const accountId = raw.streamId.slice('account-'.length);
@@ -107,6 +124,13 @@ export const accountBalanceProjection: Projection<SqlTx> = {
           WHERE ${balances}.account_id = v.column1`,
         rows.flat(),
       );
+    }
+    // Last: an account opened earlier in the same batch is inserted before it is redacted.
+    for (const ids of chunks(forgottenAccounts.map((id) => [id]))) {
+      await tx.sql.execute(`UPDATE ${balances} SET owner = $1 WHERE account_id IN (${ids.map((_, i) => `$${i + 2}`).join(', ')})`, [
+        redactedMarker,
+        ...ids.flat(),
+      ]);
     }
   },
 };

@@ -1,4 +1,4 @@
-import type { RecordedEvent } from '@tidemark/core';
+import { type ForgottenSubject, type RecordedEvent, subjectForgottenEventType } from '@tidemark/core';
 import { type CacheAsideStats, createCacheAside, createCacheInvalidation, createRedisCache, invalidatingProjection } from '@tidemark/redis';
 import type { AccountViewCache, StampedAccountView } from './shopReadModels.js';
 
@@ -27,8 +27,11 @@ interface CachedAccountView {
 }
 
 const accountPrefix = 'account-';
-const accountKeys = (event: RecordedEvent): readonly string[] =>
-  event.streamId.startsWith(accountPrefix) ? [event.streamId.slice(accountPrefix.length)] : [];
+/** The accounts an event changes: its own, or — for a forgotten customer — every account of theirs (the cached owner). */
+const accountKeys = (event: RecordedEvent): readonly string[] => {
+  const streamIds = event.type === subjectForgottenEventType ? (event.data as ForgottenSubject).streamIds : [event.streamId];
+  return streamIds.filter((streamId) => streamId.startsWith(accountPrefix)).map((streamId) => streamId.slice(accountPrefix.length));
+};
 
 /**
  * Account balances behind a Redis cache-aside: a miss loads the read-model row and fills the

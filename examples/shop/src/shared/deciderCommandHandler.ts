@@ -6,6 +6,7 @@ import {
   type ExpectedVersion,
   handleCommand,
   type SnapshotOptions,
+  type StateCache,
   type StreamOperations,
 } from '@tidemark/core';
 
@@ -27,15 +28,16 @@ type CommandShape = { type: string; data: unknown };
  * The streams' states stay in memory between commands (a state cache): a command on a busy
  * account reads the few events written since, not the whole history. With `snapshots`, a stream
  * the cache does not hold (a new process, an evicted account) loads from its latest snapshot.
+ * Pass `cache` to share it (the shop evicts a forgotten customer's states from it).
  */
 export function deciderCommandHandler<Command extends CommandShape, Event extends DomainEvent, State, View>(
   store: StreamOperations,
   decider: Decider<Command, Event, State>,
   streamIdOf: (data: Command['data']) => string,
   view: (state: State) => View,
-  options: { snapshots?: SnapshotOptions<State> } = {},
+  options: { snapshots?: SnapshotOptions<State>; cache?: StateCache } = {},
 ) {
-  const cache = createStateCache();
+  const cache = options.cache ?? createStateCache();
   return <K extends Command['type']>(type: K) =>
     async (envelope: CommandEnvelope<Extract<Command, { type: K }>['data']>, metadata: CommandMetadata): Promise<WriteResult<View>> => {
       const command = { type, data: envelope.data } as unknown as Command;

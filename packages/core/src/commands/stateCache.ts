@@ -41,6 +41,12 @@ export interface StateCache {
   delete(store: StreamOperations, evolver: Evolver<never, unknown>, streamId: string): void;
   /** Runs `work` once every earlier `exclusive` call for the same stream has settled. */
   exclusive<T>(store: StreamOperations, evolver: Evolver<never, unknown>, streamId: string, work: () => Promise<T>): Promise<T>;
+  /**
+   * Drops every cached state of these streams, whatever the store or decider: states hold
+   * decrypted personal data, so a crypto-shredding `onForgotten` listener evicts the forgotten
+   * subject's streams here (`({ streamIds }) => cache.deleteStreams(streamIds)`).
+   */
+  deleteStreams(streamIds: readonly string[]): void;
   clear(): void;
   readonly size: number;
 }
@@ -98,6 +104,13 @@ export function createStateCache(options: StateCacheOptions = {}): StateCache {
         if (turns.get(key) === settled) turns.delete(key);
       });
       return run;
+    },
+    deleteStreams(streamIds) {
+      const streams = new Set(streamIds);
+      for (const key of [...entries.keys()]) {
+        // keyOf's `store:evolver:` prefix ends at the second ':'; the stream id may hold more.
+        if (streams.has(key.slice(key.indexOf(':', key.indexOf(':') + 1) + 1))) entries.delete(key);
+      }
     },
     clear() {
       entries.clear();

@@ -34,7 +34,9 @@ export function createInMemoryCheckpointStore(): CheckpointStore<StoreTransactio
       staging.set(tx, fresh);
       tx.afterCommit(() => {
         for (const [name, record] of fresh.records) records.set(name, record);
-        letters = [...letters, ...fresh.letters].filter((letter) => !fresh.removed.has(letterKey(letter.projection, letter.position)));
+        // Removals apply to the letters committed before; a letter parked again in the same
+        // transaction (after its removal) is a new one.
+        letters = [...letters.filter((letter) => !fresh.removed.has(letterKey(letter.projection, letter.position))), ...fresh.letters];
         staging.delete(tx);
       });
       tx.afterRollback(() => staging.delete(tx));
@@ -44,7 +46,7 @@ export function createInMemoryCheckpointStore(): CheckpointStore<StoreTransactio
   const current = (name: string, tx: StoreTransaction) => staging.get(tx)?.records.get(name) ?? records.get(name);
   const visibleLetters = (tx: StoreTransaction) => {
     const staged = staging.get(tx);
-    return [...letters, ...(staged?.letters ?? [])].filter((letter) => !staged?.removed.has(letterKey(letter.projection, letter.position)));
+    return [...letters.filter((letter) => !staged?.removed.has(letterKey(letter.projection, letter.position))), ...(staged?.letters ?? [])];
   };
   const allRecords = (tx: StoreTransaction) => {
     const merged = new Map(records);
@@ -120,7 +122,9 @@ export function createInMemoryCheckpointStore(): CheckpointStore<StoreTransactio
     },
     async removeDeadLetter(projection, position, tx) {
       if (!visibleLetters(tx).some((letter) => letter.projection === projection && letter.position === position)) return false;
-      stagedFor(tx).removed.add(letterKey(projection, position));
+      const staged = stagedFor(tx);
+      staged.removed.add(letterKey(projection, position));
+      staged.letters = staged.letters.filter((letter) => letter.projection !== projection || letter.position !== position);
       return true;
     },
   };

@@ -214,6 +214,23 @@ CREATE TABLE ${s}.tidemark_snapshots (
 );
 `,
     },
+    {
+      version: 13,
+      capability: 'subject_keys',
+      name: 'crypto-shredding keys of data subjects',
+      // One row per data subject. Forgetting sets key_id and material to NULL and keeps the row
+      // (the subject id and when), so that a second forget knows it was done.
+      sql: `
+CREATE TABLE ${s}.tidemark_subject_keys (
+  subject_id text PRIMARY KEY,
+  key_id uuid,
+  material bytea,
+  created_at timestamptz NOT NULL,
+  forgotten_at timestamptz,
+  CHECK ((key_id IS NULL) = (material IS NULL))
+);
+`,
+    },
   ];
 }
 

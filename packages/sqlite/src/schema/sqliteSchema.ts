@@ -145,6 +145,23 @@ export const sqliteMigrations: readonly SqliteMigration[] = [
       ) STRICT, WITHOUT ROWID`,
     ],
   },
+  {
+    version: 10,
+    capability: 'subject_keys',
+    name: 'crypto-shredding keys of data subjects',
+    statements: [
+      // One row per data subject. Forgetting sets key_id and material to NULL and keeps the row
+      // (the subject id and when): a second forget then knows it was done. Times in ms.
+      `CREATE TABLE tidemark_subject_keys (
+        subject_id TEXT PRIMARY KEY,
+        key_id TEXT,
+        material BLOB,
+        created_at INTEGER NOT NULL,
+        forgotten_at INTEGER,
+        CHECK ((key_id IS NULL) = (material IS NULL))
+      ) STRICT, WITHOUT ROWID`,
+    ],
+  },
 ];
 
 /** The schema version this code writes and understands. */
