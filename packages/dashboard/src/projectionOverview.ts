@@ -5,6 +5,7 @@ import {
   type EventStore,
   type FailedEvent,
   type MonitoredProjection,
+  maxPosition,
   type Projection,
   type ProjectionLag,
   type Projector,
@@ -49,13 +50,15 @@ export function createProjectionOverview<Tx extends StoreTransaction>(options: {
       ? await store.transaction(async (tx) => [await checkpoints.list(tx), await checkpoints.failedEvents(tx)] as const)
       : [[] as CheckpointRecord[], [] as FailedEvent[]];
     const stored = new Map(records.map((record) => [record.name, record]));
+    // The later of the two: a rebuild or another instance may have moved the stored checkpoint
+    // past what this process's projector (stopped, or on standby) last saw.
+    const checkpointOf = (name: string) => maxPosition(projectors.get(name)?.status().checkpoint ?? 0n, stored.get(name)?.position ?? 0n);
     const all = [...new Set([...projectors.keys(), ...stored.keys()])].filter((name) => !names || names.has(name)).sort();
     const monitored = all.map((name): MonitoredProjection => {
       const definition = definitions.get(name);
-      const projector = projectors.get(name);
       return {
         name,
-        checkpoint: async () => projector?.status().checkpoint ?? stored.get(name)?.position ?? 0n,
+        checkpoint: async () => checkpointOf(name),
         ...(definition?.types && { types: definition.types }),
         ...(definition?.categories && { categories: definition.categories }),
       };
@@ -71,7 +74,7 @@ export function createProjectionOverview<Tx extends StoreTransaction>(options: {
       return {
         name,
         state: status?.state ?? 'not running here',
-        checkpoint: status?.checkpoint ?? record?.position ?? 0n,
+        checkpoint: checkpointOf(name),
         ...(record && { updatedAt: record.updatedAt }),
         ...(lag && { lag: { events: lag.eventsBehind, exact: lag.exact, seconds: lag.secondsBehind, head: lag.head } }),
         ...(status && { eventsProcessed: status.eventsProcessed, eventsParked: status.eventsParked }),

@@ -3,10 +3,10 @@ import { badge, h, table, time } from '../dom.js';
 import { toast } from '../nav.js';
 
 /** Runs an action and reports it; a refusal (401/403) or a failure shows its message. */
-export async function runAction(label, path, after) {
+export async function runAction(label, path, after, success = 'done') {
   try {
     await act(path);
-    toast(`${label}: done`, 'ok');
+    toast(`${label}: ${success}`, 'ok');
   } catch (error) {
     toast(`${label} refused (${error.status ?? 'error'}): ${error.message}`);
   } finally {

@@ -52,7 +52,7 @@ export async function projectionsPage(view) {
               {
                 class: 'rebuild-button',
                 disabled: p.rebuild && ['replaying', 'swapping'].includes(p.rebuild.phase),
-                onclick: () => runAction(`Rebuild ${p.name}`, `projections/${encodeURIComponent(p.name)}/rebuild`, refresh),
+                onclick: () => runAction(`Rebuild of ${p.name}`, `projections/${encodeURIComponent(p.name)}/rebuild`, refresh, 'started'),
               },
               'Rebuild',
             ),
