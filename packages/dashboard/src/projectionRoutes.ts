@@ -1,5 +1,6 @@
-import { NotFoundError, retryFailedEvent, type StoreTransaction, skipFailedEvent, ValidationError } from '@tidemark/core';
+import { NotFoundError, retryFailedEvent, type StoreTransaction, skipFailedEvent, TidemarkError, ValidationError } from '@tidemark/core';
 import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify';
+import { errorBody } from './dashboardHttpError.js';
 import type { DashboardOptions } from './dashboardOptions.js';
 import type { ProjectionView } from './projectionOverview.js';
 import { positionParam } from './queryParams.js';
@@ -51,10 +52,22 @@ export function projectionRoutes<Tx extends StoreTransaction>(
     return { store, checkpoints, name: params.name as string, position: positionParam(params.position as string) };
   };
 
-  app.post('/api/projections/:name/failed/:position/retry', { preHandler: guard }, async (request) => {
+  app.post('/api/projections/:name/failed/:position/retry', { preHandler: guard }, async (request, reply) => {
     const params = request.params as Params;
     const projection = definitions.get(params.name as string);
-    return { retried: await retryFailedEvent({ ...target(params), ...(projection && { projection }) }) };
+    try {
+      return { retried: await retryFailedEvent({ ...target(params), ...(projection && { projection }) }) };
+    } catch (error) {
+      if (error instanceof TidemarkError) throw error;
+      // The handler threw again: nothing changed (the dead letter stays), and the operator reads why.
+      const message = error instanceof Error ? error.message : String(error);
+      return reply.code(422).send(
+        errorBody('retry_failed', `The projection failed on the event again: ${message}`, {
+          projection: params.name,
+          position: params.position,
+        }),
+      );
+    }
   });
 
   app.post('/api/projections/:name/failed/:position/skip', { preHandler: guard }, async (request) => ({
