@@ -197,9 +197,12 @@ async function postgresCase(events: number, rounds: number): Promise<BenchResult
           ).rows;
         }
         if (query.type !== undefined) {
+          // The keyset query as a DBA would write it on (type, position): a range from the cursor down
+          // (with `type = $1` the planner walks the primary key and filters: see postgresEventPageSql).
           return (
             await pool.query(
-              `SELECT ${columns} FROM "${schema}".events WHERE type = $1 AND position < $2 ORDER BY position DESC LIMIT $3`,
+              `SELECT ${columns} FROM "${schema}".events WHERE (type, position) < ($1, $2) AND (type, position) >= ($1, 0)
+                ORDER BY type DESC, position DESC LIMIT $3`,
               [query.type, before, pageSize + 1],
             )
           ).rows;
