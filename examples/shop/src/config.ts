@@ -17,6 +17,8 @@ export interface ShopConfig {
   rabbitmqUrl?: string;
   /** Names on the brokers: the JetStream stream (upper-cased), its subjects' prefix, the RabbitMQ exchange and queues. */
   messagingPrefix: string;
+  /** Bearer token of the dashboard's actions (rebuild, retry, skip); without it they are refused. */
+  dashboardToken?: string;
 }
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -64,6 +66,13 @@ const envSchema = z.object({
       .regex(/^[a-z][a-z0-9_]{0,31}$/, 'must be lower-case letters, digits and _, starting with a letter, at most 32')
       .default('shop'),
   ),
+  DASHBOARD_TOKEN: z.preprocess(
+    unsetIfEmpty,
+    z
+      .string()
+      .regex(/^[\x21-\x7e]{16,256}$/, 'must be 16 to 256 printable characters without spaces (e.g. openssl rand -hex 32)')
+      .optional(),
+  ),
   LOG_LEVEL: z.preprocess(
     (value) => (typeof value === 'string' ? unsetIfEmpty(value.toLowerCase()) : value),
     z.enum(logLevels, { error: `must be one of ${logLevels.join(', ')}` }).default('info'),
@@ -94,6 +103,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     NATS_URL: env.NATS_URL,
     RABBITMQ_URL: env.RABBITMQ_URL,
     MESSAGING_PREFIX: env.MESSAGING_PREFIX,
+    DASHBOARD_TOKEN: env.DASHBOARD_TOKEN,
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -101,11 +111,23 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const given = env[setting];
     throw new ConfigError(
       setting,
-      `Invalid ${setting}${given === undefined ? '' : ` ${JSON.stringify(withoutPassword(given))}`}: ${issue?.message ?? 'invalid value'}`,
+      // A token is a secret: never echoed, even when refused.
+      `Invalid ${setting}${given === undefined || setting === 'DASHBOARD_TOKEN' ? '' : ` ${JSON.stringify(withoutPassword(given))}`}: ${issue?.message ?? 'invalid value'}`,
     );
   }
-  const { PORT, HOST, DATA_DIR, DATABASE_URL, DATABASE_SCHEMA, REDIS_URL, LOG_LEVEL, NATS_URL, RABBITMQ_URL, MESSAGING_PREFIX } =
-    parsed.data;
+  const {
+    PORT,
+    HOST,
+    DATA_DIR,
+    DATABASE_URL,
+    DATABASE_SCHEMA,
+    REDIS_URL,
+    LOG_LEVEL,
+    NATS_URL,
+    RABBITMQ_URL,
+    MESSAGING_PREFIX,
+    DASHBOARD_TOKEN,
+  } = parsed.data;
   return {
     port: PORT,
     host: HOST,
@@ -116,5 +138,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ...(NATS_URL && { natsUrl: NATS_URL }),
     ...(RABBITMQ_URL && { rabbitmqUrl: RABBITMQ_URL }),
     messagingPrefix: MESSAGING_PREFIX,
+    ...(DASHBOARD_TOKEN && { dashboardToken: DASHBOARD_TOKEN }),
   };
 }

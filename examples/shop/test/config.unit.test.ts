@@ -99,6 +99,17 @@ describe('shop configuration', () => {
     expect(error.message).not.toContain('s3cret');
   });
 
+  it('takes a dashboard token of 16 or more printable characters, and never repeats a refused one', () => {
+    expect(loadConfig({})).not.toHaveProperty('dashboardToken');
+    expect(loadConfig({ DASHBOARD_TOKEN: 'f'.repeat(64) }).dashboardToken).toBe('f'.repeat(64));
+    for (const token of ['too-short', 'has a space in the middle', 'x'.repeat(257)]) {
+      const error = configErrorOf({ DASHBOARD_TOKEN: token });
+      expect(error.setting).toBe('DASHBOARD_TOKEN');
+      expect(error.message).not.toContain(token);
+      expect(error.message).not.toContain('\n');
+    }
+  });
+
   it('names the first wrong setting when several are wrong', () => {
     expect(configErrorOf({ PORT: 'x', LOG_LEVEL: 'loud' }).setting).toBe('PORT');
   });

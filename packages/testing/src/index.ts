@@ -9,6 +9,7 @@ export * from './chaos/transportOutageScenario.js';
 export * from './chaosReport.js';
 export * from './chaosSetting.js';
 export * from './contracts/checkpointStoreContract.js';
+export * from './contracts/eventBrowserContract.js';
 export * from './contracts/eventStoreContract.js';
 export * from './contracts/eventStoreHarness.js';
 export * from './contracts/eventStoreModelContract.js';

@@ -4,8 +4,10 @@ import {
   type IdempotencyKeyStore,
   type SnapshotStore,
   type StateCache,
+  type StoreTransaction,
   stringifyWithPositions,
 } from '@tidemark/core';
+import { type DashboardOptions, dashboardPlugin } from '@tidemark/dashboard';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { MailboxRow } from '../messaging/fakeMailer.js';
 import { type MetricsRouteOptions, registerMetricsRoute } from '../monitoring/metricsRoute.js';
@@ -50,6 +52,8 @@ export interface ShopAppOptions {
     /** The accounts' decider states between commands, shared so that forgetting can evict them. */
     accountStates: StateCache;
   };
+  /** The operator's dashboard, served at `/` (its API under /api, its files under /assets). */
+  dashboard?: DashboardOptions<StoreTransaction>;
 }
 
 /** The shop's HTTP API over any EventStore, built only on tidemark's public API. */
@@ -111,5 +115,7 @@ export function buildShopApp(options: ShopAppOptions): FastifyInstance {
       return { mails: await mailbox(id) };
     });
   }
+  // Encapsulated (no fastify-plugin): its error handler and routes stay its own; loaded before listen.
+  if (options.dashboard) void app.register(dashboardPlugin, options.dashboard);
   return app;
 }

@@ -45,7 +45,7 @@ export interface EventDefinition {
 }
 
 /** A definition checked into one chain: index v holds version v's schema and its upcaster to v + 1. */
-export interface EventChain {
+export interface UpcastChain {
   type: string;
   latest: number;
   schemas: ReadonlyArray<StandardSchemaV1 | null>;
@@ -67,7 +67,7 @@ function isStandardSchema(value: unknown): value is StandardSchemaV1 {
 }
 
 /** Checks a definition at registration: a hole in the versions or an upcaster to nowhere is refused here, never met on read. */
-export function toEventChain(type: string, definition: EventDefinition): EventChain {
+export function toUpcastChain(type: string, definition: EventDefinition): UpcastChain {
   assertValidName(type, 'event type');
   if (definition === null || typeof definition !== 'object' || definition.versions === null || typeof definition.versions !== 'object') {
     throw new UpcasterChainError(`${type}: a definition needs its versions ({ 1: schema, 2: schema … })`, { type });

@@ -1,6 +1,6 @@
 import { ValidationError } from '../domain/errors.js';
 import type { NewEvent, RecordedEvent } from '../domain/event.js';
-import { type EventChain, type EventDefinition, toEventChain } from './eventDefinition.js';
+import { type EventDefinition, toUpcastChain, type UpcastChain } from './eventDefinition.js';
 import type { TypeRenamingStage } from './eventPipeline.js';
 import type { EventSchemaStore } from './eventSchemaStore.js';
 import { type RegistrationResult, registerEventSchemas } from './registerEventSchemas.js';
@@ -54,7 +54,7 @@ export function createEventRegistry(options: EventRegistryOptions = {}): EventRe
   if (!Number.isSafeInteger(sampleSize) || sampleSize < 1) {
     throw new ValidationError('compatibilitySample must be a whole number ≥ 1', { field: 'compatibilitySample' });
   }
-  const chains = new Map<string, EventChain>();
+  const chains = new Map<string, UpcastChain>();
   const validate = createValidation(chains, { strict: options.strict ?? false });
   const upcast = createUpcast(chains, { validateOnRead: options.validateOnRead ?? false });
 
@@ -70,7 +70,7 @@ export function createEventRegistry(options: EventRegistryOptions = {}): EventRe
         // Two declarations would mean two upcasters (or two schemas) for the same step.
         throw new UpcasterChainError(`${type} is already declared: declare all its versions and upcasters in one event() call`, { type });
       }
-      chains.set(type, toEventChain(type, definition));
+      chains.set(type, toUpcastChain(type, definition));
       return registry;
     },
     stage,

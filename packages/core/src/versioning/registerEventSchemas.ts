@@ -1,5 +1,5 @@
 import type { RecordedEvent } from '../domain/event.js';
-import type { EventChain } from './eventDefinition.js';
+import type { UpcastChain } from './eventDefinition.js';
 import type { EventSchemaStore, RegisteredEventSchema } from './eventSchemaStore.js';
 import { type JsonSchemaConverter, jsonSchemaOf, schemaFingerprint } from './schemaFingerprint.js';
 import { validateWith } from './schemaIssues.js';
@@ -20,7 +20,7 @@ interface RegisterOptions {
 
 const key = (type: string, version: number) => `${type}\u0000${version}`;
 
-function describe(chains: ReadonlyMap<string, EventChain>, convert: JsonSchemaConverter | undefined): RegisteredEventSchema[] {
+function describe(chains: ReadonlyMap<string, UpcastChain>, convert: JsonSchemaConverter | undefined): RegisteredEventSchema[] {
   const entries: RegisteredEventSchema[] = [];
   for (const chain of chains.values()) {
     for (let version = 1; version <= chain.latest; version++) {
@@ -37,7 +37,7 @@ function describe(chains: ReadonlyMap<string, EventChain>, convert: JsonSchemaCo
  * version must read the old data as it is: those are checked against stored events. A way made
  * of upcasters only is trusted (the upcasters are the migration).
  */
-function versionsToSample(chain: EventChain, newVersions: ReadonlySet<number>): number[] {
+function versionsToSample(chain: UpcastChain, newVersions: ReadonlySet<number>): number[] {
   const versions: number[] = [];
   for (let from = 1; from < chain.latest; from++) {
     let crossesNew = false;
@@ -53,7 +53,7 @@ function versionsToSample(chain: EventChain, newVersions: ReadonlySet<number>): 
 
 async function checkSample(
   schemas: EventSchemaStore,
-  chain: EventChain,
+  chain: UpcastChain,
   from: number,
   options: RegisterOptions,
   failures: CompatibilityFailure[],
@@ -89,7 +89,7 @@ async function checkSample(
 /** See EventRegistry.registerWith. */
 export async function registerEventSchemas(
   schemas: EventSchemaStore,
-  chains: ReadonlyMap<string, EventChain>,
+  chains: ReadonlyMap<string, UpcastChain>,
   options: RegisterOptions,
 ): Promise<RegistrationResult> {
   const declared = describe(chains, options.toJsonSchema);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { RecordedEvent } from '../domain/event.js';
-import type { EventChain, UpcastEvent } from './eventDefinition.js';
+import type { UpcastChain, UpcastEvent } from './eventDefinition.js';
 import { validateWith } from './schemaIssues.js';
 import { EventSchemaError, UnknownEventTypeError, UpcasterChainError } from './versioningErrors.js';
 
@@ -27,9 +27,9 @@ export interface UpcastOptions {
  * of unregistered types, and events already at the latest version, pass through untouched and
  * unallocated, so a batch that needs nothing comes back as the same array.
  */
-export function createUpcast(chains: ReadonlyMap<string, EventChain>, options: UpcastOptions) {
+export function createUpcast(chains: ReadonlyMap<string, UpcastChain>, options: UpcastOptions) {
   /** `pending` collects the checks of async schemas; the batch waits for them. */
-  function check(event: RecordedEvent, chain: EventChain, pending: Array<Promise<void>>): void {
+  function check(event: RecordedEvent, chain: UpcastChain, pending: Array<Promise<void>>): void {
     const schema = chain.schemas[event.schemaVersion];
     if (!schema) return;
     const fail = (issues: ReturnType<typeof validateWith>) => {
@@ -123,7 +123,7 @@ export function createUpcast(chains: ReadonlyMap<string, EventChain>, options: U
 }
 
 /** The stored types whose events may be read as one of `types`, through renames and splits (transitively). */
-export function storedTypesFor(chains: ReadonlyMap<string, EventChain>, types: readonly string[]): readonly string[] {
+export function storedTypesFor(chains: ReadonlyMap<string, UpcastChain>, types: readonly string[]): readonly string[] {
   const result = new Set(types);
   for (let grew = true; grew; ) {
     grew = false;

@@ -1,5 +1,5 @@
 import type { NewEvent } from '../domain/event.js';
-import type { EventChain } from './eventDefinition.js';
+import type { UpcastChain } from './eventDefinition.js';
 import { validateWith } from './schemaIssues.js';
 import { EventSchemaError, type SchemaIssue, UnknownEventTypeError } from './versioningErrors.js';
 
@@ -14,7 +14,7 @@ export interface ValidateOptions {
  * shape says so). Any failure throws before the store serialises anything, so nothing of the
  * append is written. The events pass through unchanged (the same array).
  */
-export function createValidation(chains: ReadonlyMap<string, EventChain>, options: ValidateOptions) {
+export function createValidation(chains: ReadonlyMap<string, UpcastChain>, options: ValidateOptions) {
   return function validate(events: readonly NewEvent[], streamId: string): readonly NewEvent[] | Promise<readonly NewEvent[]> {
     const pending: Array<Promise<void>> = [];
     for (let index = 0; index < events.length; index++) {

@@ -1,5 +1,6 @@
 import { streamLifecycleSql } from '../eventStore/postgresStreamLifecycle.js';
 import { checkpointTablesSql } from '../processing/checkpointTables.js';
+import { postgresEventBrowserIndexesSql } from '../queries/postgresEventBrowserIndexes.js';
 import { assertValidSchemaName, quoteIdentifier } from './schemaName.js';
 
 /** One step of the schema's history. Applied in order, once, under an advisory lock. */
@@ -231,6 +232,7 @@ CREATE TABLE ${s}.tidemark_subject_keys (
 );
 `,
     },
+    { version: 14, capability: 'events', name: 'event browser indexes', sql: postgresEventBrowserIndexesSql(schema) },
   ];
 }
 

@@ -1,5 +1,6 @@
 import { sqliteStreamLifecycleTables } from '../eventStore/sqliteStreamLifecycle.js';
 import { sqliteCheckpointTables } from '../processing/sqliteCheckpointTables.js';
+import { sqliteEventBrowserIndexes } from '../queries/sqliteEventBrowserIndexes.js';
 
 /**
  * The store's DDL, as ordered migrations. Each migration's statements run in the one
@@ -162,6 +163,7 @@ export const sqliteMigrations: readonly SqliteMigration[] = [
       ) STRICT, WITHOUT ROWID`,
     ],
   },
+  { version: 11, capability: 'events', name: 'event browser indexes', statements: sqliteEventBrowserIndexes },
 ];
 
 /** The schema version this code writes and understands. */

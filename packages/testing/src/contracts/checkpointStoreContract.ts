@@ -64,6 +64,25 @@ export function checkpointStoreContract<Tx extends StoreTransaction>(adapter: st
         expect(await store.transaction((tx) => checkpoints.load('q', tx))).toBeUndefined();
       }));
 
+    it('lists every checkpoint by name, with its failure', () =>
+      withStore(async (store, checkpoints) => {
+        expect(await store.transaction((tx) => checkpoints.list(tx))).toEqual([]);
+        await store.transaction(async (tx) => {
+          await checkpoints.save('zeta', 0n, 7n, tx);
+          await checkpoints.save('alpha', 0n, 3n, tx);
+          await checkpoints.recordFailure('alpha', failure(4n), tx);
+          // Inside the transaction its own writes are listed too.
+          expect((await checkpoints.list(tx)).map((record) => record.name)).toEqual(['alpha', 'zeta']);
+        });
+        const listed = await store.transaction((tx) => checkpoints.list(tx));
+        expect(listed.map((record) => [record.name, record.position])).toEqual([
+          ['alpha', 3n],
+          ['zeta', 7n],
+        ]);
+        expect(listed[0]?.failure).toEqual(failure(4n));
+        expect(listed[1]?.failure).toBeUndefined();
+      }));
+
     it("stamps its rows with the store's clock", () => {
       const clock = createManualClock(new Date('2031-05-06T07:08:09.000Z'));
       return withStore(async (store, checkpoints) => {
