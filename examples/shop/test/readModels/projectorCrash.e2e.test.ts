@@ -6,7 +6,7 @@ import { expect, it } from 'vitest';
 import { crashTest } from './crashHarness.js';
 
 /** CI-sized; `npm run chaos -- projections` runs more. */
-const kills = chaosSetting('PROJECTOR_KILLS', 100);
+const kills = chaosSetting('PROJECTOR_KILLS', 50);
 
 it(
   `SQLite: ${kills} SIGKILLs of projector processes (some appending) lose and double-apply nothing`,
