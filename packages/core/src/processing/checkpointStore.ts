@@ -67,6 +67,8 @@ export interface CheckpointStore<Tx extends StoreTransaction = StoreTransaction>
    */
   setup(tx: Tx): Promise<void>;
   load(name: string, tx: Tx): Promise<CheckpointRecord | undefined>;
+  /** Every checkpoint (projections, log consumers, log relays), by name: what an operator's status view lists. */
+  list(tx: Tx): Promise<CheckpointRecord[]>;
   /**
    * Moves the checkpoint from `expected` to `position` (> expected) and clears any recorded
    * failure. Compare-and-set: throws {@link CheckpointConflictError} when the stored position is

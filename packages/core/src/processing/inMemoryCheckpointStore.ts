@@ -58,6 +58,11 @@ export function createInMemoryCheckpointStore(): CheckpointStore<StoreTransactio
       const record = current(name, tx);
       return record && { ...record };
     },
+    async list(tx) {
+      return allRecords(tx)
+        .map((record) => ({ ...record }))
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    },
     async save(name, expected, position, tx) {
       const record = current(name, tx);
       const actual = record?.position ?? 0n;

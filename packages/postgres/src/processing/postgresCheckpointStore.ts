@@ -64,6 +64,12 @@ export function createPostgresCheckpointStore(): CheckpointStore<PostgresTransac
       return row ? checkpointRecordFromRow(name, row) : undefined;
     },
 
+    async list(tx) {
+      // COLLATE "C": byte order, as the other adapters sort names.
+      const { rows } = await tx.client.query(`SELECT * FROM ${tables(tx).checkpoints} ORDER BY name COLLATE "C"`);
+      return rows.map((row) => checkpointRecordFromRow(String(row.name), row));
+    },
+
     async save(name, expected, position, tx) {
       if (!(position >= expected)) throw new CheckpointConflictError(name, expected, position);
       const table = tables(tx).checkpoints;

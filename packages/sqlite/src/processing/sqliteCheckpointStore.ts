@@ -55,6 +55,7 @@ const failedSelect = `SELECT * FROM (
 function prepare(db: Database) {
   return {
     load: db.prepare<[string], CheckpointRow>('SELECT * FROM tidemark_checkpoints WHERE name = ?'),
+    list: db.prepare<[], CheckpointRow & { name: string }>('SELECT * FROM tidemark_checkpoints ORDER BY name'),
     position: db.prepare<[string], number>('SELECT position FROM tidemark_checkpoints WHERE name = ?').pluck(),
     insertIfMissing: db.prepare<[string, bigint, string]>(
       'INSERT INTO tidemark_checkpoints (name, position, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING',
@@ -99,6 +100,12 @@ export function createSqliteCheckpointStore(): CheckpointStore<SqliteTransaction
     async load(name, tx) {
       const row = statements(tx).load.get(name);
       return row ? checkpointRecordFromRow(name, row) : undefined;
+    },
+
+    async list(tx) {
+      return statements(tx)
+        .list.all()
+        .map((row) => checkpointRecordFromRow(row.name, row));
     },
 
     async save(name, expected, position, tx) {

@@ -101,6 +101,29 @@ export function checkpointStoreContract<Tx extends StoreTransaction>(adapter: st
         expect(await store.transaction((tx) => checkpoints.load('fresh', tx))).toMatchObject({ position: 0n, failure: failure(1n) });
       }));
 
+    it('lists every checkpoint by name, with its failure, as the transaction sees them', () =>
+      withStore(async (store, checkpoints) => {
+        expect(await store.transaction((tx) => checkpoints.list(tx))).toEqual([]);
+        await store.transaction(async (tx) => {
+          await checkpoints.save('b', 0n, 4n, tx);
+          await checkpoints.save('a', 0n, 2n, tx);
+          await checkpoints.recordFailure('b', failure(5n), tx);
+          expect((await checkpoints.list(tx)).map((record) => record.name)).toEqual(['a', 'b']);
+        });
+        await expect(
+          store.transaction(async (tx) => {
+            await checkpoints.save('c', 0n, 1n, tx);
+            throw new Rollback();
+          }),
+        ).rejects.toBeInstanceOf(Rollback);
+        const listed = await store.transaction((tx) => checkpoints.list(tx));
+        expect(listed).toMatchObject([
+          { name: 'a', position: 2n },
+          { name: 'b', position: 4n, failure: failure(5n) },
+        ]);
+        expect(listed[0]?.failure).toBeUndefined();
+      }));
+
     it('resets for a rebuild swap, but never backwards', () =>
       withStore(async (store, checkpoints) => {
         await store.transaction((tx) => checkpoints.save('p', 0n, 30n, tx));
