@@ -26,6 +26,7 @@ export * from './processes/messagingCrashCases.js';
 export * from './processes/messagingCrashChild.js';
 export * from './processes/spawnStateReportingChild.js';
 export * from './processes/tcpProxy.js';
+export * from './recordSpans.js';
 export * from './services.js';
 export * from './specs/deciderSpecification.js';
 export * from './waitFor.js';

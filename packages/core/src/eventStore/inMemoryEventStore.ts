@@ -6,6 +6,7 @@ import { systemClock } from '../domain/clock.js';
 import { ValidationError } from '../domain/errors.js';
 import type { EventMetadata, NewEvent, RecordedEvent } from '../domain/event.js';
 import { streamCategory } from '../domain/event.js';
+import { tracedAppend } from '../tracing/tracedAppend.js';
 import { type ErrorReporter, runAfterCommit, warnOnError } from './afterCommitCallbacks.js';
 import { checkAggregateOptions, foldEvents } from './aggregate.js';
 import { type AppendLimits, defaultAppendLimits } from './appendLimits.js';
@@ -103,7 +104,7 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
       const tx: InMemoryTransaction = {
         ...reads,
         clock,
-        async appendToStream(streamId: string, events: readonly NewEvent[], appendOptions?: AppendOptions): Promise<AppendResult> {
+        appendToStream: tracedAppend(async (streamId, events, appendOptions) => {
           assertAppendAllowed(durability);
           const prepared = prepareAppend(streamId, events, appendOptions, limits, options.defaultMetadata);
           if (prepared.anyIdSupplied) {
@@ -147,7 +148,7 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
           }
           const last = rows[rows.length - 1] as Row;
           return { streamId, nextExpectedVersion: last.version, position: last.position, written: true, events: recorded };
-        },
+        }),
         afterCommit: (callback) => onCommit.push(callback),
         afterRollback: (callback) => onRollback.push(callback),
       };

@@ -20,6 +20,7 @@ import {
   systemClock,
   type TransactionDurability,
   type TransactionOptions,
+  tracedAppend,
   ValidationError,
   warnOnError,
 } from '@tidemark/core';
@@ -456,7 +457,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       },
     },
     ...committedReads,
-    async appendToStream(streamId, events, appendOptions) {
+    appendToStream: tracedAppend(async (streamId, events, appendOptions) => {
       assertOpen();
       scope.assertOutside('appendToStream');
       if (hooks.length > 0) {
@@ -481,7 +482,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       );
       if (result.written) committed(result.position);
       return result;
-    },
+    }),
     readAll,
     async headPosition() {
       assertOpen();

@@ -9,6 +9,7 @@ import {
   type StoreTransaction,
   type TransactionDurability,
   TransactionLimitError,
+  tracedAppend,
   ValidationError,
 } from '@tidemark/core';
 import type pg from 'pg';
@@ -126,7 +127,7 @@ export function createPostgresTransaction(options: PostgresTransactionOptions): 
       // Transaction-scoped: released at commit or rollback.
       await typed(client.query(`SELECT pg_advisory_xact_lock(hashtext('tidemark:setup'))`));
     },
-    async appendToStream(streamId, events, appendOptions): Promise<AppendResult> {
+    appendToStream: tracedAppend(async (streamId, events, appendOptions): Promise<AppendResult> => {
       assertUsable();
       assertAppendAllowed(options.durability);
       reserveStreamLock(streamId);
@@ -151,7 +152,7 @@ export function createPostgresTransaction(options: PostgresTransactionOptions): 
       if (savepoint) await typed(client.query(`RELEASE SAVEPOINT ${savepoint}`));
       if (result.written) lastPosition = maxPosition(lastPosition, result.position);
       return result;
-    },
+    }),
     afterCommit: (callback) => {
       assertUsable();
       handle.afterCommit.push(callback);

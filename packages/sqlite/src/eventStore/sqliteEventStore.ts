@@ -23,6 +23,7 @@ import {
   systemClock,
   type TransactionDurability,
   type TransactionOptions,
+  tracedAppend,
   ValidationError,
   warnOnError,
 } from '@tidemark/core';
@@ -270,7 +271,7 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
       // One write transaction at a time on SQLite: set-ups cannot race.
       lockForSetup: async () => assertActive(),
       ...createSqliteStreamReads(writes, assertActive),
-      async appendToStream(streamId, events, appendOptions) {
+      appendToStream: tracedAppend(async (streamId, events, appendOptions) => {
         assertActive();
         assertAppendAllowed(durability);
         const prepared = prepareAppend(streamId, events, appendOptions, limits, options.defaultMetadata);
@@ -291,7 +292,7 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
         writes.releaseSavepoint.run();
         if (result.written) wrote = true;
         return result;
-      },
+      }),
       afterCommit: (callback) => void onCommit.push(callback),
       afterRollback: (callback) => void onRollback.push(callback),
     };
@@ -365,7 +366,7 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
     aggregateStream: (streamId, evolver, aggregateOptions) =>
       whenReadable('aggregateStream', () => committedReads.aggregateStream(streamId, evolver, aggregateOptions)),
 
-    async appendToStream(streamId, events, appendOptions) {
+    appendToStream: tracedAppend(async (streamId, events, appendOptions) => {
       assertOpen();
       scope.assertOutside('appendToStream');
       if (groupCommit) {
@@ -379,7 +380,7 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
       // The mutex is free unless a transaction is open or queued: then wait our turn.
       if (mutex.locked) return mutex.run(async () => appendNow(prepared));
       return appendNow(prepared);
-    },
+    }),
 
     async *readAll(readOptions): AsyncGenerator<RecordedEvent> {
       assertOpen();
