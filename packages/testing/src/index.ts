@@ -8,6 +8,7 @@ export * from './chaos/poisonScenario.js';
 export * from './chaos/transportOutageScenario.js';
 export * from './chaosReport.js';
 export * from './chaosSetting.js';
+export * from './contracts/appendTracingContract.js';
 export * from './contracts/checkpointStoreContract.js';
 export * from './contracts/eventStoreContract.js';
 export * from './contracts/eventStoreHarness.js';

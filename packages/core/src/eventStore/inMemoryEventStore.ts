@@ -10,7 +10,7 @@ import { tracedAppend } from '../tracing/tracedAppend.js';
 import { type ErrorReporter, runAfterCommit, warnOnError } from './afterCommitCallbacks.js';
 import { checkAggregateOptions, foldEvents } from './aggregate.js';
 import { type AppendLimits, defaultAppendLimits } from './appendLimits.js';
-import type { AppendHook, AppendOptions, AppendResult, EventStore, StoreTransaction, StreamOperations } from './eventStore.js';
+import type { AppendHook, EventStore, StoreTransaction, StreamOperations } from './eventStore.js';
 import { assertExpectedVersion } from './expectedVersion.js';
 import { assertRetryPayload, detectRetry } from './idempotentAppend.js';
 import { assertValidStreamId, prepareAppend } from './prepareAppend.js';
