@@ -1,8 +1,10 @@
 import {
   type Context,
   context,
+  INVALID_SPAN_CONTEXT,
   isSpanContextValid,
   type Link,
+  ProxyTracerProvider,
   type Span,
   type SpanOptions,
   SpanStatusCode,
@@ -17,6 +19,19 @@ import { spanContextOf } from './traceparent.js';
  */
 export const tidemarkTracer = trace.getTracer('tidemark');
 
+// The API's own no-op provider: what the global proxy delegates to until an SDK registers one.
+const noopProvider = new ProxyTracerProvider().getDelegate();
+const noopSpan = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+
+/**
+ * Whether an OpenTelemetry SDK has registered a tracer provider. Without one every span is a
+ * no-op, and the hot paths (append, a projector batch) skip the span machinery altogether.
+ */
+export function tracingRegistered(): boolean {
+  const provider = trace.getTracerProvider();
+  return !(provider instanceof ProxyTracerProvider) || provider.getDelegate() !== noopProvider;
+}
+
 /** Marks a span failed with the error that ended its work. */
 export function recordSpanError(span: Span, error: unknown): void {
   span.recordException(error instanceof Error ? error : String(error));
@@ -26,9 +41,10 @@ export function recordSpanError(span: Span, error: unknown): void {
 /**
  * Runs `work` inside a span `name` (a child of `parent`, default the active context) and ends it
  * when the work settles; a rejection marks it failed. With no SDK registered and no parent the
- * span is a no-op and `work` runs directly, without entering a context.
+ * span is a no-op and `work` runs directly, without starting a span or entering a context.
  */
 export function withSpan<T>(name: string, options: SpanOptions, work: (span: Span) => Promise<T>, parent?: Context): Promise<T> {
+  if (parent === undefined && !tracingRegistered()) return work(noopSpan);
   const base = parent ?? context.active();
   const span = tidemarkTracer.startSpan(name, options, base);
   if (!span.isRecording() && !isSpanContextValid(span.spanContext())) {

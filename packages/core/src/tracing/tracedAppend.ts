@@ -1,7 +1,7 @@
 import { context, createContextKey, isSpanContextValid, SpanKind, trace } from '@opentelemetry/api';
 import type { NewEvent } from '../domain/event.js';
 import type { AppendOptions, AppendResult } from '../eventStore/eventStore.js';
-import { recordSpanError, tidemarkTracer } from './tidemarkTracer.js';
+import { recordSpanError, tidemarkTracer, tracingRegistered } from './tidemarkTracer.js';
 import { traceparentOf } from './traceparent.js';
 
 /** An adapter's appendToStream, on the store or on a transaction. */
@@ -22,6 +22,7 @@ const isPlainMetadata = (metadata: unknown) =>
  */
 export function tracedAppend(append: AppendFunction): AppendFunction {
   return (streamId, events, options) => {
+    if (!tracingRegistered()) return append(streamId, events, options);
     const active = context.active();
     if (active.getValue(insideAppend) === true) return append(streamId, events, options);
     const span = tidemarkTracer.startSpan('tidemark.append', { kind: SpanKind.INTERNAL }, active);
