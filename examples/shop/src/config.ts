@@ -17,6 +17,8 @@ export interface ShopConfig {
   rabbitmqUrl?: string;
   /** Names on the brokers: the JetStream stream (upper-cased), its subjects' prefix, the RabbitMQ exchange and queues. */
   messagingPrefix: string;
+  /** OTLP/HTTP collector: spans are exported there (the exporter reads the other OTEL_* settings itself). */
+  otlpEndpoint?: string;
 }
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -64,6 +66,10 @@ const envSchema = z.object({
       .regex(/^[a-z][a-z0-9_]{0,31}$/, 'must be lower-case letters, digits and _, starting with a letter, at most 32')
       .default('shop'),
   ),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.preprocess(
+    unsetIfEmpty,
+    z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL (an OTLP/HTTP collector)' }).optional(),
+  ),
   LOG_LEVEL: z.preprocess(
     (value) => (typeof value === 'string' ? unsetIfEmpty(value.toLowerCase()) : value),
     z.enum(logLevels, { error: `must be one of ${logLevels.join(', ')}` }).default('info'),
@@ -94,6 +100,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     NATS_URL: env.NATS_URL,
     RABBITMQ_URL: env.RABBITMQ_URL,
     MESSAGING_PREFIX: env.MESSAGING_PREFIX,
+    OTEL_EXPORTER_OTLP_ENDPOINT: env.OTEL_EXPORTER_OTLP_ENDPOINT,
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -104,8 +111,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       `Invalid ${setting}${given === undefined ? '' : ` ${JSON.stringify(withoutPassword(given))}`}: ${issue?.message ?? 'invalid value'}`,
     );
   }
-  const { PORT, HOST, DATA_DIR, DATABASE_URL, DATABASE_SCHEMA, REDIS_URL, LOG_LEVEL, NATS_URL, RABBITMQ_URL, MESSAGING_PREFIX } =
-    parsed.data;
+  const {
+    PORT,
+    HOST,
+    DATA_DIR,
+    DATABASE_URL,
+    DATABASE_SCHEMA,
+    REDIS_URL,
+    LOG_LEVEL,
+    NATS_URL,
+    RABBITMQ_URL,
+    MESSAGING_PREFIX,
+    OTEL_EXPORTER_OTLP_ENDPOINT,
+  } = parsed.data;
   return {
     port: PORT,
     host: HOST,
@@ -116,5 +134,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ...(NATS_URL && { natsUrl: NATS_URL }),
     ...(RABBITMQ_URL && { rabbitmqUrl: RABBITMQ_URL }),
     messagingPrefix: MESSAGING_PREFIX,
+    ...(OTEL_EXPORTER_OTLP_ENDPOINT && { otlpEndpoint: OTEL_EXPORTER_OTLP_ENDPOINT }),
   };
 }
