@@ -4,7 +4,7 @@ import { createTransactionScope } from '../concurrency/transactionScope.js';
 import type { Clock } from '../domain/clock.js';
 import { systemClock } from '../domain/clock.js';
 import { ValidationError } from '../domain/errors.js';
-import type { EventMetadata, NewEvent, RecordedEvent } from '../domain/event.js';
+import type { EventMetadata, RecordedEvent } from '../domain/event.js';
 import { streamCategory } from '../domain/event.js';
 import { tracedAppend } from '../tracing/tracedAppend.js';
 import { type ErrorReporter, runAfterCommit, warnOnError } from './afterCommitCallbacks.js';
