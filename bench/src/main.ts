@@ -1,5 +1,6 @@
 import type { Backend } from './backend.js';
 import type { BenchResult } from './benchResult.js';
+import { runDashboardSuite } from './dashboardSuite.js';
 import { medianResults } from './medianResults.js';
 import { runOutboxSuite } from './outboxSuite.js';
 import { runPeersSuite } from './peersSuite.js';
@@ -12,7 +13,7 @@ import { runTransportSuite } from './transportSuite.js';
 import { loadWorkload, scaleWorkload, type WorkloadDefinition } from './workload.js';
 
 const usage = `usage: npm run bench -- <suite…> [--quick] [--backend sqlite|postgres] [--rounds N]
-  suites: store, peers, projections, transport, outbox (sagas and e2e are not written yet)
+  suites: store, peers, projections, transport, outbox, dashboard (sagas and e2e are not written yet)
   --quick (or BENCH_QUICK=1): a tenth of every count, to check the harness; not for BENCHMARKS.md
   --rounds N: run the suites N times; the table shows each case's median (JSON lines: every round)`;
 
@@ -22,6 +23,8 @@ const suites: Record<string, (workload: WorkloadDefinition, backends: readonly B
   projections: runProjectionsSuite,
   transport: runTransportSuite,
   outbox: runOutboxSuite,
+  // A log of 1,000,000 events, or 100,000 with --quick (the case keeps its name).
+  dashboard: (_workload, backends) => runDashboardSuite(backends, quick ? 100_000 : 1_000_000),
 };
 
 const args = process.argv.slice(2);

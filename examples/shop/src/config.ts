@@ -19,6 +19,8 @@ export interface ShopConfig {
   messagingPrefix: string;
   /** OTLP/HTTP collector: spans are exported there (the exporter reads the other OTEL_* settings itself). */
   otlpEndpoint?: string;
+  /** Bearer token of the dashboard's actions (rebuild, retry, skip); without it they are refused. */
+  dashboardToken?: string;
 }
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -70,6 +72,13 @@ const envSchema = z.object({
     unsetIfEmpty,
     z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL (an OTLP/HTTP collector)' }).optional(),
   ),
+  DASHBOARD_TOKEN: z.preprocess(
+    unsetIfEmpty,
+    z
+      .string()
+      .regex(/^[\x21-\x7e]{16,256}$/, 'must be 16 to 256 printable characters without spaces (e.g. openssl rand -hex 32)')
+      .optional(),
+  ),
   LOG_LEVEL: z.preprocess(
     (value) => (typeof value === 'string' ? unsetIfEmpty(value.toLowerCase()) : value),
     z.enum(logLevels, { error: `must be one of ${logLevels.join(', ')}` }).default('info'),
@@ -101,6 +110,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     RABBITMQ_URL: env.RABBITMQ_URL,
     MESSAGING_PREFIX: env.MESSAGING_PREFIX,
     OTEL_EXPORTER_OTLP_ENDPOINT: env.OTEL_EXPORTER_OTLP_ENDPOINT,
+    DASHBOARD_TOKEN: env.DASHBOARD_TOKEN,
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -108,7 +118,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const given = env[setting];
     throw new ConfigError(
       setting,
-      `Invalid ${setting}${given === undefined ? '' : ` ${JSON.stringify(withoutPassword(given))}`}: ${issue?.message ?? 'invalid value'}`,
+      // A token is a secret: never echoed, even when refused.
+      `Invalid ${setting}${given === undefined || setting === 'DASHBOARD_TOKEN' ? '' : ` ${JSON.stringify(withoutPassword(given))}`}: ${issue?.message ?? 'invalid value'}`,
     );
   }
   const {
@@ -123,6 +134,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     RABBITMQ_URL,
     MESSAGING_PREFIX,
     OTEL_EXPORTER_OTLP_ENDPOINT,
+    DASHBOARD_TOKEN,
   } = parsed.data;
   return {
     port: PORT,
@@ -135,5 +147,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ...(RABBITMQ_URL && { rabbitmqUrl: RABBITMQ_URL }),
     messagingPrefix: MESSAGING_PREFIX,
     ...(OTEL_EXPORTER_OTLP_ENDPOINT && { otlpEndpoint: OTEL_EXPORTER_OTLP_ENDPOINT }),
+    ...(DASHBOARD_TOKEN && { dashboardToken: DASHBOARD_TOKEN }),
   };
 }

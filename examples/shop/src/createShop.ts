@@ -2,7 +2,9 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   type CheckpointStore,
+  type ConsistencyMonitor,
   createOutboxRelay,
+  type EventBrowser,
   type EventStore,
   type ExpirySweeper,
   type IdempotencyKeyStore,
@@ -16,24 +18,30 @@ import {
   type SqlTransaction,
   type StoreTransaction,
   startExpirySweeper,
+  type TableSwap,
   type Transport,
   type VisibilitySample,
 } from '@tidemark/core';
+import type { DashboardOptions } from '@tidemark/dashboard';
 import {
   createPostgresCheckpointStore,
+  createPostgresEventBrowser,
   createPostgresEventStore,
   createPostgresIdempotencyKeyStore,
   createPostgresInbox,
   createPostgresLease,
+  createPostgresTableSwap,
   type PostgresTransaction,
   postgresConnectionDefaults,
 } from '@tidemark/postgres';
 import {
   createSqliteCheckpointStore,
+  createSqliteEventBrowser,
   createSqliteEventStore,
   createSqliteIdempotencyKeyStore,
   createSqliteInbox,
   createSqliteLease,
+  createSqliteTableSwap,
   type SqliteTransaction,
 } from '@tidemark/sqlite';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
@@ -46,13 +54,17 @@ import { shopMessageMapper } from './messaging/shopMessageMapper.js';
 import { createPrometheusMetrics, type PrometheusMetrics } from './monitoring/prometheusMetrics.js';
 import { createShopMonitoring, type ShopMonitoring } from './monitoring/shopMonitoring.js';
 import { createRedisAccountCache, type RedisAccountCache } from './readModels/redisAccountCache.js';
+import { shopProjections } from './readModels/shopProjections.js';
 import { createShopReadModels, type ShopReadModels } from './readModels/shopReadModels.js';
 import { oneLine } from './shared/oneLine.js';
+import { shopDeciders } from './shopDeciders.js';
 
 type SqlTx = StoreTransaction & SqlTransaction;
 
 export interface ShopOptions {
-  config: Pick<ShopConfig, 'dataDir' | 'database' | 'redisUrl' | 'natsUrl' | 'rabbitmqUrl'> & { messagingPrefix?: string };
+  config: Pick<ShopConfig, 'dataDir' | 'database' | 'redisUrl' | 'natsUrl' | 'rabbitmqUrl' | 'dashboardToken'> & {
+    messagingPrefix?: string;
+  };
   /** pino; silent when absent (tests). */
   logger?: FastifyBaseLogger;
   /** How long a read with `minPosition` waits for its projector before answering from the events. Default 2000 ms. */
@@ -110,6 +122,9 @@ export class ShopStartError extends Error {
 interface OpenedStore<Tx extends SqlTx> {
   store: EventStore<Tx> & { readonly queries: SqlQueries };
   checkpoints: CheckpointStore<Tx>;
+  /** The dashboard's view of the log, and the swap its rebuilds use. */
+  browser: EventBrowser;
+  swap: TableSwap<Tx>;
   /** The same store's tables for Idempotency-Keys and the consumers' inbox: they commit with the events. */
   idempotencyKeys: IdempotencyKeyStore<Tx>;
   inbox: Inbox<Tx>;
@@ -137,6 +152,8 @@ async function openStore(config: ShopOptions['config']): Promise<OpenedStore<Pos
       return {
         store,
         checkpoints: createPostgresCheckpointStore(),
+        browser: createPostgresEventBrowser(store),
+        swap: createPostgresTableSwap(),
         idempotencyKeys: createPostgresIdempotencyKeyStore(),
         inbox: createPostgresInbox(),
         lease: (name) => createPostgresLease({ url, schema, name }),
@@ -157,6 +174,8 @@ async function openStore(config: ShopOptions['config']): Promise<OpenedStore<Pos
     return {
       store,
       checkpoints: createSqliteCheckpointStore(),
+      browser: createSqliteEventBrowser(store),
+      swap: createSqliteTableSwap(),
       idempotencyKeys: createSqliteIdempotencyKeyStore(),
       inbox: createSqliteInbox(),
       lease: (name) => createSqliteLease({ file, name }),
@@ -244,6 +263,20 @@ export async function createShop(options: ShopOptions): Promise<Shop> {
     metrics: { registry: metrics.registry, beforeScrape: () => monitoring.lag.measure() },
     idempotencyKeys: opened.idempotencyKeys as IdempotencyKeyStore,
     mailbox: (recipient) => mailboxOf(store, recipient),
+    dashboard: {
+      store,
+      browser: opened.browser,
+      checkpoints,
+      projectors: readModels.projectors,
+      projections: shopProjections,
+      swap: opened.swap as TableSwap<SqlTx>,
+      consumers: mailer ? [mailer] : [],
+      relays,
+      deciders: shopDeciders,
+      consistency: [monitoring.accounts as ConsistencyMonitor<unknown>],
+      ...(config.dashboardToken && { token: config.dashboardToken }),
+      title: 'tidemark shop',
+    } as DashboardOptions<StoreTransaction>,
   });
 
   // Old idempotency keys and inbox records are swept on a timer: a client retries within a day,

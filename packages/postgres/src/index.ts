@@ -18,6 +18,8 @@ export * from './processing/postgresCheckpointStore.js';
 export * from './processing/postgresInbox.js';
 export * from './processing/postgresLease.js';
 export * from './processing/postgresTableSwap.js';
+export * from './queries/postgresEventBrowser.js';
+export * from './queries/postgresEventBrowserIndexes.js';
 export * from './schema/migrate.js';
 export * from './schema/migrations.js';
 export * from './schema/positionsRebaseRequiredError.js';

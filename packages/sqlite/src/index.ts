@@ -15,6 +15,8 @@ export * from './processing/sqliteCheckpointStore.js';
 export * from './processing/sqliteInbox.js';
 export * from './processing/sqliteLease.js';
 export * from './processing/sqliteTableSwap.js';
+export * from './queries/sqliteEventBrowser.js';
+export * from './queries/sqliteEventBrowserIndexes.js';
 export * from './schema/migrateSqliteSchema.js';
 export * from './schema/schemaTooNewError.js';
 export * from './schema/sqliteSchema.js';

@@ -10,6 +10,7 @@ export * from './chaosReport.js';
 export * from './chaosSetting.js';
 export * from './contracts/appendTracingContract.js';
 export * from './contracts/checkpointStoreContract.js';
+export * from './contracts/eventBrowserContract.js';
 export * from './contracts/eventStoreContract.js';
 export * from './contracts/eventStoreHarness.js';
 export * from './contracts/eventStoreModelContract.js';

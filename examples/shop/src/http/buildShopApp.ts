@@ -1,4 +1,5 @@
-import { type EventStore, type IdempotencyKeyStore, stringifyWithPositions } from '@tidemark/core';
+import { type EventStore, type IdempotencyKeyStore, type StoreTransaction, stringifyWithPositions } from '@tidemark/core';
+import { type DashboardOptions, dashboardPlugin } from '@tidemark/dashboard';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { MailboxRow } from '../messaging/fakeMailer.js';
 import { type MetricsRouteOptions, registerMetricsRoute } from '../monitoring/metricsRoute.js';
@@ -32,6 +33,8 @@ export interface ShopAppOptions {
   idempotencyKeys?: IdempotencyKeyStore;
   /** GET /mailbox/:recipient: what the fake mailer sent, oldest first. */
   mailbox?: (recipient: string) => Promise<MailboxRow[]>;
+  /** The operator's dashboard, served at `/` (its API under /api, its files under /assets). */
+  dashboard?: DashboardOptions<StoreTransaction>;
 }
 
 /** The shop's HTTP API over any EventStore, built only on tidemark's public API. */
@@ -99,5 +102,7 @@ export function buildShopApp(options: ShopAppOptions): FastifyInstance {
       return { mails: await mailbox(id) };
     });
   }
+  // Encapsulated (no fastify-plugin): its error handler and routes stay its own; loaded before listen.
+  if (options.dashboard) void app.register(dashboardPlugin, options.dashboard);
   return app;
 }

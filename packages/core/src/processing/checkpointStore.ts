@@ -67,7 +67,7 @@ export interface CheckpointStore<Tx extends StoreTransaction = StoreTransaction>
    */
   setup(tx: Tx): Promise<void>;
   load(name: string, tx: Tx): Promise<CheckpointRecord | undefined>;
-  /** Every checkpoint (projections, log consumers, log relays), by name: what an operator's status view lists. */
+  /** Every checkpoint, by name: what an operator's dashboard or CLI shows of projectors it does not run. */
   list(tx: Tx): Promise<CheckpointRecord[]>;
   /**
    * Moves the checkpoint from `expected` to `position` (> expected) and clears any recorded

@@ -60,8 +60,8 @@ export function createInMemoryCheckpointStore(): CheckpointStore<StoreTransactio
     },
     async list(tx) {
       return allRecords(tx)
-        .map((record) => ({ ...record }))
-        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+        .map((record) => ({ ...record }));
     },
     async save(name, expected, position, tx) {
       const record = current(name, tx);

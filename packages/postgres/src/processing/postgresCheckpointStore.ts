@@ -65,9 +65,9 @@ export function createPostgresCheckpointStore(): CheckpointStore<PostgresTransac
     },
 
     async list(tx) {
-      // COLLATE "C": byte order, as the other adapters sort names.
+      // COLLATE "C": names in code-unit order, as the other adapters list them.
       const { rows } = await tx.client.query(`SELECT * FROM ${tables(tx).checkpoints} ORDER BY name COLLATE "C"`);
-      return rows.map((row) => checkpointRecordFromRow(String(row.name), row));
+      return rows.map((row) => checkpointRecordFromRow(row.name, row));
     },
 
     async save(name, expected, position, tx) {

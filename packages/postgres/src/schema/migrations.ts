@@ -1,4 +1,5 @@
 import { checkpointTablesSql } from '../processing/checkpointTables.js';
+import { postgresEventBrowserIndexesSql } from '../queries/postgresEventBrowserIndexes.js';
 import { assertValidSchemaName, quoteIdentifier } from './schemaName.js';
 
 /** One step of the schema's history. Applied in order, once, under an advisory lock. */
@@ -177,6 +178,7 @@ CREATE TABLE ${s}.tidemark_idempotency_keys (
 CREATE INDEX tidemark_idempotency_keys_created_at ON ${s}.tidemark_idempotency_keys (created_at);
 `,
     },
+    { version: 10, capability: 'events', name: 'event browser indexes', sql: postgresEventBrowserIndexesSql(schema) },
   ];
 }
 

@@ -1,4 +1,5 @@
 import { sqliteCheckpointTables } from '../processing/sqliteCheckpointTables.js';
+import { sqliteEventBrowserIndexes } from '../queries/sqliteEventBrowserIndexes.js';
 
 /**
  * The store's DDL, as ordered migrations. Each migration's statements run in the one
@@ -114,6 +115,7 @@ export const sqliteMigrations: readonly SqliteMigration[] = [
       'CREATE INDEX tidemark_idempotency_keys_created_at ON tidemark_idempotency_keys (created_at)',
     ],
   },
+  { version: 7, capability: 'events', name: 'event browser indexes', statements: sqliteEventBrowserIndexes },
 ];
 
 /** The schema version this code writes and understands. */

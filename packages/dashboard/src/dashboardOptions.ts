@@ -1,0 +1,68 @@
+import type {
+  CheckpointStore,
+  ConsistencyMonitor,
+  DomainEvent,
+  EventBrowser,
+  EventStore,
+  Evolver,
+  OutboxRelay,
+  OutboxStats,
+  Projection,
+  Projector,
+  StoreTransaction,
+  TableSwap,
+} from '@tidemark/core';
+
+/** A decider (or any evolver) whose streams the stream-state page can fold, by stream category. */
+export interface DashboardDecider {
+  /** The stream category it owns (`account` for `account-42`). */
+  category: string;
+  evolver: Evolver<DomainEvent, unknown>;
+}
+
+/** An outbox table's figures, for the messaging page. */
+export interface DashboardOutbox {
+  name: string;
+  stats(): Promise<OutboxStats>;
+}
+
+/**
+ * What the dashboard reads and acts through: only tidemark's public ports. Everything but the
+ * store and its browser is optional; a page shows what it was given (a standalone dashboard
+ * on a database file has checkpoints but no running projector, for instance).
+ */
+export interface DashboardOptions<Tx extends StoreTransaction = StoreTransaction> {
+  store: EventStore<Tx>;
+  browser: EventBrowser;
+  /** Checkpoints, failures and dead letters of every projector writing to this store. */
+  checkpoints?: CheckpointStore<Tx>;
+  /** Projectors this process runs: their live state beside their checkpoints. */
+  projectors?: readonly Projector[];
+  /**
+   * Projection definitions: what a rebuild replays (with `swap`) and what retrying a parked
+   * event applies; their type and category filters also make the lag exact.
+   */
+  projections?: readonly Projection<Tx>[];
+  /** The adapter's table swap (createSqliteTableSwap, createPostgresTableSwap): enables rebuilds. */
+  swap?: TableSwap<Tx>;
+  /** Message consumers that follow the log (shown on the messaging page with their lag). */
+  consumers?: readonly Projector[];
+  /** Relays publishing to brokers: backlog, oldest unpublished message, state. */
+  relays?: readonly OutboxRelay[];
+  outboxes?: readonly DashboardOutbox[];
+  /** Deciders for the stream-state page. */
+  deciders?: readonly DashboardDecider[];
+  /** Read-model consistency checks, sampled for the health page's consistency rate. */
+  consistency?: readonly ConsistencyMonitor<unknown>[];
+  /**
+   * Bearer token that actions (rebuild, retry, skip) require. Without it every action is
+   * refused (403): the pages stay read-only.
+   */
+  token?: string;
+  /** Health sampling period. Default 2000 ms; the consistency check runs every tenth sample. */
+  healthIntervalMs?: number;
+  /** Samples kept for the health charts. Default 300. */
+  healthSamples?: number;
+  /** Shown in the header. Default 'tidemark'. */
+  title?: string;
+}
