@@ -7,6 +7,7 @@ import { addRebuildCommand } from './projections/projectionsRebuild.js';
 import { addStatusCommand } from './projections/projectionsStatus.js';
 import { addMigrateCommand } from './store/migrateStore.js';
 import { addEventsCommands } from './streams/eventsTail.js';
+import { addStreamsCommand } from './streams/listStreams.js';
 import { addStreamCommand } from './streams/streamEvents.js';
 
 /**
@@ -31,6 +32,8 @@ export function createProgram(io: CliIo): Command {
       `
 Every command:
   migrate [--create-schema]                   create or upgrade the store's tables
+  streams [--category C] [--limit N] [--after ID]
+                                              the streams with their event counts, a page at a time
   stream <id> [--as-of TIME | --version N]    a stream's events up to a point, and the version reached
   events tail [--type T] [--category C] [--limit N] [--follow]
                                               the latest events; --follow prints new ones until Ctrl-C
@@ -46,6 +49,7 @@ Exit codes: 0 done, 1 the command failed (one line on stderr), 2 bad arguments (
 'tidemark <command> --help' describes a command.`,
     );
   addMigrateCommand(program, io);
+  addStreamsCommand(program, io);
   addStreamCommand(program, io);
   addEventsCommands(program, io);
   const projections = program.command('projections').description('asynchronous projections: status, rebuilds, failed events');

@@ -62,6 +62,23 @@ describe.each(backends)('tidemark commands on $name', ({ skip, args, store }) =>
     expect(report.from).toBe(report.to);
   });
 
+  it.skipIf(skip)('streams lists the streams with their counts, a page at a time', async () => {
+    const all = JSON.parse((await run(['streams', ...args(), '--json'])).stdout);
+    expect(all.streams).toMatchObject([
+      { streamId: 'order-1', category: 'order', eventCount: 3, lastVersion: 3 },
+      { streamId: 'order-2', category: 'order', eventCount: 1, lastVersion: 1 },
+    ]);
+    const first = JSON.parse((await run(['streams', ...args(), '--limit', '1', '--json'])).stdout);
+    expect(first.streams.map((s: { streamId: string }) => s.streamId)).toEqual(['order-1']);
+    const second = JSON.parse((await run(['streams', ...args(), '--limit', '1', '--after', first.next, '--json'])).stdout);
+    expect(second.streams.map((s: { streamId: string }) => s.streamId)).toEqual(['order-2']);
+    const table = await run(['streams', ...args(), '--limit', '1']);
+    expect(table.stdout.split('\n')[0]).toMatch(/^STREAM\s+CATEGORY\s+EVENTS\s+VERSION\s+LAST EVENT AT/);
+    expect(table.stdout).toMatch(/^order-1\s+order\s+3\s+3\s+/m);
+    expect(table.stdout).toContain(`More: --after "${first.next}"`);
+    expect((await run(['streams', ...args(), '--category', 'invoice'])).stdout).toBe('No streams.\n');
+  });
+
   it.skipIf(skip)("stream prints a stream's events up to a version or a time, and the version reached", async () => {
     const all = JSON.parse((await run(['stream', 'order-1', ...args(), '--json'])).stdout);
     expect(all).toMatchObject({ streamId: 'order-1', version: 3, currentVersion: 3 });

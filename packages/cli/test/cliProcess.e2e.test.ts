@@ -101,6 +101,17 @@ describe('the tidemark executable', () => {
       expect(tail.stderr()).toBe('');
     });
 
+    it('streams: the streams with their counts', async () => {
+      const listed = await runProcess([...bin, 'streams', '--sqlite', file, '--json']);
+      expect(listed.code).toBe(0);
+      expect(JSON.parse(listed.stdout).streams).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ streamId: 'order-1', eventCount: 3 }),
+          expect.objectContaining({ streamId: 'order-2', eventCount: 1 }),
+        ]),
+      );
+    });
+
     it('projections status, outbox status and consumers status', async () => {
       const projections = await runProcess([...bin, 'projections', 'status', '--sqlite', file]);
       expect(projections.code).toBe(0);

@@ -1,4 +1,4 @@
-import type { CheckpointStore, EventStore, Inbox, Outbox, SqlTransaction, StoreTransaction, TableSwap } from '@tidemark/core';
+import type { CheckpointStore, EventBrowser, EventStore, Inbox, Outbox, SqlTransaction, StoreTransaction, TableSwap } from '@tidemark/core';
 import type { StoreArguments } from './storeArguments.js';
 
 /** The transaction the CLI's projections run in: a SQL store's, whichever adapter. */
@@ -11,6 +11,8 @@ export interface OpenedStore {
   swap: TableSwap<SqlTx>;
   outbox: Outbox<SqlTx>;
   inbox: Inbox<SqlTx>;
+  /** Read-only browsing: streams with their counts, the log newest first. */
+  browser: EventBrowser;
   close(): Promise<void>;
 }
 
@@ -28,6 +30,7 @@ export async function openStore(args: StoreArguments): Promise<OpenedStore> {
       swap: sqlite.createSqliteTableSwap(),
       outbox: sqlite.createSqliteOutbox(),
       inbox: sqlite.createSqliteInbox(),
+      browser: sqlite.createSqliteEventBrowser(store),
       close: () => store.close(),
     };
   }
@@ -49,6 +52,7 @@ export async function openStore(args: StoreArguments): Promise<OpenedStore> {
     swap: postgres.createPostgresTableSwap(),
     outbox: postgres.createPostgresOutbox(),
     inbox: postgres.createPostgresInbox(),
+    browser: postgres.createPostgresEventBrowser(store),
     async close() {
       await store.close();
       await pool.end();

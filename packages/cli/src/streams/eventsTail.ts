@@ -1,4 +1,4 @@
-import type { EventStore, ReadAllOptions, RecordedEvent } from '@tidemark/core';
+import { type EventBrowser, type EventStore, maxPageSize, type ReadAllOptions, type RecordedEvent } from '@tidemark/core';
 import type { Command } from 'commander';
 import type { CliIo } from '../cliIo.js';
 import { eventJsonLine, eventLine } from '../output/eventLine.js';
@@ -6,10 +6,11 @@ import { type SqlTx, withStore } from '../store/openStore.js';
 import type { StoreArguments } from '../store/storeArguments.js';
 import { addStoreOptions, storeArgumentsOf } from '../store/storeOptions.js';
 import { wholeNumber } from '../store/wholeNumber.js';
+import { UsageError } from '../usageError.js';
 
 export interface TailArguments extends StoreArguments {
-  types?: string[];
-  categories?: string[];
+  type?: string;
+  category?: string;
   /** How many of the latest events to print first. */
   limit: number;
   follow: boolean;
@@ -18,26 +19,26 @@ export interface TailArguments extends StoreArguments {
   pollIntervalMs?: number;
 }
 
-const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
-
 /** `tidemark events tail`: the latest events of the global log, and with --follow every new one until SIGINT. */
 export function addEventsCommands(program: Command, io: CliIo): void {
   const events = program.command('events').description('the global event log');
   addStoreOptions(
     events.command('tail').description('print the latest events of the log (oldest first); --follow keeps printing new ones until Ctrl-C'),
   )
-    .option('--type <type>', 'only events of this type (repeatable)', collect)
-    .option('--category <category>', "only streams of this category, the stream id's part before the first '-' (repeatable)", collect)
-    .option('--limit <n>', 'how many of the latest events to print first (default 20)', wholeNumber(0))
+    .option('--type <type>', 'only events of this type')
+    .option('--category <category>', "only streams of this category (the stream id's part before the first '-')")
+    .option('--limit <n>', `how many of the latest events to print first, 0 to ${maxPageSize} (default 20)`, wholeNumber(0))
     .option('--follow', 'keep printing events as they are appended, until interrupted')
     .option('--json', 'print JSON lines, one event per line')
     .action(async (options: Record<string, unknown>) => {
+      const limit = (options.limit as number | undefined) ?? 20;
+      if (limit > maxPageSize) throw new UsageError(`events tail: --limit must be at most ${maxPageSize}, not ${limit}`);
       await eventsTail(
         {
           ...storeArgumentsOf('events tail', options),
-          ...(Array.isArray(options.type) && { types: options.type as string[] }),
-          ...(Array.isArray(options.category) && { categories: options.category as string[] }),
-          limit: (options.limit as number | undefined) ?? 20,
+          ...(typeof options.type === 'string' && { type: options.type }),
+          ...(typeof options.category === 'string' && { category: options.category }),
+          limit,
           follow: options.follow === true,
           json: options.json === true,
         },
@@ -48,15 +49,15 @@ export function addEventsCommands(program: Command, io: CliIo): void {
 
 export async function eventsTail(args: TailArguments, io: CliIo): Promise<void> {
   const filter: ReadAllOptions = {
-    ...(args.types && { types: args.types }),
-    ...(args.categories && { categories: args.categories }),
+    ...(args.type !== undefined && { types: [args.type] }),
+    ...(args.category !== undefined && { categories: [args.category] }),
   };
   const print = (event: RecordedEvent) => io.stdout.write(args.json ? eventJsonLine(event) : eventLine(event));
-  await withStore(args, async ({ store }) => {
+  await withStore(args, async ({ store, browser }) => {
     // The store's head before reading: following starts from there, so nothing appended while
     // the latest events are printed is lost or printed twice.
     const head = await store.headPosition();
-    const latest = await latestEvents(store, { ...filter }, head, args.limit);
+    const latest = await latestEvents(browser, args, head);
     for (const event of latest) print(event);
     if (!args.follow) return;
     const signal = io.signal;
@@ -66,18 +67,17 @@ export async function eventsTail(args: TailArguments, io: CliIo): Promise<void> 
 }
 
 /**
- * The last `limit` matching events at or before `head`, oldest first: one pass over the log
- * keeping a ring of `limit` (the port reads forwards only; memory stays at `limit` events).
+ * The last `limit` matching events at or before `head`, oldest first: one newest-first page of
+ * the event browser (an index range, whatever the log's length), reversed.
  */
-async function latestEvents(store: EventStore<SqlTx>, filter: ReadAllOptions, head: bigint, limit: number): Promise<RecordedEvent[]> {
-  if (limit === 0) return [];
-  const ring: RecordedEvent[] = [];
-  for await (const event of store.readAll({ ...filter, batchSize: 1000 })) {
-    if (event.position > head) break;
-    ring.push(event);
-    if (ring.length > limit) ring.shift();
-  }
-  return ring;
+async function latestEvents(browser: EventBrowser, args: TailArguments, head: bigint): Promise<RecordedEvent[]> {
+  if (args.limit === 0) return [];
+  const page = await browser.listEvents({
+    limit: args.limit,
+    ...(args.type !== undefined && { type: args.type }),
+    ...(args.category !== undefined && { category: args.category }),
+  });
+  return page.events.filter((event) => event.position <= head).reverse();
 }
 
 /** Prints every matching event after `after` as it becomes readable, until `signal` is aborted. */
