@@ -1,6 +1,6 @@
 import { type EventStore, type IdempotencyKeyStore, type StoreTransaction, stringifyWithPositions } from '@tidemark/core';
 import { type DashboardOptions, dashboardPlugin } from '@tidemark/dashboard';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { MailboxRow } from '../messaging/fakeMailer.js';
 import { type MetricsRouteOptions, registerMetricsRoute } from '../monitoring/metricsRoute.js';
 import { createShopBuses } from '../shopMessages.js';
@@ -46,7 +46,7 @@ export function buildShopApp(options: ShopAppOptions): FastifyInstance {
     // log line of the request carries it (fastify's request-scoped child logger), and so does
     // every event the request's command appends, so logs and events join on it.
     genReqId: correlationIdOf,
-    requestIdLogLabel: 'correlationId',
+    logController: new LogController({ requestIdLogLabel: 'correlationId' }),
   };
   const app: FastifyInstance = options.logger
     ? Fastify({ loggerInstance: options.logger, ...common })
