@@ -17,7 +17,9 @@ const tier = (name: string, extra: Record<string, unknown> = {}) => ({
 
 export default defineConfig({
   resolve: { conditions: [sourceCondition, ...defaultClientConditions] },
-  ssr: { resolve: { conditions: [sourceCondition, ...defaultServerConditions] } },
+  // Without 'module': the tests run in node, which loads a package's "module" build (OpenTelemetry's
+  // uses extensionless imports that only a bundler resolves) as its own ESM and fails.
+  ssr: { resolve: { conditions: [sourceCondition, ...defaultServerConditions.filter((condition) => condition !== 'module')] } },
   test: {
     testTimeout: 30_000,
     hookTimeout: 30_000,

@@ -17,6 +17,8 @@ export interface ShopConfig {
   rabbitmqUrl?: string;
   /** Names on the brokers: the JetStream stream (upper-cased), its subjects' prefix, the RabbitMQ exchange and queues. */
   messagingPrefix: string;
+  /** OTLP/HTTP collector: spans are exported there (the exporter reads the other OTEL_* settings itself). */
+  otlpEndpoint?: string;
   /** Bearer token of the dashboard's actions (rebuild, retry, skip); without it they are refused. */
   dashboardToken?: string;
 }
@@ -66,6 +68,10 @@ const envSchema = z.object({
       .regex(/^[a-z][a-z0-9_]{0,31}$/, 'must be lower-case letters, digits and _, starting with a letter, at most 32')
       .default('shop'),
   ),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.preprocess(
+    unsetIfEmpty,
+    z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL (an OTLP/HTTP collector)' }).optional(),
+  ),
   DASHBOARD_TOKEN: z.preprocess(
     unsetIfEmpty,
     z
@@ -103,6 +109,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     NATS_URL: env.NATS_URL,
     RABBITMQ_URL: env.RABBITMQ_URL,
     MESSAGING_PREFIX: env.MESSAGING_PREFIX,
+    OTEL_EXPORTER_OTLP_ENDPOINT: env.OTEL_EXPORTER_OTLP_ENDPOINT,
     DASHBOARD_TOKEN: env.DASHBOARD_TOKEN,
   });
   if (!parsed.success) {
@@ -126,6 +133,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     NATS_URL,
     RABBITMQ_URL,
     MESSAGING_PREFIX,
+    OTEL_EXPORTER_OTLP_ENDPOINT,
     DASHBOARD_TOKEN,
   } = parsed.data;
   return {
@@ -138,6 +146,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ...(NATS_URL && { natsUrl: NATS_URL }),
     ...(RABBITMQ_URL && { rabbitmqUrl: RABBITMQ_URL }),
     messagingPrefix: MESSAGING_PREFIX,
+    ...(OTEL_EXPORTER_OTLP_ENDPOINT && { otlpEndpoint: OTEL_EXPORTER_OTLP_ENDPOINT }),
     ...(DASHBOARD_TOKEN && { dashboardToken: DASHBOARD_TOKEN }),
   };
 }

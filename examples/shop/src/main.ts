@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import { ConfigError, loadConfig } from './config.js';
 import { createShop, type Shop, ShopStartError } from './createShop.js';
 import { oneLine } from './shared/oneLine.js';
+import { startTracing } from './tracing/startTracing.js';
 
 /** One line naming the setting, and no stack: a wrong setting is the operator's to fix, not our bug. */
 function failStart(message: string): never {
@@ -24,6 +25,8 @@ async function main(): Promise<void> {
   }
 
   const logger = pino({ level: config.logLevel, base: { service: 'shop' } });
+  // Before the shop: its spans go to the collector from the first request on.
+  const stopTracing = startTracing(config.otlpEndpoint);
   let shop: Shop;
   try {
     shop = await createShop({ config, logger });
@@ -41,6 +44,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down');
     try {
       await shop.close(); // requests, then projectors, then cache and store, in that order
+      await stopTracing(); // flushes the spans still buffered
       logger.info('stopped');
       logger.flush();
       process.exitCode = 0;

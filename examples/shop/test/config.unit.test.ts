@@ -77,6 +77,11 @@ describe('shop configuration', () => {
     expect(loadConfig({})).not.toHaveProperty('rabbitmqUrl');
   });
 
+  it('exports spans only when an OTLP endpoint is given', () => {
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).otlpEndpoint).toBe('http://collector:4318');
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: '' })).not.toHaveProperty('otlpEndpoint');
+  });
+
   it.each([
     ['DATABASE_URL', 'mysql://db/shop'],
     ['DATABASE_URL', 'not a url'],
@@ -86,6 +91,8 @@ describe('shop configuration', () => {
     ['NATS_URL', 'http://broker:4222'],
     ['RABBITMQ_URL', 'nats://mq:5672'],
     ['MESSAGING_PREFIX', 'Shop.EU'],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'grpc://collector:4317'],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'collector:4318'],
   ])('rejects %s=%j with one line naming the setting', (setting, value) => {
     const error = configErrorOf({ [setting]: value });
     expect(error.setting).toBe(setting);

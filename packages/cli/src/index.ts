@@ -1,9 +1,10 @@
 /**
- * The command-line tool: migrations, projection rebuilds, failed and parked events.
+ * The command-line tool: migrations, streams and the event log, projections, outbox and consumers.
  *
  * @packageDocumentation
  * @module tidemark
  */
+export * from './cliIo.js';
 export * from './main.js';
-export * from './projections/projectionsRebuild.js';
+export * from './program.js';
 export * from './usageError.js';

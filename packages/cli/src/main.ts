@@ -1,50 +1,69 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { projectionsFailures, projectionsFailuresUsage } from './projections/projectionsFailures.js';
-import { type CliIo, projectionsRebuild, projectionsRebuildUsage } from './projections/projectionsRebuild.js';
-import { migrateStore, migrateUsage } from './store/migrateStore.js';
+import { CommanderError } from 'commander';
+import type { CliIo } from './cliIo.js';
+import { createProgram } from './program.js';
 import { UsageError } from './usageError.js';
 
-const usage = `Usage: tidemark <command>
-
-Commands:
-  migrate               create or upgrade a store's tables
-  projections rebuild   rebuild a projection into shadow tables and swap it in
-  projections failed    list events projections failed on or parked
-  projections retry     retry a failed or parked event
-  projections skip      skip a failed or parked event
-
-${migrateUsage}
-
-${projectionsRebuildUsage}
-
-${projectionsFailuresUsage}`;
-
-const processIo = (): CliIo => ({ stdout: process.stdout, stderr: process.stderr, interactive: process.stdout.isTTY === true });
+const oneLine = (text: string) => text.replace(/\s+/g, ' ').trim();
 
 /**
- * The command-line entry: dispatches on the first words, returns the exit code. Bad arguments
- * are one line on stderr and exit code 2 (a script can tell them from a failed run, 1);
- * `--help` prints the usage on stdout.
+ * The command-line entry: runs one command, returns the exit code. Bad arguments (an unknown
+ * command or option, a missing or malformed value) are one line on stderr and exit code 2, so
+ * a script can tell them from a failed run; `--help` prints the usage on stdout (exit code 0).
+ * A failure of the command itself is thrown, for {@link runCliProcess} to report (exit code 1).
  */
 export async function runCli(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
-  const [group, command, ...rest] = argv;
-  if (group === undefined || group === '--help' || group === '-h') {
-    io.stdout.write(`${usage}\n`);
+  const program = createProgram(io);
+  if (argv.length === 0) {
+    program.outputHelp();
     return 0;
   }
   try {
-    if (group === 'migrate') return await migrateStore(command === undefined ? rest : [command, ...rest], io);
-    if (group === 'projections' && command === 'rebuild') return await projectionsRebuild(rest, io);
-    if (group === 'projections' && (command === 'failed' || command === 'retry' || command === 'skip')) {
-      return await projectionsFailures(command, rest, io);
-    }
-    throw new UsageError(`unknown command '${[group, command].filter(Boolean).join(' ')}'`);
+    await program.parseAsync([...argv], { from: 'user' });
+    return 0;
   } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed') return 0;
+      // A command group named without its subcommand: commander would print the group's help as an error.
+      const message =
+        error.code === 'commander.help' ? `${commandPath(argv)}: missing a subcommand` : error.message.replace(/^error: /, '');
+      io.stderr.write(`tidemark: ${oneLine(message)} (see tidemark --help)\n`);
+      return 2;
+    }
     if (!(error instanceof UsageError)) throw error;
-    io.stderr.write(`tidemark: ${error.message.replace(/\s+/g, ' ')} (see tidemark --help)\n`);
+    io.stderr.write(`tidemark: ${oneLine(error.message)} (see tidemark --help)\n`);
     return 2;
   }
+}
+
+/** The leading words of argv that name commands (`projections`, `outbox`…), for a one-line message. */
+function commandPath(argv: readonly string[]): string {
+  const words: string[] = [];
+  for (const word of argv) {
+    if (word.startsWith('-')) break;
+    words.push(word);
+  }
+  return words.join(' ') || 'tidemark';
+}
+
+function processIo(): CliIo {
+  const controller = new AbortController();
+  let listening = false;
+  const onSigint = () => controller.abort();
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    interactive: process.stdout.isTTY === true,
+    // Only a command that asks for the signal takes SIGINT over; for the others it still ends the process.
+    get signal() {
+      if (!listening) {
+        listening = true;
+        process.once('SIGINT', onSigint);
+      }
+      return controller.signal;
+    },
+  };
 }
 
 /** Runs the CLI as this process: exit code 0, 1 (the command failed, one line) or 2 (bad arguments). */
@@ -52,7 +71,7 @@ export async function runCliProcess(argv: readonly string[] = process.argv.slice
   try {
     process.exitCode = await runCli(argv);
   } catch (error) {
-    process.stderr.write(`tidemark: ${(error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ')}\n`);
+    process.stderr.write(`tidemark: ${oneLine(error instanceof Error ? error.message : String(error))}\n`);
     process.exitCode = 1;
   }
 }

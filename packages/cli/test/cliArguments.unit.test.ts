@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../src/main.js';
-import { parseRebuildArguments } from '../src/projections/projectionsRebuild.js';
 import { captureOutput } from './captureOutput.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tidemark-cli-args-'));
@@ -20,29 +19,48 @@ async function run(argv: string[]) {
 }
 
 describe('tidemark argument validation', () => {
+  const pg = ['--postgres', 'postgres://h/db'];
   it.each([
     [['frobnicate'], "unknown command 'frobnicate'"],
-    [['projections', 'replay'], "unknown command 'projections replay'"],
-    [['projections', 'rebuild'], 'missing the <projection> name'],
-    [['projections', 'rebuild', 'sums', '--sqlite', db], 'missing --module'],
+    [['projections', 'replay'], "unknown command 'replay'"],
+    [['projections'], 'projections: missing a subcommand'],
+    [['outbox'], 'outbox: missing a subcommand'],
+    [['projections', 'rebuild', '--module', 'm.ts'], "missing required argument 'projection'"],
+    [['projections', 'rebuild', 'sums', '--sqlite', db], "required option '--module <file>' not specified"],
     [['projections', 'rebuild', 'sums', '--module', 'm.ts'], 'exactly one of --sqlite <file> or --postgres <url>'],
     [['projections', 'rebuild', 'sums', '--module', 'm.ts', '--sqlite', db, '--postgres', 'postgres://h/db'], 'exactly one of'],
-    [['projections', 'rebuild', 'sums', 'more', '--module', 'm.ts', '--sqlite', db], "unexpected argument 'more'"],
+    [['projections', 'rebuild', 'sums', 'more', '--module', 'm.ts', '--sqlite', db], 'too many arguments'],
     [['projections', 'rebuild', 'sums', '--module', 'm.ts', '--sqlite', db, '--schema', 'public'], '--schema goes with --postgres'],
-    [
-      ['projections', 'rebuild', 'sums', '--module', 'm.ts', '--postgres', 'postgres://h/db', '--schema', 'Bad-Name'],
-      "--schema 'Bad-Name'",
-    ],
+    [['projections', 'rebuild', 'sums', '--module', 'm.ts', ...pg, '--schema', 'Bad-Name'], "--schema 'Bad-Name'"],
     [['projections', 'rebuild', 'sums', '--module', 'm.ts', '--postgres', 'mysql://h/db'], '--postgres must be a postgres:// URL'],
     [
       ['projections', 'rebuild', 'sums', '--module', 'm.ts', '--sqlite', db, '--batch-size', '0'],
-      "--batch-size must be a whole number ≥ 1, not '0'",
+      "'--batch-size <n>' argument '0' is invalid",
     ],
     [['projections', 'rebuild', 'sums', '--module', 'm.ts', '--sqlite', db, '--batch-size', '1e3'], '--batch-size'],
-    [['projections', 'rebuild', 'sums', '--module', 'm.ts', '--sqlite', db, '--verbose'], "Unknown option '--verbose'"],
-    [['projections', 'rebuild', 'sums', '--module'], "'--module"],
+    [['projections', 'rebuild', 'sums', '--module', 'm.ts', '--sqlite', db, '--verbose'], "unknown option '--verbose'"],
+    [['projections', 'rebuild', 'sums', '--module'], "option '--module <file>' argument missing"],
     [['projections', 'rebuild', 'sums', '--module', 'no-such-module.ts', '--sqlite', db], 'no-such-module.ts'],
     [['projections', 'rebuild', 'sums', '--module', 'm.ts', '--sqlite', join(dir, 'typo.db')], 'typo.db: no such file'],
+    [['projections', 'status', '--sqlite', db, '--limit', '3'], "unknown option '--limit'"],
+    [['stream', '--sqlite', db], "missing required argument 'id'"],
+    [['stream', 'order-1', '--sqlite', db, '--version', 'two'], "'--version <n>' argument 'two' is invalid"],
+    [['stream', 'order-1', '--sqlite', db, '--version', '0'], 'must be a whole number ≥ 1'],
+    [['stream', 'order-1', '--sqlite', db, '--as-of', 'yesterday'], "'--as-of <time>' argument 'yesterday' is invalid"],
+    [['stream', 'order-1', '--sqlite', db, '--as-of', '2026-13-45'], "'--as-of <time>' argument '2026-13-45' is invalid"],
+    [['stream', 'order-1', '--sqlite', db, '--as-of', '2026-01-01', '--version', '2'], 'give --as-of or --version, not both'],
+    [['stream', 'order-1', '--sqlite', db, ...pg], 'exactly one of'],
+    [['events', 'tail', '--sqlite', db, '--type'], "option '--type <type>' argument missing"],
+    [['events', 'tail', '--sqlite', db, '--limit', '-1'], "'--limit <n>' argument '-1' is invalid"],
+    [['events', 'head', '--sqlite', db], "unknown command 'head'"],
+    [['events', 'tail', '--sqlite', db, '--limit', '1001'], '--limit must be at most 1000'],
+    [['streams', '--sqlite', db, '--limit', '0'], "'--limit <n>' argument '0' is invalid"],
+    [['streams', '--sqlite', db, '--limit', '5000'], '--limit must be at most 1000'],
+    [['streams', '--sqlite', db, '--after'], "option '--after <stream-id>' argument missing"],
+    [['streams', 'order', '--sqlite', db], 'too many arguments'],
+    [['outbox', 'status'], 'exactly one of'],
+    [['consumers', 'status', '--sqlite', db, '--follow'], "unknown option '--follow'"],
+    [['migrate', '--sqlite'], "option '--sqlite <file>' argument missing"],
   ])('refuses %j with one line naming the problem and exit code 2', async (argv, message) => {
     const { code, stdout, stderr } = await run(argv);
     expect(code).toBe(2);
@@ -53,22 +71,16 @@ describe('tidemark argument validation', () => {
   });
 
   it('prints the usage on stdout for --help, with exit code 0', async () => {
-    for (const argv of [[], ['--help'], ['projections', 'rebuild', '--help']]) {
-      const { code, stdout, stderr } = await run(argv);
+    for (const [argv, usage] of [
+      [[], 'Usage: tidemark <command>'],
+      [['--help'], 'Usage: tidemark <command>'],
+      [['projections', 'rebuild', '--help'], 'Usage: tidemark projections rebuild [options] <projection>'],
+      [['events', 'tail', '-h'], 'Usage: tidemark events tail [options]'],
+    ] as const) {
+      const { code, stdout, stderr } = await run([...argv]);
       expect(code).toBe(0);
       expect(stderr).toBe('');
-      expect(stdout).toContain('Usage: tidemark projections rebuild <projection>');
+      expect(stdout).toContain(usage);
     }
-  });
-
-  it('reads valid arguments, with the batch size defaulting to 500', () => {
-    expect(parseRebuildArguments(['sums', '--module', 'm.ts', '--postgres', 'postgres://h/db', '--schema', 'shop'])).toEqual({
-      projection: 'sums',
-      module: 'm.ts',
-      postgres: 'postgres://h/db',
-      schema: 'shop',
-      batchSize: 500,
-    });
-    expect(parseRebuildArguments(['sums', '--module', 'm.ts', '--sqlite', db, '--batch-size', '40'])).toMatchObject({ batchSize: 40 });
   });
 });

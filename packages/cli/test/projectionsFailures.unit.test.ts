@@ -100,11 +100,11 @@ describe('tidemark projections failed|retry|skip', () => {
   });
 
   it.each([
-    [['projections', 'retry', '--sqlite', 'x.db'], 'missing the <projection> name'],
-    [['projections', 'skip', 'sums', '--postgres', 'postgres://h/db'], 'missing --position'],
-    [['projections', 'skip', 'sums', '--position', '0', '--postgres', 'postgres://h/db'], '--position must be a whole number ≥ 1'],
-    [['projections', 'skip', 'sums', '--position', '3', '--module', 'm.ts', '--postgres', 'postgres://h/db'], '--module goes with retry'],
-    [['projections', 'failed', '--position', '3', '--postgres', 'postgres://h/db'], '--position and --module go with retry and skip'],
+    [['projections', 'retry', '--position', '1', '--sqlite', 'x.db'], "missing required argument 'projection'"],
+    [['projections', 'skip', 'sums', '--postgres', 'postgres://h/db'], "required option '--position <n>' not specified"],
+    [['projections', 'skip', 'sums', '--position', '0', '--postgres', 'postgres://h/db'], "'--position <n>' argument '0' is invalid"],
+    [['projections', 'skip', 'sums', '--position', '3', '--module', 'm.ts', '--postgres', 'postgres://h/db'], "unknown option '--module'"],
+    [['projections', 'failed', '--position', '3', '--postgres', 'postgres://h/db'], "unknown option '--position'"],
     [['projections', 'failed'], 'exactly one of --sqlite <file> or --postgres <url>'],
     [['projections', 'failed', '--sqlite', join(dir, 'typo.db')], 'typo.db: no such file'],
     [['migrate', '--sqlite', join(dir, 'typo.db')], 'typo.db: no such file'],

@@ -8,7 +8,18 @@ describe('the PostgreSQL migration registry', () => {
     expect(steps.map((step) => step.version)).toEqual(steps.map((_, index) => index + 1));
     for (const step of steps) expect(step.capability).toMatch(/^[a-z_]+$/);
     expect(new Set(steps.map((step) => step.capability))).toEqual(
-      new Set(['events', 'checkpoints', 'leases', 'outbox', 'inbox', 'idempotency_keys', 'event_schemas', 'stream_lifecycle', 'snapshots', 'subject_keys']),
+      new Set([
+        'events',
+        'checkpoints',
+        'leases',
+        'outbox',
+        'inbox',
+        'idempotency_keys',
+        'event_schemas',
+        'stream_lifecycle',
+        'snapshots',
+        'subject_keys',
+      ]),
     );
   });
 

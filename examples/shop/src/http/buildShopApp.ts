@@ -8,11 +8,12 @@ import {
   stringifyWithPositions,
 } from '@tidemark/core';
 import { type DashboardOptions, dashboardPlugin } from '@tidemark/dashboard';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { MailboxRow } from '../messaging/fakeMailer.js';
 import { type MetricsRouteOptions, registerMetricsRoute } from '../monitoring/metricsRoute.js';
 import { createShopBuses } from '../shopMessages.js';
 import { bankAccountRoutes, type PrepareSubject } from './bankAccountRoutes.js';
+import { correlationIdOf } from './correlationIdOf.js';
 import { customerRoutes, type ForgetCustomer } from './customerRoutes.js';
 import { frameworkErrorOptions, shortPath } from './frameworkErrorOptions.js';
 import { toHttpError } from './httpError.js';
@@ -20,6 +21,7 @@ import { idParams } from './httpSchemas.js';
 import { inventoryRoutes } from './inventoryRoutes.js';
 import { orderRoutes } from './orderRoutes.js';
 import { type ReadModelRoutesOptions, readModelRoutes } from './readModelRoutes.js';
+import { registerRequestTracing } from './requestTracing.js';
 import { createShopCommandSender } from './shopCommandSender.js';
 
 export interface ShopAppOptions {
@@ -58,7 +60,15 @@ export interface ShopAppOptions {
 
 /** The shop's HTTP API over any EventStore, built only on tidemark's public API. */
 export function buildShopApp(options: ShopAppOptions): FastifyInstance {
-  const common = { bodyLimit: options.bodyLimit ?? 1024 * 1024, ...frameworkErrorOptions() };
+  const common = {
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    ...frameworkErrorOptions(),
+    // The request id is the correlation id (the client's x-correlation-id, or a new one): every
+    // log line of the request carries it (fastify's request-scoped child logger), and so does
+    // every event the request's command appends, so logs and events join on it.
+    genReqId: correlationIdOf,
+    logController: new LogController({ requestIdLogLabel: 'correlationId' }),
+  };
   const app: FastifyInstance = options.logger
     ? Fastify({ loggerInstance: options.logger, ...common })
     : Fastify({ logger: false, ...common });
@@ -83,6 +93,10 @@ export function buildShopApp(options: ShopAppOptions): FastifyInstance {
   // Positions are bigints, which JSON.stringify refuses: they go out as decimal strings (they
   // pass 2^53, which a JSON number in a browser cannot hold exactly).
   app.setReplySerializer((payload) => stringifyWithPositions(payload));
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-correlation-id', request.id);
+  });
+  registerRequestTracing(app);
 
   // The one place where errors become HTTP: typed errors by code, zod by shape, fastify's own by status.
   app.setErrorHandler((error, request, reply) => {

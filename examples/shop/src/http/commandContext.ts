@@ -45,13 +45,15 @@ export function parseIfMatch(value: string | undefined): ExpectedVersion | undef
 }
 
 /**
- * Who is asking and what they saw: x-correlation-id and x-user-id go into every event's
- * metadata; each request is one command whose id becomes the events' causationId.
+ * Who is asking and what they saw: the correlation id (x-correlation-id, or the request's own)
+ * and x-user-id go into every event's metadata; each request is one command whose id becomes
+ * the events' causationId.
  */
 export function commandContext(request: FastifyRequest): CommandContext {
   const parsed = headers.parse(request.headers);
   const metadata: CommandMetadata = { commandId: newId() };
-  if (parsed['x-correlation-id']) metadata.correlationId = parsed['x-correlation-id'];
+  // The request's id is its correlation id (the header's when valid): the one its log lines carry.
+  metadata.correlationId = parsed['x-correlation-id'] ?? request.id;
   if (parsed['x-user-id']) metadata.userId = parsed['x-user-id'];
   const expectedVersion = parseIfMatch(parsed['if-match']);
   const key = parsed['idempotency-key'];

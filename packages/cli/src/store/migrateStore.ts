@@ -1,44 +1,38 @@
 import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import type { CliIo } from '../projections/projectionsRebuild.js';
+import { stringifyWithPositions } from '@tidemark/core';
+import type { Command } from 'commander';
+import type { CliIo } from '../cliIo.js';
 import { UsageError } from '../usageError.js';
-import { parseStoreArguments, type StoreArguments, storeOptions } from './storeArguments.js';
+import type { StoreArguments } from './storeArguments.js';
+import { addStoreOptions, storeArgumentsOf } from './storeOptions.js';
 
-export const migrateUsage = `Usage: tidemark migrate (--postgres <url> [--schema <name>] | --sqlite <file>) [--create-schema]
-
-Brings the store's tables up to this version of tidemark (run it as the schema's owner; the
-application can then open the store with migrate: false and a role without DDL rights).
-
-  --postgres       the PostgreSQL URL; --schema is the store's schema (default tidemark)
-  --sqlite         the SQLite event store file
-  --create-schema  create the store when the schema (or file) holds none; without it a
-                   mistyped name is refused instead of creating an empty store`;
-
-interface MigrateArguments extends StoreArguments {
+export interface MigrateArguments extends StoreArguments {
+  /** Create the store when the schema (or file) holds none. */
   createSchema: boolean;
+  json: boolean;
 }
 
-export function parseMigrateArguments(argv: readonly string[]): MigrateArguments | 'help' {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(argv);
-  } catch (error) {
-    throw new UsageError(`migrate: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  const { values, positionals } = parsed;
-  if (values.help) return 'help';
-  if (positionals.length > 0) throw new UsageError(`migrate: unexpected argument '${positionals[0]}'`);
-  const createSchema = values['create-schema'] === true;
-  return { ...parseStoreArguments('migrate', values, createSchema), createSchema };
+/** `tidemark migrate`: brings the store's tables up to this version of tidemark. */
+export function addMigrateCommand(program: Command, io: CliIo): void {
+  addStoreOptions(
+    program
+      .command('migrate')
+      .description("create or upgrade a store's tables (run it as the schema's owner)")
+      .addHelpText(
+        'after',
+        '\nThe application can then open the store with migrate: false and a role without DDL rights.\n' +
+          'Without --create-schema a schema (or file) holding no store is refused: a mistyped name does not create an empty store.',
+      ),
+  )
+    .option('--create-schema', 'create the store when the schema (or file) holds none')
+    .option('--json', 'print the versions as JSON')
+    .action(async (options: Record<string, unknown>) => {
+      const createSchema = options.createSchema === true;
+      await migrateStore({ ...storeArgumentsOf('migrate', options, createSchema), createSchema, json: options.json === true }, io);
+    });
 }
 
-/** `tidemark migrate …`; returns the exit code. */
-export async function migrateStore(argv: readonly string[], io: CliIo): Promise<number> {
-  const args = parseMigrateArguments(argv);
-  if (args === 'help') {
-    io.stdout.write(`${migrateUsage}\n`);
-    return 0;
-  }
+export async function migrateStore(args: MigrateArguments, io: CliIo): Promise<void> {
   if (args.sqlite !== undefined) {
     const { migrateSqliteSchema, openSqliteDatabase, sqliteSchemaVersionOf } = await import('@tidemark/sqlite');
     if (!args.createSchema && !existsSync(args.sqlite)) throw new UsageError(`migrate: --sqlite ${args.sqlite}: no such file`);
@@ -49,11 +43,11 @@ export async function migrateStore(argv: readonly string[], io: CliIo): Promise<
       if (before === 0 && !args.createSchema) {
         throw new UsageError(`migrate: ${args.sqlite} holds no tidemark store (--create-schema to create one)`);
       }
-      report(io, `SQLite file ${args.sqlite}`, before, migrateSqliteSchema(db, args.sqlite));
+      report(io, args, `SQLite file ${args.sqlite}`, before, migrateSqliteSchema(db, args.sqlite));
     } finally {
       db.close();
     }
-    return 0;
+    return;
   }
   const { migrate, schemaVersion } = await import('@tidemark/postgres');
   const { default: pg } = await import('pg');
@@ -62,23 +56,18 @@ export async function migrateStore(argv: readonly string[], io: CliIo): Promise<
   try {
     const before = await schemaVersion(pool, schema);
     await migrate(pool, schema, { createSchema: args.createSchema });
-    report(io, `PostgreSQL schema ${schema}`, before, await schemaVersion(pool, schema));
+    report(io, args, `PostgreSQL schema ${schema}`, before, await schemaVersion(pool, schema));
   } finally {
     await pool.end();
   }
-  return 0;
 }
 
-function report(io: CliIo, where: string, before: number, after: number): void {
+function report(io: CliIo, args: MigrateArguments, where: string, before: number, after: number): void {
+  if (args.json) {
+    io.stdout.write(`${stringifyWithPositions({ store: where, from: before, to: after, migrated: before !== after })}\n`);
+    return;
+  }
   io.stdout.write(
     before === after ? `${where} is at version ${after}: nothing to do.\n` : `Migrated ${where} from version ${before} to ${after}.\n`,
   );
-}
-
-function parse(argv: readonly string[]) {
-  return parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    options: { ...storeOptions, 'create-schema': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-  });
 }

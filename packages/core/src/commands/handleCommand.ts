@@ -12,6 +12,7 @@ import type { ExpectedVersion } from '../eventStore/expectedVersion.js';
 import { loadAggregate } from '../snapshots/loadAggregate.js';
 import { resolveSnapshotOptions, type SnapshotOptions } from '../snapshots/snapshotOptions.js';
 import { takeSnapshotInBackground } from '../snapshots/takeSnapshot.js';
+import { withSpan } from '../tracing/tidemarkTracer.js';
 import { loadThroughCache, type StateCache } from './stateCache.js';
 
 /** Who asked, and why: propagated into every event the command causes. */
@@ -90,12 +91,25 @@ const isTransaction = (store: StreamOperations): store is StoreTransaction => ty
  * (deadlock, lost connection). Inside a transaction it never retries: the transaction has
  * failed as a whole, and only running it again (`store.transaction(work, { retry })`) can help.
  */
-export async function handleCommand<Command, Event extends DomainEvent, State>(
+export function handleCommand<Command, Event extends DomainEvent, State>(
   store: StreamOperations,
   decider: Decider<Command, Event, State>,
   streamId: string,
   command: Command,
   options: HandleCommandOptions<State> = {},
+): Promise<CommandResult<State>> {
+  // One span for the command, retries included: the appends it makes are its children.
+  return withSpan('tidemark.command', { attributes: { 'tidemark.stream_id': String(streamId) } }, () =>
+    handleUntraced(store, decider, streamId, command, options),
+  );
+}
+
+async function handleUntraced<Command, Event extends DomainEvent, State>(
+  store: StreamOperations,
+  decider: Decider<Command, Event, State>,
+  streamId: string,
+  command: Command,
+  options: HandleCommandOptions<State>,
 ): Promise<CommandResult<State>> {
   const metadata = eventMetadata(options.metadata);
   const cache = isTransaction(store) ? undefined : options.cache;

@@ -74,8 +74,8 @@ export interface StreamOperations {
    * hooks) and the result reports the version and position of the batch's LAST event as
    * stored — for a retry of the first part `[a]` of an original `[a, b]`, those of `a`, not
    * the stream's head. A retry must repeat the events exactly: the same type, schema version,
-   * data (compared as its JSON text) and metadata (compared as JSON values, leaving out keys
-   * whose value is the store's own `defaultMetadata`, which may change between a crash and the
+   * data (compared as its JSON text) and metadata (compared as JSON values, leaving out
+   * `traceparent` and keys whose value is the store's own `defaultMetadata`, which may change between a crash and the
    * retry); any difference is `IdempotencyConflictError` naming the event and the field, and
    * nothing is written. So a retrying caller reuses its correlation and causation ids rather
    * than generating fresh ones per attempt. Any other reuse of a stored id (another stream,

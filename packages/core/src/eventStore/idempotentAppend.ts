@@ -54,8 +54,8 @@ export function detectRetry(
  * Data is compared as JSON text, exactly as stored: every store keeps the text it was given,
  * and a retry serialises the same value the same way (same key order).
  *
- * Metadata is compared as JSON values, leaving out what the store's own `defaultMetadata` put
- * there: a key whose new value is the store's default describes the writing process (service,
+ * Metadata is compared as JSON values, leaving out `traceparent` (each attempt runs in its own
+ * trace, and the store stamps it) and what the store's own `defaultMetadata` put there: a key whose new value is the store's default describes the writing process (service,
  * version), not the event, and may change between the crash and the retry (a deploy). Any key
  * the caller sets itself (correlationId, causationId, userId…) must match, so a caller that
  * retries must reuse its ids, not generate fresh ones per attempt.
@@ -85,6 +85,9 @@ function differingField(
   if (event.metadataJson === stored.metadataJson) return undefined;
   const fresh = JSON.parse(event.metadataJson) as Record<string, unknown>;
   const old = JSON.parse(stored.metadataJson) as Record<string, unknown>;
+  // The trace context describes the attempt, not the event: a retry runs in a trace of its own.
+  delete fresh.traceparent;
+  delete old.traceparent;
   if (defaultMetadata) {
     // JSON round trip: the defaults as they were serialised into the metadata.
     const defaults = JSON.parse(JSON.stringify(defaultMetadata)) as Record<string, unknown>;

@@ -4,16 +4,17 @@ import { createTransactionScope } from '../concurrency/transactionScope.js';
 import type { Clock } from '../domain/clock.js';
 import { systemClock } from '../domain/clock.js';
 import { ValidationError } from '../domain/errors.js';
-import type { EventMetadata, NewEvent, RecordedEvent } from '../domain/event.js';
+import type { EventMetadata, RecordedEvent } from '../domain/event.js';
 import { streamCategory } from '../domain/event.js';
 import { StreamDeletedError, StreamNotFoundError, StreamTruncatedError } from '../domain/streamLifecycleErrors.js';
+import { tracedAppend } from '../tracing/tracedAppend.js';
 import { createEventPipeline, isPromiseLike } from '../versioning/eventPipeline.js';
 import type { EventStage } from '../versioning/eventStage.js';
 import { createInMemoryEventSchemaStore } from '../versioning/inMemoryEventSchemaStore.js';
 import { type ErrorReporter, runAfterCommit, warnOnError } from './afterCommitCallbacks.js';
 import { checkAggregateOptions, foldEvents } from './aggregate.js';
 import { type AppendLimits, defaultAppendLimits } from './appendLimits.js';
-import type { AppendHook, AppendOptions, AppendResult, EventStore, StoreTransaction, StreamOperations } from './eventStore.js';
+import type { AppendHook, EventStore, StoreTransaction, StreamOperations } from './eventStore.js';
 import { assertExpectedVersion } from './expectedVersion.js';
 import { assertRetryPayload, detectRetry } from './idempotentAppend.js';
 import { assertValidStreamId, prepareAppend } from './prepareAppend.js';
@@ -115,7 +116,7 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
       const tx: InMemoryTransaction = {
         ...reads,
         clock,
-        async appendToStream(streamId: string, events: readonly NewEvent[], appendOptions?: AppendOptions): Promise<AppendResult> {
+        appendToStream: tracedAppend(async (streamId, events, appendOptions) => {
           assertAppendAllowed(durability);
           const written = pipeline.write(events, streamId);
           const prepared = prepareAppend(
@@ -172,7 +173,7 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
           }
           const last = rows[rows.length - 1] as Row;
           return { streamId, nextExpectedVersion: last.version, position: last.position, written: true, events: recorded };
-        },
+        }),
         afterCommit: (callback) => onCommit.push(callback),
         afterRollback: (callback) => onRollback.push(callback),
       };

@@ -1,3 +1,4 @@
+import { SpanKind } from '@opentelemetry/api';
 import { ValidationError } from '../domain/errors.js';
 import { isWellFormed } from '../domain/isWellFormed.js';
 import type { EventStore, StoreTransaction } from '../eventStore/eventStore.js';
@@ -6,6 +7,7 @@ import { CheckpointConflictError, type CheckpointStore } from '../processing/che
 import { type Lease, LeaseLostError } from '../processing/lease.js';
 import { type LeaseWatch, waitForLease, watchLease } from '../processing/leaseHolding.js';
 import { abortableDelay, backoffDelay, type RetryPolicy, resolveRetryPolicy } from '../processing/retryPolicy.js';
+import { traceOrigin, withSpan } from '../tracing/tidemarkTracer.js';
 import type { Transport } from '../transport/transport.js';
 import type { MessageMapper } from './messageMapper.js';
 import type { Outbox } from './outbox.js';
@@ -186,11 +188,23 @@ export function createOutboxRelay<Tx extends StoreTransaction>(options: OutboxRe
     }
   }
 
+  /** One publish in a `tidemark.outbox.publish` span, continuing the traces the messages carry. */
+  function tracedPublish(messages: Parameters<Transport['publish']>[0]): Promise<void> {
+    const origin = traceOrigin(messages.map((message) => message.headers?.traceparent));
+    const attributes = { 'tidemark.relay': name, 'tidemark.message_count': messages.length };
+    return withSpan(
+      'tidemark.outbox.publish',
+      { kind: SpanKind.PRODUCER, links: origin.links, attributes },
+      () => transport.publish(messages),
+      origin.parent,
+    );
+  }
+
   /** Publishes one batch, retrying with backoff until the transport acknowledges it or the relay stops. */
   async function publish(messages: Parameters<Transport['publish']>[0], signal: AbortSignal): Promise<void> {
     for (;;) {
       try {
-        await transport.publish(messages);
+        await tracedPublish(messages);
         return;
       } catch (error) {
         const delay = failed(error);

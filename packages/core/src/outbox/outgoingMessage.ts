@@ -3,6 +3,7 @@ import { jsonHasLoneSurrogate } from '../domain/isWellFormed.js';
 import { type AppendLimits, defaultAppendLimits } from '../eventStore/appendLimits.js';
 import { assertValidName } from '../eventStore/prepareAppend.js';
 import { toJson } from '../eventStore/toJson.js';
+import { activeTraceparent } from '../tracing/traceparent.js';
 import type { OutgoingMessage } from '../transport/transport.js';
 import { prepareMessages } from '../transport/transportInput.js';
 
@@ -42,6 +43,8 @@ export function prepareOutgoingMessages(
   // What the transports would refuse must not get in: a row no broker accepts would stall the relay.
   prepareMessages(messages);
   const seen = new Set<string>();
+  // A message added while a span is active carries its trace to the consumers (unless it names one).
+  const traceparent = activeTraceparent();
   return messages.map((message, index): PreparedOutgoingMessage => {
     if (message === null || typeof message !== 'object') throw new ValidationError(`Message ${index} is not an object`, { index });
     assertValidName(message.id, `message ${index} id`);
@@ -64,7 +67,9 @@ export function prepareOutgoingMessages(
       assertValidName(name, `message ${index} header name`);
       if (typeof value !== 'string') throw new ValidationError(`Message ${index} header '${name}' must be a string`, { index });
     }
-    const headersJson = toJson(headers, `message ${index} headers`);
+    const carried =
+      traceparent !== undefined && (headers as Record<string, string>).traceparent === undefined ? { ...headers, traceparent } : headers;
+    const headersJson = toJson(carried, `message ${index} headers`);
     assertWellFormedJson(headersJson, `message ${index} headers`);
     const occurredAt = message.occurredAt ?? now;
     if (!(occurredAt instanceof Date) || Number.isNaN(occurredAt.getTime())) {

@@ -1,7 +1,9 @@
+import { SpanKind } from '@opentelemetry/api';
 import type { RetryOptions } from '../concurrency/retryUnitOfWork.js';
 import { ValidationError } from '../domain/errors.js';
 import type { EventStore, StoreTransaction } from '../eventStore/eventStore.js';
 import { assertValidName } from '../eventStore/prepareAppend.js';
+import { traceOrigin, withSpan } from '../tracing/tidemarkTracer.js';
 import type { DeliveredMessage, MessageHandler } from '../transport/transport.js';
 import type { Inbox } from './inbox.js';
 
@@ -28,7 +30,16 @@ export function createIdempotentHandler<Tx extends StoreTransaction>(options: Id
   const { store, inbox, consumer, handle } = options;
   assertValidName(consumer, 'consumer');
   if (typeof handle !== 'function') throw new ValidationError('handle must be a function', { field: 'handle' });
-  return async (message) => {
+  return (message) =>
+    // The handling continues the trace of the request that sent the message (its traceparent header).
+    withSpan(
+      'tidemark.consume',
+      { kind: SpanKind.CONSUMER, attributes: { 'tidemark.consumer': consumer, 'tidemark.message_type': String(message.type) } },
+      () => handleOnce(message),
+      traceOrigin([message.headers?.traceparent]).parent,
+    );
+
+  async function handleOnce(message: DeliveredMessage): Promise<void> {
     const first = await store.transaction(
       async (tx) => {
         if (!(await inbox.record(tx, consumer, message.id))) return false;
@@ -38,5 +49,5 @@ export function createIdempotentHandler<Tx extends StoreTransaction>(options: Id
       { retry: options.retry ?? true },
     );
     if (!first) options.onDuplicate?.(message);
-  };
+  }
 }

@@ -1,5 +1,5 @@
 import type { StoreTransaction } from '../eventStore/eventStore.js';
-import type { Inbox } from './inbox.js';
+import type { Inbox, InboxConsumer } from './inbox.js';
 import { assertInboxKey } from './inboxKey.js';
 
 interface Staged {
@@ -43,6 +43,21 @@ export function createInMemoryInbox(): Inbox<StoreTransaction> {
     async has(tx, consumer, messageId) {
       assertInboxKey(consumer, messageId);
       return Boolean(has(tx, pair(consumer, messageId)));
+    },
+    async consumers(tx) {
+      const staged = staging.get(tx);
+      const byConsumer = new Map<string, InboxConsumer>();
+      const visible = [...records].filter(([key]) => !staged?.expired.has(key)).concat([...(staged?.added ?? [])]);
+      for (const [key, at] of visible) {
+        const consumer = key.slice(0, key.indexOf('\u0000'));
+        const found = byConsumer.get(consumer);
+        if (!found) byConsumer.set(consumer, { consumer, records: 1, lastHandledAt: at });
+        else {
+          found.records++;
+          if (at > found.lastHandledAt) found.lastHandledAt = at;
+        }
+      }
+      return [...byConsumer.values()].sort((a, b) => (a.consumer < b.consumer ? -1 : a.consumer > b.consumer ? 1 : 0));
     },
     async expire(tx, before, limit) {
       const staged = stagedFor(tx);

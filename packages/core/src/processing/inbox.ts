@@ -20,4 +20,15 @@ export interface Inbox<Tx extends StoreTransaction = StoreTransaction> {
   has(tx: Tx, consumer: string, messageId: string): Promise<boolean>;
   /** Deletes at most `limit` records made before `before`; answers how many. */
   expire(tx: Tx, before: Date, limit: number): Promise<number>;
+  /** The consumers that hold records, by name: how many they keep and when they last handled a message (for status views). */
+  consumers(tx: Tx): Promise<InboxConsumer[]>;
+}
+
+/** One consumer as its inbox records show it. */
+export interface InboxConsumer {
+  consumer: string;
+  /** Records kept (handled messages not yet expired). */
+  records: number;
+  /** When its latest record was made. */
+  lastHandledAt: Date;
 }

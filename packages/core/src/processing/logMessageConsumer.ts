@@ -1,6 +1,8 @@
+import { SpanKind } from '@opentelemetry/api';
 import { ValidationError } from '../domain/errors.js';
 import type { StoreTransaction } from '../eventStore/eventStore.js';
 import type { MessageMapper } from '../outbox/messageMapper.js';
+import { traceOrigin, withSpan } from '../tracing/tidemarkTracer.js';
 import type { DeliveredMessage } from '../transport/transport.js';
 import type { Inbox } from './inbox.js';
 import { createProjector, type Projector, type ProjectorOptions } from './projector.js';
@@ -42,7 +44,13 @@ export function createLogMessageConsumer<Tx extends StoreTransaction>(options: L
           const message = mapper.map(event);
           if (!message || (wanted && !wanted.has(message.type))) continue;
           if (!(await inbox.record(tx, consumer, message.id))) continue;
-          await handle({ ...message, headers: message.headers ?? {}, occurredAt: message.occurredAt ?? event.recordedAt, attempt: 1 }, tx);
+          const delivered = { ...message, headers: message.headers ?? {}, occurredAt: message.occurredAt ?? event.recordedAt, attempt: 1 };
+          await withSpan(
+            'tidemark.consume',
+            { kind: SpanKind.CONSUMER, attributes: { 'tidemark.consumer': consumer, 'tidemark.message_type': message.type } },
+            () => handle(delivered, tx),
+            traceOrigin([delivered.headers.traceparent]).parent,
+          );
         }
       },
     },

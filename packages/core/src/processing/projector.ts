@@ -1,9 +1,11 @@
+import { SpanKind } from '@opentelemetry/api';
 import { ValidationError } from '../domain/errors.js';
 import type { RecordedEvent } from '../domain/event.js';
 import { isWellFormed } from '../domain/isWellFormed.js';
 import type { EventStore, StoreTransaction } from '../eventStore/eventStore.js';
 import { maxPosition } from '../eventStore/position.js';
 import { resolveDurability, type TransactionDurability } from '../eventStore/transactionDurability.js';
+import { traceOrigin, withSpan } from '../tracing/tidemarkTracer.js';
 import { CheckpointConflictError, type CheckpointStore, type ProjectionFailure } from './checkpointStore.js';
 import { type Lease, LeaseLostError } from './lease.js';
 import { type LeaseWatch, waitForLease, watchLease } from './leaseHolding.js';
@@ -211,6 +213,19 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
 
   /** Applies `events` and moves the checkpoint to `to`, atomically. */
   function commit(events: readonly RecordedEvent[], to: bigint): Promise<void> {
+    if (events.length === 0) return commitUntraced(events, to);
+    // The batch continues the trace of the request that appended its events (see tracing).
+    const origin = traceOrigin(events.map((event) => event.metadata.traceparent));
+    const attributes = { 'tidemark.projection': name, 'tidemark.event_count': events.length, 'tidemark.position': String(to) };
+    return withSpan(
+      'tidemark.projector.batch',
+      { kind: SpanKind.CONSUMER, links: origin.links, attributes },
+      () => commitUntraced(events, to),
+      origin.parent,
+    );
+  }
+
+  function commitUntraced(events: readonly RecordedEvent[], to: bigint): Promise<void> {
     const from = position;
     return store.transaction(async (tx) => {
       await fence(tx);
@@ -220,7 +235,9 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
       await checkpoints.save(name, from, to, tx);
       if (events.length === 0) return;
       try {
-        await projection.apply(events, tx, liveTables);
+        await withSpan('tidemark.projection.apply', { attributes: { 'tidemark.projection': name } }, () =>
+          projection.apply(events, tx, liveTables),
+        );
       } catch (error) {
         throw transient(error) ? error : new HandlerFailure(error);
       }

@@ -23,6 +23,7 @@ import {
   systemClock,
   type TransactionDurability,
   type TransactionOptions,
+  tracedAppend,
   ValidationError,
   warnOnError,
 } from '@tidemark/core';
@@ -474,7 +475,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       },
     },
     ...committedReads,
-    async appendToStream(streamId, input, appendOptions) {
+    appendToStream: tracedAppend(async (streamId, input, appendOptions) => {
       assertOpen();
       scope.assertOutside('appendToStream');
       const written = pipeline.write(input, streamId);
@@ -502,7 +503,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       );
       if (result.written) committed(result.position);
       return pipeline.readResult(result);
-    },
+    }),
     readAll,
     async headPosition() {
       assertOpen();

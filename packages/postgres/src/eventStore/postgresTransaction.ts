@@ -13,6 +13,7 @@ import {
   type StoreTransaction,
   type TransactionDurability,
   TransactionLimitError,
+  tracedAppend,
   ValidationError,
 } from '@tidemark/core';
 import type pg from 'pg';
@@ -135,11 +136,11 @@ export function createPostgresTransaction(options: PostgresTransactionOptions): 
       // Transaction-scoped: released at commit or rollback.
       await typed(client.query(`SELECT pg_advisory_xact_lock(hashtext('tidemark:setup'))`));
     },
-    async appendToStream(streamId, events, appendOptions): Promise<AppendResult> {
+    appendToStream: tracedAppend(async (streamId, events, appendOptions): Promise<AppendResult> => {
       assertUsable();
       const written = pipeline.write(events, streamId);
       return appendStaged(streamId, isPromiseLike(written) ? await written : written, appendOptions);
-    },
+    }),
     afterCommit: (callback) => {
       assertUsable();
       handle.afterCommit.push(callback);

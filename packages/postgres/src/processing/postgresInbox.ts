@@ -24,6 +24,12 @@ export function createPostgresInbox(): Inbox<PostgresTransaction> {
       const rows = await tx.sql.query(`SELECT 1 FROM ${table(tx)} WHERE consumer = $1 AND message_id = $2`, [consumer, messageId]);
       return rows.length > 0;
     },
+    async consumers(tx) {
+      const rows = await tx.sql.query<{ consumer: string; records: string; last: Date | string }>(
+        `SELECT consumer, count(*) AS records, max(processed_at) AS last FROM ${table(tx)} GROUP BY consumer ORDER BY consumer COLLATE "C"`,
+      );
+      return rows.map((row) => ({ consumer: row.consumer, records: Number(row.records), lastHandledAt: new Date(row.last) }));
+    },
     async expire(tx, before, limit) {
       return tx.sql.execute(
         `DELETE FROM ${table(tx)} WHERE (consumer, message_id) IN (

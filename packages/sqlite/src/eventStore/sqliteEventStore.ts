@@ -28,6 +28,7 @@ import {
   systemClock,
   type TransactionDurability,
   type TransactionOptions,
+  tracedAppend,
   ValidationError,
   warnOnError,
 } from '@tidemark/core';
@@ -316,11 +317,11 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
       // One write transaction at a time on SQLite: set-ups cannot race.
       lockForSetup: async () => assertActive(),
       ...createSqliteStreamReads(writes, assertActive, pipeline),
-      async appendToStream(streamId, events, appendOptions) {
+      appendToStream: tracedAppend(async (streamId, events, appendOptions) => {
         assertActive();
         const written = pipeline.write(events, streamId);
         return appendStaged(streamId, isPromiseLike(written) ? await written : written, appendOptions);
-      },
+      }),
       afterCommit: (callback) => void onCommit.push(callback),
       afterRollback: (callback) => void onRollback.push(callback),
     };
@@ -415,12 +416,12 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
     aggregateStream: (streamId, evolver, aggregateOptions) =>
       whenReadable('aggregateStream', () => committedReads.aggregateStream(streamId, evolver, aggregateOptions)),
 
-    async appendToStream(streamId, events, appendOptions) {
+    appendToStream: tracedAppend(async (streamId, events, appendOptions) => {
       assertOpen();
       scope.assertOutside('appendToStream');
       const written = pipeline.write(events, streamId);
       return appendWritten(streamId, isPromiseLike(written) ? await written : written, appendOptions);
-    },
+    }),
 
     async *readAll(readOptions): AsyncGenerator<RecordedEvent> {
       assertOpen();

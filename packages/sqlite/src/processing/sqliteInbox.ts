@@ -13,6 +13,9 @@ function prepare(db: Database) {
       `DELETE FROM tidemark_inbox WHERE (consumer, message_id) IN (
          SELECT consumer, message_id FROM tidemark_inbox WHERE processed_at < ? LIMIT ?)`,
     ),
+    consumers: db.prepare<[], { consumer: string; records: number; last: number }>(
+      'SELECT consumer, count(*) AS records, max(processed_at) AS last FROM tidemark_inbox GROUP BY consumer ORDER BY consumer',
+    ),
   };
 }
 
@@ -27,6 +30,11 @@ export function createSqliteInbox(): Inbox<SqliteTransaction> {
     async has(tx, consumer, messageId) {
       assertInboxKey(consumer, messageId);
       return statements(tx).has.get(consumer, messageId) !== undefined;
+    },
+    async consumers(tx) {
+      return statements(tx)
+        .consumers.all()
+        .map((row) => ({ consumer: row.consumer, records: row.records, lastHandledAt: new Date(row.last) }));
     },
     async expire(tx, before, limit) {
       return statements(tx).expire.run(before.getTime(), limit).changes;

@@ -74,6 +74,28 @@ export function inboxContract<Tx extends StoreTransaction>(adapter: string, harn
       expect(await store.transaction((tx) => inbox.record(tx, 'c', 'old-1'))).toBe(true);
     });
 
+    it('lists its consumers with their record counts and latest record, as the transaction sees them', async () => {
+      const { store, inbox, clock } = await world();
+      expect(await store.transaction((tx) => inbox.consumers(tx))).toEqual([]);
+      await store.transaction((tx) => inbox.record(tx, 'mailer', 'm-1'));
+      clock.advance(1000);
+      await store.transaction((tx) => inbox.record(tx, 'mailer', 'm-2'));
+      await store.transaction(async (tx) => {
+        await inbox.record(tx, 'billing', 'm-1');
+        expect((await inbox.consumers(tx)).map((c) => c.consumer)).toEqual(['billing', 'mailer']);
+      });
+      await expect(
+        store.transaction(async (tx) => {
+          await inbox.record(tx, 'audit', 'm-1');
+          throw new Rollback();
+        }),
+      ).rejects.toBeInstanceOf(Rollback);
+      expect(await store.transaction((tx) => inbox.consumers(tx))).toEqual([
+        { consumer: 'billing', records: 1, lastHandledAt: clock.now() },
+        { consumer: 'mailer', records: 2, lastHandledAt: clock.now() },
+      ]);
+    });
+
     it('refuses bad consumer names and message ids, writing nothing', async () => {
       const { store, inbox } = await world();
       for (const [consumer, id] of [
