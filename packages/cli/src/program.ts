@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import type { CliIo } from './cliIo.js';
+import { addDashboardCommand } from './dashboard/dashboardCommand.js';
 import { addConsumersCommands } from './messaging/consumersStatus.js';
 import { addOutboxCommands } from './messaging/outboxStatus.js';
 import { addFailuresCommands } from './projections/projectionsFailures.js';
@@ -43,6 +44,7 @@ Every command:
   projections rebuild <projection> --module FILE [--batch-size N]
   outbox status                               backlog and the age of the oldest unpublished message
   consumers status                            inbox consumers, their last message and checkpoint
+  dashboard [--port N] [--host H] [--token T] the web dashboard of the store until Ctrl-C (token: DASHBOARD_TOKEN)
 
 Each takes the store as --sqlite FILE or --postgres URL [--schema S], and --json for scripts.
 Exit codes: 0 done, 1 the command failed (one line on stderr), 2 bad arguments (one line on stderr).
@@ -58,5 +60,6 @@ Exit codes: 0 done, 1 the command failed (one line on stderr), 2 bad arguments (
   addRebuildCommand(projections, io);
   addOutboxCommands(program, io);
   addConsumersCommands(program, io);
+  addDashboardCommand(program, io);
   return program;
 }

@@ -141,6 +141,29 @@ describe.each(backends)('tidemark commands on $name', ({ skip, args, store }) =>
     expect(lines().map((line) => JSON.parse(line).type)).toEqual(['follow.started', 'follow.ended']);
   });
 
+  it.skipIf(skip)('dashboard serves the store’s events over HTTP until interrupted, and refuses actions without its token', async () => {
+    const controller = new AbortController();
+    const out = captureOutput();
+    const running = runCli(['dashboard', ...args(), '--port', '0', '--token', 'a'.repeat(32)], {
+      stdout: out.stream,
+      stderr: captureOutput().stream,
+      interactive: false,
+      signal: controller.signal,
+    });
+    try {
+      await waitFor(() => out.text().includes('Dashboard on '), 'the dashboard to listen', 20_000);
+      const url = /Dashboard on (\S+)/.exec(out.text())?.[1] as string;
+      const page = await fetch(`${url}api/events?limit=5`);
+      expect(page.status).toBe(200);
+      expect(((await page.json()) as { events: unknown[] }).events.length).toBeGreaterThan(0);
+      const refused = await fetch(`${url}api/projections/order_list/failed/1/skip`, { method: 'POST' });
+      expect(refused.status).toBe(401);
+    } finally {
+      controller.abort();
+    }
+    expect(await running).toBe(0);
+  });
+
   it.skipIf(skip)('projections status lists every checkpoint with its lag, failure and parked events', async () => {
     const statuses = JSON.parse((await run(['projections', 'status', ...args(), '--json'])).stdout);
     const byName = Object.fromEntries(statuses.map((s: { name: string }) => [s.name, s]));
