@@ -180,7 +180,7 @@ async function openStore(
       return {
         store,
         checkpoints: createPostgresCheckpointStore(),
-        browser: createPostgresEventBrowser(store),
+        browser: createPostgresEventBrowser(store, { stages: [registry.stage, privacy.stage] }),
         swap: createPostgresTableSwap(),
         idempotencyKeys: createPostgresIdempotencyKeyStore(),
         inbox: createPostgresInbox(),
@@ -214,7 +214,7 @@ async function openStore(
     return {
       store,
       checkpoints: createSqliteCheckpointStore(),
-      browser: createSqliteEventBrowser(store),
+      browser: createSqliteEventBrowser(store, { stages: [registry.stage, privacy.stage] }),
       swap: createSqliteTableSwap(),
       idempotencyKeys: createSqliteIdempotencyKeyStore(),
       inbox: createSqliteInbox(),

@@ -1,4 +1,5 @@
 import type { RecordedEvent } from '../domain/event.js';
+import type { EventStage } from '../versioning/eventStage.js';
 
 /**
  * What an operator filters the global log by. Every field narrows the result (AND). `cursor` is
@@ -91,4 +92,13 @@ export interface EventBrowser {
   getChain(eventId: string, options?: { limit?: number }): Promise<EventChain | undefined>;
   /** A page of streams with their counts and last version. */
   listStreams(query?: StreamQuery): Promise<StreamPage>;
+}
+
+export interface EventBrowserOptions {
+  /**
+   * The event store's stages (upcasting, decryption): pages then show events as every other
+   * read path does — the latest version, personal fields decrypted or redacted. Without them an
+   * SQL browser shows the rows as stored (older versions, encrypted fields as their envelopes).
+   */
+  stages?: readonly EventStage[];
 }

@@ -1,7 +1,10 @@
 import {
+  createEventPipeline,
   type EventBrowser,
+  type EventBrowserOptions,
   encodeEventCursor,
   isEventId,
+  isPromiseLike,
   loadEventChain,
   maxStorablePosition,
   type ResolvedEventQuery,
@@ -89,16 +92,23 @@ export function postgresEventPageSql(schema: string, query: ResolvedEventQuery):
  * The event browser on a PostgreSQL event store's pool: committed events, one index range scan
  * per page (see postgresEventPageSql), whatever the log's length.
  */
-export function createPostgresEventBrowser(store: { readonly pool: pg.Pool; readonly schema: string }): EventBrowser {
+export function createPostgresEventBrowser(
+  store: { readonly pool: pg.Pool; readonly schema: string },
+  options: EventBrowserOptions = {},
+): EventBrowser {
   const { pool, schema } = store;
+  const pipeline = createEventPipeline(options.stages);
   const events = `${quoteIdentifier(schema)}.events`;
   const browser: EventBrowser = {
     async listEvents(query) {
       const resolved = resolveEventQuery(query);
       const { text, values } = postgresEventPageSql(schema, resolved);
       const result = await pool.query({ text, values, rowMode: 'array', types: eventTypes });
-      const page = result.rows.slice(0, resolved.limit).map((row: unknown[]) => toRecordedEvent(row));
-      const last = page[page.length - 1];
+      const stored = result.rows.slice(0, resolved.limit).map((row: unknown[]) => toRecordedEvent(row));
+      // The cursor is the last stored row's: a split event's parts share its position.
+      const last = stored[stored.length - 1];
+      const read = pipeline.readBackwards(stored);
+      const page = isPromiseLike(read) ? await read : read;
       return result.rows.length > resolved.limit && last ? { events: page, next: encodeEventCursor(last) } : { events: page };
     },
     async getEvent(eventId) {
@@ -110,7 +120,9 @@ export function createPostgresEventBrowser(store: { readonly pool: pg.Pool; read
         types: eventTypes,
       });
       const row = result.rows[0] as unknown[] | undefined;
-      return row && toRecordedEvent(row);
+      if (!row) return undefined;
+      const read = pipeline.read([toRecordedEvent(row)]);
+      return (isPromiseLike(read) ? await read : read)[0];
     },
     getChain: (eventId, options) => loadEventChain(browser, eventId, options),
     async listStreams(query) {

@@ -1,8 +1,11 @@
 import {
+  createEventPipeline,
   type EventBrowser,
+  type EventBrowserOptions,
   type EventMetadata,
   encodeEventCursor,
   isEventId,
+  isPromiseLike,
   loadEventChain,
   type RecordedEvent,
   type ResolvedEventQuery,
@@ -93,21 +96,27 @@ export function sqliteEventPageSql(query: ResolvedEventQuery): { sql: string; pa
  * its rowid, a stream by (stream_id, version), a conversation by the correlation or causation
  * expression index, a window by (recorded_at, position); see sqliteEventPageSql.
  */
-export function createSqliteEventBrowser(store: { readonly queries: SqlQueries }): EventBrowser {
+export function createSqliteEventBrowser(store: { readonly queries: SqlQueries }, options: EventBrowserOptions = {}): EventBrowser {
   const { queries } = store;
+  const pipeline = createEventPipeline(options.stages);
   const browser: EventBrowser = {
     async listEvents(query) {
       const resolved = resolveEventQuery(query);
       const { sql, params } = sqliteEventPageSql(resolved);
       const rows = await queries.query<EventObjectRow>(sql, params);
-      const events = rows.slice(0, resolved.limit).map(toEvent);
-      const last = events[events.length - 1];
+      const stored = rows.slice(0, resolved.limit).map(toEvent);
+      // The cursor is the last stored row's: a split event's parts share its position.
+      const last = stored[stored.length - 1];
+      const read = pipeline.readBackwards(stored);
+      const events = isPromiseLike(read) ? await read : read;
       return rows.length > resolved.limit && last ? { events, next: encodeEventCursor(last) } : { events };
     },
     async getEvent(eventId) {
       if (!isEventId(eventId)) return undefined;
       const [row] = await queries.query<EventObjectRow>(`SELECT ${columns} FROM events WHERE id = $1`, [eventId.toLowerCase()]);
-      return row && toEvent(row);
+      if (!row) return undefined;
+      const read = pipeline.read([toEvent(row)]);
+      return (isPromiseLike(read) ? await read : read)[0];
     },
     getChain: (eventId, options) => loadEventChain(browser, eventId, options),
     async listStreams(query) {
