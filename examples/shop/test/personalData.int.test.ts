@@ -3,32 +3,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EventStore, Projection } from '@tidemark/core';
-import { createInMemoryEventStore, type EventStage, rebuildProjection, redactedMarker } from '@tidemark/core';
+import { rebuildProjection, redactedMarker } from '@tidemark/core';
 import { createSqliteCheckpointStore, createSqliteTableSwap, type SqliteTransaction } from '@tidemark/sqlite';
 import { serviceAvailable, serviceUrls, waitFor } from '@tidemark/testing';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { accountBalanceProjection } from '../src/readModels/accountBalanceProjection.js';
 import { startShop } from './support/startShop.js';
-
-/**
- * Whether the stores apply event stages (the event pipeline): only then are the events
- * themselves encrypted. Until the pipeline is in, the events keep the plaintext and the tests
- * that look at them are skipped — visibly, by this name.
- */
-const storesApplyStages = await (async () => {
-  let applied = false;
-  const probe: EventStage = {
-    write(events) {
-      applied = true;
-      return events;
-    },
-  };
-  const store = createInMemoryEventStore({ stages: [probe] } as Parameters<typeof createInMemoryEventStore>[0]);
-  await store.appendToStream('probe-1', [{ type: 'probe.written', data: {} }]);
-  await store.close();
-  return applied;
-})();
 
 const redis = await serviceAvailable('redis');
 
@@ -130,37 +111,34 @@ describe('personal data in the shop (SQLite file)', () => {
     expect(await cached()).not.toContain(owner);
   });
 
-  it.skipIf(!storesApplyStages)(
-    'leaves no plaintext of a forgotten customer in the events, the API, a rebuild or the SQLite file',
-    async () => {
-      const { client, file, shop } = await started();
-      const opened = await client.post('/accounts', { customerId: 'cust-9', owner, email, initialDeposit: 100 });
-      const accountId = opened.body.accountId as string;
-      expect((await client.get(`/accounts/${accountId}`)).body).toMatchObject({ owner, email });
-      const bytes = () =>
-        Buffer.concat([file, `${file}-wal`, `${file}-shm`].filter((path) => existsSync(path)).map((path) => readFileSync(path)));
-      // The read model and the mail hold the name in clear until the customer is forgotten: the search can find it.
-      await client.get(`/accounts/${accountId}/balance?minPosition=${opened.body.position}`);
-      expect(bytes().includes(owner)).toBe(true);
+  it('leaves no plaintext of a forgotten customer in the events, the API, a rebuild or the SQLite file', async () => {
+    const { client, file, shop } = await started();
+    const opened = await client.post('/accounts', { customerId: 'cust-9', owner, email, initialDeposit: 100 });
+    const accountId = opened.body.accountId as string;
+    expect((await client.get(`/accounts/${accountId}`)).body).toMatchObject({ owner, email });
+    const bytes = () =>
+      Buffer.concat([file, `${file}-wal`, `${file}-shm`].filter((path) => existsSync(path)).map((path) => readFileSync(path)));
+    // The read model and the mail hold the name in clear until the customer is forgotten: the search can find it.
+    await client.get(`/accounts/${accountId}/balance?minPosition=${opened.body.position}`);
+    expect(bytes().includes(owner)).toBe(true);
 
-      expect((await client.delete('/customers/cust-9/personal-data')).body).toMatchObject({ status: 'deleted', readModelsUpToDate: true });
-      expect((await client.get(`/accounts/${accountId}`)).body).toMatchObject({ owner: redactedMarker, email: redactedMarker });
-      const history = (await client.get(`/accounts/${accountId}/history`)).body.events;
-      expect(history[0].data).toMatchObject({ customerId: 'cust-9', owner: redactedMarker, email: redactedMarker });
-      const onDisk = bytes();
-      expect(onDisk.includes(owner)).toBe(false);
-      expect(onDisk.includes(email)).toBe(false);
+    expect((await client.delete('/customers/cust-9/personal-data')).body).toMatchObject({ status: 'deleted', readModelsUpToDate: true });
+    expect((await client.get(`/accounts/${accountId}`)).body).toMatchObject({ owner: redactedMarker, email: redactedMarker });
+    const history = (await client.get(`/accounts/${accountId}/history`)).body.events;
+    expect(history[0].data).toMatchObject({ customerId: 'cust-9', owner: redactedMarker, email: redactedMarker });
+    const onDisk = bytes();
+    expect(onDisk.includes(owner)).toBe(false);
+    expect(onDisk.includes(email)).toBe(false);
 
-      // A rebuild afterwards replays the redacted events: it brings no plaintext back.
-      await rebuildProjection({
-        store: shop.store as unknown as EventStore<SqliteTransaction>,
-        projection: accountBalanceProjection as Projection<SqliteTransaction>,
-        checkpoints: createSqliteCheckpointStore(),
-        swap: createSqliteTableSwap(),
-      });
-      expect((await client.get(`/accounts/${accountId}/balance`)).body).toMatchObject({ owner: redactedMarker, balance: 100 });
-      // The store truncates its WAL once writes go quiet.
-      await waitFor(() => !bytes().includes(owner) && !bytes().includes(email), 'no plaintext on disk after the rebuild', 10_000);
-    },
-  );
+    // A rebuild afterwards replays the redacted events: it brings no plaintext back.
+    await rebuildProjection({
+      store: shop.store as unknown as EventStore<SqliteTransaction>,
+      projection: accountBalanceProjection as Projection<SqliteTransaction>,
+      checkpoints: createSqliteCheckpointStore(),
+      swap: createSqliteTableSwap(),
+    });
+    expect((await client.get(`/accounts/${accountId}/balance`)).body).toMatchObject({ owner: redactedMarker, balance: 100 });
+    // The store truncates its WAL once writes go quiet.
+    await waitFor(() => !bytes().includes(owner) && !bytes().includes(email), 'no plaintext on disk after the rebuild', 10_000);
+  });
 });
