@@ -47,6 +47,7 @@ import { createSqliteStreamLifecycle } from './sqliteStreamLifecycle.js';
 import { createSqliteStreamReads } from './sqliteStreamReads.js';
 import { acquireSqliteWriterLock } from './sqliteWriterLock.js';
 import { storeBusy } from './storeBusy.js';
+import { truncateWal } from './truncateWal.js';
 
 export interface SqliteEventStoreOptions {
   /** Path of the database file (created when missing); ':memory:' for a private throwaway store. */
@@ -203,24 +204,7 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
     walTimer = undefined;
     if (closed) return;
     // Never inside (or ahead of) a transaction of ours: only when the writer is truly idle.
-    if (mutex.locked || db.inTransaction || !truncateWal()) wroteToWal();
-  }
-
-  /**
-   * Copies the WAL into the database and truncates it to zero bytes; false when a reader (or
-   * another process's writer) is in the way. It does not wait for them: a busy timeout here
-   * would block the event loop while a backup holds its read transaction.
-   */
-  function truncateWal(): boolean {
-    db.pragma('busy_timeout = 0');
-    try {
-      const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
-      return result?.busy === 0;
-    } catch {
-      return false;
-    } finally {
-      db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`);
-    }
+    if (mutex.locked || db.inTransaction || !truncateWal(db, busyTimeoutMs)) wroteToWal();
   }
 
   function rollbackIfOpen(): void {

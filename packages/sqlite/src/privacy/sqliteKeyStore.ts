@@ -2,6 +2,7 @@ import { type KeyStore, newSubjectKey, type SubjectKey, ValidationError } from '
 import { isMemoryDatabase, openSqliteDatabase } from '../eventStore/openSqliteDatabase.js';
 import { acquireSqliteWriterLock } from '../eventStore/sqliteWriterLock.js';
 import { storeBusy } from '../eventStore/storeBusy.js';
+import { truncateWal } from '../eventStore/truncateWal.js';
 import { migrateSqliteSchema } from '../schema/migrateSqliteSchema.js';
 
 export interface SqliteKeyStoreOptions {
@@ -79,20 +80,9 @@ export function createSqliteKeyStore(options: SqliteKeyStoreOptions): SqliteKeyS
     });
   }
 
-  async function truncateWal(): Promise<boolean> {
-    return lock.mutex.run(async () => {
-      // No busy wait: better-sqlite3 would block the event loop, and with it a reader of this
-      // process that is in the way. A busy WAL is left to the store's idle checkpoint.
-      db.pragma('busy_timeout = 0');
-      try {
-        const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
-        return result?.busy === 0;
-      } catch {
-        return false;
-      } finally {
-        db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`);
-      }
-    });
+  async function checkpointWal(): Promise<boolean> {
+    // A busy WAL is left to the store's idle checkpoint (truncateWal does not wait).
+    return lock.mutex.run(async () => truncateWal(db, busyTimeoutMs));
   }
 
   return {
@@ -114,10 +104,10 @@ export function createSqliteKeyStore(options: SqliteKeyStoreOptions): SqliteKeyS
         if (forget.run(Date.now(), subjectId).changes > 0) return 'deleted' as const;
         return find.get(subjectId) ? ('already_forgotten' as const) : ('unknown' as const);
       });
-      if (status === 'deleted') await truncateWal();
+      if (status === 'deleted') await checkpointWal();
       return status;
     },
-    checkpointWal: truncateWal,
+    checkpointWal,
     close() {
       lock.release();
       db.close();
