@@ -11,6 +11,7 @@ export * from './eventStore/postgresEventStore.js';
 export * from './eventStore/postgresSqlExecutor.js';
 export * from './eventStore/postgresStreamLifecycle.js';
 export * from './eventStore/postgresTransaction.js';
+export * from './eventStore/stallDetectingClient.js';
 export * from './eventStore/streamOrderConflictError.js';
 export * from './eventStore/unnamedStatementsClient.js';
 export * from './monitoring/visibilityLag.js';

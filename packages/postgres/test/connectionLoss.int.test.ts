@@ -110,12 +110,13 @@ describe.skipIf(!available)('PostgreSQL: a lost connection fails the operation, 
     const store = await stores.create();
     expect(store.pool.options).toMatchObject({
       connectionTimeoutMillis: 10_000,
-      query_timeout: 60_000,
+      stallTimeoutMillis: 60_000,
       keepAlive: true,
       keepAliveInitialDelayMillis: 10_000,
     });
     const tuned = await stores.create({ connectionTimeoutMs: 1000, queryTimeoutMs: 0, keepAliveInitialDelayMs: 500 });
-    expect(tuned.pool.options).toMatchObject({ connectionTimeoutMillis: 1000, query_timeout: 0, keepAliveInitialDelayMillis: 500 });
+    expect(tuned.pool.options).toMatchObject({ connectionTimeoutMillis: 1000, stallTimeoutMillis: 0, keepAliveInitialDelayMillis: 500 });
+    expect(store.pool.options).not.toHaveProperty('query_timeout');
   });
 
   it('a query that outlives queryTimeoutMs fails with ConnectionLostError and its connection is discarded', async () => {

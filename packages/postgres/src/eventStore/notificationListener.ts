@@ -1,4 +1,5 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { StallDetectingClient, type StallDetectingClientConfig } from './stallDetectingClient.js';
 
 export interface NotificationListener {
   /** Opens the connection if it is not open yet; resolves once LISTEN is in force (or failed once). */
@@ -9,7 +10,7 @@ export interface NotificationListener {
 }
 
 export interface NotificationListenerOptions {
-  connection: pg.ClientConfig;
+  connection: StallDetectingClientConfig;
   channel: string;
   /** Called on every notification, and once LISTEN is in force (notifications may have been missed before). */
   onNotify(): void;
@@ -45,7 +46,7 @@ export function createNotificationListener(options: NotificationListenerOptions)
     if (closed) return Promise.resolve();
     if (connecting) return connecting;
     connecting = (async () => {
-      const next = new pg.Client(options.connection);
+      const next = new StallDetectingClient(options.connection);
       let lost = false;
       const onLost = () => {
         if (lost) return;

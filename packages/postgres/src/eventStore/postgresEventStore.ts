@@ -47,6 +47,7 @@ import { createPostgresTransaction, type PostgresTransaction, type PostgresTrans
 import { readAllStatement } from './readAllStatement.js';
 import { readableHorizonSql } from './readableHorizon.js';
 import { createStreamReads } from './streamReads.js';
+import { StallDetectingClient } from './stallDetectingClient.js';
 import { UnnamedStatementsClient } from './unnamedStatementsClient.js';
 
 export interface PostgresEventStoreOptions {
@@ -101,9 +102,9 @@ export interface PostgresEventStoreOptions {
   onError?: ErrorReporter;
   /**
    * Connections of the pool the store creates from `url` (and of its LISTEN connection): a
-   * network path that silently dies must be noticed, not hang a projector forever. A query
-   * whose answer does not come within `queryTimeoutMs` fails with ConnectionLostError and its
-   * connection is discarded (0 turns it off: then only keepalive notices a dead peer).
+   * network path that silently dies must be noticed, not hang a projector forever. A statement
+   * during which the server sends nothing for `queryTimeoutMs` fails with ConnectionLostError and
+   * its connection is discarded (0 turns it off: then only keepalive notices a dead peer).
    * Defaults: connect 10 s, query 60 s, TCP keepalive on from 10 s of idleness.
    */
   connectionTimeoutMs?: number;
@@ -152,9 +153,11 @@ export interface PostgresEventStore extends EventStore<PostgresTransaction> {
  */
 export const postgresConnectionDefaults = {
   connectionTimeoutMillis: 10_000,
-  query_timeout: 60_000,
   keepAlive: true,
   keepAliveInitialDelayMillis: 10_000,
+  // Not pg's query_timeout, which costs every statement a timer holding its rows: see stallDetectingClient.ts.
+  Client: StallDetectingClient,
+  stallTimeoutMillis: 60_000,
 } as const;
 
 const rethrowTyped = (error: unknown): never => {
@@ -185,13 +188,13 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     throw new ValidationError('maxStreamsPerTransaction must be a whole number ≥ 1', { field: 'maxStreamsPerTransaction' });
   const connectionSettings = {
     connectionTimeoutMillis: options.connectionTimeoutMs ?? postgresConnectionDefaults.connectionTimeoutMillis,
-    query_timeout: options.queryTimeoutMs ?? postgresConnectionDefaults.query_timeout,
+    stallTimeoutMillis: options.queryTimeoutMs ?? postgresConnectionDefaults.stallTimeoutMillis,
     keepAlive: options.keepAlive ?? postgresConnectionDefaults.keepAlive,
     keepAliveInitialDelayMillis: options.keepAliveInitialDelayMs ?? postgresConnectionDefaults.keepAliveInitialDelayMillis,
   };
   for (const [field, value] of Object.entries({
     connectionTimeoutMs: connectionSettings.connectionTimeoutMillis,
-    queryTimeoutMs: connectionSettings.query_timeout,
+    queryTimeoutMs: connectionSettings.stallTimeoutMillis,
     keepAliveInitialDelayMs: connectionSettings.keepAliveInitialDelayMillis,
   })) {
     if (!Number.isSafeInteger(value) || value < 0) throw new ValidationError(`${field} must be a whole number ≥ 0`, { field });
@@ -205,7 +208,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       connectionString: options.url,
       max: poolSize,
       ...connectionSettings,
-      ...(options.preparedStatements === false && { Client: UnnamedStatementsClient }),
+      Client: options.preparedStatements === false ? UnnamedStatementsClient : StallDetectingClient,
     });
   // An idle pooled connection that the server drops emits 'error' on the pool, which would
   // otherwise crash the process; the pool discards that client by itself.
