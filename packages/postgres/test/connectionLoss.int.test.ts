@@ -125,4 +125,20 @@ describe.skipIf(!available)('PostgreSQL: a lost connection fails the operation, 
     expect(error).toBeInstanceOf(ConnectionLostError);
     expect((await store.appendToStream('order-1', [{ type: 'order.placed', data: {} }])).nextExpectedVersion).toBe(1);
   });
+
+  it('an idle connection outliving queryTimeoutMs is kept: only a statement waiting on a silent server is cut', async () => {
+    const store = await stores.create({ queryTimeoutMs: 200, poolSize: 1 });
+    const pid = async () => (await store.queries.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))[0]?.pid;
+    const first = await pid();
+    const woken: number[] = [];
+    const unsubscribe = store.onAppended(() => woken.push(1));
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(await pid()).toBe(first);
+    // The LISTEN connection idled as long and still delivers another process's commit.
+    const other = await stores.create({ schema: store.schema, createSchema: false });
+    await other.appendToStream('order-2', [{ type: 'order.placed', data: {} }]);
+    await waitFor(() => woken.length > 0, 'a wake-up through NOTIFY');
+    unsubscribe();
+    expect(await pid()).toBe(first);
+  });
 });
