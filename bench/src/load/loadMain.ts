@@ -1,19 +1,20 @@
 /**
- * `npm run load -- [--rate N | --concurrency C] --seconds S [--url URL] [--mix shop|deposits] [--no-baseline]`
+ * `npm run load -- [--rate N | --concurrency C] --seconds S [--url URL] [--mix shop|deposits] [--warmup S] [--no-baseline]`
  *
  * Drives the shop over HTTP (loopback) and prints JSON lines plus a table: commands/s, latency
  * p50/p95/p99, responses by status and append → read-model lag (a tenth of the commands are
  * read back with `minPosition`, which the shop holds until the projector has passed). Without --url it starts the
  * shop itself (`examples/shop/src/main.ts`, as `npm start` does) on a fresh DATA_DIR — on
  * PostgreSQL when DATABASE_URL is set. The baseline, in the same run and with the same load: a
- * bare fastify server answering the same requests with no work.
+ * bare fastify server answering the same requests with no work. Each target first gets `--warmup`
+ * seconds (default 3) of the same traffic, not measured.
  */
 
 import { type LoadResult, runLoad } from './runLoad.js';
 import { type ServerProcess, startNoopServer, startShop } from './serverProcess.js';
 import { createShopTraffic, type ShopRequest } from './shopTraffic.js';
 
-const usage = 'usage: npm run load -- [--rate N | --concurrency C] --seconds S [--url URL] [--mix shop|deposits] [--no-baseline]';
+const usage = 'usage: npm run load -- [--rate N | --concurrency C] --seconds S [--url URL] [--mix shop|deposits] [--warmup S] [--no-baseline]';
 const args = process.argv.slice(2);
 const value = (name: string) => {
   const i = args.indexOf(name);
@@ -22,6 +23,8 @@ const value = (name: string) => {
 const rate = value('--rate') === undefined ? undefined : Number(value('--rate'));
 const concurrency = value('--concurrency') === undefined ? undefined : Number(value('--concurrency'));
 const seconds = Number(value('--seconds') ?? 10);
+// The same traffic, unmeasured, first: a fresh process's JIT and pool growth are not the steady state.
+const warmupSeconds = Number(value('--warmup') ?? 3);
 const mix = value('--mix') ?? 'shop';
 const positive = (n: number | undefined) => n === undefined || (Number.isFinite(n) && n > 0);
 if (
@@ -29,6 +32,7 @@ if (
   !positive(rate) ||
   !positive(concurrency) ||
   !positive(seconds) ||
+  !(Number.isFinite(warmupSeconds) && warmupSeconds >= 0) ||
   !['shop', 'deposits'].includes(mix)
 ) {
   console.error(usage);
@@ -56,7 +60,14 @@ const traffic = () => (mix === 'deposits' ? depositTraffic() : createShopTraffic
 /** A tenth of the commands are read back (as a client reading its own write would). */
 async function measure(server: ServerProcess | undefined, target: string, lagSample: number): Promise<LoadResult> {
   try {
-    return await runLoad({ url: target, seconds, traffic: traffic(), lagSample, ...(rate !== undefined ? { rate } : { concurrency }) });
+    return await runLoad({
+      url: target,
+      seconds,
+      warmupSeconds,
+      traffic: traffic(),
+      lagSample,
+      ...(rate !== undefined ? { rate } : { concurrency }),
+    });
   } finally {
     await server?.stop();
   }
@@ -120,7 +131,7 @@ const row = (name: string, result: LoadResult | undefined) =>
         .map(([status, n]) => `${status}: ${n}`)
         .join(', ')} |`
     : '';
-console.log(`\n${caseName} for ${seconds} s (${backend})\n`);
+console.log(`\n${caseName} for ${seconds} s after ${warmupSeconds} s of warm-up (${backend})\n`);
 console.log('| target | commands/s | p50 ms | p95 ms | p99 ms | max ms | lag p50 / p95 / p99 ms | responses |');
 console.log('|---|---:|---:|---:|---:|---:|---|---|');
 console.log(row(backend === 'url' ? url! : `shop (${backend})`, ours));

@@ -8,6 +8,12 @@ export interface LoadOptions {
   /** Closed model: this many clients, each sending its next request when the last one answered. */
   concurrency?: number;
   seconds: number;
+  /**
+   * Seconds of the same traffic before the measured window, measuring nothing: a fresh server
+   * compiles its hot paths and opens its pool connections in the first second or two, and
+   * "steady" figures should not average that in. Default 0.
+   */
+  warmupSeconds?: number;
   traffic: { setUp(): ShopRequest[]; next(): ShopRequest };
   /**
    * Measure append → read-model lag: after this share of the answered commands (0–1), read the
@@ -89,33 +95,39 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   // Untimed: the hot streams the mix needs.
   await Promise.all(options.traffic.setUp().map((request) => send(request, performance.now(), false)));
 
-  const start = performance.now();
-  const end = start + options.seconds * 1000;
   const inFlight = new Set<Promise<void>>();
   const track = (promise: Promise<void>) => {
     inFlight.add(promise);
     void promise.finally(() => inFlight.delete(promise));
   };
-  if (options.rate !== undefined) {
-    const interval = 1000 / options.rate;
-    let sent = 0;
-    while (performance.now() < end) {
-      const now = performance.now();
-      // Every request whose time has come, each stamped with its own scheduled time.
-      for (let due = start + sent * interval; due <= now && due < end; due = start + sent * interval) {
-        track(send(options.traffic.next(), due, true));
-        sent++;
+  /** Sends the traffic for `seconds` (open or closed model), then waits for the last answers. */
+  const drive = async (seconds: number, timed: boolean) => {
+    const start = performance.now();
+    const end = start + seconds * 1000;
+    if (options.rate !== undefined) {
+      const interval = 1000 / options.rate;
+      let sent = 0;
+      while (performance.now() < end) {
+        const now = performance.now();
+        // Every request whose time has come, each stamped with its own scheduled time.
+        for (let due = start + sent * interval; due <= now && due < end; due = start + sent * interval) {
+          track(send(options.traffic.next(), due, timed));
+          sent++;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 1));
       }
-      await new Promise((resolve) => setTimeout(resolve, 1));
+    } else {
+      const worker = async () => {
+        while (performance.now() < end) await send(options.traffic.next(), performance.now(), timed);
+      };
+      await Promise.all(Array.from({ length: options.concurrency ?? 1 }, worker));
     }
-  } else {
-    const worker = async () => {
-      while (performance.now() < end) await send(options.traffic.next(), performance.now(), true);
-    };
-    await Promise.all(Array.from({ length: options.concurrency ?? 1 }, worker));
-  }
-  await Promise.all(inFlight);
-  const elapsed = (performance.now() - start) / 1000;
+    await Promise.all(inFlight);
+    return (performance.now() - start) / 1000;
+  };
+
+  if (options.warmupSeconds) await drive(options.warmupSeconds, false);
+  const elapsed = await drive(options.seconds, true);
   await Promise.all(readBacks);
   client.close();
   reader.close();

@@ -46,7 +46,10 @@ export function startNoopServer(): Promise<ServerProcess> {
 
 function startServer(script: string, env: NodeJS.ProcessEnv, cleanup: () => Promise<void>): Promise<ServerProcess> {
   return new Promise((resolvePromise, reject) => {
-    const child: ChildProcess = spawn(process.execPath, ['--conditions=tidemark:source', '--import', 'tsx', script], {
+    // LOAD_SERVER_NODE_ARGS: extra node flags for the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+    // (not accepted in NODE_OPTIONS) to profile the shop under load.
+    const extra = (process.env.LOAD_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const child: ChildProcess = spawn(process.execPath, [...extra, '--conditions=tidemark:source', '--import', 'tsx', script], {
       env,
       cwd: repoRoot,
       stdio: ['ignore', 'pipe', 'inherit'],

@@ -209,6 +209,51 @@ describe('createProjector (in-memory)', () => {
     expect(model.applied.size).toBe(3);
   });
 
+  it('writes a checkpoint past skipped events at most once per interval, and on stop', async () => {
+    const store = createInMemoryEventStore();
+    const checkpoints = createInMemoryCheckpointStore();
+    const model = createSumReadModel('filtered', { types: ['test.amount.added'] });
+    let transactions = 0;
+    const counted: EventStore<StoreTransaction> = {
+      ...store,
+      transaction: (work, transactionOptions) => {
+        transactions++;
+        return store.transaction(work, transactionOptions);
+      },
+    };
+    const stored = () => store.transaction(async (tx) => (await checkpoints.load('filtered', tx))?.position ?? 0n);
+    const projector = createProjector({ store: counted, projection: model.projection, checkpoints, skipCheckpointIntervalMs: 60_000 });
+    await projector.start();
+    const wanted = await fill(store, 2);
+    expect(await projector.waitForPosition(wanted, { timeoutMs: 5000 })).toBe(true);
+    const before = transactions;
+    let last = 0n;
+    for (let i = 0; i < 20; i++) {
+      last = (await store.appendToStream('other-1', [{ type: 'other.thing.happened', data: {} }])).position;
+      expect(await projector.waitForPosition(last, { timeoutMs: 5000 })).toBe(true);
+    }
+    // Twenty wake-ups over skipped events: the position moved in memory, no transaction ran.
+    expect(transactions).toBe(before);
+    expect(projector.status().checkpoint).toBe(last);
+    expect(await stored()).toBe(wanted);
+    // An event of its own writes the skips with it.
+    const own = (await store.appendToStream('acc-0', [{ type: 'test.amount.added', data: { amount: 5 } }])).position;
+    expect(await projector.waitForPosition(own, { timeoutMs: 5000 })).toBe(true);
+    expect(await stored()).toBe(own);
+    last = (await store.appendToStream('other-1', [{ type: 'other.thing.happened', data: {} }])).position;
+    expect(await projector.waitForPosition(last, { timeoutMs: 5000 })).toBe(true);
+    await projector.stop();
+    expect(await stored()).toBe(last);
+    // With 0, every move is written.
+    const eager = createProjector({ store, projection: model.projection, checkpoints, skipCheckpointIntervalMs: 0 });
+    await eager.start();
+    last = (await store.appendToStream('other-1', [{ type: 'other.thing.happened', data: {} }])).position;
+    expect(await eager.waitForPosition(last, { timeoutMs: 5000 })).toBe(true);
+    expect(await stored()).toBe(last);
+    await eager.stop();
+    expect(model.applied.size).toBe(3);
+  });
+
   it('never double-applies when two instances share one checkpoint (compare-and-set)', async () => {
     const store = createInMemoryEventStore();
     const checkpoints = createInMemoryCheckpointStore();

@@ -76,6 +76,15 @@ export interface ProjectorOptions<Tx extends StoreTransaction> {
   /** While the log keeps moving, read at most once per this many ms (see SubscribeOptions). Default 5. */
   minReadIntervalMs?: number;
   /**
+   * How often a projector whose batches hold none of its events (a filtered projection while
+   * other streams are busy) writes its checkpoint past them. Such a move only spares re-reading
+   * those events after a restart, and writing it on every wake-up cost a transaction per batch
+   * (on SQLite, the one writer's time). The position still moves in memory at once
+   * (`waitForPosition`, `status`); the stored checkpoint follows within this interval, and on
+   * `stop`. 0: write every move. Default 1000.
+   */
+  skipCheckpointIntervalMs?: number;
+  /**
    * Backoff for failures. Only errors thrown by the projection's own `apply` count toward
    * `maxAttempts`; the store's transient errors (see EventStore.isTransient) and every error
    * reading events or saving the checkpoint are infrastructure, retried with this backoff
@@ -153,6 +162,9 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
   const leaseRetryMs = options.leaseRetryMs ?? 1000;
   const leaseRenewMs = options.leaseRenewMs ?? 1000;
   if (!(leaseRenewMs > 0)) throw new ValidationError('leaseRenewMs must be > 0', { field: 'leaseRenewMs' });
+  const skipCheckpointIntervalMs = options.skipCheckpointIntervalMs ?? 1000;
+  if (!(skipCheckpointIntervalMs >= 0))
+    throw new ValidationError('skipCheckpointIntervalMs must be ≥ 0', { field: 'skipCheckpointIntervalMs' });
   /** Before a batch transaction writes: still ours? (and it cannot change hands until we commit). */
   const fence = async (tx: Tx) => {
     if (lease?.fence) await lease.fence(tx);
@@ -169,7 +181,11 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
   const current: ProjectorStatus = { name, checkpoint: 0n, state: 'stopped', eventsProcessed: 0, eventsParked: 0 };
   let controller: AbortController | undefined;
   let loop: Promise<void> | undefined;
+  /** Where the projection has got to: every event up to here is applied or not its own. */
   let position = 0n;
+  /** The checkpoint as stored (behind `position` while a skip is not written yet), and when it was written. */
+  let stored = 0n;
+  let storedAt = 0;
   /** Consecutive infrastructure failures; any committed progress ends them. */
   let failures = 0;
 
@@ -225,9 +241,9 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
     );
   }
 
-  function commitUntraced(events: readonly RecordedEvent[], to: bigint): Promise<void> {
-    const from = position;
-    return store.transaction(async (tx) => {
+  async function commitUntraced(events: readonly RecordedEvent[], to: bigint): Promise<void> {
+    const from = stored;
+    await store.transaction(async (tx) => {
       await fence(tx);
       // Checkpoint first: the compare-and-set fails fast when another instance or a rebuild
       // moved it, before any read-model write, and it takes the checkpoint row's lock before the
@@ -242,13 +258,22 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
         throw transient(error) ? error : new HandlerFailure(error);
       }
     }, batchTransaction);
+    stored = to;
+    storedAt = performance.now();
   }
 
   async function processBatch(batch: SubscriptionBatch, signal: AbortSignal): Promise<void> {
     const started = performance.now();
     const handled = batch.events.filter((event) => projectionHandles(projection, event));
-    // An empty "caught up" batch moves nothing: no transaction for it.
-    if (handled.length === 0 && batch.checkpoint === position) return;
+    if (handled.length === 0) {
+      // An empty "caught up" batch moves nothing: no transaction for it.
+      if (batch.checkpoint === position) return;
+      // Only skipped events: the move is written at most once per interval (see skipCheckpointIntervalMs).
+      if (started - storedAt < skipCheckpointIntervalMs) {
+        advance(batch.checkpoint, handled, 0, started, batch.headPosition);
+        return;
+      }
+    }
     try {
       await commit(handled, batch.checkpoint);
       advance(batch.checkpoint, handled, 0, started, batch.headPosition);
@@ -299,22 +324,27 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
     });
     if (onFailure === 'dead-letter') {
       const started = performance.now();
-      const from = position;
+      const from = stored;
       await store.transaction(async (tx) => {
         await fence(tx);
         await checkpoints.save(name, from, event.position, tx);
         const failure = failureAt(tx);
         await checkpoints.park({ projection: name, ...failure, parkedAt: failure.failedAt, event }, tx);
       });
+      stored = event.position;
+      storedAt = performance.now();
       advance(event.position, [], 1, started, head);
       return;
     }
     const failure = await store.transaction(async (tx) => {
       await fence(tx);
+      // A skip not written yet goes with it: the failure is recorded beside the stored checkpoint.
+      if (stored < position) await checkpoints.save(name, stored, position, tx);
       const recorded = failureAt(tx);
       await checkpoints.recordFailure(name, recorded, tx);
       return recorded;
     });
+    stored = position;
     current.error = failure;
     setState('failed');
     throw new Halt(message);
@@ -338,6 +368,8 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
         watch = watchLease(lease, leaseRenewMs, signal, () => setState('standby'));
         const record = await store.transaction((tx) => checkpoints.load(name, tx));
         position = record?.position ?? 0n;
+        stored = position;
+        storedAt = performance.now();
         current.checkpoint = position;
         // A failure recorded by an earlier run stays visible until this run gets past it.
         if (record?.failure) current.error = record.failure;
@@ -417,6 +449,9 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
       await loop;
       loop = undefined;
       controller = undefined;
+      // A skip not written yet is written now, while the lease (if any) is still ours; after
+      // trouble it is left for the next run to re-read rather than delaying the stop.
+      if (stored < position && current.state === 'running') await commitUntraced([], position).catch(() => {});
       if (lease) await lease.release();
       if (current.state !== 'failed') setState('stopped');
     },
