@@ -56,11 +56,14 @@ export function createUpcast(chains: ReadonlyMap<string, UpcastChain>, options: 
         { type: event.type, schemaVersion: stored, eventId: event.id, streamId: event.streamId },
       );
     }
-    let current = event;
+    // One copy for the whole chain (the stored event may be shared, e.g. the in-memory store's),
+    // stepped in place: each upcaster sees the event at the version it upcasts from.
+    const current = stored < chain.latest ? { ...event } : event;
     for (let version = stored; version < chain.latest; version++) {
       const upcaster = chain.upcasters[version];
       // No upcaster: the next version reads this data as it is (checked at registration).
-      current = { ...current, schemaVersion: version + 1, data: upcaster ? upcaster(current.data, current) : current.data };
+      if (upcaster) current.data = upcaster(current.data, current);
+      current.schemaVersion = version + 1;
     }
     if (options.validateOnRead) check(current, chain, pending);
     if (!chain.becomes) return current;
