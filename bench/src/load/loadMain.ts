@@ -14,7 +14,8 @@ import { type LoadResult, runLoad } from './runLoad.js';
 import { type ServerProcess, startNoopServer, startShop } from './serverProcess.js';
 import { createShopTraffic, type ShopRequest } from './shopTraffic.js';
 
-const usage = 'usage: npm run load -- [--rate N | --concurrency C] --seconds S [--url URL] [--mix shop|deposits] [--warmup S] [--no-baseline]';
+const usage =
+  'usage: npm run load -- [--rate N | --concurrency C] --seconds S [--url URL] [--mix shop|deposits] [--warmup S] [--no-baseline]';
 const args = process.argv.slice(2);
 const value = (name: string) => {
   const i = args.indexOf(name);

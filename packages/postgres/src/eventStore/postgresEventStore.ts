@@ -46,8 +46,8 @@ import { tombstonePostgresStream, truncatePostgresStream } from './postgresStrea
 import { createPostgresTransaction, type PostgresTransaction, type PostgresTransactionHandle } from './postgresTransaction.js';
 import { readAllStatement } from './readAllStatement.js';
 import { readableHorizonSql } from './readableHorizon.js';
-import { createStreamReads } from './streamReads.js';
 import { StallDetectingClient } from './stallDetectingClient.js';
+import { createStreamReads } from './streamReads.js';
 import { UnnamedStatementsClient } from './unnamedStatementsClient.js';
 
 export interface PostgresEventStoreOptions {
