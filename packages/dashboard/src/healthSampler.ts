@@ -30,7 +30,7 @@ const countLimit = 100_000;
  * count of positions between two successive heads, and the consistency rate is each monitor's
  * latest report (usually from the application's own schedule). Only a monitor without a report
  * younger than `consistencyIntervalMs` is checked here, in the background, one check per monitor
- * at a time: a check folds up to a hundred streams and must not hold back the samples.
+ * at a time: a check folds up to its sampleSize streams and must not hold back the samples.
  * A failed sample is skipped (the next one tries again): a chart with a gap says more than a
  * dashboard that died.
  */

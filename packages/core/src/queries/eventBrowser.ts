@@ -111,9 +111,9 @@ export interface EventBrowser {
   listStreams(query?: StreamQuery): Promise<StreamPage>;
   /**
    * How many events lie in the range, at most `range.limit`: stored events, one per appended
-   * event (an upcaster splitting an event on read does not count twice). Counts without reading
-   * a single event body (no decoding, no stages): the SQL adapters count entries of the
-   * position key. The dashboard's append rate comes from it.
+   * event (an upcaster splitting an event on read does not count twice). The SQL adapters count
+   * entries of the position key without reading an event body (no decoding, no stages); the
+   * in-memory one scans its log, as for every call. The dashboard's append rate comes from it.
    */
   countEvents(range: EventCountRange): Promise<number>;
 }
