@@ -338,6 +338,7 @@ export async function createShop(options: ShopOptions): Promise<Shop> {
     },
     metrics,
     ...('visibility' in opened && { visibility: opened.visibility }),
+    snapshots: opened.snapshots,
     onAlert: (alert) => logger?.warn({ alert }, `alert: ${alert.message}`),
   });
   // The mailer's queue: its backlog on the broker, beside the read models' lag.

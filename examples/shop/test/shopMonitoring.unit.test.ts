@@ -1,11 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Alert, handleCommand } from '@tidemark/core';
-import { createSqliteCheckpointStore, createSqliteEventStore } from '@tidemark/sqlite';
+import { type Alert, handleCommand, loadAggregate, type SnapshotStore, takeSnapshot } from '@tidemark/core';
+import { createSqliteCheckpointStore, createSqliteEventStore, createSqliteSnapshotStore } from '@tidemark/sqlite';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bankAccountStreamId } from '../src/bankAccounts/bankAccountCommands.js';
 import { bankAccountDecider } from '../src/bankAccounts/bankAccountDecider.js';
+import { bankAccountSnapshots } from '../src/bankAccounts/bankAccountMessages.js';
 import { createPrometheusMetrics } from '../src/monitoring/prometheusMetrics.js';
 import { createShopMonitoring } from '../src/monitoring/shopMonitoring.js';
 import { createShopReadModels } from '../src/readModels/shopReadModels.js';
@@ -65,5 +66,45 @@ describe('shop monitoring on the real read models (SQLite)', () => {
     expect(text).toContain('tidemark_consistency_mismatches{read_model="shop.account_balances"} 1');
     expect(text).toContain('tidemark_projection_events_behind{projection="shop.account_balances"} 0');
     expect(text).toMatch(/tidemark_replication_lag_seconds\{read_model="shop.order_list"\} \d/);
+  });
+
+  it("folds the sampled accounts from the accounts' snapshots when given their snapshot store", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tidemark-shop-monitoring-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const store = createSqliteEventStore({ file: join(dir, 'shop.db') });
+    cleanups.push(() => store.close());
+    const readModels = createShopReadModels({ store, checkpoints: createSqliteCheckpointStore() });
+    await readModels.start();
+    cleanups.push(() => readModels.stop());
+    const sqliteSnapshots = createSqliteSnapshotStore({ store });
+    const loaded: string[] = [];
+    // The real snapshot store, recording which streams the check loads snapshots of.
+    const snapshots: SnapshotStore = {
+      ...sqliteSnapshots,
+      load: (streamId, name, query) => {
+        loaded.push(streamId);
+        return sqliteSnapshots.load(streamId, name, query);
+      },
+    };
+    for (let i = 0; i < 5; i++) {
+      const accountId = `acc-${i}`;
+      const streamId = bankAccountStreamId(accountId);
+      await handleCommand(store, bankAccountDecider, streamId, {
+        type: 'bank.account.open',
+        data: { accountId, owner: `owner ${i}`, initialDeposit: 1000 },
+      });
+      for (let d = 1; d <= 3; d++) {
+        await handleCommand(store, bankAccountDecider, streamId, { type: 'bank.account.deposit', data: { accountId, amount: d } });
+      }
+      const { state } = await loadAggregate(store, streamId, bankAccountDecider, { upToVersion: 2 });
+      const [second] = await store.readStream(streamId, { from: 2, to: 2 });
+      await takeSnapshot(bankAccountSnapshots(sqliteSnapshots), streamId, state, second as NonNullable<typeof second>);
+    }
+    expect(await readModels.waitForPosition(await store.headPosition(), 10_000)).toBe(true);
+
+    const monitoring = createShopMonitoring({ store, readModels, metrics: createPrometheusMetrics(), onAlert: () => {}, snapshots });
+    // The snapshot at version 2 plus the two deposits after it give what the read model holds.
+    expect(await monitoring.accounts.check()).toMatchObject({ checked: 5, consistent: 5, rate: 1, mismatches: [] });
+    expect(loaded.sort()).toEqual([0, 1, 2, 3, 4].map((i) => bankAccountStreamId(`acc-${i}`)));
   });
 });

@@ -6,6 +6,7 @@ import {
   createInMemoryCheckpointStore,
   createInMemoryEventStore,
   createInMemoryMetrics,
+  createInMemorySnapshotStore,
   createLagProbe,
   createProjectionLagMonitor,
   createProjector,
@@ -13,11 +14,15 @@ import {
   type DomainEvent,
   expectedFromEvents,
   handleCommand,
+  loadAggregate,
   monitoredProjector,
   type Projection,
   pollUntil,
   projectorBatchMetrics,
+  type SnapshotOptions,
   type StoreTransaction,
+  type StreamOperations,
+  takeSnapshot,
 } from '../src/index.js';
 
 type AccountEvent = DomainEvent<'account.deposited', { amount: number }>;
@@ -125,6 +130,109 @@ describe('consistency monitor', () => {
     });
     expect((await monitor.check()).rate).toBe(1);
     await projector.stop();
+  });
+
+  it("keeps the latest check's report, stamped by its clock, for readers that do not check", async () => {
+    const clock = new TestClock();
+    const { store, rows, projector, ids } = await setup(clock);
+    await projector.start();
+    await projector.waitForPosition(await store.headPosition(), { timeoutMs: 5000 });
+    let samples = 0;
+    const monitor = createConsistencyMonitor<BalanceRow>({
+      name: 'balances',
+      sample: async (n) => {
+        samples++;
+        return ids.slice(0, n);
+      },
+      actual: async (id) => rows.get(id),
+      expected: expectedFromEvents({
+        store,
+        streamId: (id) => `account-${id}`,
+        evolver: accounts,
+        toRow: (s, _i, v) => ({ balance: s.balance, version: v }),
+      }),
+      clock,
+    });
+    expect(monitor.lastReport()).toBeUndefined();
+    const first = await monitor.check();
+    expect(first.checkedAt).toEqual(clock.now());
+    expect(monitor.lastReport()).toBe(first);
+
+    clock.time += 60_000;
+    rows.set('3', { balance: -1, version: 2 });
+    const second = await monitor.check();
+    expect(monitor.lastReport()).toBe(second);
+    expect(second.checkedAt).toEqual(new Date('2025-01-01T00:01:00Z'));
+    expect(monitor.lastReport()?.rate).toBe(19 / 20);
+    // Reading the report runs nothing: only the two checks sampled.
+    expect(samples).toBe(2);
+    await projector.stop();
+  });
+});
+
+describe('expectedFromEvents with snapshots', () => {
+  /** The real store, with a record of how each stream was read. */
+  function recording(store: StreamOperations) {
+    const reads: string[] = [];
+    const wrapped: StreamOperations = {
+      ...store,
+      readStream: (streamId, options) => {
+        reads.push(`readStream ${streamId} from ${options?.from ?? 1}`);
+        return store.readStream(streamId, options);
+      },
+      aggregateStream: (streamId, evolver, options) => {
+        reads.push(`aggregateStream ${streamId}`);
+        return store.aggregateStream(streamId, evolver, options);
+      },
+    };
+    return { wrapped, reads };
+  }
+
+  it('folds from the latest snapshot and expects what a full fold expects', async () => {
+    const store = createInMemoryEventStore();
+    for (let i = 1; i <= 7; i++) await handleCommand(store, accounts, 'account-a', { amount: i });
+    await handleCommand(store, accounts, 'account-b', { amount: 5 });
+    const snapshots: SnapshotOptions<{ balance: number }> = { store: createInMemorySnapshotStore(), version: 1 };
+    const at5 = await loadAggregate(store, 'account-a', accounts, { upToVersion: 5 });
+    const [fifth] = await store.readStream('account-a', { from: 5, to: 5 });
+    await takeSnapshot(snapshots, 'account-a', at5.state, fifth as NonNullable<typeof fifth>);
+
+    const { wrapped, reads } = recording(store);
+    const options = {
+      streamId: (id: string) => `account-${id}`,
+      evolver: accounts,
+      toRow: (state: { balance: number }, _id: string, version: number) => ({ balance: state.balance, version }),
+    };
+    const full = expectedFromEvents({ ...options, store });
+    const fromSnapshot = expectedFromEvents({ ...options, store: wrapped, snapshots });
+    for (const id of ['a', 'b', 'missing']) expect(await fromSnapshot(id)).toEqual(await full(id));
+    expect(await fromSnapshot('a')).toEqual({ balance: 28, version: 7 });
+    // Stream a: only the two events after the snapshot; b and missing have none, so they fold in full.
+    expect(reads).toEqual([
+      'readStream account-a from 6',
+      'aggregateStream account-b',
+      'aggregateStream account-missing',
+      'readStream account-a from 6',
+    ]);
+  });
+
+  it('folds the whole stream when the snapshot is of another schema version', async () => {
+    const store = createInMemoryEventStore();
+    for (let i = 1; i <= 4; i++) await handleCommand(store, accounts, 'account-a', { amount: i });
+    const snapshotStore = createInMemorySnapshotStore();
+    const [third] = await store.readStream('account-a', { from: 3, to: 3 });
+    // A wrong state under the old schema version: it must not be used.
+    await takeSnapshot({ store: snapshotStore, version: 1 }, 'account-a', { balance: 999 }, third as NonNullable<typeof third>);
+    const problems: string[] = [];
+    const expected = expectedFromEvents({
+      store,
+      streamId: (id) => `account-${id}`,
+      evolver: accounts,
+      toRow: (state, _id, version) => ({ balance: state.balance, version }),
+      snapshots: { store: snapshotStore, version: 2, onError: (_error, problem) => problems.push(problem.reason) },
+    });
+    expect(await expected('a')).toEqual({ balance: 10, version: 4 });
+    expect(problems).toEqual(['stale']);
   });
 });
 

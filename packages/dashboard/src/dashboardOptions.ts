@@ -33,6 +33,10 @@ export interface DashboardOutbox {
  */
 export interface DashboardOptions<Tx extends StoreTransaction = StoreTransaction> {
   store: EventStore<Tx>;
+  /**
+   * The store adapter's browser: the event pages, and the health charts' append rate (its
+   * `countEvents`, which reads no event body).
+   */
   browser: EventBrowser;
   /** Checkpoints, failures and dead letters of every projector writing to this store. */
   checkpoints?: CheckpointStore<Tx>;
@@ -52,15 +56,27 @@ export interface DashboardOptions<Tx extends StoreTransaction = StoreTransaction
   outboxes?: readonly DashboardOutbox[];
   /** Deciders for the stream-state page. */
   deciders?: readonly DashboardDecider[];
-  /** Read-model consistency checks, sampled for the health page's consistency rate. */
+  /**
+   * Read-model consistency monitors: the health page charts the lowest rate of their latest
+   * reports (`lastReport()`). The application normally runs their checks on its own schedule;
+   * the dashboard checks a monitor itself only when it has no report younger than
+   * `consistencyIntervalMs`.
+   */
   consistency?: readonly ConsistencyMonitor<unknown>[];
   /**
    * Bearer token that actions (rebuild, retry, skip) require. Without it every action is
    * refused (403): the pages stay read-only.
    */
   token?: string;
-  /** Health sampling period. Default 2000 ms; the consistency check runs every tenth sample. */
+  /** Health sampling period. Default 2000 ms. */
   healthIntervalMs?: number;
+  /**
+   * How old a consistency report may be before the dashboard runs that monitor's check itself
+   * (each check folds up to its sampleSize streams). Default 300,000 ms (5 minutes): longer than
+   * the application's own schedule, so that the dashboard adds no checks of its own while that
+   * runs. `Infinity`: check only a monitor that has no report at all.
+   */
+  consistencyIntervalMs?: number;
   /** Samples kept for the health charts. Default 300. */
   healthSamples?: number;
   /** Shown in the header. Default 'tidemark'. */

@@ -31,8 +31,10 @@ export async function dashboardPlugin<Tx extends StoreTransaction>(app: FastifyI
   const rebuilds = createRebuildRunner({ store: options.store, checkpoints: options.checkpoints, swap: options.swap, projections });
   const health = startHealthSampler({
     store: options.store,
+    browser: options.browser,
     overview: () => overview(),
     consistency: options.consistency ?? [],
+    consistencyIntervalMs: options.consistencyIntervalMs ?? 5 * 60_000,
     intervalMs: options.healthIntervalMs ?? 2000,
     keep: options.healthSamples ?? 300,
     onError: (error) => app.log.warn({ err: error }, 'dashboard health sample failed'),

@@ -1,4 +1,4 @@
-import type { ConsistencyMonitor, EventStore } from '@tidemark/core';
+import { type ConsistencyMonitor, type EventBrowser, type EventStore, ValidationError } from '@tidemark/core';
 import type { ProjectionView } from './projectionOverview.js';
 
 /** One point of the health charts. */
@@ -10,7 +10,7 @@ export interface HealthSample {
   /** The largest lag of any projector, in events and in seconds. */
   lagEvents: number;
   lagSeconds: number;
-  /** The lowest rate of the consistency checks (0..1), null without checks. */
+  /** The lowest rate of the monitors' latest consistency reports (0..1), null before any report. */
   consistencyRate: number | null;
 }
 
@@ -26,49 +26,75 @@ const countLimit = 100_000;
 /**
  * Samples the store's append rate, the projectors' lag and the consistency rate every
  * `intervalMs` into a ring of the last `keep` samples, for the charts and their live stream.
- * The consistency checks fold events, so they run every tenth sample only. A failed sample is
- * skipped (the next one tries again): a chart with a gap says more than a dashboard that died.
+ * It runs beside a busy application, so it reads no event: the append rate is the browser's
+ * count of positions between two successive heads, and the consistency rate is each monitor's
+ * latest report (usually from the application's own schedule). Only a monitor without a report
+ * younger than `consistencyIntervalMs` is checked here, in the background, one check per monitor
+ * at a time: a check folds up to its sampleSize streams and must not hold back the samples.
+ * A failed sample is skipped (the next one tries again): a chart with a gap says more than a
+ * dashboard that died.
  */
 export function startHealthSampler(options: {
-  store: Pick<EventStore, 'headPosition' | 'readAll'>;
+  store: Pick<EventStore, 'headPosition'>;
+  browser: Pick<EventBrowser, 'countEvents'>;
   overview: () => Promise<ProjectionView[]>;
   consistency: readonly ConsistencyMonitor<unknown>[];
+  /** A report at least this old (or none) makes the sampler check the monitor itself. */
+  consistencyIntervalMs: number;
   intervalMs: number;
   keep: number;
   onError: (error: unknown) => void;
 }): HealthSampler {
-  const { store, consistency, keep } = options;
+  const { store, browser, consistency, consistencyIntervalMs, keep } = options;
+  if (typeof consistencyIntervalMs !== 'number' || !(consistencyIntervalMs >= 0)) {
+    throw new ValidationError('consistencyIntervalMs must be a number ≥ 0', { field: 'consistencyIntervalMs' });
+  }
   const ring: HealthSample[] = [];
   const listeners = new Set<(sample: HealthSample) => void>();
+  const checking = new Map<ConsistencyMonitor<unknown>, Promise<void>>();
   let head: bigint | undefined;
   let last = performance.now();
-  let tick = 0;
-  let consistencyRate: number | null = null;
   let stopped = false;
   let inFlight: Promise<void> = Promise.resolve();
 
+  function checkIfStale(monitor: ConsistencyMonitor<unknown>): void {
+    const report = monitor.lastReport();
+    if (report !== undefined && Date.now() - report.checkedAt.getTime() < consistencyIntervalMs) return;
+    if (checking.has(monitor) || stopped) return;
+    const running = monitor
+      .check()
+      .then(
+        () => {},
+        (error: unknown) => {
+          if (!stopped) options.onError(error);
+        },
+      )
+      .finally(() => checking.delete(monitor));
+    checking.set(monitor, running);
+  }
+
+  function consistencyRate(): number | null {
+    const rates = consistency.flatMap((monitor) => monitor.lastReport()?.rate ?? []);
+    return rates.length === 0 ? null : Math.min(...rates);
+  }
+
   async function sample(): Promise<void> {
     const now = performance.now();
-    let appended = 0;
     const from = head;
     head = await store.headPosition();
-    if (from !== undefined) {
-      for await (const _ of store.readAll({ after: from, limit: countLimit, batchSize: 1000 })) appended++;
-    }
+    // Between two readable heads the count is exact; on PostgreSQL headPosition is the
+    // readable head, so no event committed below it can appear later.
+    const appended = from === undefined ? 0 : await browser.countEvents({ after: from, upTo: head, limit: countLimit });
     const seconds = (now - last) / 1000;
     last = now;
     const views = await options.overview();
-    if (consistency.length > 0 && tick % 10 === 0) {
-      const reports = await Promise.all(consistency.map((monitor) => monitor.check()));
-      consistencyRate = Math.min(...reports.map((report) => report.rate));
-    }
-    tick++;
+    for (const monitor of consistency) checkIfStale(monitor);
     const point: HealthSample = {
       at: Date.now(),
       appendRate: from === undefined || seconds <= 0 ? 0 : Math.round((appended / seconds) * 10) / 10,
       lagEvents: Math.max(0, ...views.map((view) => view.lag?.events ?? 0)),
       lagSeconds: Math.max(0, ...views.map((view) => view.lag?.seconds ?? 0)),
-      consistencyRate,
+      consistencyRate: consistencyRate(),
     };
     ring.push(point);
     if (ring.length > keep) ring.shift();
@@ -97,6 +123,8 @@ export function startHealthSampler(options: {
       stopped = true;
       clearInterval(timer);
       await inFlight;
+      // A check of its own still running must finish before the application closes the store.
+      await Promise.all(checking.values());
     },
   };
 }

@@ -10,12 +10,14 @@ import {
   type Metrics,
   monitoredProjector,
   type ProjectionLagMonitor,
+  type SnapshotStore,
   type SqlTransaction,
   type StoreTransaction,
   type VisibilitySample,
 } from '@tidemark/core';
 import { bankAccountStreamId } from '../bankAccounts/bankAccountCommands.js';
 import { bankAccountDecider } from '../bankAccounts/bankAccountDecider.js';
+import { bankAccountSnapshots } from '../bankAccounts/bankAccountMessages.js';
 import { findAccountBalance } from '../readModels/accountBalanceProjection.js';
 import { shopProjections } from '../readModels/shopProjections.js';
 import type { ShopReadModels } from '../readModels/shopReadModels.js';
@@ -39,6 +41,11 @@ export interface ShopMonitoringOptions {
   visibility?: () => Promise<VisibilitySample>;
   /** Accounts compared per consistency check. Default 100. */
   sampleSize?: number;
+  /**
+   * The bank accounts' snapshot store (the one their commands use): each compared account is
+   * folded from its latest snapshot instead of its first event. Without it, from the first event.
+   */
+  snapshots?: SnapshotStore;
 }
 
 export interface ShopMonitoring {
@@ -102,6 +109,7 @@ export function createShopMonitoring(options: ShopMonitoringOptions): ShopMonito
       streamId: bankAccountStreamId,
       evolver: bankAccountDecider,
       toRow: (state, _id, version) => ({ owner: state.owner, balance: state.balance, status: state.status as 'open' | 'closed', version }),
+      ...(options.snapshots && { snapshots: bankAccountSnapshots(options.snapshots) }),
     }),
     // A row that is merely behind is not wrong: let the projectors reach the head, then look again.
     settle: async () => void (await readModels.waitForPosition(await store.headPosition(), 5000)),

@@ -1,7 +1,10 @@
+import { type Clock, systemClock } from '../domain/clock.js';
 import type { Evolver } from '../domain/decider.js';
 import { ValidationError } from '../domain/errors.js';
 import type { DomainEvent } from '../domain/event.js';
 import type { StreamOperations } from '../eventStore/eventStore.js';
+import { loadAggregate } from '../snapshots/loadAggregate.js';
+import type { SnapshotOptions } from '../snapshots/snapshotOptions.js';
 import type { AlertHandler } from './alert.js';
 import { type Metrics, noMetrics } from './metrics.js';
 
@@ -20,6 +23,8 @@ export interface ConsistencyReport<Row> {
   /** consistent / checked, in 0..1; 1 when nothing was sampled. */
   rate: number;
   mismatches: ConsistencyMismatch<Row>[];
+  /** When the check finished (the monitor's clock): how old the rate is. */
+  checkedAt: Date;
 }
 
 export interface ConsistencyMonitorOptions<Row> {
@@ -45,10 +50,19 @@ export interface ConsistencyMonitorOptions<Row> {
   settle?: () => Promise<void>;
   metrics?: Metrics;
   onAlert?: AlertHandler;
+  /** Stamps the reports' `checkedAt`. Default: the system clock. */
+  clock?: Clock;
 }
 
 export interface ConsistencyMonitor<Row> {
+  /** Samples, compares and reports now: the expensive part (it folds up to `sampleSize` streams). */
   check(): Promise<ConsistencyReport<Row>>;
+  /**
+   * The report of the latest check() that completed, whoever called it; undefined before the
+   * first. Free: a status page reads the rate the application's own schedule measured instead
+   * of folding the streams again.
+   */
+  lastReport(): ConsistencyReport<Row> | undefined;
 }
 
 /** JSON with sorted keys: two rows are equal when they serialise the same, whatever their key order. */
@@ -74,6 +88,8 @@ export function createConsistencyMonitor<Row>(options: ConsistencyMonitorOptions
   const minRate = options.minRate ?? 0.99;
   const equals = options.equals ?? ((a: Row, b: Row) => canonical(a) === canonical(b));
   const metrics = options.metrics ?? noMetrics;
+  const clock = options.clock ?? systemClock;
+  let last: ConsistencyReport<Row> | undefined;
   const rateGauge = metrics.gauge({
     name: 'tidemark_consistency_rate',
     help: 'Share of sampled read-model rows equal to the state rebuilt from events (0..1)',
@@ -114,7 +130,9 @@ export function createConsistencyMonitor<Row>(options: ConsistencyMonitorOptions
       const labels = { read_model: options.name };
       rateGauge.set(rate, labels);
       mismatchGauge.set(mismatches.length, labels);
-      const report = { name: options.name, checked: ids.length, consistent, rate, mismatches };
+      const report = { name: options.name, checked: ids.length, consistent, rate, mismatches, checkedAt: clock.now() };
+      // Two checks may overlap (the application's schedule and a dashboard): the later finish wins.
+      last = report;
       if (rate < minRate) {
         options.onAlert?.({
           kind: 'consistency',
@@ -127,6 +145,7 @@ export function createConsistencyMonitor<Row>(options: ConsistencyMonitorOptions
       }
       return report;
     },
+    lastReport: () => last,
   };
 }
 
@@ -136,12 +155,27 @@ export interface ExpectedFromEventsOptions<Row, State> {
   evolver: Evolver<DomainEvent, State>;
   /** The read-model row a state should produce. */
   toRow: (state: State, id: string, version: number) => Row;
+  /**
+   * The decider's snapshot options (the same object its command handler uses: store, schema
+   * version, name): each entity is then folded from its latest usable snapshot plus the events
+   * after it (loadAggregate) instead of from its first event. Without them, the whole stream.
+   */
+  snapshots?: SnapshotOptions<State>;
 }
 
-/** The `expected` side of a consistency check: fold the entity's stream (aggregateStream) and map it to a row. */
+/**
+ * The `expected` side of a consistency check: fold the entity's stream and map it to a row.
+ * A check compares up to `sampleSize` entities, so on long streams give it `snapshots`: the
+ * fold reads only the tail after the latest snapshot. It trusts that snapshot as the command
+ * path does; a snapshot unfit to use (unreadable, another schema version) is reported to the
+ * snapshot options' `onError` and the stream is folded in full.
+ */
 export function expectedFromEvents<Row, State>(options: ExpectedFromEventsOptions<Row, State>): (id: string) => Promise<Row | undefined> {
+  const { snapshots } = options;
   return async (id) => {
-    const result = await options.store.aggregateStream(options.streamId(id), options.evolver);
+    const result = snapshots
+      ? await loadAggregate(options.store, options.streamId(id), options.evolver, { snapshots })
+      : await options.store.aggregateStream(options.streamId(id), options.evolver);
     return result.exists ? options.toRow(result.state, id, result.version) : undefined;
   };
 }

@@ -78,6 +78,23 @@ export interface StreamPage {
 }
 
 /**
+ * A range of the global log to count: positions `after < position <= upTo`, counted up to
+ * `limit`. Positions are sparse on PostgreSQL, so the number of events between two positions is
+ * counted, never subtracted.
+ */
+export interface EventCountRange {
+  /** Exclusive lower bound (a bigint ≥ 0n; 0n counts from the first event). */
+  after: bigint;
+  /**
+   * Inclusive upper bound (a bigint ≥ 0n), e.g. a `store.headPosition()` read earlier: events
+   * appended after it are not counted however fast they arrive. `upTo <= after` counts 0.
+   */
+  upTo: bigint;
+  /** The count stops here (a whole number ≥ 1): the cost of one call stays bounded on a huge range. */
+  limit: number;
+}
+
+/**
  * Read-only browsing of an event store for operators (the dashboard, `tidemark streams`,
  * `tidemark events`): the log newest first with filters, one event, its causation chain, the
  * streams. Each SQL adapter answers a page with one index seek (see its adapter for the plans);
@@ -92,6 +109,13 @@ export interface EventBrowser {
   getChain(eventId: string, options?: { limit?: number }): Promise<EventChain | undefined>;
   /** A page of streams with their counts and last version. */
   listStreams(query?: StreamQuery): Promise<StreamPage>;
+  /**
+   * How many events lie in the range, at most `range.limit`: stored events, one per appended
+   * event (an upcaster splitting an event on read does not count twice). The SQL adapters count
+   * entries of the position key without reading an event body (no decoding, no stages); the
+   * in-memory one scans its log, as for every call. The dashboard's append rate comes from it.
+   */
+  countEvents(range: EventCountRange): Promise<number>;
 }
 
 export interface EventBrowserOptions {

@@ -1,7 +1,8 @@
 import { ValidationError } from '../domain/errors.js';
 import type { RecordedEvent } from '../domain/event.js';
+import { maxStorablePosition } from '../eventStore/position.js';
 import { assertValidName } from '../eventStore/prepareAppend.js';
-import type { EventQuery, StreamQuery } from './eventBrowser.js';
+import type { EventCountRange, EventQuery, StreamQuery } from './eventBrowser.js';
 
 /**
  * Which index serves a page, in order of preference: a stream's own events (its version index),
@@ -111,6 +112,25 @@ export function isPastCursor(event: RecordedEvent, path: EventQueryPath, after: 
     return at < after.recordedAt || (at === after.recordedAt && event.position < after.position);
   }
   return event.position < after.position;
+}
+
+function storablePosition(value: unknown, what: string): bigint {
+  if (typeof value !== 'bigint' || value < 0n || value > maxStorablePosition) {
+    throw new ValidationError(`${what} must be a bigint from 0n to ${maxStorablePosition}n`, { field: what });
+  }
+  return value;
+}
+
+/** Validates a countEvents range alike on every adapter (a ValidationError names the bad field). */
+export function resolveEventCountRange(range: EventCountRange): EventCountRange {
+  if (range === null || typeof range !== 'object') throw new ValidationError('countEvents needs { after, upTo, limit }');
+  const after = storablePosition(range.after, 'after');
+  const upTo = storablePosition(range.upTo, 'upTo');
+  const { limit } = range;
+  if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 1) {
+    throw new ValidationError('limit must be a whole number ≥ 1', { field: 'limit' });
+  }
+  return { after, upTo, limit };
 }
 
 export interface ResolvedStreamQuery {

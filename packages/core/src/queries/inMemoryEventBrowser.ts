@@ -7,6 +7,7 @@ import {
   isEventId,
   isPastCursor,
   type ResolvedEventQuery,
+  resolveEventCountRange,
   resolveEventQuery,
   resolveStreamQuery,
 } from './eventQuery.js';
@@ -84,6 +85,20 @@ export function createInMemoryEventBrowser(store: EventStore): EventBrowser {
       const page = sorted.slice(0, resolved.limit);
       const last = page[page.length - 1];
       return sorted.length > resolved.limit && last ? { streams: page, next: last.streamId } : { streams: page };
+    },
+    async countEvents(range) {
+      const { after, upTo, limit } = resolveEventCountRange(range);
+      if (upTo <= after) return 0;
+      let count = 0;
+      let previous: bigint | undefined;
+      for await (const event of store.readAll({ after })) {
+        if (event.position > upTo) break;
+        // The parts of an event an upcaster split share its position: one stored event.
+        if (event.position === previous) continue;
+        previous = event.position;
+        if (++count >= limit) break;
+      }
+      return count;
     },
   };
   return browser;

@@ -8,6 +8,7 @@ import {
   loadEventChain,
   maxStorablePosition,
   type ResolvedEventQuery,
+  resolveEventCountRange,
   resolveEventQuery,
   resolveStreamQuery,
 } from '@tidemark/core';
@@ -147,6 +148,19 @@ export function createPostgresEventBrowser(
       }));
       const last = streams[streams.length - 1];
       return result.rows.length > resolved.limit && last ? { streams, next: last.streamId } : { streams };
+    },
+    async countEvents(range) {
+      const { after, upTo, limit } = resolveEventCountRange(range);
+      if (upTo <= after) return 0;
+      // A range of the primary key's index, stopped after `limit` entries by the inner LIMIT.
+      // Recent heap pages are still visited for MVCC visibility (index-only once vacuum marked
+      // them all-visible), but no column is selected: nothing is detoasted, sent or decoded.
+      // Positions pass 2^53: they go as text, cast to bigint in SQL.
+      const result = await pool.query<{ n: string }>({
+        text: `SELECT count(*) AS n FROM (SELECT 1 FROM ${events} WHERE position > $1::bigint AND position <= $2::bigint LIMIT $3::bigint) AS counted`,
+        values: [String(after), String(upTo), String(limit)],
+      });
+      return Number(result.rows[0]?.n ?? 0);
     },
   };
   return browser;

@@ -9,6 +9,7 @@ import {
   loadEventChain,
   type RecordedEvent,
   type ResolvedEventQuery,
+  resolveEventCountRange,
   resolveEventQuery,
   resolveStreamQuery,
   type SqlQueries,
@@ -142,6 +143,17 @@ export function createSqliteEventBrowser(store: { readonly queries: SqlQueries }
       }));
       const last = streams[streams.length - 1];
       return rows.length > resolved.limit && last ? { streams, next: last.streamId } : { streams };
+    },
+    async countEvents(range) {
+      const { after, upTo, limit } = resolveEventCountRange(range);
+      if (upTo <= after) return 0;
+      // A range seek on the rowid (position is the INTEGER PRIMARY KEY), stopped after `limit`
+      // rows by the inner LIMIT: SQLite steps over the rows without reading a column of them.
+      const [row] = await queries.query<{ n: number }>(
+        'SELECT count(*) AS n FROM (SELECT 1 FROM events WHERE position > $1 AND position <= $2 LIMIT $3)',
+        [after, upTo, limit],
+      );
+      return row?.n ?? 0;
     },
   };
   return browser;

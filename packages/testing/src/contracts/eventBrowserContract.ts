@@ -205,6 +205,51 @@ export function eventBrowserContract(adapter: string, harness: EventBrowserHarne
         expect(orders.streams.map((s) => s.streamId)).toEqual(['order', 'order-1', 'order-2']);
       }));
 
+    it('counts the events after one position up to another, at most limit of them', () =>
+      withBrowser(async (store, browser, clock) => {
+        expect(await browser.countEvents({ after: 0n, upTo: await store.headPosition(), limit: 10 })).toBe(0);
+        const log = await seed(store, clock);
+        const at = (i: number) => (log[i] as RecordedEvent).position;
+        const head = await store.headPosition();
+        expect(await browser.countEvents({ after: 0n, upTo: head, limit: 100 })).toBe(12);
+        // after is exclusive, upTo inclusive.
+        expect(await browser.countEvents({ after: at(2), upTo: at(7), limit: 100 })).toBe(5);
+        expect(await browser.countEvents({ after: 0n, upTo: at(0), limit: 100 })).toBe(1);
+        // The cap.
+        expect(await browser.countEvents({ after: 0n, upTo: head, limit: 3 })).toBe(3);
+        expect(await browser.countEvents({ after: at(2), upTo: head, limit: 9 })).toBe(9);
+        expect(await browser.countEvents({ after: at(2), upTo: head, limit: 1 })).toBe(1);
+        // Events appended after upTo are not counted.
+        await store.appendToStream('order-9', [
+          { type: 'order.placed', data: {} },
+          { type: 'order.paid', data: {} },
+        ]);
+        expect(await browser.countEvents({ after: at(2), upTo: head, limit: 100 })).toBe(9);
+        expect(await browser.countEvents({ after: head, upTo: await store.headPosition(), limit: 100 })).toBe(2);
+        // Empty ranges.
+        expect(await browser.countEvents({ after: at(5), upTo: at(5), limit: 100 })).toBe(0);
+        expect(await browser.countEvents({ after: at(7), upTo: at(2), limit: 100 })).toBe(0);
+        const last = await store.headPosition();
+        expect(await browser.countEvents({ after: last, upTo: 2n ** 63n - 1n, limit: 100 })).toBe(0);
+      }));
+
+    it('refuses a malformed count range with a ValidationError', () =>
+      withBrowser(async (_store, browser) => {
+        for (const range of [
+          { after: -1n, upTo: 10n, limit: 1 },
+          { after: 0, upTo: 10n, limit: 1 },
+          { after: 0n, upTo: '10', limit: 1 },
+          { after: 0n, upTo: 2n ** 63n, limit: 1 },
+          { after: 0n, upTo: 10n, limit: 0 },
+          { after: 0n, upTo: 10n, limit: 1.5 },
+          { after: 0n, upTo: 10n, limit: 10n },
+          { after: 0n, upTo: 10n },
+          null,
+        ]) {
+          await expect(browser.countEvents(range as never)).rejects.toBeInstanceOf(ValidationError);
+        }
+      }));
+
     it('refuses malformed queries with a ValidationError', () =>
       withBrowser(async (_store, browser) => {
         for (const query of [
