@@ -1,7 +1,6 @@
-import { open, symlink } from 'node:fs/promises';
-import { type AppendResult, CommitOutcomeUnknownError, ConcurrencyError, ValidationError } from '@tidemark/core';
+import { type AppendResult, ConcurrencyError, ValidationError } from '@tidemark/core';
 import { createSqliteEventStore } from '@tidemark/sqlite';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { tempSqliteFiles } from './tempSqliteFiles.js';
 
 const files = tempSqliteFiles();
@@ -169,96 +168,5 @@ describe('SQLite group commit', () => {
     const reopened = createSqliteEventStore({ file });
     expect(await reopened.headPosition()).toBe(9n);
     await reopened.close();
-  });
-});
-
-/** The fsync of every FileHandle (what the store's WAL flush calls), spied on: the real one runs unless a test holds it. */
-async function spyOnFileSync() {
-  const probe = await open(files.next(), 'w');
-  const prototype = Object.getPrototypeOf(probe) as { sync(): Promise<void> };
-  await probe.close();
-  return vi.spyOn(prototype, 'sync');
-}
-
-describe('SQLite group commit: the WAL flush off the event loop', () => {
-  afterEach(() => vi.restoreAllMocks());
-
-  it('answers concurrent appends only after the WAL flush that covers them', async () => {
-    const file = files.next();
-    const store = createSqliteEventStore({ file });
-    const sync = await spyOnFileSync();
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    sync.mockImplementation(() => held);
-    await store.appendToStream('warm-up', [deposited(0)]);
-    // Issued while the warm-up's commit keeps the window open: one batch of sixteen.
-    let answered = 0;
-    const appends = Array.from({ length: 16 }, (_, i) =>
-      store.appendToStream(`account-${i}`, [deposited(i)]).then((result) => {
-        answered++;
-        return result;
-      }),
-    );
-    while (sync.mock.calls.length === 0) await new Promise((resolve) => setTimeout(resolve, 1));
-    // Committed (another connection sees them), not yet acknowledged: the flush is held.
-    const observer = createSqliteEventStore({ file });
-    expect(await observer.headPosition()).toBe(17n);
-    expect(answered).toBe(0);
-    release();
-    expect((await Promise.all(appends)).map((r) => r.position)).toEqual(Array.from({ length: 16 }, (_, i) => BigInt(i + 2)));
-    await observer.close();
-    await store.close();
-  });
-
-  it('fails the appends a failed flush covered with CommitOutcomeUnknownError (they are committed)', async () => {
-    const file = files.next();
-    const store = createSqliteEventStore({ file });
-    const sync = await spyOnFileSync();
-    sync.mockRejectedValueOnce(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }));
-    await store.appendToStream('warm-up', [deposited(0)]);
-    const outcomes = await Promise.allSettled(Array.from({ length: 4 }, (_, i) => store.appendToStream(`account-${i}`, [deposited(i)])));
-    for (const outcome of outcomes) {
-      expect(outcome.status).toBe('rejected');
-      expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(CommitOutcomeUnknownError);
-    }
-    // The next flush works again, and the store carries on.
-    const [after] = await Promise.all([
-      store.appendToStream('account-9', [deposited(9)]),
-      store.appendToStream('account-10', [deposited(10)]),
-    ]);
-    expect(after.position).toBe(6n);
-    expect(await store.streamExists('account-0')).toBe(true);
-    await store.close();
-  });
-
-  it('flushes a lone append on a quiet store inside its COMMIT, and never with synchronous NORMAL', async () => {
-    const sync = await spyOnFileSync();
-    const store = createSqliteEventStore({ file: files.next() });
-    await store.appendToStream('account-1', [deposited(1)]);
-    await new Promise((resolve) => setImmediate(resolve));
-    await store.appendToStream('account-1', [deposited(2)]);
-    expect(sync).not.toHaveBeenCalled();
-    await store.close();
-    const relaxed = createSqliteEventStore({ file: files.next(), synchronous: 'NORMAL' });
-    await Promise.all(Array.from({ length: 8 }, (_, i) => relaxed.appendToStream(`account-${i}`, [deposited(i)])));
-    expect(sync).not.toHaveBeenCalled();
-    await relaxed.close();
-  });
-
-  it('flushes the WAL of the real file when the store is opened through a symlink', async () => {
-    const real = files.next();
-    const link = files.next();
-    const first = createSqliteEventStore({ file: real });
-    await first.close();
-    await symlink(real, link);
-    const store = createSqliteEventStore({ file: link });
-    const sync = await spyOnFileSync();
-    await store.appendToStream('warm-up', [deposited(0)]);
-    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => store.appendToStream(`account-${i}`, [deposited(i)])));
-    expect(results.at(-1)?.position).toBe(9n);
-    expect(sync).toHaveBeenCalled();
-    await store.close();
   });
 });

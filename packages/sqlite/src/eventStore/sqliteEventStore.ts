@@ -48,7 +48,6 @@ import { createSqliteStreamReads } from './sqliteStreamReads.js';
 import { acquireSqliteWriterLock } from './sqliteWriterLock.js';
 import { storeBusy } from './storeBusy.js';
 import { truncateWal } from './truncateWal.js';
-import { createWalSync } from './walSync.js';
 
 export interface SqliteEventStoreOptions {
   /** Path of the database file (created when missing); ':memory:' for a private throwaway store. */
@@ -327,12 +326,6 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
     return result;
   }
 
-  // Concurrent appends flush the WAL off the event loop (see walSync.ts); a memory database has
-  // nothing to flush, and with NORMAL nobody asked for the flush.
-  const walSync =
-    !process.env.XP_NODEFER && options.groupCommit !== false && synchronous === 'FULL' && !isMemoryDatabase(file)
-      ? createWalSync(file)
-      : undefined;
   const groupCommit =
     options.groupCommit === false
       ? undefined
@@ -351,13 +344,6 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
             notifyAppended();
           },
           finish: (result) => pipeline.readResult(result),
-          ...(walSync && {
-            deferredDurability: {
-              relax: () => db.pragma('synchronous = NORMAL'),
-              restore: () => db.pragma('synchronous = FULL'),
-              sync: () => walSync.sync(),
-            },
-          }),
         });
 
   function appendNow(prepared: PreparedAppend): AppendResult {
@@ -493,7 +479,6 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
       closing ??= (groupCommit?.settled() ?? Promise.resolve()).then(() =>
         mutex.run(async () => {
           try {
-            await walSync?.close();
             if (!sharedConnection) readDb.close();
             db.close();
           } finally {

@@ -1,11 +1,4 @@
-import {
-  type AppendOptions,
-  type AppendResult,
-  CommitOutcomeUnknownError,
-  type Mutex,
-  type NewEvent,
-  type PreparedAppend,
-} from '@tidemark/core';
+import type { AppendOptions, AppendResult, Mutex, NewEvent, PreparedAppend } from '@tidemark/core';
 import type { Database } from 'better-sqlite3';
 import type { SqliteAppendWriter } from './sqliteAppendWriter.js';
 import type { SqliteStatements } from './sqliteStatements.js';
@@ -35,18 +28,6 @@ export interface SqliteGroupCommitOptions {
   notifyAppended(): void;
   /** A written result as its caller gets it (its events read through the store's stages); synchronous batches only, hooked ones read in their transaction. */
   finish(result: AppendResult): AppendResult | Promise<AppendResult>;
-  /**
-   * Durability off the event loop (a file store with synchronous=FULL): a batch that shares its
-   * flush commits without one (`relax`, then `restore` the connection's setting) and its callers
-   * hear back once `sync` has flushed the WAL. Absent: every commit flushes by itself (or never).
-   */
-  deferredDurability?: DeferredDurability;
-}
-
-export interface DeferredDurability {
-  relax(): void;
-  restore(): void;
-  sync(): Promise<void>;
 }
 
 export interface SqliteGroupCommit {
@@ -72,17 +53,8 @@ export interface SqliteGroupCommit {
  * A batch first runs as one plain transaction. If any append in it fails (conflict, duplicate
  * id), it is rolled back and run again with a savepoint per append, so the failing one is
  * rolled back alone and fails alone; a failing COMMIT fails the whole batch. Every promise
- * settles after the fsync that holds its events; batches keep arrival order, so appends to
- * one stream see each other exactly as sequential ones do.
- *
- * With `deferredDurability`, the fsync leaves the event loop once writers are concurrent: a
- * batch of several appends (or any batch while a flush is in flight) commits without flushing,
- * and a WAL fsync in the thread pool makes it durable while the loop takes the next requests and
- * commits the next batch; one flush at a time, each covering every batch committed before it
- * began. Its callers (and the readers' wake-up) hear back after that flush. A lone append on a
- * quiet store still flushes inside its COMMIT: a thread-pool round trip would only slow it. A
- * failed flush fails the appends it covered with CommitOutcomeUnknownError: they are committed,
- * but nobody can say whether they reached the disk.
+ * settles after the COMMIT that holds its events returned, i.e. after the fsync; batches keep
+ * arrival order, so appends to one stream see each other exactly as sequential ones do.
  */
 export function createSqliteGroupCommit(options: SqliteGroupCommitOptions): SqliteGroupCommit {
   const { db, statements, writeAppend, mutex } = options;
@@ -91,13 +63,9 @@ export function createSqliteGroupCommit(options: SqliteGroupCommitOptions): Sqli
   const rollback = db.prepare('ROLLBACK');
   const appendAlone = db.transaction(writeAppend).immediate;
 
-  const deferred = options.deferredDurability;
   let queue: PendingAppend[] = [];
   /** A check phase is scheduled, or a batch waits for or holds the writer: arrivals just queue. */
   let flushPending = false;
-  /** A WAL flush is in flight; the batches committed since it began wait for the next one. */
-  let syncing = false;
-  let unsynced: Array<{ batch: readonly PendingAppend[]; outcomes: ReadonlyArray<AppendResult | { error: unknown }> }> = [];
   /** A batch committed since the last check phase: arrivals wait for the next one. */
   let window = false;
   let waiters: Array<() => void> = [];
@@ -181,63 +149,10 @@ export function createSqliteGroupCommit(options: SqliteGroupCommitOptions): Sqli
     });
   }
 
-  /** Commits a batch and settles it now, or once the WAL flush that covers it is done. */
-  function commitBatch(batch: readonly PendingAppend[]): void {
-    if (!deferred || (batch.length === 1 && !syncing && unsynced.length === 0)) {
-      settle(batch, writeBatch(batch));
-      return;
-    }
-    deferred.relax();
-    let outcomes: Array<AppendResult | { error: unknown }>;
-    try {
-      outcomes = writeBatch(batch);
-    } finally {
-      deferred.restore();
-    }
-    unsynced.push({ batch, outcomes });
-    if (!syncing) startSync(deferred);
-  }
-
-  function startSync(durability: DeferredDurability): void {
-    const covered = unsynced;
-    unsynced = [];
-    syncing = true;
-    durability
-      .sync()
-      .then(
-        () => {
-          for (const { batch, outcomes } of covered) settle(batch, outcomes);
-        },
-        (error: unknown) => {
-          for (const { batch, outcomes } of covered) {
-            settle(
-              batch,
-              outcomes.map((outcome) =>
-                'error' in outcome
-                  ? outcome
-                  : {
-                      error: new CommitOutcomeUnknownError(
-                        'The append committed but flushing it to disk failed',
-                        { streamId: outcome.streamId },
-                        { cause: error },
-                      ),
-                    },
-              ),
-            );
-          }
-        },
-      )
-      .finally(() => {
-        syncing = false;
-        if (unsynced.length > 0) startSync(durability);
-        else releaseWaiters();
-      });
-  }
-
   function flushNow(): void {
     const batch = take();
     window = true;
-    commitBatch(batch);
+    settle(batch, writeBatch(batch));
     armCheck();
   }
 
@@ -277,7 +192,12 @@ export function createSqliteGroupCommit(options: SqliteGroupCommitOptions): Sqli
     }
     flushPending = true;
     // The store's transaction takes the mutex itself; a synchronous batch queues for it here.
-    const flushed = options.hooked() ? flushHooked() : mutex.run(async () => commitBatch(take()));
+    const flushed = options.hooked()
+      ? flushHooked()
+      : mutex.run(async () => {
+          const batch = take();
+          settle(batch, writeBatch(batch));
+        });
     const next = () => {
       flushPending = false;
       window = true;
@@ -299,12 +219,6 @@ export function createSqliteGroupCommit(options: SqliteGroupCommitOptions): Sqli
       return;
     }
     window = false;
-    releaseWaiters();
-  }
-
-  /** Wakes `settled()` callers once nothing is queued, being written or waiting for a flush. */
-  function releaseWaiters(): void {
-    if (flushPending || queue.length > 0 || syncing || unsynced.length > 0) return;
     const settledWaiters = waiters;
     waiters = [];
     for (const waiter of settledWaiters) waiter();
@@ -322,7 +236,7 @@ export function createSqliteGroupCommit(options: SqliteGroupCommitOptions): Sqli
       });
     },
     settled() {
-      if (!flushPending && queue.length === 0 && !syncing && unsynced.length === 0) return Promise.resolve();
+      if (!flushPending && queue.length === 0) return Promise.resolve();
       return new Promise<void>((resolve) => waiters.push(resolve));
     },
   };
