@@ -58,6 +58,41 @@ describe('a caught-up subscription under a stream of small commits', () => {
     await store.close();
   });
 
+  it('reads less often while the log moves with nothing for its filter, and at its pace again once something comes', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    const store = createInMemoryEventStore();
+    const reads: number[] = [];
+    const counted = { ...store, headPosition: () => (reads.push(performance.now()), store.headPosition()) };
+    const controller = new AbortController();
+    const batches: SubscriptionBatch[] = [];
+    const consuming = (async () => {
+      for await (const batch of subscribe(counted, { types: ['wanted'], minReadIntervalMs: 10, signal: controller.signal }))
+        batches.push(batch);
+    })();
+    await vi.advanceTimersByTimeAsync(0);
+    // A busy log of other events: one append per millisecond for 400 ms.
+    for (let ms = 0; ms < 400; ms++) {
+      await store.appendToStream('other-1', [{ type: 'other', data: {} }]);
+      await vi.advanceTimersByTimeAsync(1);
+    }
+    const gaps = reads.slice(1).map((at, i) => at - (reads[i] as number));
+    // 10, 20, 40, 80, then 100 (ten times the minimum) between reads, not one every 10 ms.
+    expect(gaps.slice(0, 6)).toEqual([10, 20, 40, 80, 100, 100]);
+    // Its own event: found at the next read, after which the pace is 10 ms again.
+    await store.appendToStream('mine-1', [{ type: 'wanted', data: {} }]);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(batches.flatMap((b) => b.events.map((e) => e.type))).toEqual(['wanted']);
+    const before = reads.length;
+    await store.appendToStream('mine-1', [{ type: 'wanted', data: {} }]);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(reads.length).toBe(before + 1);
+    expect(batches.flatMap((b) => b.events.map((e) => e.type))).toEqual(['wanted', 'wanted']);
+    controller.abort();
+    await vi.advanceTimersByTimeAsync(0);
+    await consuming;
+    await store.close();
+  });
+
   it('refuses a negative or fractional interval', async () => {
     const store = createInMemoryEventStore();
     await expect(subscribe(store, { minReadIntervalMs: -1 }).next()).rejects.toMatchObject({ code: 'validation' });
