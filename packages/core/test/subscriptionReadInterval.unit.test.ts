@@ -62,7 +62,13 @@ describe('a caught-up subscription under a stream of small commits', () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
     const store = createInMemoryEventStore();
     const reads: number[] = [];
-    const counted = { ...store, headPosition: () => (reads.push(performance.now()), store.headPosition()) };
+    const counted = {
+      ...store,
+      headPosition: () => {
+        reads.push(performance.now());
+        return store.headPosition();
+      },
+    };
     const controller = new AbortController();
     const batches: SubscriptionBatch[] = [];
     const consuming = (async () => {
