@@ -69,4 +69,51 @@ describe.skipIf(!available)('tailing readers behind a transaction open elsewhere
       await iteration;
     }
   }, 90_000);
+
+  it("do not wait for their own process's appends to become readable, and see them once they are", async () => {
+    // One store both appends and follows, with read-your-writes bounded at 20 s: a reader that
+    // waited for its own appends would sit out that bound on every read below.
+    const store = await stores.create({ readYourWritesTimeoutMs: 20_000 });
+    const holder = new pg.Client({ connectionString: serviceUrls.postgres, application_name: 'tm-test-horizon-own' });
+    await holder.connect();
+    const readTimes: number[] = [];
+    const counted: typeof store = {
+      ...store,
+      async *readAll(options) {
+        const started = performance.now();
+        try {
+          yield* store.readAll(options);
+        } finally {
+          readTimes.push(performance.now() - started);
+        }
+      },
+    };
+    const controller = new AbortController();
+    const seen: string[] = [];
+    let caughtUp = false;
+    const iteration = (async () => {
+      for await (const batch of subscribe(counted, { pollIntervalMs: 60_000, signal: controller.signal })) {
+        for (const event of batch.events) seen.push(event.streamId);
+        if (batch.caughtUp) caughtUp = true;
+      }
+    })();
+    try {
+      await waitFor(() => caughtUp, 'the reader to catch up');
+      await holder.query('BEGIN');
+      await holder.query('SELECT txid_current()');
+      const readsBefore = readTimes.length;
+      await store.appendToStream('own-1', [{ type: 'test.thing.happened', data: {} }]);
+      await waitFor(() => readTimes.length > readsBefore, 'the woken reader to look');
+      expect(seen).toEqual([]);
+      // It looked and came back at once, the event still unreadable behind the open transaction.
+      expect(Math.max(...readTimes.slice(readsBefore))).toBeLessThan(5_000);
+      await holder.query('ROLLBACK');
+      await waitFor(() => seen.includes('own-1'), 'the reader to see its own append once readable', 45_000);
+    } finally {
+      await holder.query('ROLLBACK').catch(() => {});
+      await holder.end();
+      controller.abort();
+      await iteration;
+    }
+  }, 90_000);
 });

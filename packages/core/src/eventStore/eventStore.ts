@@ -46,6 +46,20 @@ export interface ReadAllOptions {
   limit?: number;
   /** Rows fetched per round trip; memory stays proportional to it. */
   batchSize?: number;
+  /** See HeadPositionOptions. Default true. */
+  readYourWrites?: boolean;
+}
+
+export interface HeadPositionOptions {
+  /**
+   * Include this store instance's own commits (default true). Where committed events can be
+   * unreadable for a moment (PostgreSQL: a transaction open elsewhere holds the readable horizon
+   * back), the store waits, bounded, until what it committed itself is readable, so that a
+   * caller reads its own appends. A follower that is woken again when more becomes readable (a
+   * subscription) passes false: under a steady stream of its own process's commits that wait
+   * would come back on nearly every read. Stores whose commits are readable at once ignore it.
+   */
+  readYourWrites?: boolean;
 }
 
 export interface AggregateOptions {
@@ -119,7 +133,7 @@ export interface EventStore<Tx extends StoreTransaction = StoreTransaction> exte
   /** The whole log in global order, fetched in batches: memory stays constant however long it is. */
   readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent>;
   /** Position of the last event a reader can see now (0n for an empty store). */
-  headPosition(): Promise<bigint>;
+  headPosition(options?: HeadPositionOptions): Promise<bigint>;
   /**
    * Runs `work` in one transaction: committed when it resolves, rolled back when it throws.
    * Inside `work` (and the append hooks it triggers) use `tx`: calling the store's own

@@ -98,9 +98,11 @@ export async function* subscribe<Tx extends StoreTransaction>(
       appended = false;
       // Read the head first: every event at or below it is readable now, so once readAll is
       // exhausted the subscription has seen everything up to it (positions may be sparse).
-      const head = await store.headPosition();
+      // No waiting for this process's own commits to become readable (see HeadPositionOptions):
+      // what is not readable yet is read at a later wake-up, which the store sends once it is.
+      const head = await store.headPosition({ readYourWrites: false });
       const events: RecordedEvent[] = [];
-      const readOptions = { after: position, limit: batchSize, batchSize, ...filters(options) };
+      const readOptions = { after: position, limit: batchSize, batchSize, readYourWrites: false, ...filters(options) };
       for await (const event of store.readAll(readOptions)) events.push(event);
       // ≥: an upcaster that splits an event can return more events than rows read.
       const full = events.length >= batchSize;

@@ -41,7 +41,9 @@ export function toFoldedEvent(row: unknown[], streamId: string): RecordedEvent {
   };
 }
 
-/** The rows as events, one at a time. */
-export function* foldedEvents(rows: unknown[][], streamId: string): Generator<RecordedEvent> {
-  for (const row of rows) yield toFoldedEvent(row, streamId);
+/** The rows as events (a plain loop: measurably cheaper per event than map's callback or a generator). */
+export function toFoldedEvents(rows: unknown[][], streamId: string): RecordedEvent[] {
+  const events = new Array<RecordedEvent>(rows.length);
+  for (let i = 0; i < rows.length; i++) events[i] = toFoldedEvent(rows[i] as unknown[], streamId);
+  return events;
 }

@@ -422,7 +422,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
   async function* readAll(readOptions?: Parameters<PostgresEventStore['readAll']>[0]): AsyncGenerator<RecordedEvent> {
     assertOpen();
     const range = resolveAllRange(readOptions);
-    if (ownCommitted > range.after) await awaitOwnWrites();
+    if (ownCommitted > range.after && readOptions?.readYourWrites !== false) await awaitOwnWrites();
     // An empty filter list matches nothing, as in the other stores.
     if (range.types?.length === 0 || range.categories?.length === 0) return;
     // Deduplicated: each value is its own index range scan, and a repeated one would deliver its events twice.
@@ -508,7 +508,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       return pipeline.readResult(result);
     }),
     readAll,
-    async headPosition() {
+    async headPosition(headOptions) {
       assertOpen();
       // The head and the horizon come from one statement (one snapshot): when the horizon has
       // already passed this instance's own commits, that one round trip is the whole answer.
@@ -526,7 +526,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
         return BigInt(result.rows[0].head as string);
       };
       const head = await readHead();
-      if (target === 0n || target < seenHorizon) return head;
+      if (target === 0n || target < seenHorizon || headOptions?.readYourWrites === false) return head;
       await awaitOwnWrites();
       return readHead();
     },

@@ -9,7 +9,7 @@ import {
 } from '@tidemark/core';
 import type pg from 'pg';
 import { eventTypes, packedStreamEvent, toRecordedEvent } from './eventRows.js';
-import { foldColumns, foldedEvents, foldTypes, toFoldedEvent } from './foldRows.js';
+import { foldColumns, foldTypes, toFoldedEvents } from './foldRows.js';
 
 export type StreamReads = Omit<StreamOperations, 'appendToStream'>;
 
@@ -77,11 +77,8 @@ export function createStreamReads(
             }
           : { name: `${statementPrefix}:aggregate`, text: aggregate, values: [streamId, upTo], rowMode: 'array', types: foldTypes },
       );
-      const rows = result.rows;
-      // Without read stages each event is built as it is folded, so none outlives its evolve.
-      if (!pipeline.reads) return foldEvents(foldedEvents(rows, streamId), evolver, options);
       // The SQL already cut at upToVersion / asOf: the stages see exactly the events folded.
-      const read = pipeline.read(rows.map((row) => toFoldedEvent(row, streamId)));
+      const read = pipeline.read(toFoldedEvents(result.rows, streamId));
       return foldEvents(isPromiseLike(read) ? await read : read, evolver, options);
     },
   };
