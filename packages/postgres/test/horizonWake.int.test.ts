@@ -6,6 +6,30 @@ import { createStoreFactory } from './testSchemas.js';
 
 const available = await serviceAvailable('postgres');
 
+/**
+ * Follows `store` with a subscription polling once a minute (only a wake-up can deliver an event
+ * within a test's time), collecting the stream ids it sees; resolves once it has caught up.
+ */
+async function tail(store: Parameters<typeof subscribe>[0]) {
+  const controller = new AbortController();
+  const seen: string[] = [];
+  let caughtUp = false;
+  const iteration = (async () => {
+    for await (const batch of subscribe(store, { pollIntervalMs: 60_000, signal: controller.signal })) {
+      for (const event of batch.events) seen.push(event.streamId);
+      if (batch.caughtUp) caughtUp = true;
+    }
+  })();
+  await waitFor(() => caughtUp, 'the reader to catch up');
+  return {
+    seen,
+    stop: async () => {
+      controller.abort();
+      await iteration;
+    },
+  };
+}
+
 describe.skipIf(!available)('tailing readers behind a transaction open elsewhere on the server', () => {
   const stores = createStoreFactory();
   afterEach(() => stores.cleanup());
@@ -29,18 +53,8 @@ describe.skipIf(!available)('tailing readers behind a transaction open elsewhere
     };
     let wakes = 0;
     const unsubscribe = reader.onAppended(() => wakes++);
-    const controller = new AbortController();
-    const seen: string[] = [];
-    let caughtUp = false;
-    // A minute between polls: only a wake-up can deliver the event within the test's time.
-    const iteration = (async () => {
-      for await (const batch of subscribe(counted, { pollIntervalMs: 60_000, signal: controller.signal })) {
-        for (const event of batch.events) seen.push(event.streamId);
-        if (batch.caughtUp) caughtUp = true;
-      }
-    })();
+    const { seen, stop } = await tail(counted);
     try {
-      await waitFor(() => caughtUp, 'the reader to catch up');
       // LISTEN in force wakes the readers once (a commit before it notified nobody): wait for
       // that, so that the wake-up and the read counted below are the append's.
       await waitFor(() => wakes >= 1, 'the LISTEN connection to be in force');
@@ -65,8 +79,7 @@ describe.skipIf(!available)('tailing readers behind a transaction open elsewhere
       await holder.query('ROLLBACK').catch(() => {});
       await holder.end();
       unsubscribe();
-      controller.abort();
-      await iteration;
+      await stop();
     }
   }, 90_000);
 
@@ -88,17 +101,8 @@ describe.skipIf(!available)('tailing readers behind a transaction open elsewhere
         }
       },
     };
-    const controller = new AbortController();
-    const seen: string[] = [];
-    let caughtUp = false;
-    const iteration = (async () => {
-      for await (const batch of subscribe(counted, { pollIntervalMs: 60_000, signal: controller.signal })) {
-        for (const event of batch.events) seen.push(event.streamId);
-        if (batch.caughtUp) caughtUp = true;
-      }
-    })();
+    const { seen, stop } = await tail(counted);
     try {
-      await waitFor(() => caughtUp, 'the reader to catch up');
       await holder.query('BEGIN');
       await holder.query('SELECT txid_current()');
       const readsBefore = readTimes.length;
@@ -112,8 +116,7 @@ describe.skipIf(!available)('tailing readers behind a transaction open elsewhere
     } finally {
       await holder.query('ROLLBACK').catch(() => {});
       await holder.end();
-      controller.abort();
-      await iteration;
+      await stop();
     }
   }, 90_000);
 });
