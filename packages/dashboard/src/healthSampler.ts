@@ -81,7 +81,8 @@ export function startHealthSampler(options: {
   async function sample(): Promise<void> {
     const now = performance.now();
     const from = head;
-    head = await store.headPosition();
+    // A sampler need not wait for its own process's commits to become readable (see HeadPositionOptions).
+    head = await store.headPosition({ readYourWrites: false });
     // Between two readable heads the count is exact; on PostgreSQL headPosition is the
     // readable head, so no event committed below it can appear later.
     const appended = from === undefined ? 0 : await browser.countEvents({ after: from, upTo: head, limit: countLimit });
