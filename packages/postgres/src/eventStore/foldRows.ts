@@ -40,10 +40,3 @@ export function toFoldedEvent(row: unknown[], streamId: string): RecordedEvent {
     metadata: metadata === null ? {} : (JSON.parse(metadata) as EventMetadata),
   };
 }
-
-/** The rows as events (a plain loop: measurably cheaper per event than map's callback or a generator). */
-export function toFoldedEvents(rows: unknown[][], streamId: string): RecordedEvent[] {
-  const events = new Array<RecordedEvent>(rows.length);
-  for (let i = 0; i < rows.length; i++) events[i] = toFoldedEvent(rows[i] as unknown[], streamId);
-  return events;
-}

@@ -9,7 +9,7 @@ import {
 } from '@tidemark/core';
 import type pg from 'pg';
 import { eventTypes, packedStreamEvent, toRecordedEvent } from './eventRows.js';
-import { foldColumns, foldTypes, toFoldedEvents } from './foldRows.js';
+import { foldColumns, foldTypes, toFoldedEvent } from './foldRows.js';
 
 export type StreamReads = Omit<StreamOperations, 'appendToStream'>;
 
@@ -77,8 +77,9 @@ export function createStreamReads(
             }
           : { name: `${statementPrefix}:aggregate`, text: aggregate, values: [streamId, upTo], rowMode: 'array', types: foldTypes },
       );
+      const events = result.rows.map((row) => toFoldedEvent(row, streamId));
       // The SQL already cut at upToVersion / asOf: the stages see exactly the events folded.
-      const read = pipeline.read(toFoldedEvents(result.rows, streamId));
+      const read = pipeline.read(events);
       return foldEvents(isPromiseLike(read) ? await read : read, evolver, options);
     },
   };
