@@ -1,4 +1,4 @@
-import { createInMemoryEventStore, type SubscriptionBatch, subscribe } from '@tidemark/core';
+import { createInMemoryEventStore, type ReadPageOptions, type SubscriptionBatch, subscribe } from '@tidemark/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 const event = (n: number) => [{ type: 'thing.happened', data: { n } }];
@@ -64,9 +64,9 @@ describe('a caught-up subscription under a stream of small commits', () => {
     const reads: number[] = [];
     const counted = {
       ...store,
-      headPosition: () => {
+      readPage: (options: ReadPageOptions) => {
         reads.push(performance.now());
-        return store.headPosition();
+        return store.readPage!(options);
       },
     };
     const controller = new AbortController();

@@ -50,6 +50,39 @@ export interface ReadAllOptions {
   readYourWrites?: boolean;
 }
 
+export interface ReadPageOptions {
+  /** Exclusive global position to start after (a checkpoint). Default 0: the beginning. */
+  after?: bigint;
+  /** Only these event types. */
+  types?: readonly string[];
+  /** Only streams of these categories. */
+  categories?: readonly string[];
+  /** Most stored events the page reads (an upcaster that splits or drops events changes how many come out). */
+  limit: number;
+  /** See HeadPositionOptions. Default true. */
+  readYourWrites?: boolean;
+}
+
+/** One page of the log with the head it was read against: what a tailing reader needs per read. */
+export interface LogPage {
+  /** The matching events after `after` in global order, through the read stages. */
+  events: RecordedEvent[];
+  /** Every event at or below this position was readable when the page was read; at least the last event's position. */
+  head: bigint;
+  /**
+   * True when the page read fewer stored events than `limit`: no matching event lies between
+   * the page and `head`. Counted before the read stages, which may split or drop events: only
+   * the store knows.
+   */
+  reachedHead: boolean;
+  /**
+   * The page covers every matching event up to this position: `head` when it reached it, else
+   * the last stored event it read (whose events an upcaster may have dropped). What a reader
+   * saves as its checkpoint.
+   */
+  seenUpTo: bigint;
+}
+
 export interface HeadPositionOptions {
   /**
    * Include this store instance's own commits (default true). Where committed events can be
@@ -134,6 +167,12 @@ export interface EventStore<Tx extends StoreTransaction = StoreTransaction> exte
   readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent>;
   /** Position of the last event a reader can see now (0n for an empty store). */
   headPosition(options?: HeadPositionOptions): Promise<bigint>;
+  /**
+   * The head and one page of `readAll` read together — on PostgreSQL in one statement, one
+   * snapshot, one round trip instead of two. Optional: `subscribe` falls back to `headPosition`
+   * then `readAll` for a store without it.
+   */
+  readPage?(options: ReadPageOptions): Promise<LogPage>;
   /**
    * Runs `work` in one transaction: committed when it resolves, rolled back when it throws.
    * Inside `work` (and the append hooks it triggers) use `tx`: calling the store's own

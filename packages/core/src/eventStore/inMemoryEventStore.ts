@@ -73,6 +73,12 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
   const pipeline = createEventPipeline(options.stages);
   // Archived (truncated) events leave a hole, so that position p still lives at index p - 1.
   const log: Array<Row | undefined> = [];
+  /** readAll's filters on a stored row (types as stored: see EventPipeline.storedTypes). */
+  const rowFilter = (range: ReturnType<typeof resolveAllRange>) => {
+    const types = range.types && pipeline.storedTypes(range.types);
+    const categories = range.categories;
+    return (row: Row) => (!types || types.includes(row.type)) && (!categories || categories.includes(streamCategory(row.streamId)));
+  };
   const streams = new Map<string, Row[]>();
   const ids = new Map<string, Row>();
   const deleted = new Set<string>();
@@ -208,7 +214,7 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
     async *readAll(readOptions) {
       assertOpen();
       const range = resolveAllRange(readOptions);
-      const types = range.types && pipeline.storedTypes(range.types);
+      const matches = rowFilter(range);
       let delivered = 0;
       let page: RecordedEvent[] = [];
       // Positions are dense: position p lives at index p - 1. Re-read the length each step
@@ -216,9 +222,7 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
       // stages together, as in the other stores.
       for (let index = Number(range.after); index < log.length && delivered < range.limit; index++) {
         const row = log[index];
-        if (row === undefined) continue;
-        if (types && !types.includes(row.type)) continue;
-        if (range.categories && !range.categories.includes(streamCategory(row.streamId))) continue;
+        if (row === undefined || !matches(row)) continue;
         delivered++;
         page.push(toRecorded(row));
         if (page.length < range.batchSize) continue;
@@ -228,6 +232,23 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
       }
       const staged = pipeline.readPage(page, range.types);
       yield* isPromiseLike(staged) ? await staged : staged;
+    },
+    async readPage(pageOptions) {
+      assertOpen();
+      const range = resolveAllRange(pageOptions);
+      const matches = rowFilter(range);
+      const head = BigInt(log.length);
+      const rows: RecordedEvent[] = [];
+      let last = range.after;
+      for (let index = Number(range.after); index < log.length && rows.length < range.limit; index++) {
+        const row = log[index];
+        if (row === undefined || !matches(row)) continue;
+        rows.push(toRecorded(row));
+        last = row.position;
+      }
+      const staged = pipeline.readPage(rows, range.types);
+      const reachedHead = rows.length < range.limit;
+      return { events: isPromiseLike(staged) ? await staged : staged, head, reachedHead, seenUpTo: reachedHead ? head : last };
     },
     headPosition: async () => BigInt(log.length),
     transaction,

@@ -2,6 +2,7 @@ import { ValidationError } from '../domain/errors.js';
 import type { RecordedEvent } from '../domain/event.js';
 import type { EventStore, StoreTransaction } from '../eventStore/eventStore.js';
 import { maxPosition } from '../eventStore/position.js';
+import { readLogPage } from './readLogPage.js';
 
 export interface SubscribeOptions {
   /** Exclusive position to start after (a checkpoint). Default 0n: from the beginning. */
@@ -96,19 +97,13 @@ export async function* subscribe<Tx extends StoreTransaction>(
       }
       const readAt = performance.now();
       appended = false;
-      // Read the head first: every event at or below it is readable now, so once readAll is
-      // exhausted the subscription has seen everything up to it (positions may be sparse).
       // No waiting for this process's own commits to become readable (see HeadPositionOptions):
       // what is not readable yet is read at a later wake-up, which the store sends once it is.
-      const head = await store.headPosition({ readYourWrites: false });
-      const events: RecordedEvent[] = [];
-      const readOptions = { after: position, limit: batchSize, batchSize, readYourWrites: false, ...filters(options) };
-      for await (const event of store.readAll(readOptions)) events.push(event);
-      // ≥: an upcaster that splits an event can return more events than rows read.
-      const full = events.length >= batchSize;
+      const page = await readLogPage(store, { after: position, limit: batchSize, readYourWrites: false, ...filters(options) });
+      const { events } = page;
+      const full = !page.reachedHead;
       caughtUpReadAt = full ? undefined : readAt;
-      const last = events.length > 0 ? (events[events.length - 1] as RecordedEvent).position : position;
-      const checkpoint = full ? last : maxPosition(maxPosition(last, head), position);
+      const checkpoint = maxPosition(page.seenUpTo, position);
       // The log moved and none of it was for this subscription: read less often until it is.
       const skippedOnly = events.length === 0 && checkpoint > position;
       readIntervalMs = skippedOnly ? Math.min(readIntervalMs * 2, maxReadIntervalMs) : minReadIntervalMs;
@@ -117,7 +112,7 @@ export async function* subscribe<Tx extends StoreTransaction>(
       if (events.length > 0 || checkpoint > position || (!full && !reportedCaughtUp)) {
         position = checkpoint;
         reportedCaughtUp = !full;
-        yield { events, checkpoint, headPosition: maxPosition(head, last), caughtUp: !full };
+        yield { events, checkpoint, headPosition: page.head, caughtUp: !full };
         if (full) continue;
       }
       if (appended || signal?.aborted) continue;

@@ -13,11 +13,11 @@ import {
   type EventStage,
   type EventStore,
   isPromiseLike,
+  type LogPage,
   type NewEvent,
   type PreparedAppend,
   prepareAppend,
-  type RecordedEvent,
-  resolveAllRange,
+  type ReadPageOptions,
   resolveDurability,
   resolveRetryOptions,
   retryUnitOfWork,
@@ -40,9 +40,9 @@ import { isMemoryDatabase, openSqliteDatabase } from './openSqliteDatabase.js';
 import { createSqliteAppendWriter } from './sqliteAppendWriter.js';
 import { createSqliteEventSchemaStore } from './sqliteEventSchemaStore.js';
 import { createSqliteGroupCommit } from './sqliteGroupCommit.js';
-import { toRecordedEvent } from './sqliteRowMapping.js';
+import { createSqliteLogReads } from './sqliteLogReads.js';
 import { createSqliteSqlExecutor } from './sqliteSqlExecutor.js';
-import { type FilteredReadAll, prepareFilteredReadAll, prepareSqliteStatements } from './sqliteStatements.js';
+import { prepareSqliteStatements } from './sqliteStatements.js';
 import { createSqliteStreamLifecycle } from './sqliteStreamLifecycle.js';
 import { createSqliteStreamReads } from './sqliteStreamReads.js';
 import { acquireSqliteWriterLock } from './sqliteWriterLock.js';
@@ -87,6 +87,8 @@ export interface SqliteEventStoreOptions {
 
 /** The SQLite event store, with its WAL exposed for monitoring. */
 export interface SqliteEventStore extends EventStore<SqliteTransaction> {
+  /** Always present here (optional on the port). */
+  readPage(options: ReadPageOptions): Promise<LogPage>;
   /** Read-only SQL on committed data (the read connection): read models served beside the writer. */
   readonly queries: SqlQueries;
   /** Bytes in the write-ahead log now (0 for ':memory:'): export it as a metric. */
@@ -160,7 +162,6 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
   const begin = db.prepare('BEGIN IMMEDIATE');
   const commit = db.prepare('COMMIT');
   const rollback = db.prepare('ROLLBACK');
-  const filteredReadAll = new Map<string, FilteredReadAll>();
   // One executor for the store's life, so its prepared statements outlive each transaction.
   const sharedSql = createSqliteSqlExecutor(db);
   const readSql = createSqliteSqlExecutor(readDb, () => assertOpen(), 'read-only');
@@ -377,18 +378,8 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
     return pipeline.readResult(appendNow(prepared));
   }
 
-  /** Prepared once per filter shape (how many types, how many categories): values are bound. */
-  function filteredReadAllFor(typeCount: number, categoryCount: number): FilteredReadAll {
-    const key = `${typeCount}:${categoryCount}`;
-    let filtered = filteredReadAll.get(key);
-    if (!filtered) {
-      filtered = prepareFilteredReadAll(readDb, typeCount, categoryCount);
-      filteredReadAll.set(key, filtered);
-    }
-    return filtered;
-  }
-
   const committedReads = createSqliteStreamReads(reads, assertOpen, pipeline);
+  const logReads = createSqliteLogReads(readDb, reads, pipeline, assertOpen, whenReadable);
   const lifecycle = createSqliteStreamLifecycle(db);
 
   return {
@@ -407,39 +398,9 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
       return appendWritten(streamId, isPromiseLike(written) ? await written : written, appendOptions);
     }),
 
-    async *readAll(readOptions): AsyncGenerator<RecordedEvent> {
-      assertOpen();
-      const range = resolveAllRange(readOptions);
-      // An empty filter list matches nothing, as in the in-memory store.
-      if (range.types?.length === 0 || range.categories?.length === 0) return;
-      // Deduplicated: each category or type becomes its own UNION ALL branch, and a repeated one
-      // would deliver its events twice.
-      const types = [...new Set(range.types ? pipeline.storedTypes(range.types) : [])];
-      const categories = [...new Set(range.categories ?? [])];
-      const filtered = types.length + categories.length > 0 ? filteredReadAllFor(types.length, categories.length) : undefined;
-      let after = range.after;
-      let remaining = range.limit;
-      // Each page is a fresh query from the last position seen, so events committed while the
-      // caller iterates are picked up, and memory holds one page at most. Stop only on an empty
-      // page: an event committed while the last page was consumed is still delivered.
-      while (remaining > 0) {
-        assertOpen();
-        const size = Math.min(range.batchSize, remaining);
-        const rows = await whenReadable('readAll', () =>
-          filtered ? filtered.statement.all(...filtered.parameters(after, types, categories, size)) : reads.readAll.all(after, size),
-        );
-        if (rows.length === 0) return;
-        const page = pipeline.readPage(rows.map(toRecordedEvent), range.types);
-        yield* isPromiseLike(page) ? await page : page;
-        remaining -= rows.length;
-        after = BigInt(rows[rows.length - 1]![0]);
-      }
-    },
-
-    async headPosition() {
-      assertOpen();
-      return whenReadable('headPosition', () => BigInt(reads.headPosition.get() ?? 0));
-    },
+    readAll: logReads.readAll,
+    readPage: logReads.readPage,
+    headPosition: logReads.headPosition,
 
     transaction,
 

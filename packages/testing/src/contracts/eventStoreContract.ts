@@ -8,6 +8,7 @@ import { expectedVersionContract } from './expectedVersionContract.js';
 import { useHarness } from './harnessLifetime.js';
 import { idempotencyContract } from './idempotencyContract.js';
 import { readAllContract } from './readAllContract.js';
+import { readPageContract } from './readPageContract.js';
 import { readStreamContract } from './readStreamContract.js';
 import { streamLifecycleContract, streamLifecycleModelContract } from './streamLifecycleContract.js';
 import { temporalContract } from './temporalContract.js';
@@ -28,6 +29,7 @@ export function eventStoreContract(name: string, harness: EventStoreHarness): vo
     idempotencyContract(harness);
     readStreamContract(harness);
     readAllContract(harness);
+    readPageContract(harness);
     temporalContract(harness);
     transactionContract(harness);
     unitOfWorkContract(harness);
