@@ -20,9 +20,10 @@ export interface CommitNotifier {
  * following `minIntervalMs` are covered by one more NOTIFY at its end. One NOTIFY per append
  * would double the statements the server runs. Other processes' readers thus learn of new
  * events within about `minIntervalMs`; a notification lost in a crash between commit and
- * NOTIFY only delays them until their next poll.
+ * NOTIFY only delays them until their next poll. The payload names the sending store instance,
+ * whose own listener ignores it: its readers were woken at commit.
  */
-export function createCommitNotifier(pool: pg.Pool, channel: string, minIntervalMs: number): CommitNotifier {
+export function createCommitNotifier(pool: pg.Pool, channel: string, minIntervalMs: number, payload: string): CommitNotifier {
   let inFlight: Promise<void> | undefined;
   let cooling: NodeJS.Timeout | undefined;
   let owed = false;
@@ -31,7 +32,7 @@ export function createCommitNotifier(pool: pg.Pool, channel: string, minInterval
   const fire = () => {
     owed = false;
     inFlight = pool
-      .query('SELECT pg_notify($1, $2)', [channel, ''])
+      .query('SELECT pg_notify($1, $2)', [channel, payload])
       .then(
         () => undefined,
         () => undefined, // a hint only: readers poll at a bounded interval anyway

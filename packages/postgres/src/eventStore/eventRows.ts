@@ -53,9 +53,12 @@ type PackedEvent = [string, string, number, string, number, number, unknown, Eve
 
 /** Rows arrive as arrays (rowMode 'array') of one packed column. */
 export function toRecordedEvent(row: unknown[], streamId?: string): RecordedEvent {
-  const [position, id, version, type, schemaVersion, recordedAt, data, metadata, storedStreamId] = JSON.parse(
-    row[0] as string,
-  ) as PackedEvent;
+  return parsePackedEvent(row[0] as string, streamId);
+}
+
+/** One packed column's text as the event. */
+export function parsePackedEvent(packed: string, streamId?: string): RecordedEvent {
+  const [position, id, version, type, schemaVersion, recordedAt, data, metadata, storedStreamId] = JSON.parse(packed) as PackedEvent;
   return {
     id,
     type,

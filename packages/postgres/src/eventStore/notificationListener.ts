@@ -14,6 +14,8 @@ export interface NotificationListenerOptions {
   channel: string;
   /** Called on every notification, and once LISTEN is in force (notifications may have been missed before). */
   onNotify(): void;
+  /** Notifications with this payload are this store instance's own (see commitNotifier.ts): not passed on. */
+  ownPayload?: string;
   /** Longest wait between reconnection attempts. */
   maxBackoffMs?: number;
 }
@@ -58,7 +60,9 @@ export function createNotificationListener(options: NotificationListenerOptions)
       // Without an 'error' listener a dropped connection would crash the process.
       next.on('error', onLost);
       next.on('end', onLost);
-      next.on('notification', () => options.onNotify());
+      next.on('notification', (message: pg.Notification) => {
+        if (message.payload !== options.ownPayload) options.onNotify();
+      });
       try {
         await next.connect();
         await next.query(`LISTEN "${options.channel}"`);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   type AppendHook,
   type AppendLimits,
@@ -12,9 +13,8 @@ import {
   type EventStore,
   isPromiseLike,
   isTransientFailure,
-  maxPosition,
-  type RecordedEvent,
-  resolveAllRange,
+  type LogPage,
+  type ReadPageOptions,
   resolveDurability,
   resolveRetryOptions,
   retryUnitOfWork,
@@ -36,16 +36,15 @@ import type { AppendSettings } from './appendEvents.js';
 import { appendAutocommit } from './autocommitAppend.js';
 import { createCommitNotifier } from './commitNotifier.js';
 import { isConnectionFailure, toAutocommitError, toTypedError, watchClient } from './connectionErrors.js';
-import { eventTypes, toRecordedEvent } from './eventRows.js';
 import { createHorizonFollower } from './horizonFollower.js';
 import { isTransientPostgresError } from './isTransientPostgresError.js';
 import { createNotificationListener } from './notificationListener.js';
+import { createOwnWrites } from './ownWrites.js';
 import { createPostgresEventSchemaStore } from './postgresEventSchemaStore.js';
 import { createPostgresGroupCommit } from './postgresGroupCommit.js';
+import { createPostgresLogReads } from './postgresLogReads.js';
 import { tombstonePostgresStream, truncatePostgresStream } from './postgresStreamLifecycle.js';
 import { createPostgresTransaction, type PostgresTransaction, type PostgresTransactionHandle } from './postgresTransaction.js';
-import { readAllStatement } from './readAllStatement.js';
-import { readableHorizonSql } from './readableHorizon.js';
 import { StallDetectingClient } from './stallDetectingClient.js';
 import { createStreamReads } from './streamReads.js';
 import { UnnamedStatementsClient } from './unnamedStatementsClient.js';
@@ -90,7 +89,7 @@ export interface PostgresEventStoreOptions {
   poolSize?: number;
   /**
    * How long readAll and headPosition wait for this store's own committed appends to become
-   * readable (see awaitOwnWrites) before answering without them. Default 5000.
+   * readable (see ownWrites.ts) before answering without them. Default 5000.
    */
   readYourWritesTimeoutMs?: number;
   /**
@@ -137,6 +136,8 @@ export interface PostgresEventStoreOptions {
 const groupCommitBatches = 2;
 
 export interface PostgresEventStore extends EventStore<PostgresTransaction> {
+  /** Always present here (optional on the port). */
+  readPage(options: ReadPageOptions): Promise<LogPage>;
   /** Reads on committed data in autocommit on the pool: read models served without a transaction's round trips. */
   readonly queries: SqlQueries;
   readonly schema: string;
@@ -248,49 +249,23 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
   const scope = createTransactionScope();
   const listeners = new Set<() => void>();
   let closed = false;
-  /** Highest position this instance has committed, and the highest readable horizon it has seen. */
-  let ownCommitted = 0n;
-  let seenHorizon = 0n;
-  const readYourWritesTimeoutMs = options.readYourWritesTimeoutMs ?? 5000;
-
-  /**
-   * Read-your-writes. The readable horizon is cluster-wide: ANY transaction holding an id
-   * (in any database of the server) that started before our commit keeps our events
-   * unreadable until it ends. Readers must respect that to never skip an event, but a caller
-   * that has just appended expects readAll and headPosition to include its events, as in the
-   * other stores. So wait (bounded) until the horizon passes what this instance committed;
-   * on a quiet server this is one cheap query, and none once the horizon is known past it.
-   */
-  async function awaitOwnWrites(): Promise<void> {
-    const target = ownCommitted;
-    if (target === 0n || target < seenHorizon) return;
-    const deadline = Date.now() + readYourWritesTimeoutMs;
-    for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
-      const result = await pool
-        .query({
-          name: `${settings.statementName}:horizon`,
-          text: `SELECT ${readableHorizonSql(quotedSchema)}::text AS horizon`,
-          types: eventTypes,
-        })
-        .catch(rethrowTyped);
-      seenHorizon = maxPosition(seenHorizon, BigInt(result.rows[0].horizon as string));
-      if (target < seenHorizon || Date.now() >= deadline || closed) return;
-      await new Promise((resolve) => setTimeout(resolve, delay));
-    }
-  }
-
   const assertOpen = () => {
     if (closed) throw new ValidationError('The event store is closed');
   };
-  const notifier = createCommitNotifier(pool, notifyChannel(schema), options.notifyIntervalMs ?? 10);
+  /** Names this instance's NOTIFYs, so that its own listener can tell their echo from other processes' commits. */
+  const instanceId = randomUUID();
+  const notifier = createCommitNotifier(pool, notifyChannel(schema), options.notifyIntervalMs ?? 10, instanceId);
   /** After a commit of this instance: wake local listeners now, other processes through NOTIFY. */
   const committed = (position: bigint) => {
-    ownCommitted = maxPosition(ownCommitted, position);
+    ownWrites.committed(position);
     notifier.notify();
     wakeListeners();
   };
   // A wake-up is a hint; one failing listener must not starve the others.
-  const wakeListeners = () => runAfterCommit([...listeners], onError, 'onAppended listener failed');
+  const wakeListeners = () => {
+    ownWrites.woke();
+    runAfterCommit([...listeners], onError, 'onAppended listener failed');
+  };
 
   const groupCommit =
     options.groupCommit === false ? undefined : createPostgresGroupCommit({ pool, settings, maxInFlight: groupCommitBatches, committed });
@@ -301,12 +276,21 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       application_name: `tidemark-listen:${schema}`.slice(0, 63),
     },
     channel: notifyChannel(schema),
+    ownPayload: instanceId,
     onNotify: () => {
       wakeListeners();
       horizon.notified();
     },
   });
   const horizon = createHorizonFollower(pool, quotedSchema, wakeListeners);
+  const ownWrites = createOwnWrites({
+    pool,
+    quotedSchema,
+    statementName: settings.statementName,
+    timeoutMs: options.readYourWritesTimeoutMs ?? 5000,
+    follow: () => horizon.notified(),
+  });
+  const logReads = createPostgresLogReads({ pool, quotedSchema, statementName: settings.statementName, pipeline, ownWrites, assertOpen });
 
   const reads = createStreamReads(
     () => {
@@ -419,50 +403,6 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
   /** A deadlock victim or a connection that failed before anything was sent: the append is safe to run again. */
   const appendRetry = resolveRetryOptions({ maxAttempts: 5 });
 
-  async function* readAll(readOptions?: Parameters<PostgresEventStore['readAll']>[0]): AsyncGenerator<RecordedEvent> {
-    assertOpen();
-    const range = resolveAllRange(readOptions);
-    if (ownCommitted > range.after && readOptions?.readYourWrites !== false) await awaitOwnWrites();
-    // An empty filter list matches nothing, as in the other stores.
-    if (range.types?.length === 0 || range.categories?.length === 0) return;
-    // Deduplicated: each value is its own index range scan, and a repeated one would deliver its events twice.
-    const statement = readAllStatement(quotedSchema, settings.statementName, {
-      types: range.types && [...new Set(pipeline.storedTypes(range.types))],
-      categories: range.categories && [...new Set(range.categories)],
-    });
-    let after = range.after;
-    let remaining = range.limit;
-    while (remaining > 0) {
-      assertOpen();
-      const batch = Math.min(range.batchSize, remaining);
-      const result = await pool
-        .query({
-          name: statement.name,
-          text: statement.text,
-          values: statement.values(after, batch),
-          rowMode: 'array',
-          types: eventTypes,
-        })
-        .catch(rethrowTyped);
-      if (pipeline.reads) {
-        const events = result.rows.map((row) => toRecordedEvent(row));
-        if (events.length > 0) after = (events[events.length - 1] as RecordedEvent).position;
-        remaining -= events.length;
-        const page = pipeline.readPage(events, range.types);
-        yield* isPromiseLike(page) ? await page : page;
-      } else {
-        for (const row of result.rows) {
-          const event = toRecordedEvent(row);
-          after = event.position;
-          remaining--;
-          yield event;
-        }
-      }
-      // A short batch: nothing more is readable now. Events committed later are for the next call.
-      if (result.rows.length < batch) return;
-    }
-  }
-
   let closing: Promise<void> | undefined;
 
   return {
@@ -507,29 +447,9 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       if (result.written) committed(result.position);
       return pipeline.readResult(result);
     }),
-    readAll,
-    async headPosition(headOptions) {
-      assertOpen();
-      // The head and the horizon come from one statement (one snapshot): when the horizon has
-      // already passed this instance's own commits, that one round trip is the whole answer.
-      const target = ownCommitted;
-      const readHead = async () => {
-        const result = await pool
-          .query({
-            name: `${settings.statementName}:head`,
-            text: `SELECT coalesce(max(position), 0)::text AS head, (${readableHorizonSql(quotedSchema)})::text AS horizon
-                     FROM ${quotedSchema}.events WHERE position < ${readableHorizonSql(quotedSchema)}`,
-            types: eventTypes,
-          })
-          .catch(rethrowTyped);
-        seenHorizon = maxPosition(seenHorizon, BigInt(result.rows[0].horizon as string));
-        return BigInt(result.rows[0].head as string);
-      };
-      const head = await readHead();
-      if (target === 0n || target < seenHorizon || headOptions?.readYourWrites === false) return head;
-      await awaitOwnWrites();
-      return readHead();
-    },
+    readAll: logReads.readAll,
+    readPage: logReads.readPage,
+    headPosition: logReads.headPosition,
     transaction,
     onAppended(listener) {
       assertOpen();
@@ -565,6 +485,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     close() {
       closed = true;
       horizon.close();
+      ownWrites.close();
       closing ??= (async () => {
         // Appends accepted before close() still commit and answer.
         await groupCommit?.settled();

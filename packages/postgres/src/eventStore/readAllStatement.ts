@@ -45,13 +45,36 @@ export interface ReadAllFilter {
  * events, in the same order, as the single filtered scan of the log would return.
  */
 export function readAllStatement(quotedSchema: string, statementPrefix: string, filter: ReadAllFilter): ReadAllStatement {
+  return pageStatement(quotedSchema, `${statementPrefix}:readAll`, filter, packedEventWithStream);
+}
+
+/**
+ * readPage's statement: the page above and, from the same snapshot, the head and the horizon —
+ * a subscription's two round trips (headPosition, then readAll) in one. The head is one row,
+ * LEFT JOINed to the page so that an empty page still gives it: every row is
+ * [head, horizon, packed event or NULL]. The page keeps its own plan; the outer ORDER BY puts
+ * its rows back in position order after the join.
+ */
+export function readPageStatement(quotedSchema: string, statementPrefix: string, filter: ReadAllFilter): ReadAllStatement {
+  const page = pageStatement(quotedSchema, `${statementPrefix}:readPage`, filter, `position, ${packedEventWithStream} AS packed`);
+  const horizon = readableHorizonSql(quotedSchema);
+  return {
+    ...page,
+    text: `SELECT h.head::text, h.horizon::text, p.packed
+      FROM (SELECT coalesce(max(position), 0) AS head, ${horizon} AS horizon FROM ${quotedSchema}.events WHERE position < ${horizon}) AS h
+      LEFT JOIN LATERAL (${page.text}) AS p ON true
+      ORDER BY p.position`,
+  };
+}
+
+function pageStatement(quotedSchema: string, baseName: string, filter: ReadAllFilter, select: string): ReadAllStatement {
   const events = `${quotedSchema}.events`;
   const horizon = readableHorizonSql(quotedSchema);
   const { types, categories } = filter;
   if (!types && !categories) {
     return {
-      name: `${statementPrefix}:readAll`,
-      text: `SELECT ${packedEventWithStream} FROM ${events}
+      name: baseName,
+      text: `SELECT ${select} FROM ${events}
         WHERE position > $1 AND position < ${horizon} ORDER BY position LIMIT $2`,
       values: (after, limit) => [after, limit],
     };
@@ -59,11 +82,11 @@ export function readAllStatement(quotedSchema: string, statementPrefix: string, 
   const [column, driving] = categories ? (['category', categories] as const) : (['type', types as readonly string[]] as const);
   const typeFilter = categories && types ? 'AND type = ANY ($4::text[])' : '';
   const extra = typeFilter ? [types] : [];
-  const name = `${statementPrefix}:readAll:${column}${typeFilter ? ':types' : ''}`;
+  const name = `${baseName}:${column}${typeFilter ? ':types' : ''}`;
   if (driving.length === 1) {
     return {
       name,
-      text: `SELECT ${packedEventWithStream} FROM ${events}
+      text: `SELECT ${select} FROM ${events}
         WHERE (${column}, position) > ($3::text, $1::bigint) AND (${column}, position) < ($3::text, ${horizon}) ${typeFilter}
         ORDER BY ${column}, position LIMIT $2`,
       values: (after, limit) => [after, limit, driving[0], ...extra],
@@ -71,7 +94,7 @@ export function readAllStatement(quotedSchema: string, statementPrefix: string, 
   }
   return {
     name: `${name}:many`,
-    text: `SELECT ${packedEventWithStream} FROM (
+    text: `SELECT ${select} FROM (
         SELECT e.* FROM unnest($3::text[]) AS f(value) CROSS JOIN LATERAL (
           SELECT * FROM ${events}
            WHERE (${column}, position) > (f.value, $1::bigint) AND (${column}, position) < (f.value, ${horizon}) ${typeFilter}
