@@ -7,9 +7,9 @@ import {
   resolveStreamRange,
   type StreamOperations,
 } from '@tidemark/core';
-import type pg from 'pg';
 import { eventTypes, packedStreamEvent, toRecordedEvent } from './eventRows.js';
 import { foldColumns, foldTypes, toFoldedEvent } from './foldRows.js';
+import type { Queryable } from './queryable.js';
 
 export type StreamReads = Omit<StreamOperations, 'appendToStream'>;
 
@@ -19,7 +19,7 @@ export type StreamReads = Omit<StreamOperations, 'appendToStream'>;
  * horizon: a stream's versions are contiguous and its writers serialise on the stream's lock.
  */
 export function createStreamReads(
-  runner: () => pg.Pool | pg.ClientBase,
+  runner: () => Queryable,
   quotedSchema: string,
   statementPrefix: string,
   pipeline: EventPipeline,
