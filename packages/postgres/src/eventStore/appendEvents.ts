@@ -102,7 +102,7 @@ export function prepareAppendRows(
 
 /**
  * One append, one round trip: validates, then calls append_to_stream on `runner` — the pool, or
- * a transaction's client.
+ * a transaction's statement queue.
  */
 export async function appendEvents(
   runner: Queryable,

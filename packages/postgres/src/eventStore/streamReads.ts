@@ -15,8 +15,9 @@ export type StreamReads = Omit<StreamOperations, 'appendToStream'>;
 
 /**
  * Per-stream reads, shared by the store (on the pool: committed events) and by a transaction
- * (on its client: its own uncommitted appends included). Per-stream reads need no visibility
- * horizon: a stream's versions are contiguous and its writers serialise on the stream's lock.
+ * (on its statement queue: its own uncommitted appends included). Per-stream reads need no
+ * visibility horizon: a stream's versions are contiguous and its writers serialise on the
+ * stream's lock.
  */
 export function createStreamReads(
   runner: () => Queryable,
