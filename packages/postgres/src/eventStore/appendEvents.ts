@@ -17,9 +17,9 @@ import {
   type StoredEventRef,
   writtenAppendResult,
 } from '@tidemark/core';
-import type pg from 'pg';
 import { appendStatus, expectedVersionSentinels, maxEventsPerTransaction } from '../schema/migrations.js';
 import { numericBigints } from './eventRows.js';
+import type { Queryable } from './queryable.js';
 import { StreamOrderConflictError } from './streamOrderConflictError.js';
 
 /** What every append needs to know about its store. */
@@ -102,10 +102,10 @@ export function prepareAppendRows(
 
 /**
  * One append, one round trip: validates, then calls append_to_stream on `runner` — the pool, or
- * a transaction's client.
+ * a transaction's statement queue.
  */
 export async function appendEvents(
-  runner: pg.Pool | pg.ClientBase,
+  runner: Queryable,
   settings: AppendSettings,
   streamId: string,
   events: readonly NewEvent[],
@@ -115,11 +115,7 @@ export async function appendEvents(
 }
 
 /** append_to_stream for prepared rows: the path that decides every case (see migrations.ts). */
-export async function callAppendFunction(
-  runner: pg.Pool | pg.ClientBase,
-  settings: AppendSettings,
-  rows: AppendRows,
-): Promise<AppendResult> {
+export async function callAppendFunction(runner: Queryable, settings: AppendSettings, rows: AppendRows): Promise<AppendResult> {
   const { streamId } = rows.prepared;
   let row: AppendRow;
   try {
@@ -142,7 +138,7 @@ export async function callAppendFunction(
  * `runner` serves the retry path's payload comparison (a second round trip only there).
  */
 export async function appendFunctionResult(
-  runner: pg.Pool | pg.ClientBase,
+  runner: Queryable,
   settings: AppendSettings,
   rows: AppendRows,
   row: AppendRow,
@@ -189,7 +185,7 @@ export async function appendFunctionResult(
  * metadata are json columns, which keep the text they were given: ::text returns it exactly.
  */
 async function storedPayloads(
-  runner: pg.Pool | pg.ClientBase,
+  runner: Queryable,
   settings: AppendSettings,
   prepared: PreparedAppend,
 ): Promise<Map<string, StoredEventPayload>> {

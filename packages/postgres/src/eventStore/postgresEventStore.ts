@@ -353,7 +353,9 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     try {
       result = await scope.run(() => work(handle.tx, handle));
     } catch (error) {
-      handle.finish();
+      // Statements the work issued and left running or queued (a Promise.all that rejected at
+      // its first failure) settle first: ROLLBACK cannot go while one of them is on the client.
+      await handle.finish();
       watched.check(error);
       let broken = watched.lost;
       if (!broken) {
@@ -364,7 +366,9 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       watched.release(broken);
       return rolledBack(error);
     }
-    handle.finish();
+    // Statements the work issued without awaiting them are part of it: they run, in order, and
+    // COMMIT goes after them. One issued once the work has settled is refused.
+    await handle.finish();
     // The work swallowed the failure of its own statement on a dead connection: nothing committed.
     if (watched.lost) {
       watched.release();

@@ -1,21 +1,19 @@
 import type { SqlExecutor } from '@tidemark/core';
-import type pg from 'pg';
+import type { Queryable } from './queryable.js';
 
 /**
- * The dialect-neutral SqlExecutor on a pool client inside a transaction. Statements are sent
- * unnamed: a read model's SQL varies, and unnamed statements also pass PgBouncer in
- * transaction mode.
+ * The dialect-neutral SqlExecutor on a transaction's statements (statementQueue.ts, which also
+ * refuses them once the transaction has ended). Statements are sent unnamed: a read model's SQL
+ * varies, and unnamed statements also pass PgBouncer in transaction mode.
  */
-export function createPostgresSqlExecutor(client: pg.PoolClient, assertUsable: () => void = () => {}): SqlExecutor {
+export function createPostgresSqlExecutor(runner: Queryable): SqlExecutor {
   return {
     async query<Row extends Record<string, unknown>>(text: string, params?: readonly unknown[]) {
-      assertUsable();
-      const result = await client.query<Row>(text, params as unknown[] | undefined);
+      const result = await runner.query<Row>(text, params as unknown[] | undefined);
       return result.rows;
     },
     async execute(text, params) {
-      assertUsable();
-      const result = await client.query(text, params as unknown[] | undefined);
+      const result = await runner.query(text, params as unknown[] | undefined);
       return result.rowCount ?? 0;
     },
   };

@@ -20,6 +20,7 @@ import type pg from 'pg';
 import { type AppendSettings, appendEvents } from './appendEvents.js';
 import { toTypedError, type WatchedClient } from './connectionErrors.js';
 import { createPostgresSqlExecutor } from './postgresSqlExecutor.js';
+import { createStatementQueue } from './statementQueue.js';
 import { createStreamReads, type StreamReads } from './streamReads.js';
 
 /**
@@ -27,7 +28,10 @@ import { createStreamReads, type StreamReads } from './streamReads.js';
  * (read models, outbox rows, checkpoints), commit or roll back together.
  */
 export interface PostgresTransaction extends StoreTransaction, SqlTransaction {
-  /** The pool client holding the transaction open; it goes back to the pool when the transaction ends. */
+  /**
+   * The pool client holding the transaction open; it goes back to the pool when the transaction
+   * ends. Its query() waits its turn behind the transaction's other statements, as they all do.
+   */
   readonly client: pg.PoolClient;
   /** The store's schema (unquoted): where its own tables live, e.g. the checkpoint store's. */
   readonly schema: string;
@@ -40,8 +44,11 @@ export interface PostgresTransactionHandle {
   afterRollback: Array<() => void>;
   /** Highest position an append wrote (0n for none): readers get woken, and wait for it after commit. */
   readonly lastPosition: bigint;
-  /** Makes every later call on the transaction throw: its client is back in the pool. */
-  finish(): void;
+  /**
+   * Makes every later call on the transaction throw (its client goes back to the pool), and
+   * resolves once the statements already issued have settled: COMMIT or ROLLBACK goes after them.
+   */
+  finish(): Promise<void>;
   /** tx.appendToStream for events already through the write stages (the store's own hooked appends). */
   appendStaged(streamId: string, events: readonly NewEvent[], appendOptions: AppendOptions | undefined): Promise<AppendResult>;
 }
@@ -103,22 +110,16 @@ export function createPostgresTransaction(options: PostgresTransactionOptions): 
     if (finished) throw new ValidationError('The transaction has already committed or rolled back');
   };
 
-  const untypedSql = createPostgresSqlExecutor(client, assertUsable);
+  // The one way to the client: every statement below, and tx.client's, goes through it.
+  const statements = createStatementQueue(client, options.connection, assertUsable);
+  const untypedSql = createPostgresSqlExecutor(statements);
   // A statement failing on a lost connection surfaces as ConnectionLostError, like the appends.
   const sql: SqlExecutor = {
     query: (text, params) => typed(untypedSql.query(text, params)),
     execute: (text, params) => typed(untypedSql.execute(text, params)),
   };
 
-  const reads = createStreamReads(
-    () => {
-      assertUsable();
-      return client;
-    },
-    settings.quotedSchema,
-    settings.statementName,
-    pipeline,
-  );
+  const reads = createStreamReads(() => statements, settings.quotedSchema, settings.statementName, pipeline);
   const typedReads: StreamReads = {
     readStream: (streamId, readOptions) => typed(reads.readStream(streamId, readOptions)),
     streamExists: (streamId) => typed(reads.streamExists(streamId)),
@@ -127,14 +128,14 @@ export function createPostgresTransaction(options: PostgresTransactionOptions): 
 
   const tx: PostgresTransaction = {
     ...typedReads,
-    client,
+    client: statements.client,
     schema: settings.schema,
     sql,
     clock: options.clock,
     async lockForSetup() {
       assertUsable();
       // Transaction-scoped: released at commit or rollback.
-      await typed(client.query(`SELECT pg_advisory_xact_lock(hashtext('tidemark:setup'))`));
+      await typed(statements.query(`SELECT pg_advisory_xact_lock(hashtext('tidemark:setup'))`));
     },
     appendToStream: tracedAppend(async (streamId, events, appendOptions): Promise<AppendResult> => {
       assertUsable();
@@ -162,26 +163,26 @@ export function createPostgresTransaction(options: PostgresTransactionOptions): 
     if (hooks.length === 0) {
       // No hook can fail after the function returned, and the function reports conflicts as
       // statuses without raising, so the transaction stays usable without a savepoint.
-      const result = await typed(appendEvents(client, settings, streamId, events, appendOptions));
+      const result = await typed(appendEvents(statements, settings, streamId, events, appendOptions));
       if (result.written) lastPosition = maxPosition(lastPosition, result.position);
       return pipeline.readResult(result);
     }
     // A throwing hook must undo this append alone, as in the other stores.
     const savepoint = options.savepoints ? `tidemark_append_${++savepointCounter}` : undefined;
-    if (savepoint) await typed(client.query(`SAVEPOINT ${savepoint}`));
+    if (savepoint) await typed(statements.query(`SAVEPOINT ${savepoint}`));
     let result: AppendResult;
     try {
-      result = await typed(appendEvents(client, settings, streamId, events, appendOptions));
+      result = await typed(appendEvents(statements, settings, streamId, events, appendOptions));
       if (result.written) {
         // Hooks and the caller see the events as readers will (decrypted, upcast).
         result = await pipeline.readResult(result);
         for (const hook of hooks) await hook(result.events, tx);
       }
     } catch (error) {
-      if (savepoint) await typed(client.query(`ROLLBACK TO SAVEPOINT ${savepoint}`));
+      if (savepoint) await typed(statements.query(`ROLLBACK TO SAVEPOINT ${savepoint}`));
       throw error;
     }
-    if (savepoint) await typed(client.query(`RELEASE SAVEPOINT ${savepoint}`));
+    if (savepoint) await typed(statements.query(`RELEASE SAVEPOINT ${savepoint}`));
     if (result.written) lastPosition = maxPosition(lastPosition, result.position);
     return result;
   }
@@ -196,6 +197,7 @@ export function createPostgresTransaction(options: PostgresTransactionOptions): 
     },
     finish() {
       finished = true;
+      return statements.settled();
     },
   };
   return handle;

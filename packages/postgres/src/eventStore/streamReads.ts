@@ -7,19 +7,20 @@ import {
   resolveStreamRange,
   type StreamOperations,
 } from '@tidemark/core';
-import type pg from 'pg';
 import { eventTypes, packedStreamEvent, toRecordedEvent } from './eventRows.js';
 import { foldColumns, foldTypes, toFoldedEvent } from './foldRows.js';
+import type { Queryable } from './queryable.js';
 
 export type StreamReads = Omit<StreamOperations, 'appendToStream'>;
 
 /**
  * Per-stream reads, shared by the store (on the pool: committed events) and by a transaction
- * (on its client: its own uncommitted appends included). Per-stream reads need no visibility
- * horizon: a stream's versions are contiguous and its writers serialise on the stream's lock.
+ * (on its statement queue: its own uncommitted appends included). Per-stream reads need no
+ * visibility horizon: a stream's versions are contiguous and its writers serialise on the
+ * stream's lock.
  */
 export function createStreamReads(
-  runner: () => pg.Pool | pg.ClientBase,
+  runner: () => Queryable,
   quotedSchema: string,
   statementPrefix: string,
   pipeline: EventPipeline,

@@ -1,0 +1,195 @@
+import { ConnectionLostError, TransactionConflictError } from '@tidemark/core';
+import pg from 'pg';
+import { isConnectionFailure, toTypedError, type WatchedClient } from './connectionErrors.js';
+import type { Queryable } from './queryable.js';
+
+/**
+ * Every statement of one transaction, sent one at a time in the order it was issued. A
+ * transaction's operations may be called concurrently (`Promise.all([tx.sql.query(a),
+ * tx.appendToStream(…)])`), but its connection runs one statement at a time: pg 8 queues a
+ * statement issued while another runs, with a deprecation warning, and pg 9 refuses it.
+ */
+export interface StatementQueue extends Queryable {
+  /** The client as `tx.client` shows it: its query() goes through this queue. */
+  readonly client: pg.PoolClient;
+  /** Resolves once every statement issued so far has settled. */
+  settled(): Promise<void>;
+}
+
+interface Waiting {
+  config: string | pg.QueryConfig;
+  values: unknown[] | undefined;
+  resolve(result: Promise<pg.QueryResult>): void;
+  reject(error: unknown): void;
+}
+
+/** pg's callback form, which takes a query config with values too (its types say only text). */
+interface CallbackQuery {
+  query(
+    config: string | pg.QueryConfig,
+    values: unknown[] | undefined,
+    callback: (error: Error | undefined, result: pg.QueryResult) => void,
+  ): void;
+}
+
+const alreadySettled = Promise.resolve();
+
+/** As pg does for its own promises: the stack then leads back to the statement's caller, not to the socket's read. */
+const restack = (error: unknown): never => {
+  if (error instanceof Error) Error.captureStackTrace(error);
+  throw error;
+};
+
+/**
+ * A lone caller (the usual case: `await` one statement after another) goes straight to the
+ * client. It allocates what pg's promise form would (a promise, its callback, the restack), and
+ * nothing more: the queue learns that the statement ended from that callback. Only a statement
+ * issued while another runs waits in the queue. `assertUsable` runs first for every statement:
+ * once the transaction has ended nothing more is sent on its client, which is back in the pool.
+ */
+export function createStatementQueue(client: pg.PoolClient, connection: WatchedClient, assertUsable: () => void): StatementQueue {
+  let running = false;
+  const waiting: Array<Waiting | undefined> = [];
+  let head = 0;
+  let idle: { promise: Promise<void>; resolve(): void } | undefined;
+
+  function send(config: string | pg.QueryConfig, values: unknown[] | undefined): Promise<pg.QueryResult> {
+    running = true;
+    return new Promise((resolve, reject) => {
+      try {
+        (client as CallbackQuery).query(config, values, (error, result) => {
+          if (error) {
+            failed(error);
+            reject(error);
+          } else {
+            next();
+            resolve(result);
+          }
+        });
+      } catch (error) {
+        // pg throws for a missing query text. The next statement still gets its turn, from a
+        // microtask: a run of such statements must not recurse through next() and send().
+        queueMicrotask(next);
+        reject(error);
+      }
+    });
+  }
+
+  function failed(error: Error): void {
+    // An error from the server (or a dead connection) has aborted the transaction: PostgreSQL
+    // would answer every waiting statement 25P02 until a ROLLBACK (TO SAVEPOINT), so they are
+    // not sent and say why. Statements issued from now on are sent: one of them may be that rollback.
+    if (head < waiting.length && (error instanceof pg.DatabaseError || isConnectionFailure(error))) {
+      connection.check(error);
+      const lost = connection.lost !== undefined;
+      const dropped = waiting.slice(head) as Waiting[];
+      waiting.length = head;
+      // After the failure has reached its own caller, so that a Promise.all over these statements
+      // rejects with the failure, not with one of its echoes. The failure travels through promise
+      // reactions; a tick queued from one runs once they have all run. Not a timer, which fake
+      // timers in a test would hold back forever.
+      queueMicrotask(() =>
+        process.nextTick(() => {
+          for (const item of dropped) item.reject(notSent(error, lost));
+        }),
+      );
+    }
+    next();
+  }
+
+  function next(): void {
+    if (head < waiting.length) {
+      const item = waiting[head] as Waiting;
+      waiting[head++] = undefined;
+      item.resolve(send(item.config, item.values));
+      return;
+    }
+    if (head > 0) {
+      waiting.length = 0;
+      head = 0;
+    }
+    running = false;
+    if (idle) {
+      idle.resolve();
+      idle = undefined;
+    }
+  }
+
+  function query(config: string | pg.QueryConfig, values?: unknown[]): Promise<pg.QueryResult> {
+    try {
+      assertUsable();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const result = running
+      ? new Promise<pg.QueryResult>((resolve, reject) => {
+          waiting.push({ config, values, resolve, reject });
+        })
+      : send(config, values);
+    return result.catch(restack);
+  }
+
+  // pg's callback form too; a Submittable (pg-cursor, pg-query-stream) goes to the client as it
+  // is: nothing tells when it has finished, so it cannot hold the queue.
+  function clientQuery(config: unknown, values?: unknown, callback?: unknown): unknown {
+    if (typeof (config as { submit?: unknown } | null)?.submit === 'function') {
+      assertUsable();
+      return client.query(config as pg.Submittable);
+    }
+    if (typeof values === 'function') {
+      callback = values;
+      values = undefined;
+    }
+    const result = query(config as string | pg.QueryConfig, values as unknown[] | undefined);
+    if (typeof callback !== 'function') return result;
+    result.then(
+      (answer) => callback(null, answer),
+      (error: unknown) => callback(error),
+    );
+    return undefined;
+  }
+
+  const facade = new Proxy(client, {
+    get(target, property) {
+      if (property === 'query') return clientQuery;
+      const value: unknown = Reflect.get(target, property);
+      // Bound to the client itself: its methods keep their own (private) state.
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+
+  return {
+    query: query as Queryable['query'],
+    client: facade,
+    settled() {
+      if (!running) return alreadySettled;
+      if (!idle) {
+        let resolve = () => {};
+        const promise = new Promise<void>((settle) => {
+          resolve = settle;
+        });
+        idle = { promise, resolve };
+      }
+      return idle.promise;
+    },
+  };
+}
+
+/**
+ * What a statement waiting behind a failed one rejects with: it was never sent. A deadlock, a
+ * serialization failure or a lost connection ended the whole transaction, and the error has that
+ * type, so the unit of work is retried whichever of the concurrent errors reaches it first.
+ * Otherwise it carries SQLSTATE 25P02 (in_failed_sql_transaction), the server's own answer.
+ */
+function notSent(failure: unknown, lost: boolean): Error {
+  const message = `Not sent: an earlier statement of this transaction failed (${failure instanceof Error ? failure.message : String(failure)})`;
+  const typed = toTypedError(failure, lost);
+  if (typed instanceof TransactionConflictError) return new TransactionConflictError(message, typed.details, { cause: failure });
+  if (typed instanceof ConnectionLostError) return new ConnectionLostError(message, {}, { cause: failure });
+  return Object.assign(
+    new Error(`${message}, and PostgreSQL ignores every statement after a failure until the transaction or savepoint rolls back`, {
+      cause: failure,
+    }),
+    { code: '25P02' },
+  );
+}
