@@ -38,6 +38,7 @@ import { createCommitNotifier } from './commitNotifier.js';
 import { isConnectionFailure, toAutocommitError, toTypedError, watchClient } from './connectionErrors.js';
 import { createHorizonFollower } from './horizonFollower.js';
 import { isTransientPostgresError } from './isTransientPostgresError.js';
+import { keepClientErrors } from './keepClientErrors.js';
 import { createNotificationListener } from './notificationListener.js';
 import { createOwnWrites } from './ownWrites.js';
 import { createPostgresEventSchemaStore } from './postgresEventSchemaStore.js';
@@ -214,12 +215,8 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
   // An idle pooled connection that the server drops emits 'error' on the pool, which would
   // otherwise crash the process; the pool discards that client by itself.
   if (ownsPool) pool.on('error', () => {});
-  // And every client keeps a listener of its own for life. pg-pool listens only while a client is
-  // idle, and hands out a new client from inside the socket callback that read its
-  // ReadyForQuery: a session terminated as it connects has its FATAL in the same chunk, emitted
-  // before any caller could listen. The loss still surfaces: the next statement fails (typed,
-  // see connectionErrors.ts) and the client is destroyed on release.
-  pool.on('connect', (client) => client.on('error', () => {}));
+  // And every client keeps a listener of its own for life (keepClientErrors.ts).
+  const releaseClientErrors = keepClientErrors(pool);
   try {
     await migrate(pool, schema, {
       createSchema: options.createSchema ?? options.schema === undefined,
@@ -228,6 +225,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     // Restored into another cluster, the log would be unreadable and unwritable until rebased.
     await rebasePositions(pool, schema);
   } catch (error) {
+    releaseClientErrors();
     if (ownsPool) await pool.end().catch(() => {});
     throw error;
   }
@@ -496,6 +494,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
         listeners.clear();
         await notifications.close();
         await notifier.close();
+        releaseClientErrors();
         if (ownsPool) await pool.end();
       })();
       return closing;
