@@ -133,7 +133,7 @@ describe.skipIf(!available)('PostgreSQL: concurrent calls on one transaction are
     const { store, table } = await open();
     // An inline projection writing through tx.sql and tx.client at once, and failing for n = 1 after its writes.
     store.addAppendHook(async (events, tx: PostgresTransaction) => {
-      const n = (events[0]?.data as { n: number }).n;
+      const n = (events[0]?.data as { n: number } | undefined)?.n ?? 0;
       await Promise.all([
         tx.sql.execute(`INSERT INTO ${table} (n) VALUES ($1)`, [100 + n]),
         tx.client.query(`INSERT INTO ${table} (n) VALUES ($1)`, [200 + n]),

@@ -14,7 +14,7 @@ describe('SQLite: SQL beside a hooked append in one transaction', () => {
     await store.transaction(async (tx) => void (await tx.sql.execute('CREATE TABLE t (n INTEGER PRIMARY KEY)')));
     // An inline projection writing through tx.sql, and failing for n = 1 after its write.
     store.addAppendHook(async (events, tx: SqliteTransaction) => {
-      const n = (events[0]?.data as { n: number }).n;
+      const n = (events[0]?.data as { n: number } | undefined)?.n ?? 0;
       await turn();
       await tx.sql.execute('INSERT INTO t (n) VALUES ($1)', [100 + n]);
       await turn();
