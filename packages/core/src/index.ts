@@ -10,6 +10,7 @@ export * from './commands/idempotencyKeyStore.js';
 export * from './commands/inMemoryIdempotencyKeyStore.js';
 export * from './commands/runIdempotent.js';
 export * from './commands/stateCache.js';
+export * from './concurrency/appendTurns.js';
 export * from './concurrency/mutex.js';
 export * from './concurrency/retryUnitOfWork.js';
 export * from './concurrency/transactionScope.js';

@@ -1,4 +1,4 @@
-import { ValidationError } from '@tidemark/core';
+import { createAppendTurns, ValidationError } from '@tidemark/core';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import type { WatchedClient } from '../src/eventStore/connectionErrors.js';
@@ -115,5 +115,33 @@ describe('statement queue of a transaction', () => {
     const submittable = { submit() {} };
     expect(queue.client.query(submittable as unknown as pg.Submittable)).toBe(submittable);
     expect(fake.sent).toEqual(['a', 'b', submittable]);
+  });
+
+  it("holds a statement issued beside a hooked append until the append settles; the append's own statements go at once", async () => {
+    const fake = fakeClient();
+    const turns = createAppendTurns();
+    const queue = createStatementQueue(fake.client, connection, () => {}, turns);
+    let finishHook = () => {};
+    const hook = new Promise<void>((resolve) => {
+      finishHook = resolve;
+    });
+    const append = turns.unit(async () => {
+      const savepoint = queue.query('SAVEPOINT s');
+      await fake.answer();
+      await savepoint;
+      await hook;
+      const release = queue.query('RELEASE SAVEPOINT s');
+      await fake.answer();
+      await release;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    const beside = queue.query('beside');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(fake.sent).toEqual(['SAVEPOINT s']);
+    finishHook();
+    await append;
+    expect(fake.sent).toEqual(['SAVEPOINT s', 'RELEASE SAVEPOINT s', 'beside']);
+    await fake.answer();
+    expect((await beside).rows[0]).toEqual({ text: 'beside' });
   });
 });

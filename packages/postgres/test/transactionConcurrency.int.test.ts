@@ -7,6 +7,7 @@ import {
   createPostgresCheckpointStore,
   createPostgresInbox,
   type PostgresEventStore,
+  type PostgresTransaction,
   postgresConnectionDefaults,
   StallDetectingClient,
 } from '../src/index.js';
@@ -126,6 +127,37 @@ describe.skipIf(!available)('PostgreSQL: concurrent calls on one transaction are
     }));
     expect(saved.checkpoint?.position).toBe(7n);
     expect(saved.recorded).toBe(true);
+  });
+
+  it('holds statements issued beside a hooked append until it has released or rolled back: its rollback undoes only its own', async () => {
+    const { store, table } = await open();
+    // An inline projection writing through tx.sql and tx.client at once, and failing for n = 1 after its writes.
+    store.addAppendHook(async (events, tx: PostgresTransaction) => {
+      const n = (events[0]?.data as { n: number } | undefined)?.n ?? 0;
+      await Promise.all([
+        tx.sql.execute(`INSERT INTO ${table} (n) VALUES ($1)`, [100 + n]),
+        tx.client.query(`INSERT INTO ${table} (n) VALUES ($1)`, [200 + n]),
+      ]);
+      if (n === 1) throw new Error('projection failed');
+    });
+    const outcome = await store.transaction(async (tx) => {
+      const [failed, inserted, clientInserted, seen, kept] = await Promise.all([
+        tx.appendToStream('a-1', [ev(1)]).catch((error: unknown) => error),
+        tx.sql.execute(`INSERT INTO ${table} (n) VALUES (1)`),
+        tx.client.query(`INSERT INTO ${table} (n) VALUES (2)`),
+        tx.sql.query<{ count: string }>(`SELECT count(*) AS count FROM "${store.schema}".events WHERE stream_id = 'a-1'`),
+        tx.appendToStream('b-1', [ev(2)]),
+      ]);
+      return { failed, inserted, clientInserted: clientInserted.rowCount, seen, kept };
+    });
+    expect(String(outcome.failed)).toMatch(/projection failed/);
+    expect(outcome.inserted).toBe(1);
+    expect(outcome.clientInserted).toBe(1);
+    // Issued during the failing append, it ran after its rollback: no trace of it.
+    expect(outcome.seen).toEqual([{ count: '0' }]);
+    expect(outcome.kept.nextExpectedVersion).toBe(1);
+    expect(await committedRows(store, table)).toEqual([1, 2, 102, 202]);
+    expect(await store.streamExists('a-1')).toBe(false);
   });
 
   it('rejects the statements waiting behind a failed one without sending them, and the transaction rolls back', async () => {

@@ -1,3 +1,4 @@
+import { createAppendTurns } from '../concurrency/appendTurns.js';
 import { createMutex } from '../concurrency/mutex.js';
 import { resolveRetryOptions, retryUnitOfWork, type TransactionOptions } from '../concurrency/retryUnitOfWork.js';
 import { createTransactionScope } from '../concurrency/transactionScope.js';
@@ -119,69 +120,77 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
         return pending.length === 0 ? committed : [...committed, ...pending];
       };
       const reads = readOperations(rowsOf);
+      // An append stages its rows, then awaits (stages, hooks) and restores `staged` when that
+      // fails: appends called concurrently take turns, or one's failure would drop the other's
+      // rows too. Reads wait for an append in flight, so they never see rows that are then dropped.
+      const turns = createAppendTurns();
       const tx: InMemoryTransaction = {
-        ...reads,
+        readStream: (streamId, readOptions) => turns.call(() => reads.readStream(streamId, readOptions)),
+        streamExists: (streamId) => turns.call(() => reads.streamExists(streamId)),
+        aggregateStream: (streamId, evolver, aggregateOptions) =>
+          turns.call(() => reads.aggregateStream(streamId, evolver, aggregateOptions)),
         clock,
-        appendToStream: tracedAppend(async (streamId, events, appendOptions) => {
-          assertAppendAllowed(durability);
-          const written = pipeline.write(events, streamId);
-          const prepared = prepareAppend(
-            streamId,
-            isPromiseLike(written) ? await written : written,
-            appendOptions,
-            limits,
-            options.defaultMetadata,
-          );
-          if (prepared.anyIdSupplied) {
-            const found = new Map<string, Row>();
-            for (const event of prepared.events) {
-              const row = ids.get(event.id) ?? staged.find((r) => r.id === event.id);
-              if (row) found.set(event.id, row);
-            }
-            const retry = detectRetry(prepared, found);
-            if (retry) {
-              assertRetryPayload(prepared, found, options.defaultMetadata);
-              return { streamId, ...retry, written: false, events: [] };
-            }
-          }
-          const existing = rowsOf(streamId);
-          // Not the count: archiving removes a stream's first events, never its last.
-          const current = existing.length === 0 ? 0 : (existing[existing.length - 1] as Row).version;
-          assertExpectedVersion(streamId, prepared.expectedVersion, current);
-          if (deleted.has(streamId)) throw new StreamDeletedError(streamId);
-          const recordedAt = clock.now().getTime();
-          const first = log.length + staged.length + 1;
-          const rows = prepared.events.map(
-            (event, i): Row => ({
-              id: event.id,
-              type: event.type,
-              schemaVersion: event.schemaVersion,
-              streamId,
-              version: current + i + 1,
-              position: BigInt(first + i),
-              recordedAt,
-              dataJson: event.dataJson,
-              metadataJson: event.metadataJson,
-            }),
-          );
-          const before = staged;
-          staged = [...staged, ...rows];
-          let recorded = rows.map(toRecorded);
-          try {
-            // Hooks and the caller see the events as readers will (decrypted, upcast).
-            const read = pipeline.read(recorded);
-            recorded = isPromiseLike(read) ? await read : read;
-            // Hooks write in the same unit of work; a failing hook undoes this append alone.
-            for (const hook of hooks) await hook(recorded, tx);
-          } catch (error) {
-            staged = before;
-            throw error;
-          }
-          const last = rows[rows.length - 1] as Row;
-          return { streamId, nextExpectedVersion: last.version, position: last.position, written: true, events: recorded };
-        }),
+        appendToStream: tracedAppend((streamId, events, appendOptions) => turns.unit(() => append(streamId, events, appendOptions))),
         afterCommit: (callback) => onCommit.push(callback),
         afterRollback: (callback) => onRollback.push(callback),
+      };
+      const append: StreamOperations['appendToStream'] = async (streamId, events, appendOptions) => {
+        assertAppendAllowed(durability);
+        const written = pipeline.write(events, streamId);
+        const prepared = prepareAppend(
+          streamId,
+          isPromiseLike(written) ? await written : written,
+          appendOptions,
+          limits,
+          options.defaultMetadata,
+        );
+        if (prepared.anyIdSupplied) {
+          const found = new Map<string, Row>();
+          for (const event of prepared.events) {
+            const row = ids.get(event.id) ?? staged.find((r) => r.id === event.id);
+            if (row) found.set(event.id, row);
+          }
+          const retry = detectRetry(prepared, found);
+          if (retry) {
+            assertRetryPayload(prepared, found, options.defaultMetadata);
+            return { streamId, ...retry, written: false, events: [] };
+          }
+        }
+        const existing = rowsOf(streamId);
+        // Not the count: archiving removes a stream's first events, never its last.
+        const current = existing.length === 0 ? 0 : (existing[existing.length - 1] as Row).version;
+        assertExpectedVersion(streamId, prepared.expectedVersion, current);
+        if (deleted.has(streamId)) throw new StreamDeletedError(streamId);
+        const recordedAt = clock.now().getTime();
+        const first = log.length + staged.length + 1;
+        const rows = prepared.events.map(
+          (event, i): Row => ({
+            id: event.id,
+            type: event.type,
+            schemaVersion: event.schemaVersion,
+            streamId,
+            version: current + i + 1,
+            position: BigInt(first + i),
+            recordedAt,
+            dataJson: event.dataJson,
+            metadataJson: event.metadataJson,
+          }),
+        );
+        const before = staged;
+        staged = [...staged, ...rows];
+        let recorded = rows.map(toRecorded);
+        try {
+          // Hooks and the caller see the events as readers will (decrypted, upcast).
+          const read = pipeline.read(recorded);
+          recorded = isPromiseLike(read) ? await read : read;
+          // Hooks write in the same unit of work; a failing hook undoes this append alone.
+          for (const hook of hooks) await hook(recorded, tx);
+        } catch (error) {
+          staged = before;
+          throw error;
+        }
+        const last = rows[rows.length - 1] as Row;
+        return { streamId, nextExpectedVersion: last.version, position: last.position, written: true, events: recorded };
       };
       let result: T;
       try {

@@ -4,6 +4,7 @@ import {
   type AppendResult,
   assertAppendAllowed,
   type Clock,
+  createAppendTurns,
   type EventPipeline,
   isPromiseLike,
   maxPosition,
@@ -110,8 +111,12 @@ export function createPostgresTransaction(options: PostgresTransactionOptions): 
     if (finished) throw new ValidationError('The transaction has already committed or rolled back');
   };
 
+  // A hooked append spans awaits (its hooks) between its savepoint and its release: hooked
+  // appends called concurrently take turns, and statements issued meanwhile wait for the one in
+  // flight (appendTurns.ts), or its rollback to the savepoint would undo them.
+  const turns = createAppendTurns();
   // The one way to the client: every statement below, and tx.client's, goes through it.
-  const statements = createStatementQueue(client, options.connection, assertUsable);
+  const statements = createStatementQueue(client, options.connection, assertUsable, turns);
   const untypedSql = createPostgresSqlExecutor(statements);
   // A statement failing on a lost connection surfaces as ConnectionLostError, like the appends.
   const sql: SqlExecutor = {
@@ -137,11 +142,8 @@ export function createPostgresTransaction(options: PostgresTransactionOptions): 
       // Transaction-scoped: released at commit or rollback.
       await typed(statements.query(`SELECT pg_advisory_xact_lock(hashtext('tidemark:setup'))`));
     },
-    appendToStream: tracedAppend(async (streamId, events, appendOptions): Promise<AppendResult> => {
-      assertUsable();
-      const written = pipeline.write(events, streamId);
-      return appendStaged(streamId, isPromiseLike(written) ? await written : written, appendOptions);
-    }),
+    // The turn is taken before the write stages, which may await: hooked appends start in call order.
+    appendToStream: tracedAppend((streamId, events, appendOptions) => asUnit(() => stageAndWrite(streamId, events, appendOptions))),
     afterCommit: (callback) => {
       assertUsable();
       handle.afterCommit.push(callback);
@@ -152,7 +154,17 @@ export function createPostgresTransaction(options: PostgresTransactionOptions): 
     },
   };
 
-  async function appendStaged(
+  async function stageAndWrite(
+    streamId: string,
+    events: readonly NewEvent[],
+    appendOptions: AppendOptions | undefined,
+  ): Promise<AppendResult> {
+    assertUsable();
+    const written = pipeline.write(events, streamId);
+    return writeStaged(streamId, isPromiseLike(written) ? await written : written, appendOptions);
+  }
+
+  async function writeStaged(
     streamId: string,
     events: readonly NewEvent[],
     appendOptions: AppendOptions | undefined,
@@ -187,8 +199,13 @@ export function createPostgresTransaction(options: PostgresTransactionOptions): 
     return result;
   }
 
+  /** A hooked append runs as a unit; one without hooks is one statement, which waits its turn like any other. */
+  function asUnit(append: () => Promise<AppendResult>): Promise<AppendResult> {
+    return hooks.length === 0 ? append() : turns.unit(append);
+  }
+
   const handle: PostgresTransactionHandle = {
-    appendStaged,
+    appendStaged: (streamId, events, appendOptions) => asUnit(() => writeStaged(streamId, events, appendOptions)),
     tx,
     afterCommit: [],
     afterRollback: [],

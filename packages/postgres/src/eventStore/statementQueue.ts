@@ -1,4 +1,4 @@
-import { ConnectionLostError, TransactionConflictError } from '@tidemark/core';
+import { type AppendTurns, ConnectionLostError, createAppendTurns, TransactionConflictError } from '@tidemark/core';
 import pg from 'pg';
 import { isConnectionFailure, toTypedError, type WatchedClient } from './connectionErrors.js';
 import type { Queryable } from './queryable.js';
@@ -46,8 +46,17 @@ const restack = (error: unknown): never => {
  * nothing more: the queue learns that the statement ended from that callback. Only a statement
  * issued while another runs waits in the queue. `assertUsable` runs first for every statement:
  * once the transaction has ended nothing more is sent on its client, which is back in the pool.
+ *
+ * Before all that, a statement takes its turn among the transaction's hooked appends (`turns`): one
+ * issued beside a hooked append in flight — not by it or its hooks — waits until that append
+ * has released or rolled back to its savepoint, so the rollback cannot undo it.
  */
-export function createStatementQueue(client: pg.PoolClient, connection: WatchedClient, assertUsable: () => void): StatementQueue {
+export function createStatementQueue(
+  client: pg.PoolClient,
+  connection: WatchedClient,
+  assertUsable: () => void,
+  turns: AppendTurns = createAppendTurns(),
+): StatementQueue {
   let running = false;
   const waiting: Array<Waiting | undefined> = [];
   let head = 0;
@@ -116,6 +125,10 @@ export function createStatementQueue(client: pg.PoolClient, connection: WatchedC
   }
 
   function query(config: string | pg.QueryConfig, values?: unknown[]): Promise<pg.QueryResult> {
+    return turns.call(() => issue(config, values));
+  }
+
+  function issue(config: string | pg.QueryConfig, values: unknown[] | undefined): Promise<pg.QueryResult> {
     try {
       assertUsable();
     } catch (error) {

@@ -6,6 +6,7 @@ import {
   type AppendResult,
   assertAppendAllowed,
   type Clock,
+  createAppendTurns,
   createEventPipeline,
   defaultAppendLimits,
   type ErrorReporter,
@@ -97,7 +98,11 @@ export interface SqliteEventStore extends EventStore<SqliteTransaction> {
 
 /** The unit of work on SQLite: appends, SQL and direct better-sqlite3 calls in one transaction. */
 export interface SqliteTransaction extends StoreTransaction, SqlTransaction {
-  /** The writer connection, inside this transaction: synchronous read-model writes at full speed. */
+  /**
+   * The writer connection, inside this transaction: synchronous read-model writes at full speed.
+   * Its calls run at once, inside whatever append is in flight: issued beside a hooked append
+   * (not from its hooks), they are undone if that append rolls back. Await the append first.
+   */
   readonly db: Database;
 }
 
@@ -259,7 +264,10 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
     const assertActive = () => {
       if (finished) throw new ValidationError('This transaction has already committed or rolled back');
     };
-    const appendStaged: StagedAppend = async (streamId, events, appendOptions) => {
+    // An append spans awaits (stages, hooks) between its savepoint and its release: appends
+    // called concurrently take turns, and other calls wait for the one in flight (appendTurns.ts).
+    const turns = createAppendTurns();
+    const writeStaged: StagedAppend = async (streamId, events, appendOptions) => {
       assertActive();
       assertAppendAllowed(durability);
       const prepared = prepareAppend(streamId, events, appendOptions, limits, options.defaultMetadata);
@@ -286,27 +294,38 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
       if (result.written) wrote = true;
       return result;
     };
+    const appendStaged: StagedAppend = (streamId, events, appendOptions) => turns.unit(() => writeStaged(streamId, events, appendOptions));
+    const reads = createSqliteStreamReads(writes, assertActive, pipeline);
     const tx: SqliteTransaction = {
       db,
       clock,
       sql: {
-        async query<Row extends Record<string, unknown>>(text: string, params?: readonly unknown[]) {
-          assertActive();
-          return sharedSql.query<Row>(text, params);
+        query<Row extends Record<string, unknown>>(text: string, params?: readonly unknown[]) {
+          return turns.call(async () => {
+            assertActive();
+            return sharedSql.query<Row>(text, params);
+          });
         },
-        async execute(text, params) {
-          assertActive();
-          return sharedSql.execute(text, params);
-        },
+        execute: (text, params) =>
+          turns.call(async () => {
+            assertActive();
+            return sharedSql.execute(text, params);
+          }),
       },
       // One write transaction at a time on SQLite: set-ups cannot race.
       lockForSetup: async () => assertActive(),
-      ...createSqliteStreamReads(writes, assertActive, pipeline),
-      appendToStream: tracedAppend(async (streamId, events, appendOptions) => {
-        assertActive();
-        const written = pipeline.write(events, streamId);
-        return appendStaged(streamId, isPromiseLike(written) ? await written : written, appendOptions);
-      }),
+      readStream: (streamId, readOptions) => turns.call(() => reads.readStream(streamId, readOptions)),
+      streamExists: (streamId) => turns.call(() => reads.streamExists(streamId)),
+      aggregateStream: (streamId, evolver, aggregateOptions) =>
+        turns.call(() => reads.aggregateStream(streamId, evolver, aggregateOptions)),
+      // The turn is taken before the write stages, which may await: units start in call order.
+      appendToStream: tracedAppend((streamId, events, appendOptions) =>
+        turns.unit(async () => {
+          assertActive();
+          const written = pipeline.write(events, streamId);
+          return writeStaged(streamId, isPromiseLike(written) ? await written : written, appendOptions);
+        }),
+      ),
       afterCommit: (callback) => void onCommit.push(callback),
       afterRollback: (callback) => void onRollback.push(callback),
     };

@@ -68,7 +68,8 @@ export function prepareSqliteStatements(db: Database): SqliteStatements {
       .raw(),
     streamLifecycle: db.prepare<[string], [number, number]>(streamLifecycleSql).raw(),
     // One fixed name: savepoints nest as a stack, so an append made from inside a hook still
-    // releases or rolls back only its own.
+    // releases or rolls back only its own. That holds because a transaction's appends never
+    // interleave (appendTurns.ts): the innermost savepoint is always the running append's.
     savepoint: db.prepare('SAVEPOINT tidemark_append'),
     releaseSavepoint: db.prepare('RELEASE tidemark_append'),
     rollbackToSavepoint: db.prepare('ROLLBACK TO tidemark_append'),

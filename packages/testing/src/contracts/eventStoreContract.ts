@@ -2,6 +2,7 @@ import { describe } from 'vitest';
 import { appendContract } from './appendContract.js';
 import { badInputContract } from './badInputContract.js';
 import { concurrencyContract } from './concurrencyContract.js';
+import { concurrentHookedAppendsContract } from './concurrentHookedAppendsContract.js';
 import { eventStageContract } from './eventStageContract.js';
 import type { EventStoreHarness } from './eventStoreHarness.js';
 import { expectedVersionContract } from './expectedVersionContract.js';
@@ -33,6 +34,7 @@ export function eventStoreContract(name: string, harness: EventStoreHarness): vo
     temporalContract(harness);
     transactionContract(harness);
     unitOfWorkContract(harness);
+    concurrentHookedAppendsContract(harness);
     badInputContract(harness);
     eventStageContract(harness);
     streamLifecycleContract(harness);
