@@ -28,6 +28,7 @@ export * from './eventStore/eventStore.js';
 export * from './eventStore/expectedVersion.js';
 export * from './eventStore/idempotentAppend.js';
 export * from './eventStore/inMemoryEventStore.js';
+export * from './eventStore/logPage.js';
 export * from './eventStore/position.js';
 export * from './eventStore/prepareAppend.js';
 export * from './eventStore/readOptions.js';

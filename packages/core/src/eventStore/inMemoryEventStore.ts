@@ -18,6 +18,7 @@ import { type AppendLimits, defaultAppendLimits } from './appendLimits.js';
 import type { AppendHook, EventStore, StoreTransaction, StreamOperations } from './eventStore.js';
 import { assertExpectedVersion } from './expectedVersion.js';
 import { assertRetryPayload, detectRetry } from './idempotentAppend.js';
+import { logPage } from './logPage.js';
 import { assertValidStreamId, prepareAppend } from './prepareAppend.js';
 import { resolveAllRange, resolveStreamRange } from './readOptions.js';
 import { checkTruncate } from './streamLifecycle.js';
@@ -248,7 +249,7 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
       const matches = rowFilter(range);
       const head = BigInt(log.length);
       const rows: RecordedEvent[] = [];
-      let last = range.after;
+      let last = 0n;
       for (let index = Number(range.after); index < log.length && rows.length < range.limit; index++) {
         const row = log[index];
         if (row === undefined || !matches(row)) continue;
@@ -256,8 +257,7 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
         last = row.position;
       }
       const staged = pipeline.readPage(rows, range.types);
-      const reachedHead = rows.length < range.limit;
-      return { events: isPromiseLike(staged) ? await staged : staged, head, reachedHead, seenUpTo: reachedHead ? head : last };
+      return logPage(isPromiseLike(staged) ? await staged : staged, rows.length, range.limit, head, last);
     },
     headPosition: async () => BigInt(log.length),
     transaction,

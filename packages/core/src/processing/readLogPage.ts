@@ -1,6 +1,6 @@
 import type { RecordedEvent } from '../domain/event.js';
 import type { EventStore, LogPage, ReadPageOptions, StoreTransaction } from '../eventStore/eventStore.js';
-import { maxPosition } from '../eventStore/position.js';
+import { logPage } from '../eventStore/logPage.js';
 
 /** The store's own `readPage`, or for a store without it the head and then a `readAll` page. */
 export async function readLogPage<Tx extends StoreTransaction>(store: EventStore<Tx>, options: ReadPageOptions): Promise<LogPage> {
@@ -11,8 +11,7 @@ export async function readLogPage<Tx extends StoreTransaction>(store: EventStore
   const events: RecordedEvent[] = [];
   for await (const event of store.readAll({ ...options, batchSize: options.limit })) events.push(event);
   const last = events.length > 0 ? (events[events.length - 1] as RecordedEvent).position : 0n;
-  // Only rows can tell a full page; events can: ≥ for an upcaster that split one. One that
-  // dropped events makes a full page look short, which only a store's own readPage sees.
-  const reachedHead = events.length < options.limit;
-  return { events, head: maxPosition(head, last), reachedHead, seenUpTo: reachedHead ? maxPosition(head, last) : last };
+  // Events stand in for the stored rows only the store can count: a page whose events an
+  // upcaster split still reads as full, but one whose events a stage dropped looks short.
+  return logPage(events, events.length, options.limit, head, last);
 }

@@ -3,7 +3,7 @@ import {
   type EventStore,
   isPromiseLike,
   type LogPage,
-  maxPosition,
+  logPage,
   type RecordedEvent,
   resolveAllRange,
 } from '@tidemark/core';
@@ -141,9 +141,7 @@ export function createPostgresLogReads(options: PostgresLogReadsOptions): Postgr
       const read = rows[0]?.[2] === null ? [] : rows.map((row) => parsePackedEvent(row[2] as string));
       const last = read.length > 0 ? (read[read.length - 1] as RecordedEvent).position : 0n;
       const staged = pipeline.reads ? pipeline.readPage(read, range.types) : read;
-      const reachedHead = read.length < range.limit;
-      const top = maxPosition(BigInt(head), last);
-      return { events: isPromiseLike(staged) ? await staged : staged, head: top, reachedHead, seenUpTo: reachedHead ? top : last };
+      return logPage(isPromiseLike(staged) ? await staged : staged, read.length, range.limit, BigInt(head), last);
     },
   };
 }

@@ -3,7 +3,7 @@ import {
   type EventStore,
   isPromiseLike,
   type LogPage,
-  maxPosition,
+  logPage,
   type RecordedEvent,
   resolveAllRange,
 } from '@tidemark/core';
@@ -85,14 +85,7 @@ export function createSqliteLogReads(
       const [top, rows] = await whenReadable('readPage', () => [head(), readRows ? readRows(range.after, range.limit) : []] as const);
       const last = rows.length > 0 ? BigInt(rows[rows.length - 1]![0]) : 0n;
       const staged = pipeline.readPage(rows.map(toRecordedEvent), range.types);
-      const reachedHead = rows.length < range.limit;
-      const seenHead = maxPosition(top, last);
-      return {
-        events: isPromiseLike(staged) ? await staged : staged,
-        head: seenHead,
-        reachedHead,
-        seenUpTo: reachedHead ? seenHead : last,
-      };
+      return logPage(isPromiseLike(staged) ? await staged : staged, rows.length, range.limit, top, last);
     },
 
     async headPosition() {
