@@ -1,6 +1,7 @@
 import {
   type EventPipeline,
   type EventStore,
+  type HeadPositionOptions,
   isPromiseLike,
   type LogPage,
   logPage,
@@ -51,7 +52,7 @@ export function createPostgresLogReads(options: PostgresLogReadsOptions): Postgr
     categories: range.categories && [...new Set(range.categories)],
   });
 
-  async function headPosition(headOptions?: { readYourWrites?: boolean }): Promise<bigint> {
+  async function headPosition(headOptions?: HeadPositionOptions): Promise<bigint> {
     assertOpen();
     // The head and the horizon come from one statement (one snapshot): when the horizon has
     // already passed this instance's own commits, that one round trip is the whole answer.
