@@ -113,6 +113,7 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
   function runOnce<T>(work: (tx: InMemoryTransaction) => Promise<T>, durability: TransactionDurability = 'full'): Promise<T> {
     return mutex.run(async () => {
       let staged: Row[] = [];
+      let finished = false;
       const onCommit: Array<() => void> = [];
       const onRollback: Array<() => void> = [];
       const rowsOf = (streamId: string): Row[] => {
@@ -120,7 +121,11 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
         const pending = staged.filter((row) => row.streamId === streamId);
         return pending.length === 0 ? committed : [...committed, ...pending];
       };
-      const reads = readOperations(rowsOf);
+      // As in the other stores: a call once the transaction has ended would be lost, not written.
+      const assertActive = () => {
+        if (finished) throw new ValidationError('This transaction has already committed or rolled back');
+      };
+      const reads = readOperations(rowsOf, assertActive);
       // An append stages its rows, then awaits (stages, hooks) and restores `staged` when that
       // fails: appends called concurrently take turns, or one's failure would drop the other's
       // rows too. Reads wait for an append in flight, so they never see rows that are then dropped.
@@ -136,6 +141,7 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
         afterRollback: (callback) => onRollback.push(callback),
       };
       const append: StreamOperations['appendToStream'] = async (streamId, events, appendOptions) => {
+        assertActive();
         assertAppendAllowed(durability);
         const written = pipeline.write(events, streamId);
         const prepared = prepareAppend(
@@ -195,11 +201,21 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
       };
       let result: T;
       try {
-        result = await scope.run(() => work(tx));
+        result = await scope.run(async () => {
+          const value = await work(tx);
+          // Appends the work left running are part of it: commit waits for them (appendTurns.ts).
+          await turns.idle();
+          return value;
+        });
       } catch (error) {
+        finished = true;
+        // Appends still running fail at their next call on tx (their failures change nothing now):
+        // the next transaction starts once nothing of this one runs, as on the other stores.
+        await turns.idle().catch(() => {});
         for (const callback of onRollback) callback();
         throw error;
       }
+      finished = true;
       for (const row of staged) {
         log.push(row);
         ids.set(row.id, row);
@@ -311,9 +327,13 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
     },
   };
 
-  function readOperations(rowsOf: (streamId: string) => readonly Row[]): Omit<StreamOperations, 'appendToStream'> {
+  function readOperations(
+    rowsOf: (streamId: string) => readonly Row[],
+    assertActive: () => void = () => {},
+  ): Omit<StreamOperations, 'appendToStream'> {
     const assertReadable = (streamId: string) => {
       assertOpen();
+      assertActive();
       assertValidStreamId(streamId);
       if (deleted.has(streamId)) throw new StreamDeletedError(streamId);
     };

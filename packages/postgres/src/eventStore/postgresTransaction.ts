@@ -46,8 +46,14 @@ export interface PostgresTransactionHandle {
   /** Highest position an append wrote (0n for none): readers get woken, and wait for it after commit. */
   readonly lastPosition: bigint;
   /**
+   * Resolves once no append the work left running is still in flight; rejects with the failure
+   * of one that then fails, and the transaction must not commit (AppendTurns.idle).
+   */
+  idle(): Promise<void>;
+  /**
    * Makes every later call on the transaction throw (its client goes back to the pool), and
-   * resolves once the statements already issued have settled: COMMIT or ROLLBACK goes after them.
+   * resolves once the appends still running (failing at their next statement) and the statements
+   * already issued have settled: COMMIT or ROLLBACK goes after them.
    */
   finish(): Promise<void>;
   /** tx.appendToStream for events already through the write stages (the store's own hooked appends). */
@@ -199,9 +205,12 @@ export function createPostgresTransaction(options: PostgresTransactionOptions): 
     return result;
   }
 
-  /** A hooked append runs as a unit; one without hooks is one statement, which waits its turn like any other. */
+  /**
+   * A hooked append runs as a unit; one without hooks is one statement, which waits its turn like
+   * any other, so it takes no turn: it is only tracked, for COMMIT to wait for it too.
+   */
   function asUnit(append: () => Promise<AppendResult>): Promise<AppendResult> {
-    return hooks.length === 0 ? append() : turns.unit(append);
+    return hooks.length === 0 ? turns.track(append) : turns.unit(append);
   }
 
   const handle: PostgresTransactionHandle = {
@@ -212,9 +221,12 @@ export function createPostgresTransaction(options: PostgresTransactionOptions): 
     get lastPosition() {
       return lastPosition;
     },
-    finish() {
+    idle: () => turns.idle(),
+    async finish() {
       finished = true;
-      return statements.settled();
+      // Their failures change nothing now: the transaction rolls back, or has settled them already.
+      await turns.idle().catch(() => {});
+      await statements.settled();
     },
   };
   return handle;

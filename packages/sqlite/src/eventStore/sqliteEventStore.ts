@@ -331,11 +331,20 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
     };
     let result: T;
     try {
-      result = await scope.run(() => work(tx, appendStaged));
+      result = await scope.run(async () => {
+        const value = await work(tx, appendStaged);
+        // Appends the work left running are part of it: COMMIT would take one half done (its
+        // savepoint open, its hooks' writes missing), so it waits for them (appendTurns.ts).
+        await turns.idle();
+        return value;
+      });
       finished = true;
       commit.run();
     } catch (error) {
       finished = true;
+      // Appends still running fail at their next call on tx (their failures change nothing now),
+      // and roll back to their savepoint while this transaction is the connection's: not the next one's.
+      await turns.idle().catch(() => {});
       rollbackIfOpen();
       for (const callback of onRollback) callback();
       throw storeBusy(error, file, busyTimeoutMs);

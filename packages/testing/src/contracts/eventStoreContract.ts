@@ -14,6 +14,7 @@ import { readStreamContract } from './readStreamContract.js';
 import { streamLifecycleContract, streamLifecycleModelContract } from './streamLifecycleContract.js';
 import { temporalContract } from './temporalContract.js';
 import { transactionContract } from './transactionContract.js';
+import { unawaitedAppendsContract } from './unawaitedAppendsContract.js';
 import { unitOfWorkContract } from './unitOfWorkContract.js';
 
 /**
@@ -35,6 +36,7 @@ export function eventStoreContract(name: string, harness: EventStoreHarness): vo
     transactionContract(harness);
     unitOfWorkContract(harness);
     concurrentHookedAppendsContract(harness);
+    unawaitedAppendsContract(harness);
     badInputContract(harness);
     eventStageContract(harness);
     streamLifecycleContract(harness);
