@@ -444,7 +444,8 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
           appendRetry,
           isTransientFailure,
         );
-        return pipeline.readResult(result);
+        // Committed: a failing read stage must not make it look unwritten (readCommitted).
+        return pipeline.readCommitted(result);
       }
       // Autocommit: one statement is the whole transaction, one round trip (see autocommitAppend.ts).
       const result = await retryUnitOfWork(
@@ -453,7 +454,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
         isTransientFailure,
       );
       if (result.written) committed(result.position);
-      return pipeline.readResult(result);
+      return pipeline.readCommitted(result);
     }),
     readAll: logReads.readAll,
     readPage: logReads.readPage,

@@ -46,8 +46,9 @@ export interface PostgresTransactionHandle {
   /** Highest position an append wrote (0n for none): readers get woken, and wait for it after commit. */
   readonly lastPosition: bigint;
   /**
-   * Resolves once no append the work left running is still in flight; rejects with the failure
-   * of one that then fails, and the transaction must not commit (AppendTurns.idle).
+   * Resolves once no append the work left running is still in flight. Rejects when the
+   * transaction must not commit: one of them failed (AppendTurns.idle), or an append without
+   * hooks, written with no savepoint, failed to read its events back (with that failure).
    */
   idle(): Promise<void>;
   /**
@@ -83,6 +84,8 @@ export function createPostgresTransaction(options: PostgresTransactionOptions): 
   let finished = false;
   let lastPosition = 0n;
   let savepointCounter = 0;
+  /** A plain append written in this transaction whose events could not be read back. */
+  let unreadable: { error: unknown } | undefined;
   const lockedStreams = new Set<string>();
 
   /** A lost connection or an aborted transaction surfaces as a typed error from the operation itself. */
@@ -183,7 +186,14 @@ export function createPostgresTransaction(options: PostgresTransactionOptions): 
       // statuses without raising, so the transaction stays usable without a savepoint.
       const result = await typed(appendEvents(statements, settings, streamId, events, appendOptions));
       if (result.written) lastPosition = maxPosition(lastPosition, result.position);
-      return pipeline.readResult(result);
+      try {
+        return await pipeline.readResult(result);
+      } catch (error) {
+        // Its events are written and no savepoint can undo them: were the work to catch this
+        // and go on, COMMIT would store an append its caller saw fail. The transaction cannot commit.
+        unreadable ??= { error };
+        throw error;
+      }
     }
     // A throwing hook must undo this append alone, as in the other stores.
     const savepoint = options.savepoints ? `tidemark_append_${++savepointCounter}` : undefined;
@@ -221,7 +231,10 @@ export function createPostgresTransaction(options: PostgresTransactionOptions): 
     get lastPosition() {
       return lastPosition;
     },
-    idle: () => turns.idle(),
+    async idle() {
+      await turns.idle();
+      if (unreadable) throw unreadable.error;
+    },
     async finish() {
       finished = true;
       // Their failures change nothing now: the transaction rolls back, or has settled them already.

@@ -372,7 +372,7 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
             wroteToWal();
             notifyAppended();
           },
-          finish: (result) => pipeline.readResult(result),
+          finish: (result) => pipeline.readCommitted(result),
         });
 
   function appendNow(prepared: PreparedAppend): AppendResult {
@@ -401,9 +401,10 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
     // Hooks may await, so they need the async transaction (and its mutex).
     if (hooks.length > 0) return runOnce((_tx, appendStaged) => appendStaged(streamId, events, appendOptions), 'full');
     const prepared = prepareAppend(streamId, events, appendOptions, limits, options.defaultMetadata);
-    // The mutex is free unless a transaction is open or queued: then wait our turn.
-    if (mutex.locked) return mutex.run(async () => pipeline.readResult(appendNow(prepared)));
-    return pipeline.readResult(appendNow(prepared));
+    // The mutex is free unless a transaction is open or queued: then wait our turn. Read back
+    // once committed: a failing read stage must not make it look unwritten (readCommitted).
+    if (mutex.locked) return mutex.run(async () => pipeline.readCommitted(appendNow(prepared)));
+    return pipeline.readCommitted(appendNow(prepared));
   }
 
   const committedReads = createSqliteStreamReads(reads, assertOpen, pipeline);

@@ -16,6 +16,7 @@ import { temporalContract } from './temporalContract.js';
 import { transactionContract } from './transactionContract.js';
 import { unawaitedAppendsContract } from './unawaitedAppendsContract.js';
 import { unitOfWorkContract } from './unitOfWorkContract.js';
+import { unreadableAppendContract } from './unreadableAppendContract.js';
 
 /**
  * The conformance contract every EventStore adapter runs with a one-line harness. It asserts
@@ -39,6 +40,7 @@ export function eventStoreContract(name: string, harness: EventStoreHarness): vo
     unawaitedAppendsContract(harness);
     badInputContract(harness);
     eventStageContract(harness);
+    unreadableAppendContract(harness);
     streamLifecycleContract(harness);
     streamLifecycleModelContract(harness);
   });
