@@ -103,4 +103,94 @@ describe('createAppendTurns', () => {
     });
     expect(log).toEqual(['first', 'second']);
   });
+
+  describe('idle', () => {
+    it('resolves once the units, tracked appends and held calls left running have settled, at every level', async () => {
+      const turns = createAppendTurns();
+      const log: string[] = [];
+      await turns.idle();
+      void turns.unit(async () => {
+        await turn();
+        // A hook's own append: a unit one level down.
+        await turns.unit(async () => {
+          await turn();
+          log.push('nested');
+        });
+        log.push('unit');
+      });
+      void turns.call(async () => void log.push('held call'));
+      void turns.track(async () => {
+        for (let i = 0; i < 4; i++) await turn();
+        log.push('tracked');
+      });
+      await turns.idle();
+      expect(log).toEqual(['nested', 'unit', 'held call', 'tracked']);
+    });
+
+    it('rejects with the first failure among what was left running, once all of it has settled', async () => {
+      const turns = createAppendTurns();
+      const failure = new Error('hook failed');
+      const log: string[] = [];
+      const failing = turns
+        .unit(async () => {
+          await turn();
+          throw failure;
+        })
+        .catch((error: unknown) => error);
+      const later = turns.unit(async () => {
+        await turn();
+        log.push('later');
+      });
+      await expect(turns.idle()).rejects.toBe(failure);
+      expect(log).toEqual(['later']);
+      // Its caller gets it too.
+      expect(await failing).toBe(failure);
+      await later;
+    });
+
+    it("ignores failures that settled before it was called, and those a unit's own work handled", async () => {
+      const turns = createAppendTurns();
+      await turns
+        .unit(async () => {
+          throw new Error('seen by the work');
+        })
+        .catch(() => {});
+      const unit = turns.unit(async () => {
+        await turn();
+        // Its hook catches its own append's failure: the unit, and the transaction, go on.
+        await turns
+          .unit(async () => {
+            await turn();
+            throw new Error('caught by the hook');
+          })
+          .catch(() => {});
+        return 'done';
+      });
+      await turns.idle();
+      expect(await unit).toBe('done');
+    });
+
+    it('counts the failure of a tracked append, which takes no turn', async () => {
+      const turns = createAppendTurns();
+      const failure = new Error('conflict');
+      const log: string[] = [];
+      const unit = turns.unit(async () => {
+        await turn();
+        await turn();
+        log.push('unit');
+      });
+      const tracked = turns
+        .track(async () => {
+          log.push('tracked');
+          await turn();
+          throw failure;
+        })
+        .catch((error: unknown) => error);
+      await expect(turns.idle()).rejects.toBe(failure);
+      // It ran at once, beside the unit in flight.
+      expect(log).toEqual(['tracked', 'unit']);
+      await unit;
+      expect(await tracked).toBe(failure);
+    });
+  });
 });

@@ -26,6 +26,7 @@ export * from './contracts/outboxRelayContract.js';
 export * from './contracts/snapshotStoreContract.js';
 export * from './contracts/streamLifecycleContract.js';
 export * from './contracts/transportContract.js';
+export * from './contracts/unreadableAppendContract.js';
 export * from './processes/brokerCrashCases.js';
 export * from './processes/brokerCrashChild.js';
 export * from './processes/messagingCrashCases.js';

@@ -45,6 +45,8 @@ const statusByCode: Record<ErrorCode, number> = {
   transaction_conflict: 503,
   connection_lost: 503,
   commit_outcome_unknown: 503,
+  // Written, but a read stage of the server's failed on the result: its fault, and not "try again".
+  appended_but_unreadable: 500,
   transaction_limit: 500,
 };
 

@@ -1,3 +1,5 @@
+import type { AppendResult } from '../eventStore/eventStore.js';
+
 /**
  * Typed errors. Every error tidemark raises on purpose carries a stable `code` so that callers
  * (and the HTTP layer) can map it without string matching on messages.
@@ -18,6 +20,7 @@ export type ErrorCode =
   | 'positions_rebase_required'
   | 'connection_lost'
   | 'commit_outcome_unknown'
+  | 'appended_but_unreadable'
   | 'transaction_conflict'
   | 'retries_exhausted'
   | 'transaction_limit'
@@ -166,6 +169,34 @@ export class ConnectionLostError extends TidemarkError {
 export class CommitOutcomeUnknownError extends TidemarkError {
   constructor(message: string, details: Record<string, unknown> = {}, options?: ErrorOptions) {
     super('commit_outcome_unknown', message, details, options);
+  }
+}
+
+/**
+ * The append WAS committed — its events are stored and readers see them — but reading them back
+ * through the store's read stages for the result failed (an upcaster threw, decryption could not
+ * reach its key store). Do not append them again: the same events under new ids would be stored
+ * twice, and with `expectedVersion` the retry conflicts with the append itself. (A retry with the
+ * same event ids is safe: it returns the stored result.) `result` is the committed append, its
+ * `events` left empty since they could not be read; `cause` is the stage's failure.
+ */
+export class AppendedButUnreadableError extends TidemarkError {
+  readonly result: AppendResult;
+
+  constructor(result: AppendResult, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(
+      'appended_but_unreadable',
+      `The append to '${result.streamId}' was committed (stream version ${result.nextExpectedVersion}, position ${result.position}), but reading its events back failed: ${reason}. Do not append them again.`,
+      {
+        streamId: result.streamId,
+        nextExpectedVersion: result.nextExpectedVersion,
+        position: String(result.position),
+        written: result.written,
+      },
+      { cause },
+    );
+    this.result = { ...result, events: [] };
   }
 }
 

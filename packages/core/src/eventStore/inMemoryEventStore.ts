@@ -5,7 +5,7 @@ import { createTransactionScope } from '../concurrency/transactionScope.js';
 import type { Clock } from '../domain/clock.js';
 import { systemClock } from '../domain/clock.js';
 import { ValidationError } from '../domain/errors.js';
-import type { EventMetadata, RecordedEvent } from '../domain/event.js';
+import type { EventMetadata, NewEvent, RecordedEvent } from '../domain/event.js';
 import { streamCategory } from '../domain/event.js';
 import { StreamDeletedError, StreamNotFoundError, StreamTruncatedError } from '../domain/streamLifecycleErrors.js';
 import { tracedAppend } from '../tracing/tracedAppend.js';
@@ -15,7 +15,7 @@ import { createInMemoryEventSchemaStore } from '../versioning/inMemoryEventSchem
 import { type ErrorReporter, runAfterCommit, warnOnError } from './afterCommitCallbacks.js';
 import { checkAggregateOptions, foldEvents } from './aggregate.js';
 import { type AppendLimits, defaultAppendLimits } from './appendLimits.js';
-import type { AppendHook, EventStore, StoreTransaction, StreamOperations } from './eventStore.js';
+import type { AppendHook, AppendOptions, EventStore, StoreTransaction, StreamOperations } from './eventStore.js';
 import { assertExpectedVersion } from './expectedVersion.js';
 import { assertRetryPayload, detectRetry } from './idempotentAppend.js';
 import { logPage } from './logPage.js';
@@ -110,9 +110,16 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
     return retryUnitOfWork(() => runOnce(work, durability), retry);
   }
 
-  function runOnce<T>(work: (tx: InMemoryTransaction) => Promise<T>, durability: TransactionDurability = 'full'): Promise<T> {
+  /** tx.appendToStream without the read back (nor hooks): the store's own append reads its result once committed. */
+  type UnreadAppend = StreamOperations['appendToStream'];
+
+  function runOnce<T>(
+    work: (tx: InMemoryTransaction, appendUnread: UnreadAppend) => Promise<T>,
+    durability: TransactionDurability = 'full',
+  ): Promise<T> {
     return mutex.run(async () => {
       let staged: Row[] = [];
+      let finished = false;
       const onCommit: Array<() => void> = [];
       const onRollback: Array<() => void> = [];
       const rowsOf = (streamId: string): Row[] => {
@@ -120,7 +127,11 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
         const pending = staged.filter((row) => row.streamId === streamId);
         return pending.length === 0 ? committed : [...committed, ...pending];
       };
-      const reads = readOperations(rowsOf);
+      // As in the other stores: a call once the transaction has ended would be lost, not written.
+      const assertActive = () => {
+        if (finished) throw new ValidationError('This transaction has already committed or rolled back');
+      };
+      const reads = readOperations(rowsOf, assertActive);
       // An append stages its rows, then awaits (stages, hooks) and restores `staged` when that
       // fails: appends called concurrently take turns, or one's failure would drop the other's
       // rows too. Reads wait for an append in flight, so they never see rows that are then dropped.
@@ -131,11 +142,12 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
         aggregateStream: (streamId, evolver, aggregateOptions) =>
           turns.call(() => reads.aggregateStream(streamId, evolver, aggregateOptions)),
         clock,
-        appendToStream: tracedAppend((streamId, events, appendOptions) => turns.unit(() => append(streamId, events, appendOptions))),
+        appendToStream: tracedAppend((streamId, events, appendOptions) => turns.unit(() => append(streamId, events, appendOptions, true))),
         afterCommit: (callback) => onCommit.push(callback),
         afterRollback: (callback) => onRollback.push(callback),
       };
-      const append: StreamOperations['appendToStream'] = async (streamId, events, appendOptions) => {
+      const append = async (streamId: string, events: readonly NewEvent[], appendOptions: AppendOptions | undefined, readBack: boolean) => {
+        assertActive();
         assertAppendAllowed(durability);
         const written = pipeline.write(events, streamId);
         const prepared = prepareAppend(
@@ -180,6 +192,8 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
         const before = staged;
         staged = [...staged, ...rows];
         let recorded = rows.map(toRecorded);
+        const last = rows[rows.length - 1] as Row;
+        if (!readBack) return { streamId, nextExpectedVersion: last.version, position: last.position, written: true, events: recorded };
         try {
           // Hooks and the caller see the events as readers will (decrypted, upcast).
           const read = pipeline.read(recorded);
@@ -190,16 +204,27 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
           staged = before;
           throw error;
         }
-        const last = rows[rows.length - 1] as Row;
         return { streamId, nextExpectedVersion: last.version, position: last.position, written: true, events: recorded };
       };
+      const appendUnread: UnreadAppend = (streamId, events, appendOptions) =>
+        turns.unit(() => append(streamId, events, appendOptions, false));
       let result: T;
       try {
-        result = await scope.run(() => work(tx));
+        result = await scope.run(async () => {
+          const value = await work(tx, appendUnread);
+          // Appends the work left running are part of it: commit waits for them (appendTurns.ts).
+          await turns.idle();
+          return value;
+        });
       } catch (error) {
+        finished = true;
+        // Appends still running fail at their next call on tx (their failures change nothing now):
+        // the next transaction starts once nothing of this one runs, as on the other stores.
+        await turns.idle().catch(() => {});
         for (const callback of onRollback) callback();
         throw error;
       }
+      finished = true;
       for (const row of staged) {
         log.push(row);
         ids.set(row.id, row);
@@ -217,10 +242,15 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
 
   return {
     ...committedReads,
-    async appendToStream(streamId, events, appendOptions) {
+    appendToStream: tracedAppend(async (streamId, events, appendOptions) => {
+      assertOpen();
       scope.assertOutside('appendToStream');
-      return transaction((tx) => tx.appendToStream(streamId, events, appendOptions));
-    },
+      // Hooks see the events as readers will, so with hooks they are read back inside the
+      // transaction, and a failing read stage rolls the append back. Without, as on the SQL
+      // stores: committed first, then read back (a failure there: AppendedButUnreadableError).
+      if (hooks.length > 0) return transaction((tx) => tx.appendToStream(streamId, events, appendOptions));
+      return pipeline.readCommitted(await runOnce((_tx, appendUnread) => appendUnread(streamId, events, appendOptions)));
+    }),
     async *readAll(readOptions) {
       assertOpen();
       const range = resolveAllRange(readOptions);
@@ -311,9 +341,13 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
     },
   };
 
-  function readOperations(rowsOf: (streamId: string) => readonly Row[]): Omit<StreamOperations, 'appendToStream'> {
+  function readOperations(
+    rowsOf: (streamId: string) => readonly Row[],
+    assertActive: () => void = () => {},
+  ): Omit<StreamOperations, 'appendToStream'> {
     const assertReadable = (streamId: string) => {
       assertOpen();
+      assertActive();
       assertValidStreamId(streamId);
       if (deleted.has(streamId)) throw new StreamDeletedError(streamId);
     };

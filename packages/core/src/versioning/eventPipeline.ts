@@ -1,4 +1,4 @@
-import { ValidationError } from '../domain/errors.js';
+import { AppendedButUnreadableError, ValidationError } from '../domain/errors.js';
 import type { NewEvent, RecordedEvent } from '../domain/event.js';
 import type { AppendResult } from '../eventStore/eventStore.js';
 import { assertValidName, assertValidStreamId } from '../eventStore/prepareAppend.js';
@@ -31,6 +31,11 @@ export interface EventPipeline {
   storedTypes(types: readonly string[]): readonly string[];
   /** An append's result with its `events` read through the stages (hooks and callers see what readers see). */
   readResult(result: AppendResult): AppendResult | Promise<AppendResult>;
+  /**
+   * readResult for an append already committed: a failing stage must not make it look unwritten
+   * (its caller would append it again), so it fails with AppendedButUnreadableError, the result inside.
+   */
+  readCommitted(result: AppendResult): AppendResult | Promise<AppendResult>;
 }
 
 export function isPromiseLike<T>(value: T | Promise<T>): value is Promise<T> {
@@ -94,6 +99,11 @@ export function createEventPipeline(stages: readonly EventStage[] = []): EventPi
     return isPromiseLike(staged) ? staged.then(then) : then(staged);
   };
 
+  const readResult = (result: AppendResult): AppendResult | Promise<AppendResult> => {
+    if (!reads || result.events.length === 0) return result;
+    return readAndThen(result.events, (events) => (events === result.events ? result : { ...result, events }));
+  };
+
   return {
     reads,
     write(events, streamId) {
@@ -117,9 +127,18 @@ export function createEventPipeline(stages: readonly EventStage[] = []): EventPi
       if (renaming.length === 0) return types;
       return [...new Set(renaming.flatMap((stage) => stage.storedTypesFor(types)))];
     },
-    readResult(result) {
-      if (!reads || result.events.length === 0) return result;
-      return readAndThen(result.events, (events) => (events === result.events ? result : { ...result, events }));
+    readResult,
+    readCommitted(result) {
+      const unreadable = (error: unknown): never => {
+        throw new AppendedButUnreadableError(result, error);
+      };
+      let read: AppendResult | Promise<AppendResult>;
+      try {
+        read = readResult(result);
+      } catch (error) {
+        return unreadable(error);
+      }
+      return isPromiseLike(read) ? read.then(undefined, unreadable) : read;
     },
   };
 }

@@ -349,7 +349,13 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     };
     let result: T;
     try {
-      result = await scope.run(() => work(handle.tx, handle));
+      result = await scope.run(async () => {
+        const value = await work(handle.tx, handle);
+        // Appends the work left running are part of it: COMMIT would take one half done (its
+        // savepoint open, its hooks' statements refused), so it waits for them (appendTurns.ts).
+        await handle.idle();
+        return value;
+      });
     } catch (error) {
       // Statements the work issued and left running or queued (a Promise.all that rejected at
       // its first failure) settle first: ROLLBACK cannot go while one of them is on the client.
@@ -365,7 +371,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       return rolledBack(error);
     }
     // Statements the work issued without awaiting them are part of it: they run, in order, and
-    // COMMIT goes after them. One issued once the work has settled is refused.
+    // COMMIT goes after them. One issued once the work and its appends have settled is refused.
     await handle.finish();
     // The work swallowed the failure of its own statement on a dead connection: nothing committed.
     if (watched.lost) {
@@ -438,7 +444,8 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
           appendRetry,
           isTransientFailure,
         );
-        return pipeline.readResult(result);
+        // Committed: a failing read stage must not make it look unwritten (readCommitted).
+        return pipeline.readCommitted(result);
       }
       // Autocommit: one statement is the whole transaction, one round trip (see autocommitAppend.ts).
       const result = await retryUnitOfWork(
@@ -447,7 +454,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
         isTransientFailure,
       );
       if (result.written) committed(result.position);
-      return pipeline.readResult(result);
+      return pipeline.readCommitted(result);
     }),
     readAll: logReads.readAll,
     readPage: logReads.readPage,

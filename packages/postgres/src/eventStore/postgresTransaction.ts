@@ -46,8 +46,15 @@ export interface PostgresTransactionHandle {
   /** Highest position an append wrote (0n for none): readers get woken, and wait for it after commit. */
   readonly lastPosition: bigint;
   /**
+   * Resolves once no append the work left running is still in flight. Rejects when the
+   * transaction must not commit: one of them failed (AppendTurns.idle), or an append without
+   * hooks, written with no savepoint, failed to read its events back (with that failure).
+   */
+  idle(): Promise<void>;
+  /**
    * Makes every later call on the transaction throw (its client goes back to the pool), and
-   * resolves once the statements already issued have settled: COMMIT or ROLLBACK goes after them.
+   * resolves once the appends still running (failing at their next statement) and the statements
+   * already issued have settled: COMMIT or ROLLBACK goes after them.
    */
   finish(): Promise<void>;
   /** tx.appendToStream for events already through the write stages (the store's own hooked appends). */
@@ -77,6 +84,8 @@ export function createPostgresTransaction(options: PostgresTransactionOptions): 
   let finished = false;
   let lastPosition = 0n;
   let savepointCounter = 0;
+  /** A plain append written in this transaction whose events could not be read back. */
+  let unreadable: { error: unknown } | undefined;
   const lockedStreams = new Set<string>();
 
   /** A lost connection or an aborted transaction surfaces as a typed error from the operation itself. */
@@ -177,7 +186,14 @@ export function createPostgresTransaction(options: PostgresTransactionOptions): 
       // statuses without raising, so the transaction stays usable without a savepoint.
       const result = await typed(appendEvents(statements, settings, streamId, events, appendOptions));
       if (result.written) lastPosition = maxPosition(lastPosition, result.position);
-      return pipeline.readResult(result);
+      try {
+        return await pipeline.readResult(result);
+      } catch (error) {
+        // Its events are written and no savepoint can undo them: were the work to catch this
+        // and go on, COMMIT would store an append its caller saw fail. The transaction cannot commit.
+        unreadable ??= { error };
+        throw error;
+      }
     }
     // A throwing hook must undo this append alone, as in the other stores.
     const savepoint = options.savepoints ? `tidemark_append_${++savepointCounter}` : undefined;
@@ -199,9 +215,12 @@ export function createPostgresTransaction(options: PostgresTransactionOptions): 
     return result;
   }
 
-  /** A hooked append runs as a unit; one without hooks is one statement, which waits its turn like any other. */
+  /**
+   * A hooked append runs as a unit; one without hooks is one statement, which waits its turn like
+   * any other, so it takes no turn: it is only tracked, for COMMIT to wait for it too.
+   */
   function asUnit(append: () => Promise<AppendResult>): Promise<AppendResult> {
-    return hooks.length === 0 ? append() : turns.unit(append);
+    return hooks.length === 0 ? turns.track(append) : turns.unit(append);
   }
 
   const handle: PostgresTransactionHandle = {
@@ -212,9 +231,15 @@ export function createPostgresTransaction(options: PostgresTransactionOptions): 
     get lastPosition() {
       return lastPosition;
     },
-    finish() {
+    async idle() {
+      await turns.idle();
+      if (unreadable) throw unreadable.error;
+    },
+    async finish() {
       finished = true;
-      return statements.settled();
+      // Their failures change nothing now: the transaction rolls back, or has settled them already.
+      await turns.idle().catch(() => {});
+      await statements.settled();
     },
   };
   return handle;

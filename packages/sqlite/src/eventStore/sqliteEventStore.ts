@@ -331,11 +331,20 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
     };
     let result: T;
     try {
-      result = await scope.run(() => work(tx, appendStaged));
+      result = await scope.run(async () => {
+        const value = await work(tx, appendStaged);
+        // Appends the work left running are part of it: COMMIT would take one half done (its
+        // savepoint open, its hooks' writes missing), so it waits for them (appendTurns.ts).
+        await turns.idle();
+        return value;
+      });
       finished = true;
       commit.run();
     } catch (error) {
       finished = true;
+      // Appends still running fail at their next call on tx (their failures change nothing now),
+      // and roll back to their savepoint while this transaction is the connection's: not the next one's.
+      await turns.idle().catch(() => {});
       rollbackIfOpen();
       for (const callback of onRollback) callback();
       throw storeBusy(error, file, busyTimeoutMs);
@@ -363,7 +372,7 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
             wroteToWal();
             notifyAppended();
           },
-          finish: (result) => pipeline.readResult(result),
+          finish: (result) => pipeline.readCommitted(result),
         });
 
   function appendNow(prepared: PreparedAppend): AppendResult {
@@ -392,9 +401,10 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
     // Hooks may await, so they need the async transaction (and its mutex).
     if (hooks.length > 0) return runOnce((_tx, appendStaged) => appendStaged(streamId, events, appendOptions), 'full');
     const prepared = prepareAppend(streamId, events, appendOptions, limits, options.defaultMetadata);
-    // The mutex is free unless a transaction is open or queued: then wait our turn.
-    if (mutex.locked) return mutex.run(async () => pipeline.readResult(appendNow(prepared)));
-    return pipeline.readResult(appendNow(prepared));
+    // The mutex is free unless a transaction is open or queued: then wait our turn. Read back
+    // once committed: a failing read stage must not make it look unwritten (readCommitted).
+    if (mutex.locked) return mutex.run(async () => pipeline.readCommitted(appendNow(prepared)));
+    return pipeline.readCommitted(appendNow(prepared));
   }
 
   const committedReads = createSqliteStreamReads(reads, assertOpen, pipeline);

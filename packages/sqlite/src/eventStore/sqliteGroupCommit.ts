@@ -26,7 +26,10 @@ export interface SqliteGroupCommitOptions {
   /** Runs hooked appends in the store's own transaction (savepoint per append, hooks, wake-ups). */
   appendInTransaction(work: (append: (item: PendingAppend) => Promise<AppendResult>) => Promise<void>): Promise<void>;
   notifyAppended(): void;
-  /** A written result as its caller gets it (its events read through the store's stages); synchronous batches only, hooked ones read in their transaction. */
+  /**
+   * A committed result as its caller gets it (its events read through the store's stages, a
+   * failure there an AppendedButUnreadableError); synchronous batches only, hooked ones read in their transaction.
+   */
   finish(result: AppendResult): AppendResult | Promise<AppendResult>;
 }
 

@@ -14,7 +14,9 @@ import { readStreamContract } from './readStreamContract.js';
 import { streamLifecycleContract, streamLifecycleModelContract } from './streamLifecycleContract.js';
 import { temporalContract } from './temporalContract.js';
 import { transactionContract } from './transactionContract.js';
+import { unawaitedAppendsContract } from './unawaitedAppendsContract.js';
 import { unitOfWorkContract } from './unitOfWorkContract.js';
+import { unreadableAppendContract } from './unreadableAppendContract.js';
 
 /**
  * The conformance contract every EventStore adapter runs with a one-line harness. It asserts
@@ -35,8 +37,10 @@ export function eventStoreContract(name: string, harness: EventStoreHarness): vo
     transactionContract(harness);
     unitOfWorkContract(harness);
     concurrentHookedAppendsContract(harness);
+    unawaitedAppendsContract(harness);
     badInputContract(harness);
     eventStageContract(harness);
+    unreadableAppendContract(harness);
     streamLifecycleContract(harness);
     streamLifecycleModelContract(harness);
   });
