@@ -1,6 +1,6 @@
 import { type AppendResult, ConcurrencyError, ValidationError } from '@tidemark/core';
 import { createSqliteEventStore } from '@tidemark/sqlite';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { tempSqliteFiles } from './tempSqliteFiles.js';
 
 const files = tempSqliteFiles();
@@ -53,58 +53,6 @@ describe('SQLite group commit', () => {
     await pending;
     await observer.close();
     await store.close();
-  });
-
-  it("commits a lone writer's next append at once within its slice, then gives the loop its turn", async () => {
-    // The slice's clock stands still until the test moves it.
-    vi.useFakeTimers({ toFake: ['performance'] });
-    const file = files.next();
-    const store = createSqliteEventStore({ file });
-    const observer = createSqliteEventStore({ file });
-    try {
-      await store.appendToStream('warm-up', [deposited(0)]);
-      await new Promise((resolve) => setImmediate(resolve));
-      let turned = false;
-      setImmediate(() => {
-        turned = true;
-      });
-      for (let i = 1; i <= 20; i++) {
-        const pending = store.appendToStream(`account-${i}`, [deposited(i)]);
-        // Committed before the call returned: no wait for the loop's check phase.
-        expect(await observer.headPosition()).toBe(BigInt(i + 1));
-        await pending;
-      }
-      expect(turned).toBe(false);
-      // The slice is over: the next append waits for the loop's check phase.
-      vi.advanceTimersByTime(2);
-      const pending = store.appendToStream('account-21', [deposited(21)]);
-      expect(await observer.headPosition()).toBe(21n);
-      expect((await pending).position).toBe(22n);
-      expect(turned).toBe(true);
-    } finally {
-      vi.useRealTimers();
-      await observer.close();
-      await store.close();
-    }
-  });
-
-  it('still batches appends issued together right after a lone commit', async () => {
-    vi.useFakeTimers({ toFake: ['performance'] });
-    const store = createSqliteEventStore({ file: files.next() });
-    try {
-      await store.appendToStream('warm-up', [deposited(0)]);
-      await new Promise((resolve) => setImmediate(resolve));
-      await store.appendToStream('account-0', [deposited(0)]);
-      let wakeUps = 0;
-      store.onAppended(() => wakeUps++);
-      const results = await Promise.all(Array.from({ length: 8 }, (_, i) => store.appendToStream(`account-${i + 1}`, [deposited(i + 1)])));
-      // The first is the lone writer's next append, at once; the seven issued with it are a burst: one batch.
-      expect(wakeUps).toBe(2);
-      expect(results.map((r) => r.position)).toEqual([3n, 4n, 5n, 6n, 7n, 8n, 9n, 10n]);
-    } finally {
-      vi.useRealTimers();
-      await store.close();
-    }
   });
 
   it('fails a conflicting append alone and keeps the rest of its batch, in arrival order', async () => {

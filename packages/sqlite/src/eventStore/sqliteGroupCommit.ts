@@ -39,11 +39,6 @@ export interface SqliteGroupCommit {
   settled(): Promise<void>;
 }
 
-/** Microtask rounds a lone writer's continuation may take to append again (the store's wrappers and the caller's await take a handful). */
-const loneChainHops = 16;
-/** How long a lone writer may commit back to back before the event loop gets a turn. */
-const loneSliceMs = 1;
-
 /**
  * Group commit for autocommit appends. The fsync of a durable SQLite commit happens inside the
  * synchronous COMMIT, so nothing can arrive *during* it; what can be coalesced is every append
@@ -57,15 +52,6 @@ const loneSliceMs = 1;
  *   queue empty closes the window, so an idle store goes back to committing at once.
  * - While a `transaction()` (or a hooked batch, whose hooks await) holds the writer, arrivals
  *   queue and go together in the next batch.
- *
- * - A lone writer awaiting one append after another would pay one loop turn per append for a
- *   window nobody else uses. So while the batches it makes hold one append each, its next
- *   append — arriving in the same chain of microtasks as the commit it awaited, with nothing
- *   else queued — commits at once too, up to a slice of ~1 ms since the loop last turned; then
- *   it waits for the check phase like everyone else, so a writer in a loop never holds the
- *   event loop longer than that. An HTTP request runs in a task of its own, after that chain
- *   has drained: concurrent requests still meet in the window. Callers resumed together by a
- *   batch of many never take this path.
  *
  * A batch first runs as one plain transaction. If any append in it fails (conflict, duplicate
  * id), it is rolled back and run again with a savepoint per append, so the failing one is
@@ -86,16 +72,6 @@ export function createSqliteGroupCommit(options: SqliteGroupCommitOptions): Sqli
   /** A batch committed since the last check phase: arrivals wait for the next one. */
   let window = false;
   let waiters: Array<() => void> = [];
-  /** The check phase is scheduled (and no batch waits for the writer). */
-  let checkArmed = false;
-  /** The last batch held one append: its writer may be alone. */
-  let lastBatchAlone = false;
-  /** In the chain of microtasks the last lone commit's caller resumes in (see openLoneChain). */
-  let loneChain = false;
-  /** Which lone commit's chain is open: a newer commit's chain supersedes it. */
-  let loneChainId = 0;
-  /** When the loop last reached its check phase: the lone writer's slice starts there. */
-  let sliceStart = 0;
 
   function take(): PendingAppend[] {
     const batch = queue;
@@ -179,47 +155,11 @@ export function createSqliteGroupCommit(options: SqliteGroupCommitOptions): Sqli
   function flushNow(): void {
     const batch = take();
     window = true;
-    lastBatchAlone = batch.length === 1;
     settle(batch, writeBatch(batch));
-    // After settle: the caller's continuation is queued before the chain's first round.
-    if (lastBatchAlone) openLoneChain();
     armCheck();
   }
 
-  /**
-   * The chain a lone commit's caller resumes in: from the next round of the microtask queue
-   * (appends issued in the same synchronous run as the commit are a burst of callers, not a
-   * writer awaiting its last append) for `loneChainHops` rounds (the store's async wrappers and
-   * the caller's own await take a handful). The queue drains before the loop runs another task,
-   * so no other task's append ever finds the chain open.
-   */
-  function openLoneChain(): void {
-    loneChain = false;
-    const id = ++loneChainId;
-    let hops = loneChainHops;
-    const hop = () => {
-      if (id !== loneChainId) return;
-      loneChain = hops-- > 0;
-      if (loneChain) queueMicrotask(hop);
-    };
-    queueMicrotask(hop);
-  }
-
-  /** A lone writer's next append, in the chain its commit resumed and within its slice: see above. */
-  function mayCommitAlone(): boolean {
-    return (
-      checkArmed &&
-      lastBatchAlone &&
-      loneChain &&
-      queue.length === 1 &&
-      !mutex.locked &&
-      !options.hooked() &&
-      performance.now() - sliceStart < loneSliceMs
-    );
-  }
-
   async function flushHooked(): Promise<void> {
-    lastBatchAlone = false;
     let batch: PendingAppend[] = [];
     const outcomes: Array<AppendResult | { error: unknown }> = [];
     try {
@@ -258,7 +198,6 @@ export function createSqliteGroupCommit(options: SqliteGroupCommitOptions): Sqli
     const flushed = options.hooked()
       ? flushHooked()
       : mutex.run(async () => {
-          lastBatchAlone = false;
           const batch = take();
           settle(batch, writeBatch(batch));
         });
@@ -273,14 +212,11 @@ export function createSqliteGroupCommit(options: SqliteGroupCommitOptions): Sqli
   function armCheck(): void {
     if (flushPending) return;
     flushPending = true;
-    checkArmed = true;
     setImmediate(onCheck);
   }
 
   function onCheck(): void {
     flushPending = false;
-    checkArmed = false;
-    sliceStart = performance.now();
     if (queue.length > 0) {
       startFlush();
       return;
@@ -297,7 +233,6 @@ export function createSqliteGroupCommit(options: SqliteGroupCommitOptions): Sqli
       const prepared = options.hooked() ? undefined : options.prepare(streamId, events, appendOptions);
       return new Promise<AppendResult>((resolve, reject) => {
         queue.push({ streamId, events, options: appendOptions, prepared, resolve, reject });
-        if (mayCommitAlone()) flushNow();
         if (flushPending) return;
         if (window) armCheck();
         else startFlush();
