@@ -1,37 +1,13 @@
-import type { EventStore, RecordedEvent, StoreTransaction } from '@tidemark/core';
+import type { EventStore, RecordedEvent } from '@tidemark/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { EventStoreHarness } from './eventStoreHarness.js';
+import { addPlannedHook, ev, type Plan, planOf } from './plannedHook.js';
 import { readAllEvents, waitForHead } from './storeSnapshot.js';
 import { useStores } from './useStores.js';
 
-/** What a test event asks of the hook: pause for some event-loop turns, append an audit event, then fail. */
-interface Plan {
-  n: number;
-  turns?: number;
-  audit?: boolean;
-  fail?: boolean;
-}
-
-const ev = (plan: Plan) => ({ type: 'thing.happened', data: plan });
-const planOf = (event: RecordedEvent) => event.data as Plan;
-const isAudit = (event: RecordedEvent) => event.streamId.startsWith('audit-');
-
-/**
- * An inline projection with awaits in it, as real ones have: it gives concurrent appends every
- * chance to interleave. Its audit append is an append made from inside a hook.
- */
-function addPlannedHook(store: EventStore): void {
-  store.addAppendHook(async (events, tx: StoreTransaction) => {
-    for (const event of events) {
-      if (isAudit(event)) continue;
-      const plan = planOf(event);
-      for (let turn = 0; turn < (plan.turns ?? 1); turn++) await new Promise((resolve) => setImmediate(resolve));
-      if (plan.audit) await tx.appendToStream(`audit-${event.streamId}`, [{ type: 'audit.recorded', data: { of: plan.n } }]);
-      if (plan.fail) throw new Error(`hook failed for ${plan.n}`);
-    }
-  });
-}
+/** Hooks pause one turn and write no audit event unless a plan says otherwise. */
+const addHook = (store: EventStore) => addPlannedHook(store, { turns: 1, audit: false });
 
 /** Each call's outcome: its result's events, or the error it rejected with. */
 type Outcome = { events: readonly RecordedEvent[] } | { error: unknown };
@@ -56,7 +32,7 @@ export function concurrentHookedAppendsContract(harness: EventStoreHarness): voi
 
     it('undoes exactly the append whose hook failed; each promise says what was stored', async () => {
       const store = await open();
-      addPlannedHook(store);
+      addHook(store);
       const outcomes = await store.transaction(async (tx) =>
         settle([
           tx.appendToStream('a-1', [ev({ n: 1, turns: 3, fail: true })]),
@@ -73,7 +49,7 @@ export function concurrentHookedAppendsContract(harness: EventStoreHarness): voi
 
     it('runs concurrent appends to one stream in call order, versions without gaps', async () => {
       const store = await open();
-      addPlannedHook(store);
+      addHook(store);
       const plans: Plan[] = [
         { n: 1, turns: 3 },
         { n: 2, turns: 0, fail: true },
@@ -91,7 +67,7 @@ export function concurrentHookedAppendsContract(harness: EventStoreHarness): voi
 
     it('lets a hook append while other appends wait their turn (no deadlock), and undoes its append with its own', async () => {
       const store = await open();
-      addPlannedHook(store);
+      addHook(store);
       const outcomes = await store.transaction((tx) =>
         settle([
           tx.appendToStream('a-1', [ev({ n: 1, turns: 2, audit: true })]),
@@ -113,7 +89,7 @@ export function concurrentHookedAppendsContract(harness: EventStoreHarness): voi
 
     it('holds a read issued during a hooked append until it settles: it never sees events that are then undone', async () => {
       const store = await open();
-      addPlannedHook(store);
+      addHook(store);
       await store.transaction(async (tx) => {
         const failing = tx.appendToStream('a-1', [ev({ n: 1, turns: 3, fail: true })]);
         const seen = tx.streamExists('a-1');
@@ -124,7 +100,7 @@ export function concurrentHookedAppendsContract(harness: EventStoreHarness): voi
 
     it('keeps every outcome consistent with what was stored, over random concurrent appends (property)', async () => {
       const store = await open();
-      addPlannedHook(store);
+      addHook(store);
       const plan = fc.record({
         stream: fc.constantFrom('x', 'y'),
         turns: fc.nat({ max: 3 }),

@@ -2,32 +2,13 @@ import type { AppendResult, EventStage, EventStore, RecordedEvent, StoreTransact
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { EventStoreHarness } from './eventStoreHarness.js';
+import { addPlannedHook, ev } from './plannedHook.js';
 import { storeSnapshot } from './storeSnapshot.js';
 import { useStores } from './useStores.js';
 
-/** What a test event asks of the hook: pause for some event-loop turns, append an audit event, then fail. */
-interface Plan {
-  n: number;
-  turns?: number;
-  audit?: boolean;
-  fail?: boolean;
-}
-
-const ev = (plan: Plan) => ({ type: 'thing.happened', data: plan });
 const turn = () => new Promise((resolve) => setImmediate(resolve));
-
-/** An inline projection that awaits, as real ones do (a hook's writes: the audit append). */
-function addPlannedHook(store: EventStore): void {
-  store.addAppendHook(async (events, tx: StoreTransaction) => {
-    for (const event of events) {
-      if (event.streamId.startsWith('audit-')) continue;
-      const plan = event.data as Plan;
-      for (let i = 0; i < (plan.turns ?? 2); i++) await turn();
-      if (plan.audit ?? true) await tx.appendToStream(`audit-${event.streamId}`, [{ type: 'audit.recorded', data: { of: plan.n } }]);
-      if (plan.fail) throw new Error(`hook failed for ${plan.n}`);
-    }
-  });
-}
+/** Hooks pause two turns and write an audit event unless a plan says otherwise. */
+const addHook = (store: EventStore) => addPlannedHook(store, { turns: 2, audit: true });
 
 /**
  * Its outcome, observed from the start: the work does not await it, and a rejection nobody
@@ -50,7 +31,7 @@ export function unawaitedAppendsContract(harness: EventStoreHarness): void {
 
     it("commits an un-awaited hooked append whole: its events and its hook's writes", async () => {
       const store = await open();
-      addPlannedHook(store);
+      addHook(store);
       let late: Promise<AppendResult | { error: unknown }> | undefined;
       await store.transaction(async (tx) => {
         await tx.appendToStream('order-1', [ev({ n: 1, turns: 0 })]);
@@ -65,7 +46,7 @@ export function unawaitedAppendsContract(harness: EventStoreHarness): void {
 
     it('rolls the transaction back when an un-awaited hooked append fails, and rejects with its failure', async () => {
       const store = await open();
-      addPlannedHook(store);
+      addHook(store);
       const seed = await store.appendToStream('seed-1', [ev({ n: 0, audit: false })]);
       const before = await storeSnapshot(store, seed.position);
       let late: Promise<AppendResult | { error: unknown }> | undefined;
@@ -89,7 +70,7 @@ export function unawaitedAppendsContract(harness: EventStoreHarness): void {
 
     it('lets a hooked append left running by a failed work settle before the next transaction runs', async () => {
       const store = await open();
-      addPlannedHook(store);
+      addHook(store);
       let late: Promise<AppendResult | { error: unknown }> | undefined;
       const failed = store.transaction(async (tx) => {
         late = outcomeOf(tx.appendToStream('order-1', [ev({ n: 1, turns: 3 })]));
@@ -138,7 +119,7 @@ export function unawaitedAppendsContract(harness: EventStoreHarness): void {
 
     it('commits all of the work or none of it, whatever the appends it left running do (property)', async () => {
       const store = await open();
-      addPlannedHook(store);
+      addHook(store);
       const plan = fc.record({ turns: fc.nat({ max: 3 }), audit: fc.boolean(), fail: fc.boolean(), awaited: fc.boolean() });
       let run = 0;
       await fc.assert(
