@@ -176,7 +176,8 @@ export interface EventStore<Tx extends StoreTransaction = StoreTransaction> exte
   /**
    * Runs `work` in one transaction: committed when it resolves, rolled back when it throws.
    * Appends `work` left running are awaited first, as if it had awaited them: one that then
-   * fails rolls the transaction back and rejects it with that failure. Inside `work` (and the append hooks it triggers) use `tx`: calling the store's own
+   * fails rolls the transaction back and rejects it with that failure. Inside `work` (and the
+   * append hooks it triggers) use `tx`: calling the store's own
    * `appendToStream` or `transaction` there rejects at once with NestedStoreCallError, on every
    * adapter — on a store with one writer it would wait forever for the transaction calling it,
    * elsewhere it would run outside the unit of work. The store's reads stay allowed and see what

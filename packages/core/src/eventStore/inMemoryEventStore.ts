@@ -15,7 +15,7 @@ import { createInMemoryEventSchemaStore } from '../versioning/inMemoryEventSchem
 import { type ErrorReporter, runAfterCommit, warnOnError } from './afterCommitCallbacks.js';
 import { checkAggregateOptions, foldEvents } from './aggregate.js';
 import { type AppendLimits, defaultAppendLimits } from './appendLimits.js';
-import type { AppendHook, AppendOptions, EventStore, StoreTransaction, StreamOperations } from './eventStore.js';
+import type { AppendHook, AppendOptions, AppendResult, EventStore, StoreTransaction, StreamOperations } from './eventStore.js';
 import { assertExpectedVersion } from './expectedVersion.js';
 import { assertRetryPayload, detectRetry } from './idempotentAppend.js';
 import { logPage } from './logPage.js';
@@ -110,11 +110,19 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
     return retryUnitOfWork(() => runOnce(work, durability), retry);
   }
 
-  /** tx.appendToStream without the read back (nor hooks): the store's own append reads its result once committed. */
-  type UnreadAppend = StreamOperations['appendToStream'];
+  /**
+   * tx.appendToStream without its span, for the store's own (traced) append; `readBack` false
+   * leaves the result's events as stored, for a caller that reads them once committed.
+   */
+  type UntracedAppend = (
+    streamId: string,
+    events: readonly NewEvent[],
+    options: AppendOptions | undefined,
+    readBack: boolean,
+  ) => Promise<AppendResult>;
 
   function runOnce<T>(
-    work: (tx: InMemoryTransaction, appendUnread: UnreadAppend) => Promise<T>,
+    work: (tx: InMemoryTransaction, appendUntraced: UntracedAppend) => Promise<T>,
     durability: TransactionDurability = 'full',
   ): Promise<T> {
     return mutex.run(async () => {
@@ -206,12 +214,12 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
         }
         return { streamId, nextExpectedVersion: last.version, position: last.position, written: true, events: recorded };
       };
-      const appendUnread: UnreadAppend = (streamId, events, appendOptions) =>
-        turns.unit(() => append(streamId, events, appendOptions, false));
+      const appendUntraced: UntracedAppend = (streamId, events, appendOptions, readBack) =>
+        turns.unit(() => append(streamId, events, appendOptions, readBack));
       let result: T;
       try {
         result = await scope.run(async () => {
-          const value = await work(tx, appendUnread);
+          const value = await work(tx, appendUntraced);
           // Appends the work left running are part of it: commit waits for them (appendTurns.ts).
           await turns.idle();
           return value;
@@ -248,8 +256,9 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
       // Hooks see the events as readers will, so with hooks they are read back inside the
       // transaction, and a failing read stage rolls the append back. Without, as on the SQL
       // stores: committed first, then read back (a failure there: AppendedButUnreadableError).
-      if (hooks.length > 0) return transaction((tx) => tx.appendToStream(streamId, events, appendOptions));
-      return pipeline.readCommitted(await runOnce((_tx, appendUnread) => appendUnread(streamId, events, appendOptions)));
+      const readBack = hooks.length > 0;
+      const result = await runOnce((_tx, appendUntraced) => appendUntraced(streamId, events, appendOptions, readBack));
+      return readBack ? result : pipeline.readCommitted(result);
     }),
     async *readAll(readOptions) {
       assertOpen();
