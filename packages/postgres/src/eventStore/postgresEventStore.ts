@@ -179,6 +179,11 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
   const schema = options.schema ?? 'tidemark';
   assertValidSchemaName(schema);
   if (!options.pool && !options.url) throw new ValidationError('createPostgresEventStore needs a url or a pool', { field: 'url' });
+  // pg refuses a Submittable, such as a fold's binary COPY (copyFoldQuery.ts), on a client in
+  // pipeline mode: said here, rather than by the first aggregateStream.
+  if ((options.pool?.options as { pipeline?: unknown } | undefined)?.pipeline) {
+    throw new ValidationError("a pool in pg's pipeline mode is not supported: create it without `pipeline`", { field: 'pool' });
+  }
   const poolSize = options.poolSize ?? 10;
   if (!Number.isSafeInteger(poolSize) || poolSize < 1)
     throw new ValidationError('poolSize must be a whole number ≥ 1', { field: 'poolSize' });

@@ -7,9 +7,11 @@ import {
   resolveStreamRange,
   type StreamOperations,
 } from '@tidemark/core';
+import { runCopyFold } from './copyFoldQuery.js';
 import { eventTypes, packedStreamEvent, toRecordedEvent } from './eventRows.js';
-import { foldColumns, foldTypes, toFoldedEvent } from './foldRows.js';
+import { foldCopyColumns } from './foldTuples.js';
 import type { Queryable } from './queryable.js';
+import { sqlStringLiteral } from './sqlStringLiteral.js';
 
 export type StreamReads = Omit<StreamOperations, 'appendToStream'>;
 
@@ -26,21 +28,28 @@ export function createStreamReads(
   pipeline: EventPipeline,
 ): StreamReads {
   const events = `${quotedSchema}.events`;
-  // Raises for a deleted stream (and, with true, an archived beginning): see postgresStreamLifecycle.ts.
+  // Raises for a deleted stream (and, with true as in a fold, an archived beginning): see postgresStreamLifecycle.ts.
   const readable = `(SELECT ${quotedSchema}.tidemark_stream_readable($1, false))`;
-  const foldable = `(SELECT ${quotedSchema}.tidemark_stream_readable($1, true))`;
   const readForwards = `SELECT ${packedStreamEvent} FROM ${events}
      WHERE stream_id = $1 AND version BETWEEN $2 AND $3 AND ${readable} ORDER BY version LIMIT $4`;
   const readBackwards = `SELECT ${packedStreamEvent} FROM ${events}
      WHERE stream_id = $1 AND version BETWEEN $2 AND $3 AND ${readable} ORDER BY version DESC LIMIT $4`;
   const exists = `SELECT ${readable} AND EXISTS (SELECT 1 FROM ${events} WHERE stream_id = $1) AS exists`;
-  const aggregate = `SELECT ${foldColumns} FROM ${events} WHERE stream_id = $1 AND version <= $2 AND ${foldable} ORDER BY version`;
-  // foldEvents stops at the first event recorded after asOf (a clock may step back), so the SQL
-  // cuts at that event's version rather than filtering on recorded_at row by row.
-  const aggregateAsOf = `SELECT ${foldColumns} FROM ${events}
-     WHERE stream_id = $1 AND version <= $2 AND ${foldable}
-       AND version < coalesce((SELECT version FROM ${events} WHERE stream_id = $1 AND recorded_at > $3 ORDER BY version LIMIT 1), $2 + 1)
-     ORDER BY version`;
+  // A fold is a binary COPY (copyFoldQuery.ts), which takes no parameters: the stream id and the
+  // bounds are written into the statement as literals. foldEvents stops at the first event
+  // recorded after asOf (a clock may step back), so the SQL cuts at that event's version rather
+  // than filtering on recorded_at row by row; asOf is whole milliseconds since the epoch.
+  const foldStatement = (streamId: string, upTo: number, asOf: Date | undefined): string => {
+    const id = sqlStringLiteral(streamId);
+    const cut =
+      asOf === undefined
+        ? ''
+        : `AND version < coalesce((SELECT version FROM ${events} WHERE stream_id = ${id}
+             AND recorded_at > timestamptz 'epoch' + ${asOf.getTime()} * interval '1 millisecond' ORDER BY version LIMIT 1), ${upTo + 1})`;
+    return `COPY (SELECT ${foldCopyColumns} FROM ${events}
+       WHERE stream_id = ${id} AND version <= ${upTo} AND (SELECT ${quotedSchema}.tidemark_stream_readable(${id}, true)) ${cut}
+       ORDER BY version) TO STDOUT (FORMAT binary)`;
+  };
 
   return {
     async readStream(streamId, options) {
@@ -66,19 +75,7 @@ export function createStreamReads(
       assertValidStreamId(streamId);
       checkAggregateOptions(options);
       const upTo = options?.upToVersion ?? Number.MAX_SAFE_INTEGER;
-      const asOf = options?.asOf;
-      const result = await runner().query(
-        asOf
-          ? {
-              name: `${statementPrefix}:aggregateAsOf`,
-              text: aggregateAsOf,
-              values: [streamId, upTo, asOf],
-              rowMode: 'array',
-              types: foldTypes,
-            }
-          : { name: `${statementPrefix}:aggregate`, text: aggregate, values: [streamId, upTo], rowMode: 'array', types: foldTypes },
-      );
-      const events = result.rows.map((row) => toFoldedEvent(row, streamId));
+      const events = await runCopyFold(runner(), foldStatement(streamId, upTo, options?.asOf), streamId);
       // The SQL already cut at upToVersion / asOf: the stages see exactly the events folded.
       const read = pipeline.read(events);
       return foldEvents(isPromiseLike(read) ? await read : read, evolver, options);
