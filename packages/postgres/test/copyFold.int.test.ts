@@ -29,15 +29,15 @@ describe.skipIf(!available)('PostgreSQL: a fold reads events through binary COPY
     expect(folded.state).toEqual(await store.readStream('mixed-1'));
   });
 
-  it('reads rows written by other means: microsecond timestamps, positions past 2^53', async () => {
-    // As a restored dump or an import holds them: the store itself writes whole milliseconds
-    // and positions far below 2^53.
+  it('reads rows written by other means: microsecond timestamps, positions past 2^53, stored out of version order', async () => {
+    // As a restored dump or an import holds them: the store itself writes whole milliseconds,
+    // positions far below 2^53 and each stream's rows in version order.
     const schema = randomSchemaName();
     const store = await stores.create({ schema });
     await store.pool.query(
       `INSERT INTO "${schema}".events (position, id, stream_id, version, type, schema_version, data, metadata, recorded_at)
-       VALUES (9007199254740993, gen_random_uuid(), 'restored-1', 1, 'Imported', 1, '{"a":1}', '{}', '1999-12-31 23:59:59.123456+00'),
-              (1152921504606846977, gen_random_uuid(), 'restored-1', 2, 'Imported', 2, '{"a":2}', '{"source":"dump"}', '2026-02-03 04:05:06.789012+00')`,
+       VALUES (1152921504606846977, gen_random_uuid(), 'restored-1', 2, 'Imported', 2, '{"a":2}', '{"source":"dump"}', '2026-02-03 04:05:06.789012+00'),
+              (9007199254740993, gen_random_uuid(), 'restored-1', 1, 'Imported', 1, '{"a":1}', '{}', '1999-12-31 23:59:59.123456+00')`,
     );
     const folded = await store.aggregateStream('restored-1', collect);
     const read = await store.readStream('restored-1');

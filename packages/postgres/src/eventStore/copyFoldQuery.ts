@@ -79,6 +79,7 @@ export class CopyFoldQuery implements pg.Submittable {
 
   handleReadyForQuery(): void {
     if (!this.#failure && !this.#ended) this.#failure = new Error('COPY fold: the copy ended without its trailer');
+    if (!this.#failure) inVersionOrder(this.#events);
     this.#finish(this.#failure ?? null);
   }
 
@@ -149,4 +150,20 @@ function headerEnd(buffer: Buffer): number {
   if ((buffer.readInt32BE(signature.length) & oidsFlag) !== 0) throw new Error('COPY fold: the copy carries OIDs');
   const end = headerFixedLength + buffer.readInt32BE(signature.length + 4);
   return buffer.length < end ? -1 : end;
+}
+
+/**
+ * The statement has no ORDER BY: rows come in the scan's order, which for an append-only table
+ * is almost always the order of versions, and the server streams them as it finds them instead
+ * of sorting all of them before sending the first (with the sort, the client sat idle for the
+ * server's whole scan; measured on a 1,000-event fold). Sorted here on the rare occasion they
+ * are not (a table rewritten by CLUSTER or pg_repack, a restore).
+ */
+function inVersionOrder(events: RecordedEvent[]): void {
+  for (let index = 1; index < events.length; index++) {
+    if ((events[index] as RecordedEvent).version < (events[index - 1] as RecordedEvent).version) {
+      events.sort((a, b) => a.version - b.version);
+      return;
+    }
+  }
 }

@@ -36,7 +36,8 @@ export function createStreamReads(
      WHERE stream_id = $1 AND version BETWEEN $2 AND $3 AND ${readable} ORDER BY version DESC LIMIT $4`;
   const exists = `SELECT ${readable} AND EXISTS (SELECT 1 FROM ${events} WHERE stream_id = $1) AS exists`;
   // A fold is a binary COPY (copyFoldQuery.ts), which takes no parameters: the stream id and the
-  // bounds are written into the statement as literals. foldEvents stops at the first event
+  // bounds are written into the statement as literals. No ORDER BY: CopyFoldQuery puts the rows
+  // in version order (see inVersionOrder). foldEvents stops at the first event
   // recorded after asOf (a clock may step back), so the SQL cuts at that event's version rather
   // than filtering on recorded_at row by row; asOf is whole milliseconds since the epoch.
   const foldStatement = (streamId: string, upTo: number, asOf: Date | undefined): string => {
@@ -47,8 +48,8 @@ export function createStreamReads(
         : `AND version < coalesce((SELECT version FROM ${events} WHERE stream_id = ${id}
              AND recorded_at > timestamptz 'epoch' + ${asOf.getTime()} * interval '1 millisecond' ORDER BY version LIMIT 1), ${upTo + 1})`;
     return `COPY (SELECT ${foldCopyColumns} FROM ${events}
-       WHERE stream_id = ${id} AND version <= ${upTo} AND (SELECT ${quotedSchema}.tidemark_stream_readable(${id}, true)) ${cut}
-       ORDER BY version) TO STDOUT (FORMAT binary)`;
+       WHERE stream_id = ${id} AND version <= ${upTo} AND (SELECT ${quotedSchema}.tidemark_stream_readable(${id}, true)) ${cut})
+       TO STDOUT (FORMAT binary)`;
   };
 
   return {
