@@ -38,7 +38,7 @@ describe.skipIf(!available)('PostgreSQL store opened by a role with only USAGE, 
     await admin.end();
   });
 
-  it('appends, reads and projects with checkpoints, running no DDL', async () => {
+  it('appends, reads, folds and projects with checkpoints, running no DDL', async () => {
     const store = await createPostgresEventStore({ url: roleUrl, schema, poolSize: 2 });
     const checkpoints = createPostgresCheckpointStore();
     const projection: Projection<PostgresTransaction> = {
@@ -58,6 +58,12 @@ describe.skipIf(!available)('PostgreSQL store opened by a role with only USAGE, 
       await store.appendToStream('a-1', [{ type: 'added', data: { amount: 2 } }]);
       const last = await store.transaction((tx) => tx.appendToStream('a-1', [{ type: 'added', data: { amount: 3 } }]));
       expect((await store.readStream('a-1')).map((event) => event.version)).toEqual([1, 2]);
+      // A fold is a COPY … TO STDOUT, which needs no more than SELECT.
+      const folded = await store.aggregateStream('a-1', {
+        initialState: () => 0,
+        evolve: (sum, event) => sum + (event.data as { amount: number }).amount,
+      });
+      expect(folded).toMatchObject({ state: 5, version: 2 });
       await projector.start();
       expect(await projector.waitForPosition(last.position, { timeoutMs: 10_000 })).toBe(true);
       const { rows } = await admin.query(`SELECT total FROM "${schema}".sums WHERE stream_id = 'a-1'`);
