@@ -37,6 +37,44 @@ describe.skipIf(!available)('PostgreSQL: the transaction is the retry boundary (
     expect(await store.transaction(setting)).toBe('on');
   });
 
+  it("a transaction whose statement failed is rolled back with that statement's error, whether the work caught it or left it running", async () => {
+    const store = await stores.create({ poolSize: 1 });
+    const caught = store.transaction(async (tx) => {
+      await tx.appendToStream('kept-1', [{ type: 'noted', data: {} }]);
+      await tx.sql.query('SELECT 1 / 0').catch(() => {});
+    });
+    await expect(caught).rejects.toThrow(/rolled back.*division by zero/);
+    await expect(caught).rejects.toMatchObject({ cause: { code: '22012' } });
+    const notAwaited = store.transaction(async (tx) => {
+      await tx.appendToStream('kept-1', [{ type: 'noted', data: {} }]);
+      void tx.sql.query('SELECT 1 / 0').catch(() => {});
+    });
+    await expect(notAwaited).rejects.toThrow(/division by zero/);
+    expect(await store.streamExists('kept-1')).toBe(false);
+    // Healed by a rollback to a savepoint: the transaction commits.
+    await store.transaction(async (tx) => {
+      await tx.sql.query('SAVEPOINT before_division');
+      await tx.sql.query('SELECT 1 / 0').catch(() => tx.sql.query('ROLLBACK TO SAVEPOINT before_division'));
+      await tx.appendToStream('kept-1', [{ type: 'noted', data: {} }]);
+    });
+    expect(await store.streamExists('kept-1')).toBe(true);
+  });
+
+  it('a serialization failure the work caught still rolls back as a TransactionConflictError, which retry runs again', async () => {
+    const store = await stores.create({ poolSize: 1 });
+    let attempts = 0;
+    const work = async (tx: { sql: { query(text: string): Promise<unknown> } }) => {
+      attempts++;
+      if (attempts === 1) {
+        await tx.sql.query(`DO $$ BEGIN RAISE EXCEPTION 'could not serialize' USING ERRCODE = '40001'; END $$`).catch(() => {});
+      }
+      return attempts;
+    };
+    await expect(store.transaction(work)).rejects.toThrow(TransactionConflictError);
+    attempts = 0;
+    expect(await store.transaction(work, { retry: { maxAttempts: 3 } })).toBe(2);
+  });
+
   it('inbox first: messages delivered twice by racing workers take effect exactly once', async () => {
     const store = await stores.create({ poolSize: 8 });
     const inbox = `"${store.schema}".test_inbox`;

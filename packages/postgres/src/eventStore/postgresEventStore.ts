@@ -21,6 +21,7 @@ import {
   runAfterCommit,
   type SqlQueries,
   systemClock,
+  TidemarkError,
   type TransactionDurability,
   type TransactionOptions,
   tracedAppend,
@@ -399,8 +400,9 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       return rolledBack(error);
     }
     watched.release();
-    // COMMIT of a transaction in which a statement failed (and was caught) answers ROLLBACK.
-    if (commit.command !== 'COMMIT') return rolledBack(new Error('The transaction was rolled back: a statement inside it failed earlier'));
+    // COMMIT of a transaction in which a statement failed (and was caught, or was not awaited)
+    // answers ROLLBACK: the failure is that statement's.
+    if (commit.command !== 'COMMIT') return rolledBack(abortedError(handle.abortedBy()));
     runAfterCommit(handle.afterCommit, onError, 'afterCommit callback failed');
     if (handle.lastPosition > 0) committed(handle.lastPosition);
     return result;
@@ -512,4 +514,16 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       return closing;
     },
   };
+}
+
+/**
+ * Why a transaction whose COMMIT answered ROLLBACK was rolled back. Typed as the statement's own
+ * failure where it has a type: a serialization failure or deadlock the work caught stays a
+ * TransactionConflictError, so that `retry` runs the unit of work again.
+ */
+function abortedError(cause: Error | undefined): unknown {
+  const typed = cause === undefined ? undefined : toTypedError(cause);
+  if (typed instanceof TidemarkError) return typed;
+  const reason = cause === undefined ? '' : ` (${cause.message})`;
+  return new Error(`The transaction was rolled back: a statement inside it failed earlier${reason}`, cause === undefined ? {} : { cause });
 }

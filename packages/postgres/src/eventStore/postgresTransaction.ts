@@ -57,6 +57,8 @@ export interface PostgresTransactionHandle {
    * already issued have settled: COMMIT or ROLLBACK goes after them.
    */
   finish(): Promise<void>;
+  /** The server's error that aborted the transaction, while it is aborted (StatementQueue.abortedBy). */
+  abortedBy(): Error | undefined;
   /** tx.appendToStream for events already through the write stages (the store's own hooked appends). */
   appendStaged(streamId: string, events: readonly NewEvent[], appendOptions: AppendOptions | undefined): Promise<AppendResult>;
 }
@@ -241,6 +243,7 @@ export function createPostgresTransaction(options: PostgresTransactionOptions): 
       await turns.idle().catch(() => {});
       await statements.settled();
     },
+    abortedBy: () => statements.abortedBy(),
   };
   return handle;
 }

@@ -14,6 +14,12 @@ export interface StatementQueue extends Queryable {
   readonly client: pg.PoolClient;
   /** Resolves once every statement issued so far has settled. */
   settled(): Promise<void>;
+  /**
+   * The server's error that aborted the transaction, while it is aborted: that of the first
+   * statement to fail since the last one that succeeded (after an abort only a ROLLBACK TO
+   * SAVEPOINT succeeds, and it heals the transaction).
+   */
+  abortedBy(): Error | undefined;
 }
 
 interface Waiting {
@@ -61,6 +67,7 @@ export function createStatementQueue(
   const waiting: Array<Waiting | undefined> = [];
   let head = 0;
   let idle: { promise: Promise<void>; resolve(): void } | undefined;
+  let abortedBy: Error | undefined;
 
   function send(config: string | pg.QueryConfig, values: unknown[] | undefined): Promise<pg.QueryResult> {
     running = true;
@@ -68,9 +75,11 @@ export function createStatementQueue(
       try {
         (client as CallbackQuery).query(config, values, (error, result) => {
           if (error) {
+            if (error instanceof pg.DatabaseError) abortedBy ??= error;
             failed(error);
             reject(error);
           } else {
+            abortedBy = undefined;
             next();
             resolve(result);
           }
@@ -174,6 +183,7 @@ export function createStatementQueue(
   return {
     query: query as Queryable['query'],
     client: facade,
+    abortedBy: () => abortedBy,
     settled() {
       if (!running) return alreadySettled;
       if (!idle) {
