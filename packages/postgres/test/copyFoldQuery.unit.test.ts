@@ -54,6 +54,17 @@ function header(extension = Buffer.alloc(0)): Buffer {
 
 const trailer = Buffer.from([0xff, 0xff]);
 
+const plainRow: StoredRow = {
+  version: 1,
+  type: 't',
+  dataJson: '{}',
+  position: 1n,
+  id: '00000000-0000-0000-0000-000000000000',
+  recordedMicros: 0n,
+  metadataJson: '{}',
+  schemaVersion: 1,
+};
+
 function expected(row: StoredRow, streamId: string): RecordedEvent {
   return {
     id: row.id,
@@ -169,32 +180,14 @@ describe('CopyFoldQuery: a fold read from binary COPY', () => {
   });
 
   it('fails a copy that ends without its trailer, or with bytes after it', () => {
-    const row = tuple({
-      version: 1,
-      type: 't',
-      dataJson: '{}',
-      position: 1n,
-      id: '00000000-0000-0000-0000-000000000000',
-      recordedMicros: 0n,
-      metadataJson: '{}',
-      schemaVersion: 1,
-    });
+    const row = tuple(plainRow);
     expect(feed(Buffer.concat([header(), row]), []).error?.message).toMatch(/without its trailer/);
     expect(feed(Buffer.concat([header(), row.subarray(0, 10)]), []).error?.message).toMatch(/without its trailer/);
     expect(feed(Buffer.concat([header(), row, trailer, row]), []).error?.message).toMatch(/after the copy's trailer/);
   });
 
   it('fails rows that are not a fold row, once, when the server is ready again', () => {
-    const row = tuple({
-      version: 1,
-      type: 't',
-      dataJson: '{}',
-      position: 1n,
-      id: '00000000-0000-0000-0000-000000000000',
-      recordedMicros: 0n,
-      metadataJson: '{}',
-      schemaVersion: 1,
-    });
+    const row = tuple(plainRow);
     const sevenFields = Buffer.from(row);
     sevenFields.writeInt16BE(7);
     const outcome = feed(Buffer.concat([header(), sevenFields, row, trailer]), []);
