@@ -16,6 +16,13 @@ import { sqlStringLiteral } from './sqlStringLiteral.js';
 export type StreamReads = Omit<StreamOperations, 'appendToStream'>;
 
 /**
+ * PostgreSQL's earliest timestamp (4714-11-24 BC, Julian day 0), in ms since the epoch. A Date
+ * can be earlier (to 271821 BC), which the server refuses as out of range; no event is recorded
+ * before this one, so an asOf before it folds nothing, as it does on the other stores.
+ */
+const earliestTimestampMs = Date.UTC(-4713, 10, 24);
+
+/**
  * Per-stream reads, shared by the store (on the pool: committed events) and by a transaction
  * (on its statement queue: its own uncommitted appends included). Per-stream reads need no
  * visibility horizon: a stream's versions are contiguous and its writers serialise on the
@@ -46,7 +53,7 @@ export function createStreamReads(
       asOf === undefined
         ? ''
         : `AND version < coalesce((SELECT version FROM ${events} WHERE stream_id = ${id}
-             AND recorded_at > timestamptz 'epoch' + ${asOf.getTime()} * interval '1 millisecond' ORDER BY version LIMIT 1), ${upTo + 1})`;
+             AND recorded_at > timestamptz 'epoch' + ${Math.max(asOf.getTime(), earliestTimestampMs)} * interval '1 millisecond' ORDER BY version LIMIT 1), ${upTo + 1})`;
     return `COPY (SELECT ${foldCopyColumns} FROM ${events}
        WHERE stream_id = ${id} AND version <= ${upTo} AND (SELECT ${quotedSchema}.tidemark_stream_readable(${id}, true)) ${cut})
        TO STDOUT (FORMAT binary)`;

@@ -99,6 +99,13 @@ export function temporalContract(harness: EventStoreHarness): void {
       expect(await at('2024-06-01T08:59:59.999Z')).toEqual({ state: { open: false, balance: 0 }, version: 0, exists: false });
     });
 
+    it('folds as of the earliest and the latest time a Date holds (beyond what a database timestamp can)', async () => {
+      const store = await bank();
+      const asOf = (ms: number) => store.aggregateStream('account-1', account, { asOf: new Date(ms) });
+      expect(await asOf(-8.64e15)).toEqual({ state: { open: false, balance: 0 }, version: 0, exists: false });
+      expect(await asOf(8.64e15)).toMatchObject({ state: { balance: 1300 }, version: 3 });
+    });
+
     it('applies upToVersion and asOf together (whichever stops first)', async () => {
       const store = await bank();
       const late = new Date('2024-06-02T00:00:00.000Z');
