@@ -8,19 +8,13 @@ import {
   type StreamOperations,
 } from '@tidemark/core';
 import { runCopyFold } from './copyFoldQuery.js';
+import { earliestTimestampMs } from './earliestTimestamp.js';
 import { eventTypes, packedStreamEvent, toRecordedEvent } from './eventRows.js';
 import { foldCopyColumns } from './foldTuples.js';
 import type { Queryable } from './queryable.js';
 import { sqlStringLiteral } from './sqlStringLiteral.js';
 
 export type StreamReads = Omit<StreamOperations, 'appendToStream'>;
-
-/**
- * PostgreSQL's earliest timestamp (4714-11-24 BC, Julian day 0), in ms since the epoch. A Date
- * can be earlier (to 271821 BC), which the server refuses as out of range; no event is recorded
- * before this one, so an asOf before it folds nothing, as it does on the other stores.
- */
-const earliestTimestampMs = Date.UTC(-4713, 10, 24);
 
 /**
  * Per-stream reads, shared by the store (on the pool: committed events) and by a transaction

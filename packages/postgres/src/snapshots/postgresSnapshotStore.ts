@@ -1,4 +1,5 @@
 import { assertValidStreamId, checkSnapshot, checkSnapshotQuery, type SnapshotStore } from '@tidemark/core';
+import { earliestTimestampMs } from '../eventStore/earliestTimestamp.js';
 import type { PostgresEventStore } from '../eventStore/postgresEventStore.js';
 import { quoteIdentifier } from '../schema/schemaName.js';
 
@@ -54,7 +55,7 @@ export function createPostgresSnapshotStore(options: PostgresSnapshotStoreOption
         text: `SELECT stream_version, position, recorded_at, schema_version, payload FROM ${table}
                WHERE stream_id = $1 AND name = $2 AND stream_version <= $3 AND ($4::timestamptz IS NULL OR recorded_at <= $4)
                ORDER BY stream_version DESC LIMIT 1`,
-        values: [streamId, snapshotName, query?.maxVersion ?? Number.MAX_SAFE_INTEGER, query?.asOf ?? null],
+        values: [streamId, snapshotName, query?.maxVersion ?? Number.MAX_SAFE_INTEGER, asOfParameter(query?.asOf)],
       });
       const row = result.rows[0];
       if (row === undefined) return undefined;
@@ -73,4 +74,10 @@ export function createPostgresSnapshotStore(options: PostgresSnapshotStoreOption
       await store.pool.query({ name: `${name}:delete`, text: `DELETE FROM ${table} WHERE stream_id = $1`, values: [streamId] });
     },
   };
+}
+
+/** A bound before PostgreSQL's earliest timestamp is moved to it (earliestTimestamp.ts). */
+function asOfParameter(asOf: Date | undefined): Date | null {
+  if (asOf === undefined) return null;
+  return asOf.getTime() < earliestTimestampMs ? new Date(earliestTimestampMs) : asOf;
 }

@@ -123,6 +123,9 @@ export function snapshotStoreContract(adapter: string, harness: SnapshotStoreHar
       expect((await snapshots.load('account-1', 'state', { maxVersion: 20 }))?.streamVersion).toBe(20);
       expect((await snapshots.load('account-1', 'state', { asOf: at(25) }))?.streamVersion).toBe(20);
       expect((await snapshots.load('account-1', 'state', { asOf: at(25), maxVersion: 15 }))?.streamVersion).toBe(10);
+      // The earliest and the latest time a Date holds, beyond what a database timestamp can.
+      expect(await snapshots.load('account-1', 'state', { asOf: new Date(-8.64e15) })).toBeUndefined();
+      expect((await snapshots.load('account-1', 'state', { asOf: new Date(8.64e15) }))?.streamVersion).toBe(30);
       expect(await snapshots.load('account-1', 'state', { maxVersion: 9 })).toBeUndefined();
       expect(await snapshots.load('account-2', 'state')).toBeUndefined();
       expect((await snapshots.load('account-1', 'other'))?.streamVersion).toBe(40);
