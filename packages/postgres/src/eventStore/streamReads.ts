@@ -37,10 +37,10 @@ export function createStreamReads(
      WHERE stream_id = $1 AND version BETWEEN $2 AND $3 AND ${readable} ORDER BY version DESC LIMIT $4`;
   const exists = `SELECT ${readable} AND EXISTS (SELECT 1 FROM ${events} WHERE stream_id = $1) AS exists`;
   // A fold is a binary COPY (copyFoldQuery.ts), which takes no parameters: the stream id and the
-  // bounds are written into the statement as literals. No ORDER BY: CopyFoldQuery puts the rows
-  // in version order (see inVersionOrder). foldEvents stops at the first event
-  // recorded after asOf (a clock may step back), so the SQL cuts at that event's version rather
-  // than filtering on recorded_at row by row; asOf is whole milliseconds since the epoch.
+  // bounds are written into the statement as literals, asOf as whole milliseconds since the
+  // epoch (earliestTimestamp.ts). No ORDER BY: CopyFoldQuery puts the rows in version order.
+  // foldEvents stops at the first event recorded after asOf (a clock may step back), so the SQL
+  // cuts at that event's version rather than filtering on recorded_at row by row.
   const foldStatement = (streamId: string, upTo: number, asOf: Date | undefined): string => {
     const id = sqlStringLiteral(streamId);
     const cut =
