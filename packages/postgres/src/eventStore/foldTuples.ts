@@ -11,7 +11,10 @@ const widths: ReadonlyArray<number | undefined> = [8, undefined, undefined, 8, 1
 
 const epoch2000Ms = Date.UTC(2000, 0, 1);
 const twoTo32 = 2 ** 32;
-const hexDigits = Buffer.from('0123456789abcdef', 'latin1');
+/** For each byte value, the character codes of its two lower-case hex digits; and the uuid's dash. */
+const highDigits = Array.from({ length: 256 }, (_, byte) => '0123456789abcdef'.charCodeAt(byte >> 4));
+const lowDigits = Array.from({ length: 256 }, (_, byte) => '0123456789abcdef'.charCodeAt(byte & 15));
+const dash = 0x2d;
 const openBrace = 0x7b;
 const closeBrace = 0x7d;
 /** Enough for the event types of one stream; past it, a type is decoded again after a byte compare and a copy. */
@@ -50,7 +53,6 @@ export class FoldTupleReader {
   /** The stream's recent event types, as bytes and as the strings decoded from them. */
   readonly #typeBytes: Buffer[] = [];
   readonly #types: string[] = [];
-  readonly #uuid = Buffer.allocUnsafe(36);
 
   constructor(streamId: string) {
     this.#streamId = streamId;
@@ -105,18 +107,63 @@ export class FoldTupleReader {
     return type;
   }
 
-  /** The uuid's 16 bytes in its text form (8-4-4-4-12 lower-case hex digits), as uuid_out writes it. */
-  #uuidText(buffer: Buffer, start: number): string {
-    const text = this.#uuid;
-    let at = 0;
-    for (let index = 0; index < 16; index++) {
-      if (index === 4 || index === 6 || index === 8 || index === 10) text[at++] = 0x2d;
-      const byte = buffer[start + index] as number;
-      text[at++] = hexDigits[byte >> 4] as number;
-      text[at++] = hexDigits[byte & 15] as number;
-    }
-    return text.toString('latin1', 0, 36);
+  /**
+   * The uuid's 16 bytes in its text form (8-4-4-4-12 lower-case hex digits), as uuid_out writes
+   * it. One String.fromCharCode of all 36 character codes, spelled out, builds the flat string at
+   * once: measured at half the time of filling a scratch Buffer and decoding it (a native call per
+   * id), or of passing the codes as an array; joining 16 two-digit strings is as slow and leaves a
+   * rope to flatten when the id is later compared or hashed. The id was 10% of a fold's time.
+   */
+  #uuidText(bytes: Buffer, start: number): string {
+    return String.fromCharCode(
+      high(bytes, start),
+      low(bytes, start),
+      high(bytes, start + 1),
+      low(bytes, start + 1),
+      high(bytes, start + 2),
+      low(bytes, start + 2),
+      high(bytes, start + 3),
+      low(bytes, start + 3),
+      dash,
+      high(bytes, start + 4),
+      low(bytes, start + 4),
+      high(bytes, start + 5),
+      low(bytes, start + 5),
+      dash,
+      high(bytes, start + 6),
+      low(bytes, start + 6),
+      high(bytes, start + 7),
+      low(bytes, start + 7),
+      dash,
+      high(bytes, start + 8),
+      low(bytes, start + 8),
+      high(bytes, start + 9),
+      low(bytes, start + 9),
+      dash,
+      high(bytes, start + 10),
+      low(bytes, start + 10),
+      high(bytes, start + 11),
+      low(bytes, start + 11),
+      high(bytes, start + 12),
+      low(bytes, start + 12),
+      high(bytes, start + 13),
+      low(bytes, start + 13),
+      high(bytes, start + 14),
+      low(bytes, start + 14),
+      high(bytes, start + 15),
+      low(bytes, start + 15),
+    );
   }
+}
+
+/** The character code of the high nibble's hex digit of the byte at `at`. */
+function high(bytes: Buffer, at: number): number {
+  return highDigits[bytes[at] as number] as number;
+}
+
+/** The character code of the low nibble's hex digit of the byte at `at`. */
+function low(bytes: Buffer, at: number): number {
+  return lowDigits[bytes[at] as number] as number;
 }
 
 function sameBytes(bytes: Buffer, buffer: Buffer, start: number): boolean {
