@@ -78,8 +78,9 @@ export interface SqliteEventStoreOptions {
   /**
    * Group commit (default true): autocommit appends arriving in the same event-loop turn as a
    * commit share the next one (a failing append is rolled back alone), so concurrent writers
-   * share one fsync. A lone append on an idle store still commits at once. false: one
-   * transaction per append. See sqliteGroupCommit.ts.
+   * share one fsync. A lone append on an idle store still commits at once, but a single
+   * sequential writer's next append waits one event-loop turn (about 10 µs after an fsync,
+   * measured; BENCHMARKS.md). false: one transaction per append, at once. See sqliteGroupCommit.ts.
    */
   groupCommit?: boolean;
   /** The event pipeline (upcasting and validation, then encryption): see EventStage. */
