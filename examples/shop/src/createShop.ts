@@ -380,7 +380,7 @@ export async function createShop(options: ShopOptions): Promise<Shop> {
   // and no redelivery of the log consumers comes a week late.
   let sweepers: ExpirySweeper[] = [];
   const day = 24 * 60 * 60 * 1000;
-  let stopMonitoring = () => {};
+  let stopMonitoring = async () => {};
   let closed: Promise<void> | undefined;
   return {
     app,
@@ -411,7 +411,9 @@ export async function createShop(options: ShopOptions): Promise<Shop> {
       // Once: a second signal or a test's cleanup after main's must not close things twice.
       closed ??= (async () => {
         await app.close(); // in-flight requests finish first…
-        stopMonitoring();
+        // A monitoring round in flight still reads the store: it finishes (its waits for the
+        // projectors end when they stop) before the store closes.
+        const monitoringStopped = stopMonitoring();
         for (const sweeper of sweepers) sweeper.stop();
         for (const running of relays) await running.stop();
         await queuedMailer?.stop();
@@ -419,6 +421,7 @@ export async function createShop(options: ShopOptions): Promise<Shop> {
         await readModels.stop(); // …then the projectors, after their transaction in flight…
         await accountCache?.close();
         await snapshotsSettled(opened.snapshots); // snapshots being written still reach the store
+        await monitoringStopped;
         await store.close(); // …and only then the database they all write to.
         await opened.close();
         await brokers.close();

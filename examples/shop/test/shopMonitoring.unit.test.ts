@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Alert, handleCommand, loadAggregate, type SnapshotStore, takeSnapshot } from '@tidemark/core';
 import { createSqliteCheckpointStore, createSqliteEventStore, createSqliteSnapshotStore } from '@tidemark/sqlite';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { bankAccountStreamId } from '../src/bankAccounts/bankAccountCommands.js';
 import { bankAccountDecider } from '../src/bankAccounts/bankAccountDecider.js';
 import { bankAccountSnapshots } from '../src/bankAccounts/bankAccountMessages.js';
@@ -106,5 +106,43 @@ describe('shop monitoring on the real read models (SQLite)', () => {
     // The snapshot at version 2 plus the two deposits after it give what the read model holds.
     expect(await monitoring.accounts.check()).toMatchObject({ checked: 5, consistent: 5, rate: 1, mismatches: [] });
     expect(loaded.sort()).toEqual([0, 1, 2, 3, 4].map((i) => bankAccountStreamId(`acc-${i}`)));
+  });
+
+  it('stop waits for the round in flight, so that the store can close after it without a failure', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tidemark-shop-monitoring-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const store = createSqliteEventStore({ file: join(dir, 'shop.db') });
+    const readModels = createShopReadModels({ store, checkpoints: createSqliteCheckpointStore() });
+    await readModels.start();
+    await handleCommand(store, bankAccountDecider, bankAccountStreamId('acc-1'), {
+      type: 'bank.account.open',
+      data: { accountId: 'acc-1', owner: 'owner', initialDeposit: 1000 },
+    });
+    const warnings: unknown[] = [];
+    const warn = vi.spyOn(console, 'warn').mockImplementation((message) => void warnings.push(message));
+    cleanups.push(() => warn.mockRestore());
+    // The first round is a heavy one: the probe and the consistency check wait for the projectors.
+    let rounds = 0;
+    let finished = false;
+    const monitoring = createShopMonitoring({ store, readModels, metrics: createPrometheusMetrics(), onAlert: () => {} });
+    const measure = monitoring.lag.measure.bind(monitoring.lag);
+    monitoring.lag.measure = async () => {
+      rounds++;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      try {
+        return await measure();
+      } finally {
+        finished = true;
+      }
+    };
+    const stop = monitoring.start(1);
+    await vi.waitFor(() => expect(rounds).toBe(1));
+    const stopped = stop();
+    await readModels.stop();
+    await stopped;
+    expect(finished).toBe(true);
+    await store.close();
+    expect(rounds).toBe(1);
+    expect(warnings).toEqual([]);
   });
 });

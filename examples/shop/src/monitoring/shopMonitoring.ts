@@ -52,8 +52,11 @@ export interface ShopMonitoring {
   lag: ProjectionLagMonitor;
   accounts: ConsistencyMonitor<AccountCheckRow>;
   probe: LagProbe;
-  /** Lag every `intervalMs`, the probe and the consistency check every tenth time; returns stop. */
-  start(intervalMs: number): () => void;
+  /**
+   * Lag every `intervalMs`, the probe and the consistency check every tenth time. Returns stop,
+   * which resolves once a round in flight has finished: the store must outlive it.
+   */
+  start(intervalMs: number): () => Promise<void>;
 }
 
 /**
@@ -121,19 +124,24 @@ export function createShopMonitoring(options: ShopMonitoringOptions): ShopMonito
     probe,
     start(intervalMs) {
       let ticks = 0;
-      let running = false;
+      let running: Promise<void> | undefined;
       const timer = setInterval(() => {
         if (running) return;
-        running = true;
         const heavy = ticks++ % 10 === 0;
-        Promise.all([lag.measure(), ...(heavy ? [probe.probe(), accounts.check()] : [])])
-          .catch((error: unknown) => console.warn(`shop monitoring failed: ${String(error)}`))
+        running = Promise.all([lag.measure(), ...(heavy ? [probe.probe(), accounts.check()] : [])])
+          .then(
+            () => {},
+            (error: unknown) => console.warn(`shop monitoring failed: ${String(error)}`),
+          )
           .finally(() => {
-            running = false;
+            running = undefined;
           });
       }, intervalMs);
       timer.unref();
-      return () => clearInterval(timer);
+      return async () => {
+        clearInterval(timer);
+        await running;
+      };
     },
   };
 }
