@@ -73,6 +73,31 @@ describe('personal data in the shop (SQLite file)', () => {
     expect(stranger.body.error).toMatchObject({ code: 'not_found', details: { customerId: 'nobody' } });
   });
 
+  it('makes a customer key only for an open that goes through: a refused or replayed one leaves none', async () => {
+    const { client, shop } = await started();
+    const keys = async () =>
+      (await shop.store.queries.query<{ subject_id: string }>('SELECT subject_id FROM tidemark_subject_keys ORDER BY subject_id')).map(
+        (row) => row.subject_id,
+      );
+    expect((await client.post('/accounts', { accountId: 'a1', owner, initialDeposit: 1 })).status).toBe(201);
+    // Refused by the decider (already open), by If-Match, and by a reused Idempotency-Key.
+    const refused = await client.post('/accounts', { accountId: 'a1', customerId: 'ghost-1', owner, initialDeposit: 1 });
+    expect(refused.status).toBe(422);
+    const conflict = await client.post('/accounts', { accountId: 'a2', customerId: 'ghost-2', owner, initialDeposit: 1 }, { 'if-match': '"5"' });
+    expect(conflict.status).toBe(409);
+    const first = await client.post('/accounts', { customerId: 'cust-k', owner, initialDeposit: 1 }, { 'idempotency-key': 'open-k' });
+    expect(first.status).toBe(201);
+    const reused = await client.post('/accounts', { customerId: 'ghost-3', owner, initialDeposit: 2 }, { 'idempotency-key': 'open-k' });
+    expect(reused.status).toBe(422);
+    // Replays answer from the stored result: no new account, no new key.
+    const replays = await Promise.all(
+      Array.from({ length: 5 }, () => client.post('/accounts', { customerId: 'cust-k', owner, initialDeposit: 1 }, { 'idempotency-key': 'open-k' })),
+    );
+    expect(replays.map((replay) => replay.body.accountId)).toEqual(Array(5).fill(first.body.accountId));
+    expect(await keys()).toEqual(['a1', 'cust-k']);
+    expect((await client.delete('/customers/ghost-1/personal-data')).status).toBe(404);
+  });
+
   it.each([
     [{ owner: 'A', initialDeposit: 1, email: 'not-an-address' }, 'email'],
     [{ owner: 'A', initialDeposit: 1, customerId: 'bad id' }, 'customerId'],

@@ -1,4 +1,4 @@
-import { newId, type RecordedEvent } from '@tidemark/core';
+import { NestedStoreCallError, newId, type RecordedEvent } from '@tidemark/core';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { commandContext } from './commandContext.js';
@@ -40,17 +40,21 @@ const historyEntry = (event: RecordedEvent) => ({
 });
 
 /**
- * Makes sure the data subject has its key before the command runs: a command with an
- * Idempotency-Key runs in a transaction, where a key store on SQLite cannot create one.
+ * Creates the data subject's key outside any transaction. A command with an Idempotency-Key runs
+ * in one, where a key store on SQLite cannot create a key (NestedStoreCallError).
  */
 export type PrepareSubject = (subjectId: string) => Promise<void>;
+
+/** The key store refused to create a subject's first key inside the command's transaction. */
+function needsKeyOutsideTransaction(error: unknown): boolean {
+  return error instanceof NestedStoreCallError && error.details.operation === 'keyStore.getOrCreateKey';
+}
 
 export function bankAccountRoutes(app: FastifyInstance, { commands, queries }: ShopRouteBuses, prepareSubject?: PrepareSubject): void {
   app.post('/accounts', async (request, reply) => {
     const body = openBody.parse(request.body);
     const context = commandContext(request);
     const accountId = body.accountId ?? newId();
-    await prepareSubject?.(body.customerId ?? accountId);
     const data = {
       accountId,
       owner: body.owner,
@@ -58,7 +62,14 @@ export function bankAccountRoutes(app: FastifyInstance, { commands, queries }: S
       ...(body.customerId !== undefined && { customerId: body.customerId }),
       ...(body.email !== undefined && { email: body.email }),
     };
-    const result = await commands.send('bank.account.open', { data, expectedVersion: context.expectedVersion }, context);
+    const open = () => commands.send('bank.account.open', { data, expectedVersion: context.expectedVersion }, context);
+    // The key is made only once the command got as far as appending (its transaction rolled
+    // back, so it runs again whole): a refused or replayed request leaves no key behind.
+    const result = await open().catch(async (error: unknown) => {
+      if (!prepareSubject || !needsKeyOutsideTransaction(error)) throw error;
+      await prepareSubject(body.customerId ?? accountId);
+      return open();
+    });
     // From the result, not the id made above: a replayed Idempotency-Key answers with the first request's id.
     return reply.code(201).header('location', `/accounts/${result.accountId}`).header('etag', `"${result.version}"`).send(result);
   });
