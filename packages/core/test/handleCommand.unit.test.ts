@@ -8,6 +8,7 @@ import {
   RetriesExhaustedError,
   type StoreTransaction,
   type StreamOperations,
+  ValidationError,
 } from '@tidemark/core';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -200,6 +201,51 @@ describe('handleCommand', () => {
     expect(error).toMatchObject({ expected: 1, actual: 2 });
     expect(decider.decisions).toBe(1);
     expect(await store.readStream('account-1')).toHaveLength(2);
+  });
+
+  it("refuses the caller's expectedVersion against the version it read, before appending anything", async () => {
+    const store = open();
+    const decider = accountDecider();
+    await handleCommand(store, decider, 'account-1', { type: 'open', amount: 100 });
+    let appends = 0;
+    const counting: StreamOperations = {
+      appendToStream: (...args) => {
+        appends++;
+        return store.appendToStream(...args);
+      },
+      readStream: store.readStream.bind(store),
+      streamExists: store.streamExists.bind(store),
+      aggregateStream: store.aggregateStream.bind(store),
+    };
+    const behind = await handleCommand(counting, decider, 'account-1', { type: 'deposit', amount: 5 }, { expectedVersion: 5 }).catch(
+      (e: unknown) => e,
+    );
+    expect(behind).toBeInstanceOf(ConcurrencyError);
+    expect(behind).toMatchObject({ expected: 5, actual: 1 });
+    const absent = await handleCommand(counting, decider, 'account-1', { type: 'deposit', amount: 5 }, { expectedVersion: 'no_stream' }).catch(
+      (e: unknown) => e,
+    );
+    expect(absent).toBeInstanceOf(ConcurrencyError);
+    expect(appends).toBe(0);
+    await expect(handleCommand(counting, decider, 'account-1', { type: 'deposit', amount: 5 }, { expectedVersion: 1.5 })).rejects.toThrow(
+      ValidationError,
+    );
+    expect(appends).toBe(0);
+    expect(await store.readStream('account-1')).toHaveLength(1);
+  });
+
+  it('does not append events decided on an older state than the version the caller names', async () => {
+    const store = open();
+    const decider = accountDecider();
+    await handleCommand(store, decider, 'account-1', { type: 'open', amount: 100 });
+    // The caller saw version 2, but the load ran before the write that made it: deciding on
+    // version 1 and appending "at 2" would skip that write's effect.
+    const racing = withInterleavingWriter(store, 1);
+    const error = await handleCommand(racing, decider, 'account-1', { type: 'withdraw', amount: 100 }, { expectedVersion: 2 }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({ expected: 2, actual: 1 });
+    expect((await store.readStream('account-1')).map((event) => event.type)).toEqual(['account.opened', 'money.deposited']);
   });
 
   it('writes nothing when decide throws a DomainError, and passes the error on', async () => {

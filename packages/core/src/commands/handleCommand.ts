@@ -8,7 +8,7 @@ import {
 import type { Decider } from '../domain/decider.js';
 import type { DomainEvent, EventMetadata, RecordedEvent } from '../domain/event.js';
 import type { StoreTransaction, StreamOperations } from '../eventStore/eventStore.js';
-import type { ExpectedVersion } from '../eventStore/expectedVersion.js';
+import { assertExpectedVersion, type ExpectedVersion, parseExpectedVersion } from '../eventStore/expectedVersion.js';
 import { loadAggregate } from '../snapshots/loadAggregate.js';
 import { resolveSnapshotOptions, type SnapshotOptions } from '../snapshots/snapshotOptions.js';
 import { takeSnapshotInBackground } from '../snapshots/takeSnapshot.js';
@@ -148,6 +148,10 @@ async function handleUntraced<Command, Event extends DomainEvent, State>(
       decided = decider.decide(command, state);
     }
     if (decided.length === 0) return { state, events: [], nextExpectedVersion: version, position: 0n };
+    // The caller's version against the one just read: a mismatch is the append's ConcurrencyError
+    // anyway, found before the append's stages do anything (a data subject's first key is one).
+    // It also refuses events decided on an older state than the version the caller names.
+    if (options.expectedVersion !== undefined) assertExpectedVersion(streamId, parseExpectedVersion(options.expectedVersion), version);
     const result = await store.appendToStream(
       streamId,
       decided.map((event) => ({
