@@ -17,11 +17,33 @@ function whole(params: Params, key: string): number | undefined {
   return Number(value);
 }
 
+const isoTime = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?(?:Z|[+-](\d{2}):(\d{2}))?)?$/;
+
+/** Whether the fields name a real moment: Date.parse rolls 2026-02-30 over to March 2 and T24:00 to the next day. */
+function onTheCalendar(fields: RegExpExecArray): boolean {
+  const [year, month, day, hour = 0, minute = 0, second = 0, offsetHours = 0, offsetMinutes = 0] = fields
+    .slice(1)
+    .map((field) => (field === undefined ? undefined : Number(field)));
+  const leap = year! % 4 === 0 && (year! % 100 !== 0 || year! % 400 === 0);
+  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month! - 1];
+  return (
+    days !== undefined &&
+    day! >= 1 &&
+    day! <= days &&
+    hour <= 23 &&
+    minute <= 59 &&
+    second <= 59 &&
+    offsetHours <= 23 &&
+    offsetMinutes <= 59
+  );
+}
+
 function instant(params: Params, key: string): Date | undefined {
   const value = text(params, key);
   if (value === undefined) return undefined;
   // ISO 8601 as a datetime-local input or toISOString writes it; Date.parse alone accepts too much.
-  const parsed = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})?)?$/.test(value) ? Date.parse(value) : Number.NaN;
+  const fields = isoTime.exec(value);
+  const parsed = fields && onTheCalendar(fields) ? Date.parse(value) : Number.NaN;
   if (Number.isNaN(parsed)) throw new ValidationError(`${key} must be an ISO 8601 time (2026-11-30T12:00:00Z)`, { field: key });
   return new Date(parsed);
 }

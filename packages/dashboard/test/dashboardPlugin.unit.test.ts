@@ -109,6 +109,20 @@ describe('the dashboard plugin', () => {
   it('answers bad input with 400 and unknown ids with 404, as JSON errors', async () => {
     expect(await get('events?limit=0')).toMatchObject({ status: 400, body: { error: { code: 'validation' } } });
     expect(await get('events?from=yesterday')).toMatchObject({ status: 400, body: { error: { code: 'validation' } } });
+    // Days and times the calendar does not have are refused, not rolled over into the next ones.
+    for (const time of [
+      '2026-02-30',
+      '2025-02-29T00:00:00Z',
+      '2026-04-31T10:00Z',
+      '2026-13-01',
+      '2026-01-01T24:00:00Z',
+      '2026-01-01T10:60Z',
+      '2026-01-01T10:00+24:00',
+    ]) {
+      expect(await get(`events?from=${encodeURIComponent(time)}`)).toMatchObject({ status: 400, body: { error: { code: 'validation' } } });
+      expect(await get(`streams/tally-a/state?asOf=${encodeURIComponent(time)}`)).toMatchObject({ status: 400 });
+    }
+    expect(await get(`events?from=${encodeURIComponent('2024-02-29T23:59:59.999+05:30')}`)).toMatchObject({ status: 200 });
     expect(await get('events?cursor=abc')).toMatchObject({ status: 400, body: { error: { code: 'validation' } } });
     expect(await get('events/0190c2a4-0000-7000-8000-0000000000ff')).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
     expect(await get('streams/other-1/state')).toMatchObject({ status: 404, body: { error: { details: { category: 'other' } } } });
