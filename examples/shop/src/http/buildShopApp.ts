@@ -6,6 +6,7 @@ import {
   type StateCache,
   type StoreTransaction,
   stringifyWithPositions,
+  ValidationError,
 } from '@tidemark/core';
 import { type DashboardOptions, dashboardPlugin } from '@tidemark/dashboard';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
@@ -82,12 +83,21 @@ export function buildShopApp(options: ShopAppOptions): FastifyInstance {
 
   // Many clients send `content-type: application/json` with an empty body on body-less commands
   // (place, cancel, close); treat that as no body instead of a 400. Everything else goes through
-  // fastify's own parser, which keeps its __proto__/constructor poisoning checks.
+  // fastify's own parser, which keeps its __proto__/constructor poisoning checks. The bytes are
+  // decoded strictly: a decoder that replaced invalid UTF-8 with U+FFFD would store text the
+  // client never sent, and make different bodies the same request for an Idempotency-Key.
   const parseJson = app.getDefaultJsonParser('error', 'error');
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (body === '') return done(null, undefined);
-    return parseJson(request, body as string, done);
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    let text: string;
+    try {
+      text = utf8.decode(body as Buffer);
+    } catch {
+      return done(new ValidationError('The request body is not valid UTF-8', { field: 'body' }), undefined);
+    }
+    if (text === '') return done(null, undefined);
+    return parseJson(request, text, done);
   });
 
   // Positions are bigints, which JSON.stringify refuses: they go out as decimal strings (they
