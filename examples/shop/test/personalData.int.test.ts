@@ -83,7 +83,11 @@ describe('personal data in the shop (SQLite file)', () => {
     // Refused by the decider (already open), by If-Match, and by a reused Idempotency-Key.
     const refused = await client.post('/accounts', { accountId: 'a1', customerId: 'ghost-1', owner, initialDeposit: 1 });
     expect(refused.status).toBe(422);
-    const conflict = await client.post('/accounts', { accountId: 'a2', customerId: 'ghost-2', owner, initialDeposit: 1 }, { 'if-match': '"5"' });
+    const conflict = await client.post(
+      '/accounts',
+      { accountId: 'a2', customerId: 'ghost-2', owner, initialDeposit: 1 },
+      { 'if-match': '"5"' },
+    );
     expect(conflict.status).toBe(409);
     const first = await client.post('/accounts', { customerId: 'cust-k', owner, initialDeposit: 1 }, { 'idempotency-key': 'open-k' });
     expect(first.status).toBe(201);
@@ -91,11 +95,16 @@ describe('personal data in the shop (SQLite file)', () => {
     expect(reused.status).toBe(422);
     // Replays answer from the stored result: no new account, no new key.
     const replays = await Promise.all(
-      Array.from({ length: 5 }, () => client.post('/accounts', { customerId: 'cust-k', owner, initialDeposit: 1 }, { 'idempotency-key': 'open-k' })),
+      Array.from({ length: 5 }, () =>
+        client.post('/accounts', { customerId: 'cust-k', owner, initialDeposit: 1 }, { 'idempotency-key': 'open-k' }),
+      ),
     );
     expect(replays.map((replay) => replay.body.accountId)).toEqual(Array(5).fill(first.body.accountId));
     expect(await keys()).toEqual(['a1', 'cust-k']);
     expect((await client.delete('/customers/ghost-1/personal-data')).status).toBe(404);
+    // The erasure takes no body: one is a 400, and nothing is forgotten.
+    expect((await client.request('DELETE', '/customers/cust-k/personal-data', { json: { all: true } })).status).toBe(400);
+    expect(await keys()).toEqual(['a1', 'cust-k']);
   });
 
   it.each([

@@ -2,7 +2,7 @@ import { NestedStoreCallError, newId, type RecordedEvent } from '@tidemark/core'
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { commandContext } from './commandContext.js';
-import { centsSchema, idParams, idSchema, textSchema } from './httpSchemas.js';
+import { centsSchema, idParams, idSchema, noBody, textSchema } from './httpSchemas.js';
 import type { ShopRouteBuses } from './shopCommandSender.js';
 
 const openBody = z.strictObject({
@@ -100,6 +100,7 @@ export function bankAccountRoutes(app: FastifyInstance, { commands, queries }: S
 
   app.post('/accounts/:id/close', async (request, reply) => {
     const { id } = idParams.parse(request.params);
+    noBody.parse(request.body);
     const context = commandContext(request);
     const result = await commands.send(
       'bank.account.close',

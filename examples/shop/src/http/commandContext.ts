@@ -50,6 +50,10 @@ export function parseIfMatch(value: string | undefined): ExpectedVersion | undef
  * the events' causationId.
  */
 export function commandContext(request: FastifyRequest): CommandContext {
+  // Node joins a repeated header with ", ", which the key's pattern allows: "a, b" would be a
+  // third key, and retries with "a" or "b" alone would each run the command again.
+  if ((request.raw.headersDistinct['idempotency-key']?.length ?? 0) > 1)
+    throw new ValidationError('Idempotency-Key must be given once', { header: 'idempotency-key' });
   const parsed = headers.parse(request.headers);
   const metadata: CommandMetadata = { commandId: newId() };
   // The request's id is its correlation id (the header's when valid): the one its log lines carry.

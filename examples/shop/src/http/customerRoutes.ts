@@ -1,7 +1,7 @@
 import { type ForgetResult, NotFoundError } from '@tidemark/core';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { idSchema } from './httpSchemas.js';
+import { idSchema, noBody } from './httpSchemas.js';
 
 /** Forgetting a customer, as the shop runs it (createShop.ts): the key destroyed, then its copies erased. */
 export type ForgetCustomer = (customerId: string) => Promise<ForgetResult & { readModelsUpToDate: boolean }>;
@@ -23,6 +23,7 @@ const customerParams = z.object({ id: idSchema });
 export function customerRoutes(app: FastifyInstance, forget: ForgetCustomer): void {
   app.delete('/customers/:id/personal-data', async (request) => {
     const { id } = customerParams.parse(request.params);
+    noBody.parse(request.body);
     const result = await forget(id);
     if (result.status === 'unknown') throw new CustomerNotFoundError(id);
     const accountIds = result.streamIds

@@ -20,5 +20,8 @@ export const centsSchema = z.number().int().max(1_000_000_000_000);
 
 export const quantitySchema = z.number().int().positive().max(1_000_000_000);
 
+/** The body of a command whose path says it all: none, or an empty object; anything else is a 400, not ignored. */
+export const noBody = z.strictObject({}).optional();
+
 /** A path parameter set naming one entity. */
 export const idParams = z.object({ id: idSchema });

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { commandContext } from './commandContext.js';
-import { idSchema, quantitySchema } from './httpSchemas.js';
+import { idSchema, noBody, quantitySchema } from './httpSchemas.js';
 import type { ShopRouteBuses } from './shopCommandSender.js';
 
 const skuParams = z.object({ sku: idSchema });
@@ -36,6 +36,7 @@ export function inventoryRoutes(app: FastifyInstance, { commands, queries }: Sho
 
   app.delete('/inventory/:sku/reservations/:orderId', async (request, reply) => {
     const { sku, orderId } = reservationParams.parse(request.params);
+    noBody.parse(request.body);
     const context = commandContext(request);
     const result = await commands.send(
       'inventory.item.release',

@@ -2,7 +2,7 @@ import { newId } from '@tidemark/core';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { commandContext } from './commandContext.js';
-import { centsSchema, idParams, idSchema, quantitySchema, textSchema } from './httpSchemas.js';
+import { centsSchema, idParams, idSchema, noBody, quantitySchema, textSchema } from './httpSchemas.js';
 import type { ShopRouteBuses } from './shopCommandSender.js';
 
 const createBody = z.strictObject({ orderId: idSchema.optional(), customerId: idSchema });
@@ -39,6 +39,7 @@ export function orderRoutes(app: FastifyInstance, { commands, queries }: ShopRou
 
   app.delete('/orders/:id/items/:sku', async (request, reply) => {
     const { id, sku } = itemParams.parse(request.params);
+    noBody.parse(request.body);
     const context = commandContext(request);
     const result = await commands.send(
       'sales.order.remove_item',
@@ -50,6 +51,7 @@ export function orderRoutes(app: FastifyInstance, { commands, queries }: ShopRou
 
   app.post('/orders/:id/place', async (request, reply) => {
     const { id } = idParams.parse(request.params);
+    noBody.parse(request.body);
     const context = commandContext(request);
     const result = await commands.send('sales.order.place', { data: { orderId: id }, expectedVersion: context.expectedVersion }, context);
     return reply.header('etag', `"${result.version}"`).send(result);
