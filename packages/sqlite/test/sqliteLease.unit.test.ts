@@ -92,4 +92,24 @@ describe('SQLite lease options', () => {
     expect(() => createSqliteLease({ file: ':memory:', name: 'balances' })).toThrow(/shared|share/);
     expect(() => createSqliteLease({ file: 'x.db', name: 'balances', ttlMs: 100, heartbeatMs: 100 })).toThrow(/heartbeatMs/);
   });
+
+  it.each([
+    ['300', 'ttlMs'],
+    [Number.NaN, 'ttlMs'],
+    [Number.POSITIVE_INFINITY, 'ttlMs'],
+    [1.5, 'ttlMs'],
+    [0, 'ttlMs'],
+  ])('refuses ttlMs %j, which would make a lease that never expires or never holds', (ttlMs, field) => {
+    expect(() => createSqliteLease({ file: 'x.db', name: 'balances', ttlMs: ttlMs as number })).toThrow(
+      expect.objectContaining({ code: 'validation', details: { field } }),
+    );
+  });
+
+  it('refuses a heartbeatMs that is not a whole number of milliseconds', () => {
+    for (const heartbeatMs of ['10', Number.NaN, -5, 0.5]) {
+      expect(() => createSqliteLease({ file: 'x.db', name: 'balances', ttlMs: 1000, heartbeatMs: heartbeatMs as number })).toThrow(
+        expect.objectContaining({ code: 'validation', details: { field: 'heartbeatMs' } }),
+      );
+    }
+  });
 });

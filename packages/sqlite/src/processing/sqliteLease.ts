@@ -38,7 +38,11 @@ export function createSqliteLease(options: SqliteLeaseOptions): SqliteLease {
   // A private in-memory database is a different database on every connection: no lease at all.
   if (isMemoryDatabase(options.file)) throw new ValidationError('a lease needs a database file that processes share', { field: 'file' });
   const ttlMs = options.ttlMs ?? 5000;
+  // Checked as numbers: a string '300' would make `now + ttlMs` a string and the lease all but eternal.
+  if (!Number.isSafeInteger(ttlMs) || ttlMs < 2) throw new ValidationError('ttlMs must be a whole number ≥ 2', { field: 'ttlMs' });
   const heartbeatMs = options.heartbeatMs ?? Math.max(1, Math.floor(ttlMs / 3));
+  if (!Number.isSafeInteger(heartbeatMs) || heartbeatMs < 1)
+    throw new ValidationError('heartbeatMs must be a whole number ≥ 1', { field: 'heartbeatMs' });
   if (!(heartbeatMs < ttlMs)) throw new ValidationError('heartbeatMs must be shorter than ttlMs', { field: 'heartbeatMs' });
   const clock = options.clock ?? systemClock;
   const holder = `${hostname()}:${process.pid}:${randomUUID()}`;
