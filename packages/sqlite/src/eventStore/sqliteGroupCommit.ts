@@ -79,7 +79,11 @@ export function createSqliteGroupCommit(options: SqliteGroupCommitOptions): Sqli
     return batch;
   }
 
-  /** Writes a batch in one synchronous transaction; returns the results (or errors) in order. */
+  /**
+   * Writes a batch in one synchronous transaction; returns the results (or errors) in order.
+   * Never throws: it runs in a check phase or behind the mutex, where a throw would crash the
+   * process or leave the batch's promises unsettled.
+   */
   function writeBatch(batch: readonly PendingAppend[]): Array<AppendResult | { error: unknown }> {
     if (batch.length === 1) {
       // One append needs no savepoint: exactly the plain autocommit transaction.
@@ -89,49 +93,56 @@ export function createSqliteGroupCommit(options: SqliteGroupCommitOptions): Sqli
         return [{ error }];
       }
     }
-    return writeAll(batch) ?? writeEachInSavepoint(batch);
+    try {
+      return writeAll(batch) ?? writeEachInSavepoint(batch);
+    } catch (error) {
+      // BEGIN or COMMIT failed (another connection held the lock past the busy timeout, say),
+      // or SQLite rolled back by itself: nothing of the batch is written, so all of it fails.
+      if (db.inTransaction) rollback.run();
+      return batch.map(() => ({ error }));
+    }
   }
 
   /**
    * The common case, at the cost of the raw inserts: every append of the batch succeeds, so none
-   * needs a savepoint. Undefined (and nothing written) when one of them failed.
+   * needs a savepoint. Undefined (and nothing written) when one of them failed; a failing BEGIN
+   * or COMMIT throws, as trying again with savepoints would only meet the same failure.
    */
   function writeAll(batch: readonly PendingAppend[]): AppendResult[] | undefined {
     begin.run();
+    let results: AppendResult[];
     try {
-      const results = batch.map((item) => writeAppend(item.prepared!));
-      commit.run();
-      return results;
+      results = batch.map((item) => writeAppend(item.prepared!));
     } catch {
       if (db.inTransaction) rollback.run();
       return undefined;
     }
+    commit.run();
+    return results;
   }
 
-  /** Again, each append in its own savepoint: a failing one is rolled back alone and the rest commit. */
+  /**
+   * Again, each append in its own savepoint: a failing one is rolled back alone and the rest
+   * commit. A failure of the batch as a whole (BEGIN, COMMIT) throws, rolled back by writeBatch.
+   */
   function writeEachInSavepoint(batch: readonly PendingAppend[]): Array<AppendResult | { error: unknown }> {
     const outcomes: Array<AppendResult | { error: unknown }> = [];
     begin.run();
-    try {
-      for (const item of batch) {
-        statements.savepoint.run();
-        try {
-          outcomes.push(writeAppend(item.prepared!));
-          statements.releaseSavepoint.run();
-        } catch (error) {
-          // SQLite rolled the whole transaction back by itself (I/O error, disk full): the
-          // appends before this one are gone too, so the batch fails as a whole.
-          if (!db.inTransaction) throw error;
-          statements.rollbackToSavepoint.run();
-          statements.releaseSavepoint.run();
-          outcomes.push({ error });
-        }
+    for (const item of batch) {
+      statements.savepoint.run();
+      try {
+        outcomes.push(writeAppend(item.prepared!));
+        statements.releaseSavepoint.run();
+      } catch (error) {
+        // SQLite rolled the whole transaction back by itself (I/O error, disk full): the
+        // appends before this one are gone too, so the batch fails as a whole.
+        if (!db.inTransaction) throw error;
+        statements.rollbackToSavepoint.run();
+        statements.releaseSavepoint.run();
+        outcomes.push({ error });
       }
-      commit.run();
-    } catch (error) {
-      if (db.inTransaction) rollback.run();
-      return batch.map(() => ({ error }));
     }
+    commit.run();
     return outcomes;
   }
 
@@ -160,7 +171,7 @@ export function createSqliteGroupCommit(options: SqliteGroupCommitOptions): Sqli
   }
 
   async function flushHooked(): Promise<void> {
-    let batch: PendingAppend[] = [];
+    let batch: PendingAppend[] | undefined;
     const outcomes: Array<AppendResult | { error: unknown }> = [];
     try {
       await options.appendInTransaction(async (append) => {
@@ -176,12 +187,14 @@ export function createSqliteGroupCommit(options: SqliteGroupCommitOptions): Sqli
         }
       });
     } catch (error) {
-      // The transaction did not commit: nothing of the batch is there.
-      for (const item of batch) item.reject(error);
+      // The transaction did not commit: nothing of the batch is there. It may not even have begun
+      // (another connection held the lock past the busy timeout): then the appends it was for,
+      // those queued now, fail with it; left queued, they would be flushed again without end.
+      for (const item of batch ?? take()) item.reject(error);
       return;
     }
     // The transaction already woke the readers.
-    batch.forEach((item, i) => {
+    batch!.forEach((item, i) => {
       const outcome = outcomes[i]!;
       if ('error' in outcome) item.reject(outcome.error);
       else item.resolve(outcome);
