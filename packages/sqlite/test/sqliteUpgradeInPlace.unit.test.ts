@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { SchemaBehindError } from '@tidemark/core';
 import { createSqliteCheckpointStore, createSqliteEventStore, sqliteMigrations, sqliteSchemaVersion } from '@tidemark/sqlite';
 import Database from 'better-sqlite3';
@@ -61,6 +62,14 @@ describe('a SQLite file created by the code before versioned checkpoint tables',
     const db = new Database(file, { readonly: true });
     expect(db.prepare('SELECT max(version) FROM tidemark_schema_version').pluck().get()).toBe(1);
     db.close();
+  });
+
+  it('with migrate: false refuses a missing file without creating it', () => {
+    const file = files.next();
+    expect(() => createSqliteEventStore({ file, migrate: false })).toThrow(
+      expect.objectContaining({ name: SchemaBehindError.name, details: expect.objectContaining({ found: 0 }) }),
+    );
+    expect(existsSync(file)).toBe(false);
   });
 
   it('with migrate: false opens a file that is up to date', async () => {

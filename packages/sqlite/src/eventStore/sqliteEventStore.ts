@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import {
   type AppendHook,
   type AppendLimits,
@@ -23,6 +23,7 @@ import {
   resolveRetryOptions,
   retryUnitOfWork,
   runAfterCommit,
+  SchemaBehindError,
   type SqlQueries,
   type SqlTransaction,
   type StoreTransaction,
@@ -142,6 +143,10 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
   const walCheckpointIdleMs = options.walCheckpointIdleMs ?? 1000;
   if (!(walCheckpointIdleMs > 0)) throw new ValidationError('walCheckpointIdleMs must be > 0', { field: 'walCheckpointIdleMs' });
 
+  // `migrate: false` writes nothing, not even the empty database a mistyped path would become.
+  if (options.migrate === false && !isMemoryDatabase(file) && !existsSync(file)) {
+    throw new SchemaBehindError(`The SQLite file '${file}'`, 0, sqliteMigrations[sqliteMigrations.length - 1]!.version);
+  }
   const db = openSqliteDatabase(file, { synchronous, busyTimeoutMs });
   let readDb: Database;
   let writerLock: ReturnType<typeof acquireSqliteWriterLock>;
