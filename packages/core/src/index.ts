@@ -19,6 +19,8 @@ export * from './domain/decider.js';
 export * from './domain/errors.js';
 export * from './domain/event.js';
 export * from './domain/ids.js';
+export * from './domain/isSchemaVersion.js';
+export * from './domain/isStorableDate.js';
 export * from './domain/isWellFormed.js';
 export * from './domain/streamLifecycleErrors.js';
 export * from './eventStore/afterCommitCallbacks.js';

@@ -9,7 +9,7 @@ import {
   TidemarkError,
   ValidationError,
 } from '@tidemark/core';
-import { createSqliteEventStore, sqliteInsertEventSql } from '@tidemark/sqlite';
+import { createSqliteEventStore, createSqliteOutbox, sqliteInsertEventSql } from '@tidemark/sqlite';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -106,6 +106,11 @@ describe('SQLite event store: the file', () => {
   it('rejects unknown options with a typed error', () => {
     expect(() => createSqliteEventStore({ file: files.next(), synchronous: 'OFF' as 'FULL' })).toThrow(ValidationError);
     expect(() => createSqliteEventStore({ file: files.next(), busyTimeoutMs: -1 })).toThrow(ValidationError);
+    // A NaN cap would be no cap at all (every size compares "not larger"); below 1 it refuses everything.
+    for (const maxEventBytes of [Number.NaN, -1, 0.5, '1000' as unknown as number]) {
+      expect(() => createSqliteEventStore({ file: files.next(), limits: { maxEventBytes } })).toThrow(ValidationError);
+    }
+    expect(() => createSqliteOutbox({ limits: { maxEventBytes: Number.NaN } })).toThrow(ValidationError);
   });
 
   it('backs the version check with a unique index that even raw writers cannot get past', async () => {

@@ -18,3 +18,14 @@ export function jsonHasLoneSurrogate(json: string): boolean {
   // Fast path: no escape of the surrogate range anywhere.
   return json.includes('\\ud') && loneSurrogateEscape.test(json);
 }
+
+// U+0000, which JSON.stringify writes as \u0000; the same even-backslash rule applies.
+const nulEscape = /(?:^|[^\\])(?:\\\\)*\\u0000/;
+
+/**
+ * Whether JSON text made by JSON.stringify holds a string (or key) with U+0000. PostgreSQL's
+ * jsonb cannot hold it ("unsupported Unicode escape sequence"), nor can its text.
+ */
+export function jsonHasNul(json: string): boolean {
+  return json.includes('\\u0000') && nulEscape.test(json);
+}

@@ -14,7 +14,7 @@ import type { EventStage } from '../versioning/eventStage.js';
 import { createInMemoryEventSchemaStore } from '../versioning/inMemoryEventSchemaStore.js';
 import { type ErrorReporter, runAfterCommit, warnOnError } from './afterCommitCallbacks.js';
 import { checkAggregateOptions, foldEvents } from './aggregate.js';
-import { type AppendLimits, defaultAppendLimits } from './appendLimits.js';
+import { type AppendLimits, resolveAppendLimits } from './appendLimits.js';
 import type { AppendHook, AppendOptions, AppendResult, EventStore, StoreTransaction, StreamOperations } from './eventStore.js';
 import { assertExpectedVersion } from './expectedVersion.js';
 import { assertRetryPayload, detectRetry } from './idempotentAppend.js';
@@ -70,7 +70,7 @@ function toRecorded(row: Row): RecordedEvent {
  * readers never see uncommitted events.
  */
 export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}): EventStore<InMemoryTransaction> {
-  const limits = { ...defaultAppendLimits, ...options.limits };
+  const limits = resolveAppendLimits(options.limits);
   const clock = options.clock ?? systemClock;
   const pipeline = createEventPipeline(options.stages);
   // Archived (truncated) events leave a hole, so that position p still lives at index p - 1.

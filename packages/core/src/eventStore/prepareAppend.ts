@@ -1,8 +1,9 @@
 import { PayloadTooLargeError, ValidationError } from '../domain/errors.js';
 import type { EventMetadata, NewEvent } from '../domain/event.js';
 import { newId } from '../domain/ids.js';
-import { isWellFormed, jsonHasLoneSurrogate } from '../domain/isWellFormed.js';
-import type { AppendLimits } from './appendLimits.js';
+import { isSchemaVersion, maxSchemaVersion } from '../domain/isSchemaVersion.js';
+import { isWellFormed, jsonHasLoneSurrogate, jsonHasNul } from '../domain/isWellFormed.js';
+import { type AppendLimits, resolveAppendLimits } from './appendLimits.js';
 import type { AppendOptions } from './eventStore.js';
 import { type ExpectedVersion, parseExpectedVersion } from './expectedVersion.js';
 import { toJson } from './toJson.js';
@@ -62,6 +63,36 @@ function assertWellFormedJson(json: string, what: string): void {
   }
 }
 
+/**
+ * Metadata fields PostgreSQL indexes (the event browser's correlation and causation lookups:
+ * packages/postgres, postgresEventBrowserIndexes.ts). A btree entry holds at most 2,704 bytes, so
+ * a longer value would fail the append there with a raw database error.
+ */
+export const indexedMetadataFields = ['correlationId', 'causationId'] as const;
+
+/** The longest value of an indexed metadata field, in UTF-8 bytes: well inside a btree entry. */
+export const maxIndexedMetadataBytes = 1024;
+
+/**
+ * Metadata is what stores index and query in SQL: no U+0000 anywhere in it (PostgreSQL's jsonb
+ * and text cannot hold it), and each indexed field, when present, a string that fits its index.
+ */
+function assertStorableMetadata(metadata: Record<string, unknown>, metadataJson: string, what: string): void {
+  if (jsonHasNul(metadataJson)) {
+    throw new ValidationError(`${what} holds a string or key with U+0000 (NUL), which storage cannot keep`, { field: what });
+  }
+  for (const name of indexedMetadataFields) {
+    const value = metadata[name];
+    if (value === undefined || value === null) continue;
+    const field = `${what} → ${name}`;
+    if (typeof value !== 'string') throw new ValidationError(`${field} must be a string`, { field });
+    const bytes = byteLength(value);
+    if (bytes > maxIndexedMetadataBytes) {
+      throw new ValidationError(`${field} is ${bytes} bytes in UTF-8; the limit is ${maxIndexedMetadataBytes}`, { field, length: bytes });
+    }
+  }
+}
+
 export function assertValidStreamId(streamId: unknown): asserts streamId is string {
   assertValidName(streamId, 'stream id');
 }
@@ -82,6 +113,8 @@ export function prepareAppend(
   limits: AppendLimits,
   defaultMetadata?: EventMetadata,
 ): PreparedAppend {
+  // Adapters hand in their own limits object: checked here too, so a NaN cap is never silently none.
+  const { maxEventBytes, maxAppendBytes } = resolveAppendLimits(limits);
   assertValidStreamId(streamId);
   const expectedVersion = parseExpectedVersion(options?.expectedVersion);
   if (!Array.isArray(events) || events.length === 0) {
@@ -90,14 +123,16 @@ export function prepareAppend(
   let total = 0;
   let anyIdSupplied = false;
   const seen = new Set<string>();
-  const prepared = events.map((event, index): PreparedEvent => {
+  // Array.from, not map: map skips the holes of a sparse array ([, event]), which would then
+  // reach the writer as undefined; here a hole is an undefined event, refused below.
+  const prepared = Array.from(events, (event, index): PreparedEvent => {
     if (event === null || typeof event !== 'object') {
       throw new ValidationError(`Event ${index} is not an object`, { streamId, index });
     }
     assertValidName(event.type, `event ${index} type`);
     const schemaVersion = event.schemaVersion ?? 1;
-    if (!Number.isSafeInteger(schemaVersion) || schemaVersion < 1) {
-      throw new ValidationError(`Event ${index} schemaVersion must be a whole number ≥ 1`, { streamId, index });
+    if (!isSchemaVersion(schemaVersion)) {
+      throw new ValidationError(`Event ${index} schemaVersion must be a whole number from 1 to ${maxSchemaVersion}`, { streamId, index });
     }
     let id: string;
     const idSupplied = event.id !== undefined;
@@ -125,10 +160,11 @@ export function prepareAppend(
     const metadataJson = toJson(metadata, `event ${index} metadata`);
     if (metadataJson[0] !== '{') throw new ValidationError(`Event ${index} metadata must be an object`, { streamId, index });
     assertWellFormedJson(metadataJson, `event ${index} metadata`);
+    assertStorableMetadata(metadata, metadataJson, `event ${index} metadata`);
     const size = byteLength(dataJson) + byteLength(metadataJson);
-    if (size > limits.maxEventBytes) {
-      throw new PayloadTooLargeError(`Event ${index} is ${size} bytes; the limit is ${limits.maxEventBytes}`, {
-        limit: limits.maxEventBytes,
+    if (size > maxEventBytes) {
+      throw new PayloadTooLargeError(`Event ${index} is ${size} bytes; the limit is ${maxEventBytes}`, {
+        limit: maxEventBytes,
         actual: size,
         index,
       });
@@ -136,9 +172,9 @@ export function prepareAppend(
     total += size;
     return { id, idSupplied, type: event.type, schemaVersion, dataJson, metadataJson };
   });
-  if (total > limits.maxAppendBytes) {
-    throw new PayloadTooLargeError(`The append is ${total} bytes; the limit is ${limits.maxAppendBytes}`, {
-      limit: limits.maxAppendBytes,
+  if (total > maxAppendBytes) {
+    throw new PayloadTooLargeError(`The append is ${total} bytes; the limit is ${maxAppendBytes}`, {
+      limit: maxAppendBytes,
       actual: total,
     });
   }

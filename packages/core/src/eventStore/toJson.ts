@@ -1,10 +1,15 @@
 import { ValidationError } from '../domain/errors.js';
 
+/** An enumerable symbol-keyed property of the object, if any: JSON.stringify skips them unseen. */
+function symbolKey(object: object): symbol | undefined {
+  return Object.getOwnPropertySymbols(object).find((symbol) => Object.prototype.propertyIsEnumerable.call(object, symbol));
+}
+
 /**
- * JSON.stringify that refuses what JSON would silently lose or mangle: functions, symbols,
- * bigints, NaN/Infinity, Maps, Sets and other class instances, cycles. Dates are allowed and
- * stored as ISO strings (their documented JSON form). `undefined` object properties are
- * dropped, as in JSON.
+ * JSON.stringify that refuses what JSON would silently lose or mangle: functions, symbols (as
+ * values or as keys), bigints, NaN/Infinity, invalid Dates (which JSON writes as null), Maps,
+ * Sets and other class instances, cycles. Valid Dates are allowed and stored as ISO strings
+ * (their documented JSON form). `undefined` object properties are dropped, as in JSON.
  */
 export function toJson(value: unknown, what: string): string {
   let problem: string | undefined;
@@ -26,7 +31,18 @@ export function toJson(value: unknown, what: string): string {
         if (key === '' || Array.isArray(this)) problem = `${at} is undefined`;
         return converted;
       case 'object': {
-        if (converted === null || Array.isArray(converted)) return converted;
+        if (converted === null) {
+          // An invalid Date's toJSON returns null: the holder still has the Date itself.
+          const original = (this as Record<string, unknown>)[key];
+          if (original instanceof Date && Number.isNaN(original.getTime())) problem = `${at} is an invalid Date`;
+          return converted;
+        }
+        const symbol = symbolKey(converted);
+        if (symbol !== undefined) {
+          problem = `${at} → ${String(symbol)} is keyed by a symbol, which JSON drops`;
+          return undefined;
+        }
+        if (Array.isArray(converted)) return converted;
         const proto = Object.getPrototypeOf(converted);
         if (proto !== Object.prototype && proto !== null) {
           problem = `${at} is a ${(converted as object).constructor?.name ?? 'non-plain object'}, not plain JSON data`;

@@ -1,5 +1,5 @@
 import { runAfterCommit, warnOnError } from '../eventStore/afterCommitCallbacks.js';
-import type { AppendLimits } from '../eventStore/appendLimits.js';
+import { type AppendLimits, resolveAppendLimits } from '../eventStore/appendLimits.js';
 import type { StoreTransaction } from '../eventStore/eventStore.js';
 import type { Outbox, OutboxEntry } from './outbox.js';
 import { type PreparedOutgoingMessage, prepareOutgoingMessages } from './outgoingMessage.js';
@@ -36,6 +36,7 @@ const entry = (row: Row): OutboxEntry => ({
  * `afterCommit`, so they share the fate of the state change made in the same transaction.
  */
 export function createInMemoryOutbox(options: { limits?: Pick<AppendLimits, 'maxEventBytes'> } = {}): Outbox<StoreTransaction> {
+  const limits = resolveAppendLimits(options.limits);
   const rows: Row[] = [];
   let nextSequence = 1n;
   const staging = new WeakMap<StoreTransaction, Staged>();
@@ -62,7 +63,7 @@ export function createInMemoryOutbox(options: { limits?: Pick<AppendLimits, 'max
 
   return {
     async add(tx, messages) {
-      const prepared = prepareOutgoingMessages(messages, tx.clock.now(), options.limits);
+      const prepared = prepareOutgoingMessages(messages, tx.clock.now(), limits);
       if (prepared.length > 0) stagedFor(tx).added.push(...prepared);
     },
     async pending(tx, { limit, exclude }) {

@@ -1,5 +1,6 @@
 import { ValidationError } from '../domain/errors.js';
 import type { RecordedEvent } from '../domain/event.js';
+import { isSchemaVersion, maxSchemaVersion } from '../domain/isSchemaVersion.js';
 import { assertValidName } from '../eventStore/prepareAppend.js';
 import type { OutgoingMessage } from '../transport/transport.js';
 import { prepareMessages } from '../transport/transportInput.js';
@@ -44,8 +45,11 @@ export function createMessageMapper(mappings: Readonly<Record<string, Integratio
     // The public type becomes a broker name (a subject, a routing key): checked by the transports' rule.
     prepareMessages([{ id: 'x', type: mapping.type, schemaVersion: 1, key: 'x', data: null }]);
     const version = mapping.schemaVersion ?? 1;
-    if (!Number.isSafeInteger(version) || version < 1) {
-      throw new ValidationError(`mapping of ${eventType}: schemaVersion must be a whole number ≥ 1`, { eventType });
+    // It becomes the outgoing messages' schemaVersion: a version no outbox could keep is refused now.
+    if (!isSchemaVersion(version)) {
+      throw new ValidationError(`mapping of ${eventType}: schemaVersion must be a whole number from 1 to ${maxSchemaVersion}`, {
+        eventType,
+      });
     }
     if (typeof mapping.data !== 'function') throw new ValidationError(`mapping of ${eventType}: data must be a function`, { eventType });
   }

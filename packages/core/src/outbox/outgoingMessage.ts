@@ -1,6 +1,8 @@
 import { PayloadTooLargeError, ValidationError } from '../domain/errors.js';
+import { isSchemaVersion, maxSchemaVersion } from '../domain/isSchemaVersion.js';
+import { isStorableDate } from '../domain/isStorableDate.js';
 import { jsonHasLoneSurrogate } from '../domain/isWellFormed.js';
-import { type AppendLimits, defaultAppendLimits } from '../eventStore/appendLimits.js';
+import { type AppendLimits, defaultAppendLimits, resolveAppendLimits } from '../eventStore/appendLimits.js';
 import { assertValidName } from '../eventStore/prepareAppend.js';
 import { toJson } from '../eventStore/toJson.js';
 import { activeTraceparent } from '../tracing/traceparent.js';
@@ -40,6 +42,8 @@ export function prepareOutgoingMessages(
   limits: Pick<AppendLimits, 'maxEventBytes'> = defaultAppendLimits,
 ): PreparedOutgoingMessage[] {
   if (!Array.isArray(messages)) throw new ValidationError('messages must be an array', { field: 'messages' });
+  // Adapters hand in their own limits object: checked here too, so a NaN cap is never silently none.
+  const { maxEventBytes } = resolveAppendLimits(limits);
   // What the transports would refuse must not get in: a row no broker accepts would stall the relay.
   prepareMessages(messages);
   const seen = new Set<string>();
@@ -53,8 +57,8 @@ export function prepareOutgoingMessages(
     assertValidName(message.type, `message ${index} type`);
     assertValidName(message.key, `message ${index} key`);
     const schemaVersion = message.schemaVersion;
-    if (!Number.isSafeInteger(schemaVersion) || schemaVersion < 1) {
-      throw new ValidationError(`Message ${index} schemaVersion must be a whole number ≥ 1`, { index });
+    if (!isSchemaVersion(schemaVersion)) {
+      throw new ValidationError(`Message ${index} schemaVersion must be a whole number from 1 to ${maxSchemaVersion}`, { index });
     }
     if (message.data === undefined) throw new ValidationError(`Message ${index} has no data`, { index });
     const dataJson = toJson(message.data, `message ${index} data`);
@@ -72,13 +76,13 @@ export function prepareOutgoingMessages(
     const headersJson = toJson(carried, `message ${index} headers`);
     assertWellFormedJson(headersJson, `message ${index} headers`);
     const occurredAt = message.occurredAt ?? now;
-    if (!(occurredAt instanceof Date) || Number.isNaN(occurredAt.getTime())) {
-      throw new ValidationError(`Message ${index} occurredAt must be a valid Date`, { index });
+    if (!isStorableDate(occurredAt)) {
+      throw new ValidationError(`Message ${index} occurredAt must be a valid Date in the years 1 to 9999`, { index });
     }
     const size = textEncoder.encode(dataJson).length + textEncoder.encode(headersJson).length;
-    if (size > limits.maxEventBytes) {
-      throw new PayloadTooLargeError(`Message ${index} is ${size} bytes; the limit is ${limits.maxEventBytes}`, {
-        limit: limits.maxEventBytes,
+    if (size > maxEventBytes) {
+      throw new PayloadTooLargeError(`Message ${index} is ${size} bytes; the limit is ${maxEventBytes}`, {
+        limit: maxEventBytes,
         actual: size,
         index,
       });

@@ -1,4 +1,7 @@
 import { ValidationError } from '../domain/errors.js';
+import { isSchemaVersion, maxSchemaVersion } from '../domain/isSchemaVersion.js';
+import { isStorableDate } from '../domain/isStorableDate.js';
+import { maxStorablePosition } from '../eventStore/position.js';
 import { assertValidName, assertValidStreamId } from '../eventStore/prepareAppend.js';
 import type { Snapshot, SnapshotQuery } from './snapshotStore.js';
 
@@ -11,13 +14,13 @@ export function checkSnapshot(snapshot: Snapshot): void {
   assertValidName(snapshot.name, 'snapshot name');
   if (!wholeNumber(snapshot.streamVersion, 1))
     throw new ValidationError('streamVersion must be a whole number ≥ 1', { field: 'streamVersion' });
-  if (!wholeNumber(snapshot.schemaVersion, 1))
-    throw new ValidationError('schemaVersion must be a whole number ≥ 1', { field: 'schemaVersion' });
-  if (typeof snapshot.position !== 'bigint' || snapshot.position < 1n) {
-    throw new ValidationError('position must be a bigint ≥ 1n', { field: 'position' });
+  if (!isSchemaVersion(snapshot.schemaVersion))
+    throw new ValidationError(`schemaVersion must be a whole number from 1 to ${maxSchemaVersion}`, { field: 'schemaVersion' });
+  if (typeof snapshot.position !== 'bigint' || snapshot.position < 1n || snapshot.position > maxStorablePosition) {
+    throw new ValidationError(`position must be a bigint from 1n to ${maxStorablePosition}n`, { field: 'position' });
   }
-  if (!(snapshot.recordedAt instanceof Date) || Number.isNaN(snapshot.recordedAt.getTime())) {
-    throw new ValidationError('recordedAt must be a valid Date', { field: 'recordedAt' });
+  if (!isStorableDate(snapshot.recordedAt)) {
+    throw new ValidationError('recordedAt must be a valid Date in the years 1 to 9999', { field: 'recordedAt' });
   }
   if (!(snapshot.payload instanceof Uint8Array)) throw new ValidationError('payload must be a Uint8Array', { field: 'payload' });
 }

@@ -1,4 +1,5 @@
 import { ValidationError } from '../domain/errors.js';
+import { isSchemaVersion, maxSchemaVersion } from '../domain/isSchemaVersion.js';
 import { jsonSnapshotSerializer, type SnapshotSerializer } from './snapshotCodec.js';
 import type { SnapshotStore } from './snapshotStore.js';
 
@@ -61,8 +62,9 @@ export function resolveSnapshotOptions<State>(options: SnapshotOptions<State>): 
     throw new ValidationError('snapshots needs a snapshot store', { field: 'snapshots.store' });
   }
   const { version } = options;
-  if (!Number.isSafeInteger(version) || version < 1) {
-    throw new ValidationError('snapshots.version must be a whole number ≥ 1', { field: 'snapshots.version' });
+  // It becomes the saved snapshots' schemaVersion: a version no store could keep is refused now.
+  if (!isSchemaVersion(version)) {
+    throw new ValidationError(`snapshots.version must be a whole number from 1 to ${maxSchemaVersion}`, { field: 'snapshots.version' });
   }
   const every = options.every ?? 100;
   if (!Number.isSafeInteger(every) || every < 1) {

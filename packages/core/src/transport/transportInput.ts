@@ -76,7 +76,9 @@ export interface PreparedMessage {
  */
 export function prepareMessages(messages: readonly OutgoingMessage[]): PreparedMessage[] {
   if (!Array.isArray(messages)) throw new ValidationError('publish takes an array of messages');
-  return messages.map((message, index) => {
+  // Array.from, not map: map skips the holes of a sparse array, which would then reach the
+  // writer as undefined; here a hole is an undefined message, refused below.
+  return Array.from(messages, (message, index) => {
     const at = `message ${index}`;
     if (message === null || typeof message !== 'object') throw new ValidationError(`${at} is not an object`, { index });
     if (typeof message.id !== 'string' || message.id.length === 0 || message.id.length > 256) {

@@ -1,4 +1,12 @@
-import { type AppendLimits, type Outbox, type OutboxEntry, prepareOutgoingMessages, runAfterCommit, warnOnError } from '@tidemark/core';
+import {
+  type AppendLimits,
+  type Outbox,
+  type OutboxEntry,
+  prepareOutgoingMessages,
+  resolveAppendLimits,
+  runAfterCommit,
+  warnOnError,
+} from '@tidemark/core';
 import type { PostgresTransaction } from '../eventStore/postgresTransaction.js';
 import { quoteIdentifier } from '../schema/schemaName.js';
 
@@ -39,6 +47,7 @@ const toEntry = (row: OutboxRow): OutboxEntry => ({
  * draws its sequences only after the first committed. Different keys do not wait for each other.
  */
 export function createPostgresOutbox(options: { limits?: Pick<AppendLimits, 'maxEventBytes'> } = {}): Outbox<PostgresTransaction> {
+  const limits = resolveAppendLimits(options.limits);
   const tables = new Map<string, string>();
   const table = (tx: PostgresTransaction) => {
     let found = tables.get(tx.schema);
@@ -54,7 +63,7 @@ export function createPostgresOutbox(options: { limits?: Pick<AppendLimits, 'max
   return {
     async add(tx, messages) {
       const now = tx.clock.now();
-      const batch = prepareOutgoingMessages(messages, now, options.limits);
+      const batch = prepareOutgoingMessages(messages, now, limits);
       if (batch.length === 0) return;
       const keys = [...new Set(batch.map((m) => m.key))].sort();
       await tx.sql.query(

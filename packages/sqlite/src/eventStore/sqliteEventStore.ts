@@ -8,7 +8,6 @@ import {
   type Clock,
   createAppendTurns,
   createEventPipeline,
-  defaultAppendLimits,
   type ErrorReporter,
   type EventMetadata,
   type EventStage,
@@ -19,6 +18,7 @@ import {
   type PreparedAppend,
   prepareAppend,
   type ReadPageOptions,
+  resolveAppendLimits,
   resolveDurability,
   resolveRetryOptions,
   retryUnitOfWork,
@@ -136,7 +136,7 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
   if (!Number.isFinite(busyTimeoutMs) || busyTimeoutMs < 0) {
     throw new ValidationError('busyTimeoutMs must be a number ≥ 0', { field: 'busyTimeoutMs' });
   }
-  const limits = { ...defaultAppendLimits, ...options.limits };
+  const limits = resolveAppendLimits(options.limits);
   const clock = options.clock ?? systemClock;
   const pipeline = createEventPipeline(options.stages);
 

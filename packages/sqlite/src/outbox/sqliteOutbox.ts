@@ -1,4 +1,12 @@
-import { type AppendLimits, type Outbox, type OutboxEntry, prepareOutgoingMessages, runAfterCommit, warnOnError } from '@tidemark/core';
+import {
+  type AppendLimits,
+  type Outbox,
+  type OutboxEntry,
+  prepareOutgoingMessages,
+  resolveAppendLimits,
+  runAfterCommit,
+  warnOnError,
+} from '@tidemark/core';
 import type { Database } from 'better-sqlite3';
 import { preparedPerConnection } from '../eventStore/preparedPerConnection.js';
 import type { SqliteTransaction } from '../eventStore/sqliteEventStore.js';
@@ -53,6 +61,7 @@ const toEntry = (row: OutboxRow): OutboxEntry => ({
  * transaction. SQLite has one writer at a time, so sequence order is commit order.
  */
 export function createSqliteOutbox(options: { limits?: Pick<AppendLimits, 'maxEventBytes'> } = {}): Outbox<SqliteTransaction> {
+  const limits = resolveAppendLimits(options.limits);
   const statements = preparedPerConnection(prepare);
   const listeners = new Set<() => void>();
   const notify = () => runAfterCommit([...listeners], warnOnError, 'outbox listener failed');
@@ -60,7 +69,7 @@ export function createSqliteOutbox(options: { limits?: Pick<AppendLimits, 'maxEv
   return {
     async add(tx, messages) {
       const now = tx.clock.now();
-      const batch = prepareOutgoingMessages(messages, now, options.limits);
+      const batch = prepareOutgoingMessages(messages, now, limits);
       if (batch.length === 0) return;
       const { insert } = statements(tx);
       for (const m of batch) {
