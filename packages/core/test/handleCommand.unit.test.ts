@@ -222,9 +222,13 @@ describe('handleCommand', () => {
     );
     expect(behind).toBeInstanceOf(ConcurrencyError);
     expect(behind).toMatchObject({ expected: 5, actual: 1 });
-    const absent = await handleCommand(counting, decider, 'account-1', { type: 'deposit', amount: 5 }, { expectedVersion: 'no_stream' }).catch(
-      (e: unknown) => e,
-    );
+    const absent = await handleCommand(
+      counting,
+      decider,
+      'account-1',
+      { type: 'deposit', amount: 5 },
+      { expectedVersion: 'no_stream' },
+    ).catch((e: unknown) => e);
     expect(absent).toBeInstanceOf(ConcurrencyError);
     expect(appends).toBe(0);
     await expect(handleCommand(counting, decider, 'account-1', { type: 'deposit', amount: 5 }, { expectedVersion: 1.5 })).rejects.toThrow(
