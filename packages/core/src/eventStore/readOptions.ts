@@ -1,6 +1,7 @@
 import { ValidationError } from '../domain/errors.js';
 import { isWellFormed } from '../domain/isWellFormed.js';
 import type { ReadAllOptions, ReadStreamOptions } from './eventStore.js';
+import { maxStorablePosition } from './position.js';
 
 function positiveInteger(value: unknown, what: string, min: number): number | undefined {
   if (value === undefined) return undefined;
@@ -12,7 +13,10 @@ function positiveInteger(value: unknown, what: string, min: number): number | un
 
 function position(value: unknown, what: string): bigint | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'bigint' || value < 0n) throw new ValidationError(`${what} must be a bigint ≥ 0n`, { field: what });
+  // Past the top no store can bind it: SQLite's driver throws a RangeError, PostgreSQL an out-of-range error.
+  if (typeof value !== 'bigint' || value < 0n || value > maxStorablePosition) {
+    throw new ValidationError(`${what} must be a bigint from 0n to 2n ** 63n - 1n`, { field: what });
+  }
   return value;
 }
 
@@ -51,9 +55,10 @@ function names(value: unknown, what: string): readonly string[] | undefined {
   if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
     throw new ValidationError(`${what} must be an array of strings`, { field: what });
   }
-  // A lone surrogate would be changed to U+FFFD on its way to SQL and match another name.
-  if (value.some((v) => !isWellFormed(v))) {
-    throw new ValidationError(`${what} must be well-formed Unicode (no lone surrogates)`, { field: what });
+  // A lone surrogate would be changed to U+FFFD on its way to SQL and match another name; no
+  // stored name holds U+0000 (appends refuse it), and PostgreSQL cannot even bind it.
+  if (value.some((v) => !isWellFormed(v) || v.includes('\u0000'))) {
+    throw new ValidationError(`${what} must be well-formed Unicode without U+0000 (NUL)`, { field: what });
   }
   return value;
 }

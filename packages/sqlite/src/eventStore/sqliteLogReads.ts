@@ -48,7 +48,8 @@ export function createSqliteLogReads(
     const categories = [...new Set(range.categories ?? [])];
     if (types.length + categories.length === 0) return (after, size) => reads.readAll.all(after, size);
     const filtered = filteredReadAllFor(types.length, categories.length);
-    return (after, size) => filtered.statement.all(...filtered.parameters(after, types, categories, size));
+    const parameters = filtered.parameters(types, categories);
+    return (after, size) => filtered.statement.all(...parameters(after, size));
   }
 
   const head = () => BigInt(reads.headPosition.get() ?? 0);
