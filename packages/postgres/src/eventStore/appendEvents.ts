@@ -15,6 +15,7 @@ import {
   prepareAppend,
   type StoredEventPayload,
   type StoredEventRef,
+  TransactionConflictError,
   writtenAppendResult,
 } from '@tidemark/core';
 import { appendStatus, expectedVersionSentinels, maxEventsPerTransaction } from '../schema/migrations.js';
@@ -229,12 +230,27 @@ export function writtenResult(rows: AppendRows, firstPosition: bigint, lastVersi
 /**
  * The function reports expected conflicts as statuses; what still arrives as an error is a
  * race the row lock cannot cover: the same id appended to ANOTHER stream concurrently.
+ *
+ * And, as a backstop, a stream version taken under our feet. Under the stream's lock a READ
+ * COMMITTED statement sees the head its last writer committed, so this needs a snapshot older
+ * than the lock: an autocommit call under a role's or database's default of REPEATABLE READ
+ * (transactions begin READ COMMITTED explicitly: beginReadCommitted.ts). The statement aborted
+ * and a fresh one sees the new head, so it is a TransactionConflictError, which the autocommit
+ * path and `{ retry }` run again — not a ConcurrencyError, which would wrongly refuse an `any`
+ * append and claim a version this snapshot never saw.
  */
 export function mapAppendError(error: unknown, streamId: string): unknown {
   const pgError = error as { code?: string; constraint?: string; detail?: string };
   if (pgError.code === '23505' && pgError.constraint === 'events_id_key') {
     const id = /\(id\)=\(([0-9a-f-]{36})\)/i.exec(pgError.detail ?? '')?.[1] ?? 'unknown';
     return new DuplicateEventIdError(streamId, id);
+  }
+  if (pgError.code === '23505' && pgError.constraint === 'events_stream_id_version_key') {
+    return new TransactionConflictError(
+      `A concurrent append took a version of stream '${streamId}' after this statement's snapshot; run it again`,
+      { sqlState: pgError.code, streamId },
+      { cause: error },
+    );
   }
   return error;
 }

@@ -53,6 +53,11 @@ export function toTypedError(error: unknown, lost = false): unknown {
   return error;
 }
 
+/** toTypedError as a `.catch` handler: `pool.query(…).catch(rethrowTyped)`. */
+export function rethrowTyped(error: unknown): never {
+  throw toTypedError(error);
+}
+
 /**
  * For a statement that is its own transaction (an autocommit append): a connection lost after it
  * was sent may have lost only the answer, the commit having happened.

@@ -6,7 +6,6 @@ import {
   CommitOutcomeUnknownError,
   createEventPipeline,
   createTransactionScope,
-  defaultAppendLimits,
   type ErrorReporter,
   type EventMetadata,
   type EventStage,
@@ -15,6 +14,7 @@ import {
   isTransientFailure,
   type LogPage,
   type ReadPageOptions,
+  resolveAppendLimits,
   resolveDurability,
   resolveRetryOptions,
   retryUnitOfWork,
@@ -35,8 +35,9 @@ import { rebasePositions } from '../schema/rebasePositions.js';
 import { assertValidSchemaName, notifyChannel, quoteIdentifier } from '../schema/schemaName.js';
 import type { AppendSettings } from './appendEvents.js';
 import { appendAutocommit } from './autocommitAppend.js';
+import { beginReadCommitted } from './beginReadCommitted.js';
 import { createCommitNotifier } from './commitNotifier.js';
-import { isConnectionFailure, toAutocommitError, toTypedError, watchClient } from './connectionErrors.js';
+import { isConnectionFailure, rethrowTyped, toAutocommitError, toTypedError, watchClient } from './connectionErrors.js';
 import { createHorizonFollower } from './horizonFollower.js';
 import { isTransientPostgresError } from './isTransientPostgresError.js';
 import { keepClientErrors } from './keepClientErrors.js';
@@ -48,6 +49,7 @@ import { createPostgresLogReads } from './postgresLogReads.js';
 import { tombstonePostgresStream, truncatePostgresStream } from './postgresStreamLifecycle.js';
 import { createPostgresTransaction, type PostgresTransaction, type PostgresTransactionHandle } from './postgresTransaction.js';
 import { StallDetectingClient } from './stallDetectingClient.js';
+import { statementPrefix } from './statementPrefix.js';
 import { createStreamReads } from './streamReads.js';
 import { UnnamedStatementsClient } from './unnamedStatementsClient.js';
 
@@ -163,9 +165,6 @@ export const postgresConnectionDefaults = {
   stallTimeoutMillis: 60_000,
 } as const;
 
-const rethrowTyped = (error: unknown): never => {
-  throw toTypedError(error);
-};
 const rethrowAutocommit = (error: unknown): never => {
   throw toAutocommitError(error);
 };
@@ -240,8 +239,8 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
   const settings: AppendSettings = {
     schema,
     quotedSchema,
-    statementName: `tidemark:${schema}`,
-    limits: { ...defaultAppendLimits, ...options.limits },
+    statementName: statementPrefix(schema),
+    limits: resolveAppendLimits(options.limits),
     defaultMetadata: options.defaultMetadata,
     clock: options.clock ?? systemClock,
   };
@@ -331,7 +330,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     try {
       // One round trip either way: a simple-protocol query may hold several statements. SET
       // LOCAL ends with the transaction, so the connection goes back to the pool unchanged.
-      await client.query(durability === 'relaxed' ? 'BEGIN; SET LOCAL synchronous_commit = off' : 'BEGIN');
+      await client.query(durability === 'relaxed' ? `${beginReadCommitted}; SET LOCAL synchronous_commit = off` : beginReadCommitted);
     } catch (error) {
       watched.check(error);
       watched.release(error as Error);

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { isWellFormed, type Lease, LeaseLostError, ValidationError } from '@tidemark/core';
 import pg from 'pg';
+import { isConnectionFailure } from '../eventStore/connectionErrors.js';
+import { isTransientPostgresError } from '../eventStore/isTransientPostgresError.js';
 import type { PostgresTransaction } from '../eventStore/postgresTransaction.js';
 import { assertValidSchemaName, quoteIdentifier } from '../schema/schemaName.js';
 
@@ -40,6 +42,8 @@ export interface PostgresLease extends Lease<PostgresTransaction> {
 export function createPostgresLease(options: PostgresLeaseOptions): PostgresLease {
   if (!options.name) throw new ValidationError('name is required', { field: 'name' });
   if (!isWellFormed(options.name)) throw new ValidationError('name must be well-formed Unicode (no lone surrogates)', { field: 'name' });
+  // PostgreSQL text cannot hold U+0000: every statement with the name would fail (22021).
+  if (options.name.includes('\u0000')) throw new ValidationError('name must not contain U+0000 (NUL)', { field: 'name' });
   const schema = options.schema ?? 'tidemark';
   assertValidSchemaName(schema);
   const ttlMs = options.ttlMs ?? 10_000;
@@ -99,8 +103,11 @@ export function createPostgresLease(options: PostgresLeaseOptions): PostgresLeas
       } catch (error) {
         drop();
         held = false;
-        // A missing table is a deployment error, not contention: say so (the projector reports it).
-        if ((error as { code?: string }).code === '42P01') throw error;
+        // Only an unreachable or busy server is "not now": the caller stands by and tries again.
+        // Anything else — a missing table, a role without rights, a value the server refuses —
+        // fails every later attempt the same way: say so (the projector reports it) rather than
+        // stand by forever without a word.
+        if (!isTransientPostgresError(error) && !isConnectionFailure(error)) throw error;
         return false;
       }
     },

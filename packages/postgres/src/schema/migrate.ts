@@ -1,6 +1,7 @@
 import { SchemaBehindError, StoreNotFoundError } from '@tidemark/core';
 import type pg from 'pg';
-import { toTypedError, watchClient } from '../eventStore/connectionErrors.js';
+import { beginReadCommitted } from '../eventStore/beginReadCommitted.js';
+import { rethrowTyped, toTypedError, watchClient } from '../eventStore/connectionErrors.js';
 import { migrations } from './migrations.js';
 import { assertValidSchemaName, quoteIdentifier } from './schemaName.js';
 
@@ -14,15 +15,21 @@ export interface MigrateOptions {
   migrate?: boolean;
 }
 
-/** The version of the store in `schema`: 0 when there is none (no schema, or no version table). */
+/**
+ * The version of the store in `schema`: 0 when there is none (no schema, or no version table).
+ * Failures are typed like every other statement's: a session killed while a store opens is a
+ * ConnectionLostError.
+ */
 export async function schemaVersion(pool: pg.Pool, schema: string): Promise<number> {
   assertValidSchemaName(schema);
   const s = quoteIdentifier(schema);
-  const { rows } = await pool.query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [`${s}.tidemark_schema_version`]);
+  const { rows } = await pool
+    .query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [`${s}.tidemark_schema_version`])
+    .catch(rethrowTyped);
   if (!rows[0]?.found) return 0;
-  const version = await pool.query<{ version: number }>(
-    `SELECT coalesce(max(version), 0)::integer AS version FROM ${s}.tidemark_schema_version`,
-  );
+  const version = await pool
+    .query<{ version: number }>(`SELECT coalesce(max(version), 0)::integer AS version FROM ${s}.tidemark_schema_version`)
+    .catch(rethrowTyped);
   return version.rows[0]?.version ?? 0;
 }
 
@@ -46,42 +53,40 @@ export async function migrate(pool: pg.Pool, schema: string, options: MigrateOpt
   if (options.migrate === false) throw new SchemaBehindError(where, found, latest);
 
   const s = quoteIdentifier(schema);
-  const client = await pool.connect();
+  const client = await pool.connect().catch(rethrowTyped);
   // A session lost mid-migration must fail the migration (ConnectionLostError), not the process.
   const watched = watchClient(client);
   let broken: Error | undefined;
   try {
-    await client.query('BEGIN');
-    try {
-      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`tidemark.migrate:${schema}`]);
-      await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
-      await client.query(
-        `CREATE TABLE IF NOT EXISTS ${s}.tidemark_schema_version (
-           version integer PRIMARY KEY,
-           name text NOT NULL,
-           applied_at timestamptz NOT NULL DEFAULT now()
-         )`,
-      );
-      const { rows } = await client.query<{ version: number }>(`SELECT version FROM ${s}.tidemark_schema_version`);
-      const applied = new Set(rows.map((row) => row.version));
-      const done: number[] = [];
-      for (const migration of steps) {
-        if (applied.has(migration.version)) continue;
-        await client.query(migration.sql);
-        await client.query(`INSERT INTO ${s}.tidemark_schema_version (version, name) VALUES ($1, $2)`, [
-          migration.version,
-          `${migration.capability}: ${migration.name}`,
-        ]);
-        done.push(migration.version);
-      }
-      await client.query('COMMIT');
-      return done;
-    } catch (error) {
-      await client.query('ROLLBACK').catch((rollbackError: Error) => {
-        broken = rollbackError;
-      });
-      throw toTypedError(error, watched.lost !== undefined);
+    await client.query(beginReadCommitted);
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`tidemark.migrate:${schema}`]);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${s}.tidemark_schema_version (
+         version integer PRIMARY KEY,
+         name text NOT NULL,
+         applied_at timestamptz NOT NULL DEFAULT now()
+       )`,
+    );
+    const { rows } = await client.query<{ version: number }>(`SELECT version FROM ${s}.tidemark_schema_version`);
+    const applied = new Set(rows.map((row) => row.version));
+    const done: number[] = [];
+    for (const migration of steps) {
+      if (applied.has(migration.version)) continue;
+      await client.query(migration.sql);
+      await client.query(`INSERT INTO ${s}.tidemark_schema_version (version, name) VALUES ($1, $2)`, [
+        migration.version,
+        `${migration.capability}: ${migration.name}`,
+      ]);
+      done.push(migration.version);
     }
+    await client.query('COMMIT');
+    return done;
+  } catch (error) {
+    await client.query('ROLLBACK').catch((rollbackError: Error) => {
+      broken = rollbackError;
+    });
+    throw toTypedError(error, watched.lost !== undefined);
   } finally {
     watched.release(broken);
   }

@@ -1,4 +1,6 @@
 import type pg from 'pg';
+import { beginReadCommitted } from '../eventStore/beginReadCommitted.js';
+import { rethrowTyped, toTypedError, watchClient } from '../eventStore/connectionErrors.js';
 import { positionSequenceBits } from './migrations.js';
 import { PositionsRebaseRequiredError } from './positionsRebaseRequiredError.js';
 import { assertValidSchemaName, quoteIdentifier } from './schemaName.js';
@@ -17,7 +19,7 @@ const oldestRunningXid = 'pg_snapshot_xmin(pg_current_snapshot())::text::bigint'
 export function rebasePositionsSql(schema: string): string {
   assertValidSchemaName(schema);
   const s = quoteIdentifier(schema);
-  return `BEGIN;
+  return `${beginReadCommitted};
 LOCK TABLE ${s}.position_offset IN ACCESS EXCLUSIVE MODE;
 LOCK TABLE ${s}.events IN EXCLUSIVE MODE;
 UPDATE ${s}.position_offset SET xid_offset = ${lastTransactionSql(s)} + 1 - ${oldestRunningXid}
@@ -50,31 +52,33 @@ COMMIT;`;
 export async function rebasePositions(pool: pg.Pool, schema: string): Promise<boolean> {
   assertValidSchemaName(schema);
   const s = quoteIdentifier(schema);
-  const check = await pool.query<{ moved: boolean | null }>(
-    `SELECT ${lastTransactionSql(s)} >= ${nextXid} + (SELECT xid_offset FROM ${s}.position_offset) AS moved`,
-  );
+  // Typed like every statement of the store: a session killed while it opens is a ConnectionLostError.
+  const check = await pool
+    .query<{ moved: boolean | null }>(
+      `SELECT ${lastTransactionSql(s)} >= ${nextXid} + (SELECT xid_offset FROM ${s}.position_offset) AS moved`,
+    )
+    .catch(rethrowTyped);
   if (check.rows[0]?.moved !== true) return false;
-  const client = await pool.connect();
+  const client = await pool.connect().catch(rethrowTyped);
+  const watched = watchClient(client);
   let broken: Error | undefined;
   try {
-    try {
-      await client.query('BEGIN');
-      await client.query(`LOCK TABLE ${s}.position_offset IN ACCESS EXCLUSIVE MODE`);
-      await client.query(`LOCK TABLE ${s}.events IN EXCLUSIVE MODE`);
-      const updated = await client.query(
-        `UPDATE ${s}.position_offset SET xid_offset = ${lastTransactionSql(s)} + 1 - ${oldestRunningXid}
-          WHERE ${lastTransactionSql(s)} >= ${nextXid} + xid_offset`,
-      );
-      await client.query('COMMIT');
-      return (updated.rowCount ?? 0) > 0;
-    } catch (error) {
-      await client.query('ROLLBACK').catch((rollbackError: Error) => {
-        broken = rollbackError;
-      });
-      if ((error as { code?: string }).code === '42501') throw new PositionsRebaseRequiredError(schema, error);
-      throw error;
-    }
+    await client.query(beginReadCommitted);
+    await client.query(`LOCK TABLE ${s}.position_offset IN ACCESS EXCLUSIVE MODE`);
+    await client.query(`LOCK TABLE ${s}.events IN EXCLUSIVE MODE`);
+    const updated = await client.query(
+      `UPDATE ${s}.position_offset SET xid_offset = ${lastTransactionSql(s)} + 1 - ${oldestRunningXid}
+        WHERE ${lastTransactionSql(s)} >= ${nextXid} + xid_offset`,
+    );
+    await client.query('COMMIT');
+    return (updated.rowCount ?? 0) > 0;
+  } catch (error) {
+    await client.query('ROLLBACK').catch((rollbackError: Error) => {
+      broken = rollbackError;
+    });
+    if ((error as { code?: string }).code === '42501') throw new PositionsRebaseRequiredError(schema, error);
+    throw toTypedError(error, watched.lost !== undefined);
   } finally {
-    client.release(broken);
+    watched.release(broken);
   }
 }

@@ -7,9 +7,22 @@ import { ValidationError } from '@tidemark/core';
  */
 const schemaNamePattern = /^[a-z_][a-z0-9_]{0,62}$/;
 
+/**
+ * PostgreSQL's own schemas. It refuses to create a `pg_` one (42939: the prefix is reserved, and
+ * `pg_temp` names the session's temporary schema), which would only fail later, raw; and it lets
+ * a superuser fill `information_schema`, which pg_dump skips as a system schema — a store there
+ * would silently be missing from every backup.
+ */
+const reservedSchemaName = /^(pg_|information_schema$)/;
+
 export function assertValidSchemaName(schema: unknown): asserts schema is string {
   if (typeof schema !== 'string' || !schemaNamePattern.test(schema)) {
     throw new ValidationError(`Schema name ${JSON.stringify(schema) ?? String(schema)} must match ${schemaNamePattern.source}`, {
+      field: 'schema',
+    });
+  }
+  if (reservedSchemaName.test(schema)) {
+    throw new ValidationError(`Schema name '${schema}' is reserved by PostgreSQL: names starting with pg_ and information_schema`, {
       field: 'schema',
     });
   }

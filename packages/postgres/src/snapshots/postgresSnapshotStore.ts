@@ -1,6 +1,7 @@
 import { assertValidStreamId, checkSnapshot, checkSnapshotQuery, type SnapshotStore } from '@tidemark/core';
 import { earliestTimestampMs } from '../eventStore/earliestTimestamp.js';
 import type { PostgresEventStore } from '../eventStore/postgresEventStore.js';
+import { statementPrefix } from '../eventStore/statementPrefix.js';
 import { quoteIdentifier } from '../schema/schemaName.js';
 
 export interface PostgresSnapshotStoreOptions {
@@ -24,7 +25,7 @@ interface SnapshotRow {
 export function createPostgresSnapshotStore(options: PostgresSnapshotStoreOptions): SnapshotStore {
   const { store } = options;
   const table = `${quoteIdentifier(store.schema)}.tidemark_snapshots`;
-  const name = `tidemark:${store.schema}:snapshot`;
+  const name = `${statementPrefix(store.schema)}:snapshot`;
   return {
     async save(snapshot) {
       checkSnapshot(snapshot);
