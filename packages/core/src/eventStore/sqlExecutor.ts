@@ -24,8 +24,9 @@ export interface SqlTransaction {
  * Read-only SQL on committed data, outside any transaction: how a SQL-backed store serves read
  * models without taking a transaction (on SQLite, without queuing behind the one writer).
  * Each query sees what was committed when it started. Only for reads: SQLite refuses a writing
- * statement (its read connection is read-only); PostgreSQL would run it in autocommit, outside
- * every unit of work, so write in `store.transaction` instead.
+ * statement (its read connection is read-only); PostgreSQL runs one statement in autocommit,
+ * outside every unit of work (a statement opening a transaction is refused), so write in
+ * `store.transaction` instead.
  */
 export interface SqlQueries {
   query<Row extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<Row[]>;

@@ -48,6 +48,7 @@ import { createPostgresGroupCommit } from './postgresGroupCommit.js';
 import { createPostgresLogReads } from './postgresLogReads.js';
 import { tombstonePostgresStream, truncatePostgresStream } from './postgresStreamLifecycle.js';
 import { createPostgresTransaction, type PostgresTransaction, type PostgresTransactionHandle } from './postgresTransaction.js';
+import { queryPooled } from './queryPooled.js';
 import { StallDetectingClient } from './stallDetectingClient.js';
 import { statementPrefix } from './statementPrefix.js';
 import { createStreamReads } from './streamReads.js';
@@ -427,8 +428,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       async query<Row extends Record<string, unknown>>(text: string, params?: readonly unknown[]) {
         assertOpen();
         scope.assertOutside('queries.query');
-        const result = await pool.query<Row>(text, params as unknown[] | undefined).catch(rethrowTyped);
-        return result.rows;
+        return queryPooled<Row>(pool, text, params);
       },
     },
     ...committedReads,
