@@ -13,11 +13,14 @@ export const defaultAppendLimits: AppendLimits = {
   maxAppendBytes: 16 * 1024 * 1024,
 };
 
+/** Every size compared with NaN is "not too large", so a NaN cap would silently be no cap; a cap below 1 would refuse every append. */
+function isLimit(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 1;
+}
+
 function limit(value: unknown, name: keyof AppendLimits): number {
   if (value === undefined) return defaultAppendLimits[name];
-  // Every size compared with NaN is "not too large", so a NaN cap would silently be no cap;
-  // a cap below 1 would refuse every append.
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+  if (!isLimit(value)) {
     throw new ValidationError(`limits.${name} must be a whole number of bytes ≥ 1`, { field: `limits.${name}` });
   }
   return value;
@@ -28,6 +31,8 @@ function limit(value: unknown, name: keyof AppendLimits): number {
  * ValidationError. Every store resolves its `limits` option with this when it is created.
  */
 export function resolveAppendLimits(limits: Partial<AppendLimits> | undefined): AppendLimits {
+  // What a store resolved when it was made comes back on every append: nothing to copy then.
+  if (limits && isLimit(limits.maxEventBytes) && isLimit(limits.maxAppendBytes)) return limits as AppendLimits;
   if (limits !== undefined && (limits === null || typeof limits !== 'object')) {
     throw new ValidationError('limits must be an object', { field: 'limits' });
   }

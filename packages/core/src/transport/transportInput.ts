@@ -76,11 +76,14 @@ export interface PreparedMessage {
  */
 export function prepareMessages(messages: readonly OutgoingMessage[]): PreparedMessage[] {
   if (!Array.isArray(messages)) throw new ValidationError('publish takes an array of messages');
-  // Array.from, not map: map skips the holes of a sparse array, which would then reach the
-  // writer as undefined; here a hole is an undefined message, refused below.
-  return Array.from(messages, (message, index) => {
+  // Checked before map, which skips the holes of a sparse array: a hole reads as an undefined
+  // message here. (Array.from would visit them, but costs far more than map, measured.)
+  for (let index = 0; index < messages.length; index++) {
+    const message: unknown = messages[index];
+    if (message === null || typeof message !== 'object') throw new ValidationError(`message ${index} is not an object`, { index });
+  }
+  return messages.map((message, index) => {
     const at = `message ${index}`;
-    if (message === null || typeof message !== 'object') throw new ValidationError(`${at} is not an object`, { index });
     if (typeof message.id !== 'string' || message.id.length === 0 || message.id.length > 256) {
       throw new ValidationError(`${at}: id must be a string of 1–256 characters`, { index });
     }
