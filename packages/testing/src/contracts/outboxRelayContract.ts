@@ -8,7 +8,7 @@ import {
   type StoreTransaction,
   type Transport,
 } from '@tidemark/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../waitFor.js';
 import { createManualClock } from './manualClock.js';
 import type { MessagingHarness } from './messagingHarness.js';
@@ -25,6 +25,10 @@ export function outboxRelayContract<Tx extends StoreTransaction>(adapter: string
     const running: Array<() => Promise<void>> = [];
     afterEach(async () => {
       for (const stop of running.splice(0).reverse()) await stop();
+    });
+    // As the other messaging contracts do: without it the stores' schemas outlived every run.
+    afterAll(async () => {
+      await harness.teardown?.();
     });
     const world = async () => {
       const clock = createManualClock(new Date('2026-01-01T00:00:00.000Z'));
