@@ -100,6 +100,58 @@ describe('prepareAppend', () => {
     }
   });
 
+  /** The ValidationError prepareAppend throws for `bad`, appended after a good event. */
+  function refusal(bad: NewEvent): ValidationError {
+    try {
+      prepareAppend('order-1', [event, bad], undefined, limits);
+    } catch (error) {
+      expect(error).toBeInstanceOf(ValidationError);
+      return error as ValidationError;
+    }
+    return expect.unreachable('the append was accepted');
+  }
+
+  it.each<[string, NewEvent, string]>([
+    ['a data string', { type: 't', data: { note: 'a\u0000b' } }, 'event 1 data → note'],
+    [
+      'a string deep in data arrays',
+      { type: 't', data: { lines: [{ sku: 'x' }, { sku: ['ok', '\u0000'] }] } },
+      'event 1 data → lines → 1 → sku → 1',
+    ],
+    ['top-level string data', { type: 't', data: '\u0000' }, 'event 1 data'],
+    ['a string where it follows a backslash', { type: 't', data: { note: '\\\u0000' } }, 'event 1 data → note'],
+    ['a metadata string', { type: 't', data: {}, metadata: { trace: { note: 'x\u0000' } } }, 'event 1 metadata → trace → note'],
+  ])('refuses U+0000 (NUL) in %s, naming where it is', (_, bad, field) => {
+    const error = refusal(bad);
+    expect(error.details).toEqual({ field });
+    expect(error.message).toBe(`${field} holds U+0000 (NUL), which no store accepts: SQL on PostgreSQL cannot read it`);
+  });
+
+  it('refuses U+0000 (NUL) in a key, naming the object that has it', () => {
+    const error = refusal({ type: 't', data: { lines: [{ 'sku\u0000': 1 }] } });
+    expect(error.details).toEqual({ field: 'event 1 data → lines → 0' });
+    expect(error.message).toBe(
+      'event 1 data → lines → 0 has a key ("sku\\u0000") holding U+0000 (NUL), which no store accepts: SQL on PostgreSQL cannot read it',
+    );
+  });
+
+  it.each<[string, NewEvent, string]>([
+    ['a data string', { type: 't', data: { list: [['ok', 'x\udbff']] } }, 'event 1 data → list → 0 → 1'],
+    ['a data key', { type: 't', data: { '\udc00key': 1 } }, 'event 1 data'],
+    ['a metadata string', { type: 't', data: {}, metadata: { userId: 'u\udfff' } }, 'event 1 metadata → userId'],
+  ])('refuses a lone surrogate in %s, naming where it is', (_, bad, field) => {
+    const error = refusal(bad);
+    expect(error.details).toEqual({ field });
+    expect(error.message).toContain('lone surrogate');
+  });
+
+  it('keeps text that only looks like an escape: a backslash followed by the letters u0000 or ud800', () => {
+    const data = { nul: '\\u0000', surrogate: '\\ud800', both: '\\\\u0000 \\\\udfff', pair: '\ud83c\udf0a', tab: '\t\u001f' };
+    const [, prepared] = prepareAppend('order-1', [event, { type: 't', data, metadata: { note: '\\u0000' } }], undefined, limits).events;
+    expect(JSON.parse(prepared?.dataJson ?? '')).toEqual(data);
+    expect(JSON.parse(prepared?.metadataJson ?? '')).toEqual({ note: '\\u0000' });
+  });
+
   it('measures a large multi-byte payload correctly too (the encoder path)', () => {
     const data = '€'.repeat(2000); // 6,002 bytes of JSON (2,002 characters) + 2 of metadata
     expect(() => prepareAppend('s-1', [{ type: 't', data }], undefined, { maxEventBytes: 6004, maxAppendBytes: 1e9 })).not.toThrow();

@@ -35,10 +35,10 @@ describe.skipIf(!available)('PostgreSQL store robustness', () => {
     expect(await collect(store.readAll())).toHaveLength(nasty.length);
   });
 
-  it('keeps data byte for byte, including what jsonb would refuse or reorder', async () => {
+  it('keeps data byte for byte, including what jsonb would reorder', async () => {
     const store = await stores.create();
-    // (A lone surrogate is refused before it gets here: see the bad-input contract.)
-    const data = { z: 1, a: '\u0000 nul', pair: '\ud83c\udf0a', nested: { b: [1, 2.5, null], a: true } };
+    // (U+0000 and lone surrogates are refused before they get here: see the bad-input contract.)
+    const data = { z: 1, a: '\\u0000 looks like NUL', pair: '\ud83c\udf0a', nested: { b: [1, 2.5, null], a: true } };
     await store.appendToStream('json-1', [{ type: 't', data }]);
     const [event] = await store.readStream('json-1');
     expect(JSON.stringify(event?.data)).toBe(JSON.stringify(data));

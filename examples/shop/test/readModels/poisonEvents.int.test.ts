@@ -19,23 +19,20 @@ const deposited = (amount: number): NewEvent => ({ type: 'bank.account.funds_dep
 
 /**
  * Events no HTTP request can write any more, appended straight to the store (an older server,
- * a migration, another writer): each makes the balance projection throw. `postgresOnly` ones
- * only break PostgreSQL (SQLite stores a NUL in TEXT).
+ * a migration, another writer): each makes the balance projection throw. (What issue 8 item 11
+ * sent, a NUL in the owner, no longer gets that far: every store refuses U+0000 at append.)
  */
-const poisons: Array<{ streamId: string; event: NewEvent; postgresOnly?: boolean }> = [
-  // What issue 8 item 11 sent: a NUL in the owner, which a PostgreSQL TEXT column refuses.
-  { streamId: 'account-poison-nul', event: opened('poison-nul', 'a\u0000b'), postgresOnly: true },
+const poisons: Array<{ streamId: string; event: NewEvent }> = [
   // An owner that is not there at all: the NOT NULL column refuses it on both databases.
   { streamId: 'account-poison-null', event: opened('poison-null', null) },
 ];
 
-type Backend = { name: string; postgres: boolean; config: () => ShopOptions['config']; cleanup: () => Promise<void> };
+type Backend = { name: string; config: () => ShopOptions['config']; cleanup: () => Promise<void> };
 
 function sqliteBackend(): Backend {
   const dataDir = mkdtempSync(join(tmpdir(), 'shop-poison-'));
   return {
     name: 'SQLite',
-    postgres: false,
     config: () => ({ dataDir }),
     cleanup: async () => rmSync(dataDir, { recursive: true, force: true }),
   };
@@ -45,7 +42,6 @@ function postgresBackend(): Backend {
   const schema = `shop_poison_${randomBytes(5).toString('hex')}`;
   return {
     name: 'PostgreSQL',
-    postgres: true,
     config: () => ({ dataDir: '/nonexistent-not-used', database: { url: serviceUrls.postgres, schema } }),
     cleanup: async () => {
       const admin = new pg.Client({ connectionString: serviceUrls.postgres });
@@ -86,7 +82,6 @@ describe.each(backends)('a poison event in the shop on %s', (name, makeBackend) 
       };
 
       let shop = await start();
-      const expected = poisons.filter((p) => backend.postgres || !p.postgresOnly);
       await shop.store.appendToStream('account-good', [opened('good', 'gina')]);
       for (const poison of poisons) await shop.store.appendToStream(poison.streamId, [poison.event]);
       await shop.store.appendToStream('account-good', [deposited(50)]);
@@ -95,7 +90,7 @@ describe.each(backends)('a poison event in the shop on %s', (name, makeBackend) 
 
       const head = await shop.store.headPosition();
       expect(await balances(shop).waitForPosition(head, { timeoutMs: 30_000 }), stringifyWithPositions(balances(shop).status())).toBe(true);
-      expect(balances(shop).status()).toMatchObject({ state: 'running', eventsParked: expected.length });
+      expect(balances(shop).status()).toMatchObject({ state: 'running', eventsParked: poisons.length });
       expect(balances(shop).status().error).toBeUndefined();
       expect(await balanceOf(shop, 'good')).toMatchObject({ balance: 150, version: 2 });
       expect(await balanceOf(shop, 'later')).toMatchObject({ balance: 101, version: 2 });
@@ -104,7 +99,7 @@ describe.each(backends)('a poison event in the shop on %s', (name, makeBackend) 
           'shop.account_balances',
         ]),
       );
-      expect(parked.map((row) => row.stream_id)).toEqual(expected.map((p) => p.streamId));
+      expect(parked.map((row) => row.stream_id)).toEqual(poisons.map((p) => p.streamId));
       // The other read models never looked at account events: nothing of theirs is parked.
       for (const projector of shop.readModels.projectors) expect(projector.status().state).toBe('running');
 

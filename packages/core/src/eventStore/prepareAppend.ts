@@ -2,8 +2,9 @@ import { PayloadTooLargeError, ValidationError } from '../domain/errors.js';
 import type { EventMetadata, NewEvent } from '../domain/event.js';
 import { newId } from '../domain/ids.js';
 import { isSchemaVersion, maxSchemaVersion } from '../domain/isSchemaVersion.js';
-import { isWellFormed, jsonHasLoneSurrogate, jsonHasNul } from '../domain/isWellFormed.js';
+import { isWellFormed } from '../domain/isWellFormed.js';
 import { type AppendLimits, resolveAppendLimits } from './appendLimits.js';
+import { assertStorableJson } from './assertStorableJson.js';
 import type { AppendOptions } from './eventStore.js';
 import { type ExpectedVersion, parseExpectedVersion } from './expectedVersion.js';
 import { toJson } from './toJson.js';
@@ -51,19 +52,6 @@ export function assertValidName(value: unknown, what: string): asserts value is 
 }
 
 /**
- * Data and metadata strings (keys too) must be well-formed Unicode. JSON.stringify escapes a
- * lone surrogate as \udXXX, and every store would keep that text — but on PostgreSQL any SQL
- * that reads into it (->>, a jsonb cast) fails ("Unicode low surrogate must follow a high
- * surrogate"), so a read model projected in SQL would stall on the event for good. Refused
- * everywhere, before anything is written, so every store behaves alike.
- */
-function assertWellFormedJson(json: string, what: string): void {
-  if (jsonHasLoneSurrogate(json)) {
-    throw new ValidationError(`${what} holds a string that is not well-formed Unicode (a lone surrogate)`, { field: what });
-  }
-}
-
-/**
  * Metadata fields PostgreSQL indexes (the event browser's correlation and causation lookups:
  * packages/postgres, postgresEventBrowserIndexes.ts). A btree entry holds at most 2,704 bytes, so
  * a longer value would fail the append there with a raw database error.
@@ -73,16 +61,9 @@ export const indexedMetadataFields = ['correlationId', 'causationId'] as const;
 /** The longest value of an indexed metadata field, in UTF-8 bytes: well inside a btree entry. */
 export const maxIndexedMetadataBytes = 1024;
 
-/**
- * Metadata is what stores index and query in SQL: no U+0000 anywhere in it (PostgreSQL's jsonb
- * and text cannot hold it), and each indexed field, when present, a string that fits its index.
- */
-function assertStorableMetadata(metadata: Record<string, unknown>, metadataJson: string, index: number): void {
+/** Each indexed metadata field, when present, is a string that fits its index. */
+function assertIndexableMetadata(metadata: Record<string, unknown>, index: number): void {
   // Messages are built only on failure: this runs for every event.
-  if (jsonHasNul(metadataJson)) {
-    const field = `event ${index} metadata`;
-    throw new ValidationError(`${field} holds a string or key with U+0000 (NUL), which storage cannot keep`, { field });
-  }
   for (const name of indexedMetadataFields) {
     const value = metadata[name];
     if (value === undefined || value === null) continue;
@@ -156,7 +137,7 @@ export function prepareAppend(
     }
     if (event.data === undefined) throw new ValidationError(`Event ${index} has no data`, { streamId, index });
     const dataJson = toJson(event.data, `event ${index} data`);
-    assertWellFormedJson(dataJson, `event ${index} data`);
+    assertStorableJson(dataJson, `event ${index} data`);
     // Checked before merging: spreading an array or a string into the defaults would turn it
     // into an object with index keys and let it through. null counts as absent.
     const own: unknown = event.metadata;
@@ -166,8 +147,8 @@ export function prepareAppend(
     const metadata = defaultMetadata ? { ...defaultMetadata, ...event.metadata } : (event.metadata ?? {});
     const metadataJson = toJson(metadata, `event ${index} metadata`);
     if (metadataJson[0] !== '{') throw new ValidationError(`Event ${index} metadata must be an object`, { streamId, index });
-    assertWellFormedJson(metadataJson, `event ${index} metadata`);
-    assertStorableMetadata(metadata, metadataJson, index);
+    assertStorableJson(metadataJson, `event ${index} metadata`);
+    assertIndexableMetadata(metadata, index);
     const size = byteLength(dataJson) + byteLength(metadataJson);
     if (size > maxEventBytes) {
       throw new PayloadTooLargeError(`Event ${index} is ${size} bytes; the limit is ${maxEventBytes}`, {

@@ -196,21 +196,45 @@ export function badInputContract(harness: EventStoreHarness): void {
       }, ValidationError);
     });
 
-    it.each<[string, NewEvent]>([
-      ['a data string', { type: 'order.noted', data: { note: 'half \ud83d of an emoji' } }],
-      ['a data key', { type: 'order.noted', data: { '\udc00key': 1 } }],
-      ['a string nested in data arrays', { type: 'order.noted', data: { list: [['ok', 'x\udbff']] } }],
-      ['top-level string data', { type: 'order.noted', data: '\ud800' }],
-      ['a metadata string', { type: 'order.noted', data: {}, metadata: { userId: 'u\udfff' } }],
-    ])('rejects %s holding a lone surrogate with ValidationError and writes nothing', async (_, event) => {
+    it.each<[string, NewEvent, string]>([
+      ['a data string', { type: 'order.noted', data: { note: 'half \ud83d of an emoji' } }, 'event 1 data → note'],
+      ['a data key', { type: 'order.noted', data: { '\udc00key': 1 } }, 'event 1 data'],
+      ['a string nested in data arrays', { type: 'order.noted', data: { list: [['ok', 'x\udbff']] } }, 'event 1 data → list → 0 → 1'],
+      ['top-level string data', { type: 'order.noted', data: '\ud800' }, 'event 1 data'],
+      ['a metadata string', { type: 'order.noted', data: {}, metadata: { userId: 'u\udfff' } }, 'event 1 metadata → userId'],
+    ])('rejects %s holding a lone surrogate with ValidationError naming where, and writes nothing', async (_, event, field) => {
       const { store, unchanged } = await seeded();
-      await caught(() => store.appendToStream('order-1', [good, event]), ValidationError);
+      const error = await caught(() => store.appendToStream('order-1', [good, event]), ValidationError);
+      expect(error.details.field).toBe(field);
       await unchanged();
+    });
+
+    // PostgreSQL keeps U+0000 in a json column, but then every SQL read of that event's data fails
+    // (->>, ->, a jsonb cast: "unsupported Unicode escape sequence"), so every store refuses it.
+    it.each<[string, NewEvent, string]>([
+      ['a data string', { type: 'order.noted', data: { note: 'a\u0000b' } }, 'event 1 data → note'],
+      ['a data key', { type: 'order.noted', data: { lines: [{ 'sku\u0000': 1 }] } }, 'event 1 data → lines → 0'],
+      ['top-level string data', { type: 'order.noted', data: '\u0000' }, 'event 1 data'],
+      ['a metadata string', { type: 'order.noted', data: {}, metadata: { userId: 'u\u0000' } }, 'event 1 metadata → userId'],
+    ])('rejects %s holding U+0000 (NUL) with ValidationError naming where, and writes nothing', async (_, event, field) => {
+      const { store, unchanged } = await seeded();
+      const error = await caught(() => store.appendToStream('order-1', [good, event]), ValidationError);
+      expect(error.details.field).toBe(field);
+      expect(error.message).toContain('NUL');
+      await caught(() => store.transaction((tx) => tx.appendToStream('order-2', [good, event])), ValidationError);
+      await unchanged();
+      expect(await store.streamExists('order-2')).toBe(false);
     });
 
     it('keeps well-formed text exactly, including surrogate pairs and text that only looks like an escape', async () => {
       const { store } = await seeded();
-      const data = { emoji: '🌊 tide', pair: '\ud83c\udf0a', backslashed: '\\ud800 is six characters', nul: 'a\u0000b' };
+      const data = {
+        emoji: '🌊 tide',
+        pair: '\ud83c\udf0a',
+        backslashed: '\\ud800 is six characters',
+        nul: '\\u0000 is too',
+        tab: '\t\u001f',
+      };
       const metadata = { note: '\\udc00', flag: '🏳️' };
       await store.appendToStream('order-1', [{ type: 'order.noted', data, metadata }]);
       const [, stored] = await store.readStream('order-1');

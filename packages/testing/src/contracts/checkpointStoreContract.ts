@@ -217,8 +217,9 @@ export function checkpointStoreContract<Tx extends StoreTransaction>(adapter: st
 
     it('stores error text with NUL and lone surrogates as well-formed text', () =>
       withStore(async (store, checkpoints) => {
-        const { events } = await store.appendToStream('thing-1', [{ type: 'test.thing.happened', data: { text: 'a\u0000b' } }]);
-        const event = events[0] as RecordedEvent;
+        const { events } = await store.appendToStream('thing-1', [{ type: 'test.thing.happened', data: { text: 'ab' } }]);
+        // Appends refuse U+0000, but an event stored before they did can still be parked.
+        const event = { ...(events[0] as RecordedEvent), data: { text: 'a\u0000b' } };
         const message = 'bad\u0000 \ud800 end';
         await store.transaction(async (tx) => {
           await checkpoints.recordFailure('p', { ...failure(event.position), message }, tx);
