@@ -27,6 +27,9 @@ describe('the shop read side over HTTP (SQLite file)', () => {
     ['/customers/c1/orders?page=x', 'page'],
     ['/customers/c1/orders?pageSize=101', 'pageSize'],
     ['/customers/c1/orders?minPosition=-1', 'minPosition'],
+    // A list waits for its projector: past the top it would wait out the timeout for nothing.
+    ['/customers/c1/orders?minPosition=9223372036854775808', 'minPosition'],
+    ['/analytics/daily-orders?minPosition=18446744073709551616', 'minPosition'],
     ['/customers/bad%20id/orders', 'customerId'],
     ['/analytics/daily-orders?from=2025-02-30', 'from'],
     ['/analytics/daily-orders?from=yesterday', 'from'],
@@ -49,6 +52,9 @@ describe('the shop read side over HTTP (SQLite file)', () => {
     const bad = await client.get('/accounts/a1/balance', { 'x-min-position': 'soon' });
     expect(bad.status).toBe(400);
     expect(bad.body.error.details.issues[0].path).toBe('x-min-position');
+    const pastTheTop = await client.get('/customers/c1/orders', { 'x-min-position': '9223372036854775808' });
+    expect(pastTheTop.status).toBe(400);
+    expect(pastTheTop.body.error).toMatchObject({ code: 'validation', details: { issues: [{ path: 'x-min-position' }] } });
     const missing = await client.get('/accounts/nobody/balance?minPosition=0');
     expect(missing.status).toBe(404);
     expect(missing.body.error.code).toBe('not_found');

@@ -1,3 +1,5 @@
+import { ValidationError } from '../domain/errors.js';
+
 /**
  * Global positions are bigints: PostgreSQL positions encode the writing transaction and pass
  * 2^53 (exact in a JavaScript number) on a cluster past its second xid epoch. Versions, bounded
@@ -11,6 +13,16 @@ export function maxPosition(a: bigint, b: bigint): bigint {
 
 /** The largest position any store can hold: PostgreSQL's bigint. */
 export const maxStorablePosition = 2n ** 63n - 1n;
+
+/**
+ * Refuses (ValidationError) anything but a position a store can hold, 0n to maxStorablePosition:
+ * no event can ever be at any other, so waiting for one would only run out its timeout.
+ */
+export function assertStorablePosition(value: unknown, field: string): asserts value is bigint {
+  if (typeof value !== 'bigint' || value < 0n || value > maxStorablePosition) {
+    throw new ValidationError(`${field} must be a bigint from 0n to ${maxStorablePosition}n`, { field });
+  }
+}
 
 /**
  * A position sent as text (JSON, a query parameter, a header, a CLI argument): decimal digits

@@ -1,6 +1,7 @@
 import type { Evolver } from '../domain/decider.js';
 import type { DomainEvent } from '../domain/event.js';
 import type { AggregateResult, StreamOperations } from '../eventStore/eventStore.js';
+import { assertStorablePosition } from '../eventStore/position.js';
 
 export interface FallbackReadRepositoryOptions<View, State> {
   /** Where the fallback folds from: the store (or a transaction). */
@@ -28,7 +29,8 @@ export interface FallbackReadRepository<View> {
   /**
    * The view of `id`. With `minPosition` (the position a command returned), it is the view as of
    * at least that write: from the read model when it catches up within the timeout, otherwise
-   * folded from the events. A missing row is also answered from the events.
+   * folded from the events. A missing row is also answered from the events. A `minPosition` no
+   * store can hold (anything but a bigint from 0n to 2n ** 63n - 1n) is a ValidationError.
    */
   get(id: string, options?: { minPosition?: bigint }): Promise<FallbackRead<View>>;
 }
@@ -48,7 +50,9 @@ export function createFallbackReadRepository<View, State>(
   };
   return {
     async get(id, getOptions) {
-      const minPosition = getOptions?.minPosition ?? 0n;
+      const minPosition = getOptions?.minPosition === undefined ? 0n : getOptions.minPosition;
+      // Before the wait: a position past any store's would just run out the timeout, then fold.
+      assertStorablePosition(minPosition, 'minPosition');
       if (minPosition > 0n && !(await options.waitForPosition(minPosition, timeoutMs))) return fromEvents(id);
       const view = await options.query(id);
       if (view !== undefined) return { view, source: 'read-model' };

@@ -3,7 +3,7 @@ import { ValidationError } from '../domain/errors.js';
 import type { RecordedEvent } from '../domain/event.js';
 import { isWellFormed } from '../domain/isWellFormed.js';
 import type { EventStore, StoreTransaction } from '../eventStore/eventStore.js';
-import { maxPosition } from '../eventStore/position.js';
+import { assertStorablePosition, maxPosition } from '../eventStore/position.js';
 import { resolveDurability, type TransactionDurability } from '../eventStore/transactionDurability.js';
 import { traceOrigin, withSpan } from '../tracing/tidemarkTracer.js';
 import { CheckpointConflictError, type CheckpointStore, type ProjectionFailure } from './checkpointStore.js';
@@ -131,7 +131,9 @@ export interface Projector {
   status(): ProjectorStatus;
   /**
    * Resolves true once the checkpoint is at or past `position` (e.g. a command's returned
-   * position), false on timeout, and at once when the projector is failed or stopped.
+   * position), false on timeout, and at once when the projector is failed or stopped. A
+   * position no store can hold (anything but a bigint from 0n to 2n ** 63n - 1n) rejects at
+   * once with a ValidationError.
    */
   waitForPosition(position: bigint, options?: { timeoutMs?: number }): Promise<boolean>;
 }
@@ -456,10 +458,11 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
       if (current.state !== 'failed') setState('stopped');
     },
     status: () => ({ ...current }),
-    waitForPosition(target, waitOptions) {
-      if (typeof target !== 'bigint' || target < 0n) throw new ValidationError('position must be a bigint ≥ 0n');
+    // async: a position that cannot exist rejects the promise, like any other failure, rather than throwing.
+    async waitForPosition(target, waitOptions) {
+      assertStorablePosition(target, 'position');
       // A stopped or failed projector will not get there by itself: say so now rather than at the timeout.
-      if ((current.state === 'failed' || current.state === 'stopped') && position < target) return Promise.resolve(false);
+      if ((current.state === 'failed' || current.state === 'stopped') && position < target) return false;
       return waiters.wait(target, position, waitOptions?.timeoutMs ?? 5000);
     },
   };
