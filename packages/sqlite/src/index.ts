@@ -7,6 +7,7 @@
 export * from './commands/sqliteIdempotencyKeyStore.js';
 export * from './eventStore/isTransientSqliteError.js';
 export * from './eventStore/openSqliteDatabase.js';
+export * from './eventStore/readOnlyDatabaseError.js';
 export * from './eventStore/rewritePlaceholders.js';
 export * from './eventStore/sqliteEventSchemaStore.js';
 export * from './eventStore/sqliteEventStore.js';

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { assertWritableDatabase } from './assertWritableDatabase.js';
 
 export interface OpenSqliteDatabaseOptions {
   synchronous: 'FULL' | 'NORMAL';
@@ -29,6 +30,8 @@ export function openSqliteDatabase(file: string, options: OpenSqliteDatabaseOpti
     if (options.readOnly) {
       db.pragma('query_only = ON');
     } else {
+      // Before anything writes: a file this process cannot write opens read-only without a word.
+      assertWritableDatabase(db, file);
       if (!isMemoryDatabase(file)) {
         const mode = db.pragma('journal_mode = WAL', { simple: true });
         if (String(mode).toLowerCase() !== 'wal') throw new Error(`Could not switch '${file}' to WAL (journal_mode is ${String(mode)})`);
