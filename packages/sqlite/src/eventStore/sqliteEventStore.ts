@@ -67,6 +67,9 @@ export interface SqliteEventStoreOptions {
   /**
    * Run the migrations a file behind this code needs (default true). False: write nothing and
    * refuse a file that is behind (SchemaBehindError); migrate with `tidemark migrate --sqlite`.
+   * False does not make the store read-only: it still appends, so a file this process cannot
+   * write (nor its directory, where the -wal and -shm files go) is refused at creation either
+   * way (ReadOnlyDatabaseError).
    */
   migrate?: boolean;
   /**
