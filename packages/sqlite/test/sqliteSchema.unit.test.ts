@@ -44,6 +44,33 @@ describe('SQLite schema migrations', () => {
     await second.close();
   });
 
+  it('opens an up-to-date file without the write lock: beside an open transaction of this process, at once', async () => {
+    const file = files.next();
+    const first = createSqliteEventStore({ file, busyTimeoutMs: 2000 });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let started!: () => void;
+    const inside = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    const transaction = first.transaction(async (tx) => {
+      await tx.appendToStream('order-1', [{ type: 'order.placed', data: { n: 1 } }]);
+      started();
+      await held;
+    });
+    await inside;
+    // Before: the migration's BEGIN IMMEDIATE waited synchronously for the lock the open
+    // transaction holds (which could not finish meanwhile), then threw StoreBusyError.
+    const second = createSqliteEventStore({ file, busyTimeoutMs: 2000 });
+    release();
+    await transaction;
+    expect((await second.readStream('order-1')).map((e) => e.data)).toEqual([{ n: 1 }]);
+    await second.close();
+    await first.close();
+  });
+
   it('refuses a file whose schema is newer than the code, and leaves it untouched', async () => {
     const file = files.next();
     await createSqliteEventStore({ file }).close();

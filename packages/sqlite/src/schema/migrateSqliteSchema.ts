@@ -15,6 +15,11 @@ export function sqliteSchemaVersionOf(db: Database): number {
  * opening a fresh file at once cannot both apply a migration (the second waits for the write
  * lock, then finds nothing to do). Returns the version the file is at afterwards. With
  * `migrate: false` nothing is written: a file behind the code is refused (SchemaBehindError).
+ *
+ * A file already at the code's schema is only read: no write lock. Waiting for it is
+ * synchronous, so a store opened while another store of this process on the same file held a
+ * transaction open would block the event loop — and with it that transaction — for the whole
+ * busy timeout, then fail.
  */
 export function migrateSqliteSchema(
   db: Database,
@@ -29,6 +34,9 @@ export function migrateSqliteSchema(
     if (found < latest) throw new SchemaBehindError(`The SQLite file '${file}'`, found, latest);
     return found;
   }
+  const found = sqliteSchemaVersionOf(db);
+  if (found > latest) throw new SchemaTooNewError(file, found, latest);
+  if (found === latest) return found;
   const migrate = db.transaction((): number => {
     db.exec(
       'CREATE TABLE IF NOT EXISTS tidemark_schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
