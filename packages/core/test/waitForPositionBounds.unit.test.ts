@@ -62,3 +62,40 @@ describe('waiting for a position that cannot exist', () => {
     expect(calls).toEqual(['wait', 'query']);
   });
 });
+
+describe('waiting with a timeout no timer can keep', () => {
+  // setTimeout turns each of these into 1 ms (with a warning at most): "not reached" at once.
+  const badTimeouts: unknown[] = [Number.NaN, -1, 2 ** 31, Number.POSITIVE_INFINITY, '100'];
+
+  it('projector.waitForPosition refuses it with a ValidationError', async () => {
+    const store = createInMemoryEventStore();
+    const projector = createProjector({ store, projection, checkpoints: createInMemoryCheckpointStore() });
+    await projector.start();
+    try {
+      for (const timeoutMs of badTimeouts) {
+        await expect(projector.waitForPosition(5n, { timeoutMs: timeoutMs as number }), String(timeoutMs)).rejects.toThrow(ValidationError);
+      }
+      expect(await projector.waitForPosition(5n, { timeoutMs: 0 })).toBe(false);
+    } finally {
+      await projector.stop();
+    }
+  });
+
+  it('a fallback read repository refuses it at creation', () => {
+    for (const timeoutMs of badTimeouts) {
+      expect(
+        () =>
+          createFallbackReadRepository({
+            store: createInMemoryEventStore(),
+            evolver: { initialState: () => 0, evolve: (state: number) => state + 1 },
+            streamId: (id) => `account-${id}`,
+            query: async () => undefined,
+            fromState: (_id, aggregate) => aggregate.state,
+            waitForPosition: async () => true,
+            timeoutMs: timeoutMs as number,
+          }),
+        String(timeoutMs),
+      ).toThrow(ValidationError);
+    }
+  });
+});

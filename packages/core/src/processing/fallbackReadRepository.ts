@@ -2,6 +2,7 @@ import type { Evolver } from '../domain/decider.js';
 import type { DomainEvent } from '../domain/event.js';
 import type { AggregateResult, StreamOperations } from '../eventStore/eventStore.js';
 import { assertStorablePosition } from '../eventStore/position.js';
+import { assertTimeoutMs } from './assertTimeoutMs.js';
 
 export interface FallbackReadRepositoryOptions<View, State> {
   /** Where the fallback folds from: the store (or a transaction). */
@@ -44,6 +45,7 @@ export function createFallbackReadRepository<View, State>(
   options: FallbackReadRepositoryOptions<View, State>,
 ): FallbackReadRepository<View> {
   const timeoutMs = options.timeoutMs ?? 1000;
+  assertTimeoutMs(timeoutMs, 'timeoutMs');
   const fromEvents = async (id: string): Promise<FallbackRead<View>> => {
     const aggregate = await options.store.aggregateStream(options.streamId(id), options.evolver);
     return { view: aggregate.exists ? options.fromState(id, aggregate) : undefined, source: 'events' };

@@ -6,6 +6,7 @@ import type { EventStore, StoreTransaction } from '../eventStore/eventStore.js';
 import { assertStorablePosition, maxPosition } from '../eventStore/position.js';
 import { resolveDurability, type TransactionDurability } from '../eventStore/transactionDurability.js';
 import { traceOrigin, withSpan } from '../tracing/tidemarkTracer.js';
+import { assertTimeoutMs } from './assertTimeoutMs.js';
 import { CheckpointConflictError, type CheckpointStore, type ProjectionFailure } from './checkpointStore.js';
 import { type Lease, LeaseLostError } from './lease.js';
 import { type LeaseWatch, waitForLease, watchLease } from './leaseHolding.js';
@@ -463,7 +464,9 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
       assertStorablePosition(target, 'position');
       // A stopped or failed projector will not get there by itself: say so now rather than at the timeout.
       if ((current.state === 'failed' || current.state === 'stopped') && position < target) return false;
-      return waiters.wait(target, position, waitOptions?.timeoutMs ?? 5000);
+      const timeoutMs = waitOptions?.timeoutMs ?? 5000;
+      assertTimeoutMs(timeoutMs, 'timeoutMs');
+      return waiters.wait(target, position, timeoutMs);
     },
   };
 }
