@@ -1,24 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, nanos } from '@nats-io/transport-node';
-import { type DeliveredMessage, type Transport, ValidationError } from '@tidemark/core';
+import { type DeliveredMessage, RejectMessageError, ValidationError } from '@tidemark/core';
 import { serviceAvailable, serviceUrls, waitFor } from '@tidemark/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createNatsTransport } from '../src/index.js';
+import { natsTestResources } from './natsTestResources.js';
 
 const available = await serviceAvailable('nats');
 
 describe.skipIf(!available)('NATS JetStream transport specifics', () => {
-  const streams: string[] = [];
-  const transports: Transport[] = [];
-  afterAll(async () => {
-    for (const transport of transports) await transport.close();
-    const nc = await connect({ servers: serviceUrls.nats });
-    const jsm = await jetstreamManager(nc);
-    for (const stream of streams) await jsm.streams.delete(stream).catch(() => false);
-    await nc.close();
-  });
-  const open = async (options: { stream: string; duplicateWindowMs?: number }) => {
+  const { streams, transports, cleanUp } = natsTestResources();
+  afterAll(cleanUp);
+  const open = async (options: { stream: string; duplicateWindowMs?: number; ackWaitMs?: number }) => {
     streams.push(options.stream, `${options.stream}_DLQ`);
     const transport = await createNatsTransport({ servers: serviceUrls.nats, subjectPrefix: options.stream.toLowerCase(), ...options });
     transports.push(transport);
@@ -55,5 +49,19 @@ describe.skipIf(!available)('NATS JetStream transport specifics', () => {
       await transport.publish([{ id: randomUUID(), type: 'b.happened', schemaVersion: 1, key: 'k', data: {} }]);
       await waitFor(() => seen.length === 1, 'the added type', 10_000);
     }
+  });
+
+  it('a dead-lettered message is settled for good: it does not come back after ack_wait', async () => {
+    const transport = await open({ stream: `T${randomUUID().replaceAll('-', '')}`, ackWaitMs: 500 });
+    const seen: DeliveredMessage[] = [];
+    await transport.consume({ group: 'g', types: ['a.happened'] }, async (m) => {
+      seen.push(m);
+      throw new RejectMessageError('never');
+    });
+    await transport.publish([{ id: randomUUID(), type: 'a.happened', schemaVersion: 1, key: 'k', data: {} }]);
+    await waitFor(async () => (await transport.deadLetters('g')).length === 1, 'the dead letter', 10_000);
+    // Several ack_waits: a term the server did not take shows as a redelivery by now.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    expect(seen.map((m) => m.attempt)).toEqual([1]);
   });
 });

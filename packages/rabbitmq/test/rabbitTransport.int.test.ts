@@ -3,19 +3,14 @@ import { type DeliveredMessage, ValidationError } from '@tidemark/core';
 import { serviceAvailable, serviceUrls, waitFor } from '@tidemark/testing';
 import { connect } from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createRabbitTransport, deleteRabbitTopology, type RabbitTransport } from '../src/index.js';
+import { createRabbitTransport } from '../src/index.js';
+import { rabbitTestResources } from './rabbitTestResources.js';
 
 const available = await serviceAvailable('rabbitmq');
 
 describe.skipIf(!available)('RabbitMQ transport specifics', () => {
-  const transports: RabbitTransport[] = [];
-  afterAll(async () => {
-    for (const transport of transports) await transport.close();
-    await deleteRabbitTopology(serviceUrls.rabbitmq, {
-      exchanges: [...new Set(transports.flatMap((t) => t.declared().exchanges))],
-      queues: [...new Set(transports.flatMap((t) => t.declared().queues))],
-    });
-  });
+  const { transports, cleanUp } = rabbitTestResources();
+  afterAll(cleanUp);
   const open = async (options: { prefix: string; declareGroups?: Array<{ group: string; types: string[] }> }) => {
     const transport = await createRabbitTransport({ url: serviceUrls.rabbitmq, ...options });
     transports.push(transport);

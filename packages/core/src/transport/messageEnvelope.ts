@@ -1,4 +1,5 @@
 import { ValidationError } from '../domain/errors.js';
+import { assertValidName } from '../eventStore/prepareAppend.js';
 import type { DeadLetteredMessage, DeliveredMessage } from './transport.js';
 import type { PreparedMessage } from './transportInput.js';
 
@@ -55,6 +56,21 @@ export function decodeEnvelope(text: string, attempt: number, sequence?: bigint)
     throw new ValidationError('message body is not JSON', {}, { cause });
   }
   if (!isEnvelope(parsed)) throw new ValidationError('message body is not a tidemark envelope');
+  // A foreign producer's envelope is held to what publish enforces: handlers rely on the types
+  // (a Date, string headers) and an inbox can record only a well-formed id, so a message breaking
+  // them is refused here, to be dead-lettered at once, rather than failing every retry.
+  assertValidName(parsed.id, 'message id');
+  if (parsed.key.length === 0 || parsed.key.length > 256) {
+    throw new ValidationError('message key must be a string of 1–256 characters', { id: parsed.id });
+  }
+  if (!Number.isInteger(parsed.schemaVersion) || parsed.schemaVersion < 1) {
+    throw new ValidationError('message schemaVersion must be a positive integer', { id: parsed.id });
+  }
+  const occurredAt = new Date(parsed.occurredAt);
+  if (Number.isNaN(occurredAt.getTime())) throw new ValidationError('message occurredAt is not a date', { id: parsed.id });
+  if (Array.isArray(parsed.headers) || Object.values(parsed.headers).some((value) => typeof value !== 'string')) {
+    throw new ValidationError('message headers must map names to strings', { id: parsed.id });
+  }
   const message: DeliveredMessage = {
     id: parsed.id,
     type: parsed.type,
@@ -62,7 +78,7 @@ export function decodeEnvelope(text: string, attempt: number, sequence?: bigint)
     key: parsed.key,
     data: parsed.data,
     headers: parsed.headers,
-    occurredAt: new Date(parsed.occurredAt),
+    occurredAt,
     attempt,
   };
   return sequence === undefined ? message : { ...message, sequence };
@@ -93,12 +109,17 @@ export function decodeDeadLetter(text: string): DeadLetteredMessage {
     message: unknown;
   };
   const sequence = parsed.sequence === undefined ? undefined : BigInt(parsed.sequence);
-  return {
-    message: decodeEnvelope(JSON.stringify(parsed.message), parsed.attempt, sequence),
-    group: parsed.group,
-    error: parsed.error,
-    deadLetteredAt: new Date(parsed.deadLetteredAt),
-  };
+  const deadLetteredAt = new Date(parsed.deadLetteredAt);
+  let message: DeliveredMessage;
+  try {
+    message = decodeEnvelope(JSON.stringify(parsed.message), parsed.attempt, sequence);
+  } catch {
+    // Dead-lettered because it was no envelope (a foreign producer's body): shown as stored, in
+    // `data` under an empty envelope, so that one such letter does not fail the whole listing.
+    const stored = { id: '', type: '', schemaVersion: 0, key: '', data: parsed.message, headers: {}, occurredAt: deadLetteredAt };
+    message = sequence === undefined ? { ...stored, attempt: parsed.attempt } : { ...stored, attempt: parsed.attempt, sequence };
+  }
+  return { message, group: parsed.group, error: parsed.error, deadLetteredAt };
 }
 
 /** An error as the text a dead letter carries. */

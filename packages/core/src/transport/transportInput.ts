@@ -1,4 +1,5 @@
 import { ValidationError } from '../domain/errors.js';
+import { assertValidName } from '../eventStore/prepareAppend.js';
 import { toJson } from '../eventStore/toJson.js';
 import type { ConsumeOptions, OutgoingMessage, StartFrom } from './transport.js';
 
@@ -84,9 +85,9 @@ export function prepareMessages(messages: readonly OutgoingMessage[]): PreparedM
   }
   return messages.map((message, index) => {
     const at = `message ${index}`;
-    if (typeof message.id !== 'string' || message.id.length === 0 || message.id.length > 256) {
-      throw new ValidationError(`${at}: id must be a string of 1–256 characters`, { index });
-    }
+    // The rule of the inbox, which records the id: a control character (CR LF would also end a
+    // NATS header line) or a lone surrogate would make the message one no consumer can handle.
+    assertValidName(message.id, `${at}: id`);
     checkName(message.type, 'type');
     if (typeof message.key !== 'string' || message.key.length === 0 || message.key.length > 256) {
       throw new ValidationError(`${at}: key must be a string of 1–256 characters`, { index, id: message.id });

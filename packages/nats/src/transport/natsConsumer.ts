@@ -30,16 +30,30 @@ export interface NatsConsumerContext {
   readonly jsm: JetStreamManager;
   readonly names: NatsNames;
   readonly ackWaitMs: number;
+  /** The server's max_payload: no message, a dead letter included, may be larger. */
+  readonly maxPayload: number;
   /** Server 2.10+ filters one consumer on several subjects; older servers get `<prefix>.>` and the client skips the rest. */
   readonly multipleFilters: boolean;
+  /**
+   * Server 2.10+ takes a reason with a term. Older ones know only a bare `+TERM`: a term with a
+   * reason is ignored, and the dead-lettered message comes back after every ack_wait, for ever.
+   */
+  readonly termWithReason: boolean;
 }
 
 interface InHand {
   readonly msg: JsMsg;
   readonly key: string;
   readonly delivered: DeliveredMessage | undefined;
+  /** Why the body could not be read as an envelope, when it could not. */
+  readonly unreadable: string | undefined;
   readonly body: string;
 }
+
+/** Room left in max_payload for the dead letter's headers (its Nats-Msg-Id). */
+const headerRoom = 4096;
+/** How much of a message too large to dead-letter the dead letter keeps. */
+const keptOfTooLarge = 1000;
 
 const decoder = new TextDecoder();
 
@@ -151,13 +165,17 @@ export async function startNatsConsumer(
     } catch {
       envelope = JSON.stringify({ unreadable: envelope });
     }
-    const body = encodeDeadLetter(envelope, {
-      group: options.group,
-      error: text,
-      attempt,
-      sequence: BigInt(item.msg.seq),
-      deadLetteredAt: new Date(),
-    });
+    const dead = { group: options.group, error: text, attempt, sequence: BigInt(item.msg.seq), deadLetteredAt: new Date() };
+    let body = encodeDeadLetter(envelope, dead);
+    if (Buffer.byteLength(body) > context.maxPayload - headerRoom) {
+      // The server would refuse it, the message would be nak'd and come back for ever (binary
+      // grows several times as JSON text). The letter keeps its head; the stream keeps it whole.
+      const bytes = item.msg.data.length;
+      body = encodeDeadLetter(JSON.stringify({ truncated: item.body.slice(0, keptOfTooLarge) }), {
+        ...dead,
+        error: `${text} (the message, ${bytes} bytes, is too large for a dead letter: read it in stream ${names.stream} at sequence ${item.msg.seq})`,
+      });
+    }
     // The msgID makes a dead letter written twice (a crash before term) count once.
     await js.publish(names.deadLetterSubject(options.group), body, { msgID: `${options.group}:${item.msg.seq}` });
   };
@@ -167,7 +185,7 @@ export async function startNatsConsumer(
     const attempt = item.msg.info.deliveryCount;
     let failure: unknown;
     try {
-      if (!item.delivered) throw new RejectMessageError('message body is not a tidemark envelope');
+      if (!item.delivered) throw new RejectMessageError(item.unreadable);
       await handler(item.delivered);
       settle(() => item.msg.ack());
       return;
@@ -183,7 +201,7 @@ export async function startNatsConsumer(
         settle(() => item.msg.nak(options.retryDelayMs(attempt)));
         return;
       }
-      settle(() => item.msg.term(failureText(errorText(failure)).slice(0, 200)));
+      settle(() => (context.termWithReason ? item.msg.term(failureText(errorText(failure)).slice(0, 200)) : item.msg.term()));
     } else {
       settle(() => item.msg.nak(options.retryDelayMs(attempt)));
     }
@@ -204,12 +222,13 @@ export async function startNatsConsumer(
     }
     const body = decoder.decode(msg.data);
     let delivered: DeliveredMessage | undefined;
+    let unreadable: string | undefined;
     try {
       delivered = decodeEnvelope(body, msg.info.deliveryCount, BigInt(msg.seq));
-    } catch {
-      delivered = undefined;
+    } catch (error) {
+      unreadable = errorText(error);
     }
-    dispatcher.push({ msg, body, delivered, key: delivered?.key ?? `\u0000unreadable:${msg.seq}` });
+    dispatcher.push({ msg, body, delivered, unreadable, key: delivered?.key ?? `\u0000unreadable:${msg.seq}` });
   };
 
   const heartbeat = setInterval(

@@ -116,7 +116,16 @@ export async function createNatsTransport(options: NatsTransportOptions): Promis
       allow_direct: true,
     });
     const js = jetstream(nc);
-    const context = { js, jsm, names, ackWaitMs, multipleFilters: serverAtLeast(nc.info?.version, 2, 10) };
+    const context = {
+      js,
+      jsm,
+      names,
+      ackWaitMs,
+      // The server's default, should it not say.
+      maxPayload: nc.info?.max_payload ?? 1024 * 1024,
+      multipleFilters: serverAtLeast(nc.info?.version, 2, 10),
+      termWithReason: serverAtLeast(nc.info?.version, 2, 10),
+    };
     const consumers = new Set<{ abandon(): void }>();
     let closed = false;
     const open = () => {

@@ -22,6 +22,8 @@ interface InHand {
   readonly msg: ConsumeMessage;
   readonly body: string;
   readonly delivered: DeliveredMessage | undefined;
+  /** Why the body could not be read as an envelope, when it could not. */
+  readonly unreadable: string | undefined;
   readonly key: string;
   readonly attempt: number;
 }
@@ -140,7 +142,7 @@ export async function startRabbitConsumer(
     if (abandoned) return;
     let failure: unknown;
     try {
-      if (!item.delivered) throw new RejectMessageError('message body is not a tidemark envelope');
+      if (!item.delivered) throw new RejectMessageError(item.unreadable);
       await handler(item.delivered);
       settle(item, (ch) => ch.ack(item.msg));
       return;
@@ -164,12 +166,14 @@ export async function startRabbitConsumer(
     const body = msg.content.toString('utf8');
     const attempt = attemptOf(msg);
     let delivered: DeliveredMessage | undefined;
+    let unreadable: string | undefined;
     try {
       delivered = decodeEnvelope(body, attempt);
-    } catch {
-      delivered = undefined;
+    } catch (error) {
+      unreadable = errorText(error);
     }
-    dispatcher.push({ channel: from, msg, body, delivered, attempt, key: delivered?.key ?? `\u0000unreadable:${msg.fields.deliveryTag}` });
+    const key = delivered?.key ?? `\u0000unreadable:${msg.fields.deliveryTag}`;
+    dispatcher.push({ channel: from, msg, body, delivered, unreadable, attempt, key });
   };
 
   const attach = async (model: ChannelModel): Promise<void> => {

@@ -18,6 +18,22 @@ export class RabbitTopology {
     }
   }
 
+  /**
+   * Refuses a group whose queue names would pass AMQP's 255 bytes: the broker client would throw
+   * only when the name is first used — for a retry queue at the first retry, so a failed message
+   * could neither be retried nor dead-lettered.
+   */
+  checkGroup(group: string): void {
+    // The longest name: a retry queue for the longest delay a timer takes (2^31 - 1 ms).
+    const longest = this.retryQueue(group, 2 ** 31 - 1);
+    if (Buffer.byteLength(longest) > 255) {
+      throw new ValidationError(`group '${group}' is too long for this prefix: its queue names would pass AMQP's 255 bytes`, {
+        group,
+        prefix: this.exchange,
+      });
+    }
+  }
+
   queue(group: string): string {
     return `${this.exchange}.${group}`;
   }

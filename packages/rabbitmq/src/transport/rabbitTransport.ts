@@ -62,6 +62,7 @@ export async function createRabbitTransport(options: RabbitTransportOptions): Pr
     await topology.declareExchange(channel);
     for (const declared of options.declareGroups ?? []) {
       const { group, types } = resolveConsumeOptions({ group: declared.group, types: declared.types });
+      topology.checkGroup(group);
       await topology.declareGroup(channel, group, types);
     }
   } catch (error) {
@@ -80,6 +81,12 @@ export async function createRabbitTransport(options: RabbitTransportOptions): Pr
     async publish(messages) {
       open();
       const prepared = prepareMessages(messages);
+      for (const [index, { message }] of prepared.entries()) {
+        // AMQP's message-id is a short string: over 255 bytes the client throws mid-batch, after the messages before it went out.
+        if (Buffer.byteLength(message.id) > 255) {
+          throw new ValidationError(`message ${index}: id is over the 255 bytes of an AMQP message-id`, { index, id: message.id });
+        }
+      }
       if (prepared.length === 0) return;
       if (!connection.model) throw new TidemarkError('connection_lost', 'RabbitMQ is unreachable; publish again later');
       const publisher = await connection.publisher();
@@ -109,6 +116,7 @@ export async function createRabbitTransport(options: RabbitTransportOptions): Pr
     async consume(consumeOptions, handler) {
       open();
       const resolved = resolveConsumeOptions(consumeOptions);
+      topology.checkGroup(resolved.group);
       if (resolved.startFrom.kind !== 'new') {
         throw new ValidationError('RabbitMQ is a work queue and cannot replay: startFrom must be { kind: "new" }', {
           group: resolved.group,
