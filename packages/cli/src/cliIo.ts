@@ -5,8 +5,8 @@ export interface CliIo {
   /** Draw a progress bar (a TTY); otherwise print a line per 10%. */
   interactive: boolean;
   /**
-   * Ends a command that runs until interrupted (`events tail --follow`). The process's own is
-   * aborted by SIGINT; a command that never reads it leaves SIGINT its default meaning.
+   * Ends a command that runs until interrupted (`events tail --follow`, `dashboard`). The process's
+   * own is aborted by SIGINT or SIGTERM; a command that never reads it leaves them their default meaning.
    */
   signal?: AbortSignal;
 }

@@ -2,10 +2,12 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CommanderError } from 'commander';
 import type { CliIo } from './cliIo.js';
+import { escapeControls } from './output/escapeControls.js';
 import { createProgram } from './program.js';
 import { UsageError } from './usageError.js';
 
-const oneLine = (text: string) => text.replace(/\s+/g, ' ').trim();
+/** An error message on one line with nothing a terminal acts on: it may quote arguments or store content. */
+const oneLine = (text: string) => escapeControls(text.replace(/\s+/g, ' ').trim());
 
 /**
  * The command-line entry: runs one command, returns the exit code. Bad arguments (an unknown
@@ -50,16 +52,18 @@ function commandPath(argv: readonly string[]): string {
 function processIo(): CliIo {
   const controller = new AbortController();
   let listening = false;
-  const onSigint = () => controller.abort();
+  const stop = () => controller.abort();
   return {
     stdout: process.stdout,
     stderr: process.stderr,
     interactive: process.stdout.isTTY === true,
-    // Only a command that asks for the signal takes SIGINT over; for the others it still ends the process.
+    // Only a command that asks for the signal takes SIGINT and SIGTERM (a service manager's stop)
+    // over; for the others they still end the process.
     get signal() {
       if (!listening) {
         listening = true;
-        process.once('SIGINT', onSigint);
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
       }
       return controller.signal;
     },
@@ -68,12 +72,25 @@ function processIo(): CliIo {
 
 /** Runs the CLI as this process: exit code 0, 1 (the command failed, one line) or 2 (bad arguments). */
 export async function runCliProcess(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  endOnClosedStdout();
   try {
     process.exitCode = await runCli(argv);
   } catch (error) {
     process.stderr.write(`tidemark: ${oneLine(error instanceof Error ? error.message : String(error))}\n`);
     process.exitCode = 1;
   }
+}
+
+/**
+ * A reader that has gone (`tidemark events tail --follow | head -1`) wants no more output: the
+ * command ends at once with exit code 0 instead of dying on an unhandled EPIPE with a stack, or
+ * following on for nobody. Any other failure to write is the usual one line and exit code 1.
+ */
+function endOnClosedStdout(): void {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') process.stderr.write(`tidemark: ${oneLine(error.message)}\n`);
+    process.exit(error.code === 'EPIPE' ? 0 : 1);
+  });
 }
 
 // Run when executed directly (`npx tsx packages/cli/src/main.ts …`), not when imported; the

@@ -52,6 +52,10 @@ describe('tidemark argument validation', () => {
     [['stream', 'order-1', '--sqlite', db, '--version', '0'], 'must be a whole number ≥ 1'],
     [['stream', 'order-1', '--sqlite', db, '--as-of', 'yesterday'], "'--as-of <time>' argument 'yesterday' is invalid"],
     [['stream', 'order-1', '--sqlite', db, '--as-of', '2026-13-45'], "'--as-of <time>' argument '2026-13-45' is invalid"],
+    // Dates Date would roll over into the next month.
+    [['stream', 'order-1', '--sqlite', db, '--as-of', '2026-02-30'], "'--as-of <time>' argument '2026-02-30' is invalid"],
+    [['stream', 'order-1', '--sqlite', db, '--as-of', '2025-02-29T12:00:00Z'], "'--as-of <time>' argument '2025-02-29T12:00:00Z'"],
+    [['stream', 'order-1', '--sqlite', db, '--as-of', '2026-04-31T00:00'], "'--as-of <time>' argument '2026-04-31T00:00' is invalid"],
     [['stream', 'order-1', '--sqlite', db, '--as-of', '2026-01-01', '--version', '2'], 'give --as-of or --version, not both'],
     [['stream', 'order-1', '--sqlite', db, ...pg], 'exactly one of'],
     [['events', 'tail', '--sqlite', db, '--type'], "option '--type <type>' argument missing"],

@@ -101,6 +101,28 @@ describe('the tidemark executable', () => {
       expect(tail.stderr()).toBe('');
     });
 
+    it('events tail --follow stops as cleanly on SIGTERM (a service manager, docker stop) as on SIGINT', async () => {
+      const tail = start([...bin, 'events', 'tail', '--sqlite', file, '--limit', '1', '--follow']);
+      try {
+        await waitFor(() => tail.stdout().includes('\n'), 'the latest event printed', 20_000);
+      } finally {
+        tail.child.kill('SIGTERM');
+      }
+      expect(await tail.exit).toBe(0);
+      expect(tail.stderr()).toBe('');
+    });
+
+    it.each([[['events', 'tail', '--follow']], [['streams']]])(
+      '%j whose reader has gone (| head) ends quietly with exit code 0',
+      async (argv) => {
+        const cut = start([...bin, ...argv, '--sqlite', file]);
+        // The reader closes before the first line: every write meets EPIPE.
+        cut.child.stdout?.destroy();
+        expect(await cut.exit).toBe(0);
+        expect(cut.stderr()).toBe('');
+      },
+    );
+
     it('streams: the streams with their counts', async () => {
       const listed = await runProcess([...bin, 'streams', '--sqlite', file, '--json']);
       expect(listed.code).toBe(0);

@@ -1,8 +1,8 @@
-import { stringifyWithPositions } from '@tidemark/core';
 import type { Command } from 'commander';
 import type { CliIo } from '../cliIo.js';
 import { ageText } from '../output/ageText.js';
 import { formatTable } from '../output/formatTable.js';
+import { jsonText } from '../output/jsonText.js';
 import { withStore } from '../store/openStore.js';
 import type { StoreArguments } from '../store/storeArguments.js';
 import { addStoreOptions, storeArgumentsOf } from '../store/storeOptions.js';
@@ -47,7 +47,7 @@ export async function consumersStatus(args: StoreArguments & { json: boolean }, 
     });
   });
   if (args.json) {
-    io.stdout.write(`${stringifyWithPositions(statuses)}\n`);
+    io.stdout.write(jsonText(statuses));
     return;
   }
   if (statuses.length === 0) {

@@ -1,7 +1,7 @@
-import { stringifyWithPositions } from '@tidemark/core';
 import type { Command } from 'commander';
 import type { CliIo } from '../cliIo.js';
 import { ageText } from '../output/ageText.js';
+import { jsonText } from '../output/jsonText.js';
 import { withStore } from '../store/openStore.js';
 import type { StoreArguments } from '../store/storeArguments.js';
 import { addStoreOptions, storeArgumentsOf } from '../store/storeOptions.js';
@@ -25,7 +25,7 @@ export async function outboxStatus(args: StoreArguments & { json: boolean }, io:
     ? Math.max(0, Math.round((now.getTime() - stats.oldestUnpublishedAt.getTime()) / 1000))
     : 0;
   if (args.json) {
-    io.stdout.write(`${stringifyWithPositions({ ...stats, oldestAgeSeconds })}\n`);
+    io.stdout.write(jsonText({ ...stats, oldestAgeSeconds }));
     return;
   }
   io.stdout.write(

@@ -1,8 +1,12 @@
+import { escapeControls } from './escapeControls.js';
+
 /**
  * A plain-text table for people: a header row, columns padded to their widest cell, two spaces
- * between them, the last column unpadded (it may be long: an error, a JSON value).
+ * between them, the last column unpadded (it may be long: an error, a JSON value). Cells hold store
+ * content, so they are escaped (escapeControls): one line each, nothing a terminal acts on.
  */
-export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+export function formatTable(header: readonly string[], body: readonly (readonly string[])[]): string {
+  const rows = body.map((row) => row.map(escapeControls));
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
   const line = (cells: readonly string[]) =>
     cells

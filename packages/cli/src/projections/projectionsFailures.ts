@@ -1,15 +1,9 @@
-import {
-  type FailedEvent,
-  listFailedEvents,
-  type Projection,
-  parsePosition,
-  retryFailedEvent,
-  skipFailedEvent,
-  stringifyWithPositions,
-} from '@tidemark/core';
+import { type FailedEvent, listFailedEvents, type Projection, parsePosition, retryFailedEvent, skipFailedEvent } from '@tidemark/core';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { CliIo } from '../cliIo.js';
+import { escapeControls } from '../output/escapeControls.js';
 import { formatTable } from '../output/formatTable.js';
+import { jsonText } from '../output/jsonText.js';
 import { type SqlTx, withStore } from '../store/openStore.js';
 import type { StoreArguments } from '../store/storeArguments.js';
 import { addStoreOptions, storeArgumentsOf } from '../store/storeOptions.js';
@@ -114,18 +108,20 @@ async function projectionsFailures(args: FailuresArguments, io: CliIo): Promise<
   await withStore(args, async ({ store, checkpoints }) => {
     if (args.action === 'failed') {
       const failed = await listFailedEvents(store, checkpoints, args.projection);
-      io.stdout.write(args.json ? `${stringifyWithPositions(failed)}\n` : failedTable(failed));
+      io.stdout.write(args.json ? jsonText(failed) : failedTable(failed));
       return;
     }
     const target = { store, checkpoints, name: args.projection as string, position: args.position as bigint };
     const done =
       args.action === 'retry' ? await retryFailedEvent({ ...target, ...(projection && { projection }) }) : await skipFailedEvent(target);
-    io.stdout.write(args.json ? `${stringifyWithPositions(done)}\n` : `${describe(args.action, done)}\n`);
+    io.stdout.write(args.json ? jsonText(done) : `${describe(args.action, done)}\n`);
   });
 }
 
 function describe(action: 'retry' | 'skip', event: FailedEvent): string {
-  const what = `${event.status} event at position ${event.position} of ${event.projection} (${event.eventType} on ${event.streamId})`;
+  const what = escapeControls(
+    `${event.status} event at position ${event.position} of ${event.projection} (${event.eventType} on ${event.streamId})`,
+  );
   if (action === 'retry') {
     return event.status === 'parked'
       ? `Retried the ${what}: applied, dead letter removed.`

@@ -1,7 +1,9 @@
-import { type Projection, type RebuildResult, rebuildProjection, stringifyWithPositions } from '@tidemark/core';
+import { type Projection, type RebuildResult, rebuildProjection } from '@tidemark/core';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import type { CliIo } from '../cliIo.js';
+import { escapeControls } from '../output/escapeControls.js';
+import { jsonText } from '../output/jsonText.js';
 import { type SqlTx, withStore } from '../store/openStore.js';
 import type { StoreArguments } from '../store/storeArguments.js';
 import { addStoreOptions, storeArgumentsOf } from '../store/storeOptions.js';
@@ -99,7 +101,7 @@ export async function projectionsRebuild(args: RebuildArguments, io: CliIo): Pro
   });
   io.stdout.write(
     args.json
-      ? `${stringifyWithPositions({ projection: name, ...result })}\n`
-      : `Rebuilt ${name}: ${result.eventsProcessed} events up to position ${result.position} in ${(result.durationMs / 1000).toFixed(1)} s; swapped in.\n`,
+      ? jsonText({ projection: name, ...result })
+      : `Rebuilt ${escapeControls(name)}: ${result.eventsProcessed} events up to position ${result.position} in ${(result.durationMs / 1000).toFixed(1)} s; swapped in.\n`,
   );
 }

@@ -1,8 +1,9 @@
-import { type CheckpointRecord, type EventStore, stringifyWithPositions } from '@tidemark/core';
+import type { CheckpointRecord, EventStore } from '@tidemark/core';
 import type { Command } from 'commander';
 import type { CliIo } from '../cliIo.js';
 import { ageText } from '../output/ageText.js';
 import { formatTable } from '../output/formatTable.js';
+import { jsonText } from '../output/jsonText.js';
 import { type SqlTx, withStore } from '../store/openStore.js';
 import type { StoreArguments } from '../store/storeArguments.js';
 import { addStoreOptions, storeArgumentsOf } from '../store/storeOptions.js';
@@ -67,7 +68,7 @@ export async function projectionsStatus(args: StoreArguments & { json: boolean }
     return result;
   });
   if (args.json) {
-    io.stdout.write(`${stringifyWithPositions(statuses)}\n`);
+    io.stdout.write(jsonText(statuses));
     return;
   }
   if (statuses.length === 0) {

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
-import { stringifyWithPositions } from '@tidemark/core';
 import type { Command } from 'commander';
 import type { CliIo } from '../cliIo.js';
+import { jsonText } from '../output/jsonText.js';
 import { UsageError } from '../usageError.js';
 import type { StoreArguments } from './storeArguments.js';
 import { addStoreOptions, storeArgumentsOf } from './storeOptions.js';
@@ -35,14 +35,22 @@ export function addMigrateCommand(program: Command, io: CliIo): void {
 export async function migrateStore(args: MigrateArguments, io: CliIo): Promise<void> {
   if (args.sqlite !== undefined) {
     const { migrateSqliteSchema, openSqliteDatabase, sqliteSchemaVersionOf } = await import('@tidemark/sqlite');
-    if (!args.createSchema && !existsSync(args.sqlite)) throw new UsageError(`migrate: --sqlite ${args.sqlite}: no such file`);
+    if (!args.createSchema) {
+      if (!existsSync(args.sqlite)) throw new UsageError(`migrate: --sqlite ${args.sqlite}: no such file`);
+      // An existing file that holds no store is most likely the wrong file. Checked read-only:
+      // opening it for writing would already switch it to WAL.
+      const probe = openSqliteDatabase(args.sqlite, { readOnly: true, synchronous: 'FULL', busyTimeoutMs: 5000 });
+      let found: number;
+      try {
+        found = sqliteSchemaVersionOf(probe);
+      } finally {
+        probe.close();
+      }
+      if (found === 0) throw new UsageError(`migrate: ${args.sqlite} holds no tidemark store (--create-schema to create one)`);
+    }
     const db = openSqliteDatabase(args.sqlite, { synchronous: 'FULL', busyTimeoutMs: 5000 });
     try {
       const before = sqliteSchemaVersionOf(db);
-      // An existing file that holds no store is most likely the wrong file.
-      if (before === 0 && !args.createSchema) {
-        throw new UsageError(`migrate: ${args.sqlite} holds no tidemark store (--create-schema to create one)`);
-      }
       report(io, args, `SQLite file ${args.sqlite}`, before, migrateSqliteSchema(db, args.sqlite));
     } finally {
       db.close();
@@ -64,7 +72,7 @@ export async function migrateStore(args: MigrateArguments, io: CliIo): Promise<v
 
 function report(io: CliIo, args: MigrateArguments, where: string, before: number, after: number): void {
   if (args.json) {
-    io.stdout.write(`${stringifyWithPositions({ store: where, from: before, to: after, migrated: before !== after })}\n`);
+    io.stdout.write(jsonText({ store: where, from: before, to: after, migrated: before !== after }));
     return;
   }
   io.stdout.write(

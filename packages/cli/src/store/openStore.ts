@@ -1,4 +1,5 @@
 import type { CheckpointStore, EventBrowser, EventStore, Inbox, Outbox, SqlTransaction, StoreTransaction, TableSwap } from '@tidemark/core';
+import { assertSqliteStore } from './assertSqliteStore.js';
 import type { StoreArguments } from './storeArguments.js';
 
 /** The transaction the CLI's projections run in: a SQL store's, whichever adapter. */
@@ -17,13 +18,16 @@ export interface OpenedStore {
 }
 
 /**
- * Opens the store the (already checked) arguments name. A PostgreSQL schema must already hold
- * a store (StoreNotFoundError otherwise: `tidemark migrate --create-schema` makes one).
+ * Opens the store the (already checked) arguments name. The file or schema must already hold a
+ * store (StoreNotFoundError otherwise: `tidemark migrate --create-schema` makes one) at this
+ * code's version (SchemaBehindError otherwise): only `tidemark migrate` changes a store's tables,
+ * so looking at a store never upgrades it under the application still running older code.
  */
 export async function openStore(args: StoreArguments): Promise<OpenedStore> {
   if (args.sqlite !== undefined) {
+    await assertSqliteStore(args.sqlite);
     const sqlite = await import('@tidemark/sqlite');
-    const store = sqlite.createSqliteEventStore({ file: args.sqlite });
+    const store = sqlite.createSqliteEventStore({ file: args.sqlite, migrate: false });
     return {
       store,
       checkpoints: sqlite.createSqliteCheckpointStore(),
@@ -41,7 +45,7 @@ export async function openStore(args: StoreArguments): Promise<OpenedStore> {
   const pool = new pg.Pool({ connectionString: args.postgres, max: 3, options: `-c search_path=${schema}` });
   let store: Awaited<ReturnType<typeof postgres.createPostgresEventStore>>;
   try {
-    store = await postgres.createPostgresEventStore({ pool, schema });
+    store = await postgres.createPostgresEventStore({ pool, schema, createSchema: false, migrate: false });
   } catch (error) {
     await pool.end();
     throw error;

@@ -1,7 +1,8 @@
 import { type EventBrowser, type EventStore, maxPageSize, type ReadAllOptions, type RecordedEvent } from '@tidemark/core';
 import type { Command } from 'commander';
 import type { CliIo } from '../cliIo.js';
-import { eventJsonLine, eventLine } from '../output/eventLine.js';
+import { eventLine } from '../output/eventLine.js';
+import { jsonText } from '../output/jsonText.js';
 import { type SqlTx, withStore } from '../store/openStore.js';
 import type { StoreArguments } from '../store/storeArguments.js';
 import { addStoreOptions, storeArgumentsOf } from '../store/storeOptions.js';
@@ -52,7 +53,7 @@ export async function eventsTail(args: TailArguments, io: CliIo): Promise<void> 
     ...(args.type !== undefined && { types: [args.type] }),
     ...(args.category !== undefined && { categories: [args.category] }),
   };
-  const print = (event: RecordedEvent) => io.stdout.write(args.json ? eventJsonLine(event) : eventLine(event));
+  const print = (event: RecordedEvent) => io.stdout.write(args.json ? jsonText(event) : eventLine(event));
   await withStore(args, async ({ store, browser }) => {
     // The store's head before reading: following starts from there, so nothing appended while
     // the latest events are printed is lost or printed twice.

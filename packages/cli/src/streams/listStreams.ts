@@ -1,7 +1,9 @@
-import { maxPageSize, type StreamPage, stringifyWithPositions } from '@tidemark/core';
+import { maxPageSize, type StreamPage } from '@tidemark/core';
 import type { Command } from 'commander';
 import type { CliIo } from '../cliIo.js';
+import { escapeControls } from '../output/escapeControls.js';
 import { formatTable } from '../output/formatTable.js';
+import { jsonText } from '../output/jsonText.js';
 import { withStore } from '../store/openStore.js';
 import type { StoreArguments } from '../store/storeArguments.js';
 import { addStoreOptions, storeArgumentsOf } from '../store/storeOptions.js';
@@ -48,7 +50,7 @@ export async function listStreams(args: StreamsArguments, io: CliIo): Promise<vo
     }),
   );
   if (args.json) {
-    io.stdout.write(`${stringifyWithPositions(page)}\n`);
+    io.stdout.write(jsonText(page));
     return;
   }
   if (page.streams.length === 0) {
@@ -67,5 +69,5 @@ export async function listStreams(args: StreamsArguments, io: CliIo): Promise<vo
       ]),
     ),
   );
-  if (page.next !== undefined) io.stdout.write(`More: --after ${JSON.stringify(page.next)}\n`);
+  if (page.next !== undefined) io.stdout.write(`More: --after ${escapeControls(JSON.stringify(page.next))}\n`);
 }

@@ -1,7 +1,9 @@
-import { NotFoundError, type RecordedEvent, stringifyWithPositions } from '@tidemark/core';
+import { NotFoundError, type RecordedEvent } from '@tidemark/core';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { CliIo } from '../cliIo.js';
+import { escapeControls } from '../output/escapeControls.js';
 import { eventLine } from '../output/eventLine.js';
+import { jsonText } from '../output/jsonText.js';
 import { withStore } from '../store/openStore.js';
 import type { StoreArguments } from '../store/storeArguments.js';
 import { addStoreOptions, storeArgumentsOf } from '../store/storeOptions.js';
@@ -17,10 +19,17 @@ export interface StreamArguments extends StoreArguments {
   json: boolean;
 }
 
-/** An instant as ISO-8601 text (`2026-11-30T12:00:00Z`, `2026-11-30`); anything Date cannot read is a bad argument. */
+/**
+ * An instant as ISO-8601 text (`2026-11-30T12:00:00Z`, `2026-11-30`); anything Date cannot read is
+ * a bad argument, and so is a day the month does not have, which Date rolls over (2026-02-30 would
+ * be March 2nd).
+ */
 function instant(value: string): Date {
   const parsed = new Date(value);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(parsed.getTime())) {
+  const [, year, month, day] = /^(\d{4})-(\d{2})-(\d{2})/.exec(value)?.map(Number) ?? [];
+  const calendarDay =
+    year !== undefined && month !== undefined && day !== undefined && new Date(Date.UTC(year, month - 1, day)).getUTCDate() === day;
+  if (!calendarDay || Number.isNaN(parsed.getTime())) {
     throw new InvalidArgumentError('must be an ISO-8601 date or time, such as 2026-11-30T12:00:00Z');
   }
   return parsed;
@@ -72,14 +81,15 @@ export async function streamEvents(args: StreamArguments, io: CliIo): Promise<vo
     ...(args.version !== undefined && { upToVersion: args.version }),
   };
   if (args.json) {
-    io.stdout.write(`${stringifyWithPositions({ ...summary, events })}\n`);
+    io.stdout.write(jsonText({ ...summary, events }));
     return;
   }
   for (const event of events) io.stdout.write(eventLine(event));
   const point = args.asOf ? ` as of ${args.asOf.toISOString()}` : args.version !== undefined ? ` up to version ${args.version}` : '';
+  const stream = escapeControls(args.streamId);
   io.stdout.write(
     reached
-      ? `Stream ${args.streamId}${point}: version ${reached.version} of ${head}, reached at ${reached.recordedAt.toISOString()}.\n`
-      : `Stream ${args.streamId}${point}: no events yet (it is at version ${head} now).\n`,
+      ? `Stream ${stream}${point}: version ${reached.version} of ${head}, reached at ${reached.recordedAt.toISOString()}.\n`
+      : `Stream ${stream}${point}: no events yet (it is at version ${head} now).\n`,
   );
 }

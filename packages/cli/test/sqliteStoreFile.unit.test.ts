@@ -1,0 +1,76 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SchemaBehindError, StoreNotFoundError } from '@tidemark/core';
+import { migrateSqliteSchema, openSqliteDatabase, sqliteMigrations, sqliteSchemaVersionOf } from '@tidemark/sqlite';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from '../src/main.js';
+import { captureOutput } from './captureOutput.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tidemark-cli-file-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function run(argv: string[]) {
+  return runCli(argv, { stdout: captureOutput().stream, stderr: captureOutput().stream, interactive: false });
+}
+
+/** Another application's database: a mistyped --sqlite path that happens to exist. */
+function foreignDatabase(): string {
+  const file = join(dir, `app-${Math.random().toString(36).slice(2)}.db`);
+  const db = openSqliteDatabase(file, { synchronous: 'FULL', busyTimeoutMs: 1000 });
+  db.exec("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO users (name) VALUES ('ada')");
+  db.close();
+  return file;
+}
+
+describe('a --sqlite file that holds no store', () => {
+  it.each([
+    [['streams']],
+    [['stream', 'order-1']],
+    [['events', 'tail']],
+    [['projections', 'status']],
+    [['projections', 'failed']],
+    [['outbox', 'status']],
+    [['consumers', 'status']],
+  ])('%j refuses it (StoreNotFoundError) and leaves it as it was', async (argv) => {
+    const file = foreignDatabase();
+    const empty = join(dir, `empty-${Math.random().toString(36).slice(2)}.db`);
+    writeFileSync(empty, '');
+    for (const target of [file, empty]) {
+      const before = readFileSync(target);
+      await expect(run([...argv, '--sqlite', target])).rejects.toBeInstanceOf(StoreNotFoundError);
+      expect(readFileSync(target).equals(before)).toBe(true);
+    }
+  });
+
+  it('migrate without --create-schema refuses it (exit code 2) without writing to it', async () => {
+    const empty = join(dir, 'empty-migrate.db');
+    writeFileSync(empty, '');
+    expect(await run(['migrate', '--sqlite', empty])).toBe(2);
+    expect(readFileSync(empty)).toHaveLength(0);
+  });
+
+  it('dashboard refuses it too, before listening', async () => {
+    const file = foreignDatabase();
+    const before = readFileSync(file);
+    const running = runCli(['dashboard', '--sqlite', file, '--port', '0'], {
+      stdout: captureOutput().stream,
+      stderr: captureOutput().stream,
+      interactive: false,
+      signal: AbortSignal.timeout(10_000),
+    });
+    await expect(running).rejects.toBeInstanceOf(StoreNotFoundError);
+    expect(readFileSync(file).equals(before)).toBe(true);
+  });
+
+  it('a store behind this code is not upgraded by a read: SchemaBehindError names tidemark migrate', async () => {
+    const file = join(dir, 'behind.db');
+    const db = openSqliteDatabase(file, { synchronous: 'FULL', busyTimeoutMs: 1000 });
+    migrateSqliteSchema(db, file, sqliteMigrations.slice(0, 1));
+    db.close();
+    await expect(run(['streams', '--sqlite', file])).rejects.toBeInstanceOf(SchemaBehindError);
+    const after = openSqliteDatabase(file, { synchronous: 'FULL', busyTimeoutMs: 1000, readOnly: true });
+    expect(sqliteSchemaVersionOf(after)).toBe(sqliteMigrations[0]?.version);
+    after.close();
+  });
+});

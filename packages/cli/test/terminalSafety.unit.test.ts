@@ -1,0 +1,75 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSqliteCheckpointStore, createSqliteEventStore } from '@tidemark/sqlite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../src/main.js';
+import { captureOutput } from './captureOutput.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tidemark-cli-terminal-'));
+const file = join(dir, 'store.db');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+// What a hostile writer can put in a store: a window-title OSC, colours, a carriage return and a
+// backspace, an 8-bit CSI (C1), DEL, and a right-to-left override that reorders what follows.
+const hostile = '\x1b]0;owned\x07\x1b[31mred\x1b[0m\r\bX\x9b2J\x7f\u202Etxt.exe';
+// Every character a terminal acts on instead of showing, bar the newline ending each line.
+const unsafe = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+
+async function run(argv: string[]) {
+  const out = captureOutput();
+  const err = captureOutput();
+  const code = await runCli(argv, { stdout: out.stream, stderr: err.stream, interactive: false });
+  return { code, stdout: out.text(), stderr: err.text() };
+}
+
+describe('output of untrusted store content', () => {
+  beforeAll(async () => {
+    const store = createSqliteEventStore({ file });
+    const checkpoints = createSqliteCheckpointStore();
+    // Names are refused control characters on append, but not bidi overrides; data takes anything.
+    const { events } = await store.appendToStream('order-\u202Egpj.exe', [{ type: 'order.\u202Eplaced', data: { note: hostile } }]);
+    const event = events[0]!;
+    await store.transaction(async (tx) => {
+      await checkpoints.save(`list${hostile}`, 0n, 0n, tx);
+      const failure = { eventId: event.id, eventType: event.type, streamId: event.streamId, attempts: 1 };
+      await checkpoints.recordFailure(
+        `list${hostile}`,
+        { ...failure, position: event.position, message: `boom${hostile}`, failedAt: new Date() },
+        tx,
+      );
+    });
+    await store.close();
+  });
+
+  it.each([
+    [['streams']],
+    [['stream', 'order-\u202Egpj.exe']],
+    [['events', 'tail']],
+    [['projections', 'status']],
+    [['projections', 'failed']],
+  ])('%j prints control and bidi characters escaped, as \\uXXXX', async (argv) => {
+    const { code, stdout, stderr } = await run([...argv, '--sqlite', file]);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).not.toMatch(unsafe);
+    expect(stdout).toContain('\\u202e');
+  });
+
+  it.each([[['events', 'tail']], [['projections', 'failed']], [['stream', 'order-\u202Egpj.exe']]])(
+    '%j --json escapes them too, and parses back to the stored text',
+    async (argv) => {
+      const { stdout } = await run([...argv, '--sqlite', file, '--json']);
+      expect(stdout).not.toMatch(unsafe);
+      expect(stdout).toContain('\\u009b2J');
+      const text = JSON.stringify(JSON.parse(stdout.trim().split('\n')[0] as string));
+      expect(text).toContain(JSON.stringify(hostile).slice(1, -1));
+    },
+  );
+
+  it('an error naming an argument escapes it on its one line of stderr', async () => {
+    const { stderr } = await run(['streams', '--sqlite', join(dir, `typo${hostile}.db`)]);
+    expect(stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(stderr.trimEnd()).not.toMatch(unsafe);
+  });
+});
