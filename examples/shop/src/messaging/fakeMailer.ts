@@ -119,6 +119,8 @@ export function createFakeMailer(options: {
     inbox: options.inbox,
     mapper: shopMessageMapper,
     pollIntervalMs: 200,
+    // As the read models' projectors (shopReadModels.ts): fewer, larger batches under load.
+    minReadIntervalMs: 20,
     setup: setupMailbox,
     handle: sendMail,
   });
