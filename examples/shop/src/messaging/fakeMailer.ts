@@ -120,7 +120,7 @@ export function createFakeMailer(options: {
     mapper: shopMessageMapper,
     pollIntervalMs: 200,
     // As the read models' projectors (shopReadModels.ts): fewer, larger batches under load.
-    minReadIntervalMs: 20,
+    minReadIntervalMs: 10,
     setup: setupMailbox,
     handle: sendMail,
   });

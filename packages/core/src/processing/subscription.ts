@@ -24,8 +24,9 @@ export interface SubscribeOptions {
    * slowed. While the log moves with none of it for this subscription (a filtered one, on a log
    * busy with other events), the interval doubles at each such read, up to 10 times this (50 ms
    * by default), and falls back at the next read that is not. Default 5; 0 reads at every wake-up.
-   * Raising it trades lag under load for throughput: the shop's projectors at 20 served 14% more
-   * commands at 64 connections on SQLite, their lag p50 2.5 ms higher (BENCHMARKS.md).
+   * Raising it trades lag under load for throughput: at 20 the shop's projectors let it serve 14%
+   * more commands at 64 connections on SQLite, but at a steady 1,000 commands/s their lag p50
+   * went from 3 to 10.5 ms; the shop uses 10 (BENCHMARKS.md).
    */
   minReadIntervalMs?: number;
   /** Ends the iteration (cleanly, without throwing) when aborted. */
