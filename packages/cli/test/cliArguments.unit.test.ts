@@ -2,21 +2,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from '../src/main.js';
-import { captureOutput } from './captureOutput.js';
+import { runCaptured as run } from './runCaptured.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tidemark-cli-args-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 // An existing file, so that each case fails on the argument it is about.
 const db = join(dir, 'store.db');
 writeFileSync(db, '');
-
-async function run(argv: string[]) {
-  const out = captureOutput();
-  const err = captureOutput();
-  const code = await runCli(argv, { stdout: out.stream, stderr: err.stream, interactive: false });
-  return { code, stdout: out.text(), stderr: err.text() };
-}
 
 describe('tidemark argument validation', () => {
   const pg = ['--postgres', 'postgres://h/db'];

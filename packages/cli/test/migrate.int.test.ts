@@ -3,16 +3,9 @@ import { StoreNotFoundError } from '@tidemark/core';
 import { serviceAvailable, serviceUrls } from '@tidemark/testing';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from '../src/main.js';
-import { captureOutput } from './captureOutput.js';
+import { runCaptured as run } from './runCaptured.js';
 
 const available = await serviceAvailable('postgres');
-
-async function run(argv: string[]) {
-  const out = captureOutput();
-  const code = await runCli(argv, { stdout: out.stream, stderr: captureOutput().stream, interactive: false });
-  return { code, stdout: out.text() };
-}
 
 describe.skipIf(!available)('tidemark migrate --postgres', () => {
   const schema = `tm_cli_${randomBytes(5).toString('hex')}`;

@@ -5,20 +5,12 @@ import { fileURLToPath } from 'node:url';
 import { NotFoundError, type RecordedEvent } from '@tidemark/core';
 import { createSqliteCheckpointStore, createSqliteEventStore } from '@tidemark/sqlite';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from '../src/main.js';
-import { captureOutput } from './captureOutput.js';
 import { sumsProjection } from './fixtures/sumsProjection.js';
+import { runCaptured as run } from './runCaptured.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/sumsProjection.ts', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'tidemark-cli-failures-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function run(argv: string[]) {
-  const out = captureOutput();
-  const err = captureOutput();
-  const code = await runCli(argv, { stdout: out.stream, stderr: err.stream, interactive: false });
-  return { code, stdout: out.text(), stderr: err.text() };
-}
 
 /** A store where 'sums' parked event 2 and 'other' halted on event 3. */
 async function storeWithFailures(file: string) {

@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSqliteCheckpointStore, createSqliteEventStore } from '@tidemark/sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../src/main.js';
-import { captureOutput } from './captureOutput.js';
+import { runCaptured as run } from './runCaptured.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tidemark-cli-terminal-'));
 const file = join(dir, 'store.db');
@@ -15,13 +14,6 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const hostile = '\x1b]0;owned\x07\x1b[31mred\x1b[0m\r\bX\x9b2J\x7f\u202Etxt.exe';
 // Every character a terminal acts on instead of showing, bar the newline ending each line.
 const unsafe = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
-
-async function run(argv: string[]) {
-  const out = captureOutput();
-  const err = captureOutput();
-  const code = await runCli(argv, { stdout: out.stream, stderr: err.stream, interactive: false });
-  return { code, stdout: out.text(), stderr: err.text() };
-}
 
 describe('output of untrusted store content', () => {
   beforeAll(async () => {
