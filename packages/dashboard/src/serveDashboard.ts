@@ -5,7 +5,13 @@ import {
   createPostgresEventStore,
   type PostgresTransaction,
 } from '@tidemark/postgres';
-import { createSqliteCheckpointStore, createSqliteEventBrowser, createSqliteEventStore, type SqliteTransaction } from '@tidemark/sqlite';
+import {
+  assertSqliteStoreFile,
+  createSqliteCheckpointStore,
+  createSqliteEventBrowser,
+  createSqliteEventStore,
+  type SqliteTransaction,
+} from '@tidemark/sqlite';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { errorBody } from './dashboardHttpError.js';
 import type { DashboardOptions } from './dashboardOptions.js';
@@ -48,11 +54,13 @@ async function open(
     throw new ValidationError('serveDashboard needs exactly one of sqlite (a file) and postgres (a URL)', { field: 'sqlite' });
   }
   if (options.postgres !== undefined) {
-    // An operator's tool: a mistyped schema is refused (StoreNotFoundError), never created.
+    // An operator's tool: a mistyped schema is refused (StoreNotFoundError), never created, and a
+    // store behind this code is refused (SchemaBehindError), never upgraded under its application.
     const store = await createPostgresEventStore({
       url: options.postgres,
       ...(options.schema !== undefined && { schema: options.schema }),
       createSchema: false,
+      migrate: false,
     });
     return {
       mount: async (app, extra) => {
@@ -66,7 +74,10 @@ async function open(
       close: () => store.close(),
     };
   }
-  const store = createSqliteEventStore({ file: options.sqlite as string });
+  // The same for a file: one that holds no store is refused without a write (opening it as a
+  // store would make it one), one behind this code is refused rather than migrated.
+  assertSqliteStoreFile(options.sqlite as string);
+  const store = createSqliteEventStore({ file: options.sqlite as string, migrate: false });
   return {
     mount: async (app, extra) => {
       await app.register(dashboardPlugin<SqliteTransaction>, {

@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StoreNotFoundError } from '@tidemark/core';
 import { createPostgresEventStore } from '@tidemark/postgres';
+import { createSqliteEventStore } from '@tidemark/sqlite';
 import { serviceAvailable, serviceUrls } from '@tidemark/testing';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { serveDashboard } from '../src/index.js';
@@ -39,5 +45,35 @@ describe.skipIf(!available)('serveDashboard on PostgreSQL', () => {
     }
     await expect(serveDashboard({ postgres: serviceUrls.postgres, schema: `${schema}_missing`, port: 0 })).rejects.toThrow();
     await expect(serveDashboard({ port: 0 })).rejects.toThrow(/exactly one of sqlite/);
+  });
+});
+
+describe('serveDashboard on a SQLite file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tidemark-dashboard-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('refuses a file that holds no store, and leaves it exactly as it was', async () => {
+    const file = join(dir, 'app.db');
+    const db = new Database(file);
+    db.exec("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO users (name) VALUES ('ada')");
+    db.close();
+    const before = readFileSync(file);
+    await expect(serveDashboard({ sqlite: file, port: 0 })).rejects.toBeInstanceOf(StoreNotFoundError);
+    expect(readFileSync(file).equals(before)).toBe(true);
+    expect(existsSync(`${file}-wal`)).toBe(false);
+  });
+
+  it('serves a store file', async () => {
+    const file = join(dir, 'store.db');
+    const store = createSqliteEventStore({ file });
+    await store.appendToStream('order-1', [{ type: 'order.placed', data: { n: 1 } }]);
+    await store.close();
+    const served = await serveDashboard({ sqlite: file, port: 0 });
+    try {
+      const response = await fetch(`${served.url}api/events`);
+      expect(((await response.json()) as { events: unknown[] }).events).toHaveLength(1);
+    } finally {
+      await served.close();
+    }
   });
 });

@@ -21,6 +21,7 @@ export * from './processing/sqliteLease.js';
 export * from './processing/sqliteTableSwap.js';
 export * from './queries/sqliteEventBrowser.js';
 export * from './queries/sqliteEventBrowserIndexes.js';
+export * from './schema/assertSqliteStoreFile.js';
 export * from './schema/migrateSqliteSchema.js';
 export * from './schema/schemaTooNewError.js';
 export * from './schema/sqliteSchema.js';

@@ -1,7 +1,6 @@
 import { serveDashboard } from '@tidemark/dashboard';
 import type { Command } from 'commander';
 import type { CliIo } from '../cliIo.js';
-import { assertSqliteStore } from '../store/assertSqliteStore.js';
 import type { StoreArguments } from '../store/storeArguments.js';
 import { addStoreOptions, storeArgumentsOf } from '../store/storeOptions.js';
 import { wholeNumber } from '../store/wholeNumber.js';
@@ -41,8 +40,6 @@ export function addDashboardCommand(program: Command, io: CliIo): void {
 export async function dashboard(args: DashboardArguments, io: CliIo): Promise<void> {
   const signal = io.signal;
   if (!signal) throw new Error('dashboard needs a signal to stop on');
-  // The dashboard opens a SQLite file as a store, which would turn one that holds none into a store.
-  if (args.sqlite !== undefined) await assertSqliteStore(args.sqlite);
   const served = await serveDashboard({
     ...(args.sqlite !== undefined && { sqlite: args.sqlite }),
     ...(args.postgres !== undefined && { postgres: args.postgres }),

@@ -1,5 +1,4 @@
 import type { CheckpointStore, EventBrowser, EventStore, Inbox, Outbox, SqlTransaction, StoreTransaction, TableSwap } from '@tidemark/core';
-import { assertSqliteStore } from './assertSqliteStore.js';
 import type { StoreArguments } from './storeArguments.js';
 
 /** The transaction the CLI's projections run in: a SQL store's, whichever adapter. */
@@ -25,8 +24,8 @@ export interface OpenedStore {
  */
 export async function openStore(args: StoreArguments): Promise<OpenedStore> {
   if (args.sqlite !== undefined) {
-    await assertSqliteStore(args.sqlite);
     const sqlite = await import('@tidemark/sqlite');
+    sqlite.assertSqliteStoreFile(args.sqlite);
     const store = sqlite.createSqliteEventStore({ file: args.sqlite, migrate: false });
     return {
       store,
