@@ -61,6 +61,31 @@ describe('tidemark argument validation', () => {
     [['outbox', 'status'], 'exactly one of'],
     [['consumers', 'status', '--sqlite', db, '--follow'], "unknown option '--follow'"],
     [['migrate', '--sqlite'], "option '--sqlite <file>' argument missing"],
+    // Empty arguments (an unset shell variable) name nothing: bad arguments, named, not a failed run.
+    [['streams', '--sqlite', ''], "option '--sqlite <file>' argument '' is invalid. must not be empty"],
+    [['migrate', '--sqlite', '', '--create-schema'], "option '--sqlite <file>' argument '' is invalid. must not be empty"],
+    [['streams', '--postgres', ''], "option '--postgres <url>' argument '' is invalid. must not be empty"],
+    [['streams', '--sqlite', '', ...pg], "option '--sqlite <file>' argument '' is invalid"],
+    [['streams', ...pg, '--schema', ''], "option '--schema <name>' argument '' is invalid"],
+    [['stream', '', '--sqlite', db], "value '' is invalid for argument 'id'. must not be empty"],
+    [['projections', 'failed', '', '--sqlite', db], "value '' is invalid for argument 'projection'"],
+    [['projections', 'retry', '', '--position', '1', '--sqlite', db], "value '' is invalid for argument 'projection'"],
+    [['projections', 'retry', 'sums', '--position', '1', '--module', '', '--sqlite', db], "option '--module <file>' argument ''"],
+    [['projections', 'skip', '', '--position', '1', '--sqlite', db], "value '' is invalid for argument 'projection'"],
+    [['projections', 'rebuild', '', '--module', 'm.ts', '--sqlite', db], "value '' is invalid for argument 'projection'"],
+    [['projections', 'rebuild', 'sums', '--module', '', '--sqlite', db], "option '--module <file>' argument '' is invalid"],
+    [['streams', '--sqlite', db, '--category', ''], "option '--category <category>' argument '' is invalid"],
+    [['streams', '--sqlite', db, '--after', ''], "option '--after <stream-id>' argument '' is invalid"],
+    [['streams', '--sqlite', db, '--limit', ''], "option '--limit <n>' argument '' is invalid"],
+    [['events', 'tail', '--sqlite', db, '--type', ''], "option '--type <type>' argument '' is invalid"],
+    [['events', 'tail', '--sqlite', db, '--category', ''], "option '--category <category>' argument '' is invalid"],
+    [['events', 'tail', '--sqlite', db, '--limit', ''], "option '--limit <n>' argument '' is invalid"],
+    [['dashboard', '--sqlite', db, '--host', ''], "option '--host <host>' argument '' is invalid"],
+    [['dashboard', '--sqlite', db, '--token', ''], "option '--token <token>' argument '' is invalid"],
+    // URLs pg cannot read: named as --postgres's problem before anything connects.
+    [['streams', '--postgres', 'postgres://ops:secret@[::1/db'], 'streams: --postgres must be a postgres:// URL'],
+    [['migrate', '--postgres', 'postgres://ops:secret@db:99999/db'], 'migrate: --postgres must be a postgres:// URL'],
+    [['dashboard', '--postgres', 'postgres://ops:secret@db:port/db'], 'dashboard: --postgres must be a postgres:// URL'],
   ])('refuses %j with one line naming the problem and exit code 2', async (argv, message) => {
     const { code, stdout, stderr } = await run(argv);
     expect(code).toBe(2);
@@ -68,6 +93,15 @@ describe('tidemark argument validation', () => {
     expect(stderr).toContain(message);
     expect(stderr.startsWith('tidemark: ')).toBe(true);
     expect(stderr.trimEnd().split('\n')).toHaveLength(1);
+  });
+
+  it('never echoes a --postgres URL it refuses: it may hold a password', async () => {
+    for (const url of ['postgres://ops:secret@[::1/db', 'postgres://ops:secret@db:99999/db', 'mysql://ops:secret@db/db']) {
+      const { code, stderr } = await run(['streams', '--postgres', url]);
+      expect(code).toBe(2);
+      expect(stderr).toContain('--postgres must be a postgres:// URL');
+      expect(stderr).not.toContain('secret');
+    }
   });
 
   it('prints the usage on stdout for --help, with exit code 0', async () => {

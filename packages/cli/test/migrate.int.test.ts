@@ -17,7 +17,10 @@ describe.skipIf(!available)('tidemark migrate --postgres', () => {
 
   it('refuses a schema with no store unless --create-schema, then creates it once', async () => {
     const migrate = ['migrate', '--postgres', serviceUrls.postgres, '--schema', schema];
-    await expect(run(migrate)).rejects.toBeInstanceOf(StoreNotFoundError);
+    const refused = await run(migrate).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(StoreNotFoundError);
+    // The hint names this command's option, not the library's createSchema: true.
+    expect((refused as Error).message).toBe(`The PostgreSQL schema '${schema}' holds no tidemark store (--create-schema to create one)`);
     const { rows } = await admin.query('SELECT to_regnamespace($1) IS NOT NULL AS found', [schema]);
     expect(rows[0]?.found).toBe(false);
     expect((await run([...migrate, '--create-schema'])).stdout).toMatch(

@@ -38,10 +38,27 @@ describe('a --sqlite file that holds no store', () => {
     writeFileSync(empty, '');
     for (const target of [file, empty]) {
       const before = readFileSync(target);
-      await expect(run([...argv, '--sqlite', target])).rejects.toBeInstanceOf(StoreNotFoundError);
+      const error = await run([...argv, '--sqlite', target]).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StoreNotFoundError);
+      // Only migrate takes --create-schema: the hint sends there, not to the library's createSchema option.
+      expect((error as Error).message).toContain('holds no tidemark store (tidemark migrate --create-schema to create one)');
+      expect((error as Error).message).not.toContain('createSchema');
       expect(readFileSync(target).equals(before)).toBe(true);
     }
   });
+
+  it.each([[['streams']], [['stream', 'order-1']], [['projections', 'status']], [['migrate']], [['migrate', '--create-schema']]])(
+    '%j names a --sqlite file that is no SQLite database, escaped, and leaves it as it was',
+    async (argv) => {
+      // U+202E reorders what a terminal shows after it: the name is printed escaped.
+      const file = join(dir, `notes\u202e-${Math.random().toString(36).slice(2)}.txt`);
+      writeFileSync(file, 'shopping list: milk, eggs, and a great deal more than a SQLite header holds\n');
+      const before = readFileSync(file);
+      const error = await run([...argv, '--sqlite', file]).catch((e: unknown) => e);
+      expect((error as Error).message).toBe(`--sqlite ${JSON.stringify(file).replace('\u202e', '\\u202e')} is not a SQLite database`);
+      expect(readFileSync(file).equals(before)).toBe(true);
+    },
+  );
 
   it('migrate without --create-schema refuses it (exit code 2) without writing to it', async () => {
     const empty = join(dir, 'empty-migrate.db');
@@ -59,7 +76,9 @@ describe('a --sqlite file that holds no store', () => {
       interactive: false,
       signal: AbortSignal.timeout(10_000),
     });
-    await expect(running).rejects.toBeInstanceOf(StoreNotFoundError);
+    const error = await running.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoreNotFoundError);
+    expect((error as Error).message).toContain('(tidemark migrate --create-schema to create one)');
     expect(readFileSync(file).equals(before)).toBe(true);
   });
 

@@ -29,7 +29,7 @@ export function addConsumersCommands(program: Command, io: CliIo): void {
   )
     .option('--json', 'print JSON instead of a table')
     .action(async (options: Record<string, unknown>) => {
-      await consumersStatus({ ...storeArgumentsOf('consumers status', options), json: options.json === true }, io);
+      await consumersStatus({ ...(await storeArgumentsOf('consumers status', options)), json: options.json === true }, io);
     });
 }
 

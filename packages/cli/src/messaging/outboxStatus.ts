@@ -14,7 +14,7 @@ export function addOutboxCommands(program: Command, io: CliIo): void {
   )
     .option('--json', 'print one JSON document instead of text')
     .action(async (options: Record<string, unknown>) => {
-      await outboxStatus({ ...storeArgumentsOf('outbox status', options), json: options.json === true }, io);
+      await outboxStatus({ ...(await storeArgumentsOf('outbox status', options)), json: options.json === true }, io);
     });
 }
 

@@ -4,6 +4,7 @@ import type { CliIo } from '../cliIo.js';
 import { escapeControls } from '../output/escapeControls.js';
 import { formatTable } from '../output/formatTable.js';
 import { jsonText } from '../output/jsonText.js';
+import { nonEmpty } from '../store/nonEmpty.js';
 import { type SqlTx, withStore } from '../store/openStore.js';
 import type { StoreArguments } from '../store/storeArguments.js';
 import { addStoreOptions, storeArgumentsOf } from '../store/storeOptions.js';
@@ -32,11 +33,11 @@ export function addFailuresCommands(projections: Command, io: CliIo): void {
     projections
       .command('failed')
       .description('list the events projections failed on (halted) or parked (dead letters)')
-      .argument('[projection]', 'only this projection'),
+      .argument('[projection]', 'only this projection', nonEmpty),
   )
     .option('--json', 'print JSON instead of a table')
     .action(async (projection: string | undefined, options: Record<string, unknown>) => {
-      const store = storeArgumentsOf('projections failed', options);
+      const store = await storeArgumentsOf('projections failed', options);
       await projectionsFailures(
         { action: 'failed', ...store, ...(projection !== undefined && { projection }), json: options.json === true },
         io,
@@ -46,9 +47,9 @@ export function addFailuresCommands(projections: Command, io: CliIo): void {
     projections
       .command('retry')
       .description('retry a failed or parked event')
-      .argument('<projection>', "the projection's name")
+      .argument('<projection>', "the projection's name", nonEmpty)
       .requiredOption('--position <n>', "the event's global position", position)
-      .option('--module <file>', 'the module exporting the projection (needed to apply a parked event)')
+      .option('--module <file>', 'the module exporting the projection (needed to apply a parked event)', nonEmpty)
       .addHelpText(
         'after',
         '\nA parked event is applied with the projection from --module and its dead letter removed, in one\n' +
@@ -60,7 +61,7 @@ export function addFailuresCommands(projections: Command, io: CliIo): void {
       await projectionsFailures(
         {
           action: 'retry',
-          ...storeArgumentsOf('projections retry', options),
+          ...(await storeArgumentsOf('projections retry', options)),
           projection,
           position: options.position as bigint,
           ...(typeof options.module === 'string' && { module: options.module }),
@@ -73,7 +74,7 @@ export function addFailuresCommands(projections: Command, io: CliIo): void {
     projections
       .command('skip')
       .description('skip a failed or parked event')
-      .argument('<projection>', "the projection's name")
+      .argument('<projection>', "the projection's name", nonEmpty)
       .requiredOption('--position <n>', "the event's global position", position)
       .addHelpText(
         'after',
@@ -86,7 +87,7 @@ export function addFailuresCommands(projections: Command, io: CliIo): void {
       await projectionsFailures(
         {
           action: 'skip',
-          ...storeArgumentsOf('projections skip', options),
+          ...(await storeArgumentsOf('projections skip', options)),
           projection,
           position: options.position as bigint,
           json: options.json === true,

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import type { CliIo } from '../cliIo.js';
 import { escapeControls } from '../output/escapeControls.js';
 import { jsonText } from '../output/jsonText.js';
+import { nonEmpty } from '../store/nonEmpty.js';
 import { type SqlTx, withStore } from '../store/openStore.js';
 import type { StoreArguments } from '../store/storeArguments.js';
 import { addStoreOptions, storeArgumentsOf } from '../store/storeOptions.js';
@@ -24,8 +25,8 @@ export function addRebuildCommand(projections: Command, io: CliIo): void {
     projections
       .command('rebuild')
       .description('rebuild a projection into shadow tables and swap it in')
-      .argument('<projection>', "the projection's name")
-      .requiredOption('--module <file>', 'a JS/TS module exporting the projection (by its name), or an array of projections')
+      .argument('<projection>', "the projection's name", nonEmpty)
+      .requiredOption('--module <file>', 'a JS/TS module exporting the projection (by its name), or an array of projections', nonEmpty)
       .addHelpText(
         'after',
         '\nRebuilds the projection from position 0 into shadow tables while the live ones keep serving, then swaps\n' +
@@ -38,7 +39,7 @@ export function addRebuildCommand(projections: Command, io: CliIo): void {
     .action(async (projection: string, options: Record<string, unknown>) => {
       await projectionsRebuild(
         {
-          ...storeArgumentsOf('projections rebuild', options),
+          ...(await storeArgumentsOf('projections rebuild', options)),
           projection,
           module: options.module as string,
           batchSize: (options.batchSize as number | undefined) ?? 500,

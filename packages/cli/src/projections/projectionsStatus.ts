@@ -37,7 +37,7 @@ export function addStatusCommand(projections: Command, io: CliIo): void {
   )
     .option('--json', 'print JSON instead of a table')
     .action(async (options: Record<string, unknown>) => {
-      await projectionsStatus({ ...storeArgumentsOf('projections status', options), json: options.json === true }, io);
+      await projectionsStatus({ ...(await storeArgumentsOf('projections status', options)), json: options.json === true }, io);
     });
 }
 

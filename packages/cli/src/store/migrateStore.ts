@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { CliIo } from '../cliIo.js';
 import { jsonText } from '../output/jsonText.js';
 import { UsageError } from '../usageError.js';
+import { openFailure } from './openFailure.js';
 import type { StoreArguments } from './storeArguments.js';
 import { addStoreOptions, storeArgumentsOf } from './storeOptions.js';
 
@@ -28,11 +29,19 @@ export function addMigrateCommand(program: Command, io: CliIo): void {
     .option('--json', 'print the versions as JSON')
     .action(async (options: Record<string, unknown>) => {
       const createSchema = options.createSchema === true;
-      await migrateStore({ ...storeArgumentsOf('migrate', options, createSchema), createSchema, json: options.json === true }, io);
+      await migrateStore({ ...(await storeArgumentsOf('migrate', options, createSchema)), createSchema, json: options.json === true }, io);
     });
 }
 
 export async function migrateStore(args: MigrateArguments, io: CliIo): Promise<void> {
+  try {
+    await migrateAndReport(args, io);
+  } catch (error) {
+    throw openFailure(error, args, '--create-schema to create one');
+  }
+}
+
+async function migrateAndReport(args: MigrateArguments, io: CliIo): Promise<void> {
   if (args.sqlite !== undefined) {
     const { migrateSqliteSchema, openSqliteDatabase, sqliteSchemaVersionOf } = await import('@tidemark/sqlite');
     if (!args.createSchema) {

@@ -1,4 +1,5 @@
 import type { CheckpointStore, EventBrowser, EventStore, Inbox, Outbox, SqlTransaction, StoreTransaction, TableSwap } from '@tidemark/core';
+import { migrateCreatesStore, openFailure } from './openFailure.js';
 import type { StoreArguments } from './storeArguments.js';
 
 /** The transaction the CLI's projections run in: a SQL store's, whichever adapter. */
@@ -23,6 +24,14 @@ export interface OpenedStore {
  * so looking at a store never upgrades it under the application still running older code.
  */
 export async function openStore(args: StoreArguments): Promise<OpenedStore> {
+  try {
+    return await open(args);
+  } catch (error) {
+    throw openFailure(error, args, migrateCreatesStore);
+  }
+}
+
+async function open(args: StoreArguments): Promise<OpenedStore> {
   if (args.sqlite !== undefined) {
     const sqlite = await import('@tidemark/sqlite');
     sqlite.assertSqliteStoreFile(args.sqlite);

@@ -8,22 +8,15 @@ export interface StoreArguments {
   schema?: string;
 }
 
-/** The parseArgs options every store command takes. */
-export const storeOptions = {
-  sqlite: { type: 'string' },
-  postgres: { type: 'string' },
-  schema: { type: 'string' },
-} as const;
-
 /**
  * Checks the store options before anything is opened; throws UsageError naming `command`.
  * `mayCreate`: a missing SQLite file is fine (the command was asked to create the store).
  */
-export function parseStoreArguments(
+export async function parseStoreArguments(
   command: string,
   values: { sqlite?: string | undefined; postgres?: string | undefined; schema?: string | undefined },
   mayCreate = false,
-): StoreArguments {
+): Promise<StoreArguments> {
   if (Boolean(values.sqlite) === Boolean(values.postgres)) {
     throw new UsageError(`${command}: give exactly one of --sqlite <file> or --postgres <url>`);
   }
@@ -35,12 +28,30 @@ export function parseStoreArguments(
   if (values.schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(values.schema)) {
     throw new UsageError(`${command}: --schema '${values.schema}' is not a schema name (lower-case letters, digits, _)`);
   }
-  if (values.postgres !== undefined && !/^postgres(ql)?:\/\//.test(values.postgres)) {
-    throw new UsageError(`${command}: --postgres must be a postgres:// URL`);
+  if (values.postgres !== undefined && !(await isPostgresUrl(values.postgres))) {
+    // Never the URL itself: it may hold a password.
+    throw new UsageError(`${command}: --postgres must be a postgres:// URL, such as postgres://user@localhost:5432/database`);
   }
   return {
     ...(values.sqlite !== undefined && { sqlite: values.sqlite }),
     ...(values.postgres !== undefined && { postgres: values.postgres }),
     ...(values.schema !== undefined && { schema: values.schema }),
   };
+}
+
+/**
+ * Whether pg itself can read the URL: a client is only configured here, not connected. pg's
+ * parser is more lenient than `new URL` (it encodes spaces, allows an empty host), so judging
+ * by its answer refuses nothing pg would accept; it is loaded only when --postgres is given.
+ */
+async function isPostgresUrl(url: string): Promise<boolean> {
+  if (!/^postgres(ql)?:\/\//.test(url)) return false;
+  const { default: pg } = await import('pg');
+  try {
+    new pg.Client({ connectionString: url });
+    return true;
+  } catch (error) {
+    // Other failures (an sslrootcert file that cannot be read) are reported when the store opens.
+    return (error as { code?: unknown }).code !== 'ERR_INVALID_URL';
+  }
 }

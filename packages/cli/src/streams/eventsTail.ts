@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { CliIo } from '../cliIo.js';
 import { eventLine } from '../output/eventLine.js';
 import { jsonText } from '../output/jsonText.js';
+import { nonEmpty } from '../store/nonEmpty.js';
 import { type SqlTx, withStore } from '../store/openStore.js';
 import type { StoreArguments } from '../store/storeArguments.js';
 import { addStoreOptions, storeArgumentsOf } from '../store/storeOptions.js';
@@ -26,8 +27,8 @@ export function addEventsCommands(program: Command, io: CliIo): void {
   addStoreOptions(
     events.command('tail').description('print the latest events of the log (oldest first); --follow keeps printing new ones until Ctrl-C'),
   )
-    .option('--type <type>', 'only events of this type')
-    .option('--category <category>', "only streams of this category (the stream id's part before the first '-')")
+    .option('--type <type>', 'only events of this type', nonEmpty)
+    .option('--category <category>', "only streams of this category (the stream id's part before the first '-')", nonEmpty)
     .option('--limit <n>', `how many of the latest events to print first, 0 to ${maxPageSize} (default 20)`, wholeNumber(0))
     .option('--follow', 'keep printing events as they are appended, until interrupted')
     .option('--json', 'print JSON lines, one event per line')
@@ -36,7 +37,7 @@ export function addEventsCommands(program: Command, io: CliIo): void {
       if (limit > maxPageSize) throw new UsageError(`events tail: --limit must be at most ${maxPageSize}, not ${limit}`);
       await eventsTail(
         {
-          ...storeArgumentsOf('events tail', options),
+          ...(await storeArgumentsOf('events tail', options)),
           ...(typeof options.type === 'string' && { type: options.type }),
           ...(typeof options.category === 'string' && { category: options.category }),
           limit,

@@ -4,6 +4,7 @@ import type { CliIo } from '../cliIo.js';
 import { escapeControls } from '../output/escapeControls.js';
 import { formatTable } from '../output/formatTable.js';
 import { jsonText } from '../output/jsonText.js';
+import { nonEmpty } from '../store/nonEmpty.js';
 import { withStore } from '../store/openStore.js';
 import type { StoreArguments } from '../store/storeArguments.js';
 import { addStoreOptions, storeArgumentsOf } from '../store/storeOptions.js';
@@ -21,16 +22,16 @@ export interface StreamsArguments extends StoreArguments {
 /** `tidemark streams`: the streams in stream id order, with their event counts, a page at a time. */
 export function addStreamsCommand(program: Command, io: CliIo): void {
   addStoreOptions(program.command('streams').description('list the streams with their event counts and last version, a page at a time'))
-    .option('--category <category>', "only streams of this category (the stream id's part before the first '-')")
+    .option('--category <category>', "only streams of this category (the stream id's part before the first '-')", nonEmpty)
     .option('--limit <n>', `streams per page, 1 to ${maxPageSize} (default 50)`, wholeNumber(1))
-    .option('--after <stream-id>', 'start after this stream id (the "next" the previous page printed)')
+    .option('--after <stream-id>', 'start after this stream id (the "next" the previous page printed)', nonEmpty)
     .option('--json', 'print one JSON document ({ streams, next }) instead of a table')
     .action(async (options: Record<string, unknown>) => {
       const limit = (options.limit as number | undefined) ?? 50;
       if (limit > maxPageSize) throw new UsageError(`streams: --limit must be at most ${maxPageSize}, not ${limit}`);
       await listStreams(
         {
-          ...storeArgumentsOf('streams', options),
+          ...(await storeArgumentsOf('streams', options)),
           ...(typeof options.category === 'string' && { category: options.category }),
           ...(typeof options.after === 'string' && { after: options.after }),
           limit,

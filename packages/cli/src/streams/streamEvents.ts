@@ -4,6 +4,7 @@ import type { CliIo } from '../cliIo.js';
 import { escapeControls } from '../output/escapeControls.js';
 import { eventLine } from '../output/eventLine.js';
 import { jsonText } from '../output/jsonText.js';
+import { nonEmpty } from '../store/nonEmpty.js';
 import { withStore } from '../store/openStore.js';
 import type { StoreArguments } from '../store/storeArguments.js';
 import { addStoreOptions, storeArgumentsOf } from '../store/storeOptions.js';
@@ -41,7 +42,7 @@ export function addStreamCommand(program: Command, io: CliIo): void {
     program
       .command('stream')
       .description("a stream's events, up to a version or a time, and the version reached")
-      .argument('<id>', 'the stream id'),
+      .argument('<id>', 'the stream id', nonEmpty),
   )
     .option('--as-of <time>', 'only events recorded at or before this time (ISO-8601)', instant)
     .option('--version <n>', 'only events up to this version', wholeNumber(1))
@@ -52,7 +53,7 @@ export function addStreamCommand(program: Command, io: CliIo): void {
       }
       await streamEvents(
         {
-          ...storeArgumentsOf('stream', options),
+          ...(await storeArgumentsOf('stream', options)),
           streamId,
           ...(options.asOf instanceof Date && { asOf: options.asOf }),
           ...(typeof options.version === 'number' && { version: options.version }),
