@@ -72,8 +72,9 @@ describe.skipIf(!available)('PostgreSQL: concurrent calls on one transaction are
     return { store, table, calls };
   }
 
+  // On the pool, not store.queries: nextval writes, and queries run in a READ ONLY transaction.
   const nextCall = async (store: PostgresEventStore, calls: string) =>
-    Number((await store.queries.query<{ n: string }>(`SELECT nextval('${calls}') AS n`))[0]?.n);
+    Number((await store.pool.query<{ n: string }>(`SELECT nextval('${calls}') AS n`)).rows[0]?.n);
 
   const committedRows = async (store: PostgresEventStore, table: string) =>
     (await store.queries.query<{ n: number }>(`SELECT n FROM ${table} ORDER BY n`)).map((row) => row.n);

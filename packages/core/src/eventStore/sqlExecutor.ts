@@ -24,8 +24,9 @@ export interface SqlTransaction {
  * Read-only SQL on committed data, outside any transaction: how a SQL-backed store serves read
  * models without taking a transaction (on SQLite, without queuing behind the one writer).
  * Each query sees what was committed when it started. Only for reads: SQLite refuses a writing
- * statement (its read connection is read-only); PostgreSQL runs one statement in autocommit,
- * outside every unit of work (a statement opening a transaction is refused), so write in
+ * statement (its read connection is read-only); PostgreSQL runs one statement in a READ ONLY
+ * transaction that it always rolls back, outside every unit of work, so the session of the
+ * pooled connection comes back unchanged (transaction control and SET are refused). Write in
  * `store.transaction` instead.
  */
 export interface SqlQueries {

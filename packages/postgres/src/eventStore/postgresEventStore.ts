@@ -143,7 +143,7 @@ const groupCommitBatches = 2;
 export interface PostgresEventStore extends EventStore<PostgresTransaction> {
   /** Always present here (optional on the port). */
   readPage(options: ReadPageOptions): Promise<LogPage>;
-  /** Reads on committed data in autocommit on the pool: read models served without a transaction's round trips. */
+  /** Reads on committed data on the pool, each in a READ ONLY transaction rolled back after it: read models served outside any unit of work. */
   readonly queries: SqlQueries;
   readonly schema: string;
   readonly pool: pg.Pool;

@@ -3,11 +3,39 @@ import type pg from 'pg';
 import { rethrowTyped, toTypedError, watchClient } from './connectionErrors.js';
 
 /**
- * One statement of read SQL in autocommit on a pooled connection (`store.queries`), still one
- * round trip. The extended protocol takes exactly one statement, so a script cannot carry a
- * second. A statement that leaves a transaction open (BEGIN, START TRANSACTION) is rolled back
- * and refused: the connection would otherwise go back to the pool inside it, and the appends
- * that used it next would be acknowledged without ever committing.
+ * Command tags (pg reports the tag's first word) of statements that control the transaction or
+ * change the session instead of reading data. Refused as on SQLite, where `queries` refuses the
+ * same kinds of statement; PREPARE, DEALLOCATE and LOAD also outlive a rollback.
+ */
+const refusedCommands = new Set([
+  'BEGIN',
+  'START',
+  'COMMIT',
+  'ROLLBACK',
+  'SAVEPOINT',
+  'RELEASE',
+  'PREPARE',
+  'SET',
+  'RESET',
+  'DISCARD',
+  'LOAD',
+  'DEALLOCATE',
+  'LISTEN',
+  'UNLISTEN',
+]);
+
+/** SQLSTATE read_only_sql_transaction: the statement tried to write. */
+const readOnlyViolation = '25006';
+
+/**
+ * One statement of read SQL on a pooled connection (`store.queries`), inside a READ ONLY
+ * transaction that is always rolled back: a pooled connection goes on to serve appends and reads,
+ * so nothing a caller's text does to its session (SET search_path, SET ROLE, set_config, a
+ * statement_timeout) may outlive the query. The extended protocol takes exactly one statement, so
+ * a script cannot carry a COMMIT and then a SET past the rollback. A statement that ends the
+ * transaction or changes the session is refused and its connection discarded, not reused; a write
+ * is refused by the server (READ ONLY) and reported as on SQLite. Three round trips (BEGIN, the
+ * statement, ROLLBACK) where autocommit took one: the price of a connection that comes back clean.
  */
 export async function queryPooled<Row extends Record<string, unknown>>(
   pool: pg.Pool,
@@ -16,28 +44,42 @@ export async function queryPooled<Row extends Record<string, unknown>>(
 ): Promise<Row[]> {
   const client = await pool.connect().catch(rethrowTyped);
   const watched = watchClient(client);
-  let failure: Error | undefined;
+  // Set when the connection must not go back to the pool.
+  let discard: Error | undefined;
   try {
+    // The role's default isolation, as autocommit had: one statement sees one snapshot either way.
+    await client.query('BEGIN READ ONLY');
     // queryMode is pg's (8.16+), not yet in its type definitions.
     const config = { text, values: [...(params ?? [])], queryMode: 'extended' } as pg.QueryConfig;
     const result = await client.query<Row>(config);
-    if (client.getTransactionStatus() !== 'I') {
-      await client.query('ROLLBACK');
-      throw new ValidationError(
-        'queries.query runs reads in autocommit: a statement that opens a transaction is refused (use store.transaction)',
-        {
-          field: 'sql',
-        },
+    if (refusedCommands.has(result.command) || client.getTransactionStatus() !== 'T') {
+      discard = new ValidationError(
+        `${result.command} is refused: queries run read-only SQL on committed data and must not change the connection's transaction or settings`,
+        { field: 'sql' },
       );
+      throw discard;
     }
+    await client.query('ROLLBACK');
     return result.rows;
   } catch (error) {
-    if (error instanceof ValidationError) throw error;
+    if (error === discard) throw error;
     watched.check(error);
-    // The ROLLBACK above may be what failed: then the connection must not go back to the pool.
-    if (client.getTransactionStatus() !== 'I') failure = error as Error;
+    if (client.getTransactionStatus() !== 'I' && watched.lost === undefined) {
+      await client.query('ROLLBACK').catch((rollbackError: Error) => {
+        discard = rollbackError;
+      });
+    }
+    // A ROLLBACK that could not run leaves the transaction open: the connection must go.
+    if (client.getTransactionStatus() !== 'I') discard ??= error as Error;
+    if ((error as { code?: unknown } | null)?.code === readOnlyViolation) {
+      throw new ValidationError(
+        'Only a single read-only statement may run outside a transaction: write inside store.transaction',
+        { field: 'sql' },
+        { cause: error },
+      );
+    }
     throw toTypedError(error, watched.lost !== undefined);
   } finally {
-    watched.release(failure);
+    watched.release(discard);
   }
 }
