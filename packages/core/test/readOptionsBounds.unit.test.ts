@@ -1,4 +1,4 @@
-import { createInMemoryEventStore, resolveAllRange, ValidationError } from '@tidemark/core';
+import { assertStorablePosition, createInMemoryEventStore, resolveAllRange, resolveEventCountRange, ValidationError } from '@tidemark/core';
 import { describe, expect, it } from 'vitest';
 
 const top = 2n ** 63n - 1n;
@@ -9,6 +9,32 @@ describe('readAll positions are 64-bit signed, as in every store', () => {
     expect(resolveAllRange({ after: top }).after).toBe(top);
     for (const after of [top + 1n, 2n ** 64n, -1n]) {
       expect(() => resolveAllRange({ after }), String(after)).toThrow(ValidationError);
+    }
+  });
+
+  it('refuses a position as assertStorablePosition does, whichever read is given it', () => {
+    const refusal = (check: () => unknown) => {
+      try {
+        check();
+      } catch (error) {
+        return { type: (error as Error).constructor, message: (error as Error).message, details: (error as ValidationError).details };
+      }
+      throw new Error('not refused');
+    };
+    for (const bad of [-1n, top + 1n, 1, '1', null]) {
+      const expected = (field: string) => refusal(() => assertStorablePosition(bad, field));
+      expect(
+        refusal(() => resolveAllRange({ after: bad as bigint })),
+        String(bad),
+      ).toEqual(expected('after'));
+      expect(
+        refusal(() => resolveEventCountRange({ after: bad as bigint, upTo: top, limit: 1 })),
+        String(bad),
+      ).toEqual(expected('after'));
+      expect(
+        refusal(() => resolveEventCountRange({ after: 0n, upTo: bad as bigint, limit: 1 })),
+        String(bad),
+      ).toEqual(expected('upTo'));
     }
   });
 

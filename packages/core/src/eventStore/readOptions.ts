@@ -1,7 +1,7 @@
 import { ValidationError } from '../domain/errors.js';
 import { isWellFormed } from '../domain/isWellFormed.js';
 import type { ReadAllOptions, ReadStreamOptions } from './eventStore.js';
-import { maxStorablePosition } from './position.js';
+import { assertStorablePosition } from './position.js';
 
 function positiveInteger(value: unknown, what: string, min: number): number | undefined {
   if (value === undefined) return undefined;
@@ -14,9 +14,7 @@ function positiveInteger(value: unknown, what: string, min: number): number | un
 function position(value: unknown, what: string): bigint | undefined {
   if (value === undefined) return undefined;
   // Past the top no store can bind it: SQLite's driver throws a RangeError, PostgreSQL an out-of-range error.
-  if (typeof value !== 'bigint' || value < 0n || value > maxStorablePosition) {
-    throw new ValidationError(`${what} must be a bigint from 0n to 2n ** 63n - 1n`, { field: what });
-  }
+  assertStorablePosition(value, what);
   return value;
 }
 

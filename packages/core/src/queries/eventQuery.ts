@@ -1,6 +1,6 @@
 import { ValidationError } from '../domain/errors.js';
 import type { RecordedEvent } from '../domain/event.js';
-import { maxStorablePosition } from '../eventStore/position.js';
+import { assertStorablePosition } from '../eventStore/position.js';
 import { assertValidName } from '../eventStore/prepareAppend.js';
 import type { EventCountRange, EventQuery, StreamQuery } from './eventBrowser.js';
 
@@ -114,19 +114,12 @@ export function isPastCursor(event: RecordedEvent, path: EventQueryPath, after: 
   return event.position < after.position;
 }
 
-function storablePosition(value: unknown, what: string): bigint {
-  if (typeof value !== 'bigint' || value < 0n || value > maxStorablePosition) {
-    throw new ValidationError(`${what} must be a bigint from 0n to ${maxStorablePosition}n`, { field: what });
-  }
-  return value;
-}
-
 /** Validates a countEvents range alike on every adapter (a ValidationError names the bad field). */
 export function resolveEventCountRange(range: EventCountRange): EventCountRange {
   if (range === null || typeof range !== 'object') throw new ValidationError('countEvents needs { after, upTo, limit }');
-  const after = storablePosition(range.after, 'after');
-  const upTo = storablePosition(range.upTo, 'upTo');
-  const { limit } = range;
+  const { after, upTo, limit } = range;
+  assertStorablePosition(after, 'after');
+  assertStorablePosition(upTo, 'upTo');
   if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 1) {
     throw new ValidationError('limit must be a whole number ≥ 1', { field: 'limit' });
   }
