@@ -103,6 +103,7 @@ export * from './snapshots/takeSnapshot.js';
 export * from './tracing/tidemarkTracer.js';
 export * from './tracing/tracedAppend.js';
 export * from './tracing/traceparent.js';
+export * from './transport/callHandler.js';
 export * from './transport/inMemoryBroker.js';
 export * from './transport/inMemoryTransport.js';
 export * from './transport/keyedDispatcher.js';

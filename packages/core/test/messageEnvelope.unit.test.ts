@@ -38,6 +38,16 @@ describe('the wire envelope as a foreign producer may write it', () => {
     expect(() => decodeEnvelope(text, 1)).toThrow(ValidationError);
   });
 
+  it('refuses a type other than the one the broker routed it by, naming both', () => {
+    const text = JSON.stringify(envelope);
+    const routed = (type: string) => ({ routed: { type, by: `routing key '${type}'` } });
+    expect(decodeEnvelope(text, 1, routed('shop.order.placed'))).toMatchObject({ type: 'shop.order.placed' });
+    expect(() => decodeEnvelope(text, 1, routed('shop.order.cancelled'))).toThrow(ValidationError);
+    expect(() => decodeEnvelope(text, 1, routed('shop.order.cancelled'))).toThrow(
+      "message type 'shop.order.placed' does not match its routing key 'shop.order.cancelled'",
+    );
+  });
+
   it('reads back a dead letter whose message was not an envelope, instead of failing the whole listing', () => {
     const deadLetteredAt = new Date('2026-02-03T04:05:06.000Z');
     for (const stored of [JSON.stringify({ unreadable: 'not json' }), '42', JSON.stringify({ ...envelope, id: '' })]) {

@@ -52,4 +52,40 @@ describe.skipIf(!available)('NATS JetStream transport and a foreign producer', (
       await nc.close();
     }
   });
+
+  it('dead-letters an envelope whose type is not the one its subject names, rather than handing it over under either', async () => {
+    const stream = `F${randomUUID().replaceAll('-', '')}`;
+    const prefix = stream.toLowerCase();
+    streams.push(stream, `${stream}_DLQ`);
+    const transport = await createNatsTransport({ servers: serviceUrls.nats, stream, subjectPrefix: prefix, storage: 'memory' });
+    transports.push(transport);
+    const seen: DeliveredMessage[] = [];
+    // The group takes both types: the envelope's would pass its filter, so only the check stops it.
+    await transport.consume({ group: 'g', types: ['a.happened', 'b.happened'], retryDelayMs: () => 20 }, async (m) => {
+      seen.push(m);
+    });
+    const mislabelled = {
+      id: randomUUID(),
+      type: 'b.happened',
+      schemaVersion: 1,
+      key: 'k',
+      occurredAt: new Date().toISOString(),
+      headers: {},
+      data: {},
+    };
+    const nc = await connect({ servers: serviceUrls.nats });
+    try {
+      await jetstream(nc).publish(`${prefix}.a.happened`, JSON.stringify(mislabelled));
+    } finally {
+      await nc.close();
+    }
+    const good = { id: randomUUID(), type: 'a.happened', schemaVersion: 1, key: 'k', data: { ok: true } };
+    await transport.publish([good]);
+    await waitFor(() => seen.some((m) => m.id === good.id), 'the good message', 10_000);
+    await waitFor(async () => (await transport.deadLetters('g')).length === 1, 'the dead letter', 10_000);
+    const [dead] = await transport.deadLetters('g');
+    expect(dead!.error).toBe(`message type 'b.happened' does not match its subject '${prefix}.a.happened'`);
+    expect(dead!.message).toMatchObject({ id: mislabelled.id, attempt: 1 });
+    expect(seen.map((m) => m.id)).toEqual([good.id]);
+  });
 });

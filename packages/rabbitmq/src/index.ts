@@ -4,5 +4,6 @@
  * @packageDocumentation
  * @module @tidemark/rabbitmq
  */
+export { UnroutableMessageError } from './transport/confirmedPublish.js';
 export * from './transport/rabbitTopology.js';
 export * from './transport/rabbitTransport.js';

@@ -50,6 +50,41 @@ describe.skipIf(!available)('RabbitMQ transport and a foreign producer', () => {
     expect(seen.map((m) => m.id)).toEqual([good.id]);
   });
 
+  it('dead-letters an envelope whose type is not the one its routing key names, rather than handing it over under either', async () => {
+    const prefix = `tidemark-test-${randomUUID()}`;
+    const transport = await open(prefix);
+    const seen: DeliveredMessage[] = [];
+    // The group takes both types: the envelope's would pass its bindings, so only the check stops it.
+    await transport.consume({ group: 'g', types: ['a.happened', 'b.happened'], retryDelayMs: () => 20 }, async (m) => {
+      seen.push(m);
+    });
+    const mislabelled = {
+      id: randomUUID(),
+      type: 'b.happened',
+      schemaVersion: 1,
+      key: 'k',
+      occurredAt: new Date().toISOString(),
+      headers: {},
+      data: {},
+    };
+    const model = await connect(serviceUrls.rabbitmq);
+    try {
+      const channel = await model.createConfirmChannel();
+      channel.publish(prefix, 'a.happened', Buffer.from(JSON.stringify(mislabelled)));
+      await channel.waitForConfirms();
+    } finally {
+      await model.close();
+    }
+    const good = { id: randomUUID(), type: 'a.happened', schemaVersion: 1, key: 'k', data: { ok: true } };
+    await transport.publish([good]);
+    await waitFor(() => seen.some((m) => m.id === good.id), 'the good message', 10_000);
+    await waitFor(async () => (await transport.deadLetters('g')).length === 1, 'the dead letter', 10_000);
+    const [dead] = await transport.deadLetters('g');
+    expect(dead!.error).toBe("message type 'b.happened' does not match its routing key 'a.happened'");
+    expect(dead!.message).toMatchObject({ id: mislabelled.id, attempt: 1 });
+    expect(seen.map((m) => m.id)).toEqual([good.id]);
+  });
+
   it('refuses a group whose queue names would pass AMQP’s 255 bytes with a ValidationError when consuming, not at its first retry', async () => {
     // 50 characters: the group's queue and dead queue fit, `<queue>.retry.<ms>` does not.
     const transport = await open();

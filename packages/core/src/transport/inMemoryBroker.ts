@@ -1,5 +1,6 @@
 import { type Clock, systemClock } from '../domain/clock.js';
 import { failureText } from '../processing/failureText.js';
+import { callHandler } from './callHandler.js';
 import { type DeadLetteredMessage, type DeliveredMessage, type MessageHandler, RejectMessageError } from './transport.js';
 import type { PreparedMessage, ResolvedConsumeOptions } from './transportInput.js';
 
@@ -131,7 +132,7 @@ export class InMemoryBroker {
     return consumer;
   }
 
-  /** Takes no new messages, lets those in hand settle, then leaves the group. */
+  /** Takes no new messages, lets those in hand settle (or time out), then leaves the group. */
   async stop(consumer: ConsumerState): Promise<void> {
     consumer.stopped = true;
     while (consumer.inHand.size > 0) await Promise.allSettled([...consumer.inHand]);
@@ -256,8 +257,7 @@ export class InMemoryBroker {
       data: JSON.parse(entry.stored.json),
       attempt: entry.attempts,
     };
-    const handling = Promise.resolve()
-      .then(() => consumer.handler(message))
+    const handling = callHandler(consumer.handler, message, consumer.options)
       .then(
         () => this.settle(group, consumer, entry, undefined),
         (error: unknown) => this.settle(group, consumer, entry, error ?? new Error('handler failed')),

@@ -47,8 +47,17 @@ function isEnvelope(value: unknown): value is Envelope {
   );
 }
 
+/** How a message reached its consumer, as far as the broker tells. */
+export interface Delivery {
+  /** Position in the broker's retained log (streaming transports). */
+  readonly sequence?: bigint;
+  /** The message type the broker routed it by (from the NATS subject, the AMQP routing key), and where that was read. */
+  readonly routed?: { readonly type: string; readonly by: string };
+}
+
 /** Reads a message written by encodeEnvelope; anything else is a ValidationError (a poison message to reject). */
-export function decodeEnvelope(text: string, attempt: number, sequence?: bigint): DeliveredMessage {
+export function decodeEnvelope(text: string, attempt: number, delivery: Delivery = {}): DeliveredMessage {
+  const { sequence, routed } = delivery;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -65,6 +74,15 @@ export function decodeEnvelope(text: string, attempt: number, sequence?: bigint)
   }
   if (!Number.isInteger(parsed.schemaVersion) || parsed.schemaVersion < 1) {
     throw new ValidationError('message schemaVersion must be a positive integer', { id: parsed.id });
+  }
+  // A message routed by one type and claiming another would reach a handler under a type it was
+  // never subscribed for (or bypass a group's filter): neither can be the right one to handle.
+  if (routed !== undefined && parsed.type !== routed.type) {
+    throw new ValidationError(`message type '${parsed.type}' does not match its ${routed.by}`, {
+      id: parsed.id,
+      type: parsed.type,
+      routedType: routed.type,
+    });
   }
   const occurredAt = new Date(parsed.occurredAt);
   if (Number.isNaN(occurredAt.getTime())) throw new ValidationError('message occurredAt is not a date', { id: parsed.id });
@@ -112,7 +130,7 @@ export function decodeDeadLetter(text: string): DeadLetteredMessage {
   const deadLetteredAt = new Date(parsed.deadLetteredAt);
   let message: DeliveredMessage;
   try {
-    message = decodeEnvelope(JSON.stringify(parsed.message), parsed.attempt, sequence);
+    message = decodeEnvelope(JSON.stringify(parsed.message), parsed.attempt, { sequence });
   } catch {
     // Dead-lettered because it was no envelope (a foreign producer's body): shown as stored, in
     // `data` under an empty envelope, so that one such letter does not fail the whole listing.

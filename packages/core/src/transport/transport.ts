@@ -60,17 +60,34 @@ export interface ConsumeOptions {
   readonly retryDelayMs?: (attempt: number) => number;
   /** Streaming transports only: where a new group starts. Default `{ kind: 'new' }`. */
   readonly startFrom?: StartFrom;
+  /**
+   * How long a handler may run before its attempt counts as failed (a HandlerTimeoutError,
+   * retried or dead-lettered like a thrown error) and its concurrency slot is freed; whole
+   * milliseconds from 1 to 2^31 - 1. A handler cannot be cancelled: it runs on, and whatever it
+   * settles with later is ignored — so its side effects must be idempotent (an inbox) like any
+   * redelivery's, and its key's next message may start beside it.
+   *
+   * Default 5 minutes: long enough for a handler doing slow I/O (a payment call, a big
+   * projection write), short enough that a hung one does not hold its key, its slot and a
+   * stopping consumer for long — and below RabbitMQ's 30-minute delivery acknowledgement
+   * timeout, which would close the consumer's channel and requeue everything it holds.
+   */
+  readonly handlerTimeoutMs?: number;
 }
 
 /**
- * Handles one message. Resolving acknowledges it; throwing schedules a redelivery after the
- * retry delay (or dead-letters it once maxDeliveries is reached); throwing RejectMessageError
- * dead-letters it at once (a poison message retries cannot fix).
+ * Handles one message. Resolving acknowledges it; throwing — or not settling within
+ * handlerTimeoutMs — schedules a redelivery after the retry delay (or dead-letters it once
+ * maxDeliveries is reached); throwing RejectMessageError dead-letters it at once (a poison
+ * message retries cannot fix).
  */
 export type MessageHandler = (message: DeliveredMessage) => Promise<void>;
 
 export interface Consumer {
-  /** Stops taking new messages, waits for those in hand, and leaves unacknowledged ones to be redelivered. */
+  /**
+   * Stops taking new messages, waits for those in hand (each at most its handlerTimeoutMs), and
+   * leaves unacknowledged ones to be redelivered.
+   */
   stop(): Promise<void>;
 }
 
@@ -111,4 +128,20 @@ export interface Transport {
 /** Thrown by a handler to dead-letter a message at once instead of retrying it. */
 export class RejectMessageError extends Error {
   override readonly name = 'RejectMessageError';
+}
+
+/**
+ * The failure of an attempt whose handler did not settle within the group's handlerTimeoutMs:
+ * the message is retried or dead-lettered with this as its error.
+ */
+export class HandlerTimeoutError extends Error {
+  override readonly name = 'HandlerTimeoutError';
+
+  constructor(
+    readonly group: string,
+    readonly messageId: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`handler of group '${group}' did not settle message '${messageId}' within ${timeoutMs} ms`);
+  }
 }

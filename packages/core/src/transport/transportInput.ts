@@ -11,6 +11,7 @@ export interface ResolvedConsumeOptions {
   readonly maxDeliveries: number;
   readonly retryDelayMs: (attempt: number) => number;
   readonly startFrom: StartFrom;
+  readonly handlerTimeoutMs: number;
 }
 
 /** The port's default backoff: 100 ms × 2^(n-1), capped at 30 s. */
@@ -53,13 +54,18 @@ export function resolveConsumeOptions(options: ConsumeOptions): ResolvedConsumeO
   if (startFrom.kind === 'time' && (!(startFrom.time instanceof Date) || Number.isNaN(startFrom.time.getTime()))) {
     throw new ValidationError('startFrom.time must be a valid Date', { group });
   }
+  const handlerTimeoutMs = options.handlerTimeoutMs ?? 300_000;
+  // Beyond 2^31 - 1 ms a Node timer fires at once instead of late.
+  if (!Number.isInteger(handlerTimeoutMs) || handlerTimeoutMs < 1 || handlerTimeoutMs > 2 ** 31 - 1) {
+    throw new ValidationError('handlerTimeoutMs must be an integer from 1 to 2147483647', { group, handlerTimeoutMs });
+  }
   const retryDelay = options.retryDelayMs ?? defaultRetryDelayMs;
   // A delay function that returns garbage must not turn into a hot retry loop or a timer overflow.
   const retryDelayMs = (attempt: number) => {
     const delay = retryDelay(attempt);
     return Number.isFinite(delay) ? Math.min(Math.max(0, Math.round(delay)), 2 ** 31 - 1) : 30_000;
   };
-  return { group, types, concurrency, maxDeliveries, retryDelayMs, startFrom };
+  return { group, types, concurrency, maxDeliveries, retryDelayMs, startFrom, handlerTimeoutMs };
 }
 
 /** An OutgoingMessage checked and with its payload serialised once, ready for any transport. */

@@ -12,6 +12,7 @@ import {
 import { nanos } from '@nats-io/transport-node';
 import {
   type Consumer,
+  callHandler,
   type DeliveredMessage,
   decodeEnvelope,
   encodeDeadLetter,
@@ -128,7 +129,8 @@ async function ensureDurable(context: NatsConsumerContext, options: ResolvedCons
  * One consumer of a group: a loop pulling only as many messages as it has room for (so a
  * stopped consumer leaves the rest to the others), a KeyedDispatcher running them — a key's
  * messages one at a time in stream order — and acknowledgement deadlines kept alive with
- * `working()` while messages run or wait for their key.
+ * `working()` while messages run or wait for their key. handlerTimeoutMs bounds that: a handler
+ * still running then is failed (nak'd with the retry delay or dead-lettered), not kept alive.
  */
 export async function startNatsConsumer(
   context: NatsConsumerContext,
@@ -186,7 +188,7 @@ export async function startNatsConsumer(
     let failure: unknown;
     try {
       if (!item.delivered) throw new RejectMessageError(item.unreadable);
-      await handler(item.delivered);
+      await callHandler(handler, item.delivered, options);
       settle(() => item.msg.ack());
       return;
     } catch (error) {
@@ -224,7 +226,10 @@ export async function startNatsConsumer(
     let delivered: DeliveredMessage | undefined;
     let unreadable: string | undefined;
     try {
-      delivered = decodeEnvelope(body, msg.info.deliveryCount, BigInt(msg.seq));
+      delivered = decodeEnvelope(body, msg.info.deliveryCount, {
+        sequence: BigInt(msg.seq),
+        routed: { type: msg.subject.slice(names.subjectPrefix.length + 1), by: `subject '${msg.subject}'` },
+      });
     } catch (error) {
       unreadable = errorText(error);
     }

@@ -1,5 +1,6 @@
 import {
   type Consumer,
+  callHandler,
   type DeliveredMessage,
   decodeEnvelope,
   encodeDeadLetter,
@@ -10,7 +11,8 @@ import {
   RejectMessageError,
   type ResolvedConsumeOptions,
 } from '@tidemark/core';
-import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import type { Channel, ChannelModel, ConsumeMessage, Options } from 'amqplib';
+import { confirmedPublish, UnroutableMessageError } from './confirmedPublish.js';
 import type { RabbitConnection } from './rabbitConnection.js';
 import type { RabbitTopology } from './rabbitTopology.js';
 
@@ -42,25 +44,22 @@ function attemptOf(msg: ConsumeMessage): number {
   return (Number.isFinite(base) && base >= 1 ? base : 1) + redeliveries;
 }
 
-/** Publishes through the confirm channel and resolves on the broker's confirm. */
-function confirmed(
-  connection: RabbitConnection,
-  send: (channel: import('amqplib').ConfirmChannel, done: (error: unknown) => void) => void,
-) {
-  return connection.publisher().then(
-    (channel) =>
-      new Promise<void>((resolve, reject) => {
-        send(channel, (error) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve()));
-      }),
-  );
+/**
+ * Sends a copy straight to one of the group's queues and resolves on the broker's confirm. It is
+ * mandatory: were the queue deleted, the broker would confirm and drop the copy, and acking the
+ * original would lose the message.
+ */
+async function sendCopy(connection: RabbitConnection, queue: string, content: Buffer, options: Options.Publish): Promise<void> {
+  await confirmedPublish(await connection.publisher(), '', queue, content, { ...options, mandatory: true });
 }
 
 /**
  * One consumer of a group: its own channel with prefetch = concurrency, a KeyedDispatcher
  * running the messages (a key's one at a time, in queue order), retries as a copy through the
- * per-delay retry queue, dead letters as a copy into the dead queue — each published with a
- * confirm before the original is acknowledged. When the connection comes back the consumer
- * opens a new channel and resumes; what it held on the old one the broker has requeued.
+ * per-delay retry queue, dead letters as a copy into the dead queue — each published as
+ * mandatory with a confirm before the original is acknowledged. A handler that has not settled
+ * within handlerTimeoutMs is failed like one that threw. When the connection comes back the
+ * consumer opens a new channel and resumes; what it held on the old one the broker has requeued.
  */
 export async function startRabbitConsumer(
   connection: RabbitConnection,
@@ -75,6 +74,8 @@ export async function startRabbitConsumer(
   let stopped = false;
   let abandoned = false;
   const retryQueues = new Map<number, string>();
+  // Declared with the group on attach; a dead letter returned for want of it declares it again.
+  let deadQueueMissing = false;
 
   const settle = (item: InHand, action: (channel: Channel) => void) => {
     if (abandoned) return;
@@ -103,15 +104,17 @@ export async function startRabbitConsumer(
       name = await topology.declareRetry(publisher, options.group, delayMs);
       retryQueues.set(delayMs, name);
     }
-    const target = name;
-    await confirmed(connection, (publisher, done) =>
-      publisher.sendToQueue(
-        target,
-        item.msg.content,
-        { ...item.msg.properties, persistent: true, headers: copyHeaders(item, { [attemptHeader]: item.attempt + 1 }) },
-        done,
-      ),
-    );
+    try {
+      await sendCopy(connection, name, item.msg.content, {
+        ...item.msg.properties,
+        persistent: true,
+        headers: copyHeaders(item, { [attemptHeader]: item.attempt + 1 }),
+      });
+    } catch (error) {
+      // The retry queue was deleted under us: the next retry declares it again.
+      if (error instanceof UnroutableMessageError) retryQueues.delete(delayMs);
+      throw error;
+    }
   };
 
   const deadLetter = async (item: InHand, error: unknown) => {
@@ -123,19 +126,21 @@ export async function startRabbitConsumer(
       envelope = JSON.stringify({ unreadable: envelope });
     }
     const body = encodeDeadLetter(envelope, { group: options.group, error: text, attempt: item.attempt, deadLetteredAt: new Date() });
-    await confirmed(connection, (publisher, done) =>
-      publisher.sendToQueue(
-        topology.deadQueue(options.group),
-        Buffer.from(body),
-        {
-          persistent: true,
-          contentType: 'application/json',
-          messageId: item.msg.properties.messageId,
-          headers: { 'x-tidemark-error': text.slice(0, 1000), 'x-tidemark-group': options.group, [attemptHeader]: item.attempt },
-        },
-        done,
-      ),
-    );
+    if (deadQueueMissing) {
+      await topology.declareDeadQueue(await connection.publisher(), options.group);
+      deadQueueMissing = false;
+    }
+    try {
+      await sendCopy(connection, topology.deadQueue(options.group), Buffer.from(body), {
+        persistent: true,
+        contentType: 'application/json',
+        messageId: item.msg.properties.messageId,
+        headers: { 'x-tidemark-error': text.slice(0, 1000), 'x-tidemark-group': options.group, [attemptHeader]: item.attempt },
+      });
+    } catch (error) {
+      if (error instanceof UnroutableMessageError) deadQueueMissing = true;
+      throw error;
+    }
   };
 
   const run = async (item: InHand) => {
@@ -143,7 +148,7 @@ export async function startRabbitConsumer(
     let failure: unknown;
     try {
       if (!item.delivered) throw new RejectMessageError(item.unreadable);
-      await handler(item.delivered);
+      await callHandler(handler, item.delivered, options);
       settle(item, (ch) => ch.ack(item.msg));
       return;
     } catch (error) {
@@ -155,7 +160,8 @@ export async function startRabbitConsumer(
       else await retry(item, options.retryDelayMs(item.attempt));
       settle(item, (ch) => ch.ack(item.msg));
     } catch {
-      // The copy was not confirmed: give the original back, it comes round again.
+      // The copy was not confirmed, or was returned (its queue is gone): give the original back,
+      // it comes round again.
       settle(item, (ch) => ch.nack(item.msg, false, true));
     }
   };
@@ -167,8 +173,13 @@ export async function startRabbitConsumer(
     const attempt = attemptOf(msg);
     let delivered: DeliveredMessage | undefined;
     let unreadable: string | undefined;
+    // Only what came through the exchange was routed by its type: a retry copy comes back from
+    // its retry queue through the default exchange, keyed by the group's queue name (its first
+    // delivery was checked).
+    const routed =
+      msg.fields.exchange === topology.exchange ? { type: msg.fields.routingKey, by: `routing key '${msg.fields.routingKey}'` } : undefined;
     try {
-      delivered = decodeEnvelope(body, attempt);
+      delivered = decodeEnvelope(body, attempt, { routed });
     } catch (error) {
       unreadable = errorText(error);
     }

@@ -11,6 +11,8 @@ import type { Channel } from 'amqplib';
 export class RabbitTopology {
   /** Every queue and exchange this transport declared, so tests and tools can remove them. */
   readonly declared = { exchanges: new Set<string>(), queues: new Set<string>() };
+  /** Message types this transport bound a group's queue to: a message of one of them must land somewhere. */
+  readonly boundTypes = new Set<string>();
 
   constructor(readonly exchange: string) {
     if (!/^[A-Za-z0-9_.-]{1,100}$/.test(exchange)) {
@@ -56,7 +58,14 @@ export class RabbitTopology {
     const queue = this.queue(group);
     await channel.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
     this.declared.queues.add(queue);
-    for (const type of types) await channel.bindQueue(queue, this.exchange, type);
+    for (const type of types) {
+      await channel.bindQueue(queue, this.exchange, type);
+      this.boundTypes.add(type);
+    }
+    await this.declareDeadQueue(channel, group);
+  }
+
+  async declareDeadQueue(channel: Channel, group: string): Promise<void> {
     await channel.assertQueue(this.deadQueue(group), { durable: true });
     this.declared.queues.add(this.deadQueue(group));
   }

@@ -9,6 +9,7 @@ import {
   ValidationError,
 } from '@tidemark/core';
 import { connect } from 'amqplib';
+import { confirmedPublish, UnroutableMessageError } from './confirmedPublish.js';
 import { RabbitConnection } from './rabbitConnection.js';
 import { startRabbitConsumer } from './rabbitConsumer.js';
 import { RabbitTopology } from './rabbitTopology.js';
@@ -43,11 +44,13 @@ export interface RabbitTransport extends Transport {
  * body. The connection reconnects with backoff and consumers resume on new channels.
  *
  * Guarantees: at least once. A message is routed only to groups whose queue exists when it is
- * published: consume, or list the group in `declareGroups`, before publishing. Within one consumer a key's
- * messages run one at a time in queue order; across competing consumers, or after a retry (the
- * copy re-enters the queue behind later messages), a key's order is not kept. No broker-side
- * de-duplication (AMQP has none): a re-published id is delivered again, for the inbox to drop.
- * Not replayable: an acknowledged message is gone.
+ * published: consume, or list the group in `declareGroups`, before publishing. A message of a
+ * type this transport bound a group to is published as mandatory: should no queue take it (the
+ * queue or binding was deleted), publish rejects with UnroutableMessageError. Within one
+ * consumer a key's messages run one at a time in queue order; across competing consumers, or
+ * after a retry (the copy re-enters the queue behind later messages), a key's order is not kept.
+ * No broker-side de-duplication (AMQP has none): a re-published id is delivered again, for the
+ * inbox to drop. Not replayable: an acknowledged message is gone.
  */
 export async function createRabbitTransport(options: RabbitTransportOptions): Promise<RabbitTransport> {
   const topology = new RabbitTopology(options.prefix ?? 'tidemark');
@@ -92,24 +95,24 @@ export async function createRabbitTransport(options: RabbitTransportOptions): Pr
       const publisher = await connection.publisher();
       const now = new Date();
       // One channel publishes in order; every message resolves on its own confirm.
-      const confirms = prepared.map(
-        (p) =>
-          new Promise<void>((resolve, reject) => {
-            publisher.publish(
-              topology.exchange,
-              p.message.type,
-              Buffer.from(encodeEnvelope(p, now)),
-              {
-                persistent: true,
-                messageId: p.message.id,
-                type: p.message.type,
-                contentType: 'application/json',
-                timestamp: Math.floor(now.getTime() / 1000),
-                headers: { 'x-tidemark-attempt': 1 },
-              },
-              (error) => (error ? reject(new TidemarkError('connection_lost', `RabbitMQ did not confirm: ${String(error)}`)) : resolve()),
-            );
-          }),
+      const confirms = prepared.map((p) =>
+        confirmedPublish(publisher, topology.exchange, p.message.type, Buffer.from(encodeEnvelope(p, now)), {
+          // A work queue drops what no queue is bound for: a type nobody consumes yet is published
+          // and dropped by design (see above), so mandatory would fail publishes that are fine.
+          // A type this transport bound a group to (declareGroups, its consumers) must land: if it
+          // is returned, that binding or queue was deleted, and the publish fails for the caller
+          // (the relay) to repeat instead of losing the message.
+          mandatory: topology.boundTypes.has(p.message.type),
+          persistent: true,
+          messageId: p.message.id,
+          type: p.message.type,
+          contentType: 'application/json',
+          timestamp: Math.floor(now.getTime() / 1000),
+          headers: { 'x-tidemark-attempt': 1 },
+        }).catch((error: unknown) => {
+          if (error instanceof UnroutableMessageError) throw error;
+          throw new TidemarkError('connection_lost', `RabbitMQ did not confirm: ${String(error)}`);
+        }),
       );
       await Promise.all(confirms);
     },

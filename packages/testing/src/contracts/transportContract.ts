@@ -1,15 +1,15 @@
-import { randomUUID } from 'node:crypto';
 import {
   type ConsumeOptions,
   type DeliveredMessage,
   type MessageHandler,
-  type OutgoingMessage,
   RejectMessageError,
   type Transport,
   ValidationError,
 } from '@tidemark/core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../waitFor.js';
+import { handlerTimeoutContract } from './handlerTimeoutContract.js';
+import { gate, message, patience, type } from './transportFixtures.js';
 
 /** The bridge from a transport to the transport contract. */
 export interface TransportHarness {
@@ -31,23 +31,7 @@ export interface TransportHarness {
   teardown?(): Promise<void>;
 }
 
-const type = 'contract.thing.happened';
 const otherType = 'contract.other.happened';
-/** Brokers redeliver on their own timers; allow them time, the tests wait for conditions, not for the clock. */
-const patience = 20_000;
-
-function message(key: string, n: number, overrides: Partial<OutgoingMessage> = {}): OutgoingMessage {
-  return { id: randomUUID(), type, schemaVersion: 1, key, data: { n }, ...overrides };
-}
-
-/** Resolves when released; a handler awaiting it holds its message unacknowledged. */
-function gate(): { wait: Promise<void>; release(): void } {
-  let release = () => {};
-  const wait = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  return { wait, release };
-}
 
 const n = (delivered: DeliveredMessage) => (delivered.data as { n: number }).n;
 
@@ -57,8 +41,9 @@ const n = (delivered: DeliveredMessage) => (delivered.data as { n: number }).n;
  * next message before the previous one is settled, also with concurrency > 1; redeliver what a
  * dead consumer held; retry after the configured delay; dead-letter with the error after
  * maxDeliveries or at once on RejectMessageError, with traffic behind the failed message still
- * flowing; and refuse bad input with nothing published. Capabilities some brokers lack —
- * broker-side de-duplication, replay, group-wide key order — are skipped visibly.
+ * flowing; fail a handler that outlives handlerTimeoutMs like one that threw; and refuse bad
+ * input with nothing published. Capabilities some brokers lack — broker-side de-duplication,
+ * replay, group-wide key order — are skipped visibly.
  */
 export function transportContract(adapter: string, harness: TransportHarness): void {
   describe(`Transport contract: ${adapter}`, () => {
@@ -390,5 +375,7 @@ export function transportContract(adapter: string, harness: TransportHarness): v
       await waitFor(() => seen.some((m) => m.id === marker.id), 'the marker', patience);
       expect(seen.map(n)).toEqual([7]);
     });
+
+    handlerTimeoutContract(world);
   });
 }
