@@ -30,9 +30,10 @@ describe.skipIf(!available)('PostgreSQL store losing its connection while it ope
   const stores = createStoreFactory();
   afterAll(() => stores.cleanup());
 
-  // Opening a current store runs three pool queries: the version table's existence, the
-  // version (migrate.ts), and whether the positions need a rebase (rebasePositions.ts).
-  it.each([1, 2, 3])('fails with ConnectionLostError when the session dies under query %i', async (killAt) => {
+  // Opening a current store runs four pool queries: the version table's existence, the
+  // version (migrate.ts), whether the positions need a rebase (rebasePositions.ts) and whether
+  // the outbox's sequence lags its rows (advanceOutboxSequence.ts).
+  it.each([1, 2, 3, 4])('fails with ConnectionLostError when the session dies under query %i', async (killAt) => {
     const { schema } = await stores.create({ poolSize: 1 });
     const pool = poolKillingQuery(killAt);
     try {

@@ -31,7 +31,6 @@ import {
 import pg from 'pg';
 import { measureVisibilityLag, type VisibilityLag } from '../monitoring/visibilityLag.js';
 import { migrate } from '../schema/migrate.js';
-import { rebasePositions } from '../schema/rebasePositions.js';
 import { assertValidSchemaName, notifyChannel, quoteIdentifier } from '../schema/schemaName.js';
 import type { AppendSettings } from './appendEvents.js';
 import { appendAutocommit } from './autocommitAppend.js';
@@ -228,8 +227,6 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       createSchema: options.createSchema ?? options.schema === undefined,
       ...(options.migrate !== undefined && { migrate: options.migrate }),
     });
-    // Restored into another cluster, the log would be unreadable and unwritable until rebased.
-    await rebasePositions(pool, schema);
   } catch (error) {
     releaseClientErrors();
     if (ownsPool) await pool.end().catch(() => {});

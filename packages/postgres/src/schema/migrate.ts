@@ -2,8 +2,11 @@ import { SchemaBehindError, StoreNotFoundError } from '@tidemark/core';
 import type pg from 'pg';
 import { beginReadCommitted } from '../eventStore/beginReadCommitted.js';
 import { rethrowTyped, toTypedError, watchClient } from '../eventStore/connectionErrors.js';
+import { advanceOutboxSequence } from './advanceOutboxSequence.js';
 import { migrations } from './migrations.js';
+import { rebasePositions } from './rebasePositions.js';
 import { assertValidSchemaName, quoteIdentifier } from './schemaName.js';
+import { SchemaTooNewError } from './schemaTooNewError.js';
 
 export interface MigrateOptions {
   /** Create the store when `schema` holds none (else StoreNotFoundError). Default false. */
@@ -34,20 +37,33 @@ export async function schemaVersion(pool: pg.Pool, schema: string): Promise<numb
 }
 
 /**
- * Brings `schema` up to the latest version and returns the versions it applied.
- *
- * It reads the version first and runs no DDL when the store is current, so a role without
+ * Brings `schema` up to the latest version and returns the versions it applied; then repairs
+ * what a restore leaves behind (rebasePositions, advanceOutboxSequence), so that `tidemark
+ * migrate`, run as the owner, is the one remedy for a role that may not do either. Each is
+ * checked with one read and changes nothing on a store that needs nothing.
+ */
+export async function migrate(pool: pg.Pool, schema: string, options: MigrateOptions = {}): Promise<number[]> {
+  const applied = await applyMigrations(pool, schema, options);
+  await rebasePositions(pool, schema);
+  await advanceOutboxSequence(pool, schema);
+  return applied;
+}
+
+/**
+ * Applies the steps the schema lacks. It reads the version first and runs no DDL when the store is current, so a role without
  * DDL rights can open an up-to-date store. Behind, it migrates in one transaction holding an
  * advisory lock derived from the schema name: safe when several processes start at once (the
  * second waits, then finds the versions applied; even CREATE SCHEMA IF NOT EXISTS races
- * without it).
+ * without it). A schema a newer release migrated is refused (SchemaTooNewError), with or
+ * without `migrate`: this code would write into a layout it does not know.
  */
-export async function migrate(pool: pg.Pool, schema: string, options: MigrateOptions = {}): Promise<number[]> {
+async function applyMigrations(pool: pg.Pool, schema: string, options: MigrateOptions): Promise<number[]> {
   assertValidSchemaName(schema);
   const steps = migrations(schema);
   const latest = steps[steps.length - 1]?.version ?? 0;
   const found = await schemaVersion(pool, schema);
-  if (found >= latest) return [];
+  if (found > latest) throw new SchemaTooNewError(schema, found, latest);
+  if (found === latest) return [];
   const where = `The PostgreSQL schema '${schema}'`;
   if (found === 0 && options.createSchema !== true) throw new StoreNotFoundError(where);
   if (options.migrate === false) throw new SchemaBehindError(where, found, latest);
@@ -70,6 +86,9 @@ export async function migrate(pool: pg.Pool, schema: string, options: MigrateOpt
     );
     const { rows } = await client.query<{ version: number }>(`SELECT version FROM ${s}.tidemark_schema_version`);
     const applied = new Set(rows.map((row) => row.version));
+    // A newer release may have migrated it while this one waited for the lock.
+    const newest = Math.max(0, ...applied);
+    if (newest > latest) throw new SchemaTooNewError(schema, newest, latest);
     const done: number[] = [];
     for (const migration of steps) {
       if (applied.has(migration.version)) continue;
