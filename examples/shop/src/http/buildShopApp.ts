@@ -103,8 +103,10 @@ export function buildShopApp(options: ShopAppOptions): FastifyInstance {
   // Positions are bigints, which JSON.stringify refuses: they go out as decimal strings (they
   // pass 2^53, which a JSON number in a browser cannot hold exactly).
   app.setReplySerializer((payload) => stringifyWithPositions(payload));
-  app.addHook('onSend', async (request, reply) => {
+  // A callback, not an async hook: it runs on every response, and an async hook costs a promise.
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-correlation-id', request.id);
+    done(null, payload);
   });
   registerRequestTracing(app);
 

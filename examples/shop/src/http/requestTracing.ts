@@ -1,5 +1,5 @@
 import { context, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { spanContextOf } from '@tidemark/core';
+import { spanContextOf, tracingRegistered } from '@tidemark/core';
 import type { FastifyInstance, FastifyRequest, RouteHandlerMethod } from 'fastify';
 
 const tracer = trace.getTracer('tidemark-shop');
@@ -9,12 +9,18 @@ const tracer = trace.getTracer('tidemark-shop');
  * active while the route handler runs: the command, its append and (through the traceparent
  * stored in the events) the projector batches become its descendants. The handler is wrapped
  * rather than the context entered in a hook, because the request body is read from socket
- * events, which do not carry the hook's context. A no-op without an OpenTelemetry SDK.
+ * events, which do not carry the hook's context. Without an OpenTelemetry SDK it starts no span
+ * (checked per request, so an SDK registered later is used), and its hooks take callbacks rather
+ * than being async: every request passes through them, and an async hook costs a promise each.
  * Register before the routes.
  */
 export function registerRequestTracing(app: FastifyInstance): void {
   const spans = new WeakMap<FastifyRequest, Span>();
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (!tracingRegistered()) {
+      done();
+      return;
+    }
     const remote = spanContextOf(request.headers.traceparent);
     const parent = remote ? trace.setSpanContext(ROOT_CONTEXT, remote) : ROOT_CONTEXT;
     const span = tracer.startSpan(
@@ -30,6 +36,7 @@ export function registerRequestTracing(app: FastifyInstance): void {
       parent,
     );
     spans.set(request, span);
+    done();
   });
   app.addHook('onRoute', (route) => {
     const handler = route.handler as RouteHandlerMethod;
@@ -40,14 +47,17 @@ export function registerRequestTracing(app: FastifyInstance): void {
         : handler.call(this, request, reply);
     };
   });
-  app.addHook('onError', async (request, _reply, error) => {
+  app.addHook('onError', (request, _reply, error, done) => {
     spans.get(request)?.recordException(error);
+    done();
   });
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const span = spans.get(request);
-    if (!span) return;
-    span.setAttribute('http.response.status_code', reply.statusCode);
-    if (reply.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
-    span.end();
+    if (span) {
+      span.setAttribute('http.response.status_code', reply.statusCode);
+      if (reply.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
+    }
+    done();
   });
 }
