@@ -31,5 +31,6 @@ export * from './schema/outboxSequenceBehindError.js';
 export * from './schema/positionsRebaseRequiredError.js';
 export * from './schema/rebasePositions.js';
 export * from './schema/schemaName.js';
+export * from './schema/schemaRenamedError.js';
 export * from './schema/schemaTooNewError.js';
 export * from './snapshots/postgresSnapshotStore.js';

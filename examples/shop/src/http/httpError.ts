@@ -32,6 +32,10 @@ const statusByCode: Record<ErrorCode, number> = {
   unknown_message: 500,
   // Raised when a store opens, before the server serves anything; a deployment step is missing.
   positions_rebase_required: 503,
+  // The server's database role lacks a grant: the server's misconfiguration, not the client's
+  // fault (so not 403, which would blame the client's credentials), and retrying changes nothing
+  // until an operator grants it (so not 503 with Retry-After). The body names nothing internal.
+  permission_denied: 500,
   // The server called its store inside a transaction of it: a bug in the server.
   nested_store_call: 500,
   // The database's write lock was held elsewhere for the whole busy timeout: try again later.

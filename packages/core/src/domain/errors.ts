@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'domain_rule'
   | 'unknown_message'
   | 'positions_rebase_required'
+  | 'permission_denied'
   | 'connection_lost'
   | 'commit_outcome_unknown'
   | 'appended_but_unreadable'
@@ -244,6 +245,19 @@ export class SchemaBehindError extends TidemarkError {
       `${where} is at tidemark schema version ${found}, this code needs ${required}; run \`tidemark migrate\` or open it with migrate: true`,
       { where, found, required },
     );
+  }
+}
+
+/**
+ * The database refused a statement because the role the store connects as lacks a privilege on
+ * one of its objects (PostgreSQL's SQLSTATE 42501: USAGE on the schema, SELECT or INSERT on a
+ * table, EXECUTE on a function, ownership for DDL). A deployment problem, not the caller's input:
+ * running it again changes nothing until the privilege is granted (or the step runs as the owner).
+ * `details.object` names the object when the database's message does.
+ */
+export class PermissionDeniedError extends TidemarkError {
+  constructor(message: string, details: Record<string, unknown> = {}, options?: ErrorOptions) {
+    super('permission_denied', message, details, options);
   }
 }
 

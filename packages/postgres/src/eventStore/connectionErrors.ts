@@ -1,6 +1,7 @@
 import { CommitOutcomeUnknownError, ConnectionLostError, TidemarkError, TransactionConflictError } from '@tidemark/core';
 import type pg from 'pg';
 import { toLifecycleError } from './postgresStreamLifecycle.js';
+import { toPermissionDeniedError } from './toPermissionDeniedError.js';
 
 /**
  * SQLSTATEs of a session the server ended (admin shutdown, crash shutdown, cannot connect now,
@@ -30,13 +31,16 @@ function failedBeforeSending(error: unknown): boolean {
 
 /**
  * A driver error as tidemark's typed error: serialization failure and deadlock (40001, 40P01)
- * become TransactionConflictError, a dead connection ConnectionLostError (`lost`: the client
- * already reported its connection dead, whatever this error says). Typed errors pass unchanged.
+ * become TransactionConflictError, a missing privilege (42501) PermissionDeniedError, a dead
+ * connection ConnectionLostError (`lost`: the client already reported its connection dead,
+ * whatever this error says). Typed errors pass unchanged.
  */
 export function toTypedError(error: unknown, lost = false): unknown {
   if (error instanceof TidemarkError) return error;
   const lifecycle = toLifecycleError(error);
   if (lifecycle) return lifecycle;
+  const denied = toPermissionDeniedError(error);
+  if (denied) return denied;
   const code = (error as { code?: unknown } | null)?.code;
   if (code === '40001' || code === '40P01') {
     return new TransactionConflictError(

@@ -1,5 +1,6 @@
 import type { Clock, EventPipeline, EventSchemaStore, RegisteredEventSchema, SqlTransaction } from '@tidemark/core';
 import type pg from 'pg';
+import { rethrowTyped } from './connectionErrors.js';
 import { eventTypes, packedEventWithStream, toRecordedEvent } from './eventRows.js';
 
 export interface PostgresEventSchemaStoreOptions {
@@ -18,13 +19,16 @@ export function createPostgresEventSchemaStore(options: PostgresEventSchemaStore
   const table = `${options.quotedSchema}.tidemark_event_schemas`;
   return {
     async list() {
-      const result = await options.pool().query<{
-        type: string;
-        version: number;
-        fingerprint: string | null;
-        json_schema: unknown;
-        registered_at: Date;
-      }>(`SELECT type, version, fingerprint, json_schema, registered_at FROM ${table} ORDER BY type, version`);
+      const result = await options
+        .pool()
+        .query<{
+          type: string;
+          version: number;
+          fingerprint: string | null;
+          json_schema: unknown;
+          registered_at: Date;
+        }>(`SELECT type, version, fingerprint, json_schema, registered_at FROM ${table} ORDER BY type, version`)
+        .catch(rethrowTyped);
       return result.rows.map(
         (row): RegisteredEventSchema => ({
           type: row.type,
@@ -49,13 +53,16 @@ export function createPostgresEventSchemaStore(options: PostgresEventSchemaStore
     },
     async sample(type, schemaVersion, limit) {
       // The (type, position) index, walked backwards from the newest; the version is filtered on the way.
-      const result = await options.pool().query({
-        name: `${options.statementName}:schemaSample`,
-        text: `SELECT ${packedEventWithStream} FROM ${options.quotedSchema}.events WHERE type = $1 AND schema_version = $2 ORDER BY position DESC LIMIT $3`,
-        values: [type, schemaVersion, limit],
-        rowMode: 'array',
-        types: eventTypes,
-      });
+      const result = await options
+        .pool()
+        .query({
+          name: `${options.statementName}:schemaSample`,
+          text: `SELECT ${packedEventWithStream} FROM ${options.quotedSchema}.events WHERE type = $1 AND schema_version = $2 ORDER BY position DESC LIMIT $3`,
+          values: [type, schemaVersion, limit],
+          rowMode: 'array',
+          types: eventTypes,
+        })
+        .catch(rethrowTyped);
       return options.pipeline.read(result.rows.map((row) => toRecordedEvent(row)));
     },
   };

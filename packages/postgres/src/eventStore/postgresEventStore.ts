@@ -492,7 +492,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     isTransient: isTransientPostgresError,
     visibilityLag() {
       assertOpen();
-      return measureVisibilityLag(pool, quotedSchema);
+      return measureVisibilityLag(pool, quotedSchema).catch(rethrowTyped);
     },
     close() {
       closed = true;

@@ -32,8 +32,20 @@ CREATE TABLE ${s}.tidemark_streams (
   first_version bigint NOT NULL DEFAULT 1
 );
 CREATE INDEX tidemark_streams_deleted ON ${s}.tidemark_streams (stream_id) WHERE deleted_at IS NOT NULL;
+${streamLifecycleFunctionsSql(schema)}
+CREATE TRIGGER tidemark_events_refuse_deleted AFTER INSERT ON ${s}.events
+  REFERENCING NEW TABLE AS new_events FOR EACH STATEMENT EXECUTE FUNCTION ${s}.tidemark_refuse_deleted();
+`;
+}
 
-CREATE FUNCTION ${s}.tidemark_refuse_deleted() RETURNS trigger LANGUAGE plpgsql AS $fn$
+/**
+ * The trigger function and the read check of the lifecycle migration. CREATE OR REPLACE, so that
+ * migrate can re-create them for a renamed schema (storeFunctionsSql): their bodies name it.
+ */
+export function streamLifecycleFunctionsSql(schema: string): string {
+  const s = quoteIdentifier(schema);
+  return `
+CREATE OR REPLACE FUNCTION ${s}.tidemark_refuse_deleted() RETURNS trigger LANGUAGE plpgsql AS $fn$
 DECLARE
   deleted_stream text;
 BEGIN
@@ -49,11 +61,9 @@ BEGIN
   RETURN NULL;
 END
 $fn$;
-CREATE TRIGGER tidemark_events_refuse_deleted AFTER INSERT ON ${s}.events
-  REFERENCING NEW TABLE AS new_events FOR EACH STATEMENT EXECUTE FUNCTION ${s}.tidemark_refuse_deleted();
 
 -- p_whole: the caller folds from the first event, so an archived beginning is an error too.
-CREATE FUNCTION ${s}.tidemark_stream_readable(p_stream_id text, p_whole boolean) RETURNS boolean
+CREATE OR REPLACE FUNCTION ${s}.tidemark_stream_readable(p_stream_id text, p_whole boolean) RETURNS boolean
 LANGUAGE plpgsql STABLE AS $fn$
 DECLARE
   found_row record;

@@ -3,9 +3,11 @@ import type pg from 'pg';
 import { beginReadCommitted } from '../eventStore/beginReadCommitted.js';
 import { rethrowTyped, toTypedError, watchClient } from '../eventStore/connectionErrors.js';
 import { advanceOutboxSequence } from './advanceOutboxSequence.js';
-import { migrations } from './migrations.js';
+import { foreignSchemasSql } from './foreignSchemasSql.js';
+import { migrations, storeFunctionsSql } from './migrations.js';
 import { rebasePositions } from './rebasePositions.js';
 import { assertValidSchemaName, quoteIdentifier } from './schemaName.js';
+import { SchemaRenamedError } from './schemaRenamedError.js';
 import { SchemaTooNewError } from './schemaTooNewError.js';
 
 export interface MigrateOptions {
@@ -24,23 +26,39 @@ export interface MigrateOptions {
  * ConnectionLostError.
  */
 export async function schemaVersion(pool: pg.Pool, schema: string): Promise<number> {
+  return (await readSchemaState(pool, schema)).version;
+}
+
+interface SchemaState {
+  version: number;
+  /** Other schemas the store's functions name (foreignSchemasSql): empty unless it was renamed. */
+  foreignSchemas: string[];
+}
+
+/** The version and the functions' check in one statement: opening costs no extra round trip for it. */
+async function readSchemaState(pool: pg.Pool, schema: string): Promise<SchemaState> {
   assertValidSchemaName(schema);
   const s = quoteIdentifier(schema);
   const { rows } = await pool
     .query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [`${s}.tidemark_schema_version`])
     .catch(rethrowTyped);
-  if (!rows[0]?.found) return 0;
-  const version = await pool
-    .query<{ version: number }>(`SELECT coalesce(max(version), 0)::integer AS version FROM ${s}.tidemark_schema_version`)
+  if (!rows[0]?.found) return { version: 0, foreignSchemas: [] };
+  const state = await pool
+    .query<{ version: number; foreign_schemas: string[] | null }>(
+      `SELECT coalesce(max(version), 0)::integer AS version, ${foreignSchemasSql('$1::text')} AS foreign_schemas
+         FROM ${s}.tidemark_schema_version`,
+      [schema],
+    )
     .catch(rethrowTyped);
-  return version.rows[0]?.version ?? 0;
+  return { version: state.rows[0]?.version ?? 0, foreignSchemas: state.rows[0]?.foreign_schemas ?? [] };
 }
 
 /**
- * Brings `schema` up to the latest version and returns the versions it applied; then repairs
- * what a restore leaves behind (rebasePositions, advanceOutboxSequence), so that `tidemark
- * migrate`, run as the owner, is the one remedy for a role that may not do either. Each is
- * checked with one read and changes nothing on a store that needs nothing.
+ * Brings `schema` up to the latest version and returns the versions it applied, re-creating the
+ * store's functions when their bodies name another schema (a rename: SchemaRenamedError); then
+ * repairs what a restore leaves behind (rebasePositions, advanceOutboxSequence), so that
+ * `tidemark migrate`, run as the owner, is the one remedy for a role that may not do any of them.
+ * Each is checked with one read and changes nothing on a store that needs nothing.
  */
 export async function migrate(pool: pg.Pool, schema: string, options: MigrateOptions = {}): Promise<number[]> {
   const applied = await applyMigrations(pool, schema, options);
@@ -55,18 +73,29 @@ export async function migrate(pool: pg.Pool, schema: string, options: MigrateOpt
  * advisory lock derived from the schema name: safe when several processes start at once (the
  * second waits, then finds the versions applied; even CREATE SCHEMA IF NOT EXISTS races
  * without it). A schema a newer release migrated is refused (SchemaTooNewError), with or
- * without `migrate`: this code would write into a layout it does not know.
+ * without `migrate`: this code would write into a layout it does not know. A store whose
+ * functions name another schema is repaired in the same transaction, or refused
+ * (SchemaRenamedError) when `migrate` is false or the role may not replace them.
+ *
+ * The lock's key, like the stream locks' (append_to_stream, autocommitAppend.ts), is derived from
+ * the schema's current name; names are unique in a database at any moment, so after a rename the
+ * store and a new one under its old name take different keys. What a rename can break is
+ * agreement between the code's key and a function body's key for the SAME table — which the
+ * check above refuses and the repair restores.
  */
 async function applyMigrations(pool: pg.Pool, schema: string, options: MigrateOptions): Promise<number[]> {
   assertValidSchemaName(schema);
   const steps = migrations(schema);
   const latest = steps[steps.length - 1]?.version ?? 0;
-  const found = await schemaVersion(pool, schema);
+  const { version: found, foreignSchemas } = await readSchemaState(pool, schema);
   if (found > latest) throw new SchemaTooNewError(schema, found, latest);
-  if (found === latest) return [];
+  const renamed = foreignSchemas.length > 0;
+  if (found === latest && !renamed) return [];
   const where = `The PostgreSQL schema '${schema}'`;
   if (found === 0 && options.createSchema !== true) throw new StoreNotFoundError(where);
-  if (options.migrate === false) throw new SchemaBehindError(where, found, latest);
+  if (options.migrate === false) {
+    throw found < latest ? new SchemaBehindError(where, found, latest) : new SchemaRenamedError(schema, foreignSchemas);
+  }
 
   const s = quoteIdentifier(schema);
   const client = await pool.connect().catch(rethrowTyped);
@@ -99,12 +128,19 @@ async function applyMigrations(pool: pg.Pool, schema: string, options: MigrateOp
       ]);
       done.push(migration.version);
     }
+    // After the steps, which create only functions that name the current schema: every function
+    // of the latest version then exists to be replaced. Under the same lock as migrations, so two
+    // processes never replace one function at once ("tuple concurrently updated").
+    if (renamed) await client.query(storeFunctionsSql(schema));
     await client.query('COMMIT');
     return done;
   } catch (error) {
     await client.query('ROLLBACK').catch((rollbackError: Error) => {
       broken = rollbackError;
     });
+    // A role that may not replace the functions (only their owner may) must not open the store.
+    const code = (error as { code?: string }).code;
+    if (renamed && found === latest && code === '42501') throw new SchemaRenamedError(schema, foreignSchemas, error);
     throw toTypedError(error, watched.lost !== undefined);
   } finally {
     watched.release(broken);

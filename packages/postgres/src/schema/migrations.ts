@@ -1,4 +1,4 @@
-import { streamLifecycleSql } from '../eventStore/postgresStreamLifecycle.js';
+import { streamLifecycleFunctionsSql, streamLifecycleSql } from '../eventStore/postgresStreamLifecycle.js';
 import { checkpointTablesSql } from '../processing/checkpointTables.js';
 import { postgresEventBrowserIndexesSql } from '../queries/postgresEventBrowserIndexes.js';
 import { assertValidSchemaName, quoteIdentifier } from './schemaName.js';
@@ -366,6 +366,20 @@ function singleEventInsertSql(s: string): string {
             p_data[1]::json, p_metadata[1]::json, p_recorded_at);
   ELSE
   `;
+}
+
+/** The functions of a store at the latest version: their bodies name its schema (storeFunctionsSql). */
+export const storeFunctionNames = ['append_to_stream', 'tidemark_refuse_deleted', 'tidemark_stream_readable'] as const;
+
+/**
+ * The store's functions as the latest migrations define them, CREATE OR REPLACE. Their bodies name
+ * the schema (tables, the stream-lock key), and ALTER SCHEMA … RENAME does not rewrite them: migrate
+ * runs this for a store whose functions name another schema (foreignSchemasSql). As plain SQL for
+ * a DBA too; it keeps the functions' ids, so the events trigger keeps calling the new body.
+ */
+export function storeFunctionsSql(schema: string): string {
+  assertValidSchemaName(schema);
+  return `${appendToStreamSql(schema, true, true)}${streamLifecycleFunctionsSql(schema)}`;
 }
 
 /** The migrations as one script, for a raw-`pg` baseline or a DBA: schema, tables, function. */
