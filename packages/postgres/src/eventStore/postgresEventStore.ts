@@ -80,13 +80,24 @@ export interface PostgresEventStoreOptions {
    * planned once per connection).
    */
   preparedStatements?: boolean;
+  /**
+   * Connection string of the LISTEN connection through which other processes' appends wake this
+   * store's readers. Default: `url` (or the pool's settings). Behind PgBouncer in transaction
+   * mode LISTEN is accepted but never delivers — the pooler gives the session's server
+   * connection to other clients after each statement and drops what arrives on it idle — so
+   * readers see other processes' events only when they next poll: point this at the server
+   * itself or at a session-mode pooler.
+   */
+  listenUrl?: string;
   limits?: Partial<AppendLimits>;
   /** Merged under every event's own metadata (service name and version, say). */
   defaultMetadata?: EventMetadata;
   clock?: Clock;
   /**
-   * The interval at which tailing readers (the subscriptions layer) poll when no notification
-   * arrives: notifications are a hint and can be lost while the LISTEN connection reconnects.
+   * A poll interval for tailing readers, exposed as `store.pollIntervalMs`: notifications are a
+   * hint and can be lost while the LISTEN connection reconnects. The store does not poll, and
+   * subscribe, projectors and relays do not read it: each polls at its own `pollIntervalMs`, so
+   * pass this value to them.
    */
   pollIntervalMs?: number;
   /** Size of the pool the store creates from `url`. Default 10. */
@@ -190,6 +201,9 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
   const pollIntervalMs = options.pollIntervalMs ?? 1000;
   if (!(pollIntervalMs > 0)) throw new ValidationError('pollIntervalMs must be > 0', { field: 'pollIntervalMs' });
 
+  if (options.listenUrl !== undefined && (typeof options.listenUrl !== 'string' || options.listenUrl === ''))
+    throw new ValidationError('listenUrl must be a connection string', { field: 'listenUrl' });
+
   const maxStreamsPerTransaction = options.maxStreamsPerTransaction ?? 1000;
   if (!Number.isSafeInteger(maxStreamsPerTransaction) || maxStreamsPerTransaction < 1)
     throw new ValidationError('maxStreamsPerTransaction must be a whole number ≥ 1', { field: 'maxStreamsPerTransaction' });
@@ -273,7 +287,9 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
 
   const notifications = createNotificationListener({
     connection: {
-      ...(options.url ? { connectionString: options.url, ...connectionSettings } : (pool.options as pg.ClientConfig)),
+      ...(options.listenUrl || options.url
+        ? { connectionString: options.listenUrl ?? options.url, ...connectionSettings }
+        : (pool.options as pg.ClientConfig)),
       application_name: `tidemark-listen:${schema}`.slice(0, 63),
     },
     channel: notifyChannel(schema),
