@@ -36,6 +36,8 @@ const statusByCode: Record<ErrorCode, number> = {
   // fault (so not 403, which would blame the client's credentials), and retrying changes nothing
   // until an operator grants it (so not 503 with Retry-After). The body names nothing internal.
   permission_denied: 500,
+  // The store's options do not suit its connection (a pooler): as above, the operator's to fix.
+  misconfigured: 500,
   // The server called its store inside a transaction of it: a bug in the server.
   nested_store_call: 500,
   // The database's write lock was held elsewhere for the whole busy timeout: try again later.

@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'unknown_message'
   | 'positions_rebase_required'
   | 'permission_denied'
+  | 'misconfigured'
   | 'connection_lost'
   | 'commit_outcome_unknown'
   | 'appended_but_unreadable'
@@ -258,6 +259,17 @@ export class SchemaBehindError extends TidemarkError {
 export class PermissionDeniedError extends TidemarkError {
   constructor(message: string, details: Record<string, unknown> = {}, options?: ErrorOptions) {
     super('permission_denied', message, details, options);
+  }
+}
+
+/**
+ * The store's options do not suit what it is connected through — say, named prepared statements
+ * through a pooler that shares server connections between clients. Not transient and not the
+ * caller's input: an operator changes the options (the message names which).
+ */
+export class StoreMisconfiguredError extends TidemarkError {
+  constructor(message: string, details: Record<string, unknown> = {}, options?: ErrorOptions) {
+    super('misconfigured', message, details, options);
   }
 }
 

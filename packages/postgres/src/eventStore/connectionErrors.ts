@@ -2,6 +2,7 @@ import { CommitOutcomeUnknownError, ConnectionLostError, TidemarkError, Transact
 import type pg from 'pg';
 import { toLifecycleError } from './postgresStreamLifecycle.js';
 import { toPermissionDeniedError } from './toPermissionDeniedError.js';
+import { toStatementNameConflictError } from './toStatementNameConflictError.js';
 
 /**
  * SQLSTATEs of a session the server ended (admin shutdown, crash shutdown, cannot connect now,
@@ -41,6 +42,8 @@ export function toTypedError(error: unknown, lost = false): unknown {
   if (lifecycle) return lifecycle;
   const denied = toPermissionDeniedError(error);
   if (denied) return denied;
+  const misconfigured = toStatementNameConflictError(error);
+  if (misconfigured) return misconfigured;
   const code = (error as { code?: unknown } | null)?.code;
   if (code === '40001' || code === '40P01') {
     return new TransactionConflictError(
