@@ -196,6 +196,14 @@ export interface EventStore<Tx extends StoreTransaction = StoreTransaction> exte
    * notification can be lost. Returns the unsubscribe function.
    */
   onAppended(listener: () => void): () => void;
+  /**
+   * The bound the store's operator set for how long a caught-up reader waits without a
+   * notification (PostgreSQL's `pollIntervalMs` option: notifications from other processes can
+   * be lost while the LISTEN connection reconnects, or never arrive behind a pooler).
+   * `subscribe`, projectors and outbox relays use it when not given their own. Undefined: each
+   * keeps its own default.
+   */
+  readonly pollIntervalMs?: number | undefined;
   /** Registers a hook that runs inside every append's transaction. */
   addAppendHook(hook: AppendHook<Tx>): void;
   /**

@@ -32,7 +32,7 @@ export interface OutboxRelayOptions<Tx extends StoreTransaction> {
   lease?: Lease<Tx>;
   /** Most messages per publish. Default 100. */
   batchSize?: number;
-  /** Bounded fallback when no notification of new messages arrives (other processes). Default 500 ms. */
+  /** Bounded fallback when no notification of new messages arrives (other processes). Default: the store's `pollIntervalMs`, else 500 ms. */
   pollIntervalMs?: number;
   /** Backoff while the transport (or the database) fails; retried indefinitely. Default 100 ms doubling to 30 s. */
   retry?: Omit<RetryPolicy, 'maxAttempts'>;
@@ -106,7 +106,7 @@ export function createOutboxRelay<Tx extends StoreTransaction>(options: OutboxRe
   if (source?.kind !== 'table' && source?.kind !== 'log')
     throw new ValidationError(`source.kind must be 'table' or 'log'`, { field: 'source' });
   const batchSize = whole(options.batchSize, 100, 'batchSize');
-  const pollIntervalMs = whole(options.pollIntervalMs, 500, 'pollIntervalMs');
+  const pollIntervalMs = whole(options.pollIntervalMs ?? store.pollIntervalMs, 500, 'pollIntervalMs');
   const retentionMs = whole(options.retentionMs, 7 * day, 'retentionMs', 0);
   const cleanupIntervalMs = whole(options.cleanupIntervalMs, 60_000, 'cleanupIntervalMs');
   const metricsIntervalMs = whole(options.metricsIntervalMs, 5000, 'metricsIntervalMs');

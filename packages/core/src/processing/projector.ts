@@ -72,7 +72,7 @@ export interface ProjectorOptions<Tx extends StoreTransaction> {
   checkpoints: CheckpointStore<Tx>;
   /** Most events per transaction. Default 100. */
   batchSize?: number;
-  /** Bounded fallback when no append notification arrives. Default 1000. */
+  /** Bounded fallback when no append notification arrives. Default: the store's `pollIntervalMs`, else 1000. */
   pollIntervalMs?: number;
   /** While the log keeps moving, read at most once per this many ms (see SubscribeOptions). Default 5. */
   minReadIntervalMs?: number;
@@ -382,7 +382,7 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
         const batches = subscribe(store, {
           after: position,
           batchSize: options.batchSize ?? 100,
-          pollIntervalMs: options.pollIntervalMs ?? 1000,
+          ...(options.pollIntervalMs !== undefined && { pollIntervalMs: options.pollIntervalMs }),
           ...(options.minReadIntervalMs !== undefined && { minReadIntervalMs: options.minReadIntervalMs }),
           signal: watch.signal,
           ...(projection.types && { types: projection.types }),

@@ -13,7 +13,8 @@ export interface SubscribeOptions {
   batchSize?: number;
   /**
    * Upper bound on how long a caught-up subscription sleeps when no `onAppended` notification
-   * arrives (notifications can be lost, e.g. from another process). Default 1000.
+   * arrives (notifications can be lost, e.g. from another process). Default: the store's
+   * `pollIntervalMs`, else 1000.
    */
   pollIntervalMs?: number;
   /**
@@ -65,7 +66,7 @@ export async function* subscribe<Tx extends StoreTransaction>(
   options: SubscribeOptions = {},
 ): AsyncGenerator<SubscriptionBatch, void, undefined> {
   const batchSize = positive(options.batchSize, 100, 'batchSize');
-  const pollIntervalMs = positive(options.pollIntervalMs, 1000, 'pollIntervalMs');
+  const pollIntervalMs = positive(options.pollIntervalMs ?? store.pollIntervalMs, 1000, 'pollIntervalMs');
   const minReadIntervalMs = options.minReadIntervalMs ?? 5;
   if (!Number.isSafeInteger(minReadIntervalMs) || minReadIntervalMs < 0) {
     throw new ValidationError('minReadIntervalMs must be a whole number ≥ 0', { field: 'minReadIntervalMs' });

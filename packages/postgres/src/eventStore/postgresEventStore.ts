@@ -94,10 +94,11 @@ export interface PostgresEventStoreOptions {
   defaultMetadata?: EventMetadata;
   clock?: Clock;
   /**
-   * A poll interval for tailing readers, exposed as `store.pollIntervalMs`: notifications are a
-   * hint and can be lost while the LISTEN connection reconnects. The store does not poll, and
-   * subscribe, projectors and relays do not read it: each polls at its own `pollIntervalMs`, so
-   * pass this value to them.
+   * How long a caught-up reader of this store waits at most without a notification, for every
+   * reader at once: notifications are a hint, lost while the LISTEN connection reconnects (and
+   * never delivered through a transaction-mode pooler without `listenUrl`). The store itself does
+   * not poll; subscribe, projectors and relays use it unless given their own `pollIntervalMs`.
+   * Default: none, each keeps its own (1000 ms; 500 for relays).
    */
   pollIntervalMs?: number;
   /** Size of the pool the store creates from `url`. Default 10. */
@@ -157,7 +158,7 @@ export interface PostgresEventStore extends EventStore<PostgresTransaction> {
   readonly queries: SqlQueries;
   readonly schema: string;
   readonly pool: pg.Pool;
-  readonly pollIntervalMs: number;
+  readonly pollIntervalMs: number | undefined;
   /** How far the readable horizon lags behind the committed log: export it as a metric. */
   visibilityLag(): Promise<VisibilityLag>;
 }
@@ -198,8 +199,10 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
   const poolSize = options.poolSize ?? 10;
   if (!Number.isSafeInteger(poolSize) || poolSize < 1)
     throw new ValidationError('poolSize must be a whole number ≥ 1', { field: 'poolSize' });
-  const pollIntervalMs = options.pollIntervalMs ?? 1000;
-  if (!(pollIntervalMs > 0)) throw new ValidationError('pollIntervalMs must be > 0', { field: 'pollIntervalMs' });
+  const { pollIntervalMs } = options;
+  if (pollIntervalMs !== undefined && !(Number.isSafeInteger(pollIntervalMs) && pollIntervalMs > 0 && pollIntervalMs <= 2 ** 31 - 1)) {
+    throw new ValidationError('pollIntervalMs must be a whole number of ms from 1 to 2^31-1', { field: 'pollIntervalMs' });
+  }
 
   if (options.listenUrl !== undefined && (typeof options.listenUrl !== 'string' || options.listenUrl === ''))
     throw new ValidationError('listenUrl must be a connection string', { field: 'listenUrl' });
