@@ -4,6 +4,9 @@
  * @packageDocumentation
  * @module @tidemark/postgres
  */
+
+// Core's since both stores refuse a newer schema alike; still importable from here.
+export { SchemaTooNewError } from '@tidemark/core';
 export * from './commands/postgresIdempotencyKeyStore.js';
 export * from './eventStore/isTransientPostgresError.js';
 export * from './eventStore/postgresEventSchemaStore.js';
@@ -32,5 +35,4 @@ export * from './schema/positionsRebaseRequiredError.js';
 export * from './schema/rebasePositions.js';
 export * from './schema/schemaName.js';
 export * from './schema/schemaRenamedError.js';
-export * from './schema/schemaTooNewError.js';
 export * from './snapshots/postgresSnapshotStore.js';

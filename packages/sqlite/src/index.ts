@@ -4,6 +4,9 @@
  * @packageDocumentation
  * @module @tidemark/sqlite
  */
+
+// Core's since both stores refuse a newer schema alike; still importable from here.
+export { SchemaTooNewError } from '@tidemark/core';
 export * from './commands/sqliteIdempotencyKeyStore.js';
 export * from './eventStore/isTransientSqliteError.js';
 export * from './eventStore/openSqliteDatabase.js';
@@ -23,6 +26,5 @@ export * from './queries/sqliteEventBrowser.js';
 export * from './queries/sqliteEventBrowserIndexes.js';
 export * from './schema/assertSqliteStoreFile.js';
 export * from './schema/migrateSqliteSchema.js';
-export * from './schema/schemaTooNewError.js';
 export * from './schema/sqliteSchema.js';
 export * from './snapshots/sqliteSnapshotStore.js';

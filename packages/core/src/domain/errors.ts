@@ -236,6 +236,27 @@ export class RetriesExhaustedError extends TidemarkError {
 }
 
 /**
+ * The store's schema was migrated by a newer tidemark than this code. Writing into a layout this
+ * code does not know could corrupt what the newer code relies on, so the store refuses to open
+ * (and migrate refuses to touch it), with or without `migrate`: upgrade the code instead.
+ */
+export class SchemaTooNewError extends TidemarkError {
+  readonly found: number;
+  readonly supported: number;
+
+  /** `where` names the store (`The SQLite file '…'`), `upgrade` the package to upgrade. */
+  constructor(where: string, found: number, supported: number, upgrade: string, details: Record<string, unknown> = {}) {
+    super(
+      'validation',
+      `${where} has tidemark schema version ${found}, newer than this code supports (${supported}); upgrade ${upgrade} to open it`,
+      { ...details, found, supported },
+    );
+    this.found = found;
+    this.supported = supported;
+  }
+}
+
+/**
  * The store's schema is older than this code and the store was opened with `migrate: false`
  * (a role without DDL rights, say): run `tidemark migrate` (or open once with migrations on).
  */

@@ -1,4 +1,4 @@
-import { SchemaBehindError, StoreNotFoundError } from '@tidemark/core';
+import { SchemaBehindError, SchemaTooNewError, StoreNotFoundError } from '@tidemark/core';
 import type pg from 'pg';
 import { beginReadCommitted } from '../eventStore/beginReadCommitted.js';
 import { rethrowTyped, toTypedError, watchClient } from '../eventStore/connectionErrors.js';
@@ -8,7 +8,9 @@ import { migrations, storeFunctionsSql } from './migrations.js';
 import { rebasePositions } from './rebasePositions.js';
 import { assertValidSchemaName, quoteIdentifier } from './schemaName.js';
 import { SchemaRenamedError } from './schemaRenamedError.js';
-import { SchemaTooNewError } from './schemaTooNewError.js';
+
+const tooNew = (schema: string, found: number, latest: number) =>
+  new SchemaTooNewError(`The PostgreSQL schema '${schema}'`, found, latest, '@tidemark/postgres', { schema });
 
 export interface MigrateOptions {
   /** Create the store when `schema` holds none (else StoreNotFoundError). Default false. */
@@ -88,7 +90,7 @@ async function applyMigrations(pool: pg.Pool, schema: string, options: MigrateOp
   const steps = migrations(schema);
   const latest = steps[steps.length - 1]?.version ?? 0;
   const { version: found, foreignSchemas } = await readSchemaState(pool, schema);
-  if (found > latest) throw new SchemaTooNewError(schema, found, latest);
+  if (found > latest) throw tooNew(schema, found, latest);
   const renamed = foreignSchemas.length > 0;
   if (found === latest && !renamed) return [];
   const where = `The PostgreSQL schema '${schema}'`;
@@ -117,7 +119,7 @@ async function applyMigrations(pool: pg.Pool, schema: string, options: MigrateOp
     const applied = new Set(rows.map((row) => row.version));
     // A newer release may have migrated it while this one waited for the lock.
     const newest = Math.max(0, ...applied);
-    if (newest > latest) throw new SchemaTooNewError(schema, newest, latest);
+    if (newest > latest) throw tooNew(schema, newest, latest);
     const done: number[] = [];
     for (const migration of steps) {
       if (applied.has(migration.version)) continue;

@@ -1,7 +1,9 @@
-import { SchemaBehindError } from '@tidemark/core';
+import { SchemaBehindError, SchemaTooNewError } from '@tidemark/core';
 import type { Database } from 'better-sqlite3';
-import { SchemaTooNewError } from './schemaTooNewError.js';
 import { type SqliteMigration, sqliteMigrations } from './sqliteSchema.js';
+
+const tooNew = (file: string, found: number, latest: number) =>
+  new SchemaTooNewError(`The SQLite file '${file}'`, found, latest, '@tidemark/sqlite', { file });
 
 /** The file's schema version, read without writing anything: 0 for a file without a store. */
 export function sqliteSchemaVersionOf(db: Database): number {
@@ -30,12 +32,12 @@ export function migrateSqliteSchema(
   const latest = migrations[migrations.length - 1]?.version ?? 0;
   if (options.migrate === false) {
     const found = sqliteSchemaVersionOf(db);
-    if (found > latest) throw new SchemaTooNewError(file, found, latest);
+    if (found > latest) throw tooNew(file, found, latest);
     if (found < latest) throw new SchemaBehindError(`The SQLite file '${file}'`, found, latest);
     return found;
   }
   const found = sqliteSchemaVersionOf(db);
-  if (found > latest) throw new SchemaTooNewError(file, found, latest);
+  if (found > latest) throw tooNew(file, found, latest);
   if (found === latest) return found;
   const migrate = db.transaction((): number => {
     db.exec(
@@ -43,7 +45,7 @@ export function migrateSqliteSchema(
     );
     const current = (db.prepare('SELECT coalesce(max(version), 0) FROM tidemark_schema_version').pluck().get() as number) ?? 0;
     // Refuse before touching anything: older code must not write into a layout it does not know.
-    if (current > latest) throw new SchemaTooNewError(file, current, latest);
+    if (current > latest) throw tooNew(file, current, latest);
     const record = db.prepare('INSERT INTO tidemark_schema_version (version, name, applied_at) VALUES (?, ?, ?)');
     for (const migration of migrations) {
       if (migration.version <= current) continue;
