@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { PermissionDeniedError } from '@tidemark/core';
 import { serviceAvailable, serviceUrls } from '@tidemark/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresEventStore, type PostgresEventStore } from '../src/index.js';
+import { uniqueRole } from './testRole.js';
 import { createStoreFactory } from './testSchemas.js';
 
 const available = await serviceAvailable('postgres');
@@ -12,12 +12,7 @@ const available = await serviceAvailable('postgres');
 describe.skipIf(!available)('PostgreSQL store opened by a role missing a privilege', () => {
   const stores = createStoreFactory();
   const opened: PostgresEventStore[] = [];
-  const role = `tm_app_${randomBytes(5).toString('hex')}`;
-  const roleUrl = (() => {
-    const url = new URL(serviceUrls.postgres);
-    url.username = role;
-    return url.toString();
-  })();
+  const { role, roleUrl } = uniqueRole('tm_app');
   let admin: pg.Pool;
 
   /** A fresh store with s-0 at version 1, and `grants` (with `$s` for its quoted schema) given to the role. */

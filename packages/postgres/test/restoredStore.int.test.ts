@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { serviceAvailable, serviceUrls } from '@tidemark/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +9,7 @@ import {
   PositionsRebaseRequiredError,
   type PostgresEventStore,
 } from '../src/index.js';
+import { uniqueRole } from './testRole.js';
 import { createStoreFactory } from './testSchemas.js';
 
 const available = await serviceAvailable('postgres');
@@ -21,12 +21,7 @@ const available = await serviceAvailable('postgres');
 describe.skipIf(!available)('PostgreSQL store whose rows were restored without their sequences', () => {
   const stores = createStoreFactory();
   const outbox = createPostgresOutbox();
-  const role = `tm_app_${randomBytes(5).toString('hex')}`;
-  const roleUrl = (() => {
-    const url = new URL(serviceUrls.postgres);
-    url.username = role;
-    return url.toString();
-  })();
+  const { role, roleUrl } = uniqueRole('tm_app');
   let admin: pg.Pool;
 
   /** A fresh store and an application role with DML on it and USAGE, SELECT on its sequences. */
