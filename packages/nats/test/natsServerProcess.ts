@@ -1,23 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { connect } from 'node:net';
-import { waitFor } from '@tidemark/testing';
+import { portAccepting, waitFor } from '@tidemark/testing';
 
 export const natsServerBinary = process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server';
 
 /** Whether the nats-server binary (Debian's, as .ci/run starts it) is here to run a dedicated server. */
 export const natsServerInstalled = existsSync(natsServerBinary);
-
-function accepting(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 /** A nats-server of this test's own (own port, own store directory) that it may SIGKILL. */
 export interface NatsServerProcess {
@@ -33,7 +21,7 @@ export function natsServerProcess(port: number, storeDir: string): NatsServerPro
     url: `nats://127.0.0.1:${port}`,
     async start() {
       child = spawn(natsServerBinary, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], { stdio: 'ignore' });
-      await waitFor(() => accepting(port), `nats-server on port ${port}`, 20_000);
+      await waitFor(() => portAccepting(port), `nats-server on port ${port}`, 20_000);
     },
     async kill() {
       const running = child;

@@ -1,9 +1,8 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, serviceUrls, waitFor } from '@tidemark/testing';
+import { freePort, portAccepting, serviceUrls, waitFor } from '@tidemark/testing';
 
 export const pgbouncerBinary = process.env.PGBOUNCER_BIN ?? '/usr/sbin/pgbouncer';
 
@@ -26,17 +25,6 @@ export interface PgbouncerProcess {
   readonly url: string;
   /** Ends the process and removes its directory. */
   stop(): Promise<void>;
-}
-
-function accepting(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 export async function startPgbouncer(poolMode: 'session' | 'transaction'): Promise<PgbouncerProcess> {
@@ -80,7 +68,7 @@ export async function startPgbouncer(poolMode: 'session' | 'transaction'): Promi
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await waitFor(() => child.exitCode !== null || accepting(port), `pgbouncer on port ${port}`, 10_000);
+    await waitFor(() => child.exitCode !== null || portAccepting(port), `pgbouncer on port ${port}`, 10_000);
     if (child.exitCode !== null) throw new Error(`pgbouncer exited: ${readFileSync(join(dir, 'pgbouncer.log'), 'utf8')}`);
   } catch (error) {
     await stop();

@@ -3,19 +3,13 @@ import { type DeliveredMessage, ValidationError } from '@tidemark/core';
 import { serviceAvailable, serviceUrls, waitFor } from '@tidemark/testing';
 import { connect } from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createRabbitTransport } from '../src/index.js';
 import { rabbitTestResources } from './rabbitTestResources.js';
 
 const available = await serviceAvailable('rabbitmq');
 
 describe.skipIf(!available)('RabbitMQ transport specifics', () => {
-  const { transports, cleanUp } = rabbitTestResources();
+  const { open, cleanUp } = rabbitTestResources();
   afterAll(cleanUp);
-  const open = async (options: { prefix: string; declareGroups?: Array<{ group: string; types: string[] }> }) => {
-    const transport = await createRabbitTransport({ url: serviceUrls.rabbitmq, ...options });
-    transports.push(transport);
-    return transport;
-  };
 
   it('keeps what a publisher-only service sends for the groups it declared, until their consumers start', async () => {
     const prefix = `tidemark-test-${randomUUID()}`;

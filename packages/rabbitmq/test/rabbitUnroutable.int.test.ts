@@ -3,7 +3,7 @@ import { type DeliveredMessage, RejectMessageError } from '@tidemark/core';
 import { serviceAvailable, serviceUrls, waitFor } from '@tidemark/testing';
 import { connect } from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createRabbitTransport, UnroutableMessageError } from '../src/index.js';
+import { UnroutableMessageError } from '../src/index.js';
 import { rabbitTestResources } from './rabbitTestResources.js';
 
 const available = await serviceAvailable('rabbitmq');
@@ -39,13 +39,8 @@ const message = (type: string, key = 'k') => ({ id: randomUUID(), type, schemaVe
 
 /** Where a message must land and its queue is gone, the broker's confirm alone must not count as delivered. */
 describe.skipIf(!available)('RabbitMQ transport when a queue it relies on was deleted', () => {
-  const { transports, cleanUp } = rabbitTestResources();
+  const { open, cleanUp } = rabbitTestResources();
   afterAll(cleanUp);
-  const open = async (options: { prefix: string; declareGroups?: Array<{ group: string; types: string[] }> }) => {
-    const transport = await createRabbitTransport({ url: serviceUrls.rabbitmq, ...options });
-    transports.push(transport);
-    return transport;
-  };
 
   it('rejects a publish of a declared group’s type whose queue is gone, naming the routing key; a type no group consumes is still dropped quietly', async () => {
     const prefix = `tidemark-test-${randomUUID()}`;
