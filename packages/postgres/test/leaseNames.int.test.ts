@@ -47,7 +47,7 @@ describe.skipIf(!available)('PostgreSQL lease: names and failures acquire cannot
     await admin.query(`GRANT SELECT ON ALL TABLES IN SCHEMA "${schema}" TO ${role}`);
     const lease = createPostgresLease({ url: roleUrl, schema, name: 'balances' });
     try {
-      await expect(lease.acquire()).rejects.toMatchObject({ code: '42501' });
+      await expect(lease.acquire()).rejects.toMatchObject({ code: 'permission_denied', details: { sqlState: '42501' } });
       expect(lease.held).toBe(false);
     } finally {
       await lease.release();

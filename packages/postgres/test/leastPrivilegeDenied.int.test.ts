@@ -2,7 +2,7 @@ import { PermissionDeniedError } from '@tidemark/core';
 import { serviceAvailable, serviceUrls } from '@tidemark/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPostgresEventStore, type PostgresEventStore } from '../src/index.js';
+import { createPostgresEventStore, createPostgresSnapshotStore, type PostgresEventStore } from '../src/index.js';
 import { uniqueRole } from './testRole.js';
 import { createStoreFactory } from './testSchemas.js';
 
@@ -80,5 +80,12 @@ describe.skipIf(!available)('PostgreSQL store opened by a role missing a privile
     await expect(store.eventSchemas?.list()).rejects.toMatchObject(denied('table', 'tidemark_event_schemas'));
     const { rows } = await admin.query(`SELECT count(*)::int AS n FROM "${schema}".events`);
     expect(rows[0]?.n).toBe(1);
+  });
+
+  it("types the snapshot store's refusals as the store's", async () => {
+    const schema = await storeGranting(`GRANT USAGE ON SCHEMA $s TO ${role};
+      GRANT SELECT ON ALL TABLES IN SCHEMA $s TO ${role}; REVOKE SELECT ON $s.tidemark_snapshots FROM ${role}`);
+    const snapshots = createPostgresSnapshotStore({ store: await openAsRole(schema) });
+    await expect(snapshots.load('s-0', 'balance')).rejects.toMatchObject(denied('table', 'tidemark_snapshots'));
   });
 });

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { isWellFormed, type Lease, LeaseLostError, ValidationError } from '@tidemark/core';
 import pg from 'pg';
-import { isConnectionFailure } from '../eventStore/connectionErrors.js';
+import { isConnectionFailure, toTypedError } from '../eventStore/connectionErrors.js';
 import { isTransientPostgresError } from '../eventStore/isTransientPostgresError.js';
 import type { PostgresTransaction } from '../eventStore/postgresTransaction.js';
 import { assertValidSchemaName, quoteIdentifier } from '../schema/schemaName.js';
@@ -107,7 +107,7 @@ export function createPostgresLease(options: PostgresLeaseOptions): PostgresLeas
         // Anything else — a missing table, a role without rights, a value the server refuses —
         // fails every later attempt the same way: say so (the projector reports it) rather than
         // stand by forever without a word.
-        if (!isTransientPostgresError(error) && !isConnectionFailure(error)) throw error;
+        if (!isTransientPostgresError(error) && !isConnectionFailure(error)) throw toTypedError(error);
         return false;
       }
     },

@@ -13,6 +13,7 @@ import {
   resolveStreamQuery,
 } from '@tidemark/core';
 import type pg from 'pg';
+import { rethrowTyped } from '../eventStore/connectionErrors.js';
 import { eventTypes, packedEventWithStream, toRecordedEvent } from '../eventStore/eventRows.js';
 import { quoteIdentifier } from '../schema/schemaName.js';
 import { postgresCausationIdSql, postgresCorrelationIdSql } from './postgresEventBrowserIndexes.js';
@@ -104,7 +105,7 @@ export function createPostgresEventBrowser(
     async listEvents(query) {
       const resolved = resolveEventQuery(query);
       const { text, values } = postgresEventPageSql(schema, resolved);
-      const result = await pool.query({ text, values, rowMode: 'array', types: eventTypes });
+      const result = await pool.query({ text, values, rowMode: 'array', types: eventTypes }).catch(rethrowTyped);
       const stored = result.rows.slice(0, resolved.limit).map((row: unknown[]) => toRecordedEvent(row));
       // The cursor is the last stored row's: a split event's parts share its position.
       const last = stored[stored.length - 1];
@@ -114,12 +115,14 @@ export function createPostgresEventBrowser(
     },
     async getEvent(eventId) {
       if (!isEventId(eventId)) return undefined;
-      const result = await pool.query({
-        text: `SELECT ${packedEventWithStream} FROM ${events} WHERE id = $1::uuid`,
-        values: [eventId],
-        rowMode: 'array',
-        types: eventTypes,
-      });
+      const result = await pool
+        .query({
+          text: `SELECT ${packedEventWithStream} FROM ${events} WHERE id = $1::uuid`,
+          values: [eventId],
+          rowMode: 'array',
+          types: eventTypes,
+        })
+        .catch(rethrowTyped);
       const row = result.rows[0] as unknown[] | undefined;
       if (!row) return undefined;
       const read = pipeline.read([toRecordedEvent(row)]);
@@ -132,13 +135,15 @@ export function createPostgresEventBrowser(
       if (resolved.category !== undefined) values.push(resolved.category);
       // Grouped along the (stream_id, version) index from the cursor on, so the scan stops after
       // the page's streams; the last event's time is one index probe per stream.
-      const result = await pool.query<StreamRow>({
-        text: `SELECT stream_id, min(category) AS category, count(*)::int AS event_count, max(version)::int AS last_version,
+      const result = await pool
+        .query<StreamRow>({
+          text: `SELECT stream_id, min(category) AS category, count(*)::int AS event_count, max(version)::int AS last_version,
                       (SELECT recorded_at FROM ${events} l WHERE l.stream_id = e.stream_id ORDER BY version DESC LIMIT 1) AS last_recorded_at
                  FROM ${events} e WHERE stream_id > $1 ${resolved.category === undefined ? '' : 'AND category = $3'}
                 GROUP BY stream_id ORDER BY stream_id LIMIT $2`,
-        values,
-      });
+          values,
+        })
+        .catch(rethrowTyped);
       const streams = result.rows.slice(0, resolved.limit).map((row) => ({
         streamId: row.stream_id,
         category: row.category,
@@ -156,10 +161,12 @@ export function createPostgresEventBrowser(
       // Recent heap pages are still visited for MVCC visibility (index-only once vacuum marked
       // them all-visible), but no column is selected: nothing is detoasted, sent or decoded.
       // Positions pass 2^53: they go as text, cast to bigint in SQL.
-      const result = await pool.query<{ n: string }>({
-        text: `SELECT count(*) AS n FROM (SELECT 1 FROM ${events} WHERE position > $1::bigint AND position <= $2::bigint LIMIT $3::bigint) AS counted`,
-        values: [String(after), String(upTo), String(limit)],
-      });
+      const result = await pool
+        .query<{ n: string }>({
+          text: `SELECT count(*) AS n FROM (SELECT 1 FROM ${events} WHERE position > $1::bigint AND position <= $2::bigint LIMIT $3::bigint) AS counted`,
+          values: [String(after), String(upTo), String(limit)],
+        })
+        .catch(rethrowTyped);
       return Number(result.rows[0]?.n ?? 0);
     },
   };

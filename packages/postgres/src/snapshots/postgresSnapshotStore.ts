@@ -1,4 +1,5 @@
 import { assertValidStreamId, checkSnapshot, checkSnapshotQuery, type SnapshotStore } from '@tidemark/core';
+import { rethrowTyped } from '../eventStore/connectionErrors.js';
 import { earliestTimestampMs } from '../eventStore/earliestTimestamp.js';
 import type { PostgresEventStore } from '../eventStore/postgresEventStore.js';
 import { statementPrefix } from '../eventStore/statementPrefix.js';
@@ -20,7 +21,7 @@ interface SnapshotRow {
 /**
  * Snapshots in the event store's schema, each statement in autocommit on the store's pool: a
  * snapshot is taken after the command's commit and belongs to no unit of work. Loads are one
- * backward seek on the primary key.
+ * backward seek on the primary key. Failures are typed as the store's are (toTypedError).
  */
 export function createPostgresSnapshotStore(options: PostgresSnapshotStoreOptions): SnapshotStore {
   const { store } = options;
@@ -29,35 +30,39 @@ export function createPostgresSnapshotStore(options: PostgresSnapshotStoreOption
   return {
     async save(snapshot) {
       checkSnapshot(snapshot);
-      await store.pool.query({
-        name: `${name}:save`,
-        text: `INSERT INTO ${table} (stream_id, name, stream_version, position, recorded_at, schema_version, payload)
+      await store.pool
+        .query({
+          name: `${name}:save`,
+          text: `INSERT INTO ${table} (stream_id, name, stream_version, position, recorded_at, schema_version, payload)
                VALUES ($1, $2, $3, $4, $5, $6, $7)
                ON CONFLICT (stream_id, name, stream_version) DO UPDATE SET
                  position = excluded.position, recorded_at = excluded.recorded_at,
                  schema_version = excluded.schema_version, payload = excluded.payload`,
-        values: [
-          snapshot.streamId,
-          snapshot.name,
-          snapshot.streamVersion,
-          snapshot.position.toString(),
-          snapshot.recordedAt,
-          snapshot.schemaVersion,
-          Buffer.from(snapshot.payload.buffer, snapshot.payload.byteOffset, snapshot.payload.byteLength),
-        ],
-      });
+          values: [
+            snapshot.streamId,
+            snapshot.name,
+            snapshot.streamVersion,
+            snapshot.position.toString(),
+            snapshot.recordedAt,
+            snapshot.schemaVersion,
+            Buffer.from(snapshot.payload.buffer, snapshot.payload.byteOffset, snapshot.payload.byteLength),
+          ],
+        })
+        .catch(rethrowTyped);
     },
     async load(streamId, snapshotName, query) {
       assertValidStreamId(streamId);
       checkSnapshotQuery(query);
-      const result = await store.pool.query<SnapshotRow>({
-        name: `${name}:load`,
-        // int8 columns arrive as decimal strings (pg's default), exact for bigints.
-        text: `SELECT stream_version, position, recorded_at, schema_version, payload FROM ${table}
+      const result = await store.pool
+        .query<SnapshotRow>({
+          name: `${name}:load`,
+          // int8 columns arrive as decimal strings (pg's default), exact for bigints.
+          text: `SELECT stream_version, position, recorded_at, schema_version, payload FROM ${table}
                WHERE stream_id = $1 AND name = $2 AND stream_version <= $3 AND ($4::timestamptz IS NULL OR recorded_at <= $4)
                ORDER BY stream_version DESC LIMIT 1`,
-        values: [streamId, snapshotName, query?.maxVersion ?? Number.MAX_SAFE_INTEGER, asOfParameter(query?.asOf)],
-      });
+          values: [streamId, snapshotName, query?.maxVersion ?? Number.MAX_SAFE_INTEGER, asOfParameter(query?.asOf)],
+        })
+        .catch(rethrowTyped);
       const row = result.rows[0];
       if (row === undefined) return undefined;
       return {
@@ -72,7 +77,9 @@ export function createPostgresSnapshotStore(options: PostgresSnapshotStoreOption
     },
     async deleteStream(streamId) {
       assertValidStreamId(streamId);
-      await store.pool.query({ name: `${name}:delete`, text: `DELETE FROM ${table} WHERE stream_id = $1`, values: [streamId] });
+      await store.pool
+        .query({ name: `${name}:delete`, text: `DELETE FROM ${table} WHERE stream_id = $1`, values: [streamId] })
+        .catch(rethrowTyped);
     },
   };
 }
