@@ -155,7 +155,8 @@ describe.skipIf(!available)('rebuildProjection on PostgreSQL: the swap on a live
       ...store,
       isTransient(error) {
         const transient = store.isTransient?.(error) ?? false;
-        if (transient && (error as { code?: string }).code === '55P03') lockTimeouts++;
+        // The store rethrows the lock timeout typed, with the driver's error as its cause.
+        if (transient && (error as { cause?: { code?: string } }).cause?.code === '55P03') lockTimeouts++;
         return transient;
       },
     };

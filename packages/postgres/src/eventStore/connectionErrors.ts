@@ -31,10 +31,12 @@ function failedBeforeSending(error: unknown): boolean {
 }
 
 /**
- * A driver error as tidemark's typed error: serialization failure and deadlock (40001, 40P01)
- * become TransactionConflictError, a missing privilege (42501) PermissionDeniedError, a dead
- * connection ConnectionLostError (`lost`: the client already reported its connection dead,
- * whatever this error says). Typed errors pass unchanged.
+ * A driver error as tidemark's typed error: serialization failure, deadlock and lock timeout
+ * (40001, 40P01, 55P03 — an operator's `lock_timeout` on the role or database ends a wait behind
+ * a concurrent transaction's lock the same way) become TransactionConflictError, a missing
+ * privilege (42501) PermissionDeniedError, a dead connection ConnectionLostError (`lost`: the
+ * client already reported its connection dead, whatever this error says). Typed errors pass
+ * unchanged.
  */
 export function toTypedError(error: unknown, lost = false): unknown {
   if (error instanceof TidemarkError) return error;
@@ -45,11 +47,13 @@ export function toTypedError(error: unknown, lost = false): unknown {
   const misconfigured = toStatementNameConflictError(error);
   if (misconfigured) return misconfigured;
   const code = (error as { code?: unknown } | null)?.code;
-  if (code === '40001' || code === '40P01') {
+  if (code === '40001' || code === '40P01' || code === '55P03') {
     return new TransactionConflictError(
       code === '40P01'
         ? 'The database aborted the transaction to break a deadlock; run it again'
-        : 'Serialization failure; run the transaction again',
+        : code === '55P03'
+          ? `A lock held by a concurrent transaction was not granted within lock_timeout (${(error as Error).message}); run the transaction again`
+          : 'Serialization failure; run the transaction again',
       { sqlState: code },
       { cause: error },
     );

@@ -1,3 +1,5 @@
+import { isTransientFailure } from '@tidemark/core';
+
 /**
  * SQLSTATEs that say "not now" rather than "never": the same work can succeed on retry.
  * 40001 serialization failure, 40P01 deadlock, 55P03 lock_not_available (lock_timeout, NOWAIT),
@@ -18,8 +20,14 @@ const transientMessages = [
   /Client was closed and is not queryable/,
 ];
 
-/** The PostgreSQL adapter's `isTransient`: see EventStore.isTransient. */
+/**
+ * The PostgreSQL adapter's `isTransient`: see EventStore.isTransient. The store rethrows the
+ * driver's errors typed (connectionErrors.ts), so its own TransactionConflictError and
+ * ConnectionLostError are transient too: a rebuild's swap hit by a deadlock or lock timeout
+ * retries on them.
+ */
 export function isTransientPostgresError(error: unknown): boolean {
+  if (isTransientFailure(error)) return true;
   if (!(error instanceof Error)) return false;
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string') {

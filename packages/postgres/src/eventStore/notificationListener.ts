@@ -65,7 +65,13 @@ export function createNotificationListener(options: NotificationListenerOptions)
       });
       try {
         await next.connect();
-        await next.query(`LISTEN "${options.channel}"`);
+        // The connection sits idle between notifications by design: an operator's
+        // idle_session_timeout (PostgreSQL 14+; a role or database setting) would end it every
+        // period, leaving a gap without notifications and a reconnect each time. Lifted for this
+        // session only, and only where the setting exists.
+        await next.query(
+          `LISTEN "${options.channel}"; SELECT set_config(name, '0', false) FROM pg_settings WHERE name = 'idle_session_timeout'`,
+        );
       } catch {
         onLost();
         return;
