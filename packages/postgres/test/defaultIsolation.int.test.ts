@@ -4,6 +4,7 @@ import { serviceAvailable, serviceUrls } from '@tidemark/testing';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresEventStore, type PostgresEventStore, type PostgresTransaction } from '../src/index.js';
+import { createAppRole, dropRole } from './testRole.js';
 import { createStoreFactory } from './testSchemas.js';
 
 const available = await serviceAvailable('postgres');
@@ -44,11 +45,7 @@ describe.skipIf(!available)('PostgreSQL store under a role whose default isolati
   beforeAll(async () => {
     admin = new pg.Pool({ connectionString: serviceUrls.postgres, max: 1 });
     schema = (await stores.create()).schema;
-    await admin.query(`CREATE ROLE ${role} LOGIN`);
-    await admin.query(`ALTER ROLE ${role} SET default_transaction_isolation = 'repeatable read'`);
-    await admin.query(`GRANT USAGE ON SCHEMA "${schema}" TO ${role}`);
-    await admin.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "${schema}" TO ${role}`);
-    await admin.query(`GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA "${schema}" TO ${role}`);
+    await createAppRole(admin, role, schema, { default_transaction_isolation: 'repeatable read' });
   });
 
   afterEach(async () => {
@@ -57,8 +54,7 @@ describe.skipIf(!available)('PostgreSQL store under a role whose default isolati
 
   afterAll(async () => {
     await stores.cleanup();
-    await admin.query(`DROP OWNED BY ${role}`).catch(() => {});
-    await admin.query(`DROP ROLE IF EXISTS ${role}`);
+    await dropRole(admin, role);
     await admin.end();
   });
 

@@ -2,7 +2,7 @@ import { serviceAvailable, serviceUrls } from '@tidemark/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresEventStore } from '../src/index.js';
-import { uniqueRole } from './testRole.js';
+import { createAppRole, dropRole, uniqueRole } from './testRole.js';
 import { createStoreFactory } from './testSchemas.js';
 
 const available = await serviceAvailable('postgres');
@@ -16,17 +16,12 @@ describe.skipIf(!available)('the LISTEN connection under a role with idle_sessio
   beforeAll(async () => {
     admin = new pg.Pool({ connectionString: serviceUrls.postgres, max: 1 });
     schema = (await stores.create({ poolSize: 1 })).schema;
-    await admin.query(`CREATE ROLE ${role} LOGIN`);
-    await admin.query(`ALTER ROLE ${role} SET idle_session_timeout = '200ms'`);
-    await admin.query(`GRANT USAGE ON SCHEMA "${schema}" TO ${role}`);
-    await admin.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "${schema}" TO ${role}`);
-    await admin.query(`GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA "${schema}" TO ${role}`);
+    await createAppRole(admin, role, schema, { idle_session_timeout: '200ms' });
   });
 
   afterAll(async () => {
     await stores.cleanup();
-    await admin.query(`DROP OWNED BY ${role}`).catch(() => {});
-    await admin.query(`DROP ROLE IF EXISTS ${role}`);
+    await dropRole(admin, role);
     await admin.end();
   });
 

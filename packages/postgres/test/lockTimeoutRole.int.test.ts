@@ -3,7 +3,7 @@ import { serviceAvailable, serviceUrls } from '@tidemark/testing';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresEventStore, isTransientPostgresError, type PostgresEventStore } from '../src/index.js';
-import { uniqueRole } from './testRole.js';
+import { createAppRole, dropRole, uniqueRole } from './testRole.js';
 import { createStoreFactory } from './testSchemas.js';
 
 const available = await serviceAvailable('postgres');
@@ -42,11 +42,7 @@ describe.skipIf(!available)('PostgreSQL store under a role with a short lock_tim
     admin = new pg.Pool({ connectionString: serviceUrls.postgres, max: 1 });
     holder = await stores.create({ poolSize: 2 });
     schema = holder.schema;
-    await admin.query(`CREATE ROLE ${role} LOGIN`);
-    await admin.query(`ALTER ROLE ${role} SET lock_timeout = '50ms'`);
-    await admin.query(`GRANT USAGE ON SCHEMA "${schema}" TO ${role}`);
-    await admin.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "${schema}" TO ${role}`);
-    await admin.query(`GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA "${schema}" TO ${role}`);
+    await createAppRole(admin, role, schema, { lock_timeout: '50ms' });
   });
 
   afterEach(async () => {
@@ -55,8 +51,7 @@ describe.skipIf(!available)('PostgreSQL store under a role with a short lock_tim
 
   afterAll(async () => {
     await stores.cleanup();
-    await admin.query(`DROP OWNED BY ${role}`).catch(() => {});
-    await admin.query(`DROP ROLE IF EXISTS ${role}`);
+    await dropRole(admin, role);
     await admin.end();
   });
 
