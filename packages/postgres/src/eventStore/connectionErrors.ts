@@ -2,6 +2,7 @@ import { CommitOutcomeUnknownError, ConnectionLostError, TidemarkError, Transact
 import type pg from 'pg';
 import { toLifecycleError } from './postgresStreamLifecycle.js';
 import { toPermissionDeniedError } from './toPermissionDeniedError.js';
+import { toReadOnlyConnectionError } from './toReadOnlyConnectionError.js';
 import { toStatementNameConflictError } from './toStatementNameConflictError.js';
 
 /**
@@ -34,9 +35,10 @@ function failedBeforeSending(error: unknown): boolean {
  * A driver error as tidemark's typed error: serialization failure, deadlock and lock timeout
  * (40001, 40P01, 55P03 — an operator's `lock_timeout` on the role or database ends a wait behind
  * a concurrent transaction's lock the same way) become TransactionConflictError, a missing
- * privilege (42501) PermissionDeniedError, a dead connection ConnectionLostError (`lost`: the
- * client already reported its connection dead, whatever this error says). Typed errors pass
- * unchanged.
+ * privilege (42501) PermissionDeniedError, a write on a read-only connection (25006) or a
+ * prepared-statement name collision StoreMisconfiguredError, a dead connection
+ * ConnectionLostError (`lost`: the client already reported its connection dead, whatever this
+ * error says). Typed errors pass unchanged.
  */
 export function toTypedError(error: unknown, lost = false): unknown {
   if (error instanceof TidemarkError) return error;
@@ -44,7 +46,7 @@ export function toTypedError(error: unknown, lost = false): unknown {
   if (lifecycle) return lifecycle;
   const denied = toPermissionDeniedError(error);
   if (denied) return denied;
-  const misconfigured = toStatementNameConflictError(error);
+  const misconfigured = toStatementNameConflictError(error) ?? toReadOnlyConnectionError(error);
   if (misconfigured) return misconfigured;
   const code = (error as { code?: unknown } | null)?.code;
   if (code === '40001' || code === '40P01' || code === '55P03') {
