@@ -55,15 +55,17 @@ export async function eventsTail(args: TailArguments, io: CliIo): Promise<void> 
     ...(args.category !== undefined && { categories: [args.category] }),
   };
   const print = (event: RecordedEvent) => io.stdout.write(args.json ? jsonText(event) : eventLine(event));
+  // Taken over before the first line goes out: whoever reads that line may stop us at once (a
+  // SIGTERM between the line and taking the signal over would end the process uncleanly).
+  const signal = args.follow ? io.signal : undefined;
+  if (args.follow && !signal) throw new Error('events tail --follow needs a signal to stop on');
   await withStore(args, async ({ store, browser }) => {
     // The store's head before reading: following starts from there, so nothing appended while
     // the latest events are printed is lost or printed twice.
     const head = await store.headPosition();
     const latest = await latestEvents(browser, args, head);
     for (const event of latest) print(event);
-    if (!args.follow) return;
-    const signal = io.signal;
-    if (!signal) throw new Error('events tail --follow needs a signal to stop on');
+    if (!signal) return;
     await follow(store, filter, head, print, signal, args.pollIntervalMs ?? 1000);
   });
 }
