@@ -13,13 +13,18 @@ const available = await serviceAvailable('nats');
 describe.skipIf(!available)('NATS JetStream transport and a foreign producer', () => {
   const { streams, transports, cleanUp } = natsTestResources();
   afterAll(cleanUp);
-
-  it('dead-letters what is no envelope at once, with why, lists it, and keeps good messages flowing', async () => {
+  /** A transport on a stream of its own, whose subjects the foreign producer writes to. */
+  const openTransport = async () => {
     const stream = `F${randomUUID().replaceAll('-', '')}`;
     const prefix = stream.toLowerCase();
     streams.push(stream, `${stream}_DLQ`);
     const transport = await createNatsTransport({ servers: serviceUrls.nats, stream, subjectPrefix: prefix, storage: 'memory' });
     transports.push(transport);
+    return { stream, prefix, transport };
+  };
+
+  it('dead-letters what is no envelope at once, with why, lists it, and keeps good messages flowing', async () => {
+    const { stream, prefix, transport } = await openTransport();
     const seen: DeliveredMessage[] = [];
     await transport.consume({ group: 'g', types: ['a.happened'], retryDelayMs: () => 20 }, async (m) => {
       seen.push(m);
@@ -54,11 +59,7 @@ describe.skipIf(!available)('NATS JetStream transport and a foreign producer', (
   });
 
   it('dead-letters an envelope whose type is not the one its subject names, rather than handing it over under either', async () => {
-    const stream = `F${randomUUID().replaceAll('-', '')}`;
-    const prefix = stream.toLowerCase();
-    streams.push(stream, `${stream}_DLQ`);
-    const transport = await createNatsTransport({ servers: serviceUrls.nats, stream, subjectPrefix: prefix, storage: 'memory' });
-    transports.push(transport);
+    const { prefix, transport } = await openTransport();
     const seen: DeliveredMessage[] = [];
     // The group takes both types: the envelope's would pass its filter, so only the check stops it.
     await transport.consume({ group: 'g', types: ['a.happened', 'b.happened'], retryDelayMs: () => 20 }, async (m) => {

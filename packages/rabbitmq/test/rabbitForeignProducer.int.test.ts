@@ -8,6 +8,17 @@ import { rabbitTestResources } from './rabbitTestResources.js';
 
 const available = await serviceAvailable('rabbitmq');
 
+/** Bodies a foreign producer publishes with the raw client to the exchange, as `a.happened`, confirmed. */
+async function publishRaw(exchange: string, bodies: readonly string[]): Promise<void> {
+  const model = await connect(serviceUrls.rabbitmq);
+  try {
+    const channel = await model.createConfirmChannel();
+    for (const body of bodies) channel.publish(exchange, 'a.happened', Buffer.from(body));
+    await channel.waitForConfirms();
+  } finally {
+    await model.close();
+  }
+}
 /** Messages and names the broker sees from outside tidemark's own publishing. */
 describe.skipIf(!available)('RabbitMQ transport and a foreign producer', () => {
   const { transports, cleanUp } = rabbitTestResources();
@@ -25,17 +36,8 @@ describe.skipIf(!available)('RabbitMQ transport and a foreign producer', () => {
     await transport.consume({ group: 'g', types: ['a.happened'], retryDelayMs: () => 20 }, async (m) => {
       seen.push(m);
     });
-    const model = await connect(serviceUrls.rabbitmq);
-    try {
-      const channel = await model.createConfirmChannel();
-      const envelope = { type: 'a.happened', schemaVersion: 1, key: 'k', occurredAt: new Date().toISOString(), headers: {}, data: {} };
-      for (const body of ['not json', '42', JSON.stringify({ ...envelope, id: 'a\u0000b' })]) {
-        channel.publish(prefix, 'a.happened', Buffer.from(body));
-      }
-      await channel.waitForConfirms();
-    } finally {
-      await model.close();
-    }
+    const envelope = { type: 'a.happened', schemaVersion: 1, key: 'k', occurredAt: new Date().toISOString(), headers: {}, data: {} };
+    await publishRaw(prefix, ['not json', '42', JSON.stringify({ ...envelope, id: 'a\u0000b' })]);
     const good = { id: randomUUID(), type: 'a.happened', schemaVersion: 1, key: 'k', data: { ok: true } };
     await transport.publish([good]);
     await waitFor(() => seen.some((m) => m.id === good.id), 'the good message', 10_000);
@@ -67,14 +69,7 @@ describe.skipIf(!available)('RabbitMQ transport and a foreign producer', () => {
       headers: {},
       data: {},
     };
-    const model = await connect(serviceUrls.rabbitmq);
-    try {
-      const channel = await model.createConfirmChannel();
-      channel.publish(prefix, 'a.happened', Buffer.from(JSON.stringify(mislabelled)));
-      await channel.waitForConfirms();
-    } finally {
-      await model.close();
-    }
+    await publishRaw(prefix, [JSON.stringify(mislabelled)]);
     const good = { id: randomUUID(), type: 'a.happened', schemaVersion: 1, key: 'k', data: { ok: true } };
     await transport.publish([good]);
     await waitFor(() => seen.some((m) => m.id === good.id), 'the good message', 10_000);
