@@ -6,6 +6,8 @@ export interface Mutex {
   run<T>(work: () => Promise<T>): Promise<T>;
   /** True while some work holds the lock. */
   readonly locked: boolean;
+  /** True while other work waits for it: a holder that could go on may step aside instead. */
+  readonly contended: boolean;
 }
 
 export function createMutex(): Mutex {
@@ -14,6 +16,9 @@ export function createMutex(): Mutex {
   return {
     get locked() {
       return holders > 0;
+    },
+    get contended() {
+      return holders > 1;
     },
     run<T>(work: () => Promise<T>): Promise<T> {
       holders++;
