@@ -14,6 +14,7 @@ export * from './eventStore/readOnlyDatabaseError.js';
 export * from './eventStore/rewritePlaceholders.js';
 export * from './eventStore/sqliteEventSchemaStore.js';
 export * from './eventStore/sqliteEventStore.js';
+export type { SqliteWriterThreadState } from './eventStore/sqliteGroupCommit.js';
 export * from './eventStore/sqliteSqlExecutor.js';
 export * from './eventStore/sqliteStreamLifecycle.js';
 export * from './outbox/sqliteOutbox.js';

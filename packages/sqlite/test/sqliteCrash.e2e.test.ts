@@ -61,6 +61,14 @@ describe('SQLite event store under SIGKILL', () => {
   it('keeps every acknowledged append of 32 concurrent appenders sharing group commits', async () => {
     await crashAndCheck('append.sigkill.32concurrent', ['concurrent', 'concurrent-hooked'], () => 32 + Math.floor(Math.random() * 400));
   });
+
+  it('keeps every acknowledged append of 32 concurrent appenders whose batches commit on the writer thread', async () => {
+    await crashAndCheck(
+      'append.sigkill.writerThread',
+      ['concurrent-thread', 'concurrent-hooked'],
+      () => 32 + Math.floor(Math.random() * 400),
+    );
+  });
 });
 
 /** Kills the child `runs` times (unhooked and hooked runs alternating), then checks what the file holds. */

@@ -1,7 +1,7 @@
 import type { AppendOptions, AppendResult, Mutex, NewEvent, PreparedAppend } from '@tidemark/core';
 import type { Database } from 'better-sqlite3';
-import type { SqliteAppendWriter } from './sqliteAppendWriter.js';
-import type { SqliteStatements } from './sqliteStatements.js';
+import type { BatchOutcome, SqliteBatchWriter } from './sqliteBatchWriter.js';
+import type { SqliteWriterThread } from './sqliteWriterThread.js';
 
 /** An autocommit append waiting for the commit that will hold it. */
 export interface PendingAppend {
@@ -16,8 +16,17 @@ export interface PendingAppend {
 
 export interface SqliteGroupCommitOptions {
   db: Database;
-  statements: SqliteStatements;
-  writeAppend: SqliteAppendWriter;
+  /** Writes a batch on the store's own connection. */
+  writeBatch: SqliteBatchWriter;
+  /**
+   * Starts the store's writer thread, when it may have one: the first time appends arrive
+   * together. Batches go there once it is ready; until then (and if it never is) they are written here.
+   */
+  startThread?: (() => SqliteWriterThread) | undefined;
+  /** Lone appends go to the running thread too ('always'), instead of committing here ('auto'). */
+  loneAppendsOnThread: boolean;
+  /** The store's clock, in ms: a batch's recordedAt on the thread. */
+  now(): number;
   /** The store's writer mutex: a batch waits for an open `transaction()` like any other write. */
   mutex: Mutex;
   prepare(streamId: string, events: readonly NewEvent[], options: AppendOptions | undefined): PreparedAppend;
@@ -37,7 +46,15 @@ export interface SqliteGroupCommit {
   append(streamId: string, events: readonly NewEvent[], options: AppendOptions | undefined): Promise<AppendResult>;
   /** Resolves once every append handed in so far has settled (close() waits for it). */
   settled(): Promise<void>;
+  /** Ends the writer thread, if one was started; after settled(). */
+  closeThread(): Promise<void>;
+  threadState(): SqliteWriterThreadState;
+  /** Starts the writer thread now rather than at the first appends that arrive together. */
+  startThread(): void;
 }
+
+/** Where a store's group commit writes: see SqliteEventStore.writerThread(). */
+export type SqliteWriterThreadState = 'off' | 'not-started' | 'starting' | 'running' | 'failed';
 
 /**
  * Group commit for autocommit appends. The fsync of a durable SQLite commit happens inside the
@@ -60,11 +77,9 @@ export interface SqliteGroupCommit {
  * arrival order, so appends to one stream see each other exactly as sequential ones do.
  */
 export function createSqliteGroupCommit(options: SqliteGroupCommitOptions): SqliteGroupCommit {
-  const { db, statements, writeAppend, mutex } = options;
-  const begin = db.prepare('BEGIN IMMEDIATE');
-  const commit = db.prepare('COMMIT');
-  const rollback = db.prepare('ROLLBACK');
-  const appendAlone = db.transaction(writeAppend).immediate;
+  const { db, mutex } = options;
+  let thread: SqliteWriterThread | undefined;
+  const writeBatch = (batch: readonly PendingAppend[]) => options.writeBatch(batch.map((item) => item.prepared!));
 
   let queue: PendingAppend[] = [];
   /** A check phase is scheduled, or a batch waits for or holds the writer: arrivals just queue. */
@@ -79,74 +94,7 @@ export function createSqliteGroupCommit(options: SqliteGroupCommitOptions): Sqli
     return batch;
   }
 
-  /**
-   * Writes a batch in one synchronous transaction; returns the results (or errors) in order.
-   * Never throws: it runs in a check phase or behind the mutex, where a throw would crash the
-   * process or leave the batch's promises unsettled.
-   */
-  function writeBatch(batch: readonly PendingAppend[]): Array<AppendResult | { error: unknown }> {
-    if (batch.length === 1) {
-      // One append needs no savepoint: exactly the plain autocommit transaction.
-      try {
-        return [appendAlone(batch[0]!.prepared!)];
-      } catch (error) {
-        return [{ error }];
-      }
-    }
-    try {
-      return writeAll(batch) ?? writeEachInSavepoint(batch);
-    } catch (error) {
-      // BEGIN or COMMIT failed (another connection held the lock past the busy timeout, say),
-      // or SQLite rolled back by itself: nothing of the batch is written, so all of it fails.
-      if (db.inTransaction) rollback.run();
-      return batch.map(() => ({ error }));
-    }
-  }
-
-  /**
-   * The common case, at the cost of the raw inserts: every append of the batch succeeds, so none
-   * needs a savepoint. Undefined (and nothing written) when one of them failed; a failing BEGIN
-   * or COMMIT throws, as trying again with savepoints would only meet the same failure.
-   */
-  function writeAll(batch: readonly PendingAppend[]): AppendResult[] | undefined {
-    begin.run();
-    let results: AppendResult[];
-    try {
-      results = batch.map((item) => writeAppend(item.prepared!));
-    } catch {
-      if (db.inTransaction) rollback.run();
-      return undefined;
-    }
-    commit.run();
-    return results;
-  }
-
-  /**
-   * Again, each append in its own savepoint: a failing one is rolled back alone and the rest
-   * commit. A failure of the batch as a whole (BEGIN, COMMIT) throws, rolled back by writeBatch.
-   */
-  function writeEachInSavepoint(batch: readonly PendingAppend[]): Array<AppendResult | { error: unknown }> {
-    const outcomes: Array<AppendResult | { error: unknown }> = [];
-    begin.run();
-    for (const item of batch) {
-      statements.savepoint.run();
-      try {
-        outcomes.push(writeAppend(item.prepared!));
-        statements.releaseSavepoint.run();
-      } catch (error) {
-        // SQLite rolled the whole transaction back by itself (I/O error, disk full): the
-        // appends before this one are gone too, so the batch fails as a whole.
-        if (!db.inTransaction) throw error;
-        statements.rollbackToSavepoint.run();
-        statements.releaseSavepoint.run();
-        outcomes.push({ error });
-      }
-    }
-    commit.run();
-    return outcomes;
-  }
-
-  function settle(batch: readonly PendingAppend[], outcomes: ReadonlyArray<AppendResult | { error: unknown }>): void {
+  function settle(batch: readonly PendingAppend[], outcomes: readonly BatchOutcome[]): void {
     // Readers are woken before the writers hear back, as after a single append.
     if (outcomes.some((outcome) => 'written' in outcome && outcome.written)) options.notifyAppended();
     batch.forEach((item, i) => {
@@ -172,7 +120,7 @@ export function createSqliteGroupCommit(options: SqliteGroupCommitOptions): Sqli
 
   async function flushHooked(): Promise<void> {
     let batch: PendingAppend[] | undefined;
-    const outcomes: Array<AppendResult | { error: unknown }> = [];
+    const outcomes: BatchOutcome[] = [];
     try {
       await options.appendInTransaction(async (append) => {
         // Taken once the transaction holds the writer, so whatever arrived while it waited joins.
@@ -201,7 +149,68 @@ export function createSqliteGroupCommit(options: SqliteGroupCommitOptions): Sqli
     });
   }
 
+  /**
+   * On the writer thread the loop is free while a batch commits, so arrivals queue behind it.
+   * When its outcomes come back, the appends queued meanwhile go to the thread as the next
+   * batch *before* this one's callers are answered, so the thread never waits for them; the
+   * writer is held from batch to batch until nothing is queued or another writer waits for it.
+   */
+  function flushOnThread(writer: SqliteWriterThread): void {
+    flushPending = true;
+    const send = (batch: readonly PendingAppend[]) =>
+      writer
+        .write(
+          batch.map((item) => item.prepared!),
+          options.now(),
+        )
+        .catch((error: unknown) => batch.map(() => ({ error })));
+    // Taken now, like a batch written here: what arrives while it waits for the writer comes after
+    // whatever else waits for it (a transaction, say).
+    let batch = take();
+    const flushed = mutex.run(async () => {
+      let outcomes = send(batch);
+      // Appends queued after a hook was added were not prepared: they need the hooked path.
+      const takeIfFree = () => (queue.length > 0 && !mutex.contended && !options.hooked() ? take() : undefined);
+      for (;;) {
+        const done = await outcomes;
+        let following = takeIfFree();
+        if (following) outcomes = send(following);
+        settle(batch, done);
+        if (!following) {
+          // The callers just answered often append again at once: give them until the loop's
+          // check phase, the window a batch written here opens too.
+          await new Promise((resolve) => setImmediate(resolve));
+          following = takeIfFree();
+          if (!following) return;
+          outcomes = send(following);
+        }
+        batch = following;
+      }
+    });
+    const next = () => {
+      flushPending = false;
+      if (queue.length > 0) {
+        startFlush();
+        return;
+      }
+      window = false;
+      const settledWaiters = waiters;
+      waiters = [];
+      for (const waiter of settledWaiters) waiter();
+    };
+    flushed.then(next, next);
+  }
+
   function startFlush(): void {
+    // A lone append stays here, where it commits without a hop between threads; appends that
+    // arrived together mean the store is busy, and from then on its batches are the thread's.
+    if (!options.hooked() && (queue.length > 1 || (thread && options.loneAppendsOnThread))) {
+      thread ??= options.startThread?.();
+      if (thread?.state === 'running') {
+        flushOnThread(thread);
+        return;
+      }
+    }
     if (!mutex.locked && !options.hooked()) {
       flushNow();
       return;
@@ -254,6 +263,11 @@ export function createSqliteGroupCommit(options: SqliteGroupCommitOptions): Sqli
     settled() {
       if (!flushPending && queue.length === 0) return Promise.resolve();
       return new Promise<void>((resolve) => waiters.push(resolve));
+    },
+    closeThread: () => thread?.close() ?? Promise.resolve(),
+    threadState: () => thread?.state ?? (options.startThread ? 'not-started' : 'off'),
+    startThread() {
+      thread ??= options.startThread?.();
     },
   };
 }

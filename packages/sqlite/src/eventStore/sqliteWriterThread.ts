@@ -1,0 +1,134 @@
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { CommitOutcomeUnknownError, type PreparedAppend } from '@tidemark/core';
+import type { BatchOutcome } from './sqliteBatchWriter.js';
+import {
+  decodeError,
+  decodeOutcomes,
+  flattenBatch,
+  type WriterReply,
+  type WriterRequest,
+  type WriterThreadData,
+} from './writerThreadMessages.js';
+
+/** The main thread's handle on the store's writer thread (sqliteWriterWorker.ts). */
+export interface SqliteWriterThread {
+  /** 'starting' until its connection is open, then 'running'; 'failed' if it never opened or died. */
+  readonly state: 'starting' | 'running' | 'failed';
+  /** Writes one batch there; the outcomes come back in order, as the same-thread batch writer gives them. */
+  write(batch: readonly PreparedAppend[], recordedAt: number): Promise<BatchOutcome[]>;
+  /** Closes its connection and ends the thread; batches in flight finish first. */
+  close(): Promise<void>;
+}
+
+export interface SqliteWriterThreadOptions extends WriterThreadData {
+  /** Told when the thread could not open its connection or died: the store goes on writing on its own. */
+  onFailure(error: unknown): void;
+}
+
+/**
+ * In the repository the packages run from their TypeScript sources (the tidemark:source
+ * condition): there the worker is the .ts file next to this one, loaded after registering tsx
+ * in the thread (Node 20 does not pass the parent's --import hooks on to a worker).
+ */
+function createWorker(workerData: WriterThreadData): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./sqliteWriterWorker.js', import.meta.url), { workerData });
+  // Resolved here, where the package is known to be (a test runner may not offer
+  // import.meta.resolve): require gives the CommonJS build, whose ESM twin sits beside it.
+  const tsx = pathToFileURL(
+    createRequire(import.meta.url)
+      .resolve('tsx/esm/api')
+      .replace(/\.cjs$/, '.mjs'),
+  ).href;
+  const entry = new URL('./sqliteWriterWorker.ts', import.meta.url).href;
+  const bootstrap = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); });`;
+  return new Worker(bootstrap, { eval: true, workerData });
+}
+
+export function startSqliteWriterThread(options: SqliteWriterThreadOptions): SqliteWriterThread {
+  const { onFailure, ...data } = options;
+  const worker = createWorker(data);
+  // Idle, it must not keep the process alive; a batch in flight holds a ref (below).
+  worker.unref();
+  let ready = false;
+  let failed: unknown;
+  let nextId = 0;
+  const pending = new Map<
+    number,
+    { batch: readonly PreparedAppend[]; recordedAt: number; resolve(outcomes: BatchOutcome[]): void; reject(error: unknown): void }
+  >();
+  let closed: (() => void) | undefined;
+
+  function fail(error: unknown): void {
+    if (failed !== undefined) return;
+    failed = error;
+    ready = false;
+    onFailure(error);
+    // Batches it had taken may or may not have committed: their callers cannot tell either way.
+    for (const request of pending.values()) {
+      request.reject(
+        new CommitOutcomeUnknownError(
+          'The SQLite writer thread failed while it held this append: it may or may not be committed',
+          {},
+          { cause: error },
+        ),
+      );
+    }
+    pending.clear();
+  }
+
+  worker.on('message', (reply: WriterReply) => {
+    switch (reply.kind) {
+      case 'ready':
+        ready = failed === undefined;
+        return;
+      case 'failed':
+        fail(decodeError(reply.error));
+        void worker.terminate();
+        return;
+      case 'closed':
+        closed?.();
+        return;
+      case 'batch': {
+        const request = pending.get(reply.id);
+        if (!request) return;
+        pending.delete(reply.id);
+        if (pending.size === 0) worker.unref();
+        request.resolve(decodeOutcomes(reply.outcomes, request.batch, request.recordedAt));
+      }
+    }
+  });
+  worker.on('error', (error) => fail(error));
+  worker.on('exit', (code) => {
+    if (closed) {
+      closed();
+      return;
+    }
+    fail(new Error(`The SQLite writer thread exited (code ${code})`));
+  });
+
+  return {
+    get state() {
+      if (failed !== undefined) return 'failed';
+      return ready ? 'running' : 'starting';
+    },
+    write(batch, recordedAt) {
+      if (failed !== undefined) return Promise.reject(failed);
+      const id = nextId++;
+      return new Promise<BatchOutcome[]>((resolve, reject) => {
+        pending.set(id, { batch, recordedAt, resolve, reject });
+        worker.ref();
+        worker.postMessage({ kind: 'batch', id, recordedAt, batch: flattenBatch(batch) } satisfies WriterRequest);
+      });
+    },
+    close() {
+      if (failed !== undefined) return worker.terminate().then(() => {});
+      return new Promise<void>((resolve) => {
+        closed = resolve;
+        worker.ref();
+        worker.postMessage({ kind: 'close' } satisfies WriterRequest);
+      });
+    },
+  };
+}
