@@ -205,7 +205,8 @@ async function openStore(
     let store: ReturnType<typeof createSqliteEventStore>;
     try {
       // Validated and upcast by the registry, then encrypted: on read, decrypted, then upcast.
-      store = createSqliteEventStore({ file, stages: [registry.stage, privacy.stage] });
+      // Its batches on a writer thread: the event loop serves HTTP and the projectors meanwhile.
+      store = createSqliteEventStore({ file, stages: [registry.stage, privacy.stage], writerThread: 'auto' });
     } catch (error) {
       keyStore.close();
       throw error;

@@ -65,7 +65,12 @@ describe('the shop traced end to end', () => {
         traceparent: expect.stringContaining(remoteTraceId),
       });
       const requestLogs = lines.map((line) => JSON.parse(line)).filter((entry) => entry.correlationId === 'corr-trace-1');
-      expect(requestLogs.map((entry) => entry.msg)).toEqual(expect.arrayContaining(['incoming request', 'request completed']));
+      // One line per request, with the request and the response in it.
+      const completed = requestLogs.filter((entry) => entry.msg === 'request completed');
+      expect(completed).toContainEqual(
+        expect.objectContaining({ req: expect.objectContaining({ method: 'POST', url: '/accounts' }), res: { statusCode: 201 } }),
+      );
+      expect(requestLogs.map((entry) => entry.msg)).not.toContain('incoming request');
     } finally {
       await shop.close();
     }

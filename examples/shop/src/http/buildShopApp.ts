@@ -9,7 +9,7 @@ import {
   ValidationError,
 } from '@tidemark/core';
 import { type DashboardOptions, dashboardPlugin } from '@tidemark/dashboard';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { MailboxRow } from '../messaging/fakeMailer.js';
 import { type MetricsRouteOptions, registerMetricsRoute } from '../monitoring/metricsRoute.js';
 import { createShopBuses } from '../shopMessages.js';
@@ -22,6 +22,7 @@ import { idParams } from './httpSchemas.js';
 import { inventoryRoutes } from './inventoryRoutes.js';
 import { orderRoutes } from './orderRoutes.js';
 import { type ReadModelRoutesOptions, readModelRoutes } from './readModelRoutes.js';
+import { RequestLogController } from './requestLogController.js';
 import { registerRequestTracing } from './requestTracing.js';
 import { createShopCommandSender } from './shopCommandSender.js';
 
@@ -68,7 +69,7 @@ export function buildShopApp(options: ShopAppOptions): FastifyInstance {
     // log line of the request carries it (fastify's request-scoped child logger), and so does
     // every event the request's command appends, so logs and events join on it.
     genReqId: correlationIdOf,
-    logController: new LogController({ requestIdLogLabel: 'correlationId' }),
+    logController: new RequestLogController({ requestIdLogLabel: 'correlationId' }),
   };
   const app: FastifyInstance = options.logger
     ? Fastify({ loggerInstance: options.logger, ...common })
