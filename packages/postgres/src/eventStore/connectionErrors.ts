@@ -1,15 +1,28 @@
 import { CommitOutcomeUnknownError, ConnectionLostError, TidemarkError, TransactionConflictError } from '@tidemark/core';
 import type pg from 'pg';
 import { toLifecycleError } from './postgresStreamLifecycle.js';
+import { idleInTransactionTimeout, toIdleInTransactionTimeoutError, toStatementTimeoutError } from './serverTimeoutErrors.js';
 import { toPermissionDeniedError } from './toPermissionDeniedError.js';
 import { toReadOnlyConnectionError } from './toReadOnlyConnectionError.js';
 import { toStatementNameConflictError } from './toStatementNameConflictError.js';
 
 /**
  * SQLSTATEs of a session the server ended (admin shutdown, crash shutdown, cannot connect now,
- * connection exceptions) and Node socket errors: the connection is gone, whatever was running on it.
+ * connection exceptions, idle_in_transaction_session_timeout) and Node socket errors: the
+ * connection is gone, whatever was running on it.
  */
-const connectionStates = new Set(['57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006', '08007']);
+const connectionStates = new Set([
+  '57P01',
+  '57P02',
+  '57P03',
+  idleInTransactionTimeout,
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+  '08007',
+]);
 const socketCodes = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTCONN']);
 /** pg and pg-pool raise these as plain Errors without a code. */
 const connectionMessages =
@@ -23,6 +36,14 @@ export function isConnectionFailure(error: unknown): boolean {
   return connectionMessages.test(error.message);
 }
 
+/**
+ * The server's own word that it ended the session for idling in a transaction: whatever was in
+ * flight (a COMMIT too) was rolled back, not lost in doubt.
+ */
+export function endedIdle(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === idleInTransactionTimeout;
+}
+
 /** Errors no statement was sent for: failing to get a connection at all. */
 function failedBeforeSending(error: unknown): boolean {
   return (
@@ -34,13 +55,20 @@ function failedBeforeSending(error: unknown): boolean {
 /**
  * A driver error as tidemark's typed error: serialization failure, deadlock and lock timeout
  * (40001, 40P01, 55P03 — an operator's `lock_timeout` on the role or database ends a wait behind
- * a concurrent transaction's lock the same way) become TransactionConflictError, a missing
- * privilege (42501) PermissionDeniedError, a write on a read-only connection (25006) or a
- * prepared-statement name collision StoreMisconfiguredError, a dead connection
- * ConnectionLostError (`lost`: the client already reported its connection dead, whatever this
- * error says). Typed errors pass unchanged.
+ * a concurrent transaction's lock the same way) and statement_timeout (57014, see
+ * serverTimeoutErrors.ts) become TransactionConflictError, a missing privilege (42501)
+ * PermissionDeniedError, a write on a read-only connection (25006), a prepared-statement name
+ * collision or a session ended by idle_in_transaction_session_timeout (25P03)
+ * StoreMisconfiguredError, a dead connection ConnectionLostError (`lost`: the client already
+ * reported its connection dead, whatever this error says; given as the error that killed it, a
+ * 25P03 there makes every later failure on the connection that StoreMisconfiguredError too — it
+ * arrives as the client's 'error' event while the work idles, and the next statement only says
+ * "Connection terminated"). Typed errors pass unchanged, but a ConnectionLostError of a session
+ * ended for idling.
  */
-export function toTypedError(error: unknown, lost = false): unknown {
+export function toTypedError(error: unknown, lost: boolean | Error | undefined = false): unknown {
+  const idle = toIdleInTransactionTimeoutError(error) ?? (lost instanceof Error ? toIdleInTransactionTimeoutError(lost) : undefined);
+  if (idle && (!(error instanceof TidemarkError) || error instanceof ConnectionLostError)) return idle;
   if (error instanceof TidemarkError) return error;
   const lifecycle = toLifecycleError(error);
   if (lifecycle) return lifecycle;
@@ -48,6 +76,8 @@ export function toTypedError(error: unknown, lost = false): unknown {
   if (denied) return denied;
   const misconfigured = toStatementNameConflictError(error) ?? toReadOnlyConnectionError(error);
   if (misconfigured) return misconfigured;
+  const timedOut = toStatementTimeoutError(error);
+  if (timedOut) return timedOut;
   const code = (error as { code?: unknown } | null)?.code;
   if (code === '40001' || code === '40P01' || code === '55P03') {
     return new TransactionConflictError(
@@ -76,7 +106,9 @@ export function rethrowTyped(error: unknown): never {
  * was sent may have lost only the answer, the commit having happened.
  */
 export function toAutocommitError(error: unknown): unknown {
-  if (error instanceof TidemarkError || !isConnectionFailure(error) || failedBeforeSending(error)) return toTypedError(error);
+  if (error instanceof TidemarkError || !isConnectionFailure(error) || failedBeforeSending(error) || endedIdle(error)) {
+    return toTypedError(error);
+  }
   return new CommitOutcomeUnknownError(
     'The connection was lost before the append was acknowledged: it may or may not have been written. Appends with supplied event ids can be retried safely.',
     {},

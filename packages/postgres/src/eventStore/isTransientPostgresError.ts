@@ -3,8 +3,11 @@ import { isTransientFailure } from '@tidemark/core';
 /**
  * SQLSTATEs that say "not now" rather than "never": the same work can succeed on retry.
  * 40001 serialization failure, 40P01 deadlock, 55P03 lock_not_available (lock_timeout, NOWAIT),
- * 57014 query_canceled (statement_timeout), 57P01..57P03 admin/crash shutdown and cannot
- * connect now, 53300 too many connections. Class 08 (connection exceptions) is matched by prefix.
+ * 57014 query_canceled (statement_timeout; see serverTimeoutErrors.ts for why), 57P01..57P03
+ * admin/crash shutdown and cannot connect now, 53300 too many connections. Class 08 (connection
+ * exceptions) is matched by prefix. Not 25P03: a session ended by
+ * idle_in_transaction_session_timeout is a StoreMisconfiguredError, since the same work idles
+ * as long again.
  */
 const transientStates = new Set(['40001', '40P01', '55P03', '57014', '57P01', '57P02', '57P03', '53300', '53400']);
 

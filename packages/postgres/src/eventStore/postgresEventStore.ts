@@ -36,7 +36,7 @@ import type { AppendSettings } from './appendEvents.js';
 import { appendAutocommit } from './autocommitAppend.js';
 import { beginReadCommitted } from './beginReadCommitted.js';
 import { createCommitNotifier } from './commitNotifier.js';
-import { isConnectionFailure, rethrowTyped, toAutocommitError, toTypedError, watchClient } from './connectionErrors.js';
+import { endedIdle, isConnectionFailure, rethrowTyped, toAutocommitError, toTypedError, watchClient } from './connectionErrors.js';
 import { createHorizonFollower } from './horizonFollower.js';
 import { isTransientPostgresError } from './isTransientPostgresError.js';
 import { keepClientErrors } from './keepClientErrors.js';
@@ -48,6 +48,7 @@ import { createPostgresLogReads } from './postgresLogReads.js';
 import { tombstonePostgresStream, truncatePostgresStream } from './postgresStreamLifecycle.js';
 import { createPostgresTransaction, type PostgresTransaction, type PostgresTransactionHandle } from './postgresTransaction.js';
 import { queryPooled } from './queryPooled.js';
+import { type SettingReader, withSettingValue } from './serverTimeoutErrors.js';
 import { StallDetectingClient } from './stallDetectingClient.js';
 import { statementPrefix } from './statementPrefix.js';
 import { createStreamReads } from './streamReads.js';
@@ -176,10 +177,6 @@ export const postgresConnectionDefaults = {
   Client: StallDetectingClient,
   stallTimeoutMillis: 60_000,
 } as const;
-
-const rethrowAutocommit = (error: unknown): never => {
-  throw toAutocommitError(error);
-};
 
 /**
  * The PostgreSQL event store. Migrates its schema on creation (hence async). Appends are one
@@ -351,7 +348,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     } catch (error) {
       watched.check(error);
       watched.release(error as Error);
-      throw toTypedError(error, watched.lost !== undefined);
+      throw toTypedError(error, watched.lost);
     }
     const handle = createPostgresTransaction({
       client,
@@ -365,9 +362,16 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       durability,
       pipeline,
     });
-    const rolledBack = (error: unknown): never => {
+    /**
+     * The typed failure of a transaction that rolled back. A timeout set on the server
+     * (statement_timeout, idle_in_transaction_session_timeout) is named with its value, read on
+     * `reader`: the client itself once its transaction has ended, else the pool (same role,
+     * same connection options).
+     */
+    const rolledBack = async (error: unknown, reader: SettingReader = pool): Promise<never> => {
+      const typed = await withSettingValue(toTypedError(error, watched.lost), reader);
       runAfterCommit(handle.afterRollback, onError, 'afterRollback callback failed');
-      throw toTypedError(error, watched.lost !== undefined);
+      throw typed;
     };
     let result: T;
     try {
@@ -389,8 +393,16 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
           broken = rollbackError;
         });
       }
-      watched.release(broken);
-      return rolledBack(error);
+      if (broken) {
+        // Back first: a pool of one would otherwise wait for it to read the setting.
+        watched.release(broken);
+        return rolledBack(error);
+      }
+      try {
+        return await rolledBack(error, client);
+      } finally {
+        watched.release();
+      }
     }
     // Statements the work issued without awaiting them are part of it: they run, in order, and
     // COMMIT goes after them. One issued once the work and its appends have settled is refused.
@@ -405,6 +417,8 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       commit = await client.query('COMMIT');
     } catch (error) {
       watched.release(error as Error);
+      // Ended by the server for idling before COMMIT reached it: rolled back, not in doubt.
+      if (endedIdle(error) || endedIdle(watched.lost)) return rolledBack(error);
       if (watched.lost || isConnectionFailure(error)) {
         throw new CommitOutcomeUnknownError(
           'The connection was lost while COMMIT was in flight: the transaction may or may not have committed. Run it again only if it is idempotent (appends with supplied event ids are).',
@@ -415,10 +429,16 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       // COMMIT refused (a serialization failure, a deferred constraint): rolled back for sure.
       return rolledBack(error);
     }
-    watched.release();
     // COMMIT of a transaction in which a statement failed (and was caught, or was not awaited)
     // answers ROLLBACK: the failure is that statement's.
-    if (commit.command !== 'COMMIT') return rolledBack(abortedError(handle.abortedBy()));
+    if (commit.command !== 'COMMIT') {
+      try {
+        return await rolledBack(abortedError(handle.abortedBy()), client);
+      } finally {
+        watched.release();
+      }
+    }
+    watched.release();
     runAfterCommit(handle.afterCommit, onError, 'afterCommit callback failed');
     if (handle.lastPosition > 0) committed(handle.lastPosition);
     return result;
@@ -430,6 +450,11 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     const retry = resolveRetryOptions(transactionOptions.retry);
     return retryUnitOfWork(() => runTransaction(work, true, durability), retry);
   }
+
+  /** An autocommit append's failure typed (toAutocommitError), a server timeout named with its value (serverTimeoutErrors.ts). */
+  const rejectAutocommit = async (error: unknown): Promise<never> => {
+    throw await withSettingValue(toAutocommitError(error), pool);
+  };
 
   /** A deadlock victim or a connection that failed before anything was sent: the append is safe to run again. */
   const appendRetry = resolveRetryOptions({ maxAttempts: 5 });
@@ -462,7 +487,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       }
       if (groupCommit) {
         const result = await retryUnitOfWork(
-          () => groupCommit.append(streamId, events, appendOptions).catch(rethrowAutocommit),
+          () => groupCommit.append(streamId, events, appendOptions).catch(rejectAutocommit),
           appendRetry,
           isTransientFailure,
         );
@@ -471,7 +496,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       }
       // Autocommit: one statement is the whole transaction, one round trip (see autocommitAppend.ts).
       const result = await retryUnitOfWork(
-        () => appendAutocommit(pool, settings, streamId, events, appendOptions).catch(rethrowAutocommit),
+        () => appendAutocommit(pool, settings, streamId, events, appendOptions).catch(rejectAutocommit),
         appendRetry,
         isTransientFailure,
       );

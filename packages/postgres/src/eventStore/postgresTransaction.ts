@@ -96,7 +96,7 @@ export function createPostgresTransaction(options: PostgresTransactionOptions): 
       return await operation;
     } catch (error) {
       options.connection.check(error);
-      throw toTypedError(error, options.connection.lost !== undefined);
+      throw toTypedError(error, options.connection.lost);
     }
   };
 

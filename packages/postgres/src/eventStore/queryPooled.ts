@@ -1,6 +1,7 @@
 import { ValidationError } from '@tidemark/core';
 import type pg from 'pg';
 import { rethrowTyped, toTypedError, watchClient } from './connectionErrors.js';
+import { withSettingValue } from './serverTimeoutErrors.js';
 
 /**
  * Command tags (pg reports the tag's first word) of statements that control the transaction or
@@ -78,7 +79,9 @@ export async function queryPooled<Row extends Record<string, unknown>>(
         { cause: error },
       );
     }
-    throw toTypedError(error, watched.lost !== undefined);
+    const typed = toTypedError(error, watched.lost);
+    // A statement_timeout named with its value, read on this client if it came back clean.
+    throw discard === undefined && watched.lost === undefined ? await withSettingValue(typed, client) : typed;
   } finally {
     watched.release(discard);
   }

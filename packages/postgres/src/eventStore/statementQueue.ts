@@ -1,6 +1,6 @@
 import { type AppendTurns, ConnectionLostError, createAppendTurns, TransactionConflictError } from '@tidemark/core';
 import pg from 'pg';
-import { isConnectionFailure, toTypedError, type WatchedClient } from './connectionErrors.js';
+import { endedIdle, isConnectionFailure, toTypedError, type WatchedClient } from './connectionErrors.js';
 import type { Queryable } from './queryable.js';
 
 /**
@@ -99,7 +99,7 @@ export function createStatementQueue(
     // not sent and say why. Statements issued from now on are sent: one of them may be that rollback.
     if (head < waiting.length && (error instanceof pg.DatabaseError || isConnectionFailure(error))) {
       connection.check(error);
-      const lost = connection.lost !== undefined;
+      const lost = connection.lost;
       const dropped = waiting.slice(head) as Waiting[];
       waiting.length = head;
       // After the failure has reached its own caller, so that a Promise.all over these statements
@@ -204,11 +204,13 @@ export function createStatementQueue(
  * type, so the unit of work is retried whichever of the concurrent errors reaches it first.
  * Otherwise it carries SQLSTATE 25P02 (in_failed_sql_transaction), the server's own answer.
  */
-function notSent(failure: unknown, lost: boolean): Error {
+function notSent(failure: unknown, lost: Error | undefined): Error {
   const message = `Not sent: an earlier statement of this transaction failed (${failure instanceof Error ? failure.message : String(failure)})`;
   const typed = toTypedError(failure, lost);
   if (typed instanceof TransactionConflictError) return new TransactionConflictError(message, typed.details, { cause: failure });
   if (typed instanceof ConnectionLostError) return new ConnectionLostError(message, {}, { cause: failure });
+  // The session ended for idling in the transaction (25P03): that error, not a retryable loss.
+  if (endedIdle(failure) || endedIdle(lost)) return typed as Error;
   return Object.assign(
     new Error(`${message}, and PostgreSQL ignores every statement after a failure until the transaction or savepoint rolls back`, {
       cause: failure,

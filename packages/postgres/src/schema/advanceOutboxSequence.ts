@@ -61,7 +61,7 @@ export async function advanceOutboxSequence(pool: pg.Pool, schema: string): Prom
       broken = rollbackError;
     });
     if ((error as { code?: string }).code === '42501') throw new OutboxSequenceBehindError(schema, error);
-    throw toTypedError(error, watched.lost !== undefined);
+    throw toTypedError(error, watched.lost);
   } finally {
     watched.release(broken);
   }

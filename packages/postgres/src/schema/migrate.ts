@@ -143,7 +143,7 @@ async function applyMigrations(pool: pg.Pool, schema: string, options: MigrateOp
     // A role that may not replace the functions (only their owner may) must not open the store.
     const code = (error as { code?: string }).code;
     if (renamed && found === latest && code === '42501') throw new SchemaRenamedError(schema, foreignSchemas, error);
-    throw toTypedError(error, watched.lost !== undefined);
+    throw toTypedError(error, watched.lost);
   } finally {
     watched.release(broken);
   }

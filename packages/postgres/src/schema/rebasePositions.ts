@@ -77,7 +77,7 @@ export async function rebasePositions(pool: pg.Pool, schema: string): Promise<bo
       broken = rollbackError;
     });
     if ((error as { code?: string }).code === '42501') throw new PositionsRebaseRequiredError(schema, error);
-    throw toTypedError(error, watched.lost !== undefined);
+    throw toTypedError(error, watched.lost);
   } finally {
     watched.release(broken);
   }

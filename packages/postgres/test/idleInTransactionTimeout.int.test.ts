@@ -1,0 +1,116 @@
+import { StoreMisconfiguredError } from '@tidemark/core';
+import { serviceAvailable, serviceUrls } from '@tidemark/testing';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createPostgresEventStore, isTransientPostgresError, type PostgresEventStore } from '../src/index.js';
+import { createAppRole, dropRole, uniqueRole } from './testRole.js';
+import { createStoreFactory } from './testSchemas.js';
+
+const available = await serviceAvailable('postgres');
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe.skipIf(!available)('PostgreSQL store under idle_in_transaction_session_timeout (SQLSTATE 25P03)', () => {
+  const stores = createStoreFactory();
+  const { role, roleUrl } = uniqueRole('tm_idletx');
+  const opened: PostgresEventStore[] = [];
+  let admin: pg.Pool;
+  let schema: string;
+  let owner: PostgresEventStore;
+
+  beforeAll(async () => {
+    admin = new pg.Pool({ connectionString: serviceUrls.postgres, max: 1 });
+    owner = await stores.create({ poolSize: 2 });
+    schema = owner.schema;
+    await createAppRole(admin, role, schema, { idle_in_transaction_session_timeout: '100ms' });
+  });
+
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((store) => store.close()));
+  });
+
+  afterAll(async () => {
+    await stores.cleanup();
+    await dropRole(admin, role);
+    await admin.end();
+  });
+
+  const open = async (url = roleUrl) => {
+    const store = await createPostgresEventStore({ url, schema, poolSize: 2, migrate: false });
+    opened.push(store);
+    return store;
+  };
+
+  const expectIdleTimeout = (error: unknown, value: string) => {
+    expect(error).toBeInstanceOf(StoreMisconfiguredError);
+    expect(error).toMatchObject({
+      code: 'misconfigured',
+      details: { sqlState: '25P03', setting: 'idle_in_transaction_session_timeout', value },
+    });
+    expect((error as Error).message).toMatch(/idle_in_transaction_session_timeout \(100ms\)/);
+    expect((error as Error).message).toMatch(/idle/);
+    // Running the same work again would idle as long: not transient, whatever the cause chain holds.
+    expect(isTransientPostgresError(error)).toBe(false);
+    for (let e: unknown = error; e; e = (e as { cause?: unknown }).cause) expect(isTransientPostgresError(e)).toBe(false);
+  };
+
+  it('a work that idles past the timeout, then issues a statement: a typed, non-retryable error naming the setting; nothing written', async () => {
+    const store = await open();
+    const error = await store
+      .transaction(async (tx) => {
+        await tx.appendToStream('idle-1', [{ type: 'written', data: {} }]);
+        await sleep(400);
+        await tx.sql.query('SELECT 1');
+      })
+      .catch((e: unknown) => e);
+    expectIdleTimeout(error, '100ms');
+    expect(await owner.streamExists('idle-1')).toBe(false);
+    // The store goes on.
+    await expect(store.appendToStream('idle-1', [{ type: 'written', data: {} }])).resolves.toMatchObject({ nextExpectedVersion: 1 });
+  });
+
+  it('a work that idles past the timeout and returns: the same error at commit, nothing written', async () => {
+    const store = await open();
+    const error = await store
+      .transaction(async (tx) => {
+        await tx.appendToStream('idle-2', [{ type: 'written', data: {} }]);
+        await sleep(400);
+      })
+      .catch((e: unknown) => e);
+    expectIdleTimeout(error, '100ms');
+    expect(await owner.streamExists('idle-2')).toBe(false);
+  });
+
+  it('with { retry }: the slow work runs once, not again and again', async () => {
+    const store = await open();
+    let attempts = 0;
+    const error = await store
+      .transaction(
+        async (tx) => {
+          attempts++;
+          await tx.appendToStream('idle-3', [{ type: 'written', data: {} }]);
+          await sleep(400);
+          await tx.sql.query('SELECT 1');
+        },
+        { retry: { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 5 } },
+      )
+      .catch((e: unknown) => e);
+    expect(attempts).toBe(1);
+    expectIdleTimeout(error, '100ms');
+    expect(await owner.streamExists('idle-3')).toBe(false);
+  });
+
+  it('set per connection (options): the same typed error', async () => {
+    const url = new URL(serviceUrls.postgres);
+    url.searchParams.set('options', '-c idle_in_transaction_session_timeout=100');
+    const store = await open(url.toString());
+    const error = await store
+      .transaction(async (tx) => {
+        await tx.appendToStream('idle-4', [{ type: 'written', data: {} }]);
+        await sleep(400);
+        await tx.sql.query('SELECT 1');
+      })
+      .catch((e: unknown) => e);
+    expectIdleTimeout(error, '100ms');
+  });
+});
