@@ -157,20 +157,32 @@ export function createSqliteGroupCommit(options: SqliteGroupCommitOptions): Sqli
    */
   function flushOnThread(writer: SqliteWriterThread): void {
     flushPending = true;
-    const send = (batch: readonly PendingAppend[]) =>
-      writer
+    const send = (batch: readonly PendingAppend[]): Promise<BatchOutcome[]> => {
+      let recordedAt: number;
+      try {
+        recordedAt = options.now();
+      } catch (error) {
+        // A throwing clock fails these appends, as it fails them inside a batch written here;
+        // thrown out of this loop instead, it would leave their callers waiting for ever.
+        return Promise.resolve(batch.map(() => ({ error })));
+      }
+      return writer
         .write(
           batch.map((item) => item.prepared!),
-          options.now(),
+          recordedAt,
         )
         .catch((error: unknown) => batch.map(() => ({ error })));
+    };
     // Taken now, like a batch written here: what arrives while it waits for the writer comes after
     // whatever else waits for it (a transaction, say).
     let batch = take();
     const flushed = mutex.run(async () => {
       let outcomes = send(batch);
-      // Appends queued after a hook was added were not prepared: they need the hooked path.
-      const takeIfFree = () => (queue.length > 0 && !mutex.contended && !options.hooked() ? take() : undefined);
+      // Appends queued after a hook was added were not prepared: they need the hooked path. Those
+      // queued behind a batch the thread died under were never handed to it: they are written
+      // here (startFlush, once this ends), not failed with the thread's death.
+      const takeIfFree = () =>
+        queue.length > 0 && !mutex.contended && !options.hooked() && writer.state === 'running' ? take() : undefined;
       for (;;) {
         const done = await outcomes;
         let following = takeIfFree();

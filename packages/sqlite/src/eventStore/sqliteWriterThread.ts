@@ -48,9 +48,25 @@ function createWorker(workerData: WriterThreadData): Worker {
 
 export function startSqliteWriterThread(options: SqliteWriterThreadOptions): SqliteWriterThread {
   const { onFailure, ...data } = options;
-  const worker = createWorker(data);
-  // Idle, it must not keep the process alive; a batch in flight holds a ref (below).
-  worker.unref();
+  let worker: Worker;
+  try {
+    // The defaults as JSON serialises them, which is all the thread uses them for (comparing a
+    // retry's metadata, idempotentAppend.ts): structured clone would copy a value with a toJSON
+    // (a version object, say) as its bare fields, so a retry after a deploy would differ there
+    // and not here, and would refuse a symbol or a function outright.
+    const defaultMetadata =
+      data.defaultMetadata && (JSON.parse(JSON.stringify(data.defaultMetadata)) as WriterThreadData['defaultMetadata']);
+    worker = createWorker({ ...data, defaultMetadata });
+  } catch (error) {
+    // Could not even be started: the store writes on its own thread, as when the thread's
+    // connection fails to open, instead of failing its creation (or the append that started it).
+    onFailure(error);
+    return {
+      state: 'failed',
+      write: () => Promise.reject(error),
+      close: () => Promise.resolve(),
+    };
+  }
   let ready = false;
   let failed: unknown;
   let nextId = 0;
@@ -107,6 +123,10 @@ export function startSqliteWriterThread(options: SqliteWriterThreadOptions): Sql
     }
     fail(new Error(`The SQLite writer thread exited (code ${code})`));
   });
+  // Idle, it must not keep the process alive; a batch in flight holds a ref (write, below).
+  // After the listeners: adding a 'message' listener refs the worker again, so an unref()
+  // before it was undone and a store that was never closed kept its process running for ever.
+  worker.unref();
 
   return {
     get state() {
