@@ -129,8 +129,9 @@ async function ensureDurable(context: NatsConsumerContext, options: ResolvedCons
  * One consumer of a group: a loop pulling only as many messages as it has room for (so a
  * stopped consumer leaves the rest to the others), a KeyedDispatcher running them — a key's
  * messages one at a time in stream order — and acknowledgement deadlines kept alive with
- * `working()` while messages run or wait for their key. handlerTimeoutMs bounds that: a handler
- * still running then is failed (nak'd with the retry delay or dead-lettered), not kept alive.
+ * `working()` while messages run or wait for their key — also while stop() waits for them.
+ * handlerTimeoutMs bounds that: a handler still running then is failed (nak'd with the retry
+ * delay or dead-lettered), not kept alive.
  */
 export async function startNatsConsumer(
   context: NatsConsumerContext,
@@ -273,22 +274,33 @@ export async function startNatsConsumer(
   };
   const looping = loop();
 
+  // Stops taking messages. The heartbeat is not stopped here: see stop() and abandon().
   const halt = () => {
     stopped = true;
     wakeStop();
-    clearInterval(heartbeat);
     fetching?.stop();
   };
 
   return {
     async stop() {
       halt();
-      await looping;
-      await dispatcher.idle();
+      try {
+        await looping;
+        // The messages still in hand keep their deadlines alive until each one settles (its
+        // handler finishes or handlerTimeoutMs fails it; the dispatcher then lets it go, so the
+        // heartbeat ends with it). Stopping the heartbeat before would let JetStream redeliver a
+        // message whose handler runs past ack_wait during shutdown to another consumer of the
+        // group while this one still runs it: a duplicate on every slow graceful shutdown.
+        await dispatcher.idle();
+      } finally {
+        clearInterval(heartbeat);
+      }
     },
     abandon() {
+      // Like a crash: nothing is settled or kept alive any more, the broker redelivers after ack_wait.
       abandoned = true;
       halt();
+      clearInterval(heartbeat);
     },
   };
 }
