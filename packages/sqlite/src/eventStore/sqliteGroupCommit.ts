@@ -201,14 +201,8 @@ export function createSqliteGroupCommit(options: SqliteGroupCommitOptions): Sqli
     });
     const next = () => {
       flushPending = false;
-      if (queue.length > 0) {
-        startFlush();
-        return;
-      }
-      window = false;
-      const settledWaiters = waiters;
-      waiters = [];
-      for (const waiter of settledWaiters) waiter();
+      if (queue.length > 0) startFlush();
+      else becomeIdle();
     };
     flushed.then(next, next);
   }
@@ -251,10 +245,12 @@ export function createSqliteGroupCommit(options: SqliteGroupCommitOptions): Sqli
 
   function onCheck(): void {
     flushPending = false;
-    if (queue.length > 0) {
-      startFlush();
-      return;
-    }
+    if (queue.length > 0) startFlush();
+    else becomeIdle();
+  }
+
+  /** Nothing queued or in flight: the next lone append commits at once, and settled() resolves. */
+  function becomeIdle(): void {
     window = false;
     const settledWaiters = waiters;
     waiters = [];
