@@ -62,6 +62,7 @@ export * from './privacy/personalData.js';
 export * from './privacy/personalDataStage.js';
 export * from './privacy/privacyErrors.js';
 export * from './privacy/redactDeadLetters.js';
+export * from './privacy/redactOutbox.js';
 export * from './processing/checkpointRow.js';
 export * from './processing/checkpointStore.js';
 export * from './processing/deadLetterEvent.js';

@@ -2,7 +2,7 @@ import { runAfterCommit, warnOnError } from '../eventStore/afterCommitCallbacks.
 import { type AppendLimits, resolveAppendLimits } from '../eventStore/appendLimits.js';
 import type { StoreTransaction } from '../eventStore/eventStore.js';
 import type { Outbox, OutboxEntry } from './outbox.js';
-import { type PreparedOutgoingMessage, prepareOutgoingMessages } from './outgoingMessage.js';
+import { type PreparedOutgoingMessage, prepareOutgoingMessages, rewrittenDataJson } from './outgoingMessage.js';
 
 interface Row {
   sequence: bigint;
@@ -15,6 +15,8 @@ interface Staged {
   added: PreparedOutgoingMessage[];
   published: Set<bigint>;
   deleted: Set<bigint>;
+  /** New data of committed rows, by sequence. */
+  rewritten: Map<bigint, string>;
 }
 
 const entry = (row: Row): OutboxEntry => ({
@@ -45,13 +47,17 @@ export function createInMemoryOutbox(options: { limits?: Pick<AppendLimits, 'max
   const stagedFor = (tx: StoreTransaction): Staged => {
     let staged = staging.get(tx);
     if (!staged) {
-      const fresh: Staged = { added: [], published: new Set(), deleted: new Set() };
+      const fresh: Staged = { added: [], published: new Set(), deleted: new Set(), rewritten: new Map() };
       staged = fresh;
       staging.set(tx, fresh);
       tx.afterCommit(() => {
         staging.delete(tx);
         const now = tx.clock.now();
         for (const row of rows) if (fresh.published.has(row.sequence) && !row.publishedAt) row.publishedAt = now;
+        for (const row of rows) {
+          const dataJson = fresh.rewritten.get(row.sequence);
+          if (dataJson !== undefined) row.prepared = { ...row.prepared, dataJson };
+        }
         for (let i = rows.length - 1; i >= 0; i--) if (fresh.deleted.has((rows[i] as Row).sequence)) rows.splice(i, 1);
         for (const prepared of fresh.added) rows.push({ sequence: nextSequence++, prepared, createdAt: now });
         if (fresh.added.length > 0) runAfterCommit([...listeners], warnOnError, 'outbox listener failed');
@@ -90,6 +96,33 @@ export function createInMemoryOutbox(options: { limits?: Pick<AppendLimits, 'max
           count++;
         }
       }
+      return count;
+    },
+    async rewriteData(tx, types, rewrite) {
+      const wanted = new Set(types);
+      if (wanted.size === 0) return 0;
+      const staged = stagedFor(tx);
+      let count = 0;
+      for (const row of rows) {
+        if (!wanted.has(row.prepared.type) || staged.deleted.has(row.sequence)) continue;
+        const stored = staged.rewritten.get(row.sequence) ?? row.prepared.dataJson;
+        const dataJson = rewrittenDataJson(entry({ ...row, prepared: { ...row.prepared, dataJson: stored } }).message, stored, rewrite);
+        if (dataJson === undefined) continue;
+        staged.rewritten.set(row.sequence, dataJson);
+        count++;
+      }
+      // Messages added in this same transaction are not rows yet: rewritten where they wait.
+      staged.added.forEach((prepared, index) => {
+        if (!wanted.has(prepared.type)) return;
+        const dataJson = rewrittenDataJson(
+          entry({ sequence: 0n, prepared, createdAt: prepared.occurredAt }).message,
+          prepared.dataJson,
+          rewrite,
+        );
+        if (dataJson === undefined) return;
+        staged.added[index] = { ...prepared, dataJson };
+        count++;
+      });
       return count;
     },
     async stats(tx) {

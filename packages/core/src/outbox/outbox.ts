@@ -41,6 +41,14 @@ export interface Outbox<Tx extends StoreTransaction = StoreTransaction> {
   deletePublished(tx: Tx, before: Date, limit: number): Promise<number>;
   stats(tx: Tx): Promise<OutboxStats>;
   /**
+   * Overwrites the data of stored messages of `types` — pending and published-but-retained
+   * alike — in `tx`: `rewrite` gets each one and answers its new data (plain JSON), or
+   * undefined to leave it as it is. The message keeps its id, key, headers and place in the
+   * order: a pending one is published later with the new data. For erasing a forgotten data
+   * subject's personal data (see `redactOutbox`). Answers how many messages changed.
+   */
+  rewriteData(tx: Tx, types: readonly string[], rewrite: (message: OutboxEntry['message']) => unknown): Promise<number>;
+  /**
    * Calls `listener` after a transaction of this process that added messages committed: a hint
    * for the relay so it need not busy-poll (adds by other processes are found by polling).
    */

@@ -8,6 +8,7 @@ import { toJson } from '../eventStore/toJson.js';
 import { activeTraceparent } from '../tracing/traceparent.js';
 import type { OutgoingMessage } from '../transport/transport.js';
 import { prepareMessages } from '../transport/transportInput.js';
+import type { OutboxEntry } from './outbox.js';
 
 /** A message checked and serialised once, ready for any outbox adapter to write. */
 export interface PreparedOutgoingMessage {
@@ -89,4 +90,21 @@ export function prepareOutgoingMessages(
     }
     return { id: message.id, type: message.type, schemaVersion, key: message.key, dataJson, headersJson, occurredAt };
   });
+}
+
+/**
+ * The new data of a stored message as `Outbox.rewriteData` writes it: `rewrite`'s answer
+ * serialised and checked like the data of an add (plain JSON, well-formed Unicode), or undefined
+ * when there is nothing to write (no answer, or the same JSON as stored).
+ */
+export function rewrittenDataJson(
+  message: OutboxEntry['message'],
+  storedJson: string,
+  rewrite: (message: OutboxEntry['message']) => unknown,
+): string | undefined {
+  const data = rewrite(message);
+  if (data === undefined) return undefined;
+  const json = toJson(data, `message ${message.id} data`);
+  assertWellFormedJson(json, `message ${message.id} data`);
+  return json === storedJson ? undefined : json;
 }

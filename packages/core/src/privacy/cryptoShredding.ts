@@ -7,7 +7,7 @@ import { createKeyCache } from './keyCache.js';
 import type { KeyDeletion, KeyStore } from './keyStore.js';
 import type { PersonalDataDeclarations } from './personalData.js';
 import { valueAt, withValueAt } from './personalDataPaths.js';
-import { createPersonalDataStage, indexDeclarations, redactedMarker } from './personalDataStage.js';
+import { createPersonalDataStage, type DeclarationIndex, indexDeclarations, redactedMarker } from './personalDataStage.js';
 
 /** The event `forget` appends, so that projections (in every process) learn a subject was forgotten. */
 export const subjectForgottenEventType = 'privacy.subject.forgotten';
@@ -34,6 +34,14 @@ export interface CryptoShreddingOptions {
   keyStore: KeyStore;
   /** Which event types carry personal data, whose, and in which fields (see PersonalDataDeclarations). */
   personalData: PersonalDataDeclarations;
+  /**
+   * Which outgoing message types — the integration messages you `outbox.add` to a table outbox —
+   * carry personal data, whose, and in which fields: the same shape as `personalData`, keyed by
+   * message type (`shop.welcome.mail`, or `shop.welcome.mail.v2` for one schema version). They
+   * are stored as they are (a broker must read them), not encrypted; `redactOutbox` in an
+   * onForgotten listener overwrites these fields of a forgotten subject's stored messages.
+   */
+  personalMessages?: PersonalDataDeclarations;
   /**
    * How long a key (or its absence) is remembered in memory. This process's own `forget` evicts
    * at once; a forget in ANOTHER process is noticed here within this bound, so it is the bound
@@ -76,17 +84,42 @@ export interface CryptoShredding {
    * not): for copies of decrypted events kept outside the log, such as dead letters.
    */
   redact<E extends RecordedEvent>(event: E, subjectId: string): E;
+  /** The message types of `personalMessages` (without version): the ones `redactOutbox` looks at. */
+  readonly personalMessageTypes: readonly string[];
+  /**
+   * The message with the subject's personal fields (per `personalMessages`) replaced by the
+   * redaction marker; the message itself when it is not the subject's or its type declares none.
+   */
+  redactMessage<M extends { readonly type: string; readonly schemaVersion: number; readonly data: unknown }>(
+    message: M,
+    subjectId: string,
+  ): M;
   /** Registers a listener for every forget of this process; returns the unsubscribe function. */
   onForgotten(listener: ForgottenListener): () => void;
 }
 
 /** The subject of a stored event; undefined for one the append would have refused (written before shredding was on). */
-function subjectOfStored(declaration: { subject(data: Record<string, unknown>): unknown }, event: RecordedEvent): unknown {
+function subjectOfStored(declaration: { subject(data: Record<string, unknown>): unknown }, event: { readonly data: unknown }): unknown {
   try {
     return declaration.subject(event.data as Record<string, unknown>);
   } catch {
     return undefined;
   }
+}
+
+/** The event (or message) with the subject's declared fields replaced by the marker; itself when it is not the subject's. */
+function redactWith<M extends { readonly type: string; readonly schemaVersion: number; readonly data: unknown }>(
+  declarations: DeclarationIndex,
+  message: M,
+  subjectId: string,
+): M {
+  const declaration = declarations.find(message.type, message.schemaVersion);
+  if (!declaration || subjectOfStored(declaration, message) !== subjectId) return message;
+  let data = message.data;
+  for (const field of declaration.fields) {
+    if (valueAt(data, field.path) !== undefined) data = withValueAt(data, field.path, redactedMarker);
+  }
+  return { ...message, data };
 }
 
 export function createCryptoShredding(options: CryptoShreddingOptions): CryptoShredding {
@@ -96,6 +129,7 @@ export function createCryptoShredding(options: CryptoShreddingOptions): CryptoSh
   if (!Number.isSafeInteger(maxCachedKeys) || maxCachedKeys < 1)
     throw new ValidationError('maxCachedKeys must be a whole number ≥ 1', { field: 'maxCachedKeys' });
   const declarations = indexDeclarations(options.personalData);
+  const messageDeclarations = indexDeclarations(options.personalMessages ?? {}, 'personalMessages');
   const cache = createKeyCache(keyCacheTtlMs, maxCachedKeys);
   const { keyStore } = options;
   const stage = createPersonalDataStage({ keyStore, declarations, cache, onError: options.onError ?? warnOnError });
@@ -159,13 +193,11 @@ export function createCryptoShredding(options: CryptoShreddingOptions): CryptoSh
       );
     },
     redact(event, subjectId) {
-      const declaration = declarations.find(event.type, event.schemaVersion);
-      if (!declaration || subjectOfStored(declaration, event) !== subjectId) return event;
-      let data = event.data;
-      for (const field of declaration.fields) {
-        if (valueAt(data, field.path) !== undefined) data = withValueAt(data, field.path, redactedMarker);
-      }
-      return { ...event, data };
+      return redactWith(declarations, event, subjectId);
+    },
+    personalMessageTypes: messageDeclarations.types,
+    redactMessage(message, subjectId) {
+      return redactWith(messageDeclarations, message, subjectId);
     },
     onForgotten(listener) {
       listeners.add(listener);

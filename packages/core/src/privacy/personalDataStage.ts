@@ -35,12 +35,12 @@ export interface DeclarationIndex {
   readonly types: readonly string[];
 }
 
-export function indexDeclarations(declarations: PersonalDataDeclarations): DeclarationIndex {
+export function indexDeclarations(declarations: PersonalDataDeclarations, option = 'personalData'): DeclarationIndex {
   const byName = new Map<string, CompiledDeclaration>();
   const types = new Set<string>();
   for (const [name, declaration] of Object.entries(declarations)) {
     if (typeof declaration?.subject !== 'function' || !Array.isArray(declaration.fields) || declaration.fields.length === 0) {
-      throw new RangeError(`personalData['${name}'] needs a subject function and at least one field`);
+      throw new RangeError(`${option}['${name}'] needs a subject function and at least one field`);
     }
     byName.set(name, {
       subject: declaration.subject,

@@ -4,6 +4,7 @@ import {
   type OutboxEntry,
   prepareOutgoingMessages,
   resolveAppendLimits,
+  rewrittenDataJson,
   runAfterCommit,
   warnOnError,
 } from '@tidemark/core';
@@ -21,6 +22,9 @@ interface OutboxRow {
   occurred_at: Date;
   created_at: Date;
 }
+
+/** Rows rewriteData reads at a time. */
+const rewritePageSize = 500;
 
 const toEntry = (row: OutboxRow): OutboxEntry => ({
   sequence: BigInt(row.sequence),
@@ -115,6 +119,26 @@ export function createPostgresOutbox(options: { limits?: Pick<AppendLimits, 'max
            SELECT sequence FROM ${table(tx)} WHERE published_at IS NOT NULL AND published_at < $1 LIMIT $2)`,
         [before.toISOString(), limit],
       );
+    },
+    async rewriteData(tx, types, rewrite) {
+      if (types.length === 0) return 0;
+      let count = 0;
+      // In pages, so that a long retention's worth of rows is never held in memory at once.
+      for (let after = '0'; ; ) {
+        const rows = await tx.sql.query<OutboxRow & Record<string, unknown>>(
+          `SELECT sequence, message_id, type, schema_version, key, data::text AS data, headers::text AS headers, occurred_at, created_at
+             FROM ${table(tx)} WHERE type = ANY ($1::text[]) AND sequence > $2 ORDER BY sequence LIMIT $3`,
+          [types, after, rewritePageSize],
+        );
+        for (const row of rows) {
+          const dataJson = rewrittenDataJson(toEntry(row).message, row.data, rewrite);
+          if (dataJson === undefined) continue;
+          await tx.sql.execute(`UPDATE ${table(tx)} SET data = $2::json WHERE sequence = $1`, [row.sequence, dataJson]);
+          count++;
+        }
+        if (rows.length < rewritePageSize) return count;
+        after = (rows.at(-1) as OutboxRow).sequence;
+      }
     },
     async stats(tx) {
       // Two index-only counts on the partial indexes.

@@ -4,6 +4,7 @@ import {
   type OutboxEntry,
   prepareOutgoingMessages,
   resolveAppendLimits,
+  rewrittenDataJson,
   runAfterCommit,
   warnOnError,
 } from '@tidemark/core';
@@ -38,9 +39,17 @@ function prepare(db: Database) {
     stats: db.prepare<[], { backlog: number; oldest: number | null }>(
       'SELECT count(*) AS backlog, min(created_at) AS oldest FROM tidemark_outbox WHERE published_at IS NULL',
     ),
+    // A page of the messages of some types (a JSON array) after a sequence, for rewriteData.
+    ofTypes: db.prepare<[string, number, number], OutboxRow>(
+      'SELECT * FROM tidemark_outbox WHERE type IN (SELECT value FROM json_each(?)) AND sequence > ? ORDER BY sequence LIMIT ?',
+    ),
+    rewriteData: db.prepare<[string, number]>('UPDATE tidemark_outbox SET data = ? WHERE sequence = ?'),
     retained: db.prepare<[], number>('SELECT count(*) FROM tidemark_outbox WHERE published_at IS NOT NULL').pluck(),
   };
 }
+
+/** Rows rewriteData reads at a time. */
+const rewritePageSize = 500;
 
 const toEntry = (row: OutboxRow): OutboxEntry => ({
   sequence: BigInt(row.sequence),
@@ -93,6 +102,24 @@ export function createSqliteOutbox(options: { limits?: Pick<AppendLimits, 'maxEv
     },
     async deletePublished(tx, before, limit) {
       return statements(tx).deletePublished.run(before.getTime(), limit).changes;
+    },
+    async rewriteData(tx, types, rewrite) {
+      if (types.length === 0) return 0;
+      const { ofTypes, rewriteData } = statements(tx);
+      const typesJson = JSON.stringify(types);
+      let count = 0;
+      // In pages, so that a long retention's worth of rows is never held in memory at once.
+      for (let after = 0; ; ) {
+        const rows = ofTypes.all(typesJson, after, rewritePageSize);
+        for (const row of rows) {
+          const dataJson = rewrittenDataJson(toEntry(row).message, row.data, rewrite);
+          if (dataJson === undefined) continue;
+          rewriteData.run(dataJson, row.sequence);
+          count++;
+        }
+        if (rows.length < rewritePageSize) return count;
+        after = (rows.at(-1) as OutboxRow).sequence;
+      }
     },
     async stats(tx) {
       const s = statements(tx);
