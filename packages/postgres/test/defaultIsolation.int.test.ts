@@ -1,11 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { ConcurrencyError } from '@tidemark/core';
-import { serviceAvailable, serviceUrls } from '@tidemark/testing';
-import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createPostgresEventStore, type PostgresEventStore, type PostgresTransaction } from '../src/index.js';
-import { createAppRole, dropRole } from './testRole.js';
-import { createStoreFactory } from './testSchemas.js';
+import { serviceAvailable } from '@tidemark/testing';
+import { describe, expect, it } from 'vitest';
+import type { PostgresTransaction } from '../src/index.js';
+import { storesUnderRole } from './storesUnderRole.js';
 
 const available = await serviceAvailable('postgres');
 
@@ -24,39 +21,8 @@ function barrier(count: number): () => Promise<void> {
 }
 
 describe.skipIf(!available)('PostgreSQL store under a role whose default isolation is REPEATABLE READ', () => {
-  const stores = createStoreFactory();
-  const role = `fixpg_rr_${randomBytes(5).toString('hex')}`;
-  const roleUrl = (() => {
-    const url = new URL(serviceUrls.postgres);
-    url.username = role;
-    url.password = '';
-    return url.toString();
-  })();
-  const opened: PostgresEventStore[] = [];
-  let admin: pg.Pool;
-  let schema: string;
-
-  const open = async (poolSize: number, options: { groupCommit?: boolean } = {}) => {
-    const store = await createPostgresEventStore({ url: roleUrl, schema, poolSize, ...options });
-    opened.push(store);
-    return store;
-  };
-
-  beforeAll(async () => {
-    admin = new pg.Pool({ connectionString: serviceUrls.postgres, max: 1 });
-    schema = (await stores.create()).schema;
-    await createAppRole(admin, role, schema, { default_transaction_isolation: 'repeatable read' });
-  });
-
-  afterEach(async () => {
-    await Promise.all(opened.splice(0).map((store) => store.close()));
-  });
-
-  afterAll(async () => {
-    await stores.cleanup();
-    await dropRole(admin, role);
-    await admin.end();
-  });
+  const suite = storesUnderRole('fixpg_rr', { default_transaction_isolation: 'repeatable read' });
+  const open = (poolSize: number, options: { groupCommit?: boolean } = {}) => suite.open({ poolSize, ...options });
 
   it("runs its transactions READ COMMITTED, whatever the role's default, and keeps relaxed durability", async () => {
     const store = await open(1);

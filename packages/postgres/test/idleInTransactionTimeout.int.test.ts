@@ -1,45 +1,16 @@
 import { StoreMisconfiguredError } from '@tidemark/core';
 import { serviceAvailable, serviceUrls } from '@tidemark/testing';
-import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createPostgresEventStore, isTransientPostgresError, type PostgresEventStore } from '../src/index.js';
-import { createAppRole, dropRole, uniqueRole } from './testRole.js';
-import { createStoreFactory } from './testSchemas.js';
+import { describe, expect, it } from 'vitest';
+import { isTransientPostgresError } from '../src/index.js';
+import { storesUnderRole } from './storesUnderRole.js';
 
 const available = await serviceAvailable('postgres');
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.skipIf(!available)('PostgreSQL store under idle_in_transaction_session_timeout (SQLSTATE 25P03)', () => {
-  const stores = createStoreFactory();
-  const { role, roleUrl } = uniqueRole('tm_idletx');
-  const opened: PostgresEventStore[] = [];
-  let admin: pg.Pool;
-  let schema: string;
-  let owner: PostgresEventStore;
-
-  beforeAll(async () => {
-    admin = new pg.Pool({ connectionString: serviceUrls.postgres, max: 1 });
-    owner = await stores.create({ poolSize: 2 });
-    schema = owner.schema;
-    await createAppRole(admin, role, schema, { idle_in_transaction_session_timeout: '100ms' });
-  });
-
-  afterEach(async () => {
-    await Promise.all(opened.splice(0).map((store) => store.close()));
-  });
-
-  afterAll(async () => {
-    await stores.cleanup();
-    await dropRole(admin, role);
-    await admin.end();
-  });
-
-  const open = async (url = roleUrl) => {
-    const store = await createPostgresEventStore({ url, schema, poolSize: 2, migrate: false });
-    opened.push(store);
-    return store;
-  };
+  const suite = storesUnderRole('tm_idletx', { idle_in_transaction_session_timeout: '100ms' });
+  const open = (url = suite.roleUrl) => suite.open({ url, migrate: false });
 
   const expectIdleTimeout = (error: unknown, value: string) => {
     expect(error).toBeInstanceOf(StoreMisconfiguredError);
@@ -64,7 +35,7 @@ describe.skipIf(!available)('PostgreSQL store under idle_in_transaction_session_
       })
       .catch((e: unknown) => e);
     expectIdleTimeout(error, '100ms');
-    expect(await owner.streamExists('idle-1')).toBe(false);
+    expect(await suite.owner.streamExists('idle-1')).toBe(false);
     // The store goes on.
     await expect(store.appendToStream('idle-1', [{ type: 'written', data: {} }])).resolves.toMatchObject({ nextExpectedVersion: 1 });
   });
@@ -78,7 +49,7 @@ describe.skipIf(!available)('PostgreSQL store under idle_in_transaction_session_
       })
       .catch((e: unknown) => e);
     expectIdleTimeout(error, '100ms');
-    expect(await owner.streamExists('idle-2')).toBe(false);
+    expect(await suite.owner.streamExists('idle-2')).toBe(false);
   });
 
   it('with { retry }: the slow work runs once, not again and again', async () => {
@@ -97,7 +68,7 @@ describe.skipIf(!available)('PostgreSQL store under idle_in_transaction_session_
       .catch((e: unknown) => e);
     expect(attempts).toBe(1);
     expectIdleTimeout(error, '100ms');
-    expect(await owner.streamExists('idle-3')).toBe(false);
+    expect(await suite.owner.streamExists('idle-3')).toBe(false);
   });
 
   it('set per connection (options): the same typed error', async () => {

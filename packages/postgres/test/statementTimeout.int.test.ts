@@ -1,34 +1,10 @@
 import { RetriesExhaustedError, TransactionConflictError } from '@tidemark/core';
 import { serviceAvailable, serviceUrls } from '@tidemark/testing';
-import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createPostgresEventStore, isTransientPostgresError, type PostgresEventStore } from '../src/index.js';
-import { createAppRole, dropRole, uniqueRole } from './testRole.js';
-import { createStoreFactory } from './testSchemas.js';
+import { describe, expect, it } from 'vitest';
+import { isTransientPostgresError } from '../src/index.js';
+import { holdStream, storesUnderRole } from './storesUnderRole.js';
 
 const available = await serviceAvailable('postgres');
-
-/** Holds `streamId`'s append lock (an open transaction that appended to it) until the returned function is called. */
-async function holdStream(store: PostgresEventStore, streamId: string): Promise<() => Promise<void>> {
-  let release = () => {};
-  const released = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  let holding = () => {};
-  const held = new Promise<void>((resolve) => {
-    holding = resolve;
-  });
-  const done = store.transaction(async (tx) => {
-    await tx.appendToStream(streamId, [{ type: 'held', data: {} }]);
-    holding();
-    await released;
-  });
-  await held;
-  return async () => {
-    release();
-    await done;
-  };
-}
 
 /** The shared server's URL with a per-connection setting (`options=-c name=value`). */
 function urlWith(base: string, setting: string): string {
@@ -38,39 +14,12 @@ function urlWith(base: string, setting: string): string {
 }
 
 describe.skipIf(!available)('PostgreSQL store under a statement_timeout (SQLSTATE 57014)', () => {
-  const stores = createStoreFactory();
-  const { role, roleUrl } = uniqueRole('tm_stmttimeout');
-  const opened: PostgresEventStore[] = [];
-  let admin: pg.Pool;
-  let schema: string;
-  let holder: PostgresEventStore;
-
-  beforeAll(async () => {
-    admin = new pg.Pool({ connectionString: serviceUrls.postgres, max: 1 });
-    holder = await stores.create({ poolSize: 2 });
-    schema = holder.schema;
-    await createAppRole(admin, role, schema, { statement_timeout: '50ms' });
-  });
-
-  afterEach(async () => {
-    await Promise.all(opened.splice(0).map((store) => store.close()));
-  });
-
-  afterAll(async () => {
-    await stores.cleanup();
-    await dropRole(admin, role);
-    await admin.end();
-  });
-
-  const open = async (url = roleUrl) => {
-    const store = await createPostgresEventStore({ url, schema, poolSize: 2, migrate: false });
-    opened.push(store);
-    return store;
-  };
+  const suite = storesUnderRole('tm_stmttimeout', { statement_timeout: '50ms' });
+  const open = (url = suite.roleUrl) => suite.open({ url, migrate: false });
 
   it("a store statement cut by the role's statement_timeout: a typed error naming the setting and its value, nothing written", async () => {
     const store = await open();
-    const release = await holdStream(holder, 'st-held');
+    const release = await holdStream(suite.owner, 'st-held');
     try {
       const error = await store
         .transaction(async (tx) => {
@@ -89,7 +38,7 @@ describe.skipIf(!available)('PostgreSQL store under a statement_timeout (SQLSTAT
       // Retryable, as a lock_timeout (55P03) is: the wait behind a lock may end.
       expect(isTransientPostgresError(error)).toBe(true);
       // Rolled back whole: the first append is not there either.
-      expect(await holder.streamExists('st-other')).toBe(false);
+      expect(await suite.owner.streamExists('st-other')).toBe(false);
     } finally {
       await release();
     }
@@ -105,7 +54,7 @@ describe.skipIf(!available)('PostgreSQL store under a statement_timeout (SQLSTAT
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TransactionConflictError);
     expect(error).toMatchObject({ details: { sqlState: '57014', setting: 'statement_timeout', value: '60ms' } });
-    expect(await holder.streamExists('st-slow')).toBe(false);
+    expect(await suite.owner.streamExists('st-slow')).toBe(false);
   });
 
   it('with { retry }: a statement that always outlasts the setting ends as RetriesExhaustedError whose cause names it', async () => {
@@ -127,7 +76,7 @@ describe.skipIf(!available)('PostgreSQL store under a statement_timeout (SQLSTAT
 
   it('with { retry }: a wait behind a lock that ends runs again and commits', async () => {
     const store = await open();
-    const release = await holdStream(holder, 'st-held-2');
+    const release = await holdStream(suite.owner, 'st-held-2');
     const released = new Promise((resolve) => setTimeout(resolve, 150)).then(release);
     let attempts = 0;
     try {
@@ -147,7 +96,7 @@ describe.skipIf(!available)('PostgreSQL store under a statement_timeout (SQLSTAT
 
   it('an autocommit append cut by statement_timeout behind a held lock: typed, nothing written', async () => {
     const store = await open();
-    const release = await holdStream(holder, 'st-held-3');
+    const release = await holdStream(suite.owner, 'st-held-3');
     try {
       const error = await store.appendToStream('st-held-3', [{ type: 'added', data: {} }]).catch((e: unknown) => e);
       // Retried within the append's own budget (5 attempts), then given up with the setting named.
@@ -156,6 +105,6 @@ describe.skipIf(!available)('PostgreSQL store under a statement_timeout (SQLSTAT
     } finally {
       await release();
     }
-    expect((await holder.readStream('st-held-3')).map((event) => event.type)).toEqual(['held']);
+    expect((await suite.owner.readStream('st-held-3')).map((event) => event.type)).toEqual(['held']);
   });
 });
