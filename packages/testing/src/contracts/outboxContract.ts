@@ -16,7 +16,8 @@ const message = (key: string, data: unknown = { n: counter }, extra: Partial<Out
 /**
  * What every Outbox must do: messages commit or roll back with the caller's transaction, come
  * back oldest first with their content intact, leave the pending set once marked published,
- * are deleted only after publication and the retention cut-off, and bad input writes nothing.
+ * are deleted only after publication and the retention cut-off, bad input writes nothing, and
+ * stored data can be rewritten in place (erasing a forgotten subject's personal data).
  */
 export function outboxContract<Tx extends StoreTransaction>(adapter: string, harness: MessagingHarness<Tx>): void {
   describe(`Outbox contract: ${adapter}`, () => {
@@ -155,6 +156,46 @@ export function outboxContract<Tx extends StoreTransaction>(adapter: string, har
       expect(await store.transaction((tx) => outbox.deletePublished(tx, clock.now(), 100))).toBe(1);
       expect(await store.transaction((tx) => outbox.deletePublished(tx, new Date(clock.now().getTime() + 1e9), 100))).toBe(0);
       expect(await store.transaction((tx) => outbox.pending(tx, { limit: 10 }))).toHaveLength(1);
+    });
+
+    it('rewrites the data of stored messages of the given types, pending and published alike, in the transaction', async () => {
+      const { store, outbox } = await world();
+      const kept = message('c-1', { email: 'ann@example.com', n: 1 }, { headers: { correlationId: 'c-9' } });
+      const published = message('c-1', { email: 'ann@example.com', n: 2 });
+      const otherType = message('c-1', { email: 'ann@example.com' }, { type: 'test.other.happened' });
+      const untouched = message('c-2', { email: 'bob@example.com' });
+      await store.transaction((tx) => outbox.add(tx, [kept, published, otherType, untouched]));
+      const [, second] = await store.transaction((tx) => outbox.pending(tx, { limit: 2 }));
+      await store.transaction((tx) => outbox.markPublished(tx, [(second as { sequence: bigint }).sequence]));
+      const before = await store.transaction((tx) => outbox.pending(tx, { limit: 10 }));
+      const redact = (stored: OutgoingMessage) =>
+        stored.key === 'c-1' ? { ...(stored.data as Record<string, unknown>), email: '[redacted]' } : undefined;
+
+      // Rolled back with its transaction.
+      await expect(
+        store.transaction(async (tx) => {
+          expect(await outbox.rewriteData(tx, ['test.thing.happened'], redact)).toBe(2);
+          throw new Rollback();
+        }),
+      ).rejects.toBeInstanceOf(Rollback);
+      expect(await store.transaction((tx) => outbox.pending(tx, { limit: 10 }))).toEqual(before);
+
+      // The pending one and the published (retained) one of that type; not the other type, not another key.
+      expect(await store.transaction((tx) => outbox.rewriteData(tx, ['test.thing.happened'], redact))).toBe(2);
+      const after = await store.transaction((tx) => outbox.pending(tx, { limit: 10 }));
+      expect(after.map((e) => e.sequence)).toEqual(before.map((e) => e.sequence));
+      expect(after.map((e) => e.message.data)).toEqual([
+        { email: '[redacted]', n: 1 },
+        { email: 'ann@example.com' },
+        { email: 'bob@example.com' },
+      ]);
+      expect(after[0]?.message).toMatchObject({ id: kept.id, key: 'c-1', headers: { correlationId: 'c-9' } });
+      // Nothing left to change the second time; data that is not plain JSON is refused, nothing written.
+      expect(await store.transaction((tx) => outbox.rewriteData(tx, ['test.thing.happened'], redact))).toBe(0);
+      await expect(store.transaction((tx) => outbox.rewriteData(tx, ['test.other.happened'], () => ({ n: 1n })))).rejects.toBeInstanceOf(
+        ValidationError,
+      );
+      expect(await store.transaction((tx) => outbox.pending(tx, { limit: 10 }))).toEqual(after);
     });
   });
 }
