@@ -48,6 +48,7 @@ describe('SQLite writer thread', () => {
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.appendToStream(`busy-${i}`, [deposited(i)])));
     expect(results.map((r) => r.position)).toEqual(results.map((_, i) => BigInt(5 + i)));
     await store.close();
+    expect(store.writerThread()).toBe('closed');
 
     for (const options of [{}, { writerThread: false as const }, { groupCommit: false, writerThread: 'auto' as const }]) {
       const other = createSqliteEventStore({ file: files.next(), ...options });

@@ -115,8 +115,8 @@ export interface SqliteEventStore extends EventStore<SqliteTransaction> {
   /**
    * Where group commit writes its batches: 'off' (disabled, ':memory:' or no group commit),
    * 'not-started' (no appends have arrived together yet), 'starting', 'running' (on the writer
-   * thread), or 'failed' (it could not start or died; onError was told, and batches are written
-   * on the store's own thread).
+   * thread), 'failed' (it could not start or died; onError was told, and batches are written
+   * on the store's own thread), or 'closed' (the store was closed).
    */
   writerThread(): SqliteWriterThreadState;
 }

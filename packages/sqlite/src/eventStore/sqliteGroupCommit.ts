@@ -54,7 +54,7 @@ export interface SqliteGroupCommit {
 }
 
 /** Where a store's group commit writes: see SqliteEventStore.writerThread(). */
-export type SqliteWriterThreadState = 'off' | 'not-started' | 'starting' | 'running' | 'failed';
+export type SqliteWriterThreadState = 'off' | 'not-started' | 'starting' | 'running' | 'failed' | 'closed';
 
 /**
  * Group commit for autocommit appends. The fsync of a durable SQLite commit happens inside the

@@ -14,8 +14,8 @@ import {
 
 /** The main thread's handle on the store's writer thread (sqliteWriterWorker.ts). */
 export interface SqliteWriterThread {
-  /** 'starting' until its connection is open, then 'running'; 'failed' if it never opened or died. */
-  readonly state: 'starting' | 'running' | 'failed';
+  /** 'starting' until its connection is open, then 'running'; 'failed' if it never opened or died; 'closed' once close() was called. */
+  readonly state: 'starting' | 'running' | 'failed' | 'closed';
   /** Writes one batch there; the outcomes come back in order, as the same-thread batch writer gives them. */
   write(batch: readonly PreparedAppend[], recordedAt: number): Promise<BatchOutcome[]>;
   /** Closes its connection and ends the thread; batches in flight finish first. */
@@ -130,6 +130,7 @@ export function startSqliteWriterThread(options: SqliteWriterThreadOptions): Sql
 
   return {
     get state() {
+      if (closed) return 'closed';
       if (failed !== undefined) return 'failed';
       return ready ? 'running' : 'starting';
     },
@@ -143,7 +144,10 @@ export function startSqliteWriterThread(options: SqliteWriterThreadOptions): Sql
       });
     },
     close() {
-      if (failed !== undefined) return worker.terminate().then(() => {});
+      if (failed !== undefined) {
+        closed = () => {};
+        return worker.terminate().then(() => {});
+      }
       return new Promise<void>((resolve) => {
         closed = resolve;
         worker.ref();
