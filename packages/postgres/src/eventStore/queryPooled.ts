@@ -25,6 +25,15 @@ const refusedCommands = new Set([
   'UNLISTEN',
 ]);
 
+/**
+ * Ends the query's transaction. A session-level advisory lock (pg_advisory_lock, the _shared and
+ * pg_try_ variants) is allowed in a READ ONLY transaction and survives its ROLLBACK, so the same
+ * string releases them all: without parameters pg sends it as one simple-protocol Query message,
+ * one round trip as the ROLLBACK alone took. Transaction-level locks (pg_advisory_xact_lock) end
+ * with the ROLLBACK itself.
+ */
+const rollbackAndUnlock = 'ROLLBACK; SELECT pg_advisory_unlock_all()';
+
 /** SQLSTATE read_only_sql_transaction: the statement tried to write. */
 const readOnlyViolation = '25006';
 
@@ -32,11 +41,11 @@ const readOnlyViolation = '25006';
  * One statement of read SQL on a pooled connection (`store.queries`), inside a READ ONLY
  * transaction that is always rolled back: a pooled connection goes on to serve appends and reads,
  * so nothing a caller's text does to its session (SET search_path, SET ROLE, set_config, a
- * statement_timeout) may outlive the query. The extended protocol takes exactly one statement, so
+ * statement_timeout, a session-level advisory lock) may outlive the query. The extended protocol takes exactly one statement, so
  * a script cannot carry a COMMIT and then a SET past the rollback. A statement that ends the
  * transaction or changes the session is refused and its connection discarded, not reused; a write
  * is refused by the server (READ ONLY) and reported as on SQLite. Three round trips (BEGIN, the
- * statement, ROLLBACK) where autocommit took one: the price of a connection that comes back clean.
+ * statement, ROLLBACK with the advisory locks' release) where autocommit took one: the price of a connection that comes back clean.
  */
 export async function queryPooled<Row extends Record<string, unknown>>(
   pool: pg.Pool,
@@ -60,17 +69,19 @@ export async function queryPooled<Row extends Record<string, unknown>>(
       );
       throw discard;
     }
-    await client.query('ROLLBACK');
+    await client.query(rollbackAndUnlock);
     return result.rows;
   } catch (error) {
     if (error === discard) throw error;
     watched.check(error);
     if (client.getTransactionStatus() !== 'I' && watched.lost === undefined) {
-      await client.query('ROLLBACK').catch((rollbackError: Error) => {
+      // After a failed statement too: it may have taken a lock before it failed.
+      await client.query(rollbackAndUnlock).catch((rollbackError: Error) => {
         discard = rollbackError;
       });
     }
-    // A ROLLBACK that could not run leaves the transaction open: the connection must go.
+    // A ROLLBACK that could not run leaves the transaction open (and maybe a lock held): the
+    // connection must go.
     if (client.getTransactionStatus() !== 'I') discard ??= error as Error;
     if ((error as { code?: unknown } | null)?.code === readOnlyViolation) {
       throw new ValidationError(
