@@ -204,6 +204,12 @@ export async function startRabbitConsumer(
     });
     await ch.prefetch(options.concurrency);
     await topology.declareGroup(ch, options.group, options.types);
+    // stop() (or abandon()) came while this channel was opening: stop() could not see it, so
+    // it must not start consuming — close it, the stopped consumer takes no more deliveries.
+    if (stopped) {
+      await ch.close().catch(() => {});
+      return;
+    }
     channel = ch;
     const reply = await ch.consume(
       queue,
@@ -248,6 +254,10 @@ export async function startRabbitConsumer(
     async stop() {
       stopped = true;
       unsubscribe();
+      // A re-attach part-way through opening its channel is not in `channel` yet: wait for it.
+      // It sees `stopped` and closes its channel, or (past that check) has set `channel` and
+      // `consumerTag`, which are cancelled and closed below.
+      await attaching;
       const ch = channel;
       if (ch && consumerTag) await ch.cancel(consumerTag).catch(() => {});
       await dispatcher.idle();
