@@ -41,11 +41,12 @@ const readOnlyViolation = '25006';
  * One statement of read SQL on a pooled connection (`store.queries`), inside a READ ONLY
  * transaction that is always rolled back: a pooled connection goes on to serve appends and reads,
  * so nothing a caller's text does to its session (SET search_path, SET ROLE, set_config, a
- * statement_timeout, a session-level advisory lock) may outlive the query. The extended protocol takes exactly one statement, so
- * a script cannot carry a COMMIT and then a SET past the rollback. A statement that ends the
- * transaction or changes the session is refused and its connection discarded, not reused; a write
- * is refused by the server (READ ONLY) and reported as on SQLite. Three round trips (BEGIN, the
- * statement, ROLLBACK with the advisory locks' release) where autocommit took one: the price of a connection that comes back clean.
+ * statement_timeout, a session-level advisory lock) may outlive the query. The extended protocol
+ * takes exactly one statement, so a script cannot carry a COMMIT and then a SET past the rollback.
+ * A statement that ends the transaction or changes the session is refused and its connection
+ * discarded, not reused; a write is refused by the server (READ ONLY) and reported as on SQLite.
+ * Three round trips (BEGIN, the statement, ROLLBACK with the advisory locks' release) where
+ * autocommit took one: the price of a connection that comes back clean.
  */
 export async function queryPooled<Row extends Record<string, unknown>>(
   pool: pg.Pool,
@@ -56,6 +57,8 @@ export async function queryPooled<Row extends Record<string, unknown>>(
   const watched = watchClient(client);
   // Set when the connection must not go back to the pool.
   let discard: Error | undefined;
+  // Set once the statement succeeded: a failure from here on is the rollback's or the unlock's.
+  let ending = false;
   try {
     // The role's default isolation, as autocommit had: one statement sees one snapshot either way.
     await client.query('BEGIN READ ONLY');
@@ -69,11 +72,14 @@ export async function queryPooled<Row extends Record<string, unknown>>(
       );
       throw discard;
     }
+    ending = true;
     await client.query(rollbackAndUnlock);
     return result.rows;
   } catch (error) {
     if (error === discard) throw error;
     watched.check(error);
+    // The locks may still be held (a ROLLBACK that ran, then an unlock that did not): not reusable.
+    if (ending) discard ??= error as Error;
     if (client.getTransactionStatus() !== 'I' && watched.lost === undefined) {
       // After a failed statement too: it may have taken a lock before it failed.
       await client.query(rollbackAndUnlock).catch((rollbackError: Error) => {
