@@ -66,25 +66,58 @@ async function migrateAndReport(args: MigrateArguments, io: CliIo): Promise<void
     }
     return;
   }
-  const { migrate, schemaVersion } = await import('@tidemark/postgres');
+  const { migrateWithReport, schemaVersion } = await import('@tidemark/postgres');
   const { default: pg } = await import('pg');
   const schema = args.schema ?? 'tidemark';
   const pool = new pg.Pool({ connectionString: args.postgres, max: 1 });
   try {
     const before = await schemaVersion(pool, schema);
-    await migrate(pool, schema, { createSchema: args.createSchema });
-    report(io, args, `PostgreSQL schema ${schema}`, before, await schemaVersion(pool, schema));
+    const { functionsRecreatedFrom, positionsRebased, outboxSequenceAdvanced } = await migrateWithReport(pool, schema, {
+      createSchema: args.createSchema,
+    });
+    report(io, args, `PostgreSQL schema ${schema}`, before, await schemaVersion(pool, schema), {
+      schema,
+      functionsRecreatedFrom,
+      positionsRebased,
+      outboxSequenceAdvanced,
+    });
   } finally {
     await pool.end();
   }
 }
 
-function report(io: CliIo, args: MigrateArguments, where: string, before: number, after: number): void {
+/** The repairs PostgreSQL `migrate` makes besides migrations (migrateWithReport). */
+interface Repairs {
+  schema: string;
+  functionsRecreatedFrom: string[];
+  positionsRebased: boolean;
+  outboxSequenceAdvanced: boolean;
+}
+
+function report(io: CliIo, args: MigrateArguments, where: string, before: number, after: number, repairs?: Repairs): void {
   if (args.json) {
-    io.stdout.write(jsonText({ store: where, from: before, to: after, migrated: before !== after }));
+    const { schema: _schema, ...made } = repairs ?? {};
+    io.stdout.write(jsonText({ store: where, from: before, to: after, migrated: before !== after, ...made }));
     return;
   }
+  const lines = repairs === undefined ? [] : repairLines(repairs);
   io.stdout.write(
-    before === after ? `${where} is at version ${after}: nothing to do.\n` : `Migrated ${where} from version ${before} to ${after}.\n`,
+    before !== after
+      ? `Migrated ${where} from version ${before} to ${after}.\n`
+      : `${where} is at version ${after}: ${lines.length === 0 ? 'nothing to do' : 'no migration to apply'}.\n`,
   );
+  for (const line of lines) io.stdout.write(`${line}\n`);
+}
+
+function repairLines({ schema, functionsRecreatedFrom, positionsRebased, outboxSequenceAdvanced }: Repairs): string[] {
+  const lines: string[] = [];
+  if (functionsRecreatedFrom.length > 0) {
+    const named = functionsRecreatedFrom.join(', ');
+    lines.push(
+      `Re-created the store's functions for schema ${schema}: they named schema ${named} (renamed or restored under another name).`,
+    );
+  }
+  if (positionsRebased) lines.push('Rebased positions: the store came from another cluster, new events now sort after its history.');
+  if (outboxSequenceAdvanced) lines.push("Advanced the outbox's sequence past its restored messages.");
+  return lines;
 }

@@ -55,18 +55,39 @@ async function readSchemaState(pool: pg.Pool, schema: string): Promise<SchemaSta
   return { version: state.rows[0]?.version ?? 0, foreignSchemas: state.rows[0]?.foreign_schemas ?? [] };
 }
 
+/** What `migrateWithReport` did: all empty or false on a store that needed nothing. */
+export interface MigrationReport {
+  /** The versions it applied, in order. */
+  applied: number[];
+  /**
+   * The other schemas the store's functions named (after ALTER SCHEMA … RENAME) before it
+   * re-created them for `schema`; empty when they named only their own.
+   */
+  functionsRecreatedFrom: string[];
+  /** Whether it rebased the positions of a store moved from another cluster (rebasePositions). */
+  positionsRebased: boolean;
+  /** Whether it moved the outbox's sequence past restored rows (advanceOutboxSequence). */
+  outboxSequenceAdvanced: boolean;
+}
+
 /**
  * Brings `schema` up to the latest version and returns the versions it applied, re-creating the
  * store's functions when their bodies name another schema (a rename: SchemaRenamedError); then
  * repairs what a restore leaves behind (rebasePositions, advanceOutboxSequence), so that
  * `tidemark migrate`, run as the owner, is the one remedy for a role that may not do any of them.
  * Each is checked with one read and changes nothing on a store that needs nothing.
+ * `migrateWithReport` tells the repairs too.
  */
 export async function migrate(pool: pg.Pool, schema: string, options: MigrateOptions = {}): Promise<number[]> {
-  const applied = await applyMigrations(pool, schema, options);
-  await rebasePositions(pool, schema);
-  await advanceOutboxSequence(pool, schema);
-  return applied;
+  return (await migrateWithReport(pool, schema, options)).applied;
+}
+
+/** `migrate`, returning what it applied and which repairs it made. */
+export async function migrateWithReport(pool: pg.Pool, schema: string, options: MigrateOptions = {}): Promise<MigrationReport> {
+  const { applied, functionsRecreatedFrom } = await applyMigrations(pool, schema, options);
+  const positionsRebased = await rebasePositions(pool, schema);
+  const outboxSequenceAdvanced = await advanceOutboxSequence(pool, schema);
+  return { applied, functionsRecreatedFrom, positionsRebased, outboxSequenceAdvanced };
 }
 
 /**
@@ -85,14 +106,18 @@ export async function migrate(pool: pg.Pool, schema: string, options: MigrateOpt
  * agreement between the code's key and a function body's key for the SAME table — which the
  * check above refuses and the repair restores.
  */
-async function applyMigrations(pool: pg.Pool, schema: string, options: MigrateOptions): Promise<number[]> {
+async function applyMigrations(
+  pool: pg.Pool,
+  schema: string,
+  options: MigrateOptions,
+): Promise<{ applied: number[]; functionsRecreatedFrom: string[] }> {
   assertValidSchemaName(schema);
   const steps = migrations(schema);
   const latest = steps[steps.length - 1]?.version ?? 0;
   const { version: found, foreignSchemas } = await readSchemaState(pool, schema);
   if (found > latest) throw tooNew(schema, found, latest);
   const renamed = foreignSchemas.length > 0;
-  if (found === latest && !renamed) return [];
+  if (found === latest && !renamed) return { applied: [], functionsRecreatedFrom: [] };
   const where = `The PostgreSQL schema '${schema}'`;
   if (found === 0 && options.createSchema !== true) throw new StoreNotFoundError(where);
   if (options.migrate === false) {
@@ -135,7 +160,7 @@ async function applyMigrations(pool: pg.Pool, schema: string, options: MigrateOp
     // processes never replace one function at once ("tuple concurrently updated").
     if (renamed) await client.query(storeFunctionsSql(schema));
     await client.query('COMMIT');
-    return done;
+    return { applied: done, functionsRecreatedFrom: foreignSchemas };
   } catch (error) {
     await client.query('ROLLBACK').catch((rollbackError: Error) => {
       broken = rollbackError;
