@@ -69,6 +69,8 @@ export type SqliteWriterThreadState = 'off' | 'not-started' | 'starting' | 'runn
  *   queue empty closes the window, so an idle store goes back to committing at once.
  * - While a `transaction()` (or a hooked batch, whose hooks await) holds the writer, arrivals
  *   queue and go together in the next batch.
+ * - With a writer thread (`startThread`), a batch of several appends is written there instead
+ *   (flushOnThread): the loop goes on while it commits, and what arrives meanwhile is the next.
  *
  * A batch first runs as one plain transaction. If any append in it fails (conflict, duplicate
  * id), it is rolled back and run again with a savepoint per append, so the failing one is
@@ -208,8 +210,8 @@ export function createSqliteGroupCommit(options: SqliteGroupCommitOptions): Sqli
   }
 
   function startFlush(): void {
-    // A lone append stays here, where it commits without a hop between threads; appends that
-    // arrived together mean the store is busy, and from then on its batches are the thread's.
+    // A lone append stays here ('auto'), where it commits without a hop between threads;
+    // appends that arrived together mean the store is busy: their batch is the thread's.
     if (!options.hooked() && (queue.length > 1 || (thread && options.loneAppendsOnThread))) {
       thread ??= options.startThread?.();
       if (thread?.state === 'running') {
