@@ -53,6 +53,9 @@ async function sendCopy(connection: RabbitConnection, queue: string, content: Bu
   await confirmedPublish(await connection.publisher(), '', queue, content, { ...options, mandatory: true });
 }
 
+/** How long a consumer waits before trying a failed re-attach on a live connection again. */
+const reattachRetryMs = 1000;
+
 /**
  * One consumer of a group: its own channel with prefetch = concurrency, a KeyedDispatcher
  * running the messages (a key's one at a time, in queue order), retries as a copy through the
@@ -71,6 +74,8 @@ export async function startRabbitConsumer(
   let channel: Channel | undefined;
   let consumerTag: string | undefined;
   let attaching: Promise<void> | undefined;
+  /** A failed re-attach on a live connection, tried again (reattach). */
+  let retryTimer: NodeJS.Timeout | undefined;
   let stopped = false;
   let abandoned = false;
   const retryQueues = new Map<number, string>();
@@ -202,8 +207,14 @@ export async function startRabbitConsumer(
         if (!stopped && current === model) void reattach(current);
       }, 100);
     });
-    await ch.prefetch(options.concurrency);
-    await topology.declareGroup(ch, options.group, options.types);
+    try {
+      await ch.prefetch(options.concurrency);
+      await topology.declareGroup(ch, options.group, options.types);
+    } catch (error) {
+      // Not left open behind a failed attach (a refused declare on a live connection, say).
+      await ch.close().catch(() => {});
+      throw error;
+    }
     // stop() (or abandon()) came while this channel was opening: stop() could not see it, so
     // it must not start consuming — close it, the stopped consumer takes no more deliveries.
     if (stopped) {
@@ -228,7 +239,15 @@ export async function startRabbitConsumer(
     if (!attaching) {
       attaching = attach(model)
         .catch(() => {
-          // Failed half-way (the connection dropped again): the next reconnect tries again.
+          // Failed half-way. If the connection dropped again, its reconnect re-attaches. If it is
+          // still up (a channel-level failure: a refused declare, the broker's channel limit),
+          // nothing else would, and the consumer would stay detached without a word: try again.
+          if (!stopped && connection.model === model) {
+            clearTimeout(retryTimer);
+            retryTimer = setTimeout(() => {
+              if (!stopped && !channel && connection.model === model) void reattach(model);
+            }, reattachRetryMs);
+          }
         })
         .finally(() => {
           attaching = undefined;
@@ -253,6 +272,7 @@ export async function startRabbitConsumer(
   return {
     async stop() {
       stopped = true;
+      clearTimeout(retryTimer);
       unsubscribe();
       // A re-attach part-way through opening its channel is not in `channel` yet: wait for it.
       // It sees `stopped` and closes its channel, or (past that check) has set `channel` and
@@ -268,6 +288,7 @@ export async function startRabbitConsumer(
     abandon() {
       stopped = true;
       abandoned = true;
+      clearTimeout(retryTimer);
       unsubscribe();
     },
   };

@@ -12,7 +12,8 @@ const available = await serviceAvailable('rabbitmq');
 
 /**
  * A topology whose next declareGroup — the one a consumer's re-attach makes on its new channel —
- * waits for the test: the reconnect is held part-way, with its channel open and not yet consuming.
+ * waits for the test (the reconnect is held part-way, with its channel open and not yet
+ * consuming), or fails.
  */
 class GatedTopology extends RabbitTopology {
   readonly channels: Channel[] = [];
@@ -25,8 +26,19 @@ class GatedTopology extends RabbitTopology {
     });
   }
 
+  private refusals = 0;
+
+  /** Refuses the next `count` declareGroups, as a broker refusing a re-declare would. */
+  refuse(count: number): void {
+    this.refusals = count;
+  }
+
   override async declareGroup(channel: Channel, group: string, types: readonly string[]): Promise<void> {
     this.channels.push(channel);
+    if (this.refusals > 0) {
+      this.refusals--;
+      throw new Error('declare refused (test)');
+    }
     const gate = this.gate;
     if (gate) {
       this.gate = undefined;
@@ -37,7 +49,7 @@ class GatedTopology extends RabbitTopology {
   }
 }
 
-describe.skipIf(!available)('RabbitMQ consumer stopped while it reconnects', () => {
+describe.skipIf(!available)('RabbitMQ consumer re-attaching after a lost channel or connection', () => {
   const connections: RabbitConnection[] = [];
   const transports: RabbitTransport[] = [];
   const declared = { exchanges: new Set<string>(), queues: new Set<string>() };
@@ -120,6 +132,28 @@ describe.skipIf(!available)('RabbitMQ consumer stopped while it reconnects', () 
     if (!first) throw new Error('the consumer declared its group on no channel');
     await first.close();
     await stopWhileReattaching(setup, reopened, release);
+  });
+
+  it('tries a re-attach that failed on a live connection again, closing the channels it opened, and consumes again', async () => {
+    const setup = await setUp();
+    setup.topology.refuse(2);
+    const first = setup.topology.channels[0];
+    if (!first) throw new Error('the consumer declared its group on no channel');
+    // Lose the channel only: the connection stays up, so no reconnect will come to re-attach.
+    await first.close();
+    const publisher = await createRabbitTransport({ url: serviceUrls.rabbitmq, prefix: setup.prefix });
+    transports.push(publisher);
+    const id = randomUUID();
+    await publisher.publish([{ id, type: 'a.happened', schemaVersion: 1, key: id, data: {} }]);
+    await waitFor(() => setup.handled.length === 1, 'the consumer to consume again after two refused re-attaches', 15_000);
+    expect(setup.handled.map((m) => m.id)).toEqual([id]);
+    // The channels of the refused attempts were closed, not left open on the connection.
+    const refused = setup.topology.channels.slice(1, 3);
+    expect(refused).toHaveLength(2);
+    for (const channel of refused) {
+      await expect(Promise.resolve().then(() => channel.checkQueue(setup.queue))).rejects.toThrow();
+    }
+    await setup.consumer.stop();
   });
 
   it('stop() during the re-attach after a lost connection: the new channel never consumes', async () => {
