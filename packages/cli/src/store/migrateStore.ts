@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import type { MigrationReport } from '@tidemark/postgres';
 import type { Command } from 'commander';
 import type { CliIo } from '../cliIo.js';
 import { jsonText } from '../output/jsonText.js';
@@ -72,35 +73,29 @@ async function migrateAndReport(args: MigrateArguments, io: CliIo): Promise<void
   const pool = new pg.Pool({ connectionString: args.postgres, max: 1 });
   try {
     const before = await schemaVersion(pool, schema);
-    const { functionsRecreatedFrom, positionsRebased, outboxSequenceAdvanced } = await migrateWithReport(pool, schema, {
-      createSchema: args.createSchema,
-    });
-    report(io, args, `PostgreSQL schema ${schema}`, before, await schemaVersion(pool, schema), {
-      schema,
-      functionsRecreatedFrom,
-      positionsRebased,
-      outboxSequenceAdvanced,
-    });
+    const { applied: _applied, ...repairs } = await migrateWithReport(pool, schema, { createSchema: args.createSchema });
+    report(io, args, `PostgreSQL schema ${schema}`, before, await schemaVersion(pool, schema), repairs, repairLines(schema, repairs));
   } finally {
     await pool.end();
   }
 }
 
 /** The repairs PostgreSQL `migrate` makes besides migrations (migrateWithReport). */
-interface Repairs {
-  schema: string;
-  functionsRecreatedFrom: string[];
-  positionsRebased: boolean;
-  outboxSequenceAdvanced: boolean;
-}
+type Repairs = Omit<MigrationReport, 'applied'>;
 
-function report(io: CliIo, args: MigrateArguments, where: string, before: number, after: number, repairs?: Repairs): void {
+function report(
+  io: CliIo,
+  args: MigrateArguments,
+  where: string,
+  before: number,
+  after: number,
+  repairs?: Repairs,
+  lines: readonly string[] = [],
+): void {
   if (args.json) {
-    const { schema: _schema, ...made } = repairs ?? {};
-    io.stdout.write(jsonText({ store: where, from: before, to: after, migrated: before !== after, ...made }));
+    io.stdout.write(jsonText({ store: where, from: before, to: after, migrated: before !== after, ...repairs }));
     return;
   }
-  const lines = repairs === undefined ? [] : repairLines(repairs);
   io.stdout.write(
     before !== after
       ? `Migrated ${where} from version ${before} to ${after}.\n`
@@ -109,7 +104,7 @@ function report(io: CliIo, args: MigrateArguments, where: string, before: number
   for (const line of lines) io.stdout.write(`${line}\n`);
 }
 
-function repairLines({ schema, functionsRecreatedFrom, positionsRebased, outboxSequenceAdvanced }: Repairs): string[] {
+function repairLines(schema: string, { functionsRecreatedFrom, positionsRebased, outboxSequenceAdvanced }: Repairs): string[] {
   const lines: string[] = [];
   if (functionsRecreatedFrom.length > 0) {
     const named = functionsRecreatedFrom.join(', ');

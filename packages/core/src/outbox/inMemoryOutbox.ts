@@ -53,8 +53,8 @@ export function createInMemoryOutbox(options: { limits?: Pick<AppendLimits, 'max
       tx.afterCommit(() => {
         staging.delete(tx);
         const now = tx.clock.now();
-        for (const row of rows) if (fresh.published.has(row.sequence) && !row.publishedAt) row.publishedAt = now;
         for (const row of rows) {
+          if (fresh.published.has(row.sequence) && !row.publishedAt) row.publishedAt = now;
           const dataJson = fresh.rewritten.get(row.sequence);
           if (dataJson !== undefined) row.prepared = { ...row.prepared, dataJson };
         }
