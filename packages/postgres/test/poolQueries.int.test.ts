@@ -82,4 +82,56 @@ describe.skipIf(!available)('store.queries on PostgreSQL: one read statement, no
     expect(await store.queries.query(`SELECT count(*)::int AS n FROM "${store.schema}".events`)).toEqual([{ n: 1 }]);
     expect(await session()).toEqual(before);
   });
+
+  it('gives the rows pg gives for the same statement and values: types, NULLs, arrays, JSON, repeated names', async () => {
+    const store = await stores.create({ poolSize: 1 });
+    const sql = `SELECT $1::int8 AS big, $2::numeric AS exact, $3::timestamptz AS at, $4::bytea AS raw, $5::int[] AS list,
+      $6::jsonb AS doc, $7::text AS missing, $8::text AS text, 1 AS dup, 2 AS dup, $9::date AS day, ''::text AS empty`;
+    const values = [
+      '9007199254740993',
+      '12.50',
+      new Date('2026-12-01T10:00:00.123Z'),
+      Buffer.from([0, 1, 254, 255]),
+      [1, null, 3],
+      { a: [1, 'two'], 'b\u00e9': null },
+      null,
+      'caf\u00e9 \u{1f600} "quoted" \\ back',
+      '2026-02-28',
+    ];
+    const expected = (await store.pool.query(sql, values)).rows;
+    expect(await store.queries.query(sql, values)).toEqual(expected);
+    // No rows, and a statement that returns none.
+    expect(await store.queries.query('SELECT 1 AS n WHERE false')).toEqual([]);
+    expect(await store.queries.query('')).toEqual([]);
+  });
+
+  it('takes one round trip, and a failed statement leaves its connection clean and in the pool', async () => {
+    const store = await stores.create({ poolSize: 1 });
+    const pid = async () => (await store.pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
+    const first = await pid();
+    // The pool's one connection: count the server's ReadyForQuery messages, one per round trip.
+    const client = await store.pool.connect();
+    let roundTrips = 0;
+    const connection = (client as unknown as { connection: { on(event: string, listener: () => void): void } }).connection;
+    connection.on('readyForQuery', () => roundTrips++);
+    client.release();
+
+    expect(await store.queries.query('SELECT $1::int AS n', [7])).toEqual([{ n: 7 }]);
+    expect(roundTrips).toBe(1);
+
+    // Failures inside the batch: the statement's own, a lock taken before it fails, a bad cast.
+    await expect(store.queries.query('SELECT 1 / 0 AS n')).rejects.toThrow(/division by zero/);
+    await expect(store.queries.query('SELECT pg_advisory_lock(42), 1 / 0 AS n')).rejects.toThrow(/division by zero/);
+    await expect(store.queries.query('SELECT $1::int AS n', ['not a number'])).rejects.toThrow(/invalid input syntax/);
+    expect(await pid()).toBe(first);
+    const state = (
+      await store.pool.query(
+        `SELECT (SELECT count(*)::int FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()) AS locks,
+           now() = statement_timestamp() AS fresh`,
+      )
+    ).rows[0];
+    expect(state).toEqual({ locks: 0, fresh: true });
+    await store.appendToStream('order-1', [{ type: 'order.placed', data: {} }]);
+    expect(await store.queries.query(`SELECT count(*)::int AS n FROM "${store.schema}".events`)).toEqual([{ n: 1 }]);
+  });
 });

@@ -1,6 +1,7 @@
 import { ValidationError } from '@tidemark/core';
 import type pg from 'pg';
 import { rethrowTyped, toTypedError, watchClient } from './connectionErrors.js';
+import { ReadOnlyStatementQuery, type TypeParserSource } from './readOnlyStatementQuery.js';
 import { withSettingValue } from './serverTimeoutErrors.js';
 
 /**
@@ -26,11 +27,11 @@ const refusedCommands = new Set([
 ]);
 
 /**
- * Ends the query's transaction. A session-level advisory lock (pg_advisory_lock, the _shared and
- * pg_try_ variants) is allowed in a READ ONLY transaction and survives its ROLLBACK, so the same
- * string releases them all: without parameters pg sends it as one simple-protocol Query message,
- * one round trip as the ROLLBACK alone took. Transaction-level locks (pg_advisory_xact_lock) end
- * with the ROLLBACK itself.
+ * Ends a transaction the read-only batch left open: its statement failed, so the server skipped
+ * the batch's own ROLLBACK and unlock. A session-level advisory lock (pg_advisory_lock, the
+ * _shared and pg_try_ variants) is allowed in a READ ONLY transaction and survives its ROLLBACK,
+ * and the statement may have taken one before it failed: the same string releases them all.
+ * Without parameters pg sends it as one simple-protocol Query message, one round trip.
  */
 const rollbackAndUnlock = 'ROLLBACK; SELECT pg_advisory_unlock_all()';
 
@@ -45,8 +46,9 @@ const readOnlyViolation = '25006';
  * takes exactly one statement, so a script cannot carry a COMMIT and then a SET past the rollback.
  * A statement that ends the transaction or changes the session is refused and its connection
  * discarded, not reused; a write is refused by the server (READ ONLY) and reported as on SQLite.
- * Three round trips (BEGIN, the statement, ROLLBACK with the advisory locks' release) where
- * autocommit took one: the price of a connection that comes back clean.
+ * BEGIN, the statement, the ROLLBACK and the locks' release go out together and come back in one
+ * round trip (ReadOnlyStatementQuery); a failed statement costs a second one, to end the
+ * transaction it left aborted.
  */
 export async function queryPooled<Row extends Record<string, unknown>>(
   pool: pg.Pool,
@@ -57,31 +59,28 @@ export async function queryPooled<Row extends Record<string, unknown>>(
   const watched = watchClient(client);
   // Set when the connection must not go back to the pool.
   let discard: Error | undefined;
-  // Set once the statement succeeded: a failure from here on is the rollback's or the unlock's.
-  let ending = false;
+  const query = new ReadOnlyStatementQuery<Row>(text, [...(params ?? [])], client as unknown as TypeParserSource);
   try {
-    // The role's default isolation, as autocommit had: one statement sees one snapshot either way.
-    await client.query('BEGIN READ ONLY');
-    // queryMode is pg's (8.16+), not yet in its type definitions.
-    const config = { text, values: [...(params ?? [])], queryMode: 'extended' } as pg.QueryConfig;
-    const result = await client.query<Row>(config);
-    if (refusedCommands.has(result.command) || client.getTransactionStatus() !== 'T') {
+    const result = await query.run(client);
+    // Every statement that can end the transaction has one of these tags (END is COMMIT, ABORT
+    // is ROLLBACK; a procedure or DO block that commits fails inside a transaction block).
+    if (refusedCommands.has(result.command)) {
       discard = new ValidationError(
         `${result.command} is refused: queries run read-only SQL on committed data and must not change the connection's transaction or settings`,
         { field: 'sql' },
       );
       throw discard;
     }
-    ending = true;
-    await client.query(rollbackAndUnlock);
     return result.rows;
   } catch (error) {
     if (error === discard) throw error;
     watched.check(error);
-    // The locks may still be held (a ROLLBACK that ran, then an unlock that did not): not reusable.
-    if (ending) discard ??= error as Error;
-    if (client.getTransactionStatus() !== 'I' && watched.lost === undefined) {
-      // After a failed statement too: it may have taken a lock before it failed.
+    // The statement ran, and then the ROLLBACK or the unlock failed: a lock may still be held.
+    if (query.statementDone) discard ??= error as Error;
+    if (watched.lost === undefined) {
+      // Whatever the client's transaction status says: pg reports a statement's error before the
+      // server's ReadyForQuery updates it. After a row pg could not parse, the batch had already
+      // ended the transaction, and the ROLLBACK only draws a warning.
       await client.query(rollbackAndUnlock).catch((rollbackError: Error) => {
         discard = rollbackError;
       });
