@@ -4,6 +4,6 @@
  * @packageDocumentation
  * @module @tidemark/rabbitmq
  */
-export { UnroutableMessageError } from './transport/confirmedPublish.js';
+export { ExchangeNotFoundError, UnroutableMessageError } from './transport/confirmedPublish.js';
 export * from './transport/rabbitTopology.js';
 export * from './transport/rabbitTransport.js';

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { type DeliveredMessage, RejectMessageError } from '@tidemark/core';
 import { serviceAvailable, serviceUrls, waitFor } from '@tidemark/testing';
 import { connect } from 'amqplib';
-import { afterAll, describe, expect, it } from 'vitest';
-import { UnroutableMessageError } from '../src/index.js';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { RabbitTopology, UnroutableMessageError } from '../src/index.js';
 import { rabbitTestResources } from './rabbitTestResources.js';
 
 const available = await serviceAvailable('rabbitmq');
@@ -42,14 +42,26 @@ describe.skipIf(!available)('RabbitMQ transport when a queue it relies on was de
   const { open, cleanUp } = rabbitTestResources();
   afterAll(cleanUp);
 
-  it('rejects a publish of a declared group’s type whose queue is gone, naming the routing key; a type no group consumes is still dropped quietly', async () => {
+  it('rejects a publish of a declared group’s type whose queue stays gone (deleted again after the one re-declaration), naming the routing key; a type no group consumes is still dropped quietly', async () => {
     const prefix = `tidemark-test-${randomUUID()}`;
     const publisher = await open({ prefix, declareGroups: [{ group: 'mailer', types: ['a.happened'] }] });
     await publisher.publish([message('a.happened')]);
     await deleteQueue(`${prefix}.mailer`);
-    const publishing = publisher.publish([message('a.happened')]);
-    await expect(publishing).rejects.toBeInstanceOf(UnroutableMessageError);
-    await expect(publishing).rejects.toThrow("routing key 'a.happened'");
+    // The transport declares the queue again once and sends once more: an operator deleting it
+    // again in between leaves the message returned, and the publish fails.
+    const redeclare = RabbitTopology.prototype.redeclare;
+    const spy = vi.spyOn(RabbitTopology.prototype, 'redeclare').mockImplementation(async function (this: RabbitTopology, channel) {
+      await redeclare.call(this, channel);
+      await deleteQueue(`${prefix}.mailer`);
+    });
+    try {
+      const publishing = publisher.publish([message('a.happened')]);
+      await expect(publishing).rejects.toBeInstanceOf(UnroutableMessageError);
+      await expect(publishing).rejects.toThrow("routing key 'a.happened'");
+      expect(spy).toHaveBeenCalledTimes(1);
+    } finally {
+      spy.mockRestore();
+    }
     // A work queue keeps a type only for the groups bound to it: with none, dropping it is the design.
     await expect(publisher.publish([message('nobody.listens')])).resolves.toBeUndefined();
   });

@@ -13,6 +13,8 @@ export class RabbitTopology {
   readonly declared = { exchanges: new Set<string>(), queues: new Set<string>() };
   /** Message types this transport bound a group's queue to: a message of one of them must land somewhere. */
   readonly boundTypes = new Set<string>();
+  /** The groups this transport declared, with the types it bound each to: what redeclare() declares again. */
+  private readonly groups = new Map<string, Set<string>>();
 
   constructor(readonly exchange: string) {
     if (!/^[A-Za-z0-9_.-]{1,100}$/.test(exchange)) {
@@ -58,11 +60,25 @@ export class RabbitTopology {
     const queue = this.queue(group);
     await channel.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
     this.declared.queues.add(queue);
+    const bound = this.groups.get(group) ?? new Set<string>();
+    this.groups.set(group, bound);
     for (const type of types) {
       await channel.bindQueue(queue, this.exchange, type);
       this.boundTypes.add(type);
+      bound.add(type);
     }
     await this.declareDeadQueue(channel, group);
+  }
+
+  /**
+   * Declares again what publishing relies on, after the broker showed some of it gone (an operator
+   * deleted the exchange, a queue or a binding): the exchange, and every group this transport
+   * declared with its queue, bindings and dead queue. Declarations are idempotent, so what is
+   * still there is left as it is. Retry queues are the consumers' to declare again.
+   */
+  async redeclare(channel: Channel): Promise<void> {
+    await this.declareExchange(channel);
+    for (const [group, types] of [...this.groups]) await this.declareGroup(channel, group, [...types]);
   }
 
   async declareDeadQueue(channel: Channel, group: string): Promise<void> {

@@ -8,8 +8,8 @@ import {
   type Transport,
   ValidationError,
 } from '@tidemark/core';
-import { connect } from 'amqplib';
-import { confirmedPublish, UnroutableMessageError } from './confirmedPublish.js';
+import { type ConfirmChannel, connect } from 'amqplib';
+import { confirmedPublish, ExchangeNotFoundError, UnroutableMessageError } from './confirmedPublish.js';
 import { RabbitConnection } from './rabbitConnection.js';
 import { startRabbitConsumer } from './rabbitConsumer.js';
 import { RabbitTopology } from './rabbitTopology.js';
@@ -45,8 +45,15 @@ export interface RabbitTransport extends Transport {
  *
  * Guarantees: at least once. A message is routed only to groups whose queue exists when it is
  * published: consume, or list the group in `declareGroups`, before publishing. A message of a
- * type this transport bound a group to is published as mandatory: should no queue take it (the
- * queue or binding was deleted), publish rejects with UnroutableMessageError. Within one
+ * type this transport bound a group to is published as mandatory, so that the broker returns it
+ * should no queue take it. When the broker shows that something this transport declared is gone
+ * (an operator deleted the exchange, a group's queue or a binding: a returned message, or the
+ * channel closed with NOT_FOUND), publish declares the exchange and its groups again on a channel
+ * of its own and sends the messages that were not confirmed once more; if they fail again it
+ * rejects with UnroutableMessageError or ExchangeNotFoundError, and with a `misconfigured`
+ * TidemarkError if the broker refuses the declaration. A confirmed message is never sent again;
+ * one left unconfirmed on the closed channel may have been stored, and the copy is the inbox's to
+ * drop. Within one
  * consumer a key's messages run one at a time in queue order; across competing consumers, or
  * after a retry (the copy re-enters the queue behind later messages), a key's order is not kept.
  * No broker-side de-duplication (AMQP has none): a re-published id is delivered again, for the
@@ -74,6 +81,44 @@ export async function createRabbitTransport(options: RabbitTransportOptions): Pr
   }
   const consumers = new Set<{ abandon(): void }>();
   let closed = false;
+  /** A re-declaration under way, which publishes that found the topology gone meanwhile share. */
+  let redeclaring: Promise<void> | undefined;
+  const redeclare = (after: unknown): Promise<void> => {
+    redeclaring ??= (async () => {
+      const model = connection.model;
+      if (!model) throw new TidemarkError('connection_lost', 'RabbitMQ is unreachable; publish again later');
+      try {
+        // Not the publisher channel: a refused declaration closes its channel.
+        const channel = await model.createChannel();
+        channel.on('error', () => {});
+        try {
+          await topology.redeclare(channel);
+        } finally {
+          await channel.close().catch(() => {});
+        }
+      } catch (error) {
+        const code = (error as { code?: unknown }).code;
+        if (typeof code !== 'number') {
+          throw new TidemarkError(
+            'connection_lost',
+            `RabbitMQ: declaring the topology again failed: ${String(error)}`,
+            {},
+            { cause: error },
+          );
+        }
+        // The broker refused (a queue re-created with other arguments, permissions): repeating will not help.
+        throw new TidemarkError(
+          'misconfigured',
+          `RabbitMQ refused to declare again what this transport declared, after ${errorMessage(after)}: ${errorMessage(error)}`,
+          { exchange: topology.exchange, replyCode: code },
+          { cause: error },
+        );
+      }
+    })().finally(() => {
+      redeclaring = undefined;
+    });
+    return redeclaring;
+  };
   const open = () => {
     if (closed) throw new TidemarkError('connection_lost', 'the RabbitMQ transport is closed');
   };
@@ -92,29 +137,48 @@ export async function createRabbitTransport(options: RabbitTransportOptions): Pr
       }
       if (prepared.length === 0) return;
       if (!connection.model) throw new TidemarkError('connection_lost', 'RabbitMQ is unreachable; publish again later');
-      const publisher = await connection.publisher();
       const now = new Date();
-      // One channel publishes in order; every message resolves on its own confirm.
-      const confirms = prepared.map((p) =>
-        confirmedPublish(publisher, topology.exchange, p.message.type, Buffer.from(encodeEnvelope(p, now)), {
-          // A work queue drops what no queue is bound for: a type nobody consumes yet is published
-          // and dropped by design (see above), so mandatory would fail publishes that are fine.
-          // A type this transport bound a group to (declareGroups, its consumers) must land: if it
-          // is returned, that binding or queue was deleted, and the publish fails for the caller
-          // (the relay) to repeat instead of losing the message.
-          mandatory: topology.boundTypes.has(p.message.type),
-          persistent: true,
-          messageId: p.message.id,
-          type: p.message.type,
-          contentType: 'application/json',
-          timestamp: Math.floor(now.getTime() / 1000),
-          headers: { 'x-tidemark-attempt': 1 },
-        }).catch((error: unknown) => {
-          if (error instanceof UnroutableMessageError) throw error;
-          throw new TidemarkError('connection_lost', `RabbitMQ did not confirm: ${String(error)}`);
-        }),
-      );
-      await Promise.all(confirms);
+      const encoded = prepared.map((p) => ({ type: p.message.type, id: p.message.id, content: Buffer.from(encodeEnvelope(p, now)) }));
+      const send = async (batch: typeof encoded): Promise<Array<PromiseSettledResult<void>>> => {
+        let publisher: ConfirmChannel;
+        try {
+          publisher = await connection.publisher();
+        } catch (error) {
+          return batch.map(() => ({ status: 'rejected', reason: error }));
+        }
+        // One channel publishes in order; every message resolves on its own confirm.
+        return Promise.allSettled(
+          batch.map((m) =>
+            confirmedPublish(publisher, topology.exchange, m.type, m.content, {
+              // A work queue drops what no queue is bound for: a type nobody consumes yet is published
+              // and dropped by design (see above), so mandatory would fail publishes that are fine.
+              // A type this transport bound a group to (declareGroups, its consumers) must land: if it
+              // is returned, that binding or queue was deleted (see below).
+              mandatory: topology.boundTypes.has(m.type),
+              persistent: true,
+              messageId: m.id,
+              type: m.type,
+              contentType: 'application/json',
+              timestamp: Math.floor(now.getTime() / 1000),
+              headers: { 'x-tidemark-attempt': 1 },
+            }),
+          ),
+        );
+      };
+      const first = await send(encoded);
+      const failed = encoded.filter((_, index) => first[index]?.status === 'rejected');
+      const reasons = first.flatMap((result) => (result.status === 'rejected' ? [result.reason] : []));
+      if (failed.length === 0) return;
+      // A confirmed message is never sent again. Were all failures the broker telling us that what
+      // this transport declared is gone (an operator deleted the exchange, a group's queue or a
+      // binding: a returned mandatory message, a channel closed with NOT_FOUND), declare it again
+      // on a channel of its own and send the failed messages once more, in their order. They were
+      // not stored — or, on the closed channel, not confirmed, and at least once allows a copy.
+      if (!reasons.every(missingTopology)) throw publishFailure(reasons.find((reason) => !missingTopology(reason)));
+      await redeclare(reasons[0]);
+      const second = await send(failed);
+      const still = second.find((result) => result.status === 'rejected');
+      if (still) throw publishFailure(still.reason);
     },
     async consume(consumeOptions, handler) {
       open();
@@ -184,6 +248,17 @@ export async function createRabbitTransport(options: RabbitTransportOptions): Pr
       return { exchanges: [...topology.declared.exchanges], queues: [...topology.declared.queues] };
     },
   };
+}
+
+/** A publish failure that says the exchange, a group's queue or a binding is gone from the broker. */
+const missingTopology = (error: unknown): boolean => error instanceof UnroutableMessageError || error instanceof ExchangeNotFoundError;
+
+const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/** What publish rejects with: the broker's word that the topology is gone as it is, anything else as a lost connection. */
+function publishFailure(error: unknown): Error {
+  if (missingTopology(error) || error instanceof TidemarkError) return error as Error;
+  return new TidemarkError('connection_lost', `RabbitMQ did not confirm: ${String(error)}`, {}, { cause: error });
 }
 
 /** Deletes queues and exchanges (those a transport declared) over a short-lived connection. */
