@@ -14,6 +14,7 @@ export * from './concurrency/appendTurns.js';
 export * from './concurrency/mutex.js';
 export * from './concurrency/retryUnitOfWork.js';
 export * from './concurrency/transactionScope.js';
+export * from './domain/bidiControls.js';
 export * from './domain/clock.js';
 export * from './domain/decider.js';
 export * from './domain/errors.js';

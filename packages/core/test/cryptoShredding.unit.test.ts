@@ -103,6 +103,8 @@ describe('crypto-shredding stage', () => {
       [42, InvalidSubjectIdError],
       [{ id: 'x' }, InvalidSubjectIdError],
       ['bad\u0000id', InvalidSubjectIdError],
+      // a bidirectional control: the subject id would display as another's when an operator forgets it
+      ['bad\u202eid', InvalidSubjectIdError],
       ['x'.repeat(257), InvalidSubjectIdError],
     ];
     for (const [subject, type] of cases) {

@@ -1,3 +1,4 @@
+import { findBidiControl } from '../domain/bidiControls.js';
 import { PayloadTooLargeError, ValidationError } from '../domain/errors.js';
 import type { EventMetadata, NewEvent } from '../domain/event.js';
 import { newId } from '../domain/ids.js';
@@ -33,10 +34,13 @@ const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 const textEncoder = new TextEncoder();
 
 /**
- * A name (stream id, event type): a non-empty string of at most 256 characters, well-formed
- * Unicode (no lone surrogate, which storage would turn into U+FFFD), no control characters.
+ * What storage can hold and match exactly: a non-empty string of at most 256 characters,
+ * well-formed Unicode (no lone surrogate, which storage would turn into U+FFFD), no control
+ * characters. Lookups of what may already be stored use this rule (the event browser's filters,
+ * which also take metadata values such as correlation ids, and its stream cursor): names stored
+ * before bidirectional controls were refused, and metadata values, can still hold them.
  */
-export function assertValidName(value: unknown, what: string): asserts value is string {
+export function assertStorableName(value: unknown, what: string): asserts value is string {
   if (typeof value !== 'string' || value.length === 0) {
     throw new ValidationError(`${what} must be a non-empty string`, { field: what });
   }
@@ -48,6 +52,32 @@ export function assertValidName(value: unknown, what: string): asserts value is 
   }
   if (!isWellFormed(value)) {
     throw new ValidationError(`${what} is not well-formed Unicode (it contains a lone surrogate)`, { field: what });
+  }
+}
+
+/**
+ * A name (stream id, event type): storable (assertStorableName) and free of Unicode
+ * bidirectional controls (findBidiControl), which would make it display as a different name in
+ * the dashboard, the CLI and logs ("Trojan Source", CVE-2021-42574).
+ *
+ * The rule covers every identifier an operator reads and acts on, all of which come through
+ * here: stream ids (appends, reads, snapshots, tombstones and truncations, on every store, since
+ * the adapters call this same check), event types (and upcast targets, outbox mapping types),
+ * snapshot names, consumer names (inbox, idempotent handlers, local delivery), message ids,
+ * types, keys and header names, idempotency scopes and keys. Free text is not a name and keeps
+ * them: event data and metadata (an owner's name in Arabic or Hebrew may need U+200F), header
+ * values, error messages; whoever prints those escapes them (the CLI's escapeControls).
+ * Projection names (processing/projector.ts) and outbox relay names check only well-formedness
+ * today; they are set in code, not by clients, and should call this check too.
+ */
+export function assertValidName(value: unknown, what: string): asserts value is string {
+  assertStorableName(value, what);
+  const codePoint = findBidiControl(value);
+  if (codePoint !== undefined) {
+    throw new ValidationError(
+      `${what} contains ${codePoint}, a bidirectional control character that can make it display as a different name`,
+      { field: what, codePoint },
+    );
   }
 }
 
@@ -80,6 +110,12 @@ function assertIndexableMetadata(metadata: Record<string, unknown>, index: numbe
   }
 }
 
+/**
+ * The stream id rule of every store, on writes and reads alike: a read by an id no append may
+ * write (NUL, a lone surrogate, a bidirectional control) is a ValidationError, not an empty result.
+ * A stream stored under such an id before bidirectional controls were refused is reachable only
+ * through readAll and the event browser (whose filters take any storable name), not by its id.
+ */
 export function assertValidStreamId(streamId: unknown): asserts streamId is string {
   assertValidName(streamId, 'stream id');
 }

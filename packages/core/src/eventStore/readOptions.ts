@@ -55,6 +55,8 @@ function names(value: unknown, what: string): readonly string[] | undefined {
   }
   // A lone surrogate would be changed to U+FFFD on its way to SQL and match another name; no
   // stored name holds U+0000 (appends refuse it), and PostgreSQL cannot even bind it.
+  // Other control characters and bidirectional controls bind fine and simply match nothing new
+  // (a name stored before the bidi rule still matches), so they are no error here.
   if (value.some((v) => !isWellFormed(v) || v.includes('\u0000'))) {
     throw new ValidationError(`${what} must be well-formed Unicode without U+0000 (NUL)`, { field: what });
   }

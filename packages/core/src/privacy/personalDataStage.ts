@@ -1,3 +1,4 @@
+import { findBidiControl } from '../domain/bidiControls.js';
 import type { NewEvent, RecordedEvent } from '../domain/event.js';
 import { isWellFormed } from '../domain/isWellFormed.js';
 import type { ErrorReporter } from '../eventStore/afterCommitCallbacks.js';
@@ -70,6 +71,10 @@ function subjectOf(declaration: CompiledDeclaration, event: NewEvent, index: num
   if (/[\u0000-\u001f\u007f]/.test(subject) || !isWellFormed(subject)) {
     throw new InvalidSubjectIdError(event.type, index, 'control characters or malformed Unicode');
   }
+  // A subject id is a name an operator reads and acts on (forgetting a subject shreds its key):
+  // the same bidirectional-control rule as stream ids (assertValidName), so it cannot display as another's.
+  const bidi = findBidiControl(subject);
+  if (bidi !== undefined) throw new InvalidSubjectIdError(event.type, index, `${bidi}, a bidirectional control character`);
   return subject;
 }
 

@@ -1,7 +1,7 @@
 import { ValidationError } from '../domain/errors.js';
 import type { RecordedEvent } from '../domain/event.js';
 import { assertStorablePosition } from '../eventStore/position.js';
-import { assertValidName } from '../eventStore/prepareAppend.js';
+import { assertStorableName } from '../eventStore/prepareAppend.js';
 import type { EventCountRange, EventQuery, StreamQuery } from './eventBrowser.js';
 
 /**
@@ -45,9 +45,12 @@ function pageSize(value: unknown): number {
   return value;
 }
 
+// Filters look up what is stored, so they take any storable name (assertStorableName), not only
+// what an append may write now: a correlation id is metadata, free to hold a bidirectional control,
+// and the browser must still find a stream stored before those were refused.
 function name(value: unknown, what: string): string | undefined {
   if (value === undefined) return undefined;
-  assertValidName(value, what);
+  assertStorableName(value, what);
   return value;
 }
 
@@ -138,8 +141,8 @@ export function resolveStreamQuery(query: StreamQuery = {}): ResolvedStreamQuery
   const category = name(query.category, 'category');
   if (category !== undefined) resolved.category = category;
   if (query.cursor !== undefined) {
-    // The cursor of a stream page is the last stream id shown: any valid name.
-    assertValidName(query.cursor, 'cursor');
+    // The cursor of a stream page is the last stream id shown: any storable name.
+    assertStorableName(query.cursor, 'cursor');
     resolved.after = query.cursor;
   }
   return resolved;
@@ -152,10 +155,10 @@ export function isEventId(value: unknown): value is string {
   return typeof value === 'string' && uuidPattern.test(value);
 }
 
-/** Whether `value` passes the names check that filters apply (assertValidName). */
+/** Whether `value` passes the names check that filters apply (assertStorableName). */
 export function isValidName(value: string): boolean {
   try {
-    assertValidName(value, 'name');
+    assertStorableName(value, 'name');
     return true;
   } catch {
     return false;
