@@ -116,7 +116,8 @@ export interface SqliteEventStore extends EventStore<SqliteTransaction> {
    * Where group commit writes its batches: 'off' (disabled, ':memory:' or no group commit),
    * 'not-started' (no appends have arrived together yet), 'starting', 'running' (on the writer
    * thread), 'failed' (it could not start or died; onError was told, and batches are written
-   * on the store's own thread), or 'closed' (the store was closed).
+   * on the store's own thread), or 'closed' (close() has resolved: the thread, if one started, has
+   * exited; while close() waits for appends already accepted it still reads as before).
    */
   writerThread(): SqliteWriterThreadState;
 }

@@ -46,7 +46,7 @@ export interface SqliteGroupCommit {
   append(streamId: string, events: readonly NewEvent[], options: AppendOptions | undefined): Promise<AppendResult>;
   /** Resolves once every append handed in so far has settled (close() waits for it). */
   settled(): Promise<void>;
-  /** Ends the writer thread, if one was started; after settled(). */
+  /** Ends the writer thread, if one was started, and keeps one from starting after; after settled(). */
   closeThread(): Promise<void>;
   threadState(): SqliteWriterThreadState;
   /** Starts the writer thread now rather than at the first appends that arrive together. */
@@ -81,6 +81,12 @@ export type SqliteWriterThreadState = 'off' | 'not-started' | 'starting' | 'runn
 export function createSqliteGroupCommit(options: SqliteGroupCommitOptions): SqliteGroupCommit {
   const { db, mutex } = options;
   let thread: SqliteWriterThread | undefined;
+  /** closeThread() was called: no thread starts after it, and one never started reads 'closed'. */
+  let threadClosed = false;
+  const startThread = (): SqliteWriterThread | undefined => {
+    if (!threadClosed) thread ??= options.startThread?.();
+    return thread;
+  };
   const writeBatch = (batch: readonly PendingAppend[]) => options.writeBatch(batch.map((item) => item.prepared!));
 
   let queue: PendingAppend[] = [];
@@ -213,9 +219,9 @@ export function createSqliteGroupCommit(options: SqliteGroupCommitOptions): Sqli
     // A lone append stays here ('auto'), where it commits without a hop between threads;
     // appends that arrived together mean the store is busy: their batch is the thread's.
     if (!options.hooked() && (queue.length > 1 || (thread && options.loneAppendsOnThread))) {
-      thread ??= options.startThread?.();
-      if (thread?.state === 'running') {
-        flushOnThread(thread);
+      const writer = startThread();
+      if (writer?.state === 'running') {
+        flushOnThread(writer);
         return;
       }
     }
@@ -274,10 +280,17 @@ export function createSqliteGroupCommit(options: SqliteGroupCommitOptions): Sqli
       if (!flushPending && queue.length === 0) return Promise.resolve();
       return new Promise<void>((resolve) => waiters.push(resolve));
     },
-    closeThread: () => thread?.close() ?? Promise.resolve(),
-    threadState: () => thread?.state ?? (options.startThread ? 'not-started' : 'off'),
+    closeThread() {
+      threadClosed = true;
+      return thread?.close() ?? Promise.resolve();
+    },
+    threadState() {
+      if (thread) return thread.state;
+      if (!options.startThread) return 'off';
+      return threadClosed ? 'closed' : 'not-started';
+    },
     startThread() {
-      thread ??= options.startThread?.();
+      startThread();
     },
   };
 }

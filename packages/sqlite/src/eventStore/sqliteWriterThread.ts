@@ -14,11 +14,17 @@ import {
 
 /** The main thread's handle on the store's writer thread (sqliteWriterWorker.ts). */
 export interface SqliteWriterThread {
-  /** 'starting' until its connection is open, then 'running'; 'failed' if it never opened or died; 'closed' once close() was called. */
+  /**
+   * 'starting' until its connection is open, then 'running'; 'failed' if it never opened or died;
+   * 'closed' once close() has ended it (the thread has exited).
+   */
   readonly state: 'starting' | 'running' | 'failed' | 'closed';
   /** Writes one batch there; the outcomes come back in order, as the same-thread batch writer gives them. */
   write(batch: readonly PreparedAppend[], recordedAt: number): Promise<BatchOutcome[]>;
-  /** Closes its connection and ends the thread; batches in flight finish first. */
+  /**
+   * Closes its connection and ends the thread; batches in flight finish first. Resolves once the
+   * thread has exited (not merely said it closed its connection); calling it again gives the same promise.
+   */
   close(): Promise<void>;
 }
 
@@ -61,10 +67,16 @@ export function startSqliteWriterThread(options: SqliteWriterThreadOptions): Sql
     // Could not even be started: the store writes on its own thread, as when the thread's
     // connection fails to open, instead of failing its creation (or the append that started it).
     onFailure(error);
+    let closedState = false;
     return {
-      state: 'failed',
+      get state() {
+        return closedState ? 'closed' : 'failed';
+      },
       write: () => Promise.reject(error),
-      close: () => Promise.resolve(),
+      close() {
+        closedState = true;
+        return Promise.resolve();
+      },
     };
   }
   let ready = false;
@@ -74,7 +86,10 @@ export function startSqliteWriterThread(options: SqliteWriterThreadOptions): Sql
     number,
     { batch: readonly PreparedAppend[]; recordedAt: number; resolve(outcomes: BatchOutcome[]): void; reject(error: unknown): void }
   >();
-  let closed: (() => void) | undefined;
+  /** close() was called: the thread's exit is expected, not a failure. */
+  let closing: Promise<void> | undefined;
+  /** The thread has exited (after close(), or on its own: then it failed). */
+  let exited = false;
 
   function fail(error: unknown): void {
     if (failed !== undefined) return;
@@ -104,7 +119,9 @@ export function startSqliteWriterThread(options: SqliteWriterThreadOptions): Sql
         void worker.terminate();
         return;
       case 'closed':
-        closed?.();
+        // Its connection is closed and nothing is left for it to do: ended now rather than
+        // whenever its event loop empties, so close() resolves with the thread really gone.
+        void worker.terminate();
         return;
       case 'batch': {
         const request = pending.get(reply.id);
@@ -117,11 +134,8 @@ export function startSqliteWriterThread(options: SqliteWriterThreadOptions): Sql
   });
   worker.on('error', (error) => fail(error));
   worker.on('exit', (code) => {
-    if (closed) {
-      closed();
-      return;
-    }
-    fail(new Error(`The SQLite writer thread exited (code ${code})`));
+    exited = true;
+    if (!closing) fail(new Error(`The SQLite writer thread exited (code ${code})`));
   });
   // Idle, it must not keep the process alive; a batch in flight holds a ref (write, below).
   // After the listeners: adding a 'message' listener refs the worker again, so an unref()
@@ -130,12 +144,14 @@ export function startSqliteWriterThread(options: SqliteWriterThreadOptions): Sql
 
   return {
     get state() {
-      if (closed) return 'closed';
+      if (closing && exited) return 'closed';
       if (failed !== undefined) return 'failed';
       return ready ? 'running' : 'starting';
     },
     write(batch, recordedAt) {
       if (failed !== undefined) return Promise.reject(failed);
+      // Posted to a thread that is closing or gone, it would never be answered.
+      if (closing) return Promise.reject(new Error('The SQLite writer thread is closed'));
       const id = nextId++;
       return new Promise<BatchOutcome[]>((resolve, reject) => {
         pending.set(id, { batch, recordedAt, resolve, reject });
@@ -144,15 +160,22 @@ export function startSqliteWriterThread(options: SqliteWriterThreadOptions): Sql
       });
     },
     close() {
-      if (failed !== undefined) {
-        closed = () => {};
-        return worker.terminate().then(() => {});
-      }
-      return new Promise<void>((resolve) => {
-        closed = resolve;
+      closing ??= new Promise<void>((resolve) => {
+        if (exited) {
+          resolve();
+          return;
+        }
+        // After the listener above: the thread counts as exited when this resolves.
+        worker.once('exit', () => resolve());
+        if (failed !== undefined) {
+          void worker.terminate();
+          return;
+        }
+        // It closes its connection after the batches it was sent, then says so ('closed', above).
         worker.ref();
         worker.postMessage({ kind: 'close' } satisfies WriterRequest);
       });
+      return closing;
     },
   };
 }
