@@ -35,4 +35,5 @@ export * from './schema/positionsRebaseRequiredError.js';
 export * from './schema/rebasePositions.js';
 export * from './schema/schemaName.js';
 export * from './schema/schemaRenamedError.js';
+export { schemaRepairLines } from './schema/schemaRepairs.js';
 export * from './snapshots/postgresSnapshotStore.js';

@@ -19,7 +19,10 @@ describe.skipIf(!available)('PostgreSQL store whose schema was renamed and resto
   const role = `tm_app_${randomBytes(5).toString('hex')}`;
   let admin: pg.Pool;
 
-  const open = async (schema: string, options: { migrate?: boolean; url?: string; createSchema?: boolean } = {}) => {
+  const open = async (
+    schema: string,
+    options: { migrate?: boolean; url?: string; createSchema?: boolean; onError?: (error: unknown, context: string) => void } = {},
+  ) => {
     const store = await createPostgresEventStore({ url: serviceUrls.postgres, schema, poolSize: 2, ...options });
     stores.push(store);
     return store;
@@ -117,10 +120,41 @@ describe.skipIf(!available)('PostgreSQL store whose schema was renamed and resto
     expect(await versions(original)).toEqual([1, 2, 3]);
   });
 
-  it('re-creates the functions when the owner opens it with migrations on (the default)', async () => {
+  it('re-creates the functions when the owner opens it with migrations on (the default), and tells onError so', async () => {
     const { original, copy } = await renamedCopy();
-    await expectWritesIntoCopy(original, copy, await open(copy));
-    // Repaired for good: a role without DDL rights opens it now.
+    const reported: Array<{ error: unknown; context: string }> = [];
+    const onError = (error: unknown, context: string) => reported.push({ error, context });
+    await expectWritesIntoCopy(original, copy, await open(copy, { onError }));
+    // Told once, as `tidemark migrate` would print it: which schema, and the one its functions named.
+    expect(reported).toEqual([
+      {
+        context: `The PostgreSQL store repaired schema ${copy} as it opened`,
+        error: new Error(
+          `Re-created the store's functions for schema ${copy}: they named schema ${original} (renamed or restored under another name).`,
+        ),
+      },
+    ]);
+    // Repaired for good: a role without DDL rights opens it now, and the owner with nothing to tell.
     await expect(open(copy, { migrate: false })).resolves.toMatchObject({ schema: copy });
+    await open(copy, { onError });
+    expect(reported).toHaveLength(1);
+  });
+
+  it('without onError, the repair is a process warning of its own (TIDEMARK_SCHEMA_REPAIRED)', async () => {
+    const { original, copy } = await renamedCopy();
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      await open(copy);
+      // process.emitWarning delivers on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    const repaired = warnings.filter((warning) => (warning as Error & { code?: string }).code === 'TIDEMARK_SCHEMA_REPAIRED');
+    expect(repaired).toHaveLength(1);
+    expect(repaired[0]?.message).toContain(`repaired schema ${copy} as it opened`);
+    expect(repaired[0]?.message).toContain(`they named schema ${original}`);
   });
 });

@@ -1,7 +1,8 @@
 import { RetriesExhaustedError, TransactionConflictError } from '@tidemark/core';
 import { serviceAvailable, serviceUrls } from '@tidemark/testing';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { isTransientPostgresError } from '../src/index.js';
+import { createPostgresSnapshotStore, isTransientPostgresError, quoteIdentifier } from '../src/index.js';
 import { holdStream, storesUnderRole } from './storesUnderRole.js';
 
 const available = await serviceAvailable('postgres');
@@ -13,9 +14,37 @@ function urlWith(base: string, setting: string): string {
   return url.toString();
 }
 
+/**
+ * Holds an ACCESS EXCLUSIVE lock on `schema.table` (as the server's superuser, in an open
+ * transaction) until the returned function is called: every read of the table waits behind it,
+ * so a read under a statement_timeout is cut by it.
+ */
+async function holdTable(schema: string, table: string): Promise<() => Promise<void>> {
+  const holder = new pg.Client({ connectionString: serviceUrls.postgres });
+  await holder.connect();
+  await holder.query('BEGIN');
+  await holder.query(`LOCK TABLE ${quoteIdentifier(schema)}.${quoteIdentifier(table)} IN ACCESS EXCLUSIVE MODE`);
+  return async () => {
+    await holder.query('ROLLBACK');
+    await holder.end();
+  };
+}
+
+/** A read's failure: the typed, retryable statement_timeout error naming the setting and `value`. */
+function expectNamedTimeout(error: unknown, value: string): void {
+  expect(error).toBeInstanceOf(TransactionConflictError);
+  expect(error).toMatchObject({
+    code: 'transaction_conflict',
+    details: { sqlState: '57014', setting: 'statement_timeout', value },
+  });
+  expect((error as Error).message).toContain(`statement_timeout (${value})`);
+  expect((error as Error).cause).toMatchObject({ code: '57014' });
+  expect(isTransientPostgresError(error)).toBe(true);
+}
+
 describe.skipIf(!available)('PostgreSQL store under a statement_timeout (SQLSTATE 57014)', () => {
   const suite = storesUnderRole('tm_stmttimeout', { statement_timeout: '50ms' });
-  const open = (url = suite.roleUrl) => suite.open({ url, migrate: false });
+  const open = (url = suite.roleUrl, options: { poolSize?: number } = {}) => suite.open({ url, migrate: false, ...options });
 
   it("a store statement cut by the role's statement_timeout: a typed error naming the setting and its value, nothing written", async () => {
     const store = await open();
@@ -106,5 +135,77 @@ describe.skipIf(!available)('PostgreSQL store under a statement_timeout (SQLSTAT
       await release();
     }
     expect((await suite.owner.readStream('st-held-3')).map((event) => event.type)).toEqual(['held']);
+  });
+
+  describe('pool-direct reads cut by it: typed, with the value read on the connection that was cancelled', () => {
+    it('readStream and streamExists', async () => {
+      const store = await open();
+      await suite.owner.appendToStream('st-read', [{ type: 'written', data: {} }]);
+      const release = await holdTable(suite.schema, 'events');
+      try {
+        expectNamedTimeout(await store.readStream('st-read').catch((e: unknown) => e), '50ms');
+        expectNamedTimeout(await store.readStream('st-read', { direction: 'backwards' }).catch((e: unknown) => e), '50ms');
+        expectNamedTimeout(await store.streamExists('st-read').catch((e: unknown) => e), '50ms');
+      } finally {
+        await release();
+      }
+      // The pool is whole afterwards: the same reads succeed.
+      expect((await store.readStream('st-read')).map((event) => event.type)).toEqual(['written']);
+    });
+
+    it('readAll, readPage and headPosition (what subscriptions read the log with)', async () => {
+      const store = await open();
+      await suite.owner.appendToStream('st-read-all', [{ type: 'written', data: {} }]);
+      const release = await holdTable(suite.schema, 'events');
+      try {
+        const readAll = async () => {
+          for await (const _ of store.readAll({ readYourWrites: false })) {
+            // drained
+          }
+        };
+        expectNamedTimeout(await readAll().catch((e: unknown) => e), '50ms');
+        expectNamedTimeout(await store.readPage({ after: 0n, limit: 10, readYourWrites: false }).catch((e: unknown) => e), '50ms');
+        expectNamedTimeout(await store.headPosition({ readYourWrites: false }).catch((e: unknown) => e), '50ms');
+      } finally {
+        await release();
+      }
+      expect(await store.headPosition({ readYourWrites: false })).toBeGreaterThan(0n);
+    });
+
+    it("aggregateStream's COPY fold and a snapshot load", async () => {
+      const store = await open();
+      await suite.owner.appendToStream('st-fold', [{ type: 'written', data: {} }]);
+      const evolver = { initialState: () => 0, evolve: (n: number) => n + 1 };
+      const releaseEvents = await holdTable(suite.schema, 'events');
+      try {
+        expectNamedTimeout(await store.aggregateStream('st-fold', evolver).catch((e: unknown) => e), '50ms');
+      } finally {
+        await releaseEvents();
+      }
+      expect(await store.aggregateStream('st-fold', evolver)).toMatchObject({ state: 1 });
+      const snapshots = createPostgresSnapshotStore({ store });
+      const releaseSnapshots = await holdTable(suite.schema, 'tidemark_snapshots');
+      try {
+        expectNamedTimeout(await snapshots.load('st-fold', 'count').catch((e: unknown) => e), '50ms');
+      } finally {
+        await releaseSnapshots();
+      }
+      expect(await snapshots.load('st-fold', 'count')).toBeUndefined();
+    });
+
+    it("names the value of the session that was cancelled: a SET left on the pool's one connection, not the role's", async () => {
+      const store = await open(undefined, { poolSize: 1 });
+      // A session-level SET (no LOCAL) in a unit of work outlives it on its pooled connection.
+      await store.transaction(async (tx) => {
+        await tx.sql.query("SET statement_timeout = '70ms'");
+      });
+      const release = await holdTable(suite.schema, 'events');
+      try {
+        // A fresh connection of the role would say 50ms: the read that fired ran under 70ms.
+        expectNamedTimeout(await store.readStream('st-session').catch((e: unknown) => e), '70ms');
+      } finally {
+        await release();
+      }
+    });
   });
 });

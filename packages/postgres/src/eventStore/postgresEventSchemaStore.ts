@@ -2,6 +2,7 @@ import type { Clock, EventPipeline, EventSchemaStore, RegisteredEventSchema, Sql
 import type pg from 'pg';
 import { rethrowTyped } from './connectionErrors.js';
 import { eventTypes, packedEventWithStream, toRecordedEvent } from './eventRows.js';
+import { timeoutNamingPool } from './timeoutNamingPool.js';
 
 export interface PostgresEventSchemaStoreOptions {
   /** The store's pool, already checked open (committed data). */
@@ -17,10 +18,11 @@ export interface PostgresEventSchemaStoreOptions {
 /** The schema registry in the store's schema: table tidemark_event_schemas of its migrations. */
 export function createPostgresEventSchemaStore(options: PostgresEventSchemaStoreOptions): EventSchemaStore {
   const table = `${options.quotedSchema}.tidemark_event_schemas`;
+  // A statement_timeout named with its value (timeoutNamingPool.ts); the pool checked open first.
+  const pool = () => timeoutNamingPool(options.pool());
   return {
     async list() {
-      const result = await options
-        .pool()
+      const result = await pool()
         .query<{
           type: string;
           version: number;
@@ -53,8 +55,7 @@ export function createPostgresEventSchemaStore(options: PostgresEventSchemaStore
     },
     async sample(type, schemaVersion, limit) {
       // The (type, position) index, walked backwards from the newest; the version is filtered on the way.
-      const result = await options
-        .pool()
+      const result = await pool()
         .query({
           name: `${options.statementName}:schemaSample`,
           text: `SELECT ${packedEventWithStream} FROM ${options.quotedSchema}.events WHERE type = $1 AND schema_version = $2 ORDER BY position DESC LIMIT $3`,

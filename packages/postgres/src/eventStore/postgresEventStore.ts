@@ -30,8 +30,9 @@ import {
 } from '@tidemark/core';
 import pg from 'pg';
 import { measureVisibilityLag, type VisibilityLag } from '../monitoring/visibilityLag.js';
-import { migrate } from '../schema/migrate.js';
+import { type MigrationReport, migrateWithReport } from '../schema/migrate.js';
 import { assertValidSchemaName, notifyChannel, quoteIdentifier } from '../schema/schemaName.js';
+import { reportSchemaRepairs } from '../schema/schemaRepairs.js';
 import type { AppendSettings } from './appendEvents.js';
 import { appendAutocommit } from './autocommitAppend.js';
 import { beginReadCommitted } from './beginReadCommitted.js';
@@ -52,6 +53,7 @@ import { type SettingReader, withSettingValue } from './serverTimeoutErrors.js';
 import { StallDetectingClient } from './stallDetectingClient.js';
 import { statementPrefix } from './statementPrefix.js';
 import { createStreamReads } from './streamReads.js';
+import { timeoutNamingPool } from './timeoutNamingPool.js';
 import { UnnamedStatementsClient } from './unnamedStatementsClient.js';
 
 export interface PostgresEventStoreOptions {
@@ -114,7 +116,13 @@ export interface PostgresEventStoreOptions {
    * (see commitNotifier.ts): their wake-up latency against the server's extra work. Default 10.
    */
   notifyIntervalMs?: number;
-  /** Receives failures of afterCommit callbacks and onAppended listeners. Default: a process warning. */
+  /**
+   * Receives failures of afterCommit callbacks and onAppended listeners, and what the store
+   * repaired in its schema as it opened (the repairs `tidemark migrate` reports: functions
+   * re-created for a renamed schema, positions rebased, the outbox's sequence advanced — an Error
+   * naming them, its context saying the schema was repaired). Default: a process warning (code
+   * TIDEMARK_SCHEMA_REPAIRED for the repairs).
+   */
   onError?: ErrorReporter;
   /**
    * Connections of the pool the store creates from `url` (and of its LISTEN connection): a
@@ -236,8 +244,9 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
   if (ownsPool) pool.on('error', () => {});
   // And every client keeps a listener of its own for life (keepClientErrors.ts).
   const releaseClientErrors = keepClientErrors(pool);
+  let migrated: MigrationReport;
   try {
-    await migrate(pool, schema, {
+    migrated = await migrateWithReport(pool, schema, {
       createSchema: options.createSchema ?? options.schema === undefined,
       ...(options.migrate !== undefined && { migrate: options.migrate }),
     });
@@ -246,6 +255,8 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     if (ownsPool) await pool.end().catch(() => {});
     throw error;
   }
+  // Committed already: told now, whatever happens to the rest of the opening.
+  reportSchemaRepairs(schema, migrated, options.onError);
 
   const quotedSchema = quoteIdentifier(schema);
   const settings: AppendSettings = {
@@ -309,10 +320,12 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
   });
   const logReads = createPostgresLogReads({ pool, quotedSchema, statementName: settings.statementName, pipeline, ownWrites, assertOpen });
 
+  // Committed reads straight on the pool: a statement_timeout they hit is named with its value.
+  const poolReads = timeoutNamingPool(pool);
   const reads = createStreamReads(
     () => {
       assertOpen();
-      return pool;
+      return poolReads;
     },
     quotedSchema,
     settings.statementName,

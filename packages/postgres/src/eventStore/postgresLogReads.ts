@@ -14,6 +14,7 @@ import { eventTypes, parsePackedEvent, toRecordedEvent } from './eventRows.js';
 import type { OwnWrites } from './ownWrites.js';
 import { type ReadAllFilter, readAllStatement, readPageStatement } from './readAllStatement.js';
 import { readableHorizonSql } from './readableHorizon.js';
+import { timeoutNamingPool } from './timeoutNamingPool.js';
 
 export type PostgresLogReads = Pick<EventStore, 'readAll' | 'headPosition'> & Required<Pick<EventStore, 'readPage'>>;
 
@@ -37,7 +38,9 @@ const rethrowTyped = (error: unknown): never => {
  * reader that is woken again anyway (a subscription) passes false.
  */
 export function createPostgresLogReads(options: PostgresLogReadsOptions): PostgresLogReads {
-  const { pool, quotedSchema, statementName, pipeline, ownWrites, assertOpen } = options;
+  const { quotedSchema, statementName, pipeline, ownWrites, assertOpen } = options;
+  // Each statement on a connection of the pool, a statement_timeout named with its value.
+  const pool = timeoutNamingPool(options.pool);
   const horizon = readableHorizonSql(quotedSchema);
   const headQuery = {
     name: `${statementName}:head`,
@@ -58,9 +61,11 @@ export function createPostgresLogReads(options: PostgresLogReadsOptions): Postgr
     // already passed this instance's own commits, that one round trip is the whole answer.
     const target = ownWrites.latest();
     const readHead = async () => {
-      const result = await pool.query(headQuery).catch(rethrowTyped);
-      ownWrites.sawHorizon(BigInt(result.rows[0].horizon as string));
-      return BigInt(result.rows[0].head as string);
+      const result = await pool.query<{ head: string; horizon: string }>(headQuery).catch(rethrowTyped);
+      // An aggregate without GROUP BY: always exactly one row.
+      const row = result.rows[0] as { head: string; horizon: string };
+      ownWrites.sawHorizon(BigInt(row.horizon));
+      return BigInt(row.head);
     };
     const head = await readHead();
     if (ownWrites.readable(target)) return head;

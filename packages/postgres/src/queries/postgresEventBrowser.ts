@@ -15,6 +15,7 @@ import {
 import type pg from 'pg';
 import { rethrowTyped } from '../eventStore/connectionErrors.js';
 import { eventTypes, packedEventWithStream, toRecordedEvent } from '../eventStore/eventRows.js';
+import { timeoutNamingPool } from '../eventStore/timeoutNamingPool.js';
 import { quoteIdentifier } from '../schema/schemaName.js';
 import { postgresCausationIdSql, postgresCorrelationIdSql } from './postgresEventBrowserIndexes.js';
 
@@ -98,7 +99,9 @@ export function createPostgresEventBrowser(
   store: { readonly pool: pg.Pool; readonly schema: string },
   options: EventBrowserOptions = {},
 ): EventBrowser {
-  const { pool, schema } = store;
+  const { schema } = store;
+  // A statement_timeout named with its value (timeoutNamingPool.ts).
+  const pool = timeoutNamingPool(store.pool);
   const pipeline = createEventPipeline(options.stages);
   const events = `${quoteIdentifier(schema)}.events`;
   const browser: EventBrowser = {

@@ -3,6 +3,7 @@ import { rethrowTyped } from '../eventStore/connectionErrors.js';
 import { earliestTimestampMs } from '../eventStore/earliestTimestamp.js';
 import type { PostgresEventStore } from '../eventStore/postgresEventStore.js';
 import { statementPrefix } from '../eventStore/statementPrefix.js';
+import { timeoutNamingPool } from '../eventStore/timeoutNamingPool.js';
 import { quoteIdentifier } from '../schema/schemaName.js';
 
 export interface PostgresSnapshotStoreOptions {
@@ -21,16 +22,18 @@ interface SnapshotRow {
 /**
  * Snapshots in the event store's schema, each statement in autocommit on the store's pool: a
  * snapshot is taken after the command's commit and belongs to no unit of work. Loads are one
- * backward seek on the primary key. Failures are typed as the store's are (toTypedError).
+ * backward seek on the primary key. Failures are typed as the store's are (toTypedError), a
+ * statement_timeout named with its value (timeoutNamingPool.ts).
  */
 export function createPostgresSnapshotStore(options: PostgresSnapshotStoreOptions): SnapshotStore {
   const { store } = options;
   const table = `${quoteIdentifier(store.schema)}.tidemark_snapshots`;
   const name = `${statementPrefix(store.schema)}:snapshot`;
+  const pool = timeoutNamingPool(store.pool);
   return {
     async save(snapshot) {
       checkSnapshot(snapshot);
-      await store.pool
+      await pool
         .query({
           name: `${name}:save`,
           text: `INSERT INTO ${table} (stream_id, name, stream_version, position, recorded_at, schema_version, payload)
@@ -53,7 +56,7 @@ export function createPostgresSnapshotStore(options: PostgresSnapshotStoreOption
     async load(streamId, snapshotName, query) {
       assertValidStreamId(streamId);
       checkSnapshotQuery(query);
-      const result = await store.pool
+      const result = await pool
         .query<SnapshotRow>({
           name: `${name}:load`,
           // int8 columns arrive as decimal strings (pg's default), exact for bigints.
@@ -77,7 +80,7 @@ export function createPostgresSnapshotStore(options: PostgresSnapshotStoreOption
     },
     async deleteStream(streamId) {
       assertValidStreamId(streamId);
-      await store.pool
+      await pool
         .query({ name: `${name}:delete`, text: `DELETE FROM ${table} WHERE stream_id = $1`, values: [streamId] })
         .catch(rethrowTyped);
     },
