@@ -35,18 +35,16 @@ describe('output of untrusted store content', () => {
     await store.close();
   });
 
-  it.each([
-    [['stream', 'order-1']],
-    [['events', 'tail']],
-    [['projections', 'status']],
-    [['projections', 'failed']],
-  ])('%j prints control and bidi characters escaped, as \\uXXXX', async (argv) => {
-    const { code, stdout, stderr } = await run([...argv, '--sqlite', file]);
-    expect(stderr).toBe('');
-    expect(code).toBe(0);
-    expect(stdout).not.toMatch(unsafe);
-    expect(stdout).toContain('\\u202e');
-  });
+  it.each([[['stream', 'order-1']], [['events', 'tail']], [['projections', 'status']], [['projections', 'failed']]])(
+    '%j prints control and bidi characters escaped, as \\uXXXX',
+    async (argv) => {
+      const { code, stdout, stderr } = await run([...argv, '--sqlite', file]);
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+      expect(stdout).not.toMatch(unsafe);
+      expect(stdout).toContain('\\u202e');
+    },
+  );
 
   it('refuses a stream id holding a bidi override, naming the code point', async () => {
     // A failed command is thrown for the process entry to print on one escaped line (exit code 1).

@@ -11,6 +11,7 @@ import {
   type Projector,
   type ProjectorStatus,
   type StoreTransaction,
+  storeVisibility,
 } from '@tidemark/core';
 
 /** One projector (or log consumer) as the projections and messaging pages show it. */
@@ -20,7 +21,13 @@ export interface ProjectionView {
   state: ProjectorStatus['state'] | 'not running here';
   checkpoint: bigint;
   updatedAt?: Date;
-  lag?: { events: number; exact: boolean; seconds: number; head: bigint };
+  /**
+   * Events and seconds behind, committed-but-unreadable events included; `head` is the readable
+   * head. On a store with a readable horizon (PostgreSQL) `invisibleEvents` (held back by a
+   * transaction open somewhere on the server, counted in `events`) and `horizonAgeSeconds` (that
+   * transaction's age) say whether the projector is stalled behind the horizon.
+   */
+  lag?: { events: number; exact: boolean; seconds: number; head: bigint; invisibleEvents?: number; horizonAgeSeconds?: number };
   eventsProcessed?: number;
   eventsParked?: number;
   /** The infrastructure error the projector is retrying. */
@@ -42,6 +49,10 @@ export function createProjectionOverview<Tx extends StoreTransaction>(options: {
   projections: readonly Projection<Tx>[];
 }) {
   const { store, checkpoints } = options;
+  // PostgreSQL's: without it a projector stalled behind the horizon shows 0 events behind. A
+  // sample that fails leaves the page as it was without it rather than failing the page.
+  const storeSource = storeVisibility(store);
+  const visibility = storeSource && (() => storeSource().catch(() => ({ oldestOpenTransactionSeconds: 0, invisibleEvents: 0 })));
   const projectors = new Map(options.projectors.map((p) => [p.name, p]));
   const definitions = new Map(options.projections.map((p) => [p.name, p]));
 
@@ -64,7 +75,10 @@ export function createProjectionOverview<Tx extends StoreTransaction>(options: {
       };
     });
     const lags = new Map<string, ProjectionLag>(
-      (await createProjectionLagMonitor({ store, projections: monitored }).measure()).map((lag) => [lag.name, lag]),
+      (await createProjectionLagMonitor({ store, projections: monitored, ...(visibility && { visibility }) }).measure()).map((lag) => [
+        lag.name,
+        lag,
+      ]),
     );
     return all.map((name): ProjectionView => {
       const status = projectors.get(name)?.status();
@@ -76,7 +90,15 @@ export function createProjectionOverview<Tx extends StoreTransaction>(options: {
         state: status?.state ?? 'not running here',
         checkpoint: checkpointOf(name),
         ...(record && { updatedAt: record.updatedAt }),
-        ...(lag && { lag: { events: lag.eventsBehind, exact: lag.exact, seconds: lag.secondsBehind, head: lag.head } }),
+        ...(lag && {
+          lag: {
+            events: lag.eventsBehind,
+            exact: lag.exact,
+            seconds: lag.secondsBehind,
+            head: lag.head,
+            ...(visibility && { invisibleEvents: lag.invisibleEvents, horizonAgeSeconds: lag.horizonAgeSeconds }),
+          },
+        }),
         ...(status && { eventsProcessed: status.eventsProcessed, eventsParked: status.eventsParked }),
         ...(status?.lastError !== undefined && { lastError: status.lastError }),
         ...(failure && { failure }),

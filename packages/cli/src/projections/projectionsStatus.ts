@@ -1,4 +1,4 @@
-import type { CheckpointRecord, EventStore } from '@tidemark/core';
+import { type CheckpointRecord, type EventStore, storeVisibility, type VisibilitySample } from '@tidemark/core';
 import type { Command } from 'commander';
 import type { CliIo } from '../cliIo.js';
 import { ageText } from '../output/ageText.js';
@@ -16,13 +16,25 @@ export interface ProjectionStatus {
   name: string;
   state: 'up-to-date' | 'behind' | 'failed';
   position: bigint;
+  /** The readable head: on PostgreSQL committed events may lie past it, held back (see `invisibleEvents`). */
   head: bigint;
-  /** Events in the log after the checkpoint (every type), counted up to {@link behindCountCap}. */
+  /**
+   * Events in the log after the checkpoint (every type): the readable ones counted up to
+   * {@link behindCountCap}, plus the committed-but-unreadable ones (`invisibleEvents`).
+   */
   eventsBehind: number;
   /** True when there are more than `eventsBehind`. */
   eventsBehindCapped: boolean;
-  /** Age of the oldest event not yet handled: how stale the read model may be. */
+  /** Age of the oldest event not yet handled, readable or not: how stale the read model may be. */
   secondsBehind: number;
+  /**
+   * Stores with a readable horizon (PostgreSQL) only: events committed but not readable yet,
+   * because a transaction open somewhere on the server holds the horizon back. No projection can
+   * apply them until it ends; they are counted in `eventsBehind` whatever the projection's filters.
+   */
+  invisibleEvents?: number;
+  /** With `invisibleEvents`: the age in seconds of the oldest transaction holding the horizon back (0: none). */
+  horizonAgeSeconds?: number;
   parked: number;
   updatedAt: Date;
   failure?: CheckpointRecord['failure'];
@@ -48,10 +60,15 @@ export async function projectionsStatus(args: StoreArguments & { json: boolean }
       failed: await checkpoints.failedEvents(tx),
     }));
     const head = await store.headPosition();
+    // After the head: what the horizon hides then lies past it (the horizon only moves forward),
+    // so no event is counted both as readable and as held back.
+    const visibility = storeVisibility(store);
+    // A status that cannot be had (a role denied the statistics, say) leaves the held-back events out, as before.
+    const hidden = visibility && (await visibility().catch(() => undefined));
     const now = new Date();
     const result: ProjectionStatus[] = [];
     for (const record of records) {
-      const lag = await lagBehind(store, record.position, now);
+      const lag = await lagBehind(store, record.position, now, hidden);
       result.push({
         name: record.name,
         state: record.failure ? 'failed' : lag.events > 0 ? 'behind' : 'up-to-date',
@@ -60,6 +77,7 @@ export async function projectionsStatus(args: StoreArguments & { json: boolean }
         eventsBehind: lag.events,
         eventsBehindCapped: lag.capped,
         secondsBehind: lag.seconds,
+        ...(hidden && { invisibleEvents: hidden.invisibleEvents, horizonAgeSeconds: hidden.oldestOpenTransactionSeconds }),
         parked: failed.filter((event) => event.projection === record.name && event.status === 'parked').length,
         updatedAt: record.updatedAt,
         ...(record.failure && { failure: record.failure }),
@@ -93,13 +111,25 @@ export async function projectionsStatus(args: StoreArguments & { json: boolean }
       ]),
     ),
   );
+  const held = statuses[0];
+  if (held?.invisibleEvents) {
+    io.stdout.write(
+      `${held.invisibleEvents} events committed but not readable yet (counted in BEHIND): a transaction open for ` +
+        `${(held.horizonAgeSeconds ?? 0).toFixed(1)}s somewhere on the server holds the readable horizon back; ` +
+        'no projection gets past HEAD until it ends (docs/postgres.md).\n',
+    );
+  }
 }
 
-/** How far the log runs past `position`: events counted up to the cap, and the age of the first. */
+/**
+ * How far the log runs past `position`: readable events counted up to the cap, plus those the
+ * horizon hides, and the age of the first of them.
+ */
 async function lagBehind(
   store: EventStore<SqlTx>,
   position: bigint,
   now: Date,
+  hidden: VisibilitySample | undefined,
 ): Promise<{ events: number; capped: boolean; seconds: number }> {
   let events = 0;
   let oldest: Date | undefined;
@@ -108,8 +138,11 @@ async function lagBehind(
     events++;
   }
   const capped = events > behindCountCap;
+  const invisible = hidden?.invisibleEvents ?? 0;
+  // Readable events are older than held-back ones only when there are some.
+  if (invisible > 0) oldest ??= hidden?.oldestInvisibleRecordedAt;
   return {
-    events: capped ? behindCountCap : events,
+    events: (capped ? behindCountCap : events) + invisible,
     capped,
     seconds: oldest ? Math.max(0, Math.round((now.getTime() - oldest.getTime()) / 1000)) : 0,
   };

@@ -29,6 +29,21 @@ export interface VisibilitySample {
   oldestInvisibleRecordedAt?: Date;
 }
 
+/** Where a reader learns of committed-but-unreadable events: `() => store.visibilityLag()` on PostgreSQL. */
+export type VisibilitySource = () => Promise<VisibilitySample>;
+
+/**
+ * The store's own visibility source when it has one (PostgreSQL's `visibilityLag()`), else
+ * undefined: on SQLite and in memory every committed event is readable at once, so there is no
+ * horizon to watch. Projectors use it by default, so that their `status()` shows a held-back
+ * horizon; pass it to the lag monitor as `visibility`.
+ */
+export function storeVisibility(store: object): VisibilitySource | undefined {
+  const visibilityLag = (store as { visibilityLag?: unknown }).visibilityLag;
+  if (typeof visibilityLag !== 'function') return undefined;
+  return () => (visibilityLag as () => Promise<VisibilitySample>).call(store);
+}
+
 export interface ProjectionLag {
   name: string;
   checkpoint: bigint;
@@ -56,9 +71,10 @@ export interface ProjectionLagMonitorOptions {
   maxSecondsBehind?: number;
   /**
    * The store's committed-but-unreadable events and horizon age (PostgreSQL:
-   * `() => store.visibilityLag()`); without it only readable events count as lag.
+   * `() => store.visibilityLag()`, or `storeVisibility(store)`); without it only readable events
+   * count as lag.
    */
-  visibility?: () => Promise<VisibilitySample>;
+  visibility?: VisibilitySource;
   /** Alert when the readable horizon is held back longer than this. Default 10 s. */
   maxHorizonAgeSeconds?: number;
   onAlert?: AlertHandler;

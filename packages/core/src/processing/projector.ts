@@ -5,8 +5,9 @@ import { isWellFormed } from '../domain/isWellFormed.js';
 import type { EventStore, StoreTransaction } from '../eventStore/eventStore.js';
 import { assertStorablePosition, maxPosition } from '../eventStore/position.js';
 import { resolveDurability, type TransactionDurability } from '../eventStore/transactionDurability.js';
+import { storeVisibility, type VisibilitySample, type VisibilitySource } from '../monitoring/projectionLagMonitor.js';
 import { traceOrigin, withSpan } from '../tracing/tidemarkTracer.js';
-import { assertTimeoutMs } from './assertTimeoutMs.js';
+import { assertTimeoutMs, maxTimeoutMs } from './assertTimeoutMs.js';
 import { CheckpointConflictError, type CheckpointStore, type ProjectionFailure } from './checkpointStore.js';
 import { type Lease, LeaseLostError } from './lease.js';
 import { type LeaseWatch, waitForLease, watchLease } from './leaseHolding.js';
@@ -14,6 +15,7 @@ import { createPositionWaiters } from './positionWaiters.js';
 import { liveTables, type Projection, projectionHandles } from './projection.js';
 import { abortableDelay, backoffDelay, type RetryPolicy, resolveRetryPolicy } from './retryPolicy.js';
 import { type SubscriptionBatch, subscribe } from './subscription.js';
+import { watchVisibility } from './visibilitySampler.js';
 
 /**
  * `retrying`: the infrastructure failed (connection lost, lock timeout, deadlock…) and the
@@ -25,8 +27,27 @@ export interface ProjectorStatus {
   name: string;
   /** Everything at or below it is in the read model. */
   checkpoint: bigint;
-  /** The head the projector last saw: `headPosition - checkpoint` bounds the lag (positions may be sparse). */
+  /**
+   * The readable head the projector last saw: `headPosition - checkpoint` bounds the lag of what
+   * it can read (positions may be sparse). Where committed events can be unreadable for a while
+   * (PostgreSQL: a transaction open anywhere on the server holds the readable horizon back),
+   * more may be committed past it: `invisibleEvents` counts them. A projector with checkpoint ==
+   * headPosition and `invisibleEvents > 0` is stalled behind the horizon, not caught up.
+   */
   headPosition?: bigint;
+  /**
+   * Events committed but not readable yet, whatever the projection's filters (the horizon hides
+   * their types too): no projector can apply them until the horizon passes them. Sampled every
+   * `visibilityIntervalMs` while the projector is `running` or `retrying`, from a store that can
+   * tell (PostgreSQL's `visibilityLag()`); absent on stores whose commits are readable at once
+   * (SQLite, in memory), before the first sample, when the last sample failed, and in the other
+   * states (standby, failed, stopped).
+   */
+  invisibleEvents?: number;
+  /** Age in seconds of the oldest transaction holding the readable horizon back (0: none); sampled with `invisibleEvents`. */
+  horizonAgeSeconds?: number;
+  /** `recordedAt` of the oldest committed-but-unreadable event: now minus this is how long the stall has kept it waiting. */
+  oldestInvisibleRecordedAt?: Date;
   /** `recordedAt` of the last event applied: now minus this is the lag in time. */
   lastProcessedRecordedAt?: Date;
   /** `standby`: waiting for the lease while another instance projects. */
@@ -117,6 +138,17 @@ export interface ProjectorOptions<Tx extends StoreTransaction> {
    * writes nothing but its own tables (a relaxed transaction refuses appends). Default 'full'.
    */
   durability?: TransactionDurability;
+  /**
+   * Where `status()` learns of committed events the readable horizon still hides
+   * (`invisibleEvents`, `horizonAgeSeconds`). Default: the store's own `visibilityLag()` when it
+   * has one (PostgreSQL), else none (SQLite and in memory have no horizon). `false`: never sample.
+   */
+  visibility?: VisibilitySource | false;
+  /**
+   * How often the visibility is sampled while the projector runs: one query per interval for
+   * all the projectors of a process on the same store (and source), off the batch path. Default 1000.
+   */
+  visibilityIntervalMs?: number;
   /** Called after every committed batch. Must not throw. */
   onBatch?: (info: BatchInfo) => void;
   /** Called before each backoff after an infrastructure failure. Must not throw. */
@@ -165,6 +197,12 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
   const leaseRetryMs = options.leaseRetryMs ?? 1000;
   const leaseRenewMs = options.leaseRenewMs ?? 1000;
   if (!(leaseRenewMs > 0)) throw new ValidationError('leaseRenewMs must be > 0', { field: 'leaseRenewMs' });
+  const visibility = options.visibility === false ? undefined : (options.visibility ?? storeVisibility(store));
+  const visibilityIntervalMs = options.visibilityIntervalMs ?? 1000;
+  if (!(visibilityIntervalMs >= 1 && visibilityIntervalMs <= maxTimeoutMs))
+    throw new ValidationError(`visibilityIntervalMs must be a number of milliseconds from 1 to ${maxTimeoutMs}`, {
+      field: 'visibilityIntervalMs',
+    });
   const skipCheckpointIntervalMs = options.skipCheckpointIntervalMs ?? 1000;
   if (!(skipCheckpointIntervalMs >= 0))
     throw new ValidationError('skipCheckpointIntervalMs must be ≥ 0', { field: 'skipCheckpointIntervalMs' });
@@ -191,10 +229,34 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
   let storedAt = 0;
   /** Consecutive infrastructure failures; any committed progress ends them. */
   let failures = 0;
+  /** Stops sampling the readable horizon (see `visibility`). */
+  let unwatchVisibility: (() => void) | undefined;
+
+  /** Sampled while running or retrying; the figures of a projector that is neither would only go stale. */
+  const watchesVisibility = () => current.state === 'running' || current.state === 'retrying';
+
+  function sawVisibility(sample: VisibilitySample | undefined) {
+    if (!sample || !watchesVisibility()) {
+      forgetVisibility();
+      return;
+    }
+    current.invisibleEvents = sample.invisibleEvents;
+    current.horizonAgeSeconds = sample.oldestOpenTransactionSeconds;
+    if (sample.invisibleEvents > 0 && sample.oldestInvisibleRecordedAt)
+      current.oldestInvisibleRecordedAt = sample.oldestInvisibleRecordedAt;
+    else delete current.oldestInvisibleRecordedAt;
+  }
+
+  function forgetVisibility() {
+    delete current.invisibleEvents;
+    delete current.horizonAgeSeconds;
+    delete current.oldestInvisibleRecordedAt;
+  }
 
   const setState = (state: ProjectorState) => {
     current.state = state;
     if (state === 'failed' || state === 'stopped') waiters.abandon();
+    if (!watchesVisibility()) forgetVisibility();
   };
 
   /** Progress after infrastructure failures: back to `running`. */
@@ -445,10 +507,20 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
       const ownController = new AbortController();
       controller = ownController;
       loop = run(ownController.signal);
+      if (visibility) {
+        // Only a projector that projects (or is retrying to) wants the figures: not one standing by or failed.
+        unwatchVisibility = watchVisibility(options.visibility || store, visibility, visibilityIntervalMs, {
+          wanted: watchesVisibility,
+          sampled: sawVisibility,
+        });
+      }
     },
     async stop() {
       if (!loop) return;
       controller?.abort();
+      unwatchVisibility?.();
+      unwatchVisibility = undefined;
+      forgetVisibility();
       await loop;
       loop = undefined;
       controller = undefined;
