@@ -67,14 +67,15 @@ async function migrateAndReport(args: MigrateArguments, io: CliIo): Promise<void
     }
     return;
   }
-  const { migrateWithReport, schemaVersion } = await import('@tidemark/postgres');
+  const { migrateWithReport, schemaRepairLines, schemaVersion } = await import('@tidemark/postgres');
   const { default: pg } = await import('pg');
   const schema = args.schema ?? 'tidemark';
   const pool = new pg.Pool({ connectionString: args.postgres, max: 1 });
   try {
     const before = await schemaVersion(pool, schema);
-    const { applied: _applied, ...repairs } = await migrateWithReport(pool, schema, { createSchema: args.createSchema });
-    report(io, args, `PostgreSQL schema ${schema}`, before, await schemaVersion(pool, schema), repairs, repairLines(schema, repairs));
+    const migrated = await migrateWithReport(pool, schema, { createSchema: args.createSchema });
+    const { applied: _applied, ...repairs } = migrated;
+    report(io, args, `PostgreSQL schema ${schema}`, before, await schemaVersion(pool, schema), repairs, schemaRepairLines(schema, migrated));
   } finally {
     await pool.end();
   }
@@ -102,17 +103,4 @@ function report(
       : `${where} is at version ${after}: ${lines.length === 0 ? 'nothing to do' : 'no migration to apply'}.\n`,
   );
   for (const line of lines) io.stdout.write(`${line}\n`);
-}
-
-function repairLines(schema: string, { functionsRecreatedFrom, positionsRebased, outboxSequenceAdvanced }: Repairs): string[] {
-  const lines: string[] = [];
-  if (functionsRecreatedFrom.length > 0) {
-    const named = functionsRecreatedFrom.join(', ');
-    lines.push(
-      `Re-created the store's functions for schema ${schema}: they named schema ${named} (renamed or restored under another name).`,
-    );
-  }
-  if (positionsRebased) lines.push('Rebased positions: the store came from another cluster, new events now sort after its history.');
-  if (outboxSequenceAdvanced) lines.push("Advanced the outbox's sequence past its restored messages.");
-  return lines;
 }
