@@ -228,16 +228,25 @@ export function writtenResult(rows: AppendRows, firstPosition: bigint, lastVersi
 }
 
 /**
+ * A stream version taken by a concurrent append after the failing statement's snapshot was
+ * taken (a unique violation on (stream_id, version) from append_to_stream). Under the stream's
+ * lock a READ COMMITTED statement sees the head its last writer committed, so this needs a
+ * snapshot older than the lock: an autocommit call under a role's or database's default of
+ * REPEATABLE READ, whose one snapshot is taken when the statement starts, before it waits for
+ * the lock. The autocommit path recognises it by this class (autocommitAppend.ts) and runs the
+ * append again in an explicit READ COMMITTED transaction, which cannot meet it.
+ */
+export class StaleSnapshotConflictError extends TransactionConflictError {}
+
+/**
  * The function reports expected conflicts as statuses; what still arrives as an error is a
  * race the row lock cannot cover: the same id appended to ANOTHER stream concurrently.
  *
- * And, as a backstop, a stream version taken under our feet. Under the stream's lock a READ
- * COMMITTED statement sees the head its last writer committed, so this needs a snapshot older
- * than the lock: an autocommit call under a role's or database's default of REPEATABLE READ
- * (transactions begin READ COMMITTED explicitly: beginReadCommitted.ts). The statement aborted
- * and a fresh one sees the new head, so it is a TransactionConflictError, which the autocommit
- * path and `{ retry }` run again — not a ConcurrencyError, which would wrongly refuse an `any`
- * append and claim a version this snapshot never saw.
+ * And, as a backstop, a stream version taken under our feet (StaleSnapshotConflictError;
+ * transactions begin READ COMMITTED explicitly: beginReadCommitted.ts). The statement aborted
+ * and a fresh one sees the new head, so it is a TransactionConflictError, which `{ retry }`
+ * runs again — not a ConcurrencyError, which would wrongly refuse an `any` append and claim a
+ * version this snapshot never saw.
  */
 export function mapAppendError(error: unknown, streamId: string): unknown {
   const pgError = error as { code?: string; constraint?: string; detail?: string };
@@ -246,7 +255,7 @@ export function mapAppendError(error: unknown, streamId: string): unknown {
     return new DuplicateEventIdError(streamId, id);
   }
   if (pgError.code === '23505' && pgError.constraint === 'events_stream_id_version_key') {
-    return new TransactionConflictError(
+    return new StaleSnapshotConflictError(
       `A concurrent append took a version of stream '${streamId}' after this statement's snapshot; run it again`,
       { sqlState: pgError.code, streamId },
       { cause: error },

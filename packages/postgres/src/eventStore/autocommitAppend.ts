@@ -1,4 +1,4 @@
-import type { AppendOptions, AppendResult, NewEvent } from '@tidemark/core';
+import { type AppendOptions, type AppendResult, CommitOutcomeUnknownError, type NewEvent } from '@tidemark/core';
 import type pg from 'pg';
 import { expectedVersionSentinels, positionSql } from '../schema/migrations.js';
 import {
@@ -8,8 +8,11 @@ import {
   encodeExpectedVersion,
   mapAppendError,
   prepareAppendRows,
+  StaleSnapshotConflictError,
   writtenResult,
 } from './appendEvents.js';
+import { beginReadCommitted } from './beginReadCommitted.js';
+import { endedIdle, isConnectionFailure, toTypedError, watchClient } from './connectionErrors.js';
 import { numericBigints } from './eventRows.js';
 
 /**
@@ -49,6 +52,17 @@ import { numericBigints } from './eventRows.js';
  * build on the version before that writer's: the unique index refuses it, and the function
  * takes over, as for any lost race.
  *
+ * Under READ COMMITTED (the server's default) the function's statements take fresh snapshots
+ * after its lock, so it always decides. Under a role's or database's default of REPEATABLE READ
+ * or SERIALIZABLE the whole autocommit call has ONE snapshot, taken before the lock: an append
+ * that waited behind another writer of its stream fails in the function too (a unique violation,
+ * StaleSnapshotConflictError; under SERIALIZABLE a serialization failure, 40001), and retrying
+ * the same statement fails again as long as writers keep queueing on the stream. Such an append
+ * runs again at once in an explicit READ COMMITTED transaction (appendRowsReadCommitted), which
+ * cannot meet that conflict: same rows, same ids, the function deciding under the lock. Appends
+ * under READ COMMITTED never take that path, and uncontended ones under the stricter levels
+ * neither (without a wait the snapshot is current).
+ *
  * The head comes from max(version), which the planner turns into a backward index-only scan
  * of (stream_id, version) stopping at the first entry.
  */
@@ -64,9 +78,79 @@ export async function appendAutocommit(
 
 /** appendAutocommit for an append already validated and laid out as rows. */
 export async function appendRowsAutocommit(pool: pg.Pool, settings: AppendSettings, rows: AppendRows): Promise<AppendResult> {
-  if (rows.prepared.anyIdSupplied) return callAppendFunction(pool, settings, rows);
-  const written = await tryAppendStatement(pool, settings, rows);
-  return written ?? callAppendFunction(pool, settings, rows);
+  try {
+    if (rows.prepared.anyIdSupplied) return await callAppendFunction(pool, settings, rows);
+    const written = await tryAppendStatement(pool, settings, rows);
+    return written ?? (await callAppendFunction(pool, settings, rows));
+  } catch (error) {
+    // The statement aborted, so nothing was written: the append runs again where it can win.
+    if (isStaleSnapshot(error)) return appendRowsReadCommitted(pool, settings, rows);
+    throw error;
+  }
+}
+
+/**
+ * Whether an autocommit append failed because its snapshot, taken before the stream's lock, is
+ * older than the head it found there (see above). A serialization failure of an autocommit
+ * append means the same: it only inserts, so under REPEATABLE READ it never meets one, and under
+ * SERIALIZABLE it meets one for a version a writer it waited for committed.
+ */
+function isStaleSnapshot(error: unknown): boolean {
+  return error instanceof StaleSnapshotConflictError || (error as { code?: unknown } | null)?.code === '40001';
+}
+
+/**
+ * The append as its own explicit READ COMMITTED transaction — BEGIN, append_to_stream, COMMIT on
+ * one connection — for an autocommit append whose snapshot came too early. The function's
+ * statements see what the stream's previous writer committed, so every case is decided as in a
+ * transaction of the store: expected version, supplied ids (an identical earlier append is a
+ * retry, `written: false`), positions in stream order. Errors are typed as the store's
+ * transactions type them: a failure before COMMIT rolled back (a lost connection is
+ * ConnectionLostError, safe to run again), a connection lost while COMMIT was in flight is
+ * CommitOutcomeUnknownError.
+ */
+export async function appendRowsReadCommitted(pool: pg.Pool, settings: AppendSettings, rows: AppendRows): Promise<AppendResult> {
+  let client: pg.PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (error) {
+    throw toTypedError(error);
+  }
+  const watched = watchClient(client);
+  let result: AppendResult;
+  try {
+    await client.query(beginReadCommitted);
+    result = await callAppendFunction(client, settings, rows);
+  } catch (error) {
+    watched.check(error);
+    let broken = watched.lost;
+    if (!broken) {
+      await client.query('ROLLBACK').catch((rollbackError: Error) => {
+        broken = rollbackError;
+      });
+    }
+    watched.release(broken);
+    throw toTypedError(error, watched.lost);
+  }
+  let commit: pg.QueryResult;
+  try {
+    commit = await client.query('COMMIT');
+  } catch (error) {
+    watched.release(error as Error);
+    // Ended by the server for idling before COMMIT reached it: rolled back, not in doubt.
+    if (!endedIdle(error) && !endedIdle(watched.lost) && (watched.lost || isConnectionFailure(error))) {
+      throw new CommitOutcomeUnknownError(
+        'The connection was lost while COMMIT of the append was in flight: it may or may not have been written. Appends with supplied event ids can be retried safely.',
+        {},
+        { cause: error },
+      );
+    }
+    throw toTypedError(error, watched.lost);
+  }
+  watched.release();
+  // Unreachable: no statement of the transaction failed, so COMMIT does not answer ROLLBACK.
+  if (commit.command !== 'COMMIT') throw new Error(`The transaction of the append was rolled back (COMMIT answered ${commit.command})`);
+  return result;
 }
 
 interface WrittenRow {

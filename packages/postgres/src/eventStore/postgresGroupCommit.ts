@@ -63,6 +63,10 @@ const maxAppendsPerBatch = 64;
  * - Appends are ordered by stream id inside a batch (stably: one stream's appends keep their
  *   order), so two batches in flight take the streams' advisory locks in the same order and
  *   cannot deadlock each other.
+ * - Under a role's or database's default of REPEATABLE READ or SERIALIZABLE a batch that waited
+ *   for a stream's lock builds on a snapshot older than the lock and raises; its appends then
+ *   run alone, and one that loses again is written in a READ COMMITTED transaction before the
+ *   next starts (autocommitAppend.ts): a batch's order holds there too.
  *
  * Every promise settles after the statement — and so the commit — returned.
  */
