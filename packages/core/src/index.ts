@@ -24,6 +24,7 @@ export * from './domain/isSchemaVersion.js';
 export * from './domain/isStorableDate.js';
 export * from './domain/isWellFormed.js';
 export * from './domain/streamLifecycleErrors.js';
+export * from './eventStore/acceptedCalls.js';
 export * from './eventStore/afterCommitCallbacks.js';
 export * from './eventStore/aggregate.js';
 export * from './eventStore/appendLimits.js';

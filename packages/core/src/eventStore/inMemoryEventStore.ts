@@ -12,6 +12,7 @@ import { tracedAppend } from '../tracing/tracedAppend.js';
 import { createEventPipeline, isPromiseLike } from '../versioning/eventPipeline.js';
 import type { EventStage } from '../versioning/eventStage.js';
 import { createInMemoryEventSchemaStore } from '../versioning/inMemoryEventSchemaStore.js';
+import { createAcceptedCalls } from './acceptedCalls.js';
 import { type ErrorReporter, runAfterCommit, warnOnError } from './afterCommitCallbacks.js';
 import { checkAggregateOptions, foldEvents } from './aggregate.js';
 import { type AppendLimits, resolveAppendLimits } from './appendLimits.js';
@@ -96,18 +97,23 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
     if (closed) throw new ValidationError('The event store is closed');
   };
 
+  /** Appends and transactions accepted and not settled yet (write stages, retries): close() waits for them. */
+  const { accept, settled } = createAcceptedCalls(assertOpen);
+  let closing: Promise<void> | undefined;
+
   const onError = options.onError ?? warnOnError;
 
-  // async: a closed store (or a nested call) rejects like every other operation, never throws synchronously.
-  async function transaction<T>(work: (tx: InMemoryTransaction) => Promise<T>, transactionOptions?: TransactionOptions): Promise<T> {
-    assertOpen();
-    // From the work of one of our transactions: the mutex is held by that work, so this would wait forever.
-    scope.assertOutside('transaction');
-    // Nothing to flush in memory; the option is still checked, and still refuses appends.
-    const durability = resolveDurability(transactionOptions?.durability);
-    if (!transactionOptions?.retry) return runOnce(work, durability);
-    const retry = resolveRetryOptions(transactionOptions.retry);
-    return retryUnitOfWork(() => runOnce(work, durability), retry);
+  // A closed store (or a nested call) rejects like every other operation, never throws synchronously.
+  function transaction<T>(work: (tx: InMemoryTransaction) => Promise<T>, transactionOptions?: TransactionOptions): Promise<T> {
+    return accept(async () => {
+      // From the work of one of our transactions: the mutex is held by that work, so this would wait forever.
+      scope.assertOutside('transaction');
+      // Nothing to flush in memory; the option is still checked, and still refuses appends.
+      const durability = resolveDurability(transactionOptions?.durability);
+      if (!transactionOptions?.retry) return runOnce(work, durability);
+      const retry = resolveRetryOptions(transactionOptions.retry);
+      return retryUnitOfWork(() => runOnce(work, durability), retry);
+    });
   }
 
   /**
@@ -250,16 +256,17 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
 
   return {
     ...committedReads,
-    appendToStream: tracedAppend(async (streamId, events, appendOptions) => {
-      assertOpen();
-      scope.assertOutside('appendToStream');
-      // Hooks see the events as readers will, so with hooks they are read back inside the
-      // transaction, and a failing read stage rolls the append back. Without, as on the SQL
-      // stores: committed first, then read back (a failure there: AppendedButUnreadableError).
-      const readBack = hooks.length > 0;
-      const result = await runOnce((_tx, appendUntraced) => appendUntraced(streamId, events, appendOptions, readBack));
-      return readBack ? result : pipeline.readCommitted(result);
-    }),
+    appendToStream: tracedAppend((streamId, events, appendOptions) =>
+      accept(async () => {
+        scope.assertOutside('appendToStream');
+        // Hooks see the events as readers will, so with hooks they are read back inside the
+        // transaction, and a failing read stage rolls the append back. Without, as on the SQL
+        // stores: committed first, then read back (a failure there: AppendedButUnreadableError).
+        const readBack = hooks.length > 0;
+        const result = await runOnce((_tx, appendUntraced) => appendUntraced(streamId, events, appendOptions, readBack));
+        return readBack ? result : pipeline.readCommitted(result);
+      }),
+    ),
     async *readAll(readOptions) {
       assertOpen();
       const range = resolveAllRange(readOptions);
@@ -314,49 +321,55 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
       }
       return pipeline.read(rows);
     }),
-    async tombstoneStream(streamId) {
-      assertOpen();
-      assertValidStreamId(streamId);
-      scope.assertOutside('tombstoneStream');
-      await mutex.run(async () => {
-        if (!streams.has(streamId)) throw new StreamNotFoundError(streamId);
-        deleted.add(streamId);
-      });
-    },
-    async truncateStream(streamId, truncateOptions) {
-      assertOpen();
-      assertValidStreamId(streamId);
-      scope.assertOutside('truncateStream');
-      return mutex.run(async () => {
-        const rows = streams.get(streamId) ?? [];
-        const current = rows.length === 0 ? 0 : (rows[rows.length - 1] as Row).version;
-        const before = checkTruncate(streamId, truncateOptions, current, deleted.has(streamId));
-        const removed = rows.filter((row) => row.version < before);
-        for (const row of removed) {
-          log[Number(row.position) - 1] = undefined;
-          ids.delete(row.id);
-        }
-        streams.set(
-          streamId,
-          rows.filter((row) => row.version >= before),
-        );
-        const firstVersion = Math.max(before, firstVersions.get(streamId) ?? 1);
-        firstVersions.set(streamId, firstVersion);
-        return { removed: removed.length, firstVersion };
-      });
-    },
-    async close() {
+    tombstoneStream: (streamId) =>
+      accept(async () => {
+        assertValidStreamId(streamId);
+        scope.assertOutside('tombstoneStream');
+        await mutex.run(async () => {
+          if (!streams.has(streamId)) throw new StreamNotFoundError(streamId);
+          deleted.add(streamId);
+        });
+      }),
+    truncateStream: (streamId, truncateOptions) =>
+      accept(async () => {
+        assertValidStreamId(streamId);
+        scope.assertOutside('truncateStream');
+        return mutex.run(async () => {
+          const rows = streams.get(streamId) ?? [];
+          const current = rows.length === 0 ? 0 : (rows[rows.length - 1] as Row).version;
+          const before = checkTruncate(streamId, truncateOptions, current, deleted.has(streamId));
+          const removed = rows.filter((row) => row.version < before);
+          for (const row of removed) {
+            log[Number(row.position) - 1] = undefined;
+            ids.delete(row.id);
+          }
+          streams.set(
+            streamId,
+            rows.filter((row) => row.version >= before),
+          );
+          const firstVersion = Math.max(before, firstVersions.get(streamId) ?? 1);
+          firstVersions.set(streamId, firstVersion);
+          return { removed: removed.length, firstVersion };
+        });
+      }),
+    close() {
       closed = true;
+      // Appends and transactions accepted before close() still commit and answer first.
+      closing ??= settled();
+      return closing;
     },
   };
 
+  /**
+   * `assertUsable`: the store's open (its committed reads), or a transaction's active (its reads
+   * through tx, which work until it ends, even once close() has begun: close() waits for it).
+   */
   function readOperations(
     rowsOf: (streamId: string) => readonly Row[],
-    assertActive: () => void = () => {},
+    assertUsable: () => void = assertOpen,
   ): Omit<StreamOperations, 'appendToStream'> {
     const assertReadable = (streamId: string) => {
-      assertOpen();
-      assertActive();
+      assertUsable();
       assertValidStreamId(streamId);
       if (deleted.has(streamId)) throw new StreamDeletedError(streamId);
     };

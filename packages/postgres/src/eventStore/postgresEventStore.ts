@@ -4,6 +4,7 @@ import {
   type AppendLimits,
   type Clock,
   CommitOutcomeUnknownError,
+  createAcceptedCalls,
   createEventPipeline,
   createTransactionScope,
   type ErrorReporter,
@@ -278,6 +279,14 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
   const assertOpen = () => {
     if (closed) throw new ValidationError('The event store is closed');
   };
+  /** close() has let every accepted call settle and is ending the pool: nothing may use it now. */
+  let ended = false;
+  /**
+   * Calls accepted and not settled yet: between its call and its end one may hold no connection
+   * at all (an append in its write stages, a transaction between two attempts, a read waiting for
+   * its own writes or a free connection) and still need the pool after; close() waits for them.
+   */
+  const { accept, track, settled } = createAcceptedCalls(assertOpen);
   /** Names this instance's NOTIFYs, so that its own listener can tell their echo from other processes' commits. */
   const instanceId = randomUUID();
   const notifier = createCommitNotifier(pool, notifyChannel(schema), options.notifyIntervalMs ?? 10, instanceId);
@@ -318,7 +327,16 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     timeoutMs: options.readYourWritesTimeoutMs ?? 5000,
     follow: () => horizon.notified(),
   });
-  const logReads = createPostgresLogReads({ pool, quotedSchema, statementName: settings.statementName, pipeline, ownWrites, assertOpen });
+  const logReads = createPostgresLogReads({
+    pool,
+    quotedSchema,
+    statementName: settings.statementName,
+    pipeline,
+    ownWrites,
+    assertOpen,
+    accept,
+    track,
+  });
 
   // Committed reads straight on the pool: a statement_timeout they hit is named with its value.
   const poolReads = timeoutNamingPool(pool);
@@ -331,11 +349,12 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     settings.statementName,
     pipeline,
   );
+  // Accepted: one waiting for a free connection when close() is called is still answered.
   const committedReads: typeof reads = {
-    readStream: (streamId, readOptions) => reads.readStream(streamId, readOptions).catch(rethrowTyped),
-    streamExists: (streamId) => reads.streamExists(streamId).catch(rethrowTyped),
+    readStream: (streamId, readOptions) => accept(() => reads.readStream(streamId, readOptions).catch(rethrowTyped)),
+    streamExists: (streamId) => accept(() => reads.streamExists(streamId).catch(rethrowTyped)),
     aggregateStream: (streamId, evolver, aggregateOptions) =>
-      reads.aggregateStream(streamId, evolver, aggregateOptions).catch(rethrowTyped),
+      accept(() => reads.aggregateStream(streamId, evolver, aggregateOptions).catch(rethrowTyped)),
   };
 
   /**
@@ -350,7 +369,9 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     savepoints: boolean,
     durability: TransactionDurability = 'full',
   ): Promise<T> {
-    assertOpen();
+    // Not assertOpen: its callers were accepted (accept) before any attempt, and close() waits for
+    // them, so an attempt that starts once close() has begun (a hooked append out of its write
+    // stages, a retry) still runs.
     scope.assertOutside('transaction');
     const client = await pool.connect().catch(rethrowTyped);
     const watched = watchClient(client);
@@ -368,7 +389,10 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       settings,
       hooks,
       savepoints,
-      assertStoreOpen: assertOpen,
+      // Its transaction was accepted: its statements run until it ends, even once close() has begun.
+      assertStoreOpen: () => {
+        if (ended) throw new ValidationError('The event store is closed');
+      },
       clock: settings.clock,
       maxStreamsPerTransaction,
       connection: watched,
@@ -457,11 +481,14 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     return result;
   }
 
-  async function transaction<T>(work: (tx: PostgresTransaction) => Promise<T>, transactionOptions?: TransactionOptions): Promise<T> {
-    const durability = resolveDurability(transactionOptions?.durability);
-    if (!transactionOptions?.retry) return runTransaction(work, true, durability);
-    const retry = resolveRetryOptions(transactionOptions.retry);
-    return retryUnitOfWork(() => runTransaction(work, true, durability), retry);
+  function transaction<T>(work: (tx: PostgresTransaction) => Promise<T>, transactionOptions?: TransactionOptions): Promise<T> {
+    // Accepted once, its retries included.
+    return accept(async () => {
+      const durability = resolveDurability(transactionOptions?.durability);
+      if (!transactionOptions?.retry) return runTransaction(work, true, durability);
+      const retry = resolveRetryOptions(transactionOptions.retry);
+      return retryUnitOfWork(() => runTransaction(work, true, durability), retry);
+    });
   }
 
   /** An autocommit append's failure typed (toAutocommitError), a server timeout named with its value (serverTimeoutErrors.ts). */
@@ -474,15 +501,16 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
 
   let closing: Promise<void> | undefined;
 
-  return {
+  const store: PostgresEventStore = {
     schema,
     pool,
     pollIntervalMs,
     queries: {
-      async query<Row extends Record<string, unknown>>(text: string, params?: readonly unknown[]) {
-        assertOpen();
-        scope.assertOutside('queries.query');
-        return queryPooled<Row>(pool, text, params);
+      query<Row extends Record<string, unknown>>(text: string, params?: readonly unknown[]) {
+        return accept(async () => {
+          scope.assertOutside('queries.query');
+          return queryPooled<Row>(pool, text, params);
+        });
       },
     },
     ...committedReads,
@@ -543,21 +571,22 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       pipeline,
     }),
     tombstoneStream: (streamId) =>
-      runTransaction((tx) => tombstonePostgresStream(tx.client, schema, streamId, settings.clock.now()), false),
+      accept(() => runTransaction((tx) => tombstonePostgresStream(tx.client, schema, streamId, settings.clock.now()), false)),
     truncateStream: (streamId, truncateOptions) =>
-      runTransaction((tx) => truncatePostgresStream(tx.client, schema, streamId, truncateOptions), false),
+      accept(() => runTransaction((tx) => truncatePostgresStream(tx.client, schema, streamId, truncateOptions), false)),
     isTransient: isTransientPostgresError,
-    visibilityLag() {
-      assertOpen();
-      return measureVisibilityLag(pool, quotedSchema).catch(rethrowTyped);
-    },
+    visibilityLag: () => accept(() => measureVisibilityLag(pool, quotedSchema).catch(rethrowTyped)),
     close() {
       closed = true;
+      // Readers waiting for their own writes to become readable stop waiting (and are answered).
       horizon.close();
       ownWrites.close();
       closing ??= (async () => {
-        // Appends accepted before close() still commit and answer.
+        // Calls accepted before close() still run to their end — appends in their write stages,
+        // transactions and their retries, reads — and commit and answer.
+        await settled();
         await groupCommit?.settled();
+        ended = true;
         listeners.clear();
         await notifications.close();
         await notifier.close();
@@ -567,6 +596,11 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       return closing;
     },
   };
+  // Accepted when called (the literal above keeps its own check): close() waits for it, its
+  // write stages, hooked transaction and retries included.
+  const { appendToStream } = store;
+  store.appendToStream = (streamId, events, appendOptions) => accept(() => appendToStream(streamId, events, appendOptions));
+  return store;
 }
 
 /**

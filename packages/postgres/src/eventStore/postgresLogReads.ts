@@ -5,6 +5,7 @@ import {
   isPromiseLike,
   type LogPage,
   logPage,
+  type ReadPageOptions,
   type RecordedEvent,
   resolveAllRange,
 } from '@tidemark/core';
@@ -25,6 +26,10 @@ export interface PostgresLogReadsOptions {
   pipeline: EventPipeline;
   ownWrites: OwnWrites;
   assertOpen(): void;
+  /** The store's accepted calls (acceptedCalls.ts): close() waits for readPage and headPosition under way… */
+  accept<T>(operation: () => Promise<T>): Promise<T>;
+  /** …and for a readAll's page being fetched (the events of a page already read need nothing more). */
+  track<T>(running: Promise<T>): Promise<T>;
 }
 
 const rethrowTyped = (error: unknown): never => {
@@ -38,7 +43,7 @@ const rethrowTyped = (error: unknown): never => {
  * reader that is woken again anyway (a subscription) passes false.
  */
 export function createPostgresLogReads(options: PostgresLogReadsOptions): PostgresLogReads {
-  const { quotedSchema, statementName, pipeline, ownWrites, assertOpen } = options;
+  const { quotedSchema, statementName, pipeline, ownWrites, assertOpen, accept, track } = options;
   // Each statement on a connection of the pool, a statement_timeout named with its value.
   const pool = timeoutNamingPool(options.pool);
   const horizon = readableHorizonSql(quotedSchema);
@@ -77,13 +82,46 @@ export function createPostgresLogReads(options: PostgresLogReadsOptions): Postgr
     return readHead();
   }
 
+  async function readPage(pageOptions: ReadPageOptions): Promise<LogPage> {
+    assertOpen();
+    const range = resolveAllRange(pageOptions);
+    if (range.types?.length === 0 || range.categories?.length === 0) {
+      // Matches nothing: the head alone says how far the reader has seen.
+      const head = await headPosition(pageOptions);
+      return { events: [], head, reachedHead: true, seenUpTo: head };
+    }
+    const target = ownWrites.latest();
+    if (target > range.after && pageOptions.readYourWrites !== false) await ownWrites.awaitReadable(target);
+    const statement = readPageStatement(quotedSchema, statementName, filterOf(range));
+    const result = await pool
+      .query({
+        name: statement.name,
+        text: statement.text,
+        values: statement.values(range.after, range.limit),
+        rowMode: 'array',
+        types: eventTypes,
+      })
+      .catch(rethrowTyped);
+    const rows = result.rows as Array<[string, string, string | null]>;
+    const [head, seenHorizon] = rows[0] as [string, string, string | null];
+    ownWrites.sawHorizon(BigInt(seenHorizon));
+    if (pageOptions.readYourWrites === false) ownWrites.notAwaited();
+    const read = rows[0]?.[2] === null ? [] : rows.map((row) => parsePackedEvent(row[2] as string));
+    const last = read.length > 0 ? (read[read.length - 1] as RecordedEvent).position : 0n;
+    const staged = pipeline.reads ? pipeline.readPage(read, range.types) : read;
+    return logPage(isPromiseLike(staged) ? await staged : staged, read.length, range.limit, BigInt(head), last);
+  }
+
   return {
-    headPosition,
+    // Accepted (close() waits for them; later ones are refused): each may wait for its own
+    // writes to become readable or for a free connection before it uses the pool.
+    headPosition: (headOptions) => accept(() => headPosition(headOptions)),
+    readPage: (pageOptions) => accept(() => readPage(pageOptions)),
 
     async *readAll(readOptions): AsyncGenerator<RecordedEvent> {
       assertOpen();
       const range = resolveAllRange(readOptions);
-      if (ownWrites.latest() > range.after && readOptions?.readYourWrites !== false) await ownWrites.awaitReadable();
+      if (ownWrites.latest() > range.after && readOptions?.readYourWrites !== false) await track(ownWrites.awaitReadable());
       // An empty filter list matches nothing, as in the other stores.
       if (range.types?.length === 0 || range.categories?.length === 0) return;
       const statement = readAllStatement(quotedSchema, statementName, filterOf(range));
@@ -92,21 +130,23 @@ export function createPostgresLogReads(options: PostgresLogReadsOptions): Postgr
       while (remaining > 0) {
         assertOpen();
         const batch = Math.min(range.batchSize, remaining);
-        const result = await pool
-          .query({
-            name: statement.name,
-            text: statement.text,
-            values: statement.values(after, batch),
-            rowMode: 'array',
-            types: eventTypes,
-          })
-          .catch(rethrowTyped);
+        const result = await track(
+          pool
+            .query({
+              name: statement.name,
+              text: statement.text,
+              values: statement.values(after, batch),
+              rowMode: 'array',
+              types: eventTypes,
+            })
+            .catch(rethrowTyped),
+        );
         if (pipeline.reads) {
           const events = result.rows.map((row) => toRecordedEvent(row));
           if (events.length > 0) after = (events[events.length - 1] as RecordedEvent).position;
           remaining -= events.length;
           const page = pipeline.readPage(events, range.types);
-          yield* isPromiseLike(page) ? await page : page;
+          yield* isPromiseLike(page) ? await track(Promise.resolve(page)) : page;
         } else {
           for (const row of result.rows) {
             const event = toRecordedEvent(row);
@@ -118,36 +158,6 @@ export function createPostgresLogReads(options: PostgresLogReadsOptions): Postgr
         // A short batch: nothing more is readable now. Events committed later are for the next call.
         if (result.rows.length < batch) return;
       }
-    },
-
-    async readPage(pageOptions): Promise<LogPage> {
-      assertOpen();
-      const range = resolveAllRange(pageOptions);
-      if (range.types?.length === 0 || range.categories?.length === 0) {
-        // Matches nothing: the head alone says how far the reader has seen.
-        const head = await headPosition(pageOptions);
-        return { events: [], head, reachedHead: true, seenUpTo: head };
-      }
-      const target = ownWrites.latest();
-      if (target > range.after && pageOptions.readYourWrites !== false) await ownWrites.awaitReadable(target);
-      const statement = readPageStatement(quotedSchema, statementName, filterOf(range));
-      const result = await pool
-        .query({
-          name: statement.name,
-          text: statement.text,
-          values: statement.values(range.after, range.limit),
-          rowMode: 'array',
-          types: eventTypes,
-        })
-        .catch(rethrowTyped);
-      const rows = result.rows as Array<[string, string, string | null]>;
-      const [head, seenHorizon] = rows[0] as [string, string, string | null];
-      ownWrites.sawHorizon(BigInt(seenHorizon));
-      if (pageOptions.readYourWrites === false) ownWrites.notAwaited();
-      const read = rows[0]?.[2] === null ? [] : rows.map((row) => parsePackedEvent(row[2] as string));
-      const last = read.length > 0 ? (read[read.length - 1] as RecordedEvent).position : 0n;
-      const staged = pipeline.reads ? pipeline.readPage(read, range.types) : read;
-      return logPage(isPromiseLike(staged) ? await staged : staged, read.length, range.limit, BigInt(head), last);
     },
   };
 }

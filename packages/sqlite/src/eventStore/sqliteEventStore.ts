@@ -6,6 +6,7 @@ import {
   type AppendResult,
   assertAppendAllowed,
   type Clock,
+  createAcceptedCalls,
   createAppendTurns,
   createEventPipeline,
   type ErrorReporter,
@@ -217,6 +218,9 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
     if (closed) throw new ValidationError('The event store is closed');
   };
 
+  /** Appends and transactions accepted and not settled yet (their write stages, retries): close() waits for them. */
+  const { accept, settled } = createAcceptedCalls(assertOpen);
+
   /** On a shared ':memory:' connection a read must not run inside someone's open transaction. */
   async function whenReadable<T>(operation: string, read: () => T | Promise<T>): Promise<T> {
     if (!sharedConnection) return read();
@@ -257,14 +261,16 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
   /** An append whose events already went through the write stages (the group commit's hooked batches). */
   type StagedAppend = (streamId: string, events: readonly NewEvent[], appendOptions: AppendOptions | undefined) => Promise<AppendResult>;
 
-  async function transaction<T>(work: (tx: SqliteTransaction) => Promise<T>, transactionOptions?: TransactionOptions): Promise<T> {
-    // async: a closed store rejects, as every other operation does, instead of throwing synchronously.
-    assertOpen();
-    scope.assertOutside('transaction');
-    const durability = resolveDurability(transactionOptions?.durability);
-    if (!transactionOptions?.retry) return runOnce(work, durability);
-    const retry = resolveRetryOptions(transactionOptions.retry);
-    return retryUnitOfWork(() => runOnce(work, durability), retry);
+  function transaction<T>(work: (tx: SqliteTransaction) => Promise<T>, transactionOptions?: TransactionOptions): Promise<T> {
+    // A closed store rejects, as every other operation does, instead of throwing synchronously;
+    // an open one is closed only once this has settled, its retries included.
+    return accept(async () => {
+      scope.assertOutside('transaction');
+      const durability = resolveDurability(transactionOptions?.durability);
+      if (!transactionOptions?.retry) return runOnce(work, durability);
+      const retry = resolveRetryOptions(transactionOptions.retry);
+      return retryUnitOfWork(() => runOnce(work, durability), retry);
+    });
   }
 
   function runOnce<T>(
@@ -459,6 +465,25 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
     return pipeline.readCommitted(appendNow(prepared));
   }
 
+  /**
+   * close(): every append and transaction accepted before it commits (or fails) and answers
+   * first, whatever it is still awaiting — its write stages, the writer, a retry's pause — and
+   * so do transactions of other stores on the file queued for the writer; then the connections go.
+   */
+  async function closeWhenSettled(): Promise<void> {
+    await settled();
+    await groupCommit?.settled();
+    await mutex.run(async () => {
+      try {
+        await groupCommit?.closeThread();
+        if (!sharedConnection) readDb.close();
+        db.close();
+      } finally {
+        writerLock.release();
+      }
+    });
+  }
+
   const committedReads = createSqliteStreamReads(reads, assertOpen, pipeline);
   const logReads = createSqliteLogReads(readDb, reads, pipeline, assertOpen, whenReadable);
   const lifecycle = createSqliteStreamLifecycle(db);
@@ -472,12 +497,14 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
     aggregateStream: (streamId, evolver, aggregateOptions) =>
       whenReadable('aggregateStream', () => committedReads.aggregateStream(streamId, evolver, aggregateOptions)),
 
-    appendToStream: tracedAppend(async (streamId, events, appendOptions) => {
-      assertOpen();
-      scope.assertOutside('appendToStream');
-      const written = pipeline.write(events, streamId);
-      return appendWritten(streamId, isPromiseLike(written) ? await written : written, appendOptions);
-    }),
+    // Accepted when called: close() waits for it, write stages included (they may await).
+    appendToStream: tracedAppend((streamId, events, appendOptions) =>
+      accept(async () => {
+        scope.assertOutside('appendToStream');
+        const written = pipeline.write(events, streamId);
+        return appendWritten(streamId, isPromiseLike(written) ? await written : written, appendOptions);
+      }),
+    ),
 
     readAll: logReads.readAll,
     readPage: logReads.readPage,
@@ -495,7 +522,11 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
     eventSchemas: createSqliteEventSchemaStore({
       readDb,
       inTransaction: (write) => transaction(async (tx) => write(tx.db)),
-      whenReadable,
+      // Checked when called, as the store's own reads are: the read connection may be closed later.
+      whenReadable: async (operation, read) => {
+        assertOpen();
+        return whenReadable(operation, read);
+      },
       clock,
       pipeline,
     }),
@@ -519,18 +550,7 @@ export function createSqliteEventStore(options: SqliteEventStoreOptions): Sqlite
     close() {
       closed = true;
       clearTimeout(walTimer);
-      // Let transactions already running or queued finish before the connections go away.
-      closing ??= (groupCommit?.settled() ?? Promise.resolve()).then(() =>
-        mutex.run(async () => {
-          try {
-            await groupCommit?.closeThread();
-            if (!sharedConnection) readDb.close();
-            db.close();
-          } finally {
-            writerLock.release();
-          }
-        }),
-      );
+      closing ??= closeWhenSettled();
       return closing;
     },
   };

@@ -65,6 +65,8 @@ export function createSqliteStreamReads(statements: SqliteStatements, enter: () 
       // stepping an iterator row by row, and memory stays bounded for any stream length.
       let low = 1;
       fold: while (low <= upTo) {
+        // Again for each page: an async read stage awaits between them, and the owner may close meanwhile.
+        if (low > 1) enter();
         const high = Math.min(upTo, low + foldPageSize - 1);
         const rows = statements.foldPage.all(streamId, low, high);
         if (pipeline.reads) {
