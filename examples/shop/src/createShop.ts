@@ -147,6 +147,8 @@ interface OpenedStore<Tx extends SqlTx> {
   lease(name: string): Lease<Tx>;
   /** The bank accounts' snapshots, in the same database. */
   snapshots: SnapshotStore;
+  /** PostgreSQL: keyed commands at once, fewer than the pool's connections (see ShopAppOptions). */
+  maxIdempotentTransactions?: number;
   location: string;
   /** Crypto-shredding of the owners' personal data, with its key store in the same database. */
   privacy: CryptoShredding;
@@ -167,7 +169,8 @@ async function openStore(
     const location = `postgres://${where.host}${where.pathname} schema ${schema}`;
     // Read-model tables are unqualified SQL: the pool's search_path puts them beside the
     // events, in the store's schema (tidemark's own tables are always schema-qualified).
-    const pool = new pg.Pool({ connectionString: url, max: 10, ...postgresConnectionDefaults, options: `-c search_path=${schema}` });
+    const poolSize = 10;
+    const pool = new pg.Pool({ connectionString: url, max: poolSize, ...postgresConnectionDefaults, options: `-c search_path=${schema}` });
     pool.on('error', () => {}); // an idle client losing its server: the next query reports it
     const keyStore = createPostgresKeyStore({ pool, schema });
     const privacy = createCryptoShredding({ keyStore, personalData: shopPersonalData });
@@ -186,6 +189,8 @@ async function openStore(
         inbox: createPostgresInbox(),
         lease: (name) => createPostgresLease({ url, schema, name }),
         snapshots: createPostgresSnapshotStore({ store }),
+        // Half the pool: the rest serves their snapshot and key reads, the queries and the projectors.
+        maxIdempotentTransactions: poolSize / 2,
         location,
         privacy,
         visibility,
@@ -354,6 +359,7 @@ export async function createShop(options: ShopOptions): Promise<Shop> {
       beforeScrape: () => Promise.all([monitoring.lag.measure(), consumerLag?.measure()]),
     },
     idempotencyKeys: opened.idempotencyKeys as IdempotencyKeyStore,
+    ...(opened.maxIdempotentTransactions !== undefined && { maxIdempotentTransactions: opened.maxIdempotentTransactions }),
     mailbox: (recipient) => mailboxOf(store, recipient),
     snapshots: opened.snapshots,
     privacy: {

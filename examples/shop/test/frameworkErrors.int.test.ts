@@ -104,8 +104,54 @@ describe('rejections the shop does not route still answer {"error":{code,message
     expectErrorBody(reply, 431, 'request_header_fields_too_large');
   });
 
+  it('CONNECT, which node would drop without a word: 404 with the error body', async () => {
+    const reply = await rawSocket('CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n');
+    expectErrorBody(reply, 404, 'not_found');
+    expect(JSON.parse(reply.text).error.details).toEqual({ method: 'CONNECT', path: '127.0.0.1:22' });
+  });
+
+  it('an Expect other than 100-continue: 417 with the error body, and the command not run', async () => {
+    const reply = await rawSocket(
+      'POST /accounts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: bogus\r\nContent-Length: 36\r\n\r\n{"owner":"Ada","initialDeposit":100}',
+    );
+    expectErrorBody(reply, 417, 'expectation_failed');
+    expect((await send('GET', '/health')).text).toContain('"headPosition":"0"');
+  });
+
   it('bytes that are not HTTP: 400 with the error body', async () => {
     const reply = await rawSocket(`HELLO ${long}\r\n\r\n`);
     expectErrorBody(reply, 400, 'malformed_request');
+  });
+});
+
+describe('a client too slow to send its whole request', () => {
+  it('gets 408 with the error body and its connection closed, instead of holding it for ever; nothing is written', async () => {
+    const store = createInMemoryEventStore();
+    const server = await startShopServer(store, { requestTimeoutMs: 300 });
+    try {
+      const port = Number(new URL(server.url).port);
+      const started = Date.now();
+      // The headers, then half the body, then nothing (slowloris): fastify's default waited for ever.
+      const received = await new Promise<string>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1');
+        let text = '';
+        socket.setEncoding('utf8');
+        socket.on('data', (chunk: string) => {
+          text += chunk;
+        });
+        socket.on('error', reject);
+        socket.on('close', () => resolve(text));
+        socket.write('POST /accounts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 36\r\n\r\n{"owner":"Ada",');
+      });
+      expect(Date.now() - started).toBeLessThan(5000);
+      const [head = '', text = ''] = received.split('\r\n\r\n', 2);
+      expect(head).toMatch(/^HTTP\/1\.1 408 /);
+      expect(JSON.parse(text)).toEqual({ error: { code: 'request_timeout', message: expect.any(String), details: {} } });
+      expect(await store.headPosition()).toBe(0n);
+      // The server still serves.
+      expect((await server.client.get('/health')).status).toBe(200);
+    } finally {
+      await server.close();
+    }
   });
 });

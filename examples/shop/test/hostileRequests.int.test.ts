@@ -79,6 +79,22 @@ describe('hostile requests are refused whole', () => {
     expect((await send('POST', '/accounts/acc-1/close', [])).status).toBe(422); // a balance is left: the decider's refusal
   });
 
+  it('answers a body of unknown keys with a short error that does not echo them whole', async () => {
+    const before = await head();
+    const keys = Array.from({ length: 20_000 }, (_, i) => `"k${i}":1`).join(',');
+    // JSON escapes in the body: the key holds a real ESC and a right-to-left override.
+    const escaped = `"\\u001b[31m${'k'.repeat(100_000)}\\u202e":1`;
+    const reply = await send('POST', '/accounts/acc-1/deposits', ['content-type', 'application/json'], `{${escaped},${keys},"amount":1}`);
+    expect(reply.status).toBe(400);
+    expect(reply.body.error?.code).toBe('validation');
+    // The 800 KB request was answered with the keys quoted twice over (message and issues), escapes included: 1.5 MB.
+    const text = JSON.stringify(reply.body);
+    expect(text.length).toBeLessThan(10_000);
+    expect(text).not.toContain('\\u001b');
+    expect(text).not.toContain('\u202e');
+    expect(await head()).toBe(before);
+  });
+
   it('refuses a repeated Idempotency-Key instead of joining the two into a third key', async () => {
     const before = await head();
     const headers = ['content-type', 'application/json', 'idempotency-key', 'pay-1', 'idempotency-key', 'pay-2'];

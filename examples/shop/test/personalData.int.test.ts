@@ -145,6 +145,33 @@ describe('personal data in the shop (SQLite file)', () => {
     expect(await cached()).not.toContain(owner);
   });
 
+  it('keeps no plaintext in the answers stored for Idempotency-Keys: a replay after forgetting is redacted', async () => {
+    const { client, file } = await started();
+    const open = () =>
+      client.post('/accounts', { customerId: 'cust-7', owner, email, initialDeposit: 100 }, { 'idempotency-key': 'open-7' });
+    const opened = await open();
+    expect(opened.status, JSON.stringify(opened.body)).toBe(201);
+    expect(opened.body).toMatchObject({ owner, email });
+    const accountId = opened.body.accountId as string;
+    const deposit = () => client.post(`/accounts/${accountId}/deposits`, { amount: 5 }, { 'idempotency-key': 'dep-7' });
+    const deposited = await deposit();
+    expect(deposited.body).toMatchObject({ owner, email, balance: 105 });
+    // Before forgetting, a replay is the first answer.
+    expect((await deposit()).body).toEqual(deposited.body);
+
+    expect((await client.delete('/customers/cust-7/personal-data')).body).toMatchObject({ status: 'deleted' });
+    // A replay answered the name and e-mail stored with the key, a day after they were forgotten.
+    const replayedOpen = await open();
+    expect(replayedOpen.status).toBe(201);
+    expect(replayedOpen.body).toEqual({ ...opened.body, owner: redactedMarker, email: redactedMarker });
+    expect(Object.keys(replayedOpen.body)).toEqual(Object.keys(opened.body));
+    const replayedDeposit = await deposit();
+    expect(replayedDeposit.body).toEqual({ ...deposited.body, owner: redactedMarker, email: redactedMarker });
+    const bytes = () =>
+      Buffer.concat([file, `${file}-wal`, `${file}-shm`].filter((path) => existsSync(path)).map((path) => readFileSync(path)));
+    await waitFor(() => !bytes().includes(owner) && !bytes().includes(email), 'no plaintext on disk', 10_000);
+  });
+
   it('leaves no plaintext of a forgotten customer in the events, the API, a rebuild or the SQLite file', async () => {
     const { client, file, shop } = await started();
     const opened = await client.post('/accounts', { customerId: 'cust-9', owner, email, initialDeposit: 100 });

@@ -164,6 +164,15 @@ describe.each(stores)('shop HTTP API on the %s store', (_name, makeStore) => {
       400,
       'validation',
     );
+    // Half an ETag is not one: an unbalanced quote was read as the version inside it.
+    for (const ifMatch of ['"4', '4"', 'W/"4', '""4""']) {
+      expectError(
+        await writesNothing(() => client.post(`/accounts/${accountId}/deposits`, { amount: 1 }, { 'if-match': ifMatch })),
+        400,
+        'validation',
+      );
+    }
+    expect((await client.post(`/accounts/${accountId}/deposits`, { amount: 1 }, { 'if-match': 'W/"4"' })).status).toBe(200);
   });
 
   it('concurrent deposits lose no update: each one is applied exactly once or refused with a 409', async () => {
@@ -313,6 +322,9 @@ describe.each(stores)('shop HTTP API on the %s store', (_name, makeStore) => {
       ['an owner with a terminal escape', (c) => c.post('/accounts', { owner: '\u001b[31mred', initialDeposit: 1 }), 400, 'validation'],
       ['an owner with a line break inside', (c) => c.post('/accounts', { owner: 'a\nb', initialDeposit: 1 }), 400, 'validation'],
       ['an over-long owner', (c) => c.post('/accounts', { owner: 'o'.repeat(201), initialDeposit: 1 }), 400, 'validation'],
+      // Lengths are UTF-16 units, as the deciders count them: 101 emoji are 202 (zod's max counts 101 code points).
+      ['an owner of 101 emoji', (c) => c.post('/accounts', { owner: '\u{1F600}'.repeat(101), initialDeposit: 1 }), 400, 'validation'],
+      ['a cancel reason of 251 emoji', (c) => c.post('/orders/o1/cancel', { reason: '\u{1F600}'.repeat(251) }), 400, 'validation'],
       ['a cancel reason with a NUL', (c) => c.post('/orders/o1/cancel', { reason: 'no\u0000' }), 400, 'validation'],
       ['a cancel reason with a lone surrogate', (c) => c.post('/orders/o1/cancel', { reason: '\udc00' }), 400, 'validation'],
       ['an id with a percent-encoded NUL', (c) => c.post('/accounts/a%00b/deposits', { amount: 1 }), 400, 'validation'],

@@ -47,6 +47,16 @@ describe('the shop read side over HTTP (SQLite file)', () => {
     expect(reply.body.error.details.issues[0].path).toBe(field);
   });
 
+  it('keeps the default window of daily-orders within days a YYYY-MM-DD can name', async () => {
+    const { client } = await started();
+    // 29 days before 0000-01-10 is in year -1: it was answered as from "-000001-12", no day at all.
+    const early = await client.get('/analytics/daily-orders?to=0000-01-10');
+    expect(early.status, JSON.stringify(early.body)).toBe(200);
+    expect(early.body).toMatchObject({ from: '0000-01-01', to: '0000-01-10', days: [] });
+    const usual = await client.get('/analytics/daily-orders?to=2025-03-31');
+    expect(usual.body).toMatchObject({ from: '2025-03-02', to: '2025-03-31' });
+  });
+
   it('answers a bad x-min-position header with a 400 and an unknown account with a 404', async () => {
     const { client } = await started();
     const bad = await client.get('/accounts/a1/balance', { 'x-min-position': 'soon' });

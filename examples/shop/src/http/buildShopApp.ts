@@ -16,7 +16,7 @@ import { createShopBuses } from '../shopMessages.js';
 import { bankAccountRoutes, type PrepareSubject } from './bankAccountRoutes.js';
 import { correlationIdOf } from './correlationIdOf.js';
 import { customerRoutes, type ForgetCustomer } from './customerRoutes.js';
-import { frameworkErrorOptions, shortPath } from './frameworkErrorOptions.js';
+import { answerWhatNodeWouldDrop, frameworkErrorOptions, registerBodyTimeout, shortPath } from './frameworkErrorOptions.js';
 import { toHttpError } from './httpError.js';
 import { idParams } from './httpSchemas.js';
 import { inventoryRoutes } from './inventoryRoutes.js';
@@ -33,6 +33,12 @@ export interface ShopAppOptions {
   logger?: FastifyBaseLogger;
   /** Largest request body in bytes; larger ones get 413 before they are parsed. Default 1 MiB. */
   bodyLimit?: number;
+  /**
+   * How long a client may take to send its headers, and then its body, before it gets 408 and its
+   * connection closes. Default 30 s. Fastify's default is none: a client that sent its headers and
+   * then part of its body, or nothing more, held its connection open for ever (slowloris).
+   */
+  requestTimeoutMs?: number;
   /** The query side (read models, /projections); without it only the event-sourced reads are served. */
   readSide?: ReadModelRoutesOptions;
   /** GET /metrics. */
@@ -42,6 +48,12 @@ export interface ShopAppOptions {
    * events and its key commit together. Without it a request with the header is refused (400).
    */
   idempotencyKeys?: IdempotencyKeyStore;
+  /**
+   * How many keyed commands may hold a store transaction at once; the others queue. On a pooled
+   * store, fewer than its connections: the command reads snapshots and keys on other connections
+   * of the pool while its transaction holds one. Default: no limit.
+   */
+  maxIdempotentTransactions?: number;
   /** GET /mailbox/:recipient: what the fake mailer sent, oldest first. */
   mailbox?: (recipient: string) => Promise<MailboxRow[]>;
   /**
@@ -62,8 +74,12 @@ export interface ShopAppOptions {
 
 /** The shop's HTTP API over any EventStore, built only on tidemark's public API. */
 export function buildShopApp(options: ShopAppOptions): FastifyInstance {
+  const requestTimeout = options.requestTimeoutMs ?? 30_000;
   const common = {
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    requestTimeout,
+    // Node checks for expired requests this often (its default, 30 s, would let a short timeout run long).
+    http: { connectionsCheckingInterval: Math.max(10, Math.min(30_000, Math.ceil(requestTimeout / 4))) },
     ...frameworkErrorOptions(),
     // The request id is the correlation id (the client's x-correlation-id, or a new one): every
     // log line of the request carries it (fastify's request-scoped child logger), and so does
@@ -74,11 +90,12 @@ export function buildShopApp(options: ShopAppOptions): FastifyInstance {
   const app: FastifyInstance = options.logger
     ? Fastify({ loggerInstance: options.logger, ...common })
     : Fastify({ logger: false, ...common });
+  answerWhatNodeWouldDrop(app.server);
   const snapshots = options.snapshots ?? createInMemorySnapshotStore();
   const accountStates = options.privacy?.accountStates;
   const buses = createShopBuses(options.store, snapshots, accountStates);
   const routeBuses = {
-    commands: createShopCommandSender(options.store, buses.commands, options.idempotencyKeys, snapshots),
+    commands: createShopCommandSender(options.store, buses.commands, options.idempotencyKeys, snapshots, options.maxIdempotentTransactions),
     queries: buses.queries,
   };
 
@@ -110,6 +127,7 @@ export function buildShopApp(options: ShopAppOptions): FastifyInstance {
     done(null, payload);
   });
   registerRequestTracing(app);
+  registerBodyTimeout(app, requestTimeout);
 
   // The one place where errors become HTTP: typed errors by code, zod by shape, fastify's own by status.
   app.setErrorHandler((error, request, reply) => {

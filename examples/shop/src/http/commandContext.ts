@@ -38,10 +38,11 @@ export function parseIfMatch(value: string | undefined): ExpectedVersion | undef
   if (value === undefined) return undefined;
   const trimmed = value.trim();
   if (trimmed === '*') return 'stream_exists';
-  const match = /^(?:W\/)?"?(\d{1,15})"?$/.exec(trimmed);
+  // Quoted (an ETag, weak or not) or bare; never half-quoted.
+  const match = /^(?:(?:W\/)?"(\d{1,15})"|(\d{1,15}))$/.exec(trimmed);
   if (!match)
     throw new ValidationError(`If-Match must be a stream version such as "3", not ${JSON.stringify(value)}`, { header: 'if-match' });
-  return Number(match[1]);
+  return Number(match[1] ?? match[2]);
 }
 
 /**

@@ -1,6 +1,6 @@
-import { STATUS_CODES } from 'node:http';
+import { type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import type { FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import type { ErrorBody } from './httpError.js';
 
 const maxShownPath = 64;
@@ -59,6 +59,64 @@ function clientErrorHandler(error: Error & { code?: string }, socket: Socket): v
     );
   }
   socket.destroy(error);
+}
+
+/** A response written straight to a socket that fastify never sees, with the shop's error body, then closed. */
+function writeAndClose(socket: Socket, status: number, body: ErrorBody): void {
+  const text = JSON.stringify(body);
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+    );
+  }
+  socket.destroy();
+}
+
+/**
+ * Requests node answers itself, before fastify routes anything: CONNECT (without a 'connect'
+ * listener node drops the connection with no answer at all) and an Expect other than
+ * 100-continue (node's own 417 has an empty body). Both get the shop's error body instead.
+ */
+export function answerWhatNodeWouldDrop(server: Server): void {
+  server.on('connect', (request: IncomingMessage, socket: Socket) => {
+    const path = shortPath(request.url ?? '');
+    writeAndClose(socket, 404, errorBody('not_found', `No route for ${request.method} ${path}`, { method: request.method, path }));
+  });
+  server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
+    const text = JSON.stringify(errorBody('expectation_failed', 'Only "Expect: 100-continue" is supported', { header: 'expect' }));
+    // The request's body (if any) is not read: the connection closes after the answer.
+    response.writeHead(417, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(text),
+      connection: 'close',
+    });
+    response.end(text);
+    request.resume();
+  });
+}
+
+/**
+ * A deadline for the body of a request, from its headers on. Node's requestTimeout (set too)
+ * only ends requests whose headers are slow; one whose headers came and whose body never
+ * finishes (sent half, or a byte now and then) held its connection for ever. Past the deadline
+ * it gets 408 with the error body, straight on the socket, which closes: the route never ran,
+ * so nothing was written. A request whose body is complete is not touched, however long it runs.
+ */
+export function registerBodyTimeout(app: FastifyInstance, timeoutMs: number): void {
+  app.addHook('onRequest', (request, _reply, done) => {
+    const { raw } = request;
+    if (!raw.complete) {
+      const timer = setTimeout(() => {
+        if (raw.complete || raw.socket.destroyed) return;
+        request.log.info({ timeoutMs }, 'request body not received in time');
+        writeAndClose(raw.socket, 408, errorBody('request_timeout', 'The request was not received in time'));
+      }, timeoutMs);
+      timer.unref();
+      raw.once('close', () => clearTimeout(timer));
+    }
+    done();
+  });
 }
 
 /**

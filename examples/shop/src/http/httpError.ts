@@ -66,9 +66,25 @@ const codeByStatus: Record<number, string> = {
 
 const body = (code: string, message: string, details: Record<string, unknown> = {}): ErrorBody => ({ error: { code, message, details } });
 
+const maxIssues = 20;
+const maxIssueText = 200;
+
+/**
+ * Client-chosen text as an issue shows it: zod quotes unknown keys in its messages, of any
+ * length and with any characters: a 1 MiB body of unknown keys was answered with 1.8 MB,
+ * terminal escapes included. As shortPath does for paths: at most 20 issues of at most 200
+ * characters each, controls and invisible formatting (escapes, bidi overrides) shown as '?'.
+ */
+function shown(text: string): string {
+  const clean = text.replace(/[\p{Cc}\p{Cf}\p{Cs}]/gu, '?');
+  return clean.length > maxIssueText ? `${clean.slice(0, maxIssueText)}…` : clean;
+}
+
 export function toHttpError(error: unknown): HttpError {
   if (error instanceof ZodError) {
-    const issues = error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));
+    const issues = error.issues
+      .slice(0, maxIssues)
+      .map((issue) => ({ path: shown(issue.path.map(String).join('.')), message: shown(issue.message) }));
     const first = issues[0];
     const message = first ? `Invalid request: ${first.path ? `${first.path}: ` : ''}${first.message}` : 'Invalid request';
     return { statusCode: 400, body: body('validation', message, { issues }) };

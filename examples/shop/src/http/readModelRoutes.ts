@@ -46,12 +46,15 @@ const day = z
     return !Number.isNaN(parsed) && new Date(parsed).toISOString().startsWith(value);
   }, 'is not a calendar day');
 const dayMs = 86_400_000;
+const firstDayMs = Date.parse('0000-01-01T00:00:00Z');
 const maxDays = 366;
 const dailyOrdersQuery = minPositionQuery
   .extend({ from: day.optional(), to: day.optional() })
   .transform(({ from, to, minPosition }) => {
     const end = to ?? new Date().toISOString().slice(0, 10);
-    const start = from ?? new Date(Date.parse(end) - 29 * dayMs).toISOString().slice(0, 10);
+    // 29 days before `to`, but not before the first day a YYYY-MM-DD can name: before 0000-01-01
+    // toISOString gives an expanded year ("-000001-12-03"), which sliced is no day at all.
+    const start = from ?? new Date(Math.max(Date.parse(end) - 29 * dayMs, firstDayMs)).toISOString().slice(0, 10);
     return { from: start, to: end, minPosition };
   })
   .refine(({ from, to }) => from <= to, { message: 'must not be after to', path: ['from'] })
