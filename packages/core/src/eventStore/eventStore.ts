@@ -216,5 +216,11 @@ export interface EventStore<Tx extends StoreTransaction = StoreTransaction> exte
   isTransient?(error: unknown): boolean;
   /** The schema registry kept with the events (a table of the store's migrations): see EventRegistry.registerWith. */
   readonly eventSchemas?: EventSchemaStore;
+  /**
+   * Closes the store once every call accepted before it has settled: appends (their write stages
+   * included) commit and answer, transactions finish with their retries, reads under way answer.
+   * Calls made once close() has begun reject with a ValidationError ('The event store is closed').
+   * Idempotent: a second call returns the first's promise.
+   */
   close(): Promise<void>;
 }
