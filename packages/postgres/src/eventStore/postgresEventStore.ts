@@ -55,6 +55,7 @@ import { StallDetectingClient } from './stallDetectingClient.js';
 import { statementPrefix } from './statementPrefix.js';
 import { createStreamReads } from './streamReads.js';
 import { timeoutNamingPool } from './timeoutNamingPool.js';
+import { PostgresTransactionContext } from './transactionContext.js';
 import { UnnamedStatementsClient } from './unnamedStatementsClient.js';
 
 export interface PostgresEventStoreOptions {
@@ -412,13 +413,15 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     };
     let result: T;
     try {
+      // The context names the transaction: the snapshot and key stores on this pool find it
+      // (openTransactionOn) and read on its connection instead of taking a second one.
       result = await scope.run(async () => {
         const value = await work(handle.tx, handle);
         // Appends the work left running are part of it: COMMIT would take one half done (its
         // savepoint open, its hooks' statements refused), so it waits for them (appendTurns.ts).
         await handle.idle();
         return value;
-      });
+      }, new PostgresTransactionContext(pool, handle.tx));
     } catch (error) {
       // Statements the work issued and left running or queued (a Promise.all that rejected at
       // its first failure) settle first: ROLLBACK cannot go while one of them is on the client.

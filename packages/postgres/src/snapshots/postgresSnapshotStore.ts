@@ -2,8 +2,10 @@ import { assertValidStreamId, checkSnapshot, checkSnapshotQuery, type SnapshotSt
 import { rethrowTyped } from '../eventStore/connectionErrors.js';
 import { earliestTimestampMs } from '../eventStore/earliestTimestamp.js';
 import type { PostgresEventStore } from '../eventStore/postgresEventStore.js';
+import type { Queryable } from '../eventStore/queryable.js';
 import { statementPrefix } from '../eventStore/statementPrefix.js';
 import { timeoutNamingPool } from '../eventStore/timeoutNamingPool.js';
+import { openTransactionOn } from '../eventStore/transactionContext.js';
 import { quoteIdentifier } from '../schema/schemaName.js';
 
 export interface PostgresSnapshotStoreOptions {
@@ -20,20 +22,28 @@ interface SnapshotRow {
 }
 
 /**
- * Snapshots in the event store's schema, each statement in autocommit on the store's pool: a
- * snapshot is taken after the command's commit and belongs to no unit of work. Loads are one
- * backward seek on the primary key. Failures are typed as the store's are (toTypedError), a
- * statement_timeout named with its value (timeoutNamingPool.ts).
+ * Snapshots in the event store's schema. Outside a transaction each statement runs in autocommit
+ * on the store's pool: a snapshot is taken after the command's commit and belongs to no unit of
+ * work. Called from the work of one of the store's transactions (`loadAggregate(tx, …, {
+ * snapshots })`), it runs on that transaction's connection instead (openTransactionOn): the
+ * transaction never waits for a second connection of the pool it holds one of — with as many
+ * concurrent transactions as the pool has connections, none would come, and all would fail after
+ * connectionTimeoutMs — and it reads and writes within the unit of work: a snapshot saved there
+ * is rolled back with it. Loads are one backward seek on the primary key. Failures are typed as
+ * the store's are (toTypedError), a statement_timeout on the pool named with its value
+ * (timeoutNamingPool.ts).
  */
 export function createPostgresSnapshotStore(options: PostgresSnapshotStoreOptions): SnapshotStore {
   const { store } = options;
   const table = `${quoteIdentifier(store.schema)}.tidemark_snapshots`;
   const name = `${statementPrefix(store.schema)}:snapshot`;
-  const pool = timeoutNamingPool(store.pool);
+  const pooled = timeoutNamingPool(store.pool);
+  /** The open transaction's statements when called from its work, else the pool. */
+  const runner = (): Queryable => openTransactionOn(store.pool)?.client ?? pooled;
   return {
     async save(snapshot) {
       checkSnapshot(snapshot);
-      await pool
+      await runner()
         .query({
           name: `${name}:save`,
           text: `INSERT INTO ${table} (stream_id, name, stream_version, position, recorded_at, schema_version, payload)
@@ -56,7 +66,7 @@ export function createPostgresSnapshotStore(options: PostgresSnapshotStoreOption
     async load(streamId, snapshotName, query) {
       assertValidStreamId(streamId);
       checkSnapshotQuery(query);
-      const result = await pool
+      const result = await runner()
         .query<SnapshotRow>({
           name: `${name}:load`,
           // int8 columns arrive as decimal strings (pg's default), exact for bigints.
@@ -80,7 +90,7 @@ export function createPostgresSnapshotStore(options: PostgresSnapshotStoreOption
     },
     async deleteStream(streamId) {
       assertValidStreamId(streamId);
-      await pool
+      await runner()
         .query({ name: `${name}:delete`, text: `DELETE FROM ${table} WHERE stream_id = $1`, values: [streamId] })
         .catch(rethrowTyped);
     },
