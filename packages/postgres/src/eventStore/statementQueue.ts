@@ -40,6 +40,9 @@ interface CallbackQuery {
 
 const alreadySettled = Promise.resolve();
 
+/** SQLSTATE in_failed_sql_transaction: what the server answers a statement after a failure, until a rollback. */
+const inFailedTransaction = '25P02';
+
 /** As pg does for its own promises: the stack then leads back to the statement's caller, not to the socket's read. */
 const restack = (error: unknown): never => {
   if (error instanceof Error) Error.captureStackTrace(error);
@@ -75,9 +78,17 @@ export function createStatementQueue(
       try {
         (client as CallbackQuery).query(config, values, (error, result) => {
           if (error) {
+            const earlier = abortedBy;
             if (error instanceof pg.DatabaseError) abortedBy ??= error;
             failed(error);
-            reject(error);
+            // The server refused it for an earlier failure the work caught and went on from (a
+            // snapshot load that timed out, say): typed as that failure, so a retry runs again
+            // what a deadlock or a timeout ended, not a 25P02 no retry policy knows.
+            reject(
+              earlier !== undefined && (error as { code?: unknown }).code === inFailedTransaction
+                ? notSent(earlier, connection.lost, 'Refused')
+                : error,
+            );
           } else {
             abortedBy = undefined;
             next();
@@ -199,13 +210,14 @@ export function createStatementQueue(
 }
 
 /**
- * What a statement waiting behind a failed one rejects with: it was never sent. A deadlock, a
+ * What a statement waiting behind a failed one rejects with: it was never sent (or, `what`
+ * 'Refused', the server refused it for that failure). A deadlock, a
  * serialization failure or a lost connection ended the whole transaction, and the error has that
  * type, so the unit of work is retried whichever of the concurrent errors reaches it first.
  * Otherwise it carries SQLSTATE 25P02 (in_failed_sql_transaction), the server's own answer.
  */
-function notSent(failure: unknown, lost: Error | undefined): Error {
-  const message = `Not sent: an earlier statement of this transaction failed (${failure instanceof Error ? failure.message : String(failure)})`;
+function notSent(failure: unknown, lost: Error | undefined, what = 'Not sent'): Error {
+  const message = `${what}: an earlier statement of this transaction failed (${failure instanceof Error ? failure.message : String(failure)})`;
   const typed = toTypedError(failure, lost);
   if (typed instanceof TransactionConflictError) return new TransactionConflictError(message, typed.details, { cause: failure });
   if (typed instanceof ConnectionLostError) return new ConnectionLostError(message, {}, { cause: failure });
@@ -215,6 +227,6 @@ function notSent(failure: unknown, lost: Error | undefined): Error {
     new Error(`${message}, and PostgreSQL ignores every statement after a failure until the transaction or savepoint rolls back`, {
       cause: failure,
     }),
-    { code: '25P02' },
+    { code: inFailedTransaction },
   );
 }
