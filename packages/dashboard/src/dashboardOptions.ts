@@ -67,7 +67,7 @@ export interface DashboardOptions<Tx extends StoreTransaction = StoreTransaction
    * Bearer token that actions (rebuild, retry, skip) require. Without it every action is
    * refused (403): the pages stay read-only.
    */
-  token?: string;
+  token?: string | undefined;
   /** Health sampling period. Default 2000 ms. */
   healthIntervalMs?: number;
   /**

@@ -29,7 +29,7 @@ export interface ServeDashboardOptions {
   /** Default 127.0.0.1: the read-only pages are open to whoever reaches the port. */
   host?: string;
   /** Enables actions (rebuild needs the projections, so a standalone dashboard can retry and skip). */
-  token?: string;
+  token?: string | undefined;
   /** A pino logger; silent when absent. */
   logger?: FastifyBaseLogger;
   /** Passed through to the plugin (deciders, title, health sampling). */
