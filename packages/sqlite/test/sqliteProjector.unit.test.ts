@@ -1,4 +1,5 @@
 import { createProjector, type EventStore, type Projection, type RecordedEvent, registerInlineProjection } from '@tidemark/core';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSqliteCheckpointStore, createSqliteEventStore, type SqliteTransaction } from '../src/index.js';
 import { tempSqliteFiles } from './tempSqliteFiles.js';
@@ -127,6 +128,44 @@ describe('projector on SQLite', () => {
         { stream_id: 'acc-0', total: 2 + 4 + 6 + 8 + 10, events: 5 },
         { stream_id: 'acc-1', total: 1 + 3 + 5 + 9, events: 4 },
       ]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('writes the checkpoint past skipped events once the interval is up, though no further event arrives', async () => {
+    const file = files.next();
+    const store = createSqliteEventStore({ file });
+    // Another connection reading the file, as `tidemark projections status` does.
+    const storedCheckpoint = () => {
+      const reader = new Database(file, { readonly: true, fileMustExist: true });
+      try {
+        return BigInt(reader.prepare('SELECT position FROM tidemark_checkpoints WHERE name = ?').pluck().get('sums') as number);
+      } finally {
+        reader.close();
+      }
+    };
+    try {
+      const projector = createProjector({
+        store,
+        projection: sumsProjection(() => false),
+        checkpoints: createSqliteCheckpointStore(),
+        skipCheckpointIntervalMs: 200,
+      });
+      await projector.start();
+      const wanted = await fill(store, 2);
+      expect(await projector.waitForPosition(wanted, { timeoutMs: 5000 })).toBe(true);
+      expect(storedCheckpoint()).toBe(wanted);
+      // Three events the projection does not handle, at once: the moves past them are skipped…
+      let last = 0n;
+      for (let i = 0; i < 3; i++) last = (await store.appendToStream('account-1', [{ type: 'test.deposited', data: {} }])).position;
+      expect(await projector.waitForPosition(last, { timeoutMs: 5000 })).toBe(true);
+      // …and written within the interval all the same, with nothing else arriving.
+      const deadline = performance.now() + 3000;
+      while (storedCheckpoint() !== last && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(storedCheckpoint()).toBe(last);
+      expect(projector.status()).toMatchObject({ state: 'running', checkpoint: last });
+      await projector.stop();
     } finally {
       await store.close();
     }

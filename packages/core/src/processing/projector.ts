@@ -102,7 +102,8 @@ export interface ProjectorOptions<Tx extends StoreTransaction> {
    * other streams are busy) writes its checkpoint past them. Such a move only spares re-reading
    * those events after a restart, and writing it on every wake-up cost a transaction per batch
    * (on SQLite, the one writer's time). The position still moves in memory at once
-   * (`waitForPosition`, `status`); the stored checkpoint follows within this interval, and on
+   * (`waitForPosition`, `status`); the stored checkpoint follows within this interval — written
+   * with the next batch, or on its own once the interval is up when no batch comes — and on
    * `stop`. 0: write every move. Default 1000.
    */
   skipCheckpointIntervalMs?: number;
@@ -174,6 +175,9 @@ export interface Projector {
 /** Thrown inside the loop to end it: the projector failed on an event and must not go on. */
 class Halt extends Error {}
 
+/** What the loop hears instead of a batch when a skipped move is due to be written. */
+const skipWriteDue = Symbol('skipWriteDue');
+
 /** What the projection's own code threw (and the store does not call transient): the only failure that counts against an event. */
 class HandlerFailure {
   constructor(readonly cause: unknown) {}
@@ -227,6 +231,11 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
   /** The checkpoint as stored (behind `position` while a skip is not written yet), and when it was written. */
   let stored = 0n;
   let storedAt = 0;
+  /**
+   * While a move past skipped events is not written yet: resolves when it is due. It only wakes
+   * the loop, which writes the move between two batches (see follow), never beside one.
+   */
+  let pendingSkip: { due: Promise<typeof skipWriteDue>; timer: ReturnType<typeof setTimeout> } | undefined;
   /** Consecutive infrastructure failures; any committed progress ends them. */
   let failures = 0;
   /** Stops sampling the readable horizon (see `visibility`). */
@@ -292,6 +301,26 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
     });
   }
 
+  /** Wakes the loop to write a skipped move once the interval since the last write is up, if no batch writes it first. */
+  function armSkipWrite() {
+    if (pendingSkip || !Number.isFinite(skipCheckpointIntervalMs)) return;
+    const delay = Math.min(Math.max(0, storedAt + skipCheckpointIntervalMs - performance.now()), maxTimeoutMs);
+    let fire: () => void = () => {};
+    const due = new Promise<typeof skipWriteDue>((resolve) => {
+      fire = () => resolve(skipWriteDue);
+    });
+    const timer = setTimeout(fire, delay);
+    // Cleared when the loop ends; it must not keep a process alive meanwhile either.
+    timer.unref?.();
+    pendingSkip = { due, timer };
+  }
+
+  function disarmSkipWrite() {
+    if (!pendingSkip) return;
+    clearTimeout(pendingSkip.timer);
+    pendingSkip = undefined;
+  }
+
   /** Applies `events` and moves the checkpoint to `to`, atomically. */
   function commit(events: readonly RecordedEvent[], to: bigint): Promise<void> {
     if (events.length === 0) return commitUntraced(events, to);
@@ -325,6 +354,7 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
     }, batchTransaction);
     stored = to;
     storedAt = performance.now();
+    disarmSkipWrite();
   }
 
   async function processBatch(batch: SubscriptionBatch, signal: AbortSignal): Promise<void> {
@@ -336,6 +366,7 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
       // Only skipped events: the move is written at most once per interval (see skipCheckpointIntervalMs).
       if (started - storedAt < skipCheckpointIntervalMs) {
         advance(batch.checkpoint, handled, 0, started, batch.headPosition);
+        armSkipWrite();
         return;
       }
     }
@@ -398,6 +429,7 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
       });
       stored = event.position;
       storedAt = performance.now();
+      disarmSkipWrite();
       advance(event.position, [], 1, started, head);
       return;
     }
@@ -410,6 +442,7 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
       return recorded;
     });
     stored = position;
+    disarmSkipWrite();
     current.error = failure;
     setState('failed');
     throw new Halt(message);
@@ -435,31 +468,14 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
         position = record?.position ?? 0n;
         stored = position;
         storedAt = performance.now();
+        disarmSkipWrite();
         current.checkpoint = position;
         // A failure recorded by an earlier run stays visible until this run gets past it.
         if (record?.failure) current.error = record.failure;
         // Still `retrying` until a batch goes through: reloading the checkpoint proves little.
         setState(failures > 0 ? 'retrying' : 'running');
         waiters.reached(position);
-        const batches = subscribe(store, {
-          after: position,
-          batchSize: options.batchSize ?? 100,
-          ...(options.pollIntervalMs !== undefined && { pollIntervalMs: options.pollIntervalMs }),
-          ...(options.minReadIntervalMs !== undefined && { minReadIntervalMs: options.minReadIntervalMs }),
-          signal: watch.signal,
-          ...(projection.types && { types: projection.types }),
-          ...(projection.categories && { categories: projection.categories }),
-        });
-        for await (const batch of batches) {
-          if (lease && !(await lease.renew())) {
-            setState('standby');
-            break;
-          }
-          current.headPosition = maxPosition(current.headPosition ?? 0n, batch.headPosition);
-          await processBatch(batch, watch.signal);
-          // Caught up with nothing to commit: the reads worked, the trouble is over too.
-          if (batch.caughtUp) recovered();
-        }
+        await follow(watch.signal);
       } catch (error) {
         if (error instanceof Halt) {
           // A projector halted on a poison event gives its lease up, so that a standby (perhaps
@@ -485,7 +501,68 @@ export function createProjector<Tx extends StoreTransaction>(options: ProjectorO
         await abortableDelay(delayMs, signal);
       } finally {
         watch?.stop();
+        disarmSkipWrite();
       }
+    }
+  }
+
+  /**
+   * Processes the batches of a subscription from `position` until `signal` aborts or the lease is
+   * lost. A skipped move still unwritten when its interval is up, with no batch come to carry it,
+   * is written here, between two batches, by the same fenced batch transaction; a failure of it
+   * goes to run() like a batch's.
+   */
+  async function follow(signal: AbortSignal): Promise<void> {
+    // Its own signal, so that leaving while a read is in flight (after a failed write) ends it too.
+    const reading = new AbortController();
+    const endReading = () => reading.abort();
+    // Stopped already (before the checkpoint loaded): an 'abort' listener added now would never hear it.
+    if (signal.aborted) reading.abort();
+    else signal.addEventListener('abort', endReading, { once: true });
+    const batches = subscribe(store, {
+      after: position,
+      batchSize: options.batchSize ?? 100,
+      ...(options.pollIntervalMs !== undefined && { pollIntervalMs: options.pollIntervalMs }),
+      ...(options.minReadIntervalMs !== undefined && { minReadIntervalMs: options.minReadIntervalMs }),
+      signal: reading.signal,
+      ...(projection.types && { types: projection.types }),
+      ...(projection.categories && { categories: projection.categories }),
+    });
+    let next = batches.next();
+    try {
+      for (;;) {
+        const step = pendingSkip ? await Promise.race([next, pendingSkip.due]) : await next;
+        if (step === skipWriteDue) {
+          disarmSkipWrite();
+          // A timer can fire a little early, or have been cut short (the longest a timer waits).
+          if (performance.now() - storedAt < skipCheckpointIntervalMs) armSkipWrite();
+          else if (stored < position) {
+            if (lease && !(await lease.renew())) {
+              setState('standby');
+              return;
+            }
+            await commitUntraced([], position);
+          }
+          continue;
+        }
+        if (step.done) return;
+        if (lease && !(await lease.renew())) {
+          setState('standby');
+          return;
+        }
+        const batch = step.value;
+        current.headPosition = maxPosition(current.headPosition ?? 0n, batch.headPosition);
+        await processBatch(batch, signal);
+        // Caught up with nothing to commit: the reads worked, the trouble is over too.
+        if (batch.caughtUp) recovered();
+        next = batches.next();
+      }
+    } finally {
+      signal.removeEventListener('abort', endReading);
+      reading.abort();
+      // What a read still in flight brings is dropped: the next run reads from the checkpoint.
+      await next.catch(() => {});
+      await batches.return();
     }
   }
 
