@@ -1,6 +1,6 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { CommanderError } from 'commander';
+import { type Command, CommanderError } from 'commander';
 import type { CliIo } from './cliIo.js';
 import { escapeControls } from './output/escapeControls.js';
 import { createProgram } from './program.js';
@@ -27,9 +27,13 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed') return 0;
-      // A command group named without its subcommand: commander would print the group's help as an error.
+      // A command group named without its subcommand: commander would print the group's help as an
+      // error, or, when options follow (`events --sqlite f`), call the first of them unknown.
+      const group = groupWithoutSubcommand(program, argv);
       const message =
-        error.code === 'commander.help' ? `${commandPath(argv)}: missing a subcommand` : error.message.replace(/^error: /, '');
+        group && (error.code === 'commander.help' || error.code === 'commander.unknownOption')
+          ? `${group.path}: missing a subcommand (${group.subcommands.join(', ')})`
+          : error.message.replace(/^error: /, '');
       io.stderr.write(`tidemark: ${oneLine(message)} (see tidemark --help)\n`);
       return 2;
     }
@@ -39,14 +43,22 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
   }
 }
 
-/** The leading words of argv that name commands (`projections`, `outbox`…), for a one-line message. */
-function commandPath(argv: readonly string[]): string {
-  const words: string[] = [];
+/**
+ * The command group argv names without going on to one of its subcommands (`events`, `projections
+ * --sqlite f`): its path and its subcommands; undefined when argv names a command that runs.
+ */
+function groupWithoutSubcommand(program: Command, argv: readonly string[]): { path: string; subcommands: string[] } | undefined {
+  let command = program;
+  const path: string[] = [];
   for (const word of argv) {
     if (word.startsWith('-')) break;
-    words.push(word);
+    const next = command.commands.find((candidate) => candidate.name() === word || candidate.aliases().includes(word));
+    if (!next) return undefined; // an unknown command: commander's message names it
+    command = next;
+    path.push(word);
   }
-  return words.join(' ') || 'tidemark';
+  if (path.length === 0 || command.commands.length === 0) return undefined;
+  return { path: path.join(' '), subcommands: command.commands.map((sub) => sub.name()) };
 }
 
 function processIo(): CliIo {

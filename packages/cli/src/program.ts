@@ -42,6 +42,7 @@ Every command:
   projections failed [<projection>]           events projections failed on or parked
   projections retry|skip <projection> --position N [--module FILE]
   projections rebuild <projection> --module FILE [--batch-size N]
+                                              FILE exports the projection and the store's event stages
   outbox status                               backlog and the age of the oldest unpublished message
   consumers status                            inbox consumers, their last message and checkpoint
   dashboard [--port N] [--host H] [--token T] the web dashboard of the store until Ctrl-C (token: DASHBOARD_TOKEN)

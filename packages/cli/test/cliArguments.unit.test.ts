@@ -15,7 +15,12 @@ describe('tidemark argument validation', () => {
   it.each([
     [['frobnicate'], "unknown command 'frobnicate'"],
     [['projections', 'replay'], "unknown command 'replay'"],
-    [['projections'], 'projections: missing a subcommand'],
+    [['projections'], 'projections: missing a subcommand (status, failed, retry, skip, rebuild)'],
+    // The subcommand forgotten before the options: not "unknown option '--sqlite'".
+    [['events', '--sqlite', db], 'events: missing a subcommand (tail)'],
+    [['projections', '--sqlite', db], 'projections: missing a subcommand (status, failed, retry, skip, rebuild)'],
+    [['outbox', '--sqlite', db, '--json'], 'outbox: missing a subcommand (status)'],
+    [['events', 'tail', '--sqlite', db, '--bogus'], "unknown option '--bogus'"],
     [['dashboard', '--sqlite', db, '--port', 'http'], "option '--port <n>' argument 'http' is invalid"],
     [['dashboard', '--sqlite', db, '--port', '70000'], '--port must be at most 65535'],
     [['dashboard', '--sqlite', db, '--token', 'short'], 'the token must be 16 to 256 printable characters'],
@@ -37,7 +42,6 @@ describe('tidemark argument validation', () => {
     [['projections', 'rebuild', 'sums', '--module', 'm.ts', '--sqlite', db, '--verbose'], "unknown option '--verbose'"],
     [['projections', 'rebuild', 'sums', '--module'], "option '--module <file>' argument missing"],
     [['projections', 'rebuild', 'sums', '--module', 'no-such-module.ts', '--sqlite', db], 'no-such-module.ts'],
-    [['projections', 'rebuild', 'sums', '--module', 'm.ts', '--sqlite', join(dir, 'typo.db')], 'typo.db: no such file'],
     [['projections', 'status', '--sqlite', db, '--limit', '3'], "unknown option '--limit'"],
     [['stream', '--sqlite', db], "missing required argument 'id'"],
     [['stream', 'order-1', '--sqlite', db, '--version', 'two'], "'--version <n>' argument 'two' is invalid"],

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,6 +56,34 @@ describe('the tidemark executable', () => {
     const help = await runProcess([...entry, '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Usage: tidemark <command>');
+  });
+
+  it('a store that cannot be opened is a failed command, exit code 1, whatever the reason', async () => {
+    const empty = join(dir, 'empty.db');
+    writeFileSync(empty, '');
+    const missing = join(dir, 'missing.db');
+    for (const [args, line] of [
+      [['streams', '--sqlite', missing], `tidemark: streams: --sqlite ${missing}: no such file`],
+      [['migrate', '--sqlite', missing], `tidemark: migrate: --sqlite ${missing}: no such file`],
+      [
+        ['streams', '--sqlite', empty],
+        `tidemark: The SQLite file '${empty}' holds no tidemark store (tidemark migrate --create-schema to create one)`,
+      ],
+      [['migrate', '--sqlite', empty], `tidemark: The SQLite file '${empty}' holds no tidemark store (--create-schema to create one)`],
+      // Nothing listens on port 1: never connected, so not a connection "lost"; no password shown.
+      [
+        ['streams', '--postgres', 'postgres://ops:secret@127.0.0.1:1/test'],
+        'tidemark: cannot connect to PostgreSQL at 127.0.0.1:1: connection refused (ECONNREFUSED)',
+      ],
+      [
+        ['migrate', '--postgres', 'postgres://ops:secret@127.0.0.1:1/test'],
+        'tidemark: cannot connect to PostgreSQL at 127.0.0.1:1: connection refused (ECONNREFUSED)',
+      ],
+    ] as const) {
+      const run = await runProcess([...bin, ...args]);
+      expect({ args, code: run.code, stderr: run.stderr }).toEqual({ args, code: 1, stderr: `${line}\n` });
+    }
+    expect(existsSync(missing)).toBe(false);
   });
 
   describe('each command family on a SQLite store', () => {

@@ -60,10 +60,12 @@ describe('a --sqlite file that holds no store', () => {
     },
   );
 
-  it('migrate without --create-schema refuses it (exit code 2) without writing to it', async () => {
+  it('migrate without --create-schema refuses it (StoreNotFoundError, exit code 1, as streams does) without writing to it', async () => {
     const empty = join(dir, 'empty-migrate.db');
     writeFileSync(empty, '');
-    expect(await run(['migrate', '--sqlite', empty])).toBe(2);
+    const error = await run(['migrate', '--sqlite', empty]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoreNotFoundError);
+    expect((error as Error).message).toBe(`The SQLite file '${empty}' holds no tidemark store (--create-schema to create one)`);
     expect(readFileSync(empty)).toHaveLength(0);
   });
 

@@ -63,7 +63,10 @@ describe('output of untrusted store content', () => {
   );
 
   it('an error naming an argument escapes it on its one line of stderr', async () => {
-    const { stderr } = await run(['streams', '--sqlite', join(dir, `typo${hostile}.db`)]);
+    // (A missing --sqlite file is no bad argument any more but a failed command: runCliProcess prints that one.)
+    const { code, stderr } = await run(['streams', '--postgres', 'postgres://h/db', '--schema', `typo${hostile}`]);
+    expect(code).toBe(2);
+    expect(stderr).toContain('typo');
     expect(stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(stderr.trimEnd()).not.toMatch(unsafe);
   });

@@ -1,4 +1,12 @@
-import { type FailedEvent, listFailedEvents, type Projection, parsePosition, retryFailedEvent, skipFailedEvent } from '@tidemark/core';
+import {
+  type FailedEvent,
+  listFailedEvents,
+  type Projection,
+  parsePosition,
+  type RecordedEvent,
+  retryFailedEvent,
+  skipFailedEvent,
+} from '@tidemark/core';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { CliIo } from '../cliIo.js';
 import { escapeControls } from '../output/escapeControls.js';
@@ -9,7 +17,8 @@ import { type SqlTx, withStore } from '../store/openStore.js';
 import type { StoreArguments } from '../store/storeArguments.js';
 import { addStoreOptions, storeArgumentsOf } from '../store/storeOptions.js';
 import { UsageError } from '../usageError.js';
-import { loadProjection } from './loadProjection.js';
+import { loadProjection, type ProjectionModule } from './loadProjection.js';
+import { refusingStagedEvents } from './storedEventsGuard.js';
 
 type Action = 'failed' | 'retry' | 'skip';
 
@@ -18,6 +27,7 @@ interface FailuresArguments extends StoreArguments {
   projection?: string;
   position?: bigint;
   module?: string;
+  asStored?: boolean;
   json: boolean;
 }
 
@@ -49,13 +59,20 @@ export function addFailuresCommands(projections: Command, io: CliIo): void {
       .description('retry a failed or parked event')
       .argument('<projection>', "the projection's name", nonEmpty)
       .requiredOption('--position <n>', "the event's global position", position)
-      .option('--module <file>', 'the module exporting the projection (needed to apply a parked event)', nonEmpty)
+      .option(
+        '--module <file>',
+        'the module exporting the projection (needed to apply a parked event), and the `stages` of the store',
+        nonEmpty,
+      )
       .addHelpText(
         'after',
         '\nA parked event is applied with the projection from --module and its dead letter removed, in one\n' +
-          'transaction; a failed one has its failure cleared, so the projector retries it when it next starts.',
+          'transaction; a failed one has its failure cleared, so the projector retries it when it next starts.\n' +
+          "The store is opened with the module's `stages` export, as for rebuild; without it, a parked event with\n" +
+          'an encrypted field is refused (exit code 1, nothing written), unless --as-stored.',
       ),
   )
+    .option('--as-stored', 'the module exports no stages: apply the event as it is, encrypted fields and all')
     .option('--json', 'print JSON instead of text')
     .action(async (projection: string, options: Record<string, unknown>) => {
       await projectionsFailures(
@@ -65,6 +82,7 @@ export function addFailuresCommands(projections: Command, io: CliIo): void {
           projection,
           position: options.position as bigint,
           ...(typeof options.module === 'string' && { module: options.module }),
+          asStored: options.asStored === true,
           json: options.json === true,
         },
         io,
@@ -98,25 +116,51 @@ export function addFailuresCommands(projections: Command, io: CliIo): void {
 }
 
 async function projectionsFailures(args: FailuresArguments, io: CliIo): Promise<void> {
-  let projection: Projection<SqlTx> | undefined;
+  let loaded: ProjectionModule | undefined;
   if (args.module !== undefined && args.projection !== undefined) {
     try {
-      projection = await loadProjection(args.module, args.projection);
+      loaded = await loadProjection(args.module, args.projection);
     } catch (error) {
       throw new UsageError(`projections ${args.action}: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
-  await withStore(args, async ({ store, checkpoints }) => {
-    if (args.action === 'failed') {
-      const failed = await listFailedEvents(store, checkpoints, args.projection);
-      io.stdout.write(args.json ? jsonText(failed) : failedTable(failed));
-      return;
-    }
-    const target = { store, checkpoints, name: args.projection as string, position: args.position as bigint };
-    const done =
-      args.action === 'retry' ? await retryFailedEvent({ ...target, ...(projection && { projection }) }) : await skipFailedEvent(target);
-    io.stdout.write(args.json ? jsonText(done) : `${describe(args.action, done)}\n`);
-  });
+  if (args.asStored && loaded?.stages !== undefined) {
+    throw new UsageError(`projections ${args.action}: --as-stored goes with a module that exports no stages`);
+  }
+  // A dead letter holds the event as the projector read it; without the stages, one with an encrypted field is refused.
+  const projection: Projection<SqlTx> | undefined =
+    loaded && loaded.stages === undefined && !args.asStored
+      ? refusingStagedEvents(loaded.projection, `projections ${args.action}`)
+      : loaded?.projection;
+  await withStore(
+    args,
+    async ({ store, checkpoints, readStages }) => {
+      if (args.action === 'failed') {
+        const failed = await listFailedEvents(store, checkpoints, args.projection);
+        io.stdout.write(args.json ? jsonText(failed) : failedTable(failed));
+        return;
+      }
+      const target = { store, checkpoints, name: args.projection as string, position: args.position as bigint };
+      // A dead letter is a copy of the event kept outside the log: read through the stages as the log is.
+      const applied = projection && readStages ? readingThrough(projection, readStages) : projection;
+      const done =
+        args.action === 'retry'
+          ? await retryFailedEvent({ ...target, ...(applied && { projection: applied }) })
+          : await skipFailedEvent(target);
+      io.stdout.write(args.json ? jsonText(done) : `${describe(args.action, done)}\n`);
+    },
+    loaded?.stages,
+  );
+}
+
+/** The projection, applying events after the module's stages have read them. */
+function readingThrough(
+  projection: Projection<SqlTx>,
+  readStages: (events: readonly RecordedEvent[]) => Promise<readonly RecordedEvent[]>,
+): Projection<SqlTx> {
+  const apply: Projection<SqlTx>['apply'] = async (events, tx, tables) =>
+    projection.apply.call(projection, [...(await readStages(events))], tx, tables);
+  return Object.create(projection, { apply: { value: apply, enumerable: true } }) as Projection<SqlTx>;
 }
 
 function describe(action: 'retry' | 'skip', event: FailedEvent): string {

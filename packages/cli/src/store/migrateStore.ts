@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
+import { StoreNotFoundError } from '@tidemark/core';
 import type { MigrationReport } from '@tidemark/postgres';
 import type { Command } from 'commander';
 import type { CliIo } from '../cliIo.js';
 import { jsonText } from '../output/jsonText.js';
-import { UsageError } from '../usageError.js';
 import { openFailure } from './openFailure.js';
 import type { StoreArguments } from './storeArguments.js';
 import { addStoreOptions, storeArgumentsOf } from './storeOptions.js';
@@ -46,7 +46,8 @@ async function migrateAndReport(args: MigrateArguments, io: CliIo): Promise<void
   if (args.sqlite !== undefined) {
     const { migrateSqliteSchema, openSqliteDatabase, sqliteSchemaVersionOf } = await import('@tidemark/sqlite');
     if (!args.createSchema) {
-      if (!existsSync(args.sqlite)) throw new UsageError(`migrate: --sqlite ${args.sqlite}: no such file`);
+      // (parseStoreArguments checked, but the file may have gone since.)
+      if (!existsSync(args.sqlite)) throw new StoreNotFoundError(`The SQLite file '${args.sqlite}'`);
       // An existing file that holds no store is most likely the wrong file. Checked read-only:
       // opening it for writing would already switch it to WAL.
       const probe = openSqliteDatabase(args.sqlite, { readOnly: true, synchronous: 'FULL', busyTimeoutMs: 5000 });
@@ -56,7 +57,8 @@ async function migrateAndReport(args: MigrateArguments, io: CliIo): Promise<void
       } finally {
         probe.close();
       }
-      if (found === 0) throw new UsageError(`migrate: ${args.sqlite} holds no tidemark store (--create-schema to create one)`);
+      // As a PostgreSQL schema that holds no store: the store cannot be opened (exit code 1), no bad argument.
+      if (found === 0) throw new StoreNotFoundError(`The SQLite file '${args.sqlite}'`);
     }
     const db = openSqliteDatabase(args.sqlite, { synchronous: 'FULL', busyTimeoutMs: 5000 });
     try {
@@ -75,7 +77,15 @@ async function migrateAndReport(args: MigrateArguments, io: CliIo): Promise<void
     const before = await schemaVersion(pool, schema);
     const migrated = await migrateWithReport(pool, schema, { createSchema: args.createSchema });
     const { applied: _applied, ...repairs } = migrated;
-    report(io, args, `PostgreSQL schema ${schema}`, before, await schemaVersion(pool, schema), repairs, schemaRepairLines(schema, migrated));
+    report(
+      io,
+      args,
+      `PostgreSQL schema ${schema}`,
+      before,
+      await schemaVersion(pool, schema),
+      repairs,
+      schemaRepairLines(schema, migrated),
+    );
   } finally {
     await pool.end();
   }

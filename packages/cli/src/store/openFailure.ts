@@ -1,5 +1,6 @@
 import { StoreNotFoundError } from '@tidemark/core';
 import { escapeControls } from '../output/escapeControls.js';
+import { connectFailure } from './connectFailure.js';
 import type { StoreArguments } from './storeArguments.js';
 
 /** The hint for a command that cannot create a store: only `tidemark migrate` takes --create-schema. */
@@ -9,7 +10,8 @@ export const migrateCreatesStore = 'tidemark migrate --create-schema to create o
  * A failure to open the store the arguments name, said in the command line's terms. Core's
  * StoreNotFoundError suggests the library's `createSchema: true`: here it gets `createHint`, what
  * the running command can do about it (still a StoreNotFoundError, for callers that check). And
- * better-sqlite3's "file is not a database" names no file: here it names --sqlite's, escaped.
+ * better-sqlite3's "file is not a database" names no file: here it names --sqlite's, escaped. A
+ * server that could not be reached at all is "cannot connect to PostgreSQL at host:port".
  */
 export function openFailure(error: unknown, args: StoreArguments, createHint: string): unknown {
   if (error instanceof StoreNotFoundError) {
@@ -21,5 +23,7 @@ export function openFailure(error: unknown, args: StoreArguments, createHint: st
   if (args.sqlite !== undefined && (error as { code?: unknown } | null)?.code === 'SQLITE_NOTADB') {
     return new Error(`--sqlite ${escapeControls(JSON.stringify(args.sqlite))} is not a SQLite database`, { cause: error });
   }
+  // Never connected: not a connection "lost", as the store's typed error puts it.
+  if (args.postgres !== undefined) return connectFailure(error, args.postgres) ?? error;
   return error;
 }

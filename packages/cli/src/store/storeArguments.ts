@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { StoreNotFoundError } from '@tidemark/core';
 import { UsageError } from '../usageError.js';
 
 /** Which store a command works on: exactly one of a SQLite file or a PostgreSQL URL (and schema). */
@@ -9,8 +10,10 @@ export interface StoreArguments {
 }
 
 /**
- * Checks the store options before anything is opened; throws UsageError naming `command`.
- * `mayCreate`: a missing SQLite file is fine (the command was asked to create the store).
+ * Checks the store options before anything is opened; throws UsageError naming `command` (exit
+ * code 2). `mayCreate`: a missing SQLite file is fine (the command was asked to create the store).
+ * A missing one otherwise is no bad argument but a store that cannot be opened, as a schema that
+ * holds no store: StoreNotFoundError (exit code 1), after every check of the arguments themselves.
  */
 export async function parseStoreArguments(
   command: string,
@@ -20,10 +23,6 @@ export async function parseStoreArguments(
   if (Boolean(values.sqlite) === Boolean(values.postgres)) {
     throw new UsageError(`${command}: give exactly one of --sqlite <file> or --postgres <url>`);
   }
-  // Opening a SQLite store creates the file: a mistyped path would act on an empty new store.
-  if (values.sqlite !== undefined && !mayCreate && !existsSync(values.sqlite)) {
-    throw new UsageError(`${command}: --sqlite ${values.sqlite}: no such file`);
-  }
   if (values.schema !== undefined && !values.postgres) throw new UsageError(`${command}: --schema goes with --postgres`);
   if (values.schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(values.schema)) {
     throw new UsageError(`${command}: --schema '${values.schema}' is not a schema name (lower-case letters, digits, _)`);
@@ -31,6 +30,12 @@ export async function parseStoreArguments(
   if (values.postgres !== undefined && !(await isPostgresUrl(values.postgres))) {
     // Never the URL itself: it may hold a password.
     throw new UsageError(`${command}: --postgres must be a postgres:// URL, such as postgres://user@localhost:5432/database`);
+  }
+  // Opening a SQLite store creates the file: a mistyped path would act on an empty new store.
+  if (values.sqlite !== undefined && !mayCreate && !existsSync(values.sqlite)) {
+    const missing = new StoreNotFoundError(`The SQLite file '${values.sqlite}'`);
+    missing.message = `${command}: --sqlite ${values.sqlite}: no such file`;
+    throw missing;
   }
   return {
     ...(values.sqlite !== undefined && { sqlite: values.sqlite }),
