@@ -22,8 +22,8 @@ const notConnected: Record<string, string> = {
 };
 
 /**
- * Why the DATABASE_URL server cannot be reached at all ("cannot connect to host:port: connection
- * refused"), or undefined when it can (the store's failure was something else: its message
+ * Why the DATABASE_URL server cannot be reached at all ("cannot connect to host:port/database:
+ * connection refused"), or undefined when it can (the store's failure was something else: its message
  * stands). Asked only after opening the store failed; never the URL itself (it may hold a password).
  */
 async function unreachable(url: string): Promise<string | undefined> {
@@ -41,7 +41,8 @@ async function unreachable(url: string): Promise<string | undefined> {
     let where = 'the server';
     try {
       const parsed = new URL(url);
-      where = `${parsed.hostname}:${parsed.port || '5432'}`;
+      // host:port/database, as the store's own message names it: never the user or password.
+      where = `${parsed.hostname}:${parsed.port || '5432'}${parsed.pathname}`;
     } catch {}
     return `cannot connect to ${where}: ${notConnected[code]} (${code}); is PostgreSQL running there?`;
   } finally {
