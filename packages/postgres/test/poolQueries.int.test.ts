@@ -123,6 +123,8 @@ describe.skipIf(!available)('store.queries on PostgreSQL: one read statement, no
     await expect(store.queries.query('SELECT 1 / 0 AS n')).rejects.toThrow(/division by zero/);
     await expect(store.queries.query('SELECT pg_advisory_lock(42), 1 / 0 AS n')).rejects.toThrow(/division by zero/);
     await expect(store.queries.query('SELECT $1::int AS n', ['not a number'])).rejects.toThrow(/invalid input syntax/);
+    // A NUL PostgreSQL text cannot hold: bad input, typed as such.
+    await expect(store.queries.query('SELECT $1::text AS v', ['a\u0000b'])).rejects.toThrow(ValidationError);
     expect(await pid()).toBe(first);
     const state = (
       await store.pool.query(

@@ -38,6 +38,9 @@ const rollbackAndUnlock = 'ROLLBACK; SELECT pg_advisory_unlock_all()';
 /** SQLSTATE read_only_sql_transaction: the statement tried to write. */
 const readOnlyViolation = '25006';
 
+/** SQLSTATE character_not_in_repertoire: text PostgreSQL cannot hold (U+0000 in a parameter or the statement). */
+const unstorableCharacter = '22021';
+
 /**
  * One statement of read SQL on a pooled connection (`store.queries`), inside a READ ONLY
  * transaction that is always rolled back: a pooled connection goes on to serve appends and reads,
@@ -88,6 +91,14 @@ export async function queryPooled<Row extends Record<string, unknown>>(
     // A ROLLBACK that could not run leaves the transaction open (and maybe a lock held): the
     // connection must go.
     if (client.getTransactionStatus() !== 'I') discard ??= error as Error;
+    if ((error as { code?: unknown } | null)?.code === unstorableCharacter) {
+      // Bad input, as SQLite's queries and every append report it: the caller's to fix, never retried.
+      throw new ValidationError(
+        'The statement or a parameter holds a character PostgreSQL text cannot hold (U+0000)',
+        { field: 'params' },
+        { cause: error },
+      );
+    }
     if ((error as { code?: unknown } | null)?.code === readOnlyViolation) {
       throw new ValidationError(
         'Only a single read-only statement may run outside a transaction: write inside store.transaction',
