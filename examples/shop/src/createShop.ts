@@ -126,8 +126,8 @@ export interface Shop {
 /** Thrown when the configured database cannot be opened: main.ts prints it as one line. */
 export class ShopStartError extends Error {
   readonly setting: string;
-  constructor(setting: string, message: string) {
-    super(message);
+  constructor(setting: string, message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = 'ShopStartError';
     this.setting = setting;
   }
@@ -198,7 +198,7 @@ async function openStore(
       };
     } catch (error) {
       await pool.end().catch(() => {});
-      throw new ShopStartError('DATABASE_URL', `Cannot open DATABASE_URL (${location}): ${oneLine(error)}`);
+      throw new ShopStartError('DATABASE_URL', `Cannot open DATABASE_URL (${location}): ${oneLine(error)}`, { cause: error });
     }
   }
   const dataDir = resolve(config.dataDir);

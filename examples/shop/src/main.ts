@@ -1,4 +1,4 @@
-import pg from 'pg';
+import { ServerUnreachableError } from '@tidemark/core';
 import { pino } from 'pino';
 import { ConfigError, loadConfig } from './config.js';
 import { createShop, type Shop, ShopStartError } from './createShop.js';
@@ -9,45 +9,6 @@ import { startTracing } from './tracing/startTracing.js';
 function failStart(message: string): never {
   process.stderr.write(`shop: ${message}\n`);
   process.exit(1);
-}
-
-/** Node's codes for a server never reached: the store's "connection was lost" would mislead. */
-const notConnected: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ENOTFOUND: 'no such host',
-  EAI_AGAIN: 'the host name could not be resolved now',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  ETIMEDOUT: 'timed out',
-};
-
-/**
- * Why the DATABASE_URL server cannot be reached at all ("cannot connect to host:port/database:
- * connection refused"), or undefined when it can (the store's failure was something else: its message
- * stands). Asked only after opening the store failed; never the URL itself (it may hold a password).
- */
-async function unreachable(url: string): Promise<string | undefined> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    return undefined;
-  } catch (error) {
-    const errors = error instanceof AggregateError ? [error, ...error.errors] : [error];
-    const code = errors
-      .map((one) => (one as { code?: unknown }).code)
-      .find((one): one is string => typeof one === 'string' && one in notConnected);
-    if (!code) return undefined;
-    let where = 'the server';
-    try {
-      const parsed = new URL(url);
-      // host:port/database, as the store's own message names it: never the user or password.
-      where = `${parsed.hostname}:${parsed.port || '5432'}${parsed.pathname}`;
-    } catch {}
-    return `cannot connect to ${where}: ${notConnected[code]} (${code}); is PostgreSQL running there?`;
-  } finally {
-    await client.end().catch(() => {});
-  }
 }
 
 /**
@@ -72,8 +33,9 @@ async function main(): Promise<void> {
     shop = await createShop({ config, logger });
   } catch (error) {
     if (!(error instanceof ShopStartError)) throw error;
-    const cannotConnect = error.setting === 'DATABASE_URL' && config.database ? await unreachable(config.database.url) : undefined;
-    failStart(cannotConnect ? `Cannot open DATABASE_URL: ${cannotConnect}` : error.message);
+    // The store's own message names host:port ("cannot connect to PostgreSQL at 127.0.0.1:5432:
+    // connection refused"), never the URL's password; the likely fix is the operator's to make.
+    failStart(error.cause instanceof ServerUnreachableError ? `${error.message}; is PostgreSQL running there?` : error.message);
   }
 
   let closing = false;

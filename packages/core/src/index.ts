@@ -23,6 +23,7 @@ export * from './domain/ids.js';
 export * from './domain/isSchemaVersion.js';
 export * from './domain/isStorableDate.js';
 export * from './domain/isWellFormed.js';
+export * from './domain/serverUnreachableError.js';
 export * from './domain/streamLifecycleErrors.js';
 export * from './eventStore/acceptedCalls.js';
 export * from './eventStore/afterCommitCallbacks.js';

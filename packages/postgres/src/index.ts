@@ -5,8 +5,9 @@
  * @module @tidemark/postgres
  */
 
-// Core's since both stores refuse a newer schema alike; still importable from here.
-export { SchemaTooNewError } from '@tidemark/core';
+// Core's since every store refuses a newer schema alike, and any adapter's server can be
+// unreachable (what opening a store here rejects with then); still importable from here.
+export { SchemaTooNewError, ServerUnreachableError } from '@tidemark/core';
 export * from './commands/postgresIdempotencyKeyStore.js';
 export * from './eventStore/isTransientPostgresError.js';
 export * from './eventStore/postgresEventSchemaStore.js';

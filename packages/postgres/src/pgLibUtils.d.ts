@@ -7,3 +7,18 @@ declare module 'pg/lib/utils.js' {
   const utils: { prepareValue(value: unknown): unknown };
   export default utils;
 }
+
+/**
+ * How pg resolves a client's options (connection string, PG* environment variables, defaults)
+ * into the host and port it connects to: the server a connection failure names
+ * (serverUnreachable.ts). The same "./lib/*" export, without type definitions either.
+ */
+declare module 'pg/lib/connection-parameters.js' {
+  import type pg from 'pg';
+
+  export default class ConnectionParameters {
+    constructor(config?: string | pg.ClientConfig);
+    readonly host: string | undefined;
+    readonly port: number;
+  }
+}

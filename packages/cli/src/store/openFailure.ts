@@ -1,6 +1,5 @@
 import { StoreNotFoundError } from '@tidemark/core';
 import { escapeControls } from '../output/escapeControls.js';
-import { connectFailure } from './connectFailure.js';
 import type { StoreArguments } from './storeArguments.js';
 
 /** The hint for a command that cannot create a store: only `tidemark migrate` takes --create-schema. */
@@ -11,7 +10,8 @@ export const migrateCreatesStore = 'tidemark migrate --create-schema to create o
  * StoreNotFoundError suggests the library's `createSchema: true`: here it gets `createHint`, what
  * the running command can do about it (still a StoreNotFoundError, for callers that check). And
  * better-sqlite3's "file is not a database" names no file: here it names --sqlite's, escaped. A
- * server that could not be reached at all is "cannot connect to PostgreSQL at host:port".
+ * server that could not be reached at all needs nothing: the store's ServerUnreachableError already
+ * says "cannot connect to PostgreSQL at host:port", without the URL's password.
  */
 export function openFailure(error: unknown, args: StoreArguments, createHint: string): unknown {
   if (error instanceof StoreNotFoundError) {
@@ -23,7 +23,5 @@ export function openFailure(error: unknown, args: StoreArguments, createHint: st
   if (args.sqlite !== undefined && (error as { code?: unknown } | null)?.code === 'SQLITE_NOTADB') {
     return new Error(`--sqlite ${escapeControls(JSON.stringify(args.sqlite))} is not a SQLite database`, { cause: error });
   }
-  // Never connected: not a connection "lost", as the store's typed error puts it.
-  if (args.postgres !== undefined) return connectFailure(error, args.postgres) ?? error;
   return error;
 }

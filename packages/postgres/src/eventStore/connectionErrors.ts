@@ -1,7 +1,14 @@
-import { CommitOutcomeUnknownError, ConnectionLostError, TidemarkError, TransactionConflictError } from '@tidemark/core';
+import {
+  CommitOutcomeUnknownError,
+  ConnectionLostError,
+  TidemarkError,
+  TransactionConflictError,
+  unreachableSocketError,
+} from '@tidemark/core';
 import type pg from 'pg';
 import { toLifecycleError } from './postgresStreamLifecycle.js';
 import { idleInTransactionTimeout, toIdleInTransactionTimeoutError, toStatementTimeoutError } from './serverTimeoutErrors.js';
+import { toServerUnreachableError } from './serverUnreachable.js';
 import { toPermissionDeniedError } from './toPermissionDeniedError.js';
 import { toReadOnlyConnectionError } from './toReadOnlyConnectionError.js';
 import { toStatementNameConflictError } from './toStatementNameConflictError.js';
@@ -31,6 +38,8 @@ const connectionMessages =
 export function isConnectionFailure(error: unknown): boolean {
   if (error instanceof ConnectionLostError) return true;
   if (!(error instanceof Error)) return false;
+  // Never made at all counts too: an unknown host (ENOTFOUND) has none of the codes below.
+  if (unreachableSocketError(error)) return true;
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string' && (connectionStates.has(code) || socketCodes.has(code))) return true;
   return connectionMessages.test(error.message);
@@ -47,8 +56,7 @@ export function endedIdle(error: unknown): boolean {
 /** Errors no statement was sent for: failing to get a connection at all. */
 function failedBeforeSending(error: unknown): boolean {
   return (
-    error instanceof Error &&
-    (/timeout exceeded when trying to connect/.test(error.message) || (error as { code?: unknown }).code === 'ECONNREFUSED')
+    error instanceof Error && (/timeout exceeded when trying to connect/.test(error.message) || unreachableSocketError(error) !== undefined)
   );
 }
 
@@ -59,14 +67,15 @@ function failedBeforeSending(error: unknown): boolean {
  * serverTimeoutErrors.ts) become TransactionConflictError, a missing privilege (42501)
  * PermissionDeniedError, a write on a read-only connection (25006), a prepared-statement name
  * collision or a session ended by idle_in_transaction_session_timeout (25P03)
- * StoreMisconfiguredError, a dead connection ConnectionLostError (`lost`: the client already
- * reported its connection dead, whatever this error says; given as the error that killed it, a
- * 25P03 there makes every later failure on the connection that StoreMisconfiguredError too — it
- * arrives as the client's 'error' event while the work idles, and the next statement only says
- * "Connection terminated"). Typed errors pass unchanged, but a ConnectionLostError of a session
- * ended for idling.
+ * StoreMisconfiguredError, a connection never made ServerUnreachableError (naming the server of
+ * `connection`, a pool's options, when given), a dead connection ConnectionLostError (`lost`: the
+ * client already reported its connection dead, whatever this error says; given as the error that
+ * killed it, a 25P03 there makes every later failure on the connection that
+ * StoreMisconfiguredError too — it arrives as the client's 'error' event while the work idles, and
+ * the next statement only says "Connection terminated"). Typed errors pass unchanged, but a
+ * ConnectionLostError of a session ended for idling.
  */
-export function toTypedError(error: unknown, lost: boolean | Error | undefined = false): unknown {
+export function toTypedError(error: unknown, lost: boolean | Error | undefined = false, connection?: pg.ClientConfig): unknown {
   const idle = toIdleInTransactionTimeoutError(error) ?? (lost instanceof Error ? toIdleInTransactionTimeoutError(lost) : undefined);
   if (idle && (!(error instanceof TidemarkError) || error instanceof ConnectionLostError)) return idle;
   if (error instanceof TidemarkError) return error;
@@ -90,6 +99,8 @@ export function toTypedError(error: unknown, lost: boolean | Error | undefined =
       { cause: error },
     );
   }
+  const unreachable = toServerUnreachableError(error, connection);
+  if (unreachable) return unreachable;
   if (lost || isConnectionFailure(error)) {
     return new ConnectionLostError(`The database connection was lost: ${(error as Error)?.message ?? String(error)}`, {}, { cause: error });
   }
@@ -99,6 +110,17 @@ export function toTypedError(error: unknown, lost: boolean | Error | undefined =
 /** toTypedError as a `.catch` handler: `pool.query(…).catch(rethrowTyped)`. */
 export function rethrowTyped(error: unknown): never {
   throw toTypedError(error);
+}
+
+/**
+ * rethrowTyped for a statement or a checkout of `pool`: `pool.connect().catch(rethrowTypedFor(pool))`.
+ * A server never reached is then a ServerUnreachableError naming the host and port of the pool's
+ * options, where the socket error names an address the host resolved to, or no port at all.
+ */
+export function rethrowTypedFor(pool: pg.Pool): (error: unknown) => never {
+  return (error) => {
+    throw toTypedError(error, false, pool.options);
+  };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { ValidationError } from '@tidemark/core';
 import type pg from 'pg';
-import { rethrowTyped, toTypedError, watchClient } from './connectionErrors.js';
+import { rethrowTypedFor, toTypedError, watchClient } from './connectionErrors.js';
 import { ReadOnlyStatementQuery, type TypeParserSource } from './readOnlyStatementQuery.js';
 import { withSettingValue } from './serverTimeoutErrors.js';
 
@@ -58,7 +58,7 @@ export async function queryPooled<Row extends Record<string, unknown>>(
   text: string,
   params: readonly unknown[] | undefined,
 ): Promise<Row[]> {
-  const client = await pool.connect().catch(rethrowTyped);
+  const client = await pool.connect().catch(rethrowTypedFor(pool));
   const watched = watchClient(client);
   // Set when the connection must not go back to the pool.
   let discard: Error | undefined;

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { beginReadCommitted } from '../eventStore/beginReadCommitted.js';
-import { rethrowTyped, toTypedError, watchClient } from '../eventStore/connectionErrors.js';
+import { rethrowTypedFor, toTypedError, watchClient } from '../eventStore/connectionErrors.js';
 import { OutboxSequenceBehindError } from './outboxSequenceBehindError.js';
 import { assertValidSchemaName, quoteIdentifier } from './schemaName.js';
 
@@ -45,9 +45,9 @@ export async function advanceOutboxSequence(pool: pg.Pool, schema: string): Prom
                    THEN (SELECT max(sequence) FROM ${s}.tidemark_outbox) > coalesce(pg_sequence_last_value(${sequenceSql(s)}), 0)
               END AS behind`,
     )
-    .catch(rethrowTyped);
+    .catch(rethrowTypedFor(pool));
   if (check.rows[0]?.behind !== true) return false;
-  const client = await pool.connect().catch(rethrowTyped);
+  const client = await pool.connect().catch(rethrowTypedFor(pool));
   const watched = watchClient(client);
   let broken: Error | undefined;
   try {

@@ -1,7 +1,7 @@
 import { SchemaBehindError, SchemaTooNewError, StoreNotFoundError } from '@tidemark/core';
 import type pg from 'pg';
 import { beginReadCommitted } from '../eventStore/beginReadCommitted.js';
-import { rethrowTyped, toTypedError, watchClient } from '../eventStore/connectionErrors.js';
+import { rethrowTypedFor, toTypedError, watchClient } from '../eventStore/connectionErrors.js';
 import { advanceOutboxSequence } from './advanceOutboxSequence.js';
 import { foreignSchemasSql } from './foreignSchemasSql.js';
 import { migrations, storeFunctionsSql } from './migrations.js';
@@ -25,7 +25,7 @@ export interface MigrateOptions {
 /**
  * The version of the store in `schema`: 0 when there is none (no schema, or no version table).
  * Failures are typed like every other statement's: a session killed while a store opens is a
- * ConnectionLostError.
+ * ConnectionLostError, a server never reached a ServerUnreachableError naming the pool's host:port.
  */
 export async function schemaVersion(pool: pg.Pool, schema: string): Promise<number> {
   return (await readSchemaState(pool, schema)).version;
@@ -43,7 +43,7 @@ async function readSchemaState(pool: pg.Pool, schema: string): Promise<SchemaSta
   const s = quoteIdentifier(schema);
   const { rows } = await pool
     .query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [`${s}.tidemark_schema_version`])
-    .catch(rethrowTyped);
+    .catch(rethrowTypedFor(pool));
   if (!rows[0]?.found) return { version: 0, foreignSchemas: [] };
   const state = await pool
     .query<{ version: number; foreign_schemas: string[] | null }>(
@@ -51,7 +51,7 @@ async function readSchemaState(pool: pg.Pool, schema: string): Promise<SchemaSta
          FROM ${s}.tidemark_schema_version`,
       [schema],
     )
-    .catch(rethrowTyped);
+    .catch(rethrowTypedFor(pool));
   return { version: state.rows[0]?.version ?? 0, foreignSchemas: state.rows[0]?.foreign_schemas ?? [] };
 }
 
@@ -125,7 +125,7 @@ async function applyMigrations(
   }
 
   const s = quoteIdentifier(schema);
-  const client = await pool.connect().catch(rethrowTyped);
+  const client = await pool.connect().catch(rethrowTypedFor(pool));
   // A session lost mid-migration must fail the migration (ConnectionLostError), not the process.
   const watched = watchClient(client);
   let broken: Error | undefined;

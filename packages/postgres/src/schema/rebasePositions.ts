@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { beginReadCommitted } from '../eventStore/beginReadCommitted.js';
-import { rethrowTyped, toTypedError, watchClient } from '../eventStore/connectionErrors.js';
+import { rethrowTypedFor, toTypedError, watchClient } from '../eventStore/connectionErrors.js';
 import { positionSequenceBits } from './migrations.js';
 import { PositionsRebaseRequiredError } from './positionsRebaseRequiredError.js';
 import { assertValidSchemaName, quoteIdentifier } from './schemaName.js';
@@ -57,9 +57,9 @@ export async function rebasePositions(pool: pg.Pool, schema: string): Promise<bo
     .query<{ moved: boolean | null }>(
       `SELECT ${lastTransactionSql(s)} >= ${nextXid} + (SELECT xid_offset FROM ${s}.position_offset) AS moved`,
     )
-    .catch(rethrowTyped);
+    .catch(rethrowTypedFor(pool));
   if (check.rows[0]?.moved !== true) return false;
-  const client = await pool.connect().catch(rethrowTyped);
+  const client = await pool.connect().catch(rethrowTypedFor(pool));
   const watched = watchClient(client);
   let broken: Error | undefined;
   try {
