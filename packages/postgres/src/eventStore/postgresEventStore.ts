@@ -38,7 +38,7 @@ import type { AppendSettings } from './appendEvents.js';
 import { appendAutocommit } from './autocommitAppend.js';
 import { beginReadCommitted } from './beginReadCommitted.js';
 import { createCommitNotifier } from './commitNotifier.js';
-import { endedIdle, isConnectionFailure, rethrowTyped, toAutocommitError, toTypedError, watchClient } from './connectionErrors.js';
+import { endedIdle, isConnectionFailure, rethrowTyped, rethrowTypedFor, toAutocommitError, toTypedError, watchClient } from './connectionErrors.js';
 import { createHorizonFollower } from './horizonFollower.js';
 import { isTransientPostgresError } from './isTransientPostgresError.js';
 import { keepClientErrors } from './keepClientErrors.js';
@@ -161,6 +161,10 @@ export interface PostgresEventStoreOptions {
  * BENCHMARKS.md).
  */
 const groupCommitBatches = 2;
+
+/** What opens a unit of work: READ COMMITTED always (beginReadCommitted.ts); a relaxed one commits without waiting for the flush. */
+const fullOpening = [beginReadCommitted];
+const relaxedOpening = [beginReadCommitted, 'SET LOCAL synchronous_commit = off'];
 
 export interface PostgresEventStore extends EventStore<PostgresTransaction> {
   /** Always present here (optional on the port). */
@@ -374,17 +378,8 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     // them, so an attempt that starts once close() has begun (a hooked append out of its write
     // stages, a retry) still runs.
     scope.assertOutside('transaction');
-    const client = await pool.connect().catch(rethrowTyped);
+    const client = await pool.connect().catch(rethrowTypedFor(pool));
     const watched = watchClient(client);
-    try {
-      // One round trip either way: a simple-protocol query may hold several statements. SET
-      // LOCAL ends with the transaction, so the connection goes back to the pool unchanged.
-      await client.query(durability === 'relaxed' ? `${beginReadCommitted}; SET LOCAL synchronous_commit = off` : beginReadCommitted);
-    } catch (error) {
-      watched.check(error);
-      watched.release(error as Error);
-      throw toTypedError(error, watched.lost);
-    }
     const handle = createPostgresTransaction({
       client,
       settings,
@@ -399,6 +394,9 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       connection: watched,
       durability,
       pipeline,
+      // Sent with the first statement, not on its own: a round trip less (transactionOpeningQuery.ts).
+      // SET LOCAL ends with the transaction, so the connection goes back to the pool unchanged.
+      opening: durability === 'relaxed' ? relaxedOpening : fullOpening,
     });
     /**
      * The typed failure of a transaction that rolled back. A timeout set on the server
@@ -428,7 +426,8 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       await handle.finish();
       watched.check(error);
       let broken = watched.lost;
-      if (!broken) {
+      // Never opened on the server: nothing to roll back.
+      if (!broken && handle.opened()) {
         await client.query('ROLLBACK').catch((rollbackError: Error) => {
           broken = rollbackError;
         });
@@ -451,6 +450,12 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     if (watched.lost) {
       watched.release();
       return rolledBack(watched.lost);
+    }
+    if (!handle.opened()) {
+      // The work sent nothing: there is nothing on the server to commit.
+      watched.release();
+      runAfterCommit(handle.afterCommit, onError, 'afterCommit callback failed');
+      return result;
     }
     let commit: pg.QueryResult;
     try {

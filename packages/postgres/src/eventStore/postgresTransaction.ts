@@ -59,6 +59,8 @@ export interface PostgresTransactionHandle {
   finish(): Promise<void>;
   /** The server's error that aborted the transaction, while it is aborted (StatementQueue.abortedBy). */
   abortedBy(): Error | undefined;
+  /** Whether the transaction was opened on the server (StatementQueue.opened): nothing to commit or roll back if not. */
+  opened(): boolean;
   /** tx.appendToStream for events already through the write stages (the store's own hooked appends). */
   appendStaged(streamId: string, events: readonly NewEvent[], appendOptions: AppendOptions | undefined): Promise<AppendResult>;
 }
@@ -79,6 +81,8 @@ export interface PostgresTransactionOptions {
   durability: TransactionDurability;
   /** The store's stages: appends are written through them, their results read through them. */
   pipeline: EventPipeline;
+  /** The statements that open the transaction, sent with its first statement (transactionOpeningQuery.ts). */
+  opening: readonly string[];
 }
 
 export function createPostgresTransaction(options: PostgresTransactionOptions): PostgresTransactionHandle {
@@ -127,7 +131,7 @@ export function createPostgresTransaction(options: PostgresTransactionOptions): 
   // flight (appendTurns.ts), or its rollback to the savepoint would undo them.
   const turns = createAppendTurns();
   // The one way to the client: every statement below, and tx.client's, goes through it.
-  const statements = createStatementQueue(client, options.connection, assertUsable, turns);
+  const statements = createStatementQueue(client, options.connection, assertUsable, turns, options.opening);
   const untypedSql = createPostgresSqlExecutor(statements);
   // A statement failing on a lost connection surfaces as ConnectionLostError, like the appends.
   const sql: SqlExecutor = {
@@ -244,6 +248,7 @@ export function createPostgresTransaction(options: PostgresTransactionOptions): 
       await statements.settled();
     },
     abortedBy: () => statements.abortedBy(),
+    opened: () => statements.opened(),
   };
   return handle;
 }

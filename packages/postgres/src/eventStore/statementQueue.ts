@@ -2,6 +2,8 @@ import { type AppendTurns, ConnectionLostError, createAppendTurns, TransactionCo
 import pg from 'pg';
 import { endedIdle, isConnectionFailure, toTypedError, type WatchedClient } from './connectionErrors.js';
 import type { Queryable } from './queryable.js';
+import { TransactionOpeningQuery } from './transactionOpeningQuery.js';
+import { withoutStatementName } from './unnamedStatementsClient.js';
 
 /**
  * Every statement of one transaction, sent one at a time in the order it was issued. A
@@ -20,6 +22,8 @@ export interface StatementQueue extends Queryable {
    * SAVEPOINT succeeds, and it heals the transaction).
    */
   abortedBy(): Error | undefined;
+  /** Whether the transaction's opening statements were sent: if not, there is nothing on the server to commit or roll back. */
+  opened(): boolean;
 }
 
 interface Waiting {
@@ -30,12 +34,9 @@ interface Waiting {
 }
 
 /** pg's callback form, which takes a query config with values too (its types say only text). */
+type CallbackQueryAnswer = (error: Error | undefined, result: pg.QueryResult) => void;
 interface CallbackQuery {
-  query(
-    config: string | pg.QueryConfig,
-    values: unknown[] | undefined,
-    callback: (error: Error | undefined, result: pg.QueryResult) => void,
-  ): void;
+  query(config: string | pg.QueryConfig, values: unknown[] | undefined, callback: CallbackQueryAnswer): void;
 }
 
 const alreadySettled = Promise.resolve();
@@ -59,14 +60,30 @@ const restack = (error: unknown): never => {
  * Before all that, a statement takes its turn among the transaction's hooked appends (`turns`): one
  * issued beside a hooked append in flight — not by it or its hooks — waits until that append
  * has released or rolled back to its savepoint, so the rollback cannot undo it.
+ *
+ * `opening` (BEGIN …) is sent with the first statement, in the same write when it can be
+ * (transactionOpeningQuery.ts): until then nothing of the transaction is on the server.
  */
 export function createStatementQueue(
   client: pg.PoolClient,
   connection: WatchedClient,
   assertUsable: () => void,
   turns: AppendTurns = createAppendTurns(),
+  opening: readonly string[] = [],
 ): StatementQueue {
   let running = false;
+  /** The opening is still to be sent: the next statement carries it (transactionOpeningQuery.ts). */
+  let unopened = opening.length > 0;
+  let opened = false;
+  const openingEvents = {
+    written() {
+      unopened = false;
+      opened = true;
+    },
+    refused() {
+      unopened = true;
+    },
+  };
   const waiting: Array<Waiting | undefined> = [];
   let head = 0;
   let idle: { promise: Promise<void>; resolve(): void } | undefined;
@@ -76,7 +93,7 @@ export function createStatementQueue(
     running = true;
     return new Promise((resolve, reject) => {
       try {
-        (client as CallbackQuery).query(config, values, (error, result) => {
+        const answer = (error: Error | undefined, result: pg.QueryResult) => {
           if (error) {
             const earlier = abortedBy;
             if (error instanceof pg.DatabaseError) abortedBy ??= error;
@@ -94,13 +111,42 @@ export function createStatementQueue(
             next();
             resolve(result);
           }
-        });
+        };
+        if (unopened) openWith(config, values, answer);
+        else (client as CallbackQuery).query(config, values, answer);
       } catch (error) {
         // pg throws for a missing query text. The next statement still gets its turn, from a
         // microtask: a run of such statements must not recurse through next() and send().
         queueMicrotask(next);
         reject(error);
       }
+    });
+  }
+
+  /** Sends the statement with the transaction's opening ahead of it: in the same write when pg sends it with the extended protocol. */
+  function openWith(config: string | pg.QueryConfig, values: unknown[] | undefined, answer: CallbackQueryAnswer): void {
+    if (typeof (config as { submit?: unknown }).submit !== 'function') {
+      const statement = (client as { namesStatements?: boolean }).namesStatements === false ? withoutStatementName(config) : config;
+      const query = new TransactionOpeningQuery(opening, statement, values, answer, openingEvents);
+      if (query.carriesOpening) {
+        client.query(query);
+        return;
+      }
+    }
+    // A Submittable (the fold's COPY) writes its own messages, and a simple-protocol statement (no
+    // parameters) may hold several: the opening goes first, on its own.
+    sendOpening((error) => {
+      if (error) answer(error, undefined as never);
+      else (client as CallbackQuery).query(config, values, answer);
+    });
+  }
+
+  /** The opening alone, one round trip; a failure leaves it to be sent again. */
+  function sendOpening(then: (error: Error | undefined) => void): void {
+    openingEvents.written();
+    (client as CallbackQuery).query(opening.join('; '), undefined, (error) => {
+      if (error) openingEvents.refused();
+      then(error);
     });
   }
 
@@ -167,6 +213,8 @@ export function createStatementQueue(
   function clientQuery(config: unknown, values?: unknown, callback?: unknown): unknown {
     if (typeof (config as { submit?: unknown } | null)?.submit === 'function') {
       assertUsable();
+      // pg queues it behind the opening, which is not awaited: a Submittable is returned as it is.
+      if (unopened) sendOpening(() => {});
       return client.query(config as pg.Submittable);
     }
     if (typeof values === 'function') {
@@ -195,6 +243,7 @@ export function createStatementQueue(
     query: query as Queryable['query'],
     client: facade,
     abortedBy: () => abortedBy,
+    opened: () => opened,
     settled() {
       if (!running) return alreadySettled;
       if (!idle) {
