@@ -3,10 +3,15 @@ import {
   assertValidName,
   assertValidStreamId,
   checkSnapshot,
+  createInMemoryCheckpointStore,
   createInMemoryEventBrowser,
   createInMemoryEventStore,
   createInMemoryIdempotencyKeyStore,
+  createInMemoryOutbox,
   createInMemorySnapshotStore,
+  createInMemoryTransport,
+  createOutboxRelay,
+  createProjector,
   decodeEnvelope,
   defaultAppendLimits,
   encodeEnvelope,
@@ -138,6 +143,33 @@ describe('names refuse bidirectional controls (Trojan Source)', () => {
     const text = encodeEnvelope(prepared!, new Date()).replace('"m-1"', '"m-\\u202e1"');
     expect(text).toContain('\\u202e');
     refusal(() => decodeEnvelope(text, 1), 'message id', 'U+202E');
+  });
+
+  it('refuses them, NULs and over-long names in the names of projectors and relays, which key their rows', () => {
+    const store = createInMemoryEventStore();
+    const projector = (name: string) => () =>
+      createProjector({ store, projection: { name, apply: async () => {} }, checkpoints: createInMemoryCheckpointStore() });
+    const relay = (name: string) => () =>
+      createOutboxRelay({ name, store, transport: createInMemoryTransport(), source: { kind: 'table', outbox: createInMemoryOutbox() } });
+    refusal(projector('balances\u202e'), 'projection.name', 'U+202E');
+    refusal(relay('orders\u2066'), 'name', 'U+2066');
+    for (const [make, field] of [
+      [projector, 'projection.name'],
+      [relay, 'name'],
+    ] as const) {
+      for (const name of ['a\u0000b', 'x'.repeat(257), '']) {
+        const error = (() => {
+          try {
+            make(name)();
+          } catch (caught) {
+            return caught;
+          }
+          return undefined;
+        })();
+        expect(error, JSON.stringify(name)).toBeInstanceOf(ValidationError);
+        expect((error as ValidationError).details).toMatchObject({ field });
+      }
+    }
   });
 
   it('refuses an idempotency key holding one before anything runs', async () => {

@@ -1,7 +1,7 @@
 import { SpanKind } from '@opentelemetry/api';
 import { ValidationError } from '../domain/errors.js';
-import { isWellFormed } from '../domain/isWellFormed.js';
 import type { EventStore, StoreTransaction } from '../eventStore/eventStore.js';
+import { assertValidName } from '../eventStore/prepareAppend.js';
 import { type Metrics, noMetrics } from '../monitoring/metrics.js';
 import { CheckpointConflictError, type CheckpointStore } from '../processing/checkpointStore.js';
 import { type Lease, LeaseLostError } from '../processing/lease.js';
@@ -100,9 +100,8 @@ function whole(value: number | undefined, fallback: number, field: string, min =
  */
 export function createOutboxRelay<Tx extends StoreTransaction>(options: OutboxRelayOptions<Tx>): OutboxRelay {
   const { name, store, transport, source, lease } = options;
-  if (typeof name !== 'string' || name.length === 0 || !isWellFormed(name)) {
-    throw new ValidationError('name must be a non-empty, well-formed string', { field: 'name' });
-  }
+  // It keys the relay's lease and position rows, and operators read it: as a projection's name.
+  assertValidName(name, 'name');
   if (source?.kind !== 'table' && source?.kind !== 'log')
     throw new ValidationError(`source.kind must be 'table' or 'log'`, { field: 'source' });
   const batchSize = whole(options.batchSize, 100, 'batchSize');

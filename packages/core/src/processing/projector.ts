@@ -1,9 +1,9 @@
 import { SpanKind } from '@opentelemetry/api';
 import { ValidationError } from '../domain/errors.js';
 import type { RecordedEvent } from '../domain/event.js';
-import { isWellFormed } from '../domain/isWellFormed.js';
 import type { EventStore, StoreTransaction } from '../eventStore/eventStore.js';
 import { assertStorablePosition, maxPosition } from '../eventStore/position.js';
+import { assertValidName } from '../eventStore/prepareAppend.js';
 import { resolveDurability, type TransactionDurability } from '../eventStore/transactionDurability.js';
 import { storeVisibility, type VisibilitySample, type VisibilitySource } from '../monitoring/projectionLagMonitor.js';
 import { traceOrigin, withSpan } from '../tracing/tidemarkTracer.js';
@@ -191,9 +191,10 @@ class HandlerFailure {
 export function createProjector<Tx extends StoreTransaction>(options: ProjectorOptions<Tx>): Projector {
   const { store, projection, checkpoints, lease } = options;
   const name = projection.name;
-  if (typeof name !== 'string' || name.length === 0) throw new ValidationError('projection.name must be a non-empty string');
-  // The name keys its checkpoint row: a lone surrogate would be stored as U+FFFD and share another's.
-  if (!isWellFormed(name)) throw new ValidationError('projection.name must be well-formed Unicode (no lone surrogates)');
+  // The name keys its checkpoint row and is shown by the CLI and the dashboard: a lone surrogate
+  // would be stored as U+FFFD and share another's, a NUL fails at the first batch on PostgreSQL,
+  // a bidi control makes it display as another name. Refused here, before anything is written.
+  assertValidName(name, 'projection.name');
   const retry = resolveRetryPolicy(options.retry);
   const onFailure = options.onFailure ?? 'stop';
   const batchTransaction = { durability: resolveDurability(options.durability) };
