@@ -1,7 +1,7 @@
 import { TidemarkError } from '../domain/errors.js';
 import { InMemoryBroker, type InMemoryBrokerOptions } from './inMemoryBroker.js';
 import type { Consumer, Transport } from './transport.js';
-import { prepareMessages, resolveConsumeOptions } from './transportInput.js';
+import { checkGroupName, deadLetterLimit, prepareMessages, resolveConsumeOptions } from './transportInput.js';
 
 export interface InMemoryTransportOptions extends InMemoryBrokerOptions {
   /**
@@ -47,11 +47,11 @@ export function createInMemoryTransport(options: InMemoryTransportOptions = {}):
     },
     async deadLetters(group, deadLetterOptions) {
       open();
-      return broker.deadLetters(group, deadLetterOptions?.limit ?? 1000);
+      return broker.deadLetters(checkGroupName(group), deadLetterLimit(deadLetterOptions));
     },
     async waiting(group) {
       open();
-      return broker.waiting(group);
+      return broker.waiting(checkGroupName(group));
     },
     async close() {
       if (closed) return;

@@ -1,4 +1,5 @@
 import { ValidationError } from '../domain/errors.js';
+import { isStorableDate } from '../domain/isStorableDate.js';
 import { assertValidName } from '../eventStore/prepareAppend.js';
 import { toJson } from '../eventStore/toJson.js';
 import type { ConsumeOptions, OutgoingMessage, StartFrom } from './transport.js';
@@ -33,6 +34,24 @@ function checkName(value: unknown, what: string): string {
   return value;
 }
 
+/**
+ * A group name as consume takes it. deadLetters and waiting check it too: a name is spliced into
+ * a broker name there as well, and a JetStream subject wildcard ('*', '>') would match every
+ * group's dead letters.
+ */
+export function checkGroupName(group: unknown): string {
+  return checkName(group, 'group');
+}
+
+/** The `limit` of deadLetters: a whole number of at least 1 (default 1000); NaN or 0 would list nothing and look like no dead letters. */
+export function deadLetterLimit(options: { limit?: number } | undefined): number {
+  const limit = options?.limit ?? 1000;
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new ValidationError('limit must be a whole number of at least 1', { limit });
+  return limit;
+}
+
+const startKinds = new Set(['new', 'all', 'sequence', 'time']);
+
 export function resolveConsumeOptions(options: ConsumeOptions): ResolvedConsumeOptions {
   const group = checkName(options.group, 'group');
   if (!Array.isArray(options.types) || options.types.length === 0) {
@@ -48,11 +67,16 @@ export function resolveConsumeOptions(options: ConsumeOptions): ResolvedConsumeO
     throw new ValidationError('maxDeliveries must be a positive integer', { group, maxDeliveries });
   }
   const startFrom = options.startFrom ?? { kind: 'new' };
+  // A misspelt kind would otherwise start the group from now, silently skipping the history asked for.
+  if (!startKinds.has(startFrom?.kind)) {
+    throw new ValidationError("startFrom.kind must be 'new', 'all', 'sequence' or 'time'", { group, kind: startFrom?.kind });
+  }
   if (startFrom.kind === 'sequence' && (typeof startFrom.sequence !== 'bigint' || startFrom.sequence < 1n)) {
     throw new ValidationError('startFrom.sequence must be a bigint of at least 1', { group });
   }
-  if (startFrom.kind === 'time' && (!(startFrom.time instanceof Date) || Number.isNaN(startFrom.time.getTime()))) {
-    throw new ValidationError('startFrom.time must be a valid Date', { group });
+  // Brokers read the time as RFC 3339 text, which has four-digit years only.
+  if (startFrom.kind === 'time' && !isStorableDate(startFrom.time)) {
+    throw new ValidationError('startFrom.time must be a valid Date in the years 1 to 9999', { group });
   }
   const handlerTimeoutMs = options.handlerTimeoutMs ?? 300_000;
   // Beyond 2^31 - 1 ms a Node timer fires at once instead of late.
@@ -95,9 +119,9 @@ export function prepareMessages(messages: readonly OutgoingMessage[]): PreparedM
     // NATS header line) or a lone surrogate would make the message one no consumer can handle.
     assertValidName(message.id, `${at}: id`);
     checkName(message.type, 'type');
-    if (typeof message.key !== 'string' || message.key.length === 0 || message.key.length > 256) {
-      throw new ValidationError(`${at}: key must be a string of 1–256 characters`, { index, id: message.id });
-    }
+    // The rule an outbox add holds keys and header names to (a NUL, a CR LF, a lone surrogate or a
+    // bidi control is refused there): a message published directly must not get past it.
+    assertValidName(message.key, `${at}: key`);
     if (!Number.isInteger(message.schemaVersion) || message.schemaVersion < 1) {
       throw new ValidationError(`${at}: schemaVersion must be a positive integer`, { index, id: message.id });
     }
@@ -106,6 +130,7 @@ export function prepareMessages(messages: readonly OutgoingMessage[]): PreparedM
     }
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(message.headers ?? {})) {
+      assertValidName(name, `${at}: header name`);
       if (typeof value !== 'string') throw new ValidationError(`${at}: header '${name}' is not a string`, { index, id: message.id });
       headers[name] = value;
     }
