@@ -68,6 +68,10 @@ function consumerConfig(context: NatsConsumerContext, options: ResolvedConsumeOp
         ? { filter_subjects: subjects }
         : { filter_subject: `${names.subjectPrefix}.>` };
   const from = options.startFrom;
+  // The client sends the sequence as a JSON number: past 2^53 it would be rounded to another one.
+  if (from.kind === 'sequence' && from.sequence > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new ValidationError(`startFrom.sequence must be at most ${Number.MAX_SAFE_INTEGER}`, { group: options.group });
+  }
   const start =
     from.kind === 'all'
       ? { deliver_policy: DeliverPolicy.All }

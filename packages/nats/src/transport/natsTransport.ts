@@ -1,9 +1,12 @@
 import { JetStreamApiError, type JetStreamManager, jetstream, jetstreamManager, StorageType, type StreamConfig } from '@nats-io/jetstream';
 import { connect, nanos } from '@nats-io/transport-node';
 import {
+  checkGroupName,
   type DeadLetteredMessage,
+  deadLetterLimit,
   decodeDeadLetter,
   encodeEnvelope,
+  PayloadTooLargeError,
   prepareMessages,
   resolveConsumeOptions,
   TidemarkError,
@@ -11,6 +14,7 @@ import {
   ValidationError,
 } from '@tidemark/core';
 import { startNatsConsumer } from './natsConsumer.js';
+import { natsMessageId } from './natsMessageId.js';
 import { natsNames } from './natsNames.js';
 
 export interface NatsTransportOptions {
@@ -20,11 +24,11 @@ export interface NatsTransportOptions {
   readonly stream?: string;
   /** Messages are published to `<subjectPrefix>.<type>`, dead letters to `<subjectPrefix>_dlq.<group>`. Default `tidemark`. */
   readonly subjectPrefix?: string;
-  /** The broker drops a re-published message id (Nats-Msg-Id) within this window. Default 2 minutes. */
+  /** The broker drops a re-published message id (Nats-Msg-Id) within this window; at most maxAgeMs. Default 2 minutes (or maxAgeMs, if shorter). */
   readonly duplicateWindowMs?: number;
   /** A message not acknowledged within this time (its consumer died) is redelivered. Default 30 s. */
   readonly ackWaitMs?: number;
-  /** How long the stream keeps messages; 0 keeps them until limits say otherwise. Default 0. */
+  /** How long the stream keeps messages: 0 keeps them until limits say otherwise, else at least 100. Default 0. */
   readonly maxAgeMs?: number;
   /** `file` (default, survives a broker restart) or `memory`. */
   readonly storage?: 'file' | 'memory';
@@ -34,17 +38,25 @@ export interface NatsTransportOptions {
    * after a broker crash. Default 5 s.
    */
   readonly publishTimeoutMs?: number;
-  /** Publishes in flight at once within one publish call. Default 256. */
+  /** Publishes in flight at once within one publish call: a whole number of at least 1. Default 256. */
   readonly publishWindow?: number;
   /** Connection name shown by the server. */
   readonly name?: string;
 }
 
-function positive(value: number, what: string): number {
-  if (!Number.isFinite(value) || value < 0)
-    throw new ValidationError(`${what} must be a non-negative number of milliseconds`, { [what]: value });
+/** The longest duration JetStream takes: its configuration holds nanoseconds in an int64. */
+const maxDurationMs = 9_000_000_000_000;
+/** The longest a Node timer waits; beyond it, it fires after 1 ms. */
+const maxTimerMs = 2 ** 31 - 1;
+
+function positive(value: number, what: string, max = maxDurationMs): number {
+  if (!Number.isFinite(value) || value < 0 || value > max)
+    throw new ValidationError(`${what} must be a number of milliseconds from 0 to ${max}`, { [what]: value });
   return value;
 }
+
+/** JetStream's code for a stream name already taken by a stream of another configuration. */
+const streamNameInUse = 10058;
 
 /** Adds a stream, or brings an existing one's subjects and limits to what this transport needs. */
 async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }): Promise<void> {
@@ -56,14 +68,18 @@ async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig>
       await jsm.streams.add(config);
       return;
     } catch (addError) {
-      // Another process created it meanwhile: fall through to the update.
-      if (!(addError instanceof JetStreamApiError)) throw addError;
+      // Another process created it meanwhile: fall through to the update. Any other refusal (a
+      // limit the server rejects, subjects another stream holds) is the answer: the info below
+      // would only report the stream missing.
+      if (!(addError instanceof JetStreamApiError) || addError.code !== streamNameInUse) throw addError;
     }
   }
   const { name, storage: _storage, ...update } = config;
   const info = await jsm.streams.info(name);
   await jsm.streams.update(name, { ...info.config, ...update });
 }
+
+const textEncoder = new TextEncoder();
 
 function serverAtLeast(version: string | undefined, major: number, minor: number): boolean {
   const [a, b] = (version ?? '0.0').split('.').map(Number);
@@ -72,7 +88,7 @@ function serverAtLeast(version: string | undefined, major: number, minor: number
 
 /**
  * The NATS JetStream transport: a streaming log. Creates or updates its stream (subjects
- * `<prefix>.<type>`, a de-duplication window keyed by Nats-Msg-Id = message id) and a
+ * `<prefix>.<type>`, a de-duplication window keyed by Nats-Msg-Id = message id, see natsMessageId) and a
  * dead-letter stream; each consumer group is a durable pull consumer, acknowledged explicitly,
  * nak'd with the retry delay, dead-lettered (with the error) after maxDeliveries and term'd.
  * Groups can start from all history, a stream sequence or a time.
@@ -85,11 +101,28 @@ function serverAtLeast(version: string | undefined, major: number, minor: number
  */
 export async function createNatsTransport(options: NatsTransportOptions): Promise<Transport> {
   const names = natsNames(options.stream ?? 'TIDEMARK', options.subjectPrefix ?? 'tidemark');
-  const duplicateWindowMs = positive(options.duplicateWindowMs ?? 120_000, 'duplicateWindowMs');
-  const ackWaitMs = positive(options.ackWaitMs ?? 30_000, 'ackWaitMs');
+  // The consumers renew acknowledgement deadlines on a timer of a third of it.
+  const ackWaitMs = positive(options.ackWaitMs ?? 30_000, 'ackWaitMs', maxTimerMs);
   const maxAgeMs = positive(options.maxAgeMs ?? 0, 'maxAgeMs');
-  const publishTimeoutMs = Math.max(1, positive(options.publishTimeoutMs ?? 5000, 'publishTimeoutMs'));
-  const publishWindow = Math.max(1, Math.floor(options.publishWindow ?? 256));
+  // The default window is shortened to a shorter maxAgeMs: JetStream refuses a window past it.
+  const duplicateWindowMs = positive(
+    options.duplicateWindowMs ?? (maxAgeMs === 0 ? 120_000 : Math.min(120_000, maxAgeMs)),
+    'duplicateWindowMs',
+  );
+  // What JetStream refuses, named here rather than as the server's error for the stream.
+  if (maxAgeMs !== 0 && maxAgeMs < 100) throw new ValidationError('maxAgeMs must be 0 (no limit) or at least 100', { maxAgeMs });
+  if (maxAgeMs !== 0 && duplicateWindowMs > maxAgeMs) {
+    throw new ValidationError('duplicateWindowMs must not exceed maxAgeMs: the stream cannot remember ids longer than it keeps messages', {
+      duplicateWindowMs,
+      maxAgeMs,
+    });
+  }
+  const publishTimeoutMs = Math.max(1, positive(options.publishTimeoutMs ?? 5000, 'publishTimeoutMs', maxTimerMs));
+  const publishWindow = options.publishWindow ?? 256;
+  // NaN once made every slice empty: publish resolved having sent nothing.
+  if (!Number.isSafeInteger(publishWindow) || publishWindow < 1) {
+    throw new ValidationError('publishWindow must be a whole number of at least 1', { publishWindow });
+  }
   const storage = options.storage === 'memory' ? StorageType.Memory : StorageType.File;
 
   const nc = await connect({
@@ -139,14 +172,30 @@ export async function createNatsTransport(options: NatsTransportOptions): Promis
         open();
         const prepared = prepareMessages(messages);
         const now = new Date();
+        // Encoded and measured before anything is sent: the client refuses a message over the
+        // server's max_payload (body and headers) only when its turn comes, after the ones before
+        // it went out — a partial publish.
+        const outgoing = prepared.map((p, index) => {
+          const body = textEncoder.encode(encodeEnvelope(p, now));
+          const msgID = natsMessageId(p.message.id);
+          // The header block the client sends with it, which max_payload counts too.
+          const size = body.length + Buffer.byteLength(`NATS/1.0\r\nNats-Msg-Id: ${msgID}\r\n\r\n`);
+          if (size > context.maxPayload) {
+            const limit = context.maxPayload;
+            throw new PayloadTooLargeError(`message ${index} is ${size} bytes; the NATS server takes at most ${limit}`, {
+              limit,
+              actual: size,
+              index,
+            });
+          }
+          return { subject: names.subject(p.message.type), body, msgID };
+        });
         // Pipelined on one connection: the server appends them in the order sent.
-        for (let start = 0; start < prepared.length; start += publishWindow) {
+        for (let start = 0; start < outgoing.length; start += publishWindow) {
           await Promise.all(
-            prepared
+            outgoing
               .slice(start, start + publishWindow)
-              .map((p) =>
-                js.publish(names.subject(p.message.type), encodeEnvelope(p, now), { msgID: p.message.id, timeout: publishTimeoutMs }),
-              ),
+              .map((m) => js.publish(m.subject, m.body, { msgID: m.msgID, timeout: publishTimeoutMs })),
           );
         }
       },
@@ -163,8 +212,9 @@ export async function createNatsTransport(options: NatsTransportOptions): Promis
       },
       async deadLetters(group, deadLetterOptions) {
         open();
-        const limit = deadLetterOptions?.limit ?? 1000;
-        const subject = names.deadLetterSubject(group);
+        const limit = deadLetterLimit(deadLetterOptions);
+        // Checked: the group is spliced into the subject looked up, where '*' or '>' would match every group's.
+        const subject = names.deadLetterSubject(checkGroupName(group));
         const found: DeadLetteredMessage[] = [];
         let seq = 1;
         while (found.length < limit) {
@@ -180,7 +230,7 @@ export async function createNatsTransport(options: NatsTransportOptions): Promis
       },
       async waiting(group) {
         open();
-        const info = await jsm.consumers.info(names.stream, names.durable(group)).catch((error: unknown) => {
+        const info = await jsm.consumers.info(names.stream, names.durable(checkGroupName(group))).catch((error: unknown) => {
           if (error instanceof JetStreamApiError && error.status === 404) return null;
           throw error;
         });
