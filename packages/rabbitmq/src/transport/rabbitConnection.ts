@@ -5,6 +5,14 @@ export interface RabbitConnectionOptions {
   readonly url: string;
   readonly heartbeatSeconds: number;
   readonly name: string;
+  /** The broker's max_message_size, when it is not the default of its version. */
+  readonly maxMessageBytes?: number;
+}
+
+/** RabbitMQ's default max_message_size: 128 MiB up to 3.x, 16 MiB from 4.0. */
+function defaultMaxMessageBytes(version: unknown): number {
+  const major = Number.parseInt(String(version), 10);
+  return Number.isFinite(major) && major >= 4 ? 16 * 1024 * 1024 : 128 * 1024 * 1024;
 }
 
 type ConnectListener = (model: ChannelModel) => Promise<void>;
@@ -30,6 +38,11 @@ export class RabbitConnection {
 
   get isClosing(): boolean {
     return this.closing;
+  }
+
+  /** The largest message body the broker takes: a larger one closes the publishing channel. */
+  get maxMessageBytes(): number {
+    return this.options.maxMessageBytes ?? defaultMaxMessageBytes(this.current?.connection.serverProperties.version);
   }
 
   async start(): Promise<void> {

@@ -14,6 +14,7 @@ import {
 import type { Channel, ChannelModel, ConsumeMessage, Options } from 'amqplib';
 import { confirmedPublish, UnroutableMessageError } from './confirmedPublish.js';
 import type { RabbitConnection } from './rabbitConnection.js';
+import { keptAsSentHeader } from './rabbitDeadLetter.js';
 import type { RabbitTopology } from './rabbitTopology.js';
 
 /** Attempt number the retry path writes on the copy it sends through the retry queue. */
@@ -130,17 +131,26 @@ export async function startRabbitConsumer(
     } catch {
       envelope = JSON.stringify({ unreadable: envelope });
     }
-    const body = encodeDeadLetter(envelope, { group: options.group, error: text, attempt: item.attempt, deadLetteredAt: new Date() });
+    const deadLetteredAt = new Date();
+    let content: Buffer = Buffer.from(
+      encodeDeadLetter(envelope, { group: options.group, error: text, attempt: item.attempt, deadLetteredAt }),
+    );
+    let form = {};
+    if (content.length > connection.maxMessageBytes) {
+      // The broker would refuse the letter and the message come back for ever: kept as it came (see keptAsSentHeader).
+      content = item.msg.content;
+      form = { [keptAsSentHeader]: deadLetteredAt.toISOString() };
+    }
     if (deadQueueMissing) {
       await topology.declareDeadQueue(await connection.publisher(), options.group);
       deadQueueMissing = false;
     }
     try {
-      await sendCopy(connection, topology.deadQueue(options.group), Buffer.from(body), {
+      await sendCopy(connection, topology.deadQueue(options.group), content, {
         persistent: true,
         contentType: 'application/json',
         messageId: item.msg.properties.messageId,
-        headers: { 'x-tidemark-error': text.slice(0, 1000), 'x-tidemark-group': options.group, [attemptHeader]: item.attempt },
+        headers: { 'x-tidemark-error': text.slice(0, 1000), 'x-tidemark-group': options.group, [attemptHeader]: item.attempt, ...form },
       });
     } catch (error) {
       if (error instanceof UnroutableMessageError) deadQueueMissing = true;

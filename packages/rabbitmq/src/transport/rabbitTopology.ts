@@ -20,6 +20,10 @@ export class RabbitTopology {
     if (!/^[A-Za-z0-9_.-]{1,100}$/.test(exchange)) {
       throw new ValidationError('prefix must be 1–100 letters, digits, _, . or -', { prefix: exchange });
     }
+    // The broker reserves these names: 'amq.x' is refused at start, and 'amq.topic' (which exists)
+    // would be taken for the transport's own exchange and then fail on its first queue.
+    if (exchange.startsWith('amq.'))
+      throw new ValidationError("prefix must not start with 'amq.', which RabbitMQ reserves", { prefix: exchange });
   }
 
   /**

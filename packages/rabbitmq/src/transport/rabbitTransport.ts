@@ -1,7 +1,9 @@
 import {
+  checkGroupName,
   type DeadLetteredMessage,
-  decodeDeadLetter,
+  deadLetterLimit,
   encodeEnvelope,
+  PayloadTooLargeError,
   prepareMessages,
   resolveConsumeOptions,
   TidemarkError,
@@ -12,6 +14,7 @@ import { type ConfirmChannel, connect } from 'amqplib';
 import { confirmedPublish, ExchangeNotFoundError, UnroutableMessageError } from './confirmedPublish.js';
 import { RabbitConnection } from './rabbitConnection.js';
 import { startRabbitConsumer } from './rabbitConsumer.js';
+import { readRabbitDeadLetter } from './rabbitDeadLetter.js';
 import { RabbitTopology } from './rabbitTopology.js';
 
 export interface RabbitTransportOptions {
@@ -28,6 +31,13 @@ export interface RabbitTransportOptions {
    * service (the relay) declares them so that nothing it publishes is unroutable and dropped.
    */
   readonly declareGroups?: ReadonlyArray<{ readonly group: string; readonly types: readonly string[] }>;
+  /**
+   * The largest message body the broker takes: its `max_message_size`. A larger one is refused
+   * with a PayloadTooLargeError before anything of its batch is sent. Default: the broker's own
+   * default for its version (128 MiB before RabbitMQ 4.0, 16 MiB from 4.0); set it when the
+   * broker is configured otherwise.
+   */
+  readonly maxMessageBytes?: number;
 }
 
 export interface RabbitTransport extends Transport {
@@ -65,7 +75,15 @@ export async function createRabbitTransport(options: RabbitTransportOptions): Pr
   if (!Number.isInteger(heartbeatSeconds) || heartbeatSeconds < 0) {
     throw new ValidationError('heartbeatSeconds must be a non-negative integer', { heartbeatSeconds });
   }
-  const connection = new RabbitConnection({ url: options.url, heartbeatSeconds, name: options.name ?? 'tidemark' });
+  if (options.maxMessageBytes !== undefined && (!Number.isSafeInteger(options.maxMessageBytes) || options.maxMessageBytes < 1)) {
+    throw new ValidationError('maxMessageBytes must be a whole number of at least 1', { maxMessageBytes: options.maxMessageBytes });
+  }
+  const connection = new RabbitConnection({
+    url: options.url,
+    heartbeatSeconds,
+    name: options.name ?? 'tidemark',
+    ...(options.maxMessageBytes === undefined ? {} : { maxMessageBytes: options.maxMessageBytes }),
+  });
   await connection.start();
   try {
     const channel = await connection.publisher();
@@ -122,6 +140,8 @@ export async function createRabbitTransport(options: RabbitTransportOptions): Pr
   const open = () => {
     if (closed) throw new TidemarkError('connection_lost', 'the RabbitMQ transport is closed');
   };
+  // What consume would refuse, deadLetters and waiting refuse too, rather than fail in the client on an over-long queue name.
+  const checkGroup = (group: string) => topology.checkGroup(checkGroupName(group));
 
   return {
     name: 'rabbitmq',
@@ -139,6 +159,21 @@ export async function createRabbitTransport(options: RabbitTransportOptions): Pr
       if (!connection.model) throw new TidemarkError('connection_lost', 'RabbitMQ is unreachable; publish again later');
       const now = new Date();
       const encoded = prepared.map((p) => ({ type: p.message.type, id: p.message.id, content: Buffer.from(encodeEnvelope(p, now)) }));
+      // The broker closes the channel on a message over its max_message_size, after confirming the
+      // ones sent before it on the channel: measured first, so that a batch goes out whole or not at all.
+      const maxMessageBytes = connection.maxMessageBytes;
+      for (const [index, { content }] of encoded.entries()) {
+        if (content.length > maxMessageBytes) {
+          throw new PayloadTooLargeError(
+            `message ${index} is ${content.length} bytes; the RabbitMQ broker takes at most ${maxMessageBytes}`,
+            {
+              limit: maxMessageBytes,
+              actual: content.length,
+              index,
+            },
+          );
+        }
+      }
       const send = async (batch: typeof encoded): Promise<Array<PromiseSettledResult<void>>> => {
         let publisher: ConfirmChannel;
         try {
@@ -200,7 +235,8 @@ export async function createRabbitTransport(options: RabbitTransportOptions): Pr
     },
     async deadLetters(group, deadLetterOptions) {
       open();
-      const limit = deadLetterOptions?.limit ?? 1000;
+      const limit = deadLetterLimit(deadLetterOptions);
+      checkGroup(group);
       const model = await connection.up();
       const channel = await model.createChannel();
       channel.on('error', () => {});
@@ -212,7 +248,7 @@ export async function createRabbitTransport(options: RabbitTransportOptions): Pr
         while (found.length < limit) {
           const msg = await channel.get(topology.deadQueue(group), { noAck: false });
           if (!msg) break;
-          found.push(decodeDeadLetter(msg.content.toString('utf8')));
+          found.push(readRabbitDeadLetter(msg));
         }
       } catch (error) {
         // No dead queue: the group never existed or never dead-lettered.
@@ -224,6 +260,7 @@ export async function createRabbitTransport(options: RabbitTransportOptions): Pr
     },
     async waiting(group) {
       open();
+      checkGroup(group);
       const model = await connection.up();
       // A channel of its own: checking a queue that does not exist closes the channel.
       const channel = await model.createChannel();
