@@ -38,7 +38,15 @@ import type { AppendSettings } from './appendEvents.js';
 import { appendAutocommit } from './autocommitAppend.js';
 import { beginReadCommitted } from './beginReadCommitted.js';
 import { createCommitNotifier } from './commitNotifier.js';
-import { endedIdle, isConnectionFailure, rethrowTyped, rethrowTypedFor, toAutocommitError, toTypedError, watchClient } from './connectionErrors.js';
+import {
+  endedIdle,
+  isConnectionFailure,
+  rethrowTyped,
+  rethrowTypedFor,
+  toAutocommitError,
+  toTypedError,
+  watchClient,
+} from './connectionErrors.js';
 import { createHorizonFollower } from './horizonFollower.js';
 import { isTransientPostgresError } from './isTransientPostgresError.js';
 import { keepClientErrors } from './keepClientErrors.js';
