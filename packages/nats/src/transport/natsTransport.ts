@@ -123,7 +123,16 @@ export async function createNatsTransport(options: NatsTransportOptions): Promis
   if (!Number.isSafeInteger(publishWindow) || publishWindow < 1) {
     throw new ValidationError('publishWindow must be a whole number of at least 1', { publishWindow });
   }
+  // 'bogus' once meant file storage, and an empty server list the client's default localhost:4222.
+  if (options.storage !== undefined && options.storage !== 'file' && options.storage !== 'memory') {
+    throw new ValidationError("storage must be 'file' or 'memory'", { storage: options.storage });
+  }
   const storage = options.storage === 'memory' ? StorageType.Memory : StorageType.File;
+  const servers: unknown[] =
+    typeof options.servers === 'string' ? [options.servers] : Array.isArray(options.servers) ? options.servers : [];
+  if (servers.length === 0 || servers.some((server) => typeof server !== 'string' || server.trim() === '')) {
+    throw new ValidationError('servers must be a nats:// address or a non-empty list of them', { field: 'servers' });
+  }
 
   const nc = await connect({
     servers: typeof options.servers === 'string' ? options.servers : [...options.servers],
