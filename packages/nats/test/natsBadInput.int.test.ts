@@ -109,4 +109,19 @@ describe.skipIf(!available)('NATS JetStream transport on bad input', () => {
       ).rejects.toBeInstanceOf(ValidationError);
     }
   });
+
+  it("rejects a publish that close() cut short as connection_lost, not as the client's raw request error", async () => {
+    const transport = await open();
+    const batch = Array.from({ length: 20_000 }, (_, i) => message(`m-${i}`, { i }));
+    const publishing = transport.publish(batch).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    // Under way: the first window is on the wire when close() ends the connection.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await transport.close();
+    const error = await publishing;
+    expect(error).toMatchObject({ code: 'connection_lost' });
+    expect((error as Error).message).toContain('closed while this publish was in flight');
+  });
 });

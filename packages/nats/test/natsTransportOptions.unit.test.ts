@@ -1,4 +1,4 @@
-import { ValidationError } from '@tidemark/core';
+import { ServerUnreachableError, ValidationError } from '@tidemark/core';
 import { describe, expect, it } from 'vitest';
 import { createNatsTransport, type NatsTransportOptions } from '../src/index.js';
 
@@ -14,5 +14,11 @@ describe('createNatsTransport options', () => {
     ['a server that is not a string', { servers: [42] }],
   ])('refuses %s before connecting', async (_what, options) => {
     await expect(createNatsTransport(options as unknown as NatsTransportOptions)).rejects.toBeInstanceOf(ValidationError);
+  });
+
+  it('rejects with ServerUnreachableError naming host:port, never the password, when no server answers', async () => {
+    const error = await createNatsTransport({ servers: 'nats://probe:s3cret-pw@127.0.0.1:1' }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ServerUnreachableError);
+    expect((error as Error).message).toBe('cannot connect to NATS at 127.0.0.1:1: connection refused (ECONNREFUSED)');
   });
 });

@@ -9,8 +9,10 @@ import {
   PayloadTooLargeError,
   prepareMessages,
   resolveConsumeOptions,
+  ServerUnreachableError,
   TidemarkError,
   type Transport,
+  unreachableSocketError,
   ValidationError,
 } from '@tidemark/core';
 import { startNatsConsumer } from './natsConsumer.js';
@@ -53,6 +55,16 @@ function positive(value: number, what: string, max = maxDurationMs): number {
   if (!Number.isFinite(value) || value < 0 || value > max)
     throw new ValidationError(`${what} must be a number of milliseconds from 0 to ${max}`, { [what]: value });
   return value;
+}
+
+/** host:port of a `nats://` address (a bare `host:port` too), never its user or password. */
+function serverOf(address: string): { host: string; port: number } | undefined {
+  try {
+    const url = new URL(address.includes('://') ? address : `nats://${address}`);
+    return url.hostname === '' ? undefined : { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 4222) };
+  } catch {
+    return undefined;
+  }
 }
 
 /** JetStream's code for a stream name already taken by a stream of another configuration. */
@@ -140,6 +152,11 @@ export async function createNatsTransport(options: NatsTransportOptions): Promis
     // A broker outage is waited out, not fatal: publishes fail (the relay retries), consumers resume.
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
+  }).catch((error: unknown) => {
+    // The first connection is not retried: a server never reached says so, as the stores' do.
+    const socket = unreachableSocketError(error);
+    if (!socket) throw error;
+    throw new ServerUnreachableError('NATS', servers.length === 1 ? serverOf(String(servers[0])) : undefined, socket, { cause: error });
   });
   try {
     const jsm = await jetstreamManager(nc);
@@ -200,12 +217,25 @@ export async function createNatsTransport(options: NatsTransportOptions): Promis
           return { subject: names.subject(p.message.type), body, msgID };
         });
         // Pipelined on one connection: the server appends them in the order sent.
-        for (let start = 0; start < outgoing.length; start += publishWindow) {
-          await Promise.all(
-            outgoing
-              .slice(start, start + publishWindow)
-              .map((m) => js.publish(m.subject, m.body, { msgID: m.msgID, timeout: publishTimeoutMs })),
-          );
+        try {
+          for (let start = 0; start < outgoing.length; start += publishWindow) {
+            await Promise.all(
+              outgoing
+                .slice(start, start + publishWindow)
+                .map((m) => js.publish(m.subject, m.body, { msgID: m.msgID, timeout: publishTimeoutMs })),
+            );
+          }
+        } catch (error) {
+          // close() ended the connection under it: the client's RequestError says only that a request failed.
+          if (closed) {
+            throw new TidemarkError(
+              'connection_lost',
+              'the NATS transport was closed while this publish was in flight: some of its messages may have been stored (publishing them again is safe within the duplicate window)',
+              {},
+              { cause: error },
+            );
+          }
+          throw error;
         }
       },
       async consume(consumeOptions, handler) {

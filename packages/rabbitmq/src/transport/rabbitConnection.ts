@@ -1,4 +1,5 @@
 import { type ChannelModel, type ConfirmChannel, connect } from 'amqplib';
+import { parseRabbitUrl, rabbitStartFailure } from './rabbitStartFailure.js';
 
 /** What a connection needs: the url and how fast to notice a dead peer. */
 export interface RabbitConnectionOptions {
@@ -45,8 +46,14 @@ export class RabbitConnection {
     return this.options.maxMessageBytes ?? defaultMaxMessageBytes(this.current?.connection.serverProperties.version);
   }
 
+  /** The first connection: a failure of it is typed (rabbitStartFailure), later ones are retried. */
   async start(): Promise<void> {
-    await this.open();
+    const url = parseRabbitUrl(this.options.url);
+    try {
+      await this.open();
+    } catch (error) {
+      throw rabbitStartFailure(error, url);
+    }
   }
 
   /** Calls `listener` with every new connection after this one; returns the unsubscribe. */
