@@ -164,6 +164,20 @@ describe.skipIf(!available)('PostgreSQL: the transaction opens with its first st
     expect(await store.transaction(async (tx) => (await tx.sql.query<{ n: number }>('SELECT $1::int AS n', [5]))[0]?.n)).toBe(5);
   });
 
+  it('opens before a Submittable handed to tx.client as the first statement (as pg-cursor is)', async () => {
+    const { store } = await storeOn({ options: '-c default_transaction_isolation=serializable' });
+    const level = await store.transaction(
+      (tx) =>
+        new Promise<unknown>((resolve, reject) => {
+          const query = new pg.Query('SELECT current_setting($1) AS level', ['transaction_isolation'], (error, result) =>
+            error ? reject(error) : resolve(result.rows[0]?.level),
+          );
+          tx.client.query(query);
+        }),
+    );
+    expect(level).toBe('read committed');
+  });
+
   it('opens before a first statement that is a Submittable: the fold inside a transaction', async () => {
     const { store } = await storeOn();
     await store.appendToStream('opening-fold', [
