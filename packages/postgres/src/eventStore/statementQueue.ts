@@ -33,8 +33,8 @@ interface Waiting {
   reject(error: unknown): void;
 }
 
-/** pg's callback form, which takes a query config with values too (its types say only text). */
 type CallbackQueryAnswer = (error: Error | undefined, result: pg.QueryResult) => void;
+/** pg's callback form, which takes a query config with values too (its types say only text). */
 interface CallbackQuery {
   query(config: string | pg.QueryConfig, values: unknown[] | undefined, callback: CallbackQueryAnswer): void;
 }
