@@ -53,7 +53,7 @@ export function deadLetterLimit(options: { limit?: number } | undefined): number
 const startKinds = new Set(['new', 'all', 'sequence', 'time']);
 
 export function resolveConsumeOptions(options: ConsumeOptions): ResolvedConsumeOptions {
-  const group = checkName(options.group, 'group');
+  const group = checkGroupName(options.group);
   if (!Array.isArray(options.types) || options.types.length === 0) {
     throw new ValidationError('types must list at least one message type', { group });
   }
